@@ -1,0 +1,5 @@
+export * from "./gen/taskflow/v1/job_pb.js";
+export * from "./gen/taskflow/v1/scheduler_pb.js";
+export * from "./gen/taskflow/v1/worker_pb.js";
+export * from "./gen/taskflow/v1/history_pb.js";
+export * from "./gen/taskflow/v1/ingest_pb.js";
