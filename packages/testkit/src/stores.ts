@@ -1,0 +1,44 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+
+/** PostgreSQL server tests create their databases on (an admin connection string). */
+export const testDatabaseAdminUrl = (): string =>
+  process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+/** Redis server tests use; each test isolates itself with its own key prefix. */
+export const testRedisUrl = (): string => process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+
+/** A key prefix no other test uses, e.g. `tft-1a2b3c4d`. */
+export const randomKeyPrefix = (): string => `tft-${randomBytes(4).toString("hex")}`;
+
+export interface TestDatabase {
+  /** Connection string of the new, empty database. */
+  url: string;
+  name: string;
+  /** Drops the database, closing whatever connections are left. */
+  drop(): Promise<void>;
+}
+
+/** Creates an empty database of its own for one test file. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `tf_test_${randomBytes(6).toString("hex")}`;
+  const adminUrl = testDatabaseAdminUrl();
+  await withAdmin(adminUrl, (c) => c.query(`CREATE DATABASE ${name}`));
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    name,
+    drop: () => withAdmin(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)),
+  };
+}
+
+async function withAdmin<T>(adminUrl: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
