@@ -1,0 +1,167 @@
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import type { DescService } from "@bufbuild/protobuf";
+import { Code, ConnectError, type ConnectRouter, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { Health } from "@taskflow/proto/gen/grpc/health/v1/health_pb";
+import type { Logger } from "pino";
+import { createErrorInterceptor } from "./error-interceptor.js";
+import { HealthMonitor, type HealthOptions } from "./health-monitor.js";
+import { createHealthService } from "./health-service.js";
+import { createLoggingInterceptor } from "./logging-interceptor.js";
+import { ReflectionIndex } from "./reflection-index.js";
+import {
+  createReflectionServiceV1,
+  createReflectionServiceV1Alpha,
+  ServerReflectionV1,
+  ServerReflectionV1Alpha,
+} from "./reflection-service.js";
+import { ServerConnections } from "./server-connections.js";
+import { sniffProtocol } from "./sniff-protocol.js";
+
+/** One service a server exposes: its generated descriptor and its handlers. */
+export interface ServiceRegistration {
+  service: DescService;
+  /** Methods left out answer `Unimplemented`. */
+  impl: Partial<ServiceImpl<any>>;
+}
+
+/** Options of {@link startServer}. */
+export interface ServerOptions {
+  /** Interface to listen on, e.g. `127.0.0.1` or `0.0.0.0`. */
+  host: string;
+  /** TCP port; 0 picks a free one, reported in {@link RunningServer.port}. */
+  port: number;
+  /** Served over gRPC, gRPC-Web and Connect, on h2c and HTTP/1.1, all on one port. */
+  services: ServiceRegistration[];
+  logger: Logger;
+  /** Largest request message in bytes; larger ones fail with `ResourceExhausted`. Default 4 MiB. */
+  readMaxBytes?: number;
+  /** What `grpc.health.v1.Health` reports; without it the server is SERVING while it runs. */
+  health?: HealthOptions;
+  /** Run inside the kit's logging and error interceptors, in order, outermost first. */
+  interceptors?: Interceptor[];
+  /** How long `close()` lets running calls finish before cutting them, in ms. Default 10000. */
+  shutdownGraceMs?: number;
+}
+
+/** A listening server. */
+export interface RunningServer {
+  /** `http://host:port`, with the port actually bound. */
+  url: string;
+  host: string;
+  port: number;
+  /**
+   * Drains and stops the server: health turns NOT_SERVING, no new connections or calls are
+   * accepted, streams see their signal abort with `Unavailable`, running calls get the grace
+   * period to finish. Idempotent; resolves once every connection is closed.
+   */
+  close(): Promise<void>;
+}
+
+/** Default of {@link ServerOptions.readMaxBytes}: 4 MiB, gRPC's usual limit. */
+export const DEFAULT_READ_MAX_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+
+/**
+ * Starts serving `services` plus `grpc.health.v1.Health` and server reflection (`v1` and
+ * `v1alpha`) on one port. Every call runs through the logging and error interceptors, so any
+ * error that is not a `ConnectError` reaches the caller as `Internal` "internal error".
+ *
+ * @throws {Error} when the port cannot be bound (e.g. `EADDRINUSE`).
+ */
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const logger = opts.logger.child({ component: "server" });
+  const monitor = new HealthMonitor(opts.health, opts.logger.child({ component: "health" }));
+  const shutdown = new AbortController();
+  const handler = connectNodeAdapter({
+    routes: (router) => registerServices(router, opts.services, monitor),
+    readMaxBytes: opts.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
+    // Connect ignores unknown JSON fields and enum names by default; a typo in a field name
+    // must be an error, not a silently dropped setting.
+    jsonOptions: { ignoreUnknownFields: false },
+    interceptors: [createLoggingInterceptor(logger), createErrorInterceptor(logger), ...(opts.interceptors ?? [])],
+    shutdownSignal: shutdown.signal,
+  });
+  const conns = new ServerConnections();
+  const serve: typeof handler = (req, res) => {
+    conns.trackRequest(req, res);
+    handler(req, res);
+  };
+  const http1Server = http.createServer(serve);
+  const http2Server = http2.createServer(serve);
+  http2Server.on("session", (session) => conns.addSession(session));
+  const listener = net.createServer({ noDelay: true }, (socket) => {
+    conns.addSocket(socket);
+    void routeConnection(socket, conns, http1Server, http2Server);
+  });
+  const port = await listen(listener, opts.host, opts.port);
+  // http.Server starts its headers and request timeouts on "listening"; it never listens itself.
+  http1Server.emit("listening");
+  const close = async (): Promise<void> => {
+    monitor.shutdown();
+    shutdown.abort(new ConnectError("server is shutting down", Code.Unavailable));
+    await drain(listener, conns, http1Server, opts.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS, logger);
+  };
+  let closing: Promise<void> | undefined;
+  return { url: `http://${formatHost(opts.host)}:${port}`, host: opts.host, port, close: () => (closing ??= close()) };
+}
+
+function registerServices(router: ConnectRouter, services: readonly ServiceRegistration[], monitor: HealthMonitor): void {
+  const names = services.map((s) => s.service.typeName);
+  const index = new ReflectionIndex([...services.map((s) => s.service), Health, ServerReflectionV1, ServerReflectionV1Alpha]);
+  for (const { service, impl } of services) router.service(service, impl);
+  router.service(Health, createHealthService(monitor, names));
+  router.service(ServerReflectionV1, createReflectionServiceV1(index));
+  router.service(ServerReflectionV1Alpha, createReflectionServiceV1Alpha(index));
+}
+
+async function routeConnection(
+  socket: net.Socket,
+  conns: ServerConnections,
+  http1Server: http.Server,
+  http2Server: http2.Http2Server,
+): Promise<void> {
+  socket.on("error", () => socket.destroy());
+  const protocol = await sniffProtocol(socket);
+  if (protocol === "h2") {
+    conns.markHttp2(socket);
+    http2Server.emit("connection", socket);
+  }
+  if (protocol === "http1") http1Server.emit("connection", socket);
+  socket.resume();
+}
+
+function listen(server: net.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve((server.address() as net.AddressInfo).port);
+    });
+  });
+}
+
+async function drain(
+  listener: net.Server,
+  conns: ServerConnections,
+  http1Server: http.Server,
+  graceMs: number,
+  logger: Logger,
+): Promise<void> {
+  const deadlineMs = Date.now() + graceMs;
+  const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
+  conns.beginClose();
+  http1Server.close(() => undefined);
+  const inflight = await conns.idle(deadlineMs);
+  if (inflight > 0) logger.warn({ inflight, grace_ms: graceMs }, "shutdown grace period over");
+  conns.endIdle();
+  const cut = setTimeout(() => conns.destroyAll(), Math.max(0, deadlineMs - Date.now()));
+  await closed;
+  clearTimeout(cut);
+}
+
+function formatHost(host: string): string {
+  return net.isIPv6(host) ? `[${host}]` : host;
+}
