@@ -1,0 +1,128 @@
+import type { IContainer, IProbe, IService } from "kubernetes-models/v1";
+import { findObject, listWorkloads, objectId, selects, type K8sObject, type PodWorkload } from "./k8s-object.js";
+import { resolveEnv } from "./resolve-env.js";
+import { isTaskflowService, taskflowServiceOf, TASKFLOW_SERVICES, type TaskflowServiceSpec } from "./taskflow-services.js";
+
+/** What the kubelet waits after SIGTERM when a pod names no grace period, in seconds. */
+const DEFAULT_GRACE_SECONDS = 30;
+
+/** What a Service in front of a TaskFlow port must declare: gRPC, Connect and gRPC-Web over h2c. */
+export const GRPC_APP_PROTOCOL = "kubernetes.io/h2c";
+
+interface Target {
+  w: PodWorkload;
+  c: IContainer;
+  spec: TaskflowServiceSpec;
+  env: Map<string, string | undefined>;
+  where: string;
+}
+
+/**
+ * Checks the containers running `taskflow/<service>` images against the service's fixed
+ * configuration: only variables its config reads, bound to 0.0.0.0 on the declared `grpc`
+ * port, gRPC probes on that port, no service-link variables, a grace period longer than the
+ * drain, and in-cluster URLs that name a Service of the render on one of its ports. Also checks
+ * that Services in front of TaskFlow pods name their ports `grpc` with appProtocol h2c.
+ * @returns one line per violation, empty when the render complies.
+ */
+export function checkTaskflowServices(objects: readonly K8sObject[]): string[] {
+  const workloads = listWorkloads(objects);
+  const containers = workloads.flatMap((w) => w.spec.containers.map((c) => ({ w, c, name: taskflowServiceOf(c.image) })));
+  const violations = containers.flatMap(({ w, c, name }) => {
+    if (name === undefined) return [];
+    if (!isTaskflowService(name)) return [`${w.id} container ${c.name}: ${c.image ?? ""} is no known TaskFlow service`];
+    const env = resolveEnv(c, w.namespace, objects);
+    return checkTarget(objects, { w, c, spec: TASKFLOW_SERVICES[name], env, where: `${w.id} container ${c.name}` });
+  });
+  return [...violations, ...checkTaskflowServicePorts(objects, workloads)];
+}
+
+function checkTarget(objects: readonly K8sObject[], t: Target): string[] {
+  const port = listenPort(t);
+  return [
+    ...checkEnvNames(t),
+    ...(port === undefined ? [`${t.where}: ${t.spec.portVar} is not a port number`] : checkPort(t, port)),
+    ...checkGrace(t),
+    ...[...t.env].flatMap(([name, value]) => checkUrlTarget(objects, t, name, value)),
+  ].map((v) => `${t.where}: ${v}`);
+}
+
+function checkEnvNames(t: Target): string[] {
+  const violations: string[] = [];
+  if (t.w.spec.enableServiceLinks !== false) violations.push("enableServiceLinks is not false (it injects *_PORT variables)");
+  for (const name of t.env.keys()) {
+    if (!t.spec.env.includes(name)) violations.push(`sets ${name}, which the service's config does not read`);
+  }
+  for (const name of t.spec.required) {
+    if (!t.env.has(name)) violations.push(`does not set ${name}`);
+  }
+  if (t.env.get(t.spec.hostVar) !== "0.0.0.0") violations.push(`${t.spec.hostVar} is not 0.0.0.0`);
+  return violations;
+}
+
+function listenPort(t: Target): number | undefined {
+  const text = t.env.get(t.spec.portVar);
+  if (text === undefined) return t.env.has(t.spec.portVar) ? undefined : t.spec.defaultPort;
+  return /^[0-9]+$/.test(text) ? Number(text) : undefined;
+}
+
+function checkPort(t: Target, port: number): string[] {
+  const violations: string[] = [];
+  const grpc = (t.c.ports ?? []).find((p) => p.name === "grpc");
+  if (grpc?.containerPort !== port) violations.push(`declares no container port named grpc on ${port}`);
+  const probes: Array<[string, IProbe | undefined]> = [
+    ["readinessProbe", t.c.readinessProbe],
+    ["livenessProbe", t.c.livenessProbe],
+    ["startupProbe", t.c.startupProbe],
+  ];
+  for (const [kind, probe] of probes) {
+    const required = kind !== "startupProbe" || t.spec.startupProbe;
+    if (probe === undefined && !required) continue;
+    if (probe?.grpc?.port !== port) violations.push(`${kind} is not a grpc probe on port ${port}`);
+  }
+  return violations;
+}
+
+function checkGrace(t: Target): string[] {
+  const graceMs = (t.w.spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS) * 1000;
+  const preStopMs = (t.c.lifecycle?.preStop?.sleep?.seconds ?? 0) * 1000;
+  const drainText = t.spec.drainMsVar === undefined ? undefined : t.env.get(t.spec.drainMsVar);
+  const drainMs = drainText === undefined ? t.spec.defaultDrainMs : Number(drainText);
+  if (graceMs > preStopMs + drainMs) return [];
+  return [`terminationGracePeriodSeconds ${graceMs / 1000} does not exceed preStop ${preStopMs} ms + drain ${drainMs} ms`];
+}
+
+/**
+ * A URL whose host is a bare name (`http://history:50052`) means a Service in the pod's own
+ * namespace: it must be in the render and expose that port. Qualified names and IPs point
+ * outside the render and are not checked.
+ */
+function checkUrlTarget(objects: readonly K8sObject[], t: Target, name: string, value: string | undefined): string[] {
+  const url = parseUrl(value);
+  if (url === undefined || url.hostname.includes(".") || url.hostname === "localhost" || url.hostname === "") return [];
+  const service = findObject(objects, "Service", url.hostname, t.w.namespace) as IService | undefined;
+  if (service === undefined) return [`${name} points at ${url.hostname}, which is no Service in the render`];
+  if (url.port === "" || (service.spec?.ports ?? []).some((p) => p.port === Number(url.port))) return [];
+  return [`${name} points at port ${url.port}, which Service ${url.hostname} does not expose`];
+}
+
+function parseUrl(value: string | undefined): URL | undefined {
+  if (value === undefined || !/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return undefined;
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}
+
+function checkTaskflowServicePorts(objects: readonly K8sObject[], workloads: readonly PodWorkload[]): string[] {
+  const taskflowPods = workloads.filter((w) => w.spec.containers.some((c) => taskflowServiceOf(c.image) !== undefined));
+  return objects
+    .filter((o) => o.kind === "Service")
+    .filter((o) => taskflowPods.some((w) => w.namespace === o.metadata.namespace && selects((o as unknown as IService).spec?.selector ?? {}, w.podLabels)))
+    .flatMap((o) =>
+      ((o as unknown as IService).spec?.ports ?? [])
+        .filter((p) => p.name !== "grpc" || p.appProtocol !== GRPC_APP_PROTOCOL)
+        .map((p) => `${objectId(o)}: port ${p.name ?? p.port} is not named grpc with appProtocol ${GRPC_APP_PROTOCOL}`),
+    );
+}

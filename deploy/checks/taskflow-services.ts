@@ -1,0 +1,77 @@
+/** The TaskFlow services that run in Kubernetes. */
+export type TaskflowServiceName = "scheduler" | "history" | "worker";
+
+/** What a TaskFlow service's container must be given, per the project's fixed config names. */
+export interface TaskflowServiceSpec {
+  /** Every variable the service's `loadConfig` reads; a pod must set no other. */
+  readonly env: readonly string[];
+  /** Variables without a usable default in a cluster (defaults point at 127.0.0.1). */
+  readonly required: readonly string[];
+  /** The bind address variable; it must be 0.0.0.0 in a pod. */
+  readonly hostVar: string;
+  /** The port variable; it must equal the probed, declared container port. */
+  readonly portVar: string;
+  /** The port the service listens on by default. */
+  readonly defaultPort: number;
+  /** Whether start-up does slow work (migrations) that needs a startupProbe. */
+  readonly startupProbe: boolean;
+  /** How long SIGTERM may take before the process exits by itself, in ms (0: promptly). */
+  readonly drainMsVar?: string;
+  readonly defaultDrainMs: number;
+}
+
+/**
+ * The expected table: the variable names each service's config.ts reads, as fixed project-wide.
+ * Keep it in step with services/<name>/src/config.ts.
+ */
+export const TASKFLOW_SERVICES: Readonly<Record<TaskflowServiceName, TaskflowServiceSpec>> = {
+  scheduler: {
+    env: [
+      "SCHEDULER_HOST", "SCHEDULER_PORT", "REDIS_URL", "REDIS_KEY_PREFIX", "HISTORY_URL", "LEASE_MS",
+      "SWEEP_INTERVAL_MS", "DEFAULT_TIMEOUT_MS", "MAX_SUBMIT_BATCH", "MAX_PAYLOAD_BYTES", "RETRY_BASE_MS",
+      "RETRY_MAX_MS", "OUTBOX_BATCH_SIZE", "LOG_LEVEL",
+    ],
+    required: ["REDIS_URL", "HISTORY_URL"],
+    hostVar: "SCHEDULER_HOST",
+    portVar: "SCHEDULER_PORT",
+    defaultPort: 50051,
+    startupProbe: false,
+    defaultDrainMs: 0,
+  },
+  history: {
+    env: [
+      "HISTORY_HOST", "HISTORY_PORT", "DATABASE_URL", "DATABASE_POOL_MAX", "STATEMENT_TIMEOUT_MS",
+      "WORKER_STALE_MS", "WORKER_GONE_MS", "LOG_LEVEL",
+    ],
+    required: ["DATABASE_URL"],
+    hostVar: "HISTORY_HOST",
+    portVar: "HISTORY_PORT",
+    defaultPort: 50052,
+    startupProbe: true,
+    defaultDrainMs: 0,
+  },
+  worker: {
+    env: [
+      "SCHEDULER_URL", "WORKER_ID", "WORKER_QUEUES", "WORKER_CONCURRENCY", "WORKER_HANDLERS", "WORKER_HOST",
+      "WORKER_PORT", "SHUTDOWN_GRACE_MS", "LOG_LEVEL",
+    ],
+    required: ["SCHEDULER_URL"],
+    hostVar: "WORKER_HOST",
+    portVar: "WORKER_PORT",
+    defaultPort: 50053,
+    startupProbe: false,
+    drainMsVar: "SHUTDOWN_GRACE_MS",
+    defaultDrainMs: 25_000,
+  },
+};
+
+/** The service an image belongs to: `taskflow/<name>:<tag>` → name; undefined for other images. */
+export function taskflowServiceOf(image: string | undefined): string | undefined {
+  const match = /^(?:[^/]+\/)*taskflow\/([a-z0-9-]+)(?:[:@].*)?$/.exec(image ?? "");
+  return match?.[1];
+}
+
+/** Narrows a name to a known TaskFlow service. */
+export function isTaskflowService(name: string): name is TaskflowServiceName {
+  return Object.hasOwn(TASKFLOW_SERVICES, name);
+}

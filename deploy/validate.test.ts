@@ -1,0 +1,140 @@
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { DEPLOY_DIR, listOverlays } from "./checks/deploy-paths.js";
+import { findObject, listWorkloads, objectId, type K8sObject } from "./checks/k8s-object.js";
+import { checkNamespace } from "./checks/namespace-rules.js";
+import { checkReferences } from "./checks/reference-rules.js";
+import { renderOverlay } from "./checks/render-overlay.js";
+import { checkServices } from "./checks/service-rules.js";
+import { checkTaskflowServices } from "./checks/taskflow-rules.js";
+import { validateSchema } from "./checks/validate-schema.js";
+import { checkWorkloads } from "./checks/workload-rules.js";
+
+const overlays = listOverlays();
+
+async function schemaFailures(objects: readonly K8sObject[]): Promise<string[]> {
+  const failures: string[] = [];
+  for (const object of objects) {
+    try {
+      await validateSchema(object);
+    } catch (err) {
+      failures.push(`${objectId(object)}: ${(err as Error).message}`);
+    }
+  }
+  return failures;
+}
+
+describe("deploy/overlays", () => {
+  it("holds at least the dev overlay", () => {
+    expect(overlays).toContain("dev");
+  });
+});
+
+describe.each(overlays)("overlay %s", (overlay) => {
+  let objects: K8sObject[] = [];
+
+  beforeAll(() => {
+    objects = renderOverlay(join(DEPLOY_DIR, "overlays", overlay));
+  });
+
+  it("renders the three TaskFlow Deployments", () => {
+    const names = objects.filter((o) => o.kind === "Deployment").map((o) => o.metadata.name);
+    expect(names).toEqual(expect.arrayContaining(["scheduler", "history", "worker"]));
+  });
+
+  it("matches the Kubernetes schema of every kind it uses", async () => {
+    expect(await schemaFailures(objects)).toEqual([]);
+  });
+
+  it(`puts everything in namespace taskflow-${overlay} and creates it`, () => {
+    expect(checkNamespace(objects, `taskflow-${overlay}`)).toEqual([]);
+  });
+
+  it("gives every container probes, resources, a hardened security context and a pinned image", () => {
+    expect(checkWorkloads(objects)).toEqual([]);
+  });
+
+  it("has every Service select pods and target a port they declare", () => {
+    expect(checkServices(objects)).toEqual([]);
+  });
+
+  it("references only ConfigMaps, Secrets and keys present in the render", () => {
+    expect(checkReferences(objects)).toEqual([]);
+  });
+
+  it("gives TaskFlow services only the variables their config reads, on probed gRPC ports", () => {
+    expect(checkTaskflowServices(objects)).toEqual([]);
+  });
+});
+
+describe("base", () => {
+  let objects: K8sObject[] = [];
+
+  beforeAll(() => {
+    objects = renderOverlay(join(DEPLOY_DIR, "base"));
+  });
+
+  it("carries no credentials: the Secret comes from each overlay", () => {
+    expect(objects.filter((o) => o.kind === "Secret")).toEqual([]);
+  });
+
+  it("runs two replicas of every service and names images taskflow/<name>:0.1.0", () => {
+    for (const w of listWorkloads(objects)) {
+      expect((w.object["spec"] as { replicas?: number }).replicas).toBe(2);
+      expect(w.spec.containers.map((c) => c.image)).toEqual([`taskflow/${w.object.metadata.name}:0.1.0`]);
+    }
+  });
+
+  it("exposes scheduler and history, not the worker, through ClusterIP Services", () => {
+    const services = objects.filter((o) => o.kind === "Service");
+    expect(services.map((o) => o.metadata.name).sort()).toEqual(["history", "scheduler"]);
+    expect(services.map((o) => (o["spec"] as { type?: string }).type)).toEqual(["ClusterIP", "ClusterIP"]);
+  });
+
+  it("passes the workload and Service rules on its own", async () => {
+    expect(await schemaFailures(objects)).toEqual([]);
+    expect(checkWorkloads(objects)).toEqual([]);
+    expect(checkServices(objects)).toEqual([]);
+  });
+});
+
+describe("dev overlay", () => {
+  let objects: K8sObject[] = [];
+  const inDev = (kind: string, name: string): K8sObject | undefined => findObject(objects, kind, name, "taskflow-dev");
+
+  beforeAll(() => {
+    objects = renderOverlay(join(DEPLOY_DIR, "overlays", "dev"));
+  });
+
+  it("runs one replica of each service, and the worker with a 40 s grace period", () => {
+    for (const w of listWorkloads(objects)) expect((w.object["spec"] as { replicas?: number }).replicas, w.id).toBe(1);
+    const worker = listWorkloads(objects).find((w) => w.id === "Deployment/worker");
+    expect(worker?.spec.terminationGracePeriodSeconds).toBe(40);
+  });
+
+  it("runs Redis 7.2 without persistence and without eviction", () => {
+    const redis = listWorkloads(objects).find((w) => w.id === "Deployment/redis");
+    const container = redis?.spec.containers[0];
+    expect(container?.image).toBe("redis:7.2");
+    expect(container?.args?.slice(0, 6)).toEqual(["--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction"]);
+    expect(inDev("Service", "redis")).toBeDefined();
+  });
+
+  it("runs PostgreSQL 16 as a StatefulSet on a claimed volume behind a Service", () => {
+    const postgres = inDev("StatefulSet", "postgres");
+    const spec = postgres?.["spec"] as { serviceName: string; volumeClaimTemplates: Array<{ metadata: { name: string } }> };
+    expect(spec.serviceName).toBe("postgres");
+    expect(spec.volumeClaimTemplates.map((t) => t.metadata.name)).toEqual(["data"]);
+    const container = listWorkloads(objects).find((w) => w.id === "StatefulSet/postgres")?.spec.containers[0];
+    expect(container?.image).toBe("postgres:16");
+    expect(container?.volumeMounts?.map((m) => m.name)).toContain("data");
+    expect(inDev("Service", "postgres")).toBeDefined();
+  });
+
+  it("points the services at the dev stores through the taskflow-stores Secret", () => {
+    expect(inDev("Secret", "taskflow-stores")?.["stringData"]).toEqual({
+      REDIS_URL: "redis://redis:6379",
+      DATABASE_URL: "postgres://postgres:taskflow-dev@postgres:5432/taskflow",
+    });
+  });
+});
