@@ -1,0 +1,47 @@
+import { ConfigError } from "@taskflow/service-kit";
+import { describe, expect, it } from "vitest";
+import { HISTORY_DEFAULTS, loadConfig } from "./config.js";
+
+describe("loadConfig", () => {
+  it("uses the project-wide defaults", () => {
+    const config = loadConfig({});
+    expect(config).toEqual(HISTORY_DEFAULTS);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it("reads every variable", () => {
+    expect(
+      loadConfig({
+        HISTORY_HOST: "0.0.0.0",
+        HISTORY_PORT: "0",
+        DATABASE_URL: "postgres://u@db:5432/tf",
+        DATABASE_POOL_MAX: "20",
+        STATEMENT_TIMEOUT_MS: "5000",
+        WORKER_STALE_MS: "10000",
+        WORKER_GONE_MS: "60000",
+        LOG_LEVEL: "debug",
+      }),
+    ).toEqual({
+      host: "0.0.0.0",
+      port: 0,
+      databaseUrl: "postgres://u@db:5432/tf",
+      databasePoolMax: 20,
+      statementTimeoutMs: 5_000,
+      workerStaleMs: 10_000,
+      workerGoneMs: 60_000,
+      logLevel: "debug",
+    });
+  });
+
+  it("reports every bad variable at once", () => {
+    let error: unknown;
+    try {
+      loadConfig({ HISTORY_PORT: "70000", DATABASE_URL: "not a url", DATABASE_POOL_MAX: "0", LOG_LEVEL: "loud" });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    for (const name of ["HISTORY_PORT", "DATABASE_URL", "DATABASE_POOL_MAX", "LOG_LEVEL"]) expect(message).toContain(name);
+  });
+});

@@ -1,0 +1,59 @@
+import { createTestDatabase, type TestDatabase } from "@taskflow/testkit";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { migrate } from "./migrate.js";
+
+const ALL = ["0001_create_jobs", "0002_job_events"];
+
+async function tables(url: string): Promise<string[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ table_name: string }>(
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
+    );
+    return rows.map((r) => r.table_name);
+  } finally {
+    await client.end();
+  }
+}
+
+describe("migrate", () => {
+  let a: TestDatabase;
+  let b: TestDatabase;
+
+  beforeAll(async () => {
+    [a, b] = await Promise.all([createTestDatabase(), createTestDatabase()]);
+  });
+  afterAll(async () => {
+    await Promise.all([a?.drop(), b?.drop()]);
+  });
+
+  it("applies every migration to an empty database, then nothing on a second run", async () => {
+    expect(await migrate(a.url)).toEqual(ALL);
+    expect(await tables(a.url)).toEqual(["job_events", "jobs", "pgmigrations", "workers"]);
+    expect(await migrate(a.url)).toEqual([]);
+  });
+
+  it("reverts to zero and applies again", async () => {
+    expect(await migrate(a.url, { direction: "down", count: Number.POSITIVE_INFINITY })).toEqual(
+      [...ALL].reverse(),
+    );
+    expect(await tables(a.url)).toEqual(["pgmigrations"]);
+    expect(await migrate(a.url)).toEqual(ALL);
+    expect(await tables(a.url)).toEqual(["job_events", "jobs", "pgmigrations", "workers"]);
+  });
+
+  it("reverts one migration at a time", async () => {
+    expect(await migrate(a.url, { direction: "down" })).toEqual(["0002_job_events"]);
+    expect(await tables(a.url)).toEqual(["jobs", "pgmigrations", "workers"]);
+    expect(await migrate(a.url)).toEqual(["0002_job_events"]);
+  });
+
+  it("lets concurrent callers on one fresh database all succeed, migrating once", async () => {
+    const runs = await Promise.all([migrate(b.url), migrate(b.url), migrate(b.url)]);
+    expect(runs.filter((r) => r.length > 0)).toEqual([ALL]);
+    expect(runs.flat()).toHaveLength(ALL.length);
+    expect(await tables(b.url)).toEqual(["job_events", "jobs", "pgmigrations", "workers"]);
+  });
+});

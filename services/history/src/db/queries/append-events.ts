@@ -1,0 +1,164 @@
+import type { Queryable } from "../queryable.js";
+import type { JobEventTypeText, JobStatusText, JsonObject, JsonValue } from "../rows.js";
+
+/** One transition to record, as the scheduler's outbox holds it. */
+export interface NewJobEvent {
+  jobId: string;
+  /** Position in the job's trail, from 1 without gaps. */
+  seq: number;
+  type: JobEventTypeText;
+  /** Status of the job after this transition. */
+  status: JobStatusText;
+  attempt: number;
+  workerId: string | null;
+  error: string | null;
+  actor: string;
+  /** Result of a 'completed' event; undefined when there is none. */
+  result: JsonValue | undefined;
+  details: JsonObject | null;
+  occurredAt: Date;
+}
+
+export interface AppendEventsResult {
+  /** Events newly recorded; an event recorded before counts zero. */
+  appended: number;
+  /** Jobs whose row changed. */
+  moved: number;
+  /** Jobs history does not know, sorted; their events were skipped. */
+  unknownJobIds: string[];
+}
+
+const TERMINAL = "('completed', 'failed', 'cancelled')";
+
+// The job row is a fold of its events, computed from the current row (j) and the batch's
+// per-job summary (b) only. Written this way, a concurrent batch for the same job cannot be
+// lost: under READ COMMITTED, UPDATE re-reads a row changed by a concurrent commit and
+// evaluates these expressions again on the new version. And every rule is order-free, so
+// events applied twice, in any order or split over batches, give the same row.
+
+/** The job takes the status of the batch's newest event; a terminal status never changes. */
+const MOVES = `(j.status NOT IN ${TERMINAL} AND (b.seq > j.last_seq OR b.status IN ${TERMINAL}))`;
+/** started_at and worker_id belong to the highest attempt; attempts only grow. */
+const STARTS = "(b.start_attempt >= j.attempts)";
+/** error is the newest event's error that had one, by seq (error_seq remembers which). */
+const ERRS = "(b.error_seq > coalesce(j.error_seq, 0))";
+
+/**
+ * Applies a batch of events in one statement: records each event once
+ * (`ON CONFLICT (job_id, seq) DO NOTHING`) and moves each job to its newest event. Only events
+ * up to a job's first terminal event shape its row, so a late 'started' never moves a
+ * finished job back. Events of unknown jobs are skipped and reported.
+ */
+export const APPEND_EVENTS_SQL = `
+WITH input AS (
+  SELECT *
+  FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[],
+              $8::text[], $9::jsonb[], $10::jsonb[], $11::timestamptz[])
+    AS e(job_id, seq, type, status, attempt, worker_id, error, actor, result, details, occurred_at)
+),
+known AS (
+  SELECT e.*, j.status IN ${TERMINAL} AS job_final, j.last_seq AS job_last_seq
+  FROM input e
+  JOIN jobs j ON j.id = e.job_id
+),
+appended AS (
+  INSERT INTO job_events (job_id, seq, type, status, attempt, worker_id, error, actor, result,
+                          details, occurred_at)
+  SELECT job_id, seq, type, status, attempt, worker_id, error, actor, result, details, occurred_at
+  FROM known
+  ORDER BY job_id, seq
+  ON CONFLICT (job_id, seq) DO NOTHING
+  RETURNING 1
+),
+first_terminal AS (
+  SELECT job_id, min(seq) AS seq FROM known WHERE status IN ${TERMINAL} GROUP BY job_id
+),
+shaping AS (
+  SELECT k.*
+  FROM known k
+  LEFT JOIN first_terminal t USING (job_id)
+  WHERE k.seq <= coalesce(t.seq, k.seq) AND NOT (k.job_final AND k.seq > k.job_last_seq)
+),
+newest AS (
+  SELECT DISTINCT ON (job_id) * FROM shaping ORDER BY job_id, seq DESC
+),
+last_start AS (
+  SELECT DISTINCT ON (job_id) job_id, attempt, worker_id, occurred_at
+  FROM shaping WHERE type = 'started'
+  ORDER BY job_id, attempt DESC, seq DESC
+),
+last_error AS (
+  SELECT DISTINCT ON (job_id) job_id, seq, error
+  FROM shaping WHERE error IS NOT NULL
+  ORDER BY job_id, seq DESC
+),
+batch AS (
+  SELECT n.job_id, n.seq, n.type, n.status, n.worker_id, n.result, n.occurred_at, a.max_attempt,
+         s.attempt AS start_attempt, s.worker_id AS start_worker, s.occurred_at AS start_at,
+         le.seq AS error_seq, le.error
+  FROM newest n
+  JOIN (SELECT job_id, max(attempt) AS max_attempt FROM shaping GROUP BY job_id) a USING (job_id)
+  LEFT JOIN last_start s USING (job_id)
+  LEFT JOIN last_error le USING (job_id)
+),
+moved AS (
+  UPDATE jobs j SET
+    status = CASE WHEN ${MOVES} THEN b.status ELSE j.status END,
+    last_seq = CASE WHEN ${MOVES} THEN b.seq ELSE j.last_seq END,
+    result = CASE WHEN ${MOVES} AND b.type = 'completed' THEN b.result ELSE j.result END,
+    completed_at = CASE WHEN ${MOVES} AND b.status IN ${TERMINAL} THEN b.occurred_at
+                        ELSE j.completed_at END,
+    attempts = greatest(j.attempts, b.max_attempt),
+    started_at = CASE WHEN ${STARTS} THEN b.start_at ELSE j.started_at END,
+    worker_id = CASE WHEN ${STARTS} THEN b.start_worker ELSE coalesce(j.worker_id, b.worker_id) END,
+    error = CASE WHEN ${ERRS} THEN b.error ELSE j.error END,
+    error_seq = CASE WHEN ${ERRS} THEN b.error_seq ELSE j.error_seq END,
+    updated_at = now()
+  FROM batch b
+  WHERE j.id = b.job_id
+    AND (${MOVES}
+      OR ${ERRS}
+      OR b.max_attempt > j.attempts
+      OR (${STARTS} AND (b.start_at IS DISTINCT FROM j.started_at
+                         OR b.start_worker IS DISTINCT FROM j.worker_id))
+      OR (j.worker_id IS NULL AND b.worker_id IS NOT NULL))
+  RETURNING 1
+)
+SELECT (SELECT count(*)::int FROM appended) AS appended,
+       (SELECT count(*)::int FROM moved) AS moved,
+       ARRAY(SELECT DISTINCT e.job_id::text FROM input e
+             WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = e.job_id)
+             ORDER BY 1) AS unknown_job_ids`;
+
+interface AppendRow {
+  appended: number;
+  moved: number;
+  unknown_job_ids: string[];
+}
+
+/**
+ * Applies `events` (see {@link APPEND_EVENTS_SQL}); one statement for the whole batch.
+ * @returns how many events were new, how many jobs changed, and the unknown job ids.
+ */
+export async function appendEvents(db: Queryable, events: readonly NewJobEvent[]): Promise<AppendEventsResult> {
+  if (events.length === 0) return { appended: 0, moved: 0, unknownJobIds: [] };
+  const { rows } = await db.query<AppendRow>({
+    name: "history_append_events",
+    text: APPEND_EVENTS_SQL,
+    values: [
+      events.map((e) => e.jobId),
+      events.map((e) => e.seq),
+      events.map((e) => e.type),
+      events.map((e) => e.status),
+      events.map((e) => e.attempt),
+      events.map((e) => e.workerId),
+      events.map((e) => e.error),
+      events.map((e) => e.actor),
+      events.map((e) => (e.result === undefined ? null : JSON.stringify(e.result))),
+      events.map((e) => (e.details === null ? null : JSON.stringify(e.details))),
+      events.map((e) => e.occurredAt.toISOString()),
+    ],
+  });
+  const row = rows[0] as AppendRow;
+  return { appended: row.appended, moved: row.moved, unknownJobIds: row.unknown_job_ids };
+}

@@ -1,0 +1,3 @@
+export { HISTORY_DEFAULTS, type HistoryConfig, loadConfig } from "./config.js";
+export { migrate, MIGRATION_LOCK_KEY, type MigrateOptions } from "./db/migrate.js";
+export { type RunningHistory, startHistory } from "./server.js";

@@ -1,0 +1,67 @@
+import { create, fromJson } from "@bufbuild/protobuf";
+import { durationFromMs, timestampFromDate, type Timestamp, type Value, ValueSchema } from "@bufbuild/protobuf/wkt";
+import { type Job, type JobEvent, JobEventSchema, JobSchema, type Worker, WorkerSchema } from "@taskflow/proto";
+import type { JobEventRow, JobRow, JsonValue, WorkerRow } from "../db/rows.js";
+import { eventTypeEnum, jobStatusEnum, workerStatusEnum } from "./enums.js";
+
+const ts = (d: Date | null): Timestamp | undefined => (d === null ? undefined : timestampFromDate(d));
+
+/** jsonb NULL and JSON null both read as null; either means "no result". */
+const value = (v: JsonValue): Value | undefined => (v === null ? undefined : fromJson(ValueSchema, v));
+
+/** A `jobs` row as a taskflow.v1.Job; NULL text columns become "". */
+export function jobToProto(row: JobRow): Job {
+  return create(JobSchema, {
+    id: row.id,
+    type: row.type,
+    queue: row.queue,
+    payload: row.payload,
+    status: jobStatusEnum(row.status),
+    result: value(row.result),
+    error: row.error ?? "",
+    attempts: row.attempts,
+    maxAttempts: row.max_attempts,
+    priority: row.priority,
+    createdAt: ts(row.created_at),
+    updatedAt: ts(row.updated_at),
+    scheduledAt: ts(row.scheduled_at),
+    startedAt: ts(row.started_at),
+    completedAt: ts(row.completed_at),
+    workerId: row.worker_id ?? "",
+    timeout: row.timeout_ms === null ? undefined : durationFromMs(row.timeout_ms),
+    idempotencyKey: row.idempotency_key ?? "",
+  });
+}
+
+/** A `job_events` row as a taskflow.v1.JobEvent. */
+export function eventToProto(row: JobEventRow): JobEvent {
+  return create(JobEventSchema, {
+    jobId: row.job_id,
+    seq: row.seq,
+    type: eventTypeEnum(row.type),
+    status: jobStatusEnum(row.status),
+    attempt: row.attempt,
+    workerId: row.worker_id ?? "",
+    error: row.error ?? "",
+    actor: row.actor,
+    occurredAt: ts(row.occurred_at),
+    details: row.details ?? undefined,
+    result: value(row.result),
+  });
+}
+
+/** A `workers` row, with its derived health, as a taskflow.v1.Worker. */
+export function workerToProto(row: WorkerRow): Worker {
+  return create(WorkerSchema, {
+    id: row.id,
+    status: workerStatusEnum(row.health),
+    queues: row.queues,
+    jobTypes: row.job_types,
+    concurrency: row.concurrency,
+    hostname: row.hostname,
+    startedAt: ts(row.started_at),
+    lastSeenAt: ts(row.last_seen),
+    currentJobIds: row.current_jobs,
+    metadata: row.metadata ?? {},
+  });
+}

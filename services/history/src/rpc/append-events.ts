@@ -1,0 +1,21 @@
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { HistoryIngestService } from "@taskflow/proto";
+import { appendEvents as storeEvents } from "../db/queries/append-events.js";
+import type { HistoryDeps } from "./deps.js";
+import { parseNewEvent } from "./parse-ingest.js";
+
+/**
+ * AppendEvents: records each event once and moves each job to its newest event, in one
+ * statement; idempotent. Events of unknown jobs are skipped and their ids answered.
+ * InvalidArgument, changing nothing, when any event is malformed.
+ */
+export const appendEvents =
+  (d: HistoryDeps): ServiceImpl<typeof HistoryIngestService>["appendEvents"] =>
+  async (req) => {
+    const events = req.events.map(parseNewEvent);
+    const res = await storeEvents(d.pool, events);
+    if (res.unknownJobIds.length > 0) {
+      d.logger.warn({ job_ids: res.unknownJobIds }, "events of unknown jobs skipped");
+    }
+    return { appended: res.appended, unknownJobIds: res.unknownJobIds };
+  };

@@ -1,0 +1,95 @@
+import { toJson } from "@bufbuild/protobuf";
+import { durationMs, type Value, ValueSchema } from "@bufbuild/protobuf/wkt";
+import type { Job, JobEvent, Worker } from "@taskflow/proto";
+import type { NewJobEvent } from "../db/queries/append-events.js";
+import type { NewJob } from "../db/queries/insert-jobs.js";
+import type { WorkerInput } from "../db/queries/upsert-workers.js";
+import type { JsonValue } from "../db/rows.js";
+import { invalidArgument } from "../errors.js";
+import { eventTypeText, jobStatusText, storedWorkerStatus } from "../mapping/enums.js";
+import { intIn, nonEmpty, requireUuid, toDate } from "./validate.js";
+
+/** Largest int32: the `jobs.timeout_ms` column holds milliseconds up to this. */
+const INT32_MAX = 2_147_483_647;
+/** Highest job priority the contract allows. */
+const MAX_PRIORITY = 1_000;
+
+const orNull = (s: string): string | null => (s === "" ? null : s);
+
+/** A Value message as JSON; undefined when absent or with no kind set. */
+function valueJson(v: Value | undefined): JsonValue | undefined {
+  if (v === undefined || v.kind.case === undefined) return undefined;
+  return toJson(ValueSchema, v);
+}
+
+/** A zero timeout means unset, like an absent one: the service default applies. */
+function timeoutMs(job: Job, at: string): number | null {
+  const ms = job.timeout === undefined ? 0 : Math.round(durationMs(job.timeout));
+  return ms === 0 ? null : intIn(ms, 1, INT32_MAX, `${at}.timeout (ms)`);
+}
+
+/**
+ * `jobs[i]` of an InsertJobs request as a row to insert.
+ * @throws {ConnectError} InvalidArgument naming the first bad field, e.g. `jobs[2].id`.
+ */
+export function parseNewJob(job: Job, i: number): NewJob {
+  const at = `jobs[${i}]`;
+  return {
+    id: requireUuid(job.id, `${at}.id`),
+    type: nonEmpty(job.type, `${at}.type`),
+    queue: nonEmpty(job.queue, `${at}.queue`),
+    payload: job.payload ?? {},
+    maxAttempts: intIn(job.maxAttempts, 1, INT32_MAX, `${at}.max_attempts`),
+    priority: intIn(job.priority, 0, MAX_PRIORITY, `${at}.priority`),
+    timeoutMs: timeoutMs(job, at),
+    idempotencyKey: orNull(job.idempotencyKey),
+    scheduledAt: job.scheduledAt === undefined ? null : toDate(job.scheduledAt, `${at}.scheduled_at`),
+  };
+}
+
+/**
+ * `events[i]` of an AppendEvents request as an event to append.
+ * @throws {ConnectError} InvalidArgument naming the first bad field, e.g. `events[0].type`.
+ */
+export function parseNewEvent(e: JobEvent, i: number): NewJobEvent {
+  const at = `events[${i}]`;
+  const type = eventTypeText(e.type);
+  if (type === undefined) throw invalidArgument(`${at}.type: must be a known event type, got ${e.type}`);
+  const status = jobStatusText(e.status);
+  if (status === undefined) throw invalidArgument(`${at}.status: must be a known job status, got ${e.status}`);
+  if (e.occurredAt === undefined) throw invalidArgument(`${at}.occurred_at: must be set`);
+  return {
+    jobId: requireUuid(e.jobId, `${at}.job_id`),
+    seq: intIn(e.seq, 1, INT32_MAX, `${at}.seq`),
+    type,
+    status,
+    attempt: intIn(e.attempt, 0, INT32_MAX, `${at}.attempt`),
+    workerId: orNull(e.workerId),
+    error: orNull(e.error),
+    actor: nonEmpty(e.actor, `${at}.actor`),
+    result: valueJson(e.result),
+    details: e.details ?? null,
+    occurredAt: toDate(e.occurredAt, `${at}.occurred_at`),
+  };
+}
+
+/**
+ * `workers[i]` of an UpsertWorkers request as a row to upsert.
+ * @throws {ConnectError} InvalidArgument naming the first bad field, e.g. `workers[1].id`.
+ */
+export function parseWorker(w: Worker, i: number): WorkerInput {
+  const at = `workers[${i}]`;
+  const status = storedWorkerStatus(w.status);
+  if (status === undefined) throw invalidArgument(`${at}.status: must be a known worker status, got ${w.status}`);
+  return {
+    id: nonEmpty(w.id, `${at}.id`),
+    status,
+    queues: w.queues,
+    jobTypes: w.jobTypes,
+    concurrency: intIn(w.concurrency, 0, INT32_MAX, `${at}.concurrency`),
+    hostname: w.hostname,
+    metadata: w.metadata,
+    currentJobIds: w.currentJobIds,
+    startedAt: w.startedAt === undefined ? null : toDate(w.startedAt, `${at}.started_at`),
+  };
+}

@@ -1,0 +1,56 @@
+import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
+import { invalidArgument } from "../errors.js";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether `s` is a UUID in its canonical 8-4-4-4-12 hex form. */
+export const isUuid = (s: string): boolean => UUID.test(s);
+
+/**
+ * `value` lowercased, as PostgreSQL prints uuids.
+ * @throws {ConnectError} InvalidArgument naming `field` when it is not a UUID.
+ */
+export function requireUuid(value: string, field: string): string {
+  if (!isUuid(value)) throw invalidArgument(`${field}: must be a UUID, got ${JSON.stringify(value.slice(0, 64))}`);
+  return value.toLowerCase();
+}
+
+/**
+ * A request's page size: 0 means `def`.
+ * @throws {ConnectError} InvalidArgument when it is outside 1..`max`.
+ */
+export function pageSize(value: number, def: number, max: number): number {
+  if (value === 0) return def;
+  if (value < 1 || value > max) throw invalidArgument(`page_size: must be from 1 to ${max}, got ${value}`);
+  return value;
+}
+
+/**
+ * A timestamp as a Date (millisecond precision).
+ * @throws {ConnectError} InvalidArgument naming `field` when it is outside what a Date holds.
+ */
+export function toDate(t: Timestamp, field: string): Date {
+  const date = timestampDate(t);
+  if (!Number.isFinite(date.getTime())) throw invalidArgument(`${field}: timestamp out of range`);
+  return date;
+}
+
+/**
+ * `value` when it is an integer in min..max.
+ * @throws {ConnectError} InvalidArgument naming `field` otherwise.
+ */
+export function intIn(value: number, min: number, max: number, field: string): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw invalidArgument(`${field}: must be from ${min} to ${max}, got ${value}`);
+  }
+  return value;
+}
+
+/**
+ * `value` when it is not empty.
+ * @throws {ConnectError} InvalidArgument naming `field` otherwise.
+ */
+export function nonEmpty(value: string, field: string): string {
+  if (value === "") throw invalidArgument(`${field}: must not be empty`);
+  return value;
+}

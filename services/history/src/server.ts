@@ -1,0 +1,83 @@
+import { HistoryIngestService, HistoryService } from "@taskflow/proto";
+import { createLogger, type RunningServer, startServer } from "@taskflow/service-kit";
+import type { Logger } from "pino";
+import type { HistoryConfig } from "./config.js";
+import { migrate } from "./db/migrate.js";
+import { checkDatabase, createPool, endPool } from "./db/pool.js";
+import { appendEvents } from "./rpc/append-events.js";
+import type { HistoryDeps } from "./rpc/deps.js";
+import { getJob } from "./rpc/get-job.js";
+import { insertJobs } from "./rpc/insert-jobs.js";
+import { listJobEvents } from "./rpc/list-job-events.js";
+import { listJobs } from "./rpc/list-jobs.js";
+import { listWorkers } from "./rpc/list-workers.js";
+import { upsertWorkers } from "./rpc/upsert-workers.js";
+
+/**
+ * Largest request, in bytes: 16 MiB. InsertJobs carries whatever one SubmitJobs accepted at
+ * the scheduler (its own limit is the kit's 4 MiB), plus per-job fields history receives that
+ * the caller did not send, so history must accept somewhat more than the scheduler does.
+ */
+export const HISTORY_READ_MAX_BYTES = 16 * 1024 * 1024;
+
+/** A running history service. */
+export interface RunningHistory {
+  /** `http://host:port` with the port actually bound. */
+  url: string;
+  /** Stops the server (letting running calls finish), then closes the database pool. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The server half: both services and the database health check, on one port. */
+export function serveHistory(d: HistoryDeps): Promise<RunningServer> {
+  return startServer({
+    host: d.config.host,
+    port: d.config.port,
+    logger: d.logger,
+    readMaxBytes: HISTORY_READ_MAX_BYTES,
+    health: { check: checkDatabase(d.pool) },
+    services: [
+      {
+        service: HistoryService,
+        impl: { getJob: getJob(d), listJobs: listJobs(d), listJobEvents: listJobEvents(d), listWorkers: listWorkers(d) },
+      },
+      {
+        service: HistoryIngestService,
+        impl: { insertJobs: insertJobs(d), appendEvents: appendEvents(d), upsertWorkers: upsertWorkers(d) },
+      },
+    ],
+  });
+}
+
+/**
+ * Opens the database pool, migrates the schema (waiting for another replica that is
+ * migrating), and serves HistoryService and HistoryIngestService. Logs `listening` with the
+ * url once the port is bound (port 0 picks a free one).
+ * @throws Error when PostgreSQL is unreachable, a migration fails or the port cannot be
+ *   bound; nothing is left open.
+ */
+export async function startHistory(config: HistoryConfig, opts: { logger?: Logger } = {}): Promise<RunningHistory> {
+  const logger = opts.logger ?? createLogger({ name: "history", level: config.logLevel });
+  const pool = createPool(
+    { databaseUrl: config.databaseUrl, max: config.databasePoolMax, statementTimeoutMs: config.statementTimeoutMs },
+    logger.child({ component: "pool" }),
+  );
+  let server: RunningServer;
+  try {
+    await migrate(config.databaseUrl, { logger: logger.child({ component: "migrate" }) });
+    server = await serveHistory({ pool, config, logger });
+  } catch (err) {
+    await endPool(pool);
+    throw err;
+  }
+  logger.info({ url: server.url }, "listening");
+  let closing: Promise<void> | undefined;
+  const close = async (): Promise<void> => {
+    try {
+      await server.close();
+    } finally {
+      await endPool(pool);
+    }
+  };
+  return { url: server.url, close: () => (closing ??= close()) };
+}
