@@ -1,0 +1,78 @@
+import { ConfigReader } from "@taskflow/service-kit";
+
+/** Scheduler settings, read once from the environment. */
+export interface SchedulerConfig {
+  /** Interface the server binds to (SCHEDULER_HOST). */
+  readonly host: string;
+  /** Port the server listens on; 0 picks a free one (SCHEDULER_PORT). */
+  readonly port: number;
+  /** Redis holding the queues (REDIS_URL). */
+  readonly redisUrl: string;
+  /** Prefix of every Redis key, so several deployments can share one Redis (REDIS_KEY_PREFIX). */
+  readonly redisKeyPrefix: string;
+  /** Base URL of the history service (HISTORY_URL). */
+  readonly historyUrl: string;
+  /** How long a lease lasts without a heartbeat, in ms (LEASE_MS). */
+  readonly leaseMs: number;
+  /** Period of the background loops, in ms (SWEEP_INTERVAL_MS). */
+  readonly sweepIntervalMs: number;
+  /** Timeout of one attempt when the submit names none, in ms (DEFAULT_TIMEOUT_MS). */
+  readonly defaultTimeoutMs: number;
+  /** Most jobs one SubmitJobs call may carry (MAX_SUBMIT_BATCH). */
+  readonly maxSubmitBatch: number;
+  /** Largest payload (and result) as JSON text, in bytes (MAX_PAYLOAD_BYTES). */
+  readonly maxPayloadBytes: number;
+  /** First retry delay, doubled per attempt, in ms (RETRY_BASE_MS). */
+  readonly retryBaseMs: number;
+  /** Cap of the retry delay, in ms (RETRY_MAX_MS). */
+  readonly retryMaxMs: number;
+  /** Most outbox events sent to history per call (OUTBOX_BATCH_SIZE). */
+  readonly outboxBatchSize: number;
+  /** pino level (LOG_LEVEL). */
+  readonly logLevel: string;
+}
+
+const DEFAULTS = {
+  host: "127.0.0.1",
+  port: 50051,
+  redisUrl: "redis://127.0.0.1:6379",
+  redisKeyPrefix: "tf",
+  historyUrl: "http://127.0.0.1:50052",
+  leaseMs: 30_000,
+  sweepIntervalMs: 1_000,
+  defaultTimeoutMs: 300_000,
+  maxSubmitBatch: 1_000,
+  maxPayloadBytes: 1_048_576,
+  retryBaseMs: 1_000,
+  retryMaxMs: 3_600_000,
+  outboxBatchSize: 500,
+  logLevel: "info",
+} as const;
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Reads the scheduler's settings.
+ * @throws ConfigError listing every missing or malformed variable at once.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): SchedulerConfig {
+  const r = new ConfigReader(env);
+  const config: SchedulerConfig = {
+    host: r.string("SCHEDULER_HOST", DEFAULTS.host),
+    port: r.int("SCHEDULER_PORT", DEFAULTS.port, { min: 0, max: 65_535 }),
+    redisUrl: r.url("REDIS_URL", DEFAULTS.redisUrl),
+    redisKeyPrefix: r.string("REDIS_KEY_PREFIX", DEFAULTS.redisKeyPrefix),
+    historyUrl: r.url("HISTORY_URL", DEFAULTS.historyUrl),
+    leaseMs: r.int("LEASE_MS", DEFAULTS.leaseMs, { min: 100, max: DAY_MS }),
+    sweepIntervalMs: r.int("SWEEP_INTERVAL_MS", DEFAULTS.sweepIntervalMs, { min: 10, max: 60_000 }),
+    defaultTimeoutMs: r.int("DEFAULT_TIMEOUT_MS", DEFAULTS.defaultTimeoutMs, { min: 1_000, max: DAY_MS }),
+    maxSubmitBatch: r.int("MAX_SUBMIT_BATCH", DEFAULTS.maxSubmitBatch, { min: 1, max: 10_000 }),
+    maxPayloadBytes: r.int("MAX_PAYLOAD_BYTES", DEFAULTS.maxPayloadBytes, { min: 2, max: 16 * 1_048_576 }),
+    retryBaseMs: r.int("RETRY_BASE_MS", DEFAULTS.retryBaseMs, { min: 1, max: DAY_MS }),
+    retryMaxMs: r.int("RETRY_MAX_MS", DEFAULTS.retryMaxMs, { min: 1, max: 7 * DAY_MS }),
+    outboxBatchSize: r.int("OUTBOX_BATCH_SIZE", DEFAULTS.outboxBatchSize, { min: 1, max: 10_000 }),
+    logLevel: r.string("LOG_LEVEL", DEFAULTS.logLevel),
+  };
+  r.done();
+  return Object.freeze(config);
+}

@@ -1,0 +1,18 @@
+import type { Logger } from "pino";
+import type { SchedulerConfig } from "./config.js";
+import type { HistoryClient } from "./history-client.js";
+import type { LeaseWaiters } from "./redis/lease-waiters.js";
+import type { QueueStore } from "./redis/queue-store.js";
+import type { WorkerRegistry } from "./redis/worker-registry.js";
+
+/** What the RPC handlers share; built once by `startScheduler`, literally in tests. */
+export interface Deps {
+  readonly config: SchedulerConfig;
+  readonly store: QueueStore;
+  readonly waiters: LeaseWaiters;
+  readonly workers: WorkerRegistry;
+  readonly history: HistoryClient;
+  readonly logger: Logger;
+  /** Tells the outbox forwarder that new events wait, so history hears of them promptly. */
+  readonly eventsWritten: () => void;
+}

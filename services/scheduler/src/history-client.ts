@@ -1,0 +1,70 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import {
+  HistoryIngestService,
+  HistoryService,
+  type Job,
+  type JobEvent,
+  type JobSchema,
+  type JobEventSchema,
+  type WorkerSchema,
+} from "@taskflow/proto";
+import { Health, HealthCheckResponse_ServingStatus } from "@taskflow/proto/gen/grpc/health/v1/health_pb";
+import { createServiceTransport } from "@taskflow/service-kit";
+import { fromHistoryError } from "./errors.js";
+
+/** Longest wait for one history call, in ms; past it the call fails as `unavailable`. */
+export const HISTORY_CALL_TIMEOUT_MS = 10_000;
+
+export type JobInit = MessageInitShape<typeof JobSchema>;
+export type JobEventInit = MessageInitShape<typeof JobEventSchema>;
+export type WorkerInit = MessageInitShape<typeof WorkerSchema>;
+
+/**
+ * The scheduler's view of history. Every method fails with a ConnectError:
+ * errors about the request pass through (`not_found`, `invalid_argument`,
+ * `already_exists`...), any other failure becomes `unavailable`.
+ */
+export interface HistoryClient {
+  /** Inserts new jobs as pending; resolves to the stored jobs in request order. */
+  insertJobs(jobs: JobInit[], signal?: AbortSignal): Promise<Job[]>;
+  /** Records transitions; resolves to the ids of jobs history does not know. */
+  appendEvents(events: JobEventInit[], signal?: AbortSignal): Promise<{ appended: number; unknownJobIds: string[] }>;
+  upsertWorkers(workers: WorkerInit[], signal?: AbortSignal): Promise<void>;
+  /** @throws not_found when history does not know the job. */
+  getJob(id: string, signal?: AbortSignal): Promise<Job>;
+  /** Resolves when history reports SERVING. */
+  checkHealth(signal?: AbortSignal): Promise<void>;
+}
+
+/** A history client over gRPC (h2c) to `baseUrl`, e.g. `http://127.0.0.1:50052`. */
+export function createHistoryClient(baseUrl: string, timeoutMs = HISTORY_CALL_TIMEOUT_MS): HistoryClient {
+  const transport = createServiceTransport(baseUrl);
+  const ingest = createClient(HistoryIngestService, transport);
+  const history = createClient(HistoryService, transport);
+  const health = createClient(Health, transport);
+  const opts = (signal?: AbortSignal) => (signal === undefined ? { timeoutMs } : { timeoutMs, signal });
+  const guard = async <T>(call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (err) {
+      throw fromHistoryError(err);
+    }
+  };
+  return {
+    insertJobs: (jobs, signal) => guard(async () => (await ingest.insertJobs({ jobs }, opts(signal))).jobs),
+    appendEvents: (events, signal) => guard(() => ingest.appendEvents({ events }, opts(signal))),
+    upsertWorkers: (workers, signal) => guard(async () => void (await ingest.upsertWorkers({ workers }, opts(signal)))),
+    getJob: (id, signal) =>
+      guard(async () => {
+        const { job } = await history.getJob({ id }, opts(signal));
+        if (job === undefined) throw new Error("history answered GetJob without a job");
+        return job;
+      }),
+    checkHealth: (signal) =>
+      guard(async () => {
+        const res = await health.check({ service: "" }, opts(signal));
+        if (res.status !== HealthCheckResponse_ServingStatus.SERVING) throw new Error("history is not serving");
+      }),
+  };
+}

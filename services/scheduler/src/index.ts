@@ -1,0 +1,2 @@
+export { loadConfig, type SchedulerConfig } from "./config.js";
+export { startScheduler, type RunningScheduler } from "./start-scheduler.js";

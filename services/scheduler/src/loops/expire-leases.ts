@@ -1,0 +1,67 @@
+import type { Logger } from "pino";
+import type { LeaseWaiters } from "../redis/lease-waiters.js";
+import type { QueueStore } from "../redis/queue-store.js";
+import { PeriodicLoop } from "./periodic-loop.js";
+
+/** Leases recovered per script call; bounds how long one call blocks Redis. */
+export const EXPIRE_BATCH = 500;
+
+export interface ExpireLeasesDeps {
+  store: QueueStore;
+  waiters: LeaseWaiters;
+  intervalMs: number;
+  logger: Logger;
+  /** Called when transitions were written to an outbox. */
+  eventsWritten: () => void;
+}
+
+/**
+ * Recovers jobs whose lease ran out: back to ready (LEASE_EXPIRED), failed
+ * after their last attempt, or cancelled when a cancel was requested. Safe on
+ * several replicas: each recovery is one atomic script call.
+ */
+export class ExpireLeases {
+  private readonly loop: PeriodicLoop;
+  private readonly logger: Logger;
+
+  constructor(private readonly d: ExpireLeasesDeps) {
+    this.logger = d.logger.child({ component: "expire-leases" });
+    this.loop = new PeriodicLoop({ intervalMs: d.intervalMs, logger: this.logger, run: () => this.runOnce() });
+  }
+
+  /** One sweep over every queue; resolves to the leases recovered. */
+  async runOnce(): Promise<{ requeued: number; ended: number }> {
+    const queues = await this.d.store.knownQueues();
+    const results = await Promise.all(queues.map((q) => this.expireQueue(q)));
+    const woken = queues.filter((_, i) => results[i]!.requeued > 0);
+    const total = results.reduce((a, r) => ({ requeued: a.requeued + r.requeued, ended: a.ended + r.ended }), {
+      requeued: 0,
+      ended: 0,
+    });
+    if (total.requeued + total.ended > 0) this.d.eventsWritten();
+    if (woken.length > 0) await this.d.waiters.announce(woken);
+    return total;
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  private async expireQueue(queue: string): Promise<{ requeued: number; ended: number }> {
+    const total = { requeued: 0, ended: 0 };
+    for (;;) {
+      const r = await this.d.store.expireLeases(queue, EXPIRE_BATCH);
+      total.requeued += r.requeued;
+      total.ended += r.ended;
+      if (r.requeued + r.ended < EXPIRE_BATCH) break;
+    }
+    if (total.requeued + total.ended > 0) {
+      this.logger.info({ queue, requeued: total.requeued, ended: total.ended }, "expired leases recovered");
+    }
+    return total;
+  }
+}

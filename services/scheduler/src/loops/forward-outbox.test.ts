@@ -1,0 +1,109 @@
+import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { HistoryService, JobEventType, JobStatus } from "@taskflow/proto";
+import type { RunningHistory } from "@taskflow/history";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRedisFixture, makeJob, type RedisFixture } from "../../test/redis-fixture.js";
+import { deadUrl, startTestHistory } from "../../test/stack.js";
+import { createHistoryClient, type HistoryClient } from "../history-client.js";
+import { OUTBOX_GROUP, OutboxReader } from "../redis/outbox.js";
+import type { EnqueueJob } from "../redis/queue-store.js";
+import { ForwardOutbox } from "./forward-outbox.js";
+
+const logger = pino({ level: "silent" });
+let f: RedisFixture;
+let hist: RunningHistory;
+let history: HistoryClient;
+let down: HistoryClient;
+
+beforeAll(async () => {
+  [f, hist] = await Promise.all([createRedisFixture(), startTestHistory()]);
+  history = createHistoryClient(hist.url);
+  down = createHistoryClient(await deadUrl(), 2_000);
+});
+afterAll(async () => {
+  await f.close();
+  await hist.close();
+});
+
+function forwarder(client: HistoryClient, consumer: string, claimIdleMs = 60_000, batchSize = 100): ForwardOutbox {
+  const reader = new OutboxReader(f.redis, f.prefix, consumer);
+  return new ForwardOutbox({ store: f.store, reader, history: client, batchSize, intervalMs: 1_000, logger, claimIdleMs });
+}
+
+/** Submits jobs to history (as SubmitJobs does), enqueues them and leases them, writing STARTED events. */
+async function startJobs(queue: string, count: number): Promise<EnqueueJob[]> {
+  const jobs = Array.from({ length: count }, () => makeJob());
+  await history.insertJobs(
+    jobs.map((j) => ({
+      id: j.id, type: j.type, queue, payload: JSON.parse(j.payloadJson), priority: 0, maxAttempts: j.maxAttempts,
+      timeout: durationFromMs(j.timeoutMs), scheduledAt: timestampFromMs(Date.now()),
+    })),
+  );
+  await f.store.addQueues([queue]);
+  await f.store.enqueue(queue, jobs);
+  await f.store.lease(queue, "w1", count);
+  return jobs;
+}
+
+const pendingCount = async (queue: string): Promise<number> => {
+  const summary = (await f.redis.xpending(f.keys(queue).outbox, OUTBOX_GROUP)) as [number, ...unknown[]];
+  return Number(summary[0]);
+};
+
+describe("ForwardOutbox", () => {
+  it("forwards events in batches, then acknowledges and deletes them", async () => {
+    const jobs = await startJobs("fw1", 5);
+    expect(await forwarder(history, "c1", 60_000, 2).runOnce()).toBe(5);
+    expect(await f.redis.xlen(f.keys("fw1").outbox)).toBe(0);
+    expect(await pendingCount("fw1")).toBe(0);
+    const job = await history.getJob(jobs[0]!.id);
+    expect(job).toMatchObject({ status: JobStatus.PROCESSING, attempts: 1, workerId: "w1" });
+  });
+
+  it("keeps the entries when history fails, and retries them in order", async () => {
+    const [job] = await startJobs("fw2", 1);
+    await expect(forwarder(down, "c2").runOnce()).rejects.toMatchObject({ code: Code.Unavailable });
+    expect(await pendingCount("fw2")).toBe(1);
+    expect(await f.redis.xlen(f.keys("fw2").outbox)).toBe(1);
+
+    expect(await forwarder(history, "c2").runOnce()).toBe(1);
+    expect(await pendingCount("fw2")).toBe(0);
+    const { status } = await history.getJob(job!.id);
+    expect(status).toBe(JobStatus.PROCESSING);
+  });
+
+  it("claims entries a dead consumer left pending", async () => {
+    await startJobs("fw3", 2);
+    await expect(forwarder(down, "dead").runOnce()).rejects.toMatchObject({ code: Code.Unavailable });
+    expect(await pendingCount("fw3")).toBe(2);
+    expect(await forwarder(history, "alive", 0).runOnce()).toBe(2);
+    expect(await pendingCount("fw3")).toBe(0);
+  });
+
+  it("acknowledges events of jobs history does not know instead of retrying them forever", async () => {
+    const stranger = makeJob();
+    await f.store.addQueues(["fw4"]);
+    await f.store.enqueue("fw4", [stranger]);
+    await f.store.lease("fw4", "w1", 1);
+    expect(await forwarder(history, "c4").runOnce()).toBe(1);
+    expect(await f.redis.xlen(f.keys("fw4").outbox)).toBe(0);
+  });
+
+  it("records a job's transitions as one ordered trail", async () => {
+    const [job] = await startJobs("fw5", 1);
+    const token = (await f.redis.hget(f.keys("fw5").jobPrefix + job!.id, "token"))!;
+    await f.store.report("fw5", "w1", [{ id: job!.id, token, outcome: "failed", body: "nope", permanent: true }]);
+    await forwarder(history, "c5").runOnce();
+    const reader = createClient(HistoryService, createGrpcTransport({ baseUrl: hist.url }));
+    const { events } = await reader.listJobEvents({ jobId: job!.id });
+    expect(events.map((e) => [e.seq, e.type])).toEqual([
+      [1, JobEventType.SUBMITTED],
+      [2, JobEventType.STARTED],
+      [3, JobEventType.FAILED],
+    ]);
+    expect((await history.getJob(job!.id)).status).toBe(JobStatus.FAILED);
+  });
+});

@@ -1,0 +1,61 @@
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Redis } from "ioredis";
+import { testRedisUrl } from "@taskflow/testkit";
+import { backdate, createRedisFixture, makeJob, type RedisFixture } from "../../test/redis-fixture.js";
+import { LeaseWaiters } from "../redis/lease-waiters.js";
+import { PromoteDelayed } from "./promote-delayed.js";
+
+const logger = pino({ level: "silent" });
+let f: RedisFixture;
+let subscriber: Redis;
+let waiters: LeaseWaiters;
+let loop: PromoteDelayed;
+
+beforeAll(async () => {
+  f = await createRedisFixture();
+  subscriber = new Redis(testRedisUrl());
+  waiters = new LeaseWaiters(f.redis, subscriber, f.prefix, logger);
+  await waiters.start();
+  loop = new PromoteDelayed({ store: f.store, waiters, intervalMs: 1_000, logger });
+});
+afterAll(async () => {
+  await loop.stop();
+  await waiters.close();
+  await subscriber.quit();
+  await f.close();
+});
+
+describe("PromoteDelayed", () => {
+  it("promotes due jobs of every known queue and wakes their waiters", async () => {
+    const due = makeJob({ delayMs: 60_000 });
+    const notYet = makeJob({ delayMs: 60_000 });
+    await f.store.addQueues(["a", "b"]);
+    await f.store.enqueue("a", [due]);
+    await f.store.enqueue("b", [notYet]);
+    await backdate(f, f.keys("a").delayed, due.id);
+    const waiter = waiters.register(["a"]);
+    const woke = waiter.wait(60_000, new AbortController().signal);
+
+    expect(await loop.runOnce()).toBe(1);
+    await woke;
+    waiter.dispose();
+    expect(await f.redis.zscore(f.keys("a").ready, due.id)).not.toBeNull();
+    expect(await f.redis.zscore(f.keys("b").delayed, notYet.id)).not.toBeNull();
+    expect(await loop.runOnce()).toBe(0);
+  });
+
+  it("runs on its own once started", async () => {
+    const job = makeJob({ delayMs: 60_000 });
+    await f.store.enqueue("c", [job]);
+    await f.store.addQueues(["c"]);
+    await backdate(f, f.keys("c").delayed, job.id);
+    const waiter = waiters.register(["c"]);
+    const woke = waiter.wait(10_000, new AbortController().signal);
+    loop.start();
+    await woke;
+    waiter.dispose();
+    await loop.stop();
+    expect(await f.redis.zscore(f.keys("c").ready, job.id)).not.toBeNull();
+  });
+});

@@ -1,0 +1,57 @@
+import type { Logger } from "pino";
+import type { LeaseWaiters } from "../redis/lease-waiters.js";
+import type { QueueStore } from "../redis/queue-store.js";
+import { PeriodicLoop } from "./periodic-loop.js";
+
+/** Jobs moved per script call; bounds how long one call blocks Redis. */
+export const PROMOTE_BATCH = 1_000;
+
+export interface PromoteDelayedDeps {
+  store: QueueStore;
+  waiters: LeaseWaiters;
+  intervalMs: number;
+  logger: Logger;
+}
+
+/**
+ * Moves due delayed jobs (scheduled runs and retries) into the ready sets of
+ * every known queue and wakes the workers waiting on those queues. Safe on
+ * several replicas: each move is one atomic script call.
+ */
+export class PromoteDelayed {
+  private readonly loop: PeriodicLoop;
+  private readonly logger: Logger;
+
+  constructor(private readonly d: PromoteDelayedDeps) {
+    this.logger = d.logger.child({ component: "promote-delayed" });
+    this.loop = new PeriodicLoop({ intervalMs: d.intervalMs, logger: this.logger, run: () => this.runOnce() });
+  }
+
+  /** One sweep over every queue; resolves to the number of jobs promoted. */
+  async runOnce(): Promise<number> {
+    const queues = await this.d.store.knownQueues();
+    const counts = await Promise.all(queues.map((q) => this.promoteQueue(q)));
+    const woken = queues.filter((_, i) => counts[i]! > 0);
+    if (woken.length > 0) await this.d.waiters.announce(woken);
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  private async promoteQueue(queue: string): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const moved = await this.d.store.promoteDelayed(queue, PROMOTE_BATCH);
+      total += moved;
+      if (moved < PROMOTE_BATCH) break;
+    }
+    if (total > 0) this.logger.debug({ queue, promoted: total }, "delayed jobs promoted");
+    return total;
+  }
+}

@@ -1,0 +1,152 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { LeaseStatus, ReportStatus } from "@taskflow/proto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { backdate, createRedisFixture, jobHash, makeJob, outboxEntries, type RedisFixture } from "../../test/redis-fixture.js";
+
+let f: RedisFixture;
+let n = 0;
+const freshQueue = (): string => `q${++n}`;
+
+beforeAll(async () => {
+  f = await createRedisFixture();
+});
+afterAll(async () => {
+  await f.close();
+});
+
+async function codeOf(p: Promise<unknown>): Promise<Code | undefined> {
+  try {
+    await p;
+    return undefined;
+  } catch (err) {
+    return ConnectError.from(err).code;
+  }
+}
+
+describe("cancel-job", () => {
+  it("cancels a ready job at once", async () => {
+    const q = freshQueue();
+    const job = makeJob();
+    await f.store.enqueue(q, [job]);
+    expect(await f.store.cancel(q, job.id, "not needed")).toBe("cancelled");
+    expect(await f.redis.zcard(f.keys(q).ready)).toBe(0);
+    expect(await jobHash(f, q, job.id)).toMatchObject({ state: "done", status: "cancelled", seq: "2" });
+    const [event] = await outboxEntries(f, q);
+    expect(event).toMatchObject({ type: "CANCELLED", status: "cancelled", actor: "api", attempt: "0" });
+    expect(JSON.parse(event!.details!)).toEqual({ reason: "not needed" });
+    expect(await f.store.lease(q, "w1", 1)).toEqual([]);
+  });
+
+  it("cancels a delayed job at once", async () => {
+    const q = freshQueue();
+    const job = makeJob({ delayMs: 60_000 });
+    await f.store.enqueue(q, [job]);
+    expect(await f.store.cancel(q, job.id, "")).toBe("cancelled");
+    expect(await f.redis.zcard(f.keys(q).delayed)).toBe(0);
+  });
+
+  it("asks the worker of a leased job to stop, which then ends it CANCELLED", async () => {
+    const q = freshQueue();
+    const job = makeJob();
+    await f.store.enqueue(q, [job]);
+    const [leased] = await f.store.lease(q, "w1", 1);
+    expect(await f.store.cancel(q, job.id, "")).toBe("requested");
+    expect((await jobHash(f, q, job.id)).state).toBe("leased");
+    const [beat] = await f.store.extend(q, [{ id: job.id, token: leased!.token }]);
+    expect(beat!.status).toBe(LeaseStatus.CANCEL_REQUESTED);
+    const [r] = await f.store.report(q, "w1", [
+      { id: job.id, token: leased!.token, outcome: "failed", body: "aborted", permanent: false },
+    ]);
+    expect(r!.status).toBe(ReportStatus.ACCEPTED);
+    expect((await outboxEntries(f, q)).at(-1)).toMatchObject({ type: "CANCELLED", status: "cancelled" });
+  });
+
+  it("refuses a finished job with failed_precondition and an unknown one with unavailable", async () => {
+    const q = freshQueue();
+    const job = makeJob();
+    await f.store.enqueue(q, [job]);
+    await f.store.cancel(q, job.id, "");
+    expect(await codeOf(f.store.cancel(q, job.id, ""))).toBe(Code.FailedPrecondition);
+    expect(await codeOf(f.store.cancel(q, makeJob().id, ""))).toBe(Code.Unavailable);
+  });
+});
+
+describe("release-jobs", () => {
+  it("puts a released job back at once without counting the attempt", async () => {
+    const q = freshQueue();
+    const job = makeJob();
+    await f.store.enqueue(q, [job]);
+    const [leased] = await f.store.lease(q, "w1", 1);
+    expect(await f.store.release(q, "w1", [{ id: job.id, token: "forged:1" }])).toBe(0);
+    expect(await f.store.release(q, "w1", [{ id: job.id, token: leased!.token }])).toBe(1);
+    expect(await jobHash(f, q, job.id)).toMatchObject({ state: "ready", attempts: "0", token: "" });
+    expect((await outboxEntries(f, q)).at(-1)).toMatchObject({ type: "RELEASED", status: "pending", attempt: "0" });
+    const [again] = await f.store.lease(q, "w2", 1);
+    expect(again!.attempts).toBe(1);
+  });
+});
+
+describe("release-jobs with a cancel requested", () => {
+  it("ends the job CANCELLED instead of putting it back", async () => {
+    const q = freshQueue();
+    const job = makeJob();
+    await f.store.enqueue(q, [job]);
+    const [leased] = await f.store.lease(q, "w1", 1);
+    await f.store.cancel(q, job.id, "");
+    expect(await f.store.release(q, "w1", [{ id: job.id, token: leased!.token }])).toBe(1);
+    expect(await f.redis.zcard(f.keys(q).ready)).toBe(0);
+    expect(await jobHash(f, q, job.id)).toMatchObject({ state: "done", status: "cancelled" });
+    expect((await outboxEntries(f, q)).at(-1)).toMatchObject({ type: "CANCELLED", status: "cancelled" });
+  });
+});
+
+describe("expire-leases", () => {
+  it("requeues a job whose lease ran out while attempts remain", async () => {
+    const q = freshQueue();
+    const job = makeJob({ maxAttempts: 2 });
+    await f.store.enqueue(q, [job]);
+    await f.store.lease(q, "w1", 1);
+    expect(await f.store.expireLeases(q, 10)).toEqual({ requeued: 0, ended: 0 });
+    await backdate(f, f.keys(q).leased, job.id);
+    expect(await f.store.expireLeases(q, 10)).toEqual({ requeued: 1, ended: 0 });
+    expect(await f.redis.zscore(f.keys(q).ready, job.id)).not.toBeNull();
+    expect((await outboxEntries(f, q)).at(-1)).toMatchObject({
+      type: "LEASE_EXPIRED", status: "pending", attempt: "1", worker: "w1", actor: "scheduler:expire-leases",
+    });
+  });
+
+  it("fails a job whose last attempt's lease ran out", async () => {
+    const q = freshQueue();
+    const job = makeJob({ maxAttempts: 1 });
+    await f.store.enqueue(q, [job]);
+    await f.store.lease(q, "w1", 1);
+    await backdate(f, f.keys(q).leased, job.id);
+    expect(await f.store.expireLeases(q, 10)).toEqual({ requeued: 0, ended: 1 });
+    expect(await f.redis.zcard(f.keys(q).ready)).toBe(0);
+    expect((await outboxEntries(f, q)).at(-1)).toMatchObject({ type: "LEASE_EXPIRED", status: "failed", error: "lease expired" });
+    expect((await jobHash(f, q, job.id)).state).toBe("done");
+  });
+
+  it("ends a cancel-requested job CANCELLED when its worker is gone", async () => {
+    const q = freshQueue();
+    const job = makeJob();
+    await f.store.enqueue(q, [job]);
+    await f.store.lease(q, "w1", 1);
+    await f.store.cancel(q, job.id, "");
+    await backdate(f, f.keys(q).leased, job.id);
+    expect(await f.store.expireLeases(q, 10)).toEqual({ requeued: 0, ended: 1 });
+    expect((await outboxEntries(f, q)).at(-1)).toMatchObject({ type: "CANCELLED", status: "cancelled" });
+  });
+});
+
+describe("script loading", () => {
+  it("reloads scripts after SCRIPT FLUSH (NOSCRIPT)", async () => {
+    const q = freshQueue();
+    await f.store.enqueue(q, [makeJob()]);
+    await f.redis.script("FLUSH");
+    await f.store.enqueue(q, [makeJob()]);
+    expect(await f.store.lease(q, "w1", 5)).toHaveLength(2);
+    await f.redis.script("FLUSH");
+    await f.store.ping();
+  });
+});

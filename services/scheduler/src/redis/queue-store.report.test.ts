@@ -1,0 +1,178 @@
+import { JobStatus, ReportStatus } from "@taskflow/proto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  backdate,
+  createRedisFixture,
+  jobHash,
+  makeJob,
+  outboxEntries,
+  redisNow,
+  type RedisFixture,
+} from "../../test/redis-fixture.js";
+import type { EnqueueJob, ReportInput } from "./queue-store.js";
+import { TOMBSTONE_TTL_S } from "./queue-store.js";
+
+const BASE_MS = 1_000;
+let f: RedisFixture;
+let jitter = 0;
+let n = 0;
+const freshQueue = (): string => `q${++n}`;
+
+beforeAll(async () => {
+  f = await createRedisFixture({ retryBaseMs: BASE_MS, retryMaxMs: 60_000, random: () => jitter });
+});
+afterAll(async () => {
+  await f.close();
+});
+
+async function leaseOne(q: string, job: EnqueueJob = makeJob()) {
+  await f.store.enqueue(q, [job]);
+  const [leased] = await f.store.lease(q, "w1", 1);
+  return { job, token: leased!.token };
+}
+
+const completed = (id: string, token: string, result: unknown = { ok: true }): ReportInput => ({
+  id, token, outcome: "completed", body: JSON.stringify(result), permanent: false,
+});
+const failed = (id: string, token: string, permanent = false): ReportInput => ({
+  id, token, outcome: "failed", body: "boom", permanent,
+});
+
+describe("report-jobs", () => {
+  it("accepts a completion, then answers a repeat DUPLICATE and a stranger LEASE_LOST", async () => {
+    const q = freshQueue();
+    const { job, token } = await leaseOne(q);
+    const [first] = await f.store.report(q, "w1", [completed(job.id, token, { sum: 3 })]);
+    expect(first).toEqual({ status: ReportStatus.ACCEPTED, jobStatus: JobStatus.COMPLETED });
+    const [again] = await f.store.report(q, "w1", [completed(job.id, token)]);
+    expect(again).toEqual({ status: ReportStatus.DUPLICATE, jobStatus: JobStatus.COMPLETED });
+    const [stranger] = await f.store.report(q, "w2", [failed(job.id, "forged:1")]);
+    expect(stranger).toEqual({ status: ReportStatus.LEASE_LOST, jobStatus: JobStatus.COMPLETED });
+
+    const hash = await jobHash(f, q, job.id);
+    expect(hash).toMatchObject({ state: "done", status: "completed", seq: "3" });
+    expect(hash.payload).toBeUndefined();
+    expect(await f.redis.ttl(f.keys(q).jobPrefix + job.id)).toBeGreaterThan(TOMBSTONE_TTL_S - 10);
+    expect(await f.redis.zscore(f.keys(q).leased, job.id)).toBeNull();
+    const events = await outboxEntries(f, q);
+    expect(events.map((e) => e.type)).toEqual(["STARTED", "COMPLETED"]);
+    expect(events[1]).toMatchObject({ seq: "3", status: "completed", result: '{"sum":3}', actor: "worker:w1" });
+  });
+
+  it("refuses a report under a lease lost to a newer attempt, and keeps the newer outcome", async () => {
+    const q = freshQueue();
+    const { job, token: old } = await leaseOne(q);
+    await backdate(f, f.keys(q).leased, job.id);
+    expect(await f.store.expireLeases(q, 10)).toEqual({ requeued: 1, ended: 0 });
+    const [second] = await f.store.lease(q, "w2", 1);
+    expect(second!.attempts).toBe(2);
+
+    const [stale] = await f.store.report(q, "w1", [completed(job.id, old)]);
+    expect(stale!.status).toBe(ReportStatus.LEASE_LOST);
+    const [fresh] = await f.store.report(q, "w2", [failed(job.id, second!.token, true)]);
+    expect(fresh).toEqual({ status: ReportStatus.ACCEPTED, jobStatus: JobStatus.FAILED });
+    const [late] = await f.store.report(q, "w1", [completed(job.id, old)]);
+    expect(late!.status).toBe(ReportStatus.LEASE_LOST);
+    expect((await jobHash(f, q, job.id)).status).toBe("failed");
+  });
+
+  it("answers LEASE_LOST with no status for a job Redis does not know", async () => {
+    const [r] = await f.store.report(freshQueue(), "w1", [completed(makeJob().id, "x:1")]);
+    expect(r).toEqual({ status: ReportStatus.LEASE_LOST, jobStatus: JobStatus.UNSPECIFIED });
+  });
+
+  it("schedules a retry with exponential backoff and jitter inside its bounds", async () => {
+    const q = freshQueue();
+    const { job, token } = await leaseOne(q, makeJob({ maxAttempts: 5 }));
+    jitter = 0;
+    let before = await redisNow(f.redis);
+    const [r1] = await f.store.report(q, "w1", [failed(job.id, token)]);
+    let after = await redisNow(f.redis);
+    expect(r1).toEqual({ status: ReportStatus.ACCEPTED, jobStatus: JobStatus.PENDING });
+    // Attempt 1: base * 2^0 * (0.5 + 0.5 * 0) = base / 2.
+    let due = Number(await f.redis.zscore(f.keys(q).delayed, job.id));
+    expect(due).toBeGreaterThanOrEqual(before + BASE_MS / 2);
+    expect(due).toBeLessThanOrEqual(after + BASE_MS / 2);
+    const events = await outboxEntries(f, q);
+    expect(events.at(-1)).toMatchObject({ type: "RETRY_SCHEDULED", status: "pending", error: "boom", attempt: "1" });
+    expect(JSON.parse(events.at(-1)!.details!)).toMatchObject({ retry_at_ms: due });
+    expect((await jobHash(f, q, job.id)).state).toBe("delayed");
+
+    await backdate(f, f.keys(q).delayed, job.id);
+    await f.store.promoteDelayed(q, 10);
+    const [second] = await f.store.lease(q, "w1", 1);
+    jitter = 0.999999;
+    before = await redisNow(f.redis);
+    await f.store.report(q, "w1", [failed(job.id, second!.token)]);
+    after = await redisNow(f.redis);
+    // Attempt 2: base * 2^1 * (0.5 + 0.5 * r), just under 2 * base.
+    due = Number(await f.redis.zscore(f.keys(q).delayed, job.id));
+    expect(due).toBeGreaterThanOrEqual(before + 2 * BASE_MS - 1);
+    expect(due).toBeLessThanOrEqual(after + 2 * BASE_MS);
+  });
+
+  it("caps the backoff at the configured maximum", async () => {
+    const q = freshQueue();
+    const { job, token } = await leaseOne(q, makeJob({ maxAttempts: 50 }));
+    await f.redis.hset(f.keys(q).jobPrefix + job.id, "attempts", 30);
+    jitter = 0.999999;
+    const before = await redisNow(f.redis);
+    await f.store.report(q, "w1", [failed(job.id, token)]);
+    const due = Number(await f.redis.zscore(f.keys(q).delayed, job.id));
+    expect(due - before).toBeLessThanOrEqual(60_000 + 5);
+    expect(due - before).toBeGreaterThan(59_000);
+  });
+
+  it("fails a job for good after its last attempt", async () => {
+    const q = freshQueue();
+    const { job, token } = await leaseOne(q, makeJob({ maxAttempts: 1 }));
+    const [r] = await f.store.report(q, "w1", [failed(job.id, token)]);
+    expect(r).toEqual({ status: ReportStatus.ACCEPTED, jobStatus: JobStatus.FAILED });
+    expect(await f.redis.zcard(f.keys(q).delayed)).toBe(0);
+    expect((await outboxEntries(f, q)).at(-1)).toMatchObject({ type: "FAILED", status: "failed", error: "boom" });
+  });
+
+  it("fails a job for good on a permanent failure whatever attempts remain", async () => {
+    const q = freshQueue();
+    const { job, token } = await leaseOne(q, makeJob({ maxAttempts: 10 }));
+    const [r] = await f.store.report(q, "w1", [failed(job.id, token, true)]);
+    expect(r!.jobStatus).toBe(JobStatus.FAILED);
+    expect((await jobHash(f, q, job.id)).state).toBe("done");
+  });
+
+  it("answers a batch per report, in request order", async () => {
+    const q = freshQueue();
+    const a = await leaseOne(q);
+    const b = await leaseOne(q);
+    const results = await f.store.report(q, "w1", [
+      completed(b.job.id, b.token),
+      completed(a.job.id, "forged:2"),
+      failed(a.job.id, a.token, true),
+    ]);
+    expect(results.map((r) => r.status)).toEqual([ReportStatus.ACCEPTED, ReportStatus.LEASE_LOST, ReportStatus.ACCEPTED]);
+  });
+
+  it("numbers each job's outbox events consecutively, in stream order", async () => {
+    const q = freshQueue();
+    const { job, token } = await leaseOne(q, makeJob({ maxAttempts: 3 }));
+    await f.store.report(q, "w1", [failed(job.id, token)]);
+    await backdate(f, f.keys(q).delayed, job.id);
+    await f.store.promoteDelayed(q, 10);
+    const [second] = await f.store.lease(q, "w1", 1);
+    await backdate(f, f.keys(q).leased, job.id);
+    await f.store.expireLeases(q, 10);
+    const [third] = await f.store.lease(q, "w1", 1);
+    await f.store.report(q, "w1", [completed(job.id, third!.token)]);
+    expect(second!.attempts).toBe(2);
+
+    const events = (await outboxEntries(f, q)).filter((e) => e.job === job.id);
+    expect(events.map((e) => [e.seq, e.type, e.attempt])).toEqual([
+      ["2", "STARTED", "1"],
+      ["3", "RETRY_SCHEDULED", "1"],
+      ["4", "STARTED", "2"],
+      ["5", "LEASE_EXPIRED", "2"],
+      ["6", "STARTED", "3"],
+      ["7", "COMPLETED", "3"],
+    ]);
+  });
+});

@@ -1,0 +1,41 @@
+--[[
+  Cancels one job. A ready or delayed job ends at once with a CANCELLED
+  event; a leased job gets its cancel flag set, which its worker learns at
+  the next heartbeat (and expire-leases honours if the worker is gone).
+
+  KEYS[1] ready zset
+  KEYS[2] delayed zset
+  KEYS[3] outbox stream
+  KEYS[4] the job's hash
+
+  ARGV[1] job id
+  ARGV[2] details JSON recorded with the event (e.g. the reason)
+  ARGV[3] seconds a finished job's hash is kept
+
+  Returns 1 CANCELLED (stopped now), 2 REQUESTED (running; its worker will
+  stop), -1 JOB_MISSING (Redis does not know the job), -2 JOB_FINISHED (it
+  already reached a terminal status).
+]]
+
+local ready, delayed, outbox, key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local id, details, ttl_s = ARGV[1], ARGV[2], tonumber(ARGV[3])
+
+local f = redis.call('HMGET', key, 'state', 'attempts')
+local state = f[1]
+if not state then
+  return -1
+end
+if state == 'done' then
+  return -2
+end
+if state == 'leased' then
+  redis.call('HSET', key, 'cancel', 1)
+  return 2
+end
+
+redis.call('ZREM', ready, id)
+redis.call('ZREM', delayed, id)
+emit(outbox, key, id, { type = 'CANCELLED', status = 'cancelled', attempt = tonumber(f[2]),
+  at = now_ms(), actor = 'api', details = details })
+finish(key, ttl_s)
+return 1

@@ -1,0 +1,84 @@
+--[[
+  Records the outcomes workers report for jobs of one queue. A report counts
+  only under the lease it names (fencing token): a stale report never
+  overwrites the outcome of a newer attempt. Accepted outcomes:
+    completed -> done, COMPLETED event with the result;
+    failed    -> CANCELLED if a cancel was requested, else FAILED if the
+                 failure is permanent or the attempts are used up, else
+                 RETRY_SCHEDULED: delayed with exponential backoff and jitter,
+                 due = now + min(max, base * 2^(attempts-1)) * (0.5 + 0.5 * r).
+  A report repeating the last accepted one (same token) is a DUPLICATE and
+  changes nothing, so a worker may retry a report whose answer it lost.
+
+  KEYS[1] leased zset
+  KEYS[2] delayed zset
+  KEYS[3] outbox stream
+  KEYS[4] job hash prefix
+
+  ARGV[1] worker id
+  ARGV[2] retry base delay, ms
+  ARGV[3] retry delay cap, ms
+  ARGV[4] seconds a finished job's hash is kept
+  ARGV[5..] 6 fields per report: job id, lease token, outcome ('completed' or
+            'failed'), result JSON or error text, permanent ('1' or '0'),
+            jitter r in [0, 1)
+
+  Returns one { code, status } per report, in order. code: 1 ACCEPTED,
+  2 DUPLICATE, 3 LEASE_LOST; status: the job's status afterwards
+  ('pending', 'processing', 'completed', 'failed', 'cancelled', or '' when
+  the job is unknown).
+]]
+
+local leased, delayed, outbox, job_prefix = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local worker = ARGV[1]
+local base_ms, max_ms, ttl_s = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local actor = 'worker:' .. worker
+local now = now_ms()
+local out = {}
+
+local function fail(key, id, attempts, max_attempts, cancel, err, permanent, jitter)
+  local ev = { attempt = attempts, at = now, actor = actor, worker = worker, error = err }
+  if cancel == '1' then
+    ev.type, ev.status = 'CANCELLED', 'cancelled'
+  elseif permanent == '1' or attempts >= max_attempts then
+    ev.type, ev.status = 'FAILED', 'failed'
+  else
+    local backoff = math.min(max_ms, base_ms * 2 ^ (attempts - 1)) * (0.5 + 0.5 * jitter)
+    local due = now + math.floor(backoff)
+    redis.call('HSET', key, 'state', 'delayed', 'token', '', 'lease_until', '',
+      'scheduled_ms', int(due))
+    redis.call('ZADD', delayed, due, id)
+    ev.type, ev.status = 'RETRY_SCHEDULED', 'pending'
+    ev.details = cjson.encode({ retry_at_ms = due, backoff_ms = math.floor(backoff) })
+    emit(outbox, key, id, ev)
+    return
+  end
+  emit(outbox, key, id, ev)
+  finish(key, ttl_s)
+end
+
+for i = 5, #ARGV, 6 do
+  local id, token, outcome, body = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local key = job_prefix .. id
+  local f = redis.call('HMGET', key, 'state', 'token', 'reported_token', 'attempts',
+    'max_attempts', 'cancel', 'status')
+  if f[1] == 'leased' and f[2] == token then
+    local attempts = tonumber(f[4])
+    redis.call('ZREM', leased, id)
+    redis.call('HSET', key, 'reported_token', token)
+    if outcome == 'completed' then
+      emit(outbox, key, id, { type = 'COMPLETED', status = 'completed', attempt = attempts,
+        at = now, actor = actor, worker = worker, result = body })
+      finish(key, ttl_s)
+    else
+      fail(key, id, attempts, tonumber(f[5]), f[6], body, ARGV[i + 4], tonumber(ARGV[i + 5]))
+    end
+    out[#out + 1] = { 1, redis.call('HGET', key, 'status') }
+  elseif f[3] == token and token ~= '' then
+    out[#out + 1] = { 2, f[7] or '' }
+  else
+    out[#out + 1] = { 3, f[7] or '' }
+  end
+end
+
+return out

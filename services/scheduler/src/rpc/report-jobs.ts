@@ -1,0 +1,78 @@
+import { toJson, type JsonValue, type MessageInitShape } from "@bufbuild/protobuf";
+import { ValueSchema } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { JobReport, ReportResultSchema, WorkerService } from "@taskflow/proto";
+import type { Deps } from "../deps.js";
+import { invalidArgument } from "../errors.js";
+import type { ReportInput } from "../redis/queue-store.js";
+import { checkWorkerId, containsNul } from "../validate.js";
+import { groupByQueue, parseLeases, type PlacedLease } from "./lease-refs.js";
+
+/** Longest error text kept, in characters; longer ones are cut (a report must not fail over its error). */
+export const MAX_ERROR_LENGTH = 8_192;
+
+type PlacedReport = PlacedLease & ReportInput;
+
+/**
+ * ReportJobs: records outcomes under their lease tokens, one script call per
+ * queue, and answers per report in request order: ACCEPTED, DUPLICATE (already
+ * recorded) or LEASE_LOST (another attempt owns the job; nothing changed).
+ * @throws invalid_argument for a bad worker id, lease, missing outcome or oversized result.
+ */
+export const reportJobs =
+  (d: Deps): ServiceImpl<typeof WorkerService>["reportJobs"] =>
+  async (req) => {
+    checkWorkerId(req.workerId);
+    const reports = parseReports(req.reports, d.config.maxPayloadBytes);
+    const results: MessageInitShape<typeof ReportResultSchema>[] = new Array(reports.length);
+    await Promise.all(
+      [...groupByQueue(reports)].map(async ([queue, group]) => {
+        const outcomes = await d.store.report(queue, req.workerId, group);
+        group.forEach((r, i) => (results[r.index] = { jobId: r.id, ...outcomes[i]! }));
+      }),
+    );
+    if (reports.length > 0) d.eventsWritten();
+    return { results };
+  };
+
+function parseReports(reports: readonly JobReport[], maxResultBytes: number): PlacedReport[] {
+  const leases = parseLeases(
+    reports.map((r) => r.lease),
+    "reports",
+    (i) => `reports[${i}].lease`,
+  );
+  return leases.map((lease, i) => {
+    const outcome = reports[i]!.outcome;
+    switch (outcome.case) {
+      case "completed": {
+        const json = resultJson(outcome.value.result === undefined ? null : toJson(ValueSchema, outcome.value.result));
+        if (Buffer.byteLength(json, "utf8") > maxResultBytes) {
+          throw invalidArgument(`reports[${i}].completed.result`, `must be at most ${maxResultBytes} bytes as JSON`);
+        }
+        return { ...lease, outcome: "completed", body: json, permanent: false };
+      }
+      case "failed":
+        return { ...lease, outcome: "failed", body: cleanError(outcome.value.error), permanent: outcome.value.permanent };
+      default:
+        throw invalidArgument(`reports[${i}]`, "must be completed or failed");
+    }
+  });
+}
+
+/** JSON text of a result; NUL characters (which PostgreSQL refuses) become U+FFFD rather than failing the job. */
+function resultJson(value: JsonValue): string {
+  return JSON.stringify(containsNul(value) ? replaceNul(value) : value);
+}
+
+function replaceNul(value: JsonValue): JsonValue {
+  if (typeof value === "string") return value.replaceAll("\u0000", "\uFFFD");
+  if (Array.isArray(value)) return value.map(replaceNul);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.replaceAll("\u0000", "\uFFFD"), replaceNul(v)]));
+  }
+  return value;
+}
+
+function cleanError(error: string): string {
+  return error.slice(0, MAX_ERROR_LENGTH).replaceAll("\u0000", "\uFFFD");
+}

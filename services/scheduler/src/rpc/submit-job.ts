@@ -1,0 +1,14 @@
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { SchedulerService } from "@taskflow/proto";
+import type { Deps } from "../deps.js";
+import { parseSubmitJob } from "../validate.js";
+import { acceptJobs } from "./submit-jobs.js";
+
+/** SubmitJob: one job through the same path as a batch of one. */
+export const submitJob =
+  (d: Deps): ServiceImpl<typeof SchedulerService>["submitJob"] =>
+  async (req, ctx) => {
+    const job = parseSubmitJob(req, d.config);
+    const [stored] = await acceptJobs(d, [job], ctx.signal);
+    return { job: stored };
+  };

@@ -1,0 +1,103 @@
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { JobStatus, SubmitJobRequestSchema, type SubmitJobRequest } from "@taskflow/proto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { jobKeys, startStack, type Stack } from "../../test/stack.js";
+import { queueKeys } from "../redis/keys.js";
+
+let s: Stack;
+beforeAll(async () => {
+  s = await startStack({ env: { MAX_SUBMIT_BATCH: "5", MAX_PAYLOAD_BYTES: "1000" } });
+});
+afterAll(async () => {
+  await s.close();
+});
+
+type SubmitInit = MessageInitShape<typeof SubmitJobRequestSchema>;
+const job = (init: SubmitInit = {}): SubmitJobRequest =>
+  create(SubmitJobRequestSchema, { type: "email.send", payload: { to: "a@example.com" }, ...init });
+const keys = (queue: string) => queueKeys(s.config.redisKeyPrefix, queue);
+
+async function codeOf(p: Promise<unknown>): Promise<Code | undefined> {
+  try {
+    await p;
+    return undefined;
+  } catch (err) {
+    return ConnectError.from(err).code;
+  }
+}
+
+describe("SubmitJob", () => {
+  it("commits the job to history, then makes it ready in Redis", async () => {
+    const { job: stored } = await s.scheduler.submitJob(job({ queue: "mail", priority: 7 }));
+    expect(stored).toMatchObject({ type: "email.send", queue: "mail", priority: 7, status: JobStatus.PENDING, maxAttempts: 3 });
+    expect(stored!.payload).toEqual({ to: "a@example.com" });
+    const { job: inHistory } = await s.history.getJob({ id: stored!.id });
+    expect(inHistory!.status).toBe(JobStatus.PENDING);
+    expect(await s.redis.zscore(keys("mail").ready, stored!.id)).not.toBeNull();
+    expect(await s.redis.sismember(`${s.config.redisKeyPrefix}:queues`, "mail")).toBe(1);
+  });
+
+  it("puts a delayed job in the delayed set", async () => {
+    const { job: stored } = await s.scheduler.submitJob(
+      job({ queue: "later", schedule: { case: "delay", value: durationFromMs(3_600_000) } }),
+    );
+    expect(await s.redis.zscore(keys("later").delayed, stored!.id)).not.toBeNull();
+    expect(await s.redis.zcard(keys("later").ready)).toBe(0);
+  });
+
+  it("answers the first job again for a reused idempotency key and enqueues it once", async () => {
+    const first = await s.scheduler.submitJob(job({ queue: "idem", idempotencyKey: "order-42" }));
+    const again = await s.scheduler.submitJob(job({ queue: "idem", idempotencyKey: "order-42" }));
+    expect(again.job!.id).toBe(first.job!.id);
+    expect(await s.redis.zcard(keys("idem").ready)).toBe(1);
+  });
+});
+
+describe("SubmitJobs", () => {
+  it("accepts a batch over several queues and answers in request order", async () => {
+    const { jobs } = await s.scheduler.submitJobs({
+      jobs: [job({ queue: "b1", type: "t.a" }), job({ queue: "b2", type: "t.b" }), job({ queue: "b1", type: "t.c" })],
+    });
+    expect(jobs.map((j) => [j.queue, j.type])).toEqual([["b1", "t.a"], ["b2", "t.b"], ["b1", "t.c"]]);
+    expect(await s.redis.zrange(keys("b1").ready, "0", "-1")).toEqual([jobs[0]!.id, jobs[2]!.id]);
+    expect(await s.redis.zrange(keys("b2").ready, "0", "-1")).toEqual([jobs[1]!.id]);
+  });
+});
+
+describe("bad input", () => {
+  const bad: [string, SubmitInit][] = [
+    ["type", { type: "" }],
+    ["type", { type: "bad type" }],
+    ["queue", { queue: "a/b" }],
+    ["priority", { priority: 1001 }],
+    ["max_attempts", { maxAttempts: 0 }],
+    ["timeout", { timeout: durationFromMs(500) }],
+    ["delay", { schedule: { case: "delay", value: durationFromMs(-1_000) } }],
+    ["run_at", { schedule: { case: "runAt", value: timestampFromMs(Date.now() + 400 * 86_400_000) } }],
+    ["idempotency_key", { idempotencyKey: "k".repeat(257) }],
+    ["payload", { payload: { big: "x".repeat(1_000) } }],
+    ["payload", { payload: { text: "a\u0000b" } }],
+  ];
+
+  it.each(bad)("refuses a bad %s with invalid_argument and stores nothing", async (field, init) => {
+    const before = await jobKeys(s);
+    const { jobs: listedBefore } = await s.history.listJobs({ pageSize: 500 });
+    const err = await s.scheduler.submitJobs({ jobs: [job(), job(init)] }).catch((e: unknown) => ConnectError.from(e));
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((err as ConnectError).rawMessage).toMatch(new RegExp(`^jobs\\[1\\]\\.${field}:`));
+    expect(await jobKeys(s)).toEqual(before);
+    expect((await s.history.listJobs({ pageSize: 500 })).jobs.length).toBe(listedBefore.length);
+  });
+
+  it("refuses an empty batch and one over MAX_SUBMIT_BATCH", async () => {
+    expect(await codeOf(s.scheduler.submitJobs({ jobs: [] }))).toBe(Code.InvalidArgument);
+    expect(await codeOf(s.scheduler.submitJobs({ jobs: Array.from({ length: 6 }, () => job()) }))).toBe(Code.InvalidArgument);
+  });
+
+  it("refuses a bad single submit the same way", async () => {
+    expect(await codeOf(s.scheduler.submitJob(job({ priority: -1 })))).toBe(Code.InvalidArgument);
+  });
+});

@@ -1,0 +1,52 @@
+import { SchedulerService, WorkerService } from "@taskflow/proto";
+import { startServer, type RunningServer } from "@taskflow/service-kit";
+import type { Deps } from "./deps.js";
+import { cancelJob } from "./rpc/cancel-job.js";
+import { deregisterWorker } from "./rpc/deregister-worker.js";
+import { heartbeat } from "./rpc/heartbeat.js";
+import { leaseJobs } from "./rpc/lease-jobs.js";
+import { registerWorker } from "./rpc/register-worker.js";
+import { releaseJobs } from "./rpc/release-jobs.js";
+import { reportJobs } from "./rpc/report-jobs.js";
+import { submitJob } from "./rpc/submit-job.js";
+import { submitJobs } from "./rpc/submit-jobs.js";
+
+/** Room for a request's framing and fields besides the payloads, in bytes. */
+const REQUEST_OVERHEAD_BYTES = 1024 * 1024;
+const MIN_READ_MAX_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Serves SchedulerService and WorkerService on `deps.config`'s host and port.
+ * Health is SERVING while Redis runs a script and history answers its own health check.
+ */
+export function createServer(d: Deps): Promise<RunningServer> {
+  return startServer({
+    host: d.config.host,
+    port: d.config.port,
+    logger: d.logger,
+    // A request carries at least one full payload (a submit) or result (a report).
+    readMaxBytes: Math.max(MIN_READ_MAX_BYTES, d.config.maxPayloadBytes + REQUEST_OVERHEAD_BYTES),
+    services: [
+      {
+        service: SchedulerService,
+        impl: { submitJob: submitJob(d), submitJobs: submitJobs(d), cancelJob: cancelJob(d) },
+      },
+      {
+        service: WorkerService,
+        impl: {
+          registerWorker: registerWorker(d),
+          leaseJobs: leaseJobs(d),
+          heartbeat: heartbeat(d),
+          reportJobs: reportJobs(d),
+          releaseJobs: releaseJobs(d),
+          deregisterWorker: deregisterWorker(d),
+        },
+      },
+    ],
+    health: {
+      check: async (signal) => {
+        await Promise.all([d.store.ping(), d.history.checkHealth(signal)]);
+      },
+    },
+  });
+}

@@ -1,0 +1,114 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { Redis } from "ioredis";
+import type { Logger } from "pino";
+import { createLogger } from "@taskflow/service-kit";
+import type { SchedulerConfig } from "./config.js";
+import type { Deps } from "./deps.js";
+import { createHistoryClient } from "./history-client.js";
+import { ExpireLeases } from "./loops/expire-leases.js";
+import { ForwardOutbox } from "./loops/forward-outbox.js";
+import { PromoteDelayed } from "./loops/promote-delayed.js";
+import { LeaseWaiters } from "./redis/lease-waiters.js";
+import { OutboxReader } from "./redis/outbox.js";
+import { QueueStore } from "./redis/queue-store.js";
+import { WorkerRegistry } from "./redis/worker-registry.js";
+import { createServer } from "./server.js";
+
+/** A running scheduler. */
+export interface RunningScheduler {
+  /** `http://host:port` with the port actually bound. */
+  url: string;
+  /** Stops the loops, the server (answering pending long polls first), then the Redis connections. */
+  close(): Promise<void>;
+}
+
+interface Loop {
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Connects to Redis, starts the background loops and serves the scheduler;
+ * logs `listening` with the url once the port is bound (port 0 picks one).
+ * @throws when Redis cannot be reached or the port cannot be bound (nothing is left running).
+ */
+export async function startScheduler(config: SchedulerConfig, opts: { logger?: Logger } = {}): Promise<RunningScheduler> {
+  const logger = opts.logger ?? createLogger({ name: "scheduler", level: config.logLevel });
+  // No offline queue: while Redis is down, calls fail at once as `unavailable` instead
+  // of piling up. Auto-pipelining sends the per-queue script calls of one request in one write.
+  const redis = await connectRedis(config.redisUrl, logger, { enableOfflineQueue: false, enableAutoPipelining: true });
+  const subscriber = await connectRedis(config.redisUrl, logger, {}).catch((err: unknown) => {
+    redis.disconnect();
+    throw err;
+  });
+  const disconnect = async (): Promise<void> => {
+    await Promise.all([closeRedis(redis), closeRedis(subscriber)]);
+  };
+  const { deps, loops } = assemble(config, logger, redis, subscriber);
+  try {
+    await deps.waiters.start();
+    for (const loop of loops) loop.start();
+    const server = await createServer(deps);
+    logger.info({ url: server.url }, "listening");
+    return {
+      url: server.url,
+      close: async () => {
+        await Promise.all(loops.map((l) => l.stop()));
+        await deps.waiters.close();
+        await server.close();
+        await disconnect();
+      },
+    };
+  } catch (err) {
+    await Promise.all(loops.map((l) => l.stop()));
+    await disconnect();
+    throw err;
+  }
+}
+
+/** Builds the handlers' dependencies and the background loops over two Redis connections. */
+function assemble(config: SchedulerConfig, logger: Logger, redis: Redis, subscriber: Redis): { deps: Deps; loops: Loop[] } {
+  const prefix = config.redisKeyPrefix;
+  const waiters = new LeaseWaiters(redis, subscriber, prefix, logger.child({ component: "lease-waiters" }));
+  const store = new QueueStore({ ...config, redis, keyPrefix: prefix });
+  const history = createHistoryClient(config.historyUrl);
+  // One consumer per process: a restarted process must not inherit a dead one's pending entries
+  // by name; those are claimed once idle.
+  const consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  const loopDeps = { store, waiters, intervalMs: config.sweepIntervalMs, logger };
+  const forward = new ForwardOutbox({
+    ...loopDeps,
+    reader: new OutboxReader(redis, prefix, consumer),
+    history,
+    batchSize: config.outboxBatchSize,
+  });
+  const eventsWritten = (): void => forward.nudge();
+  const deps: Deps = { config, store, waiters, history, logger, eventsWritten, workers: new WorkerRegistry(redis, prefix) };
+  return { deps, loops: [new PromoteDelayed(loopDeps), new ExpireLeases({ ...loopDeps, eventsWritten }), forward] };
+}
+
+/** Quits politely when connected; a connection that is down is dropped, or QUIT would wait for it. */
+async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status !== "ready") {
+    redis.disconnect();
+    return;
+  }
+  await redis.quit().catch(() => redis.disconnect());
+}
+
+async function connectRedis(
+  url: string,
+  logger: Logger,
+  options: { enableOfflineQueue?: boolean; enableAutoPipelining?: boolean },
+): Promise<Redis> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, ...options });
+  redis.on("error", (err: Error) => logger.warn({ err }, "redis connection error"));
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect();
+    throw err;
+  }
+  return redis;
+}
