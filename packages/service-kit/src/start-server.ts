@@ -1,5 +1,6 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
+import { setMaxListeners } from "node:events";
 import * as net from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
@@ -75,6 +76,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const logger = opts.logger.child({ component: "server" });
   const monitor = new HealthMonitor(opts.health, opts.logger.child({ component: "health" }));
   const shutdown = new AbortController();
+  // Every in-flight call listens on this signal; past ten that is load, not a leak.
+  setMaxListeners(0, shutdown.signal);
   const handler = connectNodeAdapter({
     routes: (router) => registerServices(router, opts.services, monitor),
     readMaxBytes: opts.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,

@@ -1,0 +1,198 @@
+import { randomUUID } from "node:crypto";
+import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { JobEventType, JobStatus, WorkerStatus } from "@taskflow/proto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HandWorker } from "../test/hand-worker.js";
+import { uniqueQueue } from "../test/helpers.js";
+import { startStack, type Stack } from "../test/start-stack.js";
+import { createTaskFlowClient, type TaskFlowClient } from "./create-task-flow-client.js";
+import type { ClientProtocol } from "./create-transport.js";
+import { jobPayload, jobResult } from "./job-json.js";
+import { WaitTimeoutError } from "./wait-for-job.js";
+
+let stack: Stack;
+let client: TaskFlowClient;
+const handWorkers: HandWorker[] = [];
+
+beforeAll(async () => {
+  stack = await startStack();
+  client = stack.client;
+});
+
+afterAll(async () => {
+  for (const w of handWorkers) w.close();
+  await stack?.close();
+});
+
+async function handWorker(queue: string, jobTypes: string[]): Promise<HandWorker> {
+  const worker = new HandWorker(stack.schedulerUrl, `hand-${queue}`, queue);
+  handWorkers.push(worker);
+  await worker.register(jobTypes);
+  return worker;
+}
+
+const errorCode = (err: unknown): Code | undefined => (err instanceof ConnectError ? err.code : undefined);
+
+describe("submit", () => {
+  it("maps every field of the input onto the job", async () => {
+    const queue = uniqueQueue();
+    const before = Date.now();
+    const job = await client.submit({
+      type: "email.send",
+      payload: { to: "a@example.com" },
+      queue,
+      priority: 7,
+      delayMs: 60_000,
+      maxAttempts: 4,
+      timeoutMs: 5_000,
+      idempotencyKey: `key-${queue}`,
+    });
+    expect(job).toMatchObject({ type: "email.send", queue, priority: 7, maxAttempts: 4, status: JobStatus.PENDING });
+    expect(job.idempotencyKey).toBe(`key-${queue}`);
+    expect(jobPayload(job)).toEqual({ to: "a@example.com" });
+    expect(durationMs(job.timeout!)).toBe(5_000);
+    expect(timestampMs(job.scheduledAt!)).toBeGreaterThanOrEqual(before + 59_000);
+    expect(await client.get(job.id)).toMatchObject({ id: job.id, type: "email.send", status: JobStatus.PENDING });
+  });
+
+  it("schedules at runAt", async () => {
+    const runAt = new Date(Date.now() + 3_600_000);
+    const job = await client.submit({ type: "later", queue: uniqueQueue(), runAt });
+    expect(timestampMs(job.scheduledAt!)).toBe(runAt.getTime());
+  });
+
+  it("returns the first job for a reused idempotency key", async () => {
+    const input = { type: "once", queue: uniqueQueue(), idempotencyKey: randomUUID() };
+    const first = await client.submit(input);
+    const second = await client.submit(input);
+    expect(second.id).toBe(first.id);
+  });
+
+  it("submits a batch, keeping its order", async () => {
+    const queue = uniqueQueue();
+    const jobs = await client.submitMany([0, 1, 2].map((i) => ({ type: "batch", queue, payload: { i } })));
+    expect(jobs.map((j) => jobPayload(j))).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }]);
+    expect(new Set(jobs.map((j) => j.id)).size).toBe(3);
+  });
+
+  it("passes the scheduler's invalid_argument through", async () => {
+    const err = await client.submit({ type: "bad type!" }).catch((e: unknown) => e);
+    expect(errorCode(err)).toBe(Code.InvalidArgument);
+  });
+});
+
+describe("get, list and listAll", () => {
+  it("throws not_found for an unknown job", async () => {
+    const err = await client.get(randomUUID()).catch((e: unknown) => e);
+    expect(errorCode(err)).toBe(Code.NotFound);
+  });
+
+  it("filters by queue, type and status, and pages", async () => {
+    const queue = uniqueQueue();
+    const jobs = await client.submitMany([
+      ...Array.from({ length: 5 }, () => ({ type: "a", queue })),
+      ...Array.from({ length: 2 }, () => ({ type: "b", queue })),
+    ]);
+    const firstPage = await client.list({ queues: [queue], pageSize: 3 });
+    expect(firstPage.jobs).toHaveLength(3);
+    expect(firstPage.nextPageToken).not.toBe("");
+    const all = [];
+    for await (const job of client.listAll({ queues: [queue], pageSize: 3 })) all.push(job.id);
+    expect(all).toHaveLength(7);
+    expect(new Set(all)).toEqual(new Set(jobs.map((j) => j.id)));
+    expect((await client.list({ queues: [queue], types: ["b"] })).jobs.map((j) => j.type)).toEqual(["b", "b"]);
+    await client.cancel(jobs[0]!.id);
+    await client.waitFor(jobs[0]!.id, { timeoutMs: 10_000 });
+    const cancelled = await client.list({ queues: [queue], statuses: [JobStatus.CANCELLED] });
+    expect(cancelled.jobs.map((j) => j.id)).toEqual([jobs[0]!.id]);
+  });
+});
+
+describe("waitFor and events", () => {
+  it("resolves with a completed job and its result; events give the whole trail", async () => {
+    const queue = uniqueQueue();
+    const worker = await handWorker(queue, ["work"]);
+    const { id } = await client.submit({ type: "work", queue });
+    const waiting = client.waitFor(id, { timeoutMs: 10_000 });
+    await worker.complete(await worker.leaseOne(), { ok: true, n: 2 });
+    const job = await waiting;
+    expect(job).toMatchObject({ id, status: JobStatus.COMPLETED, attempts: 1, workerId: worker.id });
+    expect(jobResult(job)).toEqual({ ok: true, n: 2 });
+    const events = await client.events(id);
+    expect(events.map((e) => [e.seq, e.type])).toEqual([
+      [1, JobEventType.SUBMITTED],
+      [2, JobEventType.STARTED],
+      [3, JobEventType.COMPLETED],
+    ]);
+    expect(jobResult(events[2]!)).toEqual({ ok: true, n: 2 });
+  });
+
+  it("resolves with a failed job and its error", async () => {
+    const queue = uniqueQueue();
+    const worker = await handWorker(queue, ["work"]);
+    const { id } = await client.submit({ type: "work", queue });
+    await worker.fail(await worker.leaseOne(), "it broke");
+    expect(await client.waitFor(id, { timeoutMs: 10_000 })).toMatchObject({ status: JobStatus.FAILED, error: "it broke" });
+  });
+
+  it("resolves with a cancelled job", async () => {
+    const { id } = await client.submit({ type: "idle", queue: uniqueQueue(), delayMs: 60_000 });
+    expect(await client.cancel(id, "not needed")).toEqual({ id, status: JobStatus.CANCELLED });
+    expect((await client.waitFor(id, { timeoutMs: 10_000 })).status).toBe(JobStatus.CANCELLED);
+    expect((await client.events(id)).at(-1)?.type).toBe(JobEventType.CANCELLED);
+  });
+
+  it("rejects with WaitTimeoutError when the job does not finish in time", async () => {
+    const { id } = await client.submit({ type: "idle", queue: uniqueQueue() });
+    const started = Date.now();
+    const err = await client.waitFor(id, { timeoutMs: 300 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WaitTimeoutError);
+    expect(err).toMatchObject({ jobId: id, lastStatus: JobStatus.PENDING });
+    expect((err as Error).message).toContain(id);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  it("keeps polling through not_found until its deadline", async () => {
+    const err = await client.waitFor(randomUUID(), { timeoutMs: 200 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WaitTimeoutError);
+    expect((err as WaitTimeoutError).lastStatus).toBeUndefined();
+  });
+
+  it("stops when its signal aborts", async () => {
+    const { id } = await client.submit({ type: "idle", queue: uniqueQueue() });
+    const controller = new AbortController();
+    const reason = new Error("caller gave up");
+    const waiting = client.waitFor(id, { timeoutMs: 60_000, signal: controller.signal });
+    controller.abort(reason);
+    await expect(waiting).rejects.toBe(reason);
+  });
+});
+
+describe("workers", () => {
+  it("lists registered workers with their health", async () => {
+    const queue = uniqueQueue();
+    const worker = await handWorker(queue, ["x", "y"]);
+    const listed = (await client.workers()).find((w) => w.id === worker.id);
+    expect(listed).toMatchObject({ status: WorkerStatus.HEALTHY, queues: [queue], jobTypes: ["x", "y"] });
+  });
+});
+
+describe.each<ClientProtocol>(["connect", "grpc-web", "grpc"])("over %s", (protocol) => {
+  it("submits, reads, lists, cancels and waits", async () => {
+    const other = createTaskFlowClient({ schedulerUrl: stack.schedulerUrl, historyUrl: stack.historyUrl, protocol });
+    try {
+      const queue = uniqueQueue();
+      const job = await other.submit({ type: "proto", queue, payload: { protocol } });
+      expect(jobPayload(await other.get(job.id))).toEqual({ protocol });
+      expect((await other.list({ queues: [queue] })).jobs.map((j) => j.id)).toEqual([job.id]);
+      expect((await other.cancel(job.id)).status).toBe(JobStatus.CANCELLED);
+      expect((await other.waitFor(job.id, { timeoutMs: 10_000 })).status).toBe(JobStatus.CANCELLED);
+      expect((await other.events(job.id)).map((e) => e.type)).toEqual([JobEventType.SUBMITTED, JobEventType.CANCELLED]);
+      expect(errorCode(await other.get(randomUUID()).catch((e: unknown) => e))).toBe(Code.NotFound);
+    } finally {
+      await other.close();
+    }
+  });
+});

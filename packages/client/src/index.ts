@@ -1,0 +1,12 @@
+export {
+  createTaskFlowClient,
+  type JobFilter,
+  type JobPage,
+  type TaskFlowClient,
+  type TaskFlowClientOptions,
+} from "./create-task-flow-client.js";
+export type { ClientProtocol } from "./create-transport.js";
+export { isTerminal, jobPayload, jobResult } from "./job-json.js";
+export { toSubmitRequest, type SubmitInput } from "./to-submit-request.js";
+export { WaitTimeoutError, type WaitForOptions } from "./wait-for-job.js";
+export { JobEventType, JobStatus, WorkerStatus, type Job, type JobEvent, type Worker } from "@taskflow/proto";

@@ -1,0 +1,219 @@
+import { setTimeout as delay } from "node:timers/promises";
+import { JobEventType, JobStatus, WorkerStatus, jobResult } from "@taskflow/client";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { deferred, uniqueQueue } from "../test/helpers.js";
+import { startStack, type Stack } from "../test/start-stack.js";
+import { createWorker } from "./create-worker.js";
+import { JobAbortError } from "./job-abort-error.js";
+import { PermanentError } from "./permanent-error.js";
+import type { Handler, JobContext, Worker, WorkerOptions } from "./types.js";
+
+let stack: Stack;
+const workers: Worker[] = [];
+
+beforeAll(async () => {
+  // Short leases: heartbeats every second, so cancellations arrive quickly.
+  stack = await startStack({ LEASE_MS: "3000" });
+});
+
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.stop()));
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+async function startWorker(options: Partial<WorkerOptions> & Pick<WorkerOptions, "queues" | "handlers">): Promise<Worker> {
+  const worker = createWorker({ scheduler: stack.schedulerUrl, logger: stack.logger, leaseWaitMs: 2000, ...options });
+  workers.push(worker);
+  await worker.start();
+  return worker;
+}
+
+/** A handler that signals its start, then runs until its signal aborts. */
+function untilAborted(started: (ctx: JobContext) => void): Handler {
+  return (ctx) =>
+    new Promise((_resolve, reject) => {
+      ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason));
+      started(ctx);
+    });
+}
+
+describe("createWorker against a real scheduler", () => {
+  it("runs jobs and reports their results, which history records", async () => {
+    const queue = uniqueQueue();
+    const worker = await startWorker({ queues: [queue], handlers: { echo: async (ctx) => ctx.payload } });
+    const jobs = await stack.client.submitMany(
+      Array.from({ length: 30 }, (_, i) => ({ type: "echo", queue, payload: { i } })),
+    );
+    const done = await Promise.all(jobs.map((j) => stack.client.waitFor(j.id, { timeoutMs: 20_000 })));
+    done.forEach((job, i) => {
+      expect(job.status).toBe(JobStatus.COMPLETED);
+      expect(jobResult(job)).toEqual({ i });
+      expect(job.attempts).toBe(1);
+      expect(job.workerId).toBe(worker.id);
+    });
+    expect(worker.stats()).toMatchObject({ leased: 30, completed: 30, failed: 0, inFlight: 0 });
+  });
+
+  it("retries a failing job until it succeeds", async () => {
+    const queue = uniqueQueue();
+    const flaky: Handler = async (ctx) => {
+      if (ctx.attempt <= 2) throw new Error(`flaky failure ${ctx.attempt} of 2`);
+      return { attempt: ctx.attempt };
+    };
+    await startWorker({ queues: [queue], handlers: { flaky } });
+    const { id } = await stack.client.submit({ type: "flaky", queue, maxAttempts: 5 });
+    const job = await stack.client.waitFor(id, { timeoutMs: 20_000 });
+    expect(job.status).toBe(JobStatus.COMPLETED);
+    expect(job.attempts).toBe(3);
+    expect(jobResult(job)).toEqual({ attempt: 3 });
+    const events = await stack.client.events(id);
+    expect(events.map((e) => e.type)).toEqual([
+      JobEventType.SUBMITTED,
+      JobEventType.STARTED,
+      JobEventType.RETRY_SCHEDULED,
+      JobEventType.STARTED,
+      JobEventType.RETRY_SCHEDULED,
+      JobEventType.STARTED,
+      JobEventType.COMPLETED,
+    ]);
+    expect(events.filter((e) => e.type === JobEventType.RETRY_SCHEDULED).map((e) => e.error)).toEqual([
+      "flaky failure 1 of 2",
+      "flaky failure 2 of 2",
+    ]);
+  });
+
+  it("fails a job for good after max_attempts, and at once on a PermanentError", async () => {
+    const queue = uniqueQueue();
+    const handlers: Record<string, Handler> = {
+      fail: async () => {
+        throw new Error("boom");
+      },
+      reject: async () => {
+        throw new PermanentError("bad input");
+      },
+    };
+    const worker = await startWorker({ queues: [queue], handlers });
+    const [failing, rejected] = await stack.client.submitMany([
+      { type: "fail", queue, maxAttempts: 3 },
+      { type: "reject", queue, maxAttempts: 3 },
+    ]);
+    const failed = await stack.client.waitFor(failing!.id, { timeoutMs: 20_000 });
+    expect(failed).toMatchObject({ status: JobStatus.FAILED, error: "boom", attempts: 3 });
+    const permanent = await stack.client.waitFor(rejected!.id, { timeoutMs: 20_000 });
+    expect(permanent).toMatchObject({ status: JobStatus.FAILED, error: "bad input", attempts: 1 });
+    expect(worker.stats().failed).toBe(4);
+  });
+
+  it("fails a job whose type has no handler", async () => {
+    const queue = uniqueQueue();
+    await startWorker({ queues: [queue], handlers: { echo: async () => null } });
+    const { id } = await stack.client.submit({ type: "mystery", queue, maxAttempts: 1 });
+    const job = await stack.client.waitFor(id, { timeoutMs: 20_000 });
+    expect(job).toMatchObject({ status: JobStatus.FAILED, error: "no handler for job type mystery" });
+  });
+
+  it("never runs more jobs at once than its concurrency", async () => {
+    const queue = uniqueQueue();
+    let running = 0;
+    let most = 0;
+    let worker: Worker | undefined;
+    const statsSeen: number[] = [];
+    const work: Handler = async () => {
+      running += 1;
+      most = Math.max(most, running);
+      statsSeen.push(worker?.stats().inFlight ?? 0);
+      await delay(30); // the job's own work
+      running -= 1;
+    };
+    worker = await startWorker({ queues: [queue], handlers: { work }, concurrency: 3 });
+    const jobs = await stack.client.submitMany(Array.from({ length: 15 }, () => ({ type: "work", queue })));
+    await Promise.all(jobs.map((j) => stack.client.waitFor(j.id, { timeoutMs: 20_000 })));
+    expect(most).toBe(3);
+    expect(Math.max(...statsSeen)).toBeLessThanOrEqual(3);
+  });
+
+  it("fails an attempt that outlives its timeout, aborting its signal", async () => {
+    const queue = uniqueQueue();
+    const seen = deferred<JobContext>();
+    await startWorker({ queues: [queue], handlers: { slow: untilAborted(seen.resolve) } });
+    const { id } = await stack.client.submit({ type: "slow", queue, timeoutMs: 1000, maxAttempts: 1 });
+    const job = await stack.client.waitFor(id, { timeoutMs: 20_000 });
+    expect(job).toMatchObject({ status: JobStatus.FAILED, error: "timed out after 1000 ms" });
+    const ctx = await seen.promise;
+    expect(ctx.signal.aborted).toBe(true);
+    expect((ctx.signal.reason as JobAbortError).kind).toBe("timeout");
+  });
+
+  it("aborts a running job that is cancelled, which ends CANCELLED", async () => {
+    const queue = uniqueQueue();
+    const seen = deferred<JobContext>();
+    const worker = await startWorker({ queues: [queue], handlers: { sleep: untilAborted(seen.resolve) } });
+    const { id } = await stack.client.submit({ type: "sleep", queue, payload: { ms: 3_600_000 } });
+    const ctx = await seen.promise;
+    const answer = await stack.client.cancel(id, "test");
+    expect(answer.status).toBe(JobStatus.PROCESSING);
+    const job = await stack.client.waitFor(id, { timeoutMs: 20_000 });
+    expect(job.status).toBe(JobStatus.CANCELLED);
+    expect(ctx.signal.aborted).toBe(true);
+    expect((ctx.signal.reason as JobAbortError).kind).toBe("cancel");
+    expect(worker.stats()).toMatchObject({ failed: 1, inFlight: 0 });
+  });
+
+  it("lets running jobs finish within the grace period on stop()", async () => {
+    const queue = uniqueQueue();
+    const started = deferred();
+    const finish = deferred();
+    const worker = await startWorker({
+      queues: [queue],
+      shutdownGraceMs: 20_000,
+      handlers: { work: async () => (started.resolve(), await finish.promise, "finished") },
+    });
+    const { id } = await stack.client.submit({ type: "work", queue });
+    await started.promise;
+    const stopping = worker.stop();
+    finish.resolve();
+    await stopping;
+    expect(worker.stats()).toMatchObject({ completed: 1, released: 0 });
+    const job = await stack.client.waitFor(id, { timeoutMs: 20_000 });
+    expect(job.status).toBe(JobStatus.COMPLETED);
+    expect(jobResult(job)).toBe("finished");
+  });
+
+  it("hands a job still running after the grace period back, and another worker runs it", async () => {
+    const queue = uniqueQueue();
+    const seen = deferred<JobContext>();
+    const first = await startWorker({ queues: [queue], shutdownGraceMs: 100, handlers: { long: untilAborted(seen.resolve) } });
+    const { id } = await stack.client.submit({ type: "long", queue });
+    const ctx = await seen.promise;
+    await first.stop();
+    expect((ctx.signal.reason as JobAbortError).kind).toBe("shutdown");
+    expect(first.stats()).toMatchObject({ released: 1, completed: 0, failed: 0, inFlight: 0 });
+    const second = await startWorker({ queues: [queue], handlers: { long: async () => "second" } });
+    const job = await stack.client.waitFor(id, { timeoutMs: 20_000 });
+    expect(job).toMatchObject({ status: JobStatus.COMPLETED, workerId: second.id });
+    const types = (await stack.client.events(id)).map((e) => e.type);
+    // Released, not expired: the second run did not wait for the first lease to lapse.
+    expect(types).toEqual([
+      JobEventType.SUBMITTED,
+      JobEventType.STARTED,
+      JobEventType.RELEASED,
+      JobEventType.STARTED,
+      JobEventType.COMPLETED,
+    ]);
+  });
+
+  it("registers, shows as healthy, and deregisters on stop(), which is idempotent", async () => {
+    const queue = uniqueQueue();
+    const worker = await startWorker({ queues: [queue], handlers: { echo: async () => null }, concurrency: 4 });
+    const listed = (await stack.client.workers()).find((w) => w.id === worker.id);
+    expect(listed).toMatchObject({ status: WorkerStatus.HEALTHY, queues: [queue], jobTypes: ["echo"], concurrency: 4 });
+    const stopping = worker.stop();
+    expect(worker.stop()).toBe(stopping);
+    await stopping;
+    const gone = (await stack.client.workers()).find((w) => w.id === worker.id);
+    expect(gone?.status).toBe(WorkerStatus.GONE);
+  });
+});

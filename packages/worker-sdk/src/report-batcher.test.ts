@@ -1,0 +1,68 @@
+import { JobStatus, jobResult } from "@taskflow/client";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deferred, logWatch, uniqueQueue } from "../test/helpers.js";
+import { startStack, type Stack } from "../test/start-stack.js";
+import { createWorker } from "./create-worker.js";
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack();
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+describe("reports", () => {
+  it("are retried while the scheduler is down and delivered once it is back", async () => {
+    const queue = uniqueQueue();
+    const started = deferred();
+    const finish = deferred();
+    const watch = logWatch("report failed, retrying");
+    const worker = createWorker({
+      scheduler: stack.schedulerUrl,
+      queues: [queue],
+      logger: pino({ level: "warn" }, watch.stream),
+      leaseWaitMs: 500,
+      handlers: { work: async () => (started.resolve(), await finish.promise, "after the outage") },
+    });
+    await worker.start();
+    try {
+      const { id } = await stack.client.submit({ type: "work", queue });
+      await started.promise;
+      const restart = await stack.stopScheduler();
+      finish.resolve();
+      await watch.seen;
+      await restart();
+      const job = await stack.client.waitFor(id, { timeoutMs: 20_000 });
+      expect(job).toMatchObject({ status: JobStatus.COMPLETED, attempts: 1, workerId: worker.id });
+      expect(jobResult(job)).toBe("after the outage");
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it("are sent in batches, and every outcome lands", async () => {
+    const queue = uniqueQueue();
+    const worker = createWorker({
+      scheduler: stack.schedulerUrl,
+      queues: [queue],
+      logger: stack.logger,
+      // Up to 200 outcomes at once: more than one ReportJobs batch holds.
+      concurrency: 200,
+      reportBatchMs: 20,
+      handlers: { n: async (ctx) => ctx.payload["n"] ?? null },
+    });
+    await worker.start();
+    try {
+      const jobs = await stack.client.submitMany(Array.from({ length: 250 }, (_, n) => ({ type: "n", queue, payload: { n } })));
+      const done = await Promise.all(jobs.map((j) => stack.client.waitFor(j.id, { timeoutMs: 30_000 })));
+      expect(done.map((j) => jobResult(j))).toEqual(jobs.map((_, n) => n));
+      expect(worker.stats()).toMatchObject({ leased: 250, completed: 250 });
+    } finally {
+      await worker.stop();
+    }
+  });
+});

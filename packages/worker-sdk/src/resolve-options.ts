@@ -1,0 +1,53 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { pino, type Logger } from "pino";
+import type { Handler, WorkerOptions } from "./types.js";
+
+/** WorkerOptions with every default filled in. */
+export interface WorkerSettings {
+  scheduler: string;
+  queues: string[];
+  handlers: Record<string, Handler>;
+  concurrency: number;
+  workerId: string;
+  logger: Logger;
+  leaseWaitMs: number;
+  shutdownGraceMs: number;
+  handleSignals: boolean;
+  reportBatchMs: number;
+}
+
+/**
+ * Fills in defaults and checks ranges.
+ * @throws RangeError naming every bad option.
+ */
+export function resolveOptions(options: WorkerOptions): WorkerSettings {
+  const settings: WorkerSettings = {
+    scheduler: options.scheduler,
+    queues: options.queues,
+    handlers: options.handlers,
+    concurrency: options.concurrency ?? 10,
+    workerId: options.workerId || `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`,
+    logger: options.logger ?? pino({ name: "taskflow-worker" }),
+    leaseWaitMs: options.leaseWaitMs ?? 10_000,
+    shutdownGraceMs: options.shutdownGraceMs ?? 25_000,
+    handleSignals: options.handleSignals ?? false,
+    reportBatchMs: options.reportBatchMs ?? 5,
+  };
+  const problems = [
+    ...check("concurrency", settings.concurrency, 1, 1000),
+    ...check("leaseWaitMs", settings.leaseWaitMs, 100, 60_000),
+    ...check("shutdownGraceMs", settings.shutdownGraceMs, 0, 3_600_000),
+    ...check("reportBatchMs", settings.reportBatchMs, 0, 60_000),
+    ...(settings.queues.length === 0 ? ["queues must name at least one queue"] : []),
+    ...(URL.canParse(settings.scheduler) ? [] : [`scheduler is not a URL: ${settings.scheduler}`]),
+  ];
+  if (problems.length > 0) throw new RangeError(`invalid worker options: ${problems.join("; ")}`);
+  return settings;
+}
+
+function check(name: string, value: number, min: number, max: number): string[] {
+  return Number.isInteger(value) && value >= min && value <= max
+    ? []
+    : [`${name} must be an integer from ${min} to ${max}, got ${value}`];
+}

@@ -1,0 +1,141 @@
+import type { JsonValue, MessageInitShape } from "@bufbuild/protobuf";
+import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import type { Job, LeaseSchema, LeasedJob } from "@taskflow/proto";
+import type { Logger } from "pino";
+import { JobAbortError, type AbortKind } from "./job-abort-error.js";
+import { isPermanentError } from "./permanent-error.js";
+import type { Handler, JobContext } from "./types.js";
+
+/** A lease as the worker sends it back in heartbeats, reports and releases; the token names the attempt. */
+export type LeaseRef = MessageInitShape<typeof LeaseSchema> & { jobId: string; queue: string; leaseToken: string };
+
+/** How an attempt ended, as far as this worker is concerned. */
+export type JobOutcome =
+  | { kind: "completed"; result: JsonValue }
+  | { kind: "failed"; error: string; permanent: boolean }
+  | { kind: "lost" }
+  | { kind: "released" };
+
+/** An attempt that is running. */
+export interface ActiveJob {
+  readonly job: Job;
+  readonly lease: LeaseRef;
+  /** Stops the attempt unless its outcome is already decided; true when this call decided it. */
+  abort(kind: AbortKind): boolean;
+  /** Settles once, with whichever came first: the handler's end or an abort. */
+  readonly outcome: Promise<JobOutcome>;
+}
+
+// Error text travels in every report and audit event; a runaway message must not bloat them.
+const maxErrorChars = 4096;
+// An attempt the scheduler gave no deadline runs until it ends or is stopped otherwise.
+const noDeadlineMs = 8.64e15 / 2;
+// setTimeout cannot wait longer than this; a deadline further out needs no timer.
+const maxTimerMs = 2 ** 31 - 1;
+
+/**
+ * Starts the handler of a leased job with a signal that aborts at the job's deadline or on
+ * `abort()`. The outcome is fixed by the first event: an abort does not wait for a handler that
+ * ignores its signal, so a hung handler cannot hold its slot or its lease forever.
+ */
+export function startJob(leased: LeasedJob, handlers: Record<string, Handler>, logger: Logger): ActiveJob {
+  const job = leased.job ?? failMissingJob();
+  const lease: LeaseRef = { jobId: job.id, queue: job.queue, leaseToken: leased.leaseToken };
+  const controller = new AbortController();
+  const startedAt = Date.now();
+  const deadline = new Date(startedAt + attemptBudgetMs(leased, job, startedAt));
+  const timeoutMs = job.timeout ? durationMs(job.timeout) : deadline.getTime() - startedAt;
+  let decide!: (outcome: JobOutcome) => boolean;
+  const outcome = new Promise<JobOutcome>((resolve) => {
+    let decided = false;
+    decide = (o) => {
+      if (decided) return false;
+      decided = true;
+      clearTimeout(timer);
+      resolve(o);
+      return true;
+    };
+  });
+  const abort = (kind: AbortKind): boolean => {
+    const reason = abortOutcome(kind, timeoutMs);
+    if (!decide(reason.outcome)) return false;
+    controller.abort(new JobAbortError(kind, reason.message));
+    return true;
+  };
+  const waitMs = deadline.getTime() - startedAt;
+  const timer = waitMs <= maxTimerMs ? setTimeout(() => abort("timeout"), Math.max(0, waitMs)) : undefined;
+  const ctx: JobContext = {
+    id: job.id,
+    type: job.type,
+    queue: job.queue,
+    payload: job.payload ?? {},
+    attempt: job.attempts,
+    maxAttempts: job.maxAttempts,
+    signal: controller.signal,
+    deadline,
+    logger: logger.child({ job_id: job.id, job_type: job.type, attempt: job.attempts }),
+  };
+  runHandler(handlers[job.type], ctx).then(decide);
+  return { job, lease, abort, outcome };
+}
+
+/**
+ * Time the attempt may run, in ms. Both ends of the scheduler's window come from the scheduler's
+ * clock, so measuring it there keeps a skewed worker clock from cutting attempts short.
+ */
+function attemptBudgetMs(leased: LeasedJob, job: Job, nowMs: number): number {
+  if (leased.deadline && job.startedAt) return timestampMs(leased.deadline) - timestampMs(job.startedAt);
+  if (leased.deadline) return timestampMs(leased.deadline) - nowMs;
+  if (job.timeout) return durationMs(job.timeout);
+  return noDeadlineMs;
+}
+
+async function runHandler(handler: Handler | undefined, ctx: JobContext): Promise<JobOutcome> {
+  if (handler === undefined) {
+    return { kind: "failed", error: `no handler for job type ${ctx.type}`, permanent: false };
+  }
+  let value: JsonValue | void;
+  try {
+    value = await handler(ctx);
+  } catch (err) {
+    return { kind: "failed", error: errorText(err), permanent: isPermanentError(err) };
+  }
+  try {
+    return { kind: "completed", result: toPlainJson(value) };
+  } catch (err) {
+    // The same code returns the same unserialisable value on every attempt: retrying is pointless.
+    return { kind: "failed", error: `handler result is not JSON: ${errorText(err)}`, permanent: true };
+  }
+}
+
+function abortOutcome(kind: AbortKind, timeoutMs: number): { outcome: JobOutcome; message: string } {
+  switch (kind) {
+    case "timeout": {
+      const message = `timed out after ${Math.round(timeoutMs)} ms`;
+      return { outcome: { kind: "failed", error: message, permanent: false }, message };
+    }
+    case "cancel":
+      // Permanent, so that a cancelled job is never retried whatever the scheduler decides.
+      return { outcome: { kind: "failed", error: "cancelled", permanent: true }, message: "cancelled" };
+    case "lost":
+      return { outcome: { kind: "lost" }, message: "lease lost" };
+    case "shutdown":
+      return { outcome: { kind: "released" }, message: "worker shutting down" };
+  }
+}
+
+/** Normalises a handler's return value to plain JSON (Dates become strings, undefined null). */
+function toPlainJson(value: JsonValue | void): JsonValue {
+  if (value === undefined) return null;
+  const text = JSON.stringify(value);
+  return text === undefined ? null : (JSON.parse(text) as JsonValue);
+}
+
+function errorText(err: unknown): string {
+  const text = err instanceof Error ? err.message || err.name : String(err);
+  return text.length > maxErrorChars ? `${text.slice(0, maxErrorChars)}…` : text;
+}
+
+function failMissingJob(): never {
+  throw new Error("leased job without a job");
+}

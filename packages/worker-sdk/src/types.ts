@@ -1,0 +1,83 @@
+import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
+import type { Logger } from "pino";
+
+/** What a handler knows about the attempt it runs. */
+export interface JobContext {
+  id: string;
+  type: string;
+  queue: string;
+  /** The job's input. */
+  payload: JsonObject;
+  /** This attempt's number, from 1. */
+  attempt: number;
+  maxAttempts: number;
+  /**
+   * Aborts when the attempt must stop: its deadline passed, it was cancelled, its lease was lost,
+   * or the worker is shutting down past its grace period. `signal.reason` is a JobAbortError.
+   */
+  signal: AbortSignal;
+  /** Hard deadline of the attempt. */
+  deadline: Date;
+  /** Logger bound to the job (job_id, job_type, attempt). */
+  logger: Logger;
+}
+
+/**
+ * Runs one attempt of a job. The resolved value (JSON) is the job's result; a thrown error fails
+ * the attempt (throw PermanentError to fail the job without retries).
+ */
+export type Handler = (ctx: JobContext) => Promise<JsonValue | void>;
+
+/** Options of createWorker. */
+export interface WorkerOptions {
+  /** Base URL of the scheduler, e.g. "http://127.0.0.1:50051". */
+  scheduler: string;
+  /** Queues to lease from, in order of preference. */
+  queues: string[];
+  /** Handlers by job type; their names are the job types this worker announces. */
+  handlers: Record<string, Handler>;
+  /** Jobs run at once (default 10). */
+  concurrency?: number;
+  /** Stable worker id (default hostname-pid-random). */
+  workerId?: string;
+  /** Pino logger (default: pino at info to stdout). */
+  logger?: Logger;
+  /** Longest wait of one LeaseJobs long poll, in ms (default 10 000, at most 60 000). */
+  leaseWaitMs?: number;
+  /** How long stop() lets running jobs finish before handing them back, in ms (default 25 000). */
+  shutdownGraceMs?: number;
+  /**
+   * Stop on SIGTERM and SIGINT (default false). The listeners replace Node's default exit, so the
+   * process then ends once nothing else keeps it alive.
+   */
+  handleSignals?: boolean;
+  /** Reports wait at most this long, in ms, to be sent together (default 5). */
+  reportBatchMs?: number;
+}
+
+/** Counters since start. */
+export interface WorkerStats {
+  /** Handlers running now. */
+  inFlight: number;
+  /** Jobs leased. */
+  leased: number;
+  /** Attempts that succeeded. */
+  completed: number;
+  /** Attempts that failed (errors, timeouts, cancellations). */
+  failed: number;
+  /** Attempts stopped because the lease was lost (not reported). */
+  lost: number;
+  /** Jobs handed back unrun or unfinished on shutdown. */
+  released: number;
+}
+
+/** A running worker. */
+export interface Worker {
+  /** The worker id (the scheduler's choice once registered, if it picked another). */
+  readonly id: string;
+  /** Registers and starts leasing; resolves once running. @throws ConnectError when registration is refused. */
+  start(): Promise<void>;
+  /** Drains and deregisters (see createWorker). Idempotent. */
+  stop(): Promise<void>;
+  stats(): WorkerStats;
+}

@@ -1,0 +1,37 @@
+import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-node";
+import { WorkerService } from "@taskflow/proto";
+
+/** The WorkerService client of one worker and the HTTP/2 connection it owns. */
+export interface WorkerRpc {
+  client: Client<typeof WorkerService>;
+  /** Drops the connection; calls still running fail with `canceled`. */
+  close(): void;
+}
+
+/** Timeout of the short RPCs (register, heartbeat, report, release, deregister), in ms. */
+export const rpcTimeoutMs = 10_000;
+
+/** Connects to the scheduler's WorkerService over gRPC (HTTP/2). */
+export function createWorkerRpc(schedulerUrl: string): WorkerRpc {
+  // Pings find a dead connection under a long poll in seconds rather than at the poll's end.
+  const sessionManager = new Http2SessionManager(schedulerUrl, {
+    pingIntervalMs: 15_000,
+    pingTimeoutMs: 5_000,
+  });
+  return {
+    client: createClient(WorkerService, createGrpcTransport({ baseUrl: schedulerUrl, sessionManager })),
+    close: () => sessionManager.abort(),
+  };
+}
+
+const transientCodes: ReadonlySet<Code> = new Set([
+  Code.Unavailable,
+  Code.DeadlineExceeded,
+  Code.ResourceExhausted,
+  Code.Aborted,
+  Code.Unknown,
+]);
+
+/** True when the same call may succeed later: the scheduler or the network is down or busy. */
+export const isTransient = (err: unknown): boolean => transientCodes.has(ConnectError.from(err).code);

@@ -1,0 +1,62 @@
+import { hostname } from "node:os";
+import { ConfigError } from "@taskflow/service-kit";
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "./config.js";
+
+describe("loadConfig", () => {
+  it("has defaults for everything", () => {
+    expect(loadConfig({})).toEqual({
+      schedulerUrl: "http://127.0.0.1:50051",
+      workerId: `${hostname()}-${process.pid}`,
+      queues: ["default"],
+      concurrency: 10,
+      handlers: ["echo", "sleep", "fail", "flaky", "http"],
+      host: "127.0.0.1",
+      port: 50053,
+      shutdownGraceMs: 25_000,
+      logLevel: "info",
+    });
+  });
+
+  it("reads every variable", () => {
+    const config = loadConfig({
+      SCHEDULER_URL: "http://scheduler:50051",
+      WORKER_ID: "w-1",
+      WORKER_QUEUES: "high, default",
+      WORKER_CONCURRENCY: "4",
+      WORKER_HANDLERS: "echo,http",
+      WORKER_HOST: "0.0.0.0",
+      WORKER_PORT: "0",
+      SHUTDOWN_GRACE_MS: "1000",
+      LOG_LEVEL: "debug",
+    });
+    expect(config).toMatchObject({
+      schedulerUrl: "http://scheduler:50051",
+      workerId: "w-1",
+      queues: ["high", "default"],
+      concurrency: 4,
+      handlers: ["echo", "http"],
+      host: "0.0.0.0",
+      port: 0,
+      shutdownGraceMs: 1000,
+      logLevel: "debug",
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it("reports every bad variable at once, unknown handlers included", () => {
+    const err = (() => {
+      try {
+        loadConfig({ WORKER_CONCURRENCY: "0", SCHEDULER_URL: "nope", WORKER_HANDLERS: "echo,teleport,fax" });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(ConfigError);
+    const problems = (err as ConfigError).problems;
+    expect(problems).toHaveLength(3);
+    expect(problems.join("\n")).toMatch(/WORKER_CONCURRENCY/);
+    expect(problems.join("\n")).toMatch(/SCHEDULER_URL/);
+    expect(problems.join("\n")).toMatch(/WORKER_HANDLERS: unknown handler teleport, fax/);
+  });
+});

@@ -1,0 +1,75 @@
+import { hostname } from "node:os";
+import { ConfigError, ConfigReader, LOG_LEVELS } from "@taskflow/service-kit";
+import { builtInHandlerNames, type BuiltInHandlerName } from "./handlers/index.js";
+
+/** Settings of the worker service, read once from the environment. */
+export interface WorkerConfig {
+  /** Scheduler the worker leases from (SCHEDULER_URL). */
+  readonly schedulerUrl: string;
+  /** Stable worker id (WORKER_ID, default hostname-pid). */
+  readonly workerId: string;
+  /** Queues to lease from, in order of preference (WORKER_QUEUES). */
+  readonly queues: readonly string[];
+  /** Jobs run at once (WORKER_CONCURRENCY). */
+  readonly concurrency: number;
+  /** Built-in handlers enabled (WORKER_HANDLERS). */
+  readonly handlers: readonly BuiltInHandlerName[];
+  /** Interface of the health endpoint (WORKER_HOST). */
+  readonly host: string;
+  /** Port of the health endpoint (WORKER_PORT); 0 picks a free one. */
+  readonly port: number;
+  /** How long shutdown lets running jobs finish before handing them back, in ms (SHUTDOWN_GRACE_MS). */
+  readonly shutdownGraceMs: number;
+  /** Pino level (LOG_LEVEL). */
+  readonly logLevel: string;
+}
+
+export const DEFAULT_SCHEDULER_URL = "http://127.0.0.1:50051";
+export const DEFAULT_QUEUES = ["default"];
+export const DEFAULT_CONCURRENCY = 10;
+export const DEFAULT_HOST = "127.0.0.1";
+export const DEFAULT_PORT = 50053;
+export const DEFAULT_SHUTDOWN_GRACE_MS = 25_000;
+
+/**
+ * Reads the worker's configuration.
+ * @throws ConfigError listing every bad variable, including unknown names in WORKER_HANDLERS.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): WorkerConfig {
+  const r = new ConfigReader(env);
+  const handlers = r.list("WORKER_HANDLERS", builtInHandlerNames);
+  const config: WorkerConfig = {
+    schedulerUrl: r.url("SCHEDULER_URL", DEFAULT_SCHEDULER_URL),
+    workerId: r.string("WORKER_ID", `${hostname()}-${process.pid}`),
+    queues: r.list("WORKER_QUEUES", DEFAULT_QUEUES),
+    concurrency: r.int("WORKER_CONCURRENCY", DEFAULT_CONCURRENCY, { min: 1, max: 1000 }),
+    handlers: handlers.filter(isBuiltIn),
+    host: r.string("WORKER_HOST", DEFAULT_HOST),
+    port: r.int("WORKER_PORT", DEFAULT_PORT, { min: 0, max: 65535 }),
+    shutdownGraceMs: r.int("SHUTDOWN_GRACE_MS", DEFAULT_SHUTDOWN_GRACE_MS, { min: 0, max: 3_600_000 }),
+    logLevel: r.oneOf("LOG_LEVEL", "info", LOG_LEVELS),
+  };
+  finish(r, unknownHandlerProblems(handlers));
+  return Object.freeze(config);
+}
+
+const isBuiltIn = (name: string): name is BuiltInHandlerName =>
+  (builtInHandlerNames as readonly string[]).includes(name);
+
+function unknownHandlerProblems(names: readonly string[]): string[] {
+  const unknown = names.filter((n) => !isBuiltIn(n));
+  if (unknown.length === 0) return [];
+  return [`WORKER_HANDLERS: unknown handler ${unknown.join(", ")} (known: ${builtInHandlerNames.join(", ")})`];
+}
+
+/** Ends reading with the reader's problems and ours in one ConfigError. */
+function finish(r: ConfigReader, extra: string[]): void {
+  let problems = extra;
+  try {
+    r.done();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems = [...err.problems, ...extra];
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join("; ")}`, problems);
+}

@@ -1,0 +1,70 @@
+import type { Handler, JsonValue } from "@taskflow/worker-sdk";
+import { parseWebhook, shownUrl, type Webhook } from "./parse-webhook.js";
+
+/** Largest response body kept in the result, in bytes (64 KiB). */
+export const maxBodyBytes = 64 * 1024;
+
+/**
+ * Calls a webhook (see parseWebhook) and returns `{ status, headers, body }`, the body parsed as
+ * JSON when the response is JSON, else text cut to 64 KiB. The call stops with the attempt.
+ * @throws Error "HTTP 503 from <url>" on a non-2xx answer, or when the call fails or times out;
+ * PermanentError on a bad payload.
+ */
+export const http: Handler = async (ctx) => {
+  const hook = parseWebhook(ctx.payload);
+  const timeout = hook.timeoutMs === undefined ? undefined : AbortSignal.timeout(hook.timeoutMs);
+  const signal = timeout === undefined ? ctx.signal : AbortSignal.any([ctx.signal, timeout]);
+  try {
+    const res = await fetch(hook.url, { method: hook.method, headers: hook.headers, body: hook.body, signal });
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new Error(`HTTP ${res.status} from ${shownUrl(hook.url)}`);
+    }
+    return { status: res.status, headers: Object.fromEntries(res.headers), body: await readBody(res) };
+  } catch (err) {
+    throw explain(err, hook, ctx.signal, timeout);
+  }
+};
+
+/** Turns fetch's generic errors into ones that say what happened to which URL. */
+function explain(err: unknown, hook: Webhook, attempt: AbortSignal, timeout: AbortSignal | undefined): unknown {
+  if (attempt.aborted) return attempt.reason;
+  if (timeout?.aborted) return new Error(`HTTP request to ${shownUrl(hook.url)} timed out after ${hook.timeoutMs} ms`);
+  if (err instanceof TypeError) {
+    const cause = err.cause instanceof Error ? err.cause.message : err.message;
+    return new Error(`HTTP request to ${shownUrl(hook.url)} failed: ${cause}`);
+  }
+  return err;
+}
+
+async function readBody(res: Response): Promise<JsonValue> {
+  const { text, truncated } = await readLimited(res, maxBodyBytes);
+  if (!truncated && /^application\/([\w.-]+\+)?json\b/i.test(res.headers.get("content-type") ?? "")) {
+    try {
+      return JSON.parse(text) as JsonValue;
+    } catch {
+      // A body that claims to be JSON but is not is still worth showing, as text.
+    }
+  }
+  return text;
+}
+
+async function readLimited(res: Response, limit: number): Promise<{ text: string; truncated: boolean }> {
+  if (res.body === null) return { text: "", truncated: false };
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+    if (size > limit) {
+      // Stop downloading: the rest would be thrown away.
+      await reader.cancel();
+      break;
+    }
+  }
+  const text = new TextDecoder().decode(Buffer.concat(chunks).subarray(0, limit));
+  return { text, truncated: size > limit };
+}

@@ -1,0 +1,3 @@
+export { loadConfig, type WorkerConfig } from "./config.js";
+export { builtInHandlerNames, builtInHandlers, type BuiltInHandlerName } from "./handlers/index.js";
+export { startWorkerService, type RunningWorkerService } from "./start-worker-service.js";

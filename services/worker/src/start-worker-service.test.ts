@@ -1,0 +1,107 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { JobStatus, WorkerStatus, jobResult } from "@taskflow/client";
+import {
+  Health,
+  HealthCheckResponse_ServingStatus as ServingStatus,
+} from "@taskflow/proto/gen/grpc/health/v1/health_pb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { uniqueQueue } from "../test/helpers.js";
+import { startStack, type Stack } from "../test/start-stack.js";
+import { loadConfig } from "./config.js";
+import { startWorkerService } from "./start-worker-service.js";
+
+let stack: Stack;
+let hook: Server;
+let hookUrl: string;
+
+beforeAll(async () => {
+  stack = await startStack({ LEASE_MS: "3000" });
+  hook = createServer((_req, res) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end('{"received":true}');
+  });
+  await new Promise<void>((resolve) => hook.listen(0, "127.0.0.1", resolve));
+  hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+});
+
+afterAll(async () => {
+  hook?.closeAllConnections();
+  await new Promise((resolve) => hook?.close(resolve));
+  await stack?.close();
+});
+
+function serviceConfig(schedulerUrl: string, queue: string) {
+  return loadConfig({
+    SCHEDULER_URL: schedulerUrl,
+    WORKER_ID: `svc-${queue}`,
+    WORKER_QUEUES: queue,
+    WORKER_PORT: "0",
+    SHUTDOWN_GRACE_MS: "1000",
+  });
+}
+
+async function healthOf(url: string): Promise<ServingStatus> {
+  const health = createClient(Health, createGrpcTransport({ baseUrl: url }));
+  return (await health.check({ service: "" })).status;
+}
+
+describe("startWorkerService", () => {
+  it("runs the built-in handlers and serves gRPC health", async () => {
+    const queue = uniqueQueue();
+    const service = await startWorkerService(serviceConfig(stack.schedulerUrl, queue), { logger: stack.logger });
+    try {
+      expect(await healthOf(service.url)).toBe(ServingStatus.SERVING);
+      const [echo, sleep, flaky, http] = await stack.client.submitMany([
+        { type: "echo", queue, payload: { hello: "world" } },
+        { type: "sleep", queue, payload: { ms: 10 } },
+        { type: "flaky", queue, payload: { failures: 1 }, maxAttempts: 3 },
+        { type: "http", queue, payload: { url: hookUrl, body: { a: 1 } } },
+      ]);
+      const results = await Promise.all(
+        [echo, sleep, flaky, http].map((j) => stack.client.waitFor(j!.id, { timeoutMs: 20_000 })),
+      );
+      expect(results.map((j) => j.status)).toEqual(Array(4).fill(JobStatus.COMPLETED));
+      expect(results.map((j) => jobResult(j))).toMatchObject([
+        { hello: "world" },
+        { slept_ms: 10 },
+        { attempt: 2 },
+        { status: 200, body: { received: true } },
+      ]);
+    } finally {
+      await service.close();
+    }
+    const me = (await stack.client.workers()).find((w) => w.id === `svc-${queue}`);
+    expect(me?.status).toBe(WorkerStatus.GONE);
+  });
+
+  it("fails jobs of the fail handler after their attempts", async () => {
+    const queue = uniqueQueue();
+    const service = await startWorkerService(serviceConfig(stack.schedulerUrl, queue), { logger: stack.logger });
+    try {
+      const { id } = await stack.client.submit({ type: "fail", queue, payload: { message: "nope" }, maxAttempts: 2 });
+      expect(await stack.client.waitFor(id, { timeoutMs: 20_000 })).toMatchObject({
+        status: JobStatus.FAILED,
+        error: "nope",
+        attempts: 2,
+      });
+    } finally {
+      await service.close();
+    }
+  });
+
+  it("reports NOT_SERVING once its scheduler is gone", async () => {
+    const own = await startStack();
+    const service = await startWorkerService(serviceConfig(own.schedulerUrl, uniqueQueue()), { logger: own.logger });
+    try {
+      expect(await healthOf(service.url)).toBe(ServingStatus.SERVING);
+      await own.close();
+      expect(await healthOf(service.url)).toBe(ServingStatus.NOT_SERVING);
+    } finally {
+      await service.close();
+      await own.close();
+    }
+  });
+});

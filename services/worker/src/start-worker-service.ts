@@ -1,0 +1,63 @@
+import type { Handler } from "@taskflow/worker-sdk";
+import { createWorker } from "@taskflow/worker-sdk";
+import { createLogger, startServer } from "@taskflow/service-kit";
+import type { Logger } from "pino";
+import { createSchedulerHealthCheck } from "./check-scheduler-health.js";
+import type { WorkerConfig } from "./config.js";
+import { builtInHandlers } from "./handlers/index.js";
+
+/** A running worker service. */
+export interface RunningWorkerService {
+  /** URL of the health endpoint, with the port actually bound. */
+  url: string;
+  /** Drains the worker (see the SDK's stop()), then closes the health server. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a server on `host:port` that serves only `grpc.health.v1.Health` (SERVING while the
+ * scheduler answers its own health check), so that Kubernetes gRPC probes work, then the SDK
+ * worker with the enabled built-in handlers. Resolves once the worker is registered.
+ * @throws ConnectError when the scheduler refuses the registration; Error when the port is taken.
+ */
+export async function startWorkerService(
+  config: WorkerConfig,
+  opts: { logger?: Logger } = {},
+): Promise<RunningWorkerService> {
+  const logger = opts.logger ?? createLogger({ name: "worker", level: config.logLevel });
+  const handlers: Record<string, Handler> = {};
+  for (const name of config.handlers) handlers[name] = builtInHandlers[name];
+  const worker = createWorker({
+    scheduler: config.schedulerUrl,
+    workerId: config.workerId,
+    queues: [...config.queues],
+    concurrency: config.concurrency,
+    handlers,
+    shutdownGraceMs: config.shutdownGraceMs,
+    logger,
+  });
+  const server = await startServer({
+    host: config.host,
+    port: config.port,
+    services: [],
+    logger,
+    health: { check: createSchedulerHealthCheck(config.schedulerUrl) },
+  }).catch(async (err: unknown) => {
+    await worker.stop();
+    throw err;
+  });
+  logger.info({ url: server.url }, "listening");
+  try {
+    // Registration waits out an unreachable scheduler; meanwhile probes see NOT_SERVING.
+    await worker.start();
+  } catch (err) {
+    await Promise.all([worker.stop(), server.close()]);
+    throw err;
+  }
+  let closing: Promise<void> | undefined;
+  const close = async (): Promise<void> => {
+    await worker.stop();
+    await server.close();
+  };
+  return { url: server.url, close: () => (closing ??= close()) };
+}
