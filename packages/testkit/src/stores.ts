@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { Redis } from "ioredis";
 import pg from "pg";
 
 /** PostgreSQL server tests create their databases on (an admin connection string). */
@@ -42,5 +43,18 @@ async function withAdmin<T>(adminUrl: string, fn: (c: pg.Client) => Promise<T>):
     return await fn(client);
   } finally {
     await client.end();
+  }
+}
+
+/** Deletes every Redis key that starts with `prefix` (a test's own keys). */
+export async function deleteKeysWithPrefix(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl, { lazyConnect: true });
+  await redis.connect();
+  try {
+    for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 500 })) {
+      if ((keys as string[]).length > 0) await redis.unlink(...(keys as string[]));
+    }
+  } finally {
+    redis.disconnect();
   }
 }
