@@ -12,7 +12,11 @@ const CONNECT_TIMEOUT_MS = 2_000;
 
 /** Options of {@link ensurePostgres}. */
 export interface EnsurePostgresOptions {
-  /** Data folder of the embedded server (default `<repo>/.taskflow/postgres`). */
+  /**
+   * Data folder of the embedded server (default `<repo>/.taskflow/postgres`). Run as root, when
+   * OS user postgres cannot reach it, the data goes to a folder of its own under
+   * /var/lib/taskflow instead (one line on stderr says where).
+   */
   dir?: string;
   /** Where DATABASE_URL is read (default `process.env`). */
   env?: NodeJS.ProcessEnv;

