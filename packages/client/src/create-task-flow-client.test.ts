@@ -2,26 +2,27 @@ import { randomUUID } from "node:crypto";
 import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { JobEventType, JobStatus, WorkerStatus } from "@taskflow/proto";
+import { startInProcessStack, type InProcessStack } from "@taskflow/test-stack";
+import { uniqueQueue } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HandWorker } from "../test/hand-worker.js";
-import { uniqueQueue } from "../test/helpers.js";
-import { startStack, type Stack } from "../test/start-stack.js";
 import { createTaskFlowClient, type TaskFlowClient } from "./create-task-flow-client.js";
 import type { ClientProtocol } from "./create-transport.js";
 import { jobPayload, jobResult } from "./job-json.js";
 import { WaitTimeoutError } from "./wait-for-job.js";
 
-let stack: Stack;
+let stack: InProcessStack;
 let client: TaskFlowClient;
 const handWorkers: HandWorker[] = [];
 
 beforeAll(async () => {
-  stack = await startStack();
-  client = stack.client;
+  stack = await startInProcessStack();
+  client = createTaskFlowClient({ schedulerUrl: stack.schedulerUrl, historyUrl: stack.historyUrl });
 });
 
 afterAll(async () => {
   for (const w of handWorkers) w.close();
+  await client?.close();
   await stack?.close();
 });
 

@@ -1,7 +1,8 @@
 import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
 import { captureLogs } from "../test/support.js";
-import { runServiceIn } from "./run-service.js";
+import { ConfigError } from "./config-reader.js";
+import { runServiceIn, superviseIn } from "./run-service.js";
 
 /** A process stand-in: signals are delivered with `emit`, and `exited` resolves with the code. */
 function fakeProcess() {
@@ -9,14 +10,16 @@ function fakeProcess() {
   let exit!: (code: number) => void;
   const exited = new Promise<number>((r) => (exit = r));
   const codes: number[] = [];
+  const stderr: string[] = [];
   const proc = {
     once: (event: "SIGTERM" | "SIGINT", listener: (signal: NodeJS.Signals) => void) => emitter.once(event, listener),
     exit: (code: number) => {
       codes.push(code);
       exit(code);
     },
+    stderr: { write: (text: string) => stderr.push(text) },
   };
-  return { proc, emitter, exited, codes };
+  return { proc, emitter, exited, codes, stderr };
 }
 
 function service() {
@@ -33,12 +36,12 @@ function service() {
   };
 }
 
-describe("runService", () => {
+describe("superviseIn", () => {
   it.each(["SIGTERM", "SIGINT"] as const)("closes once on %s and exits 0", async (signal) => {
     const { proc, emitter, exited, codes } = fakeProcess();
     const svc = service();
     const { logger, lines } = captureLogs();
-    runServiceIn(proc, { logger, start: svc.start });
+    superviseIn(proc, { logger, start: svc.start });
     await svc.up;
     emitter.emit(signal, signal);
     emitter.emit("SIGTERM", "SIGTERM");
@@ -54,7 +57,7 @@ describe("runService", () => {
   it("logs a failed start and exits 1", async () => {
     const { proc, exited } = fakeProcess();
     const { logger, lines } = captureLogs();
-    runServiceIn(proc, { logger, start: () => Promise.reject(new Error("EADDRINUSE")) });
+    superviseIn(proc, { logger, start: () => Promise.reject(new Error("EADDRINUSE")) });
     expect(await exited).toBe(1);
     expect(lines[0]).toMatchObject({ level: "fatal", msg: "start failed", err: { message: "EADDRINUSE" } });
   });
@@ -67,7 +70,7 @@ describe("runService", () => {
       await new Promise<void>((r) => (finishStart = r));
       return { close: async () => void (closed = true) };
     };
-    runServiceIn(proc, { logger: captureLogs().logger, start });
+    superviseIn(proc, { logger: captureLogs().logger, start });
     emitter.emit("SIGTERM", "SIGTERM");
     finishStart();
     expect(await exited).toBe(0);
@@ -78,9 +81,59 @@ describe("runService", () => {
     const { proc, emitter, exited } = fakeProcess();
     const { logger, lines } = captureLogs();
     const start = async () => ({ close: () => Promise.reject(new Error("pool end failed")) });
-    runServiceIn(proc, { logger, start });
+    superviseIn(proc, { logger, start });
     emitter.emit("SIGTERM", "SIGTERM");
     expect(await exited).toBe(1);
     expect(lines.at(-1)).toMatchObject({ level: "error", msg: "shutdown failed", err: { message: "pool end failed" } });
+  });
+});
+
+describe("runServiceIn", () => {
+  const config = { logLevel: "silent", port: 0 };
+
+  it("starts the service with its configuration and a logger at its level", async () => {
+    const { proc, emitter, exited } = fakeProcess();
+    const svc = service();
+    const seen: unknown[] = [];
+    runServiceIn(proc, {
+      name: "kit",
+      loadConfig: () => config,
+      start: async (c, { logger }) => {
+        seen.push(c, logger.level, logger.bindings());
+        return svc.start();
+      },
+    });
+    await svc.up;
+    emitter.emit("SIGTERM", "SIGTERM");
+    expect(await exited).toBe(0);
+    expect(seen).toEqual([config, "silent", { name: "kit" }]);
+    expect(svc.closes()).toBe(1);
+  });
+
+  it("writes a configuration error to stderr and exits 1 without starting", async () => {
+    const { proc, exited, stderr } = fakeProcess();
+    let starts = 0;
+    runServiceIn(proc, {
+      name: "kit",
+      loadConfig: () => {
+        throw new ConfigError("invalid configuration:\n  KIT_PORT: must be an integer, got \"x\"");
+      },
+      start: async () => {
+        starts++;
+        return { close: async () => undefined };
+      },
+    });
+    expect(await exited).toBe(1);
+    expect([stderr, starts]).toEqual([['invalid configuration:\n  KIT_PORT: must be an integer, got "x"\n'], 0]);
+  });
+
+  it("lets any other error of loadConfig escape", () => {
+    const { proc, codes } = fakeProcess();
+    const start = async () => ({ close: async () => undefined });
+    const loadConfig = (): typeof config => {
+      throw new TypeError("bug");
+    };
+    expect(() => runServiceIn(proc, { name: "kit", loadConfig, start })).toThrow(TypeError);
+    expect(codes).toEqual([]);
   });
 });

@@ -1,29 +1,71 @@
 import type { Logger } from "pino";
+import { ConfigError } from "./config-reader.js";
+import { createLogger } from "./create-logger.js";
+
+/** What a service's start function returns: {@link runService} closes it on SIGTERM or SIGINT. */
+export interface StartedService {
+  close(): Promise<void>;
+}
 
 /** Options of {@link runService}. */
-export interface RunServiceOptions {
+export interface RunServiceOptions<C extends { readonly logLevel: string }> {
+  /** Service name, written as `name` on every log line. */
+  name: string;
+  /** The service's `loadConfig`; reads `process.env` and throws one {@link ConfigError} for every bad variable. */
+  loadConfig: () => C;
+  /** Starts the service with its configuration and root logger. */
+  start: (config: C, opts: { logger: Logger }) => Promise<StartedService>;
+}
+
+/** Options of {@link superviseIn}. */
+export interface SuperviseOptions {
   logger: Logger;
   /** Starts the service; what it returns is closed on SIGTERM or SIGINT. */
-  start: () => Promise<{ close(): Promise<void> }>;
+  start: () => Promise<StartedService>;
 }
 
 /** The parts of `process` that {@link runService} uses. */
 export interface ServiceProcess {
   once(event: "SIGTERM" | "SIGINT", listener: (signal: NodeJS.Signals) => void): unknown;
   exit(code: number): void;
+  stderr: { write(text: string): unknown };
 }
 
 /**
- * The body of a service's `main.ts`: awaits `start()`; on the first SIGTERM or SIGINT closes
- * what it started, once, and exits 0. A `start()` or `close()` that throws is logged and exits 1.
- * A signal that arrives while `start()` is still running closes the service as soon as it is up.
+ * The whole of a service's `main.ts`: loads the configuration, creates the root logger at its
+ * `logLevel`, then supervises `start` as {@link superviseIn} does. A configuration error is
+ * written to stderr (every bad variable, no stack) and exits 1, before anything starts.
+ *
+ * @throws whatever `loadConfig` throws other than a {@link ConfigError} (a bug, not bad input).
  */
-export function runService(opts: RunServiceOptions): void {
+export function runService<C extends { readonly logLevel: string }>(opts: RunServiceOptions<C>): void {
   runServiceIn(process, opts);
 }
 
-/** {@link runService} against an explicit process, so tests can deliver signals and see exits. */
-export function runServiceIn(proc: ServiceProcess, { logger, start }: RunServiceOptions): void {
+/** {@link runService} against an explicit process, so tests can see what it writes and exits with. */
+export function runServiceIn<C extends { readonly logLevel: string }>(
+  proc: ServiceProcess,
+  { name, loadConfig, start }: RunServiceOptions<C>,
+): void {
+  let config: C;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    proc.stderr.write(`${err.message}\n`);
+    proc.exit(1);
+    return;
+  }
+  const logger = createLogger({ name, level: config.logLevel });
+  superviseIn(proc, { logger, start: () => start(config, { logger }) });
+}
+
+/**
+ * Awaits `start()`; on the first SIGTERM or SIGINT closes what it started, once, and exits 0.
+ * A `start()` or `close()` that throws is logged and exits 1. A signal that arrives while
+ * `start()` is still running closes the service as soon as it is up.
+ */
+export function superviseIn(proc: ServiceProcess, { logger, start }: SuperviseOptions): void {
   let stopping = false;
   const started = start();
   const stop = (signal: NodeJS.Signals): void => {

@@ -3,8 +3,9 @@ import { Code, createClient, type ServiceImpl } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { SchedulerService } from "@taskflow/proto";
 import { Health } from "@taskflow/proto/gen/grpc/health/v1/health_pb";
+import { rejection } from "@taskflow/testkit";
 import { describe, expect, it } from "vitest";
-import { captureLogs, rejection } from "../test/support.js";
+import { captureLogs } from "../test/support.js";
 import { startServer, type ServerOptions } from "./start-server.js";
 
 /** A SubmitJob handler that signals when it is running and answers only when released. */

@@ -4,8 +4,9 @@ import * as protoLoader from "@grpc/proto-loader";
 import { Code, createClient, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { SchedulerService } from "@taskflow/proto";
+import { rejection } from "@taskflow/testkit";
 import { afterEach, describe, expect, it } from "vitest";
-import { allTransports, captureLogs, rejection, schedulerRegistration, StreamService } from "../test/support.js";
+import { allTransports, captureLogs, schedulerRegistration, StreamService } from "../test/support.js";
 import { startServer, type RunningServer, type ServerOptions } from "./start-server.js";
 
 const protoRoot = fileURLToPath(new URL("../../../proto", import.meta.url));

@@ -98,16 +98,6 @@ export function allTransports(baseUrl: string): { name: string; transport: Trans
   ];
 }
 
-/** The error a call failed with; fails the test when the call succeeds. */
-export async function rejection(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("expected the call to fail");
-}
-
 /** `items` as the async iterable a client-streaming or bidi call sends. */
 export async function* streamOf<T>(items: readonly T[]): AsyncIterable<T> {
   yield* items;

@@ -12,6 +12,9 @@ export const testRedisUrl = (): string => process.env.TEST_REDIS_URL ?? "redis:/
 /** A key prefix no other test uses, e.g. `tft-1a2b3c4d`. */
 export const randomKeyPrefix = (): string => `tft-${randomBytes(4).toString("hex")}`;
 
+/** A queue name no other test uses, e.g. `q-1a2b3c4d`, so tests can share one stack. */
+export const uniqueQueue = (): string => `q-${randomBytes(4).toString("hex")}`;
+
 export interface TestDatabase {
   /** Connection string of the new, empty database. */
   url: string;

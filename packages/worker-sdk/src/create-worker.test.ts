@@ -1,19 +1,22 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { JobEventType, JobStatus, WorkerStatus, jobResult } from "@taskflow/client";
+import { createTaskFlowClient, JobEventType, JobStatus, WorkerStatus, jobResult, type TaskFlowClient } from "@taskflow/client";
+import { startInProcessStack, type InProcessStack } from "@taskflow/test-stack";
+import { uniqueQueue } from "@taskflow/testkit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { deferred, uniqueQueue } from "../test/helpers.js";
-import { startStack, type Stack } from "../test/start-stack.js";
+import { deferred } from "../test/helpers.js";
 import { createWorker } from "./create-worker.js";
 import { JobAbortError } from "./job-abort-error.js";
 import { PermanentError } from "./permanent-error.js";
 import type { Handler, JobContext, Worker, WorkerOptions } from "./types.js";
 
-let stack: Stack;
+let stack: InProcessStack;
+let client: TaskFlowClient;
 const workers: Worker[] = [];
 
 beforeAll(async () => {
   // Short leases: heartbeats every second, so cancellations arrive quickly.
-  stack = await startStack({ LEASE_MS: "3000" });
+  stack = await startInProcessStack({ LEASE_MS: "3000" });
+  client = createTaskFlowClient({ schedulerUrl: stack.schedulerUrl, historyUrl: stack.historyUrl });
 });
 
 afterEach(async () => {
@@ -21,6 +24,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
+  await client?.close();
   await stack?.close();
 });
 
@@ -44,10 +48,10 @@ describe("createWorker against a real scheduler", () => {
   it("runs jobs and reports their results, which history records", async () => {
     const queue = uniqueQueue();
     const worker = await startWorker({ queues: [queue], handlers: { echo: async (ctx) => ctx.payload } });
-    const jobs = await stack.client.submitMany(
+    const jobs = await client.submitMany(
       Array.from({ length: 30 }, (_, i) => ({ type: "echo", queue, payload: { i } })),
     );
-    const done = await Promise.all(jobs.map((j) => stack.client.waitFor(j.id, { timeoutMs: 20_000 })));
+    const done = await Promise.all(jobs.map((j) => client.waitFor(j.id, { timeoutMs: 20_000 })));
     done.forEach((job, i) => {
       expect(job.status).toBe(JobStatus.COMPLETED);
       expect(jobResult(job)).toEqual({ i });
@@ -64,12 +68,12 @@ describe("createWorker against a real scheduler", () => {
       return { attempt: ctx.attempt };
     };
     await startWorker({ queues: [queue], handlers: { flaky } });
-    const { id } = await stack.client.submit({ type: "flaky", queue, maxAttempts: 5 });
-    const job = await stack.client.waitFor(id, { timeoutMs: 20_000 });
+    const { id } = await client.submit({ type: "flaky", queue, maxAttempts: 5 });
+    const job = await client.waitFor(id, { timeoutMs: 20_000 });
     expect(job.status).toBe(JobStatus.COMPLETED);
     expect(job.attempts).toBe(3);
     expect(jobResult(job)).toEqual({ attempt: 3 });
-    const events = await stack.client.events(id);
+    const events = await client.events(id);
     expect(events.map((e) => e.type)).toEqual([
       JobEventType.SUBMITTED,
       JobEventType.STARTED,
@@ -96,13 +100,13 @@ describe("createWorker against a real scheduler", () => {
       },
     };
     const worker = await startWorker({ queues: [queue], handlers });
-    const [failing, rejected] = await stack.client.submitMany([
+    const [failing, rejected] = await client.submitMany([
       { type: "fail", queue, maxAttempts: 3 },
       { type: "reject", queue, maxAttempts: 3 },
     ]);
-    const failed = await stack.client.waitFor(failing!.id, { timeoutMs: 20_000 });
+    const failed = await client.waitFor(failing!.id, { timeoutMs: 20_000 });
     expect(failed).toMatchObject({ status: JobStatus.FAILED, error: "boom", attempts: 3 });
-    const permanent = await stack.client.waitFor(rejected!.id, { timeoutMs: 20_000 });
+    const permanent = await client.waitFor(rejected!.id, { timeoutMs: 20_000 });
     expect(permanent).toMatchObject({ status: JobStatus.FAILED, error: "bad input", attempts: 1 });
     expect(worker.stats().failed).toBe(4);
   });
@@ -110,8 +114,8 @@ describe("createWorker against a real scheduler", () => {
   it("fails a job whose type has no handler", async () => {
     const queue = uniqueQueue();
     await startWorker({ queues: [queue], handlers: { echo: async () => null } });
-    const { id } = await stack.client.submit({ type: "mystery", queue, maxAttempts: 1 });
-    const job = await stack.client.waitFor(id, { timeoutMs: 20_000 });
+    const { id } = await client.submit({ type: "mystery", queue, maxAttempts: 1 });
+    const job = await client.waitFor(id, { timeoutMs: 20_000 });
     expect(job).toMatchObject({ status: JobStatus.FAILED, error: "no handler for job type mystery" });
   });
 
@@ -129,8 +133,8 @@ describe("createWorker against a real scheduler", () => {
       running -= 1;
     };
     worker = await startWorker({ queues: [queue], handlers: { work }, concurrency: 3 });
-    const jobs = await stack.client.submitMany(Array.from({ length: 15 }, () => ({ type: "work", queue })));
-    await Promise.all(jobs.map((j) => stack.client.waitFor(j.id, { timeoutMs: 20_000 })));
+    const jobs = await client.submitMany(Array.from({ length: 15 }, () => ({ type: "work", queue })));
+    await Promise.all(jobs.map((j) => client.waitFor(j.id, { timeoutMs: 20_000 })));
     expect(most).toBe(3);
     expect(Math.max(...statsSeen)).toBeLessThanOrEqual(3);
   });
@@ -139,8 +143,8 @@ describe("createWorker against a real scheduler", () => {
     const queue = uniqueQueue();
     const seen = deferred<JobContext>();
     await startWorker({ queues: [queue], handlers: { slow: untilAborted(seen.resolve) } });
-    const { id } = await stack.client.submit({ type: "slow", queue, timeoutMs: 1000, maxAttempts: 1 });
-    const job = await stack.client.waitFor(id, { timeoutMs: 20_000 });
+    const { id } = await client.submit({ type: "slow", queue, timeoutMs: 1000, maxAttempts: 1 });
+    const job = await client.waitFor(id, { timeoutMs: 20_000 });
     expect(job).toMatchObject({ status: JobStatus.FAILED, error: "timed out after 1000 ms" });
     const ctx = await seen.promise;
     expect(ctx.signal.aborted).toBe(true);
@@ -151,11 +155,11 @@ describe("createWorker against a real scheduler", () => {
     const queue = uniqueQueue();
     const seen = deferred<JobContext>();
     const worker = await startWorker({ queues: [queue], handlers: { sleep: untilAborted(seen.resolve) } });
-    const { id } = await stack.client.submit({ type: "sleep", queue, payload: { ms: 3_600_000 } });
+    const { id } = await client.submit({ type: "sleep", queue, payload: { ms: 3_600_000 } });
     const ctx = await seen.promise;
-    const answer = await stack.client.cancel(id, "test");
+    const answer = await client.cancel(id, "test");
     expect(answer.status).toBe(JobStatus.PROCESSING);
-    const job = await stack.client.waitFor(id, { timeoutMs: 20_000 });
+    const job = await client.waitFor(id, { timeoutMs: 20_000 });
     expect(job.status).toBe(JobStatus.CANCELLED);
     expect(ctx.signal.aborted).toBe(true);
     expect((ctx.signal.reason as JobAbortError).kind).toBe("cancel");
@@ -171,13 +175,13 @@ describe("createWorker against a real scheduler", () => {
       shutdownGraceMs: 20_000,
       handlers: { work: async () => (started.resolve(), await finish.promise, "finished") },
     });
-    const { id } = await stack.client.submit({ type: "work", queue });
+    const { id } = await client.submit({ type: "work", queue });
     await started.promise;
     const stopping = worker.stop();
     finish.resolve();
     await stopping;
     expect(worker.stats()).toMatchObject({ completed: 1, released: 0 });
-    const job = await stack.client.waitFor(id, { timeoutMs: 20_000 });
+    const job = await client.waitFor(id, { timeoutMs: 20_000 });
     expect(job.status).toBe(JobStatus.COMPLETED);
     expect(jobResult(job)).toBe("finished");
   });
@@ -186,15 +190,15 @@ describe("createWorker against a real scheduler", () => {
     const queue = uniqueQueue();
     const seen = deferred<JobContext>();
     const first = await startWorker({ queues: [queue], shutdownGraceMs: 100, handlers: { long: untilAborted(seen.resolve) } });
-    const { id } = await stack.client.submit({ type: "long", queue });
+    const { id } = await client.submit({ type: "long", queue });
     const ctx = await seen.promise;
     await first.stop();
     expect((ctx.signal.reason as JobAbortError).kind).toBe("shutdown");
     expect(first.stats()).toMatchObject({ released: 1, completed: 0, failed: 0, inFlight: 0 });
     const second = await startWorker({ queues: [queue], handlers: { long: async () => "second" } });
-    const job = await stack.client.waitFor(id, { timeoutMs: 20_000 });
+    const job = await client.waitFor(id, { timeoutMs: 20_000 });
     expect(job).toMatchObject({ status: JobStatus.COMPLETED, workerId: second.id });
-    const types = (await stack.client.events(id)).map((e) => e.type);
+    const types = (await client.events(id)).map((e) => e.type);
     // Released, not expired: the second run did not wait for the first lease to lapse.
     expect(types).toEqual([
       JobEventType.SUBMITTED,
@@ -208,12 +212,12 @@ describe("createWorker against a real scheduler", () => {
   it("registers, shows as healthy, and deregisters on stop(), which is idempotent", async () => {
     const queue = uniqueQueue();
     const worker = await startWorker({ queues: [queue], handlers: { echo: async () => null }, concurrency: 4 });
-    const listed = (await stack.client.workers()).find((w) => w.id === worker.id);
+    const listed = (await client.workers()).find((w) => w.id === worker.id);
     expect(listed).toMatchObject({ status: WorkerStatus.HEALTHY, queues: [queue], jobTypes: ["echo"], concurrency: 4 });
     const stopping = worker.stop();
     expect(worker.stop()).toBe(stopping);
     await stopping;
-    const gone = (await stack.client.workers()).find((w) => w.id === worker.id);
+    const gone = (await client.workers()).find((w) => w.id === worker.id);
     expect(gone?.status).toBe(WorkerStatus.GONE);
   });
 });

@@ -1,17 +1,21 @@
-import { JobStatus, jobResult } from "@taskflow/client";
+import { createTaskFlowClient, JobStatus, jobResult, type TaskFlowClient } from "@taskflow/client";
+import { startInProcessStack, type InProcessStack } from "@taskflow/test-stack";
+import { uniqueQueue } from "@taskflow/testkit";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deferred, logWatch, uniqueQueue } from "../test/helpers.js";
-import { startStack, type Stack } from "../test/start-stack.js";
+import { deferred, logWatch } from "../test/helpers.js";
 import { createWorker } from "./create-worker.js";
 
-let stack: Stack;
+let stack: InProcessStack;
+let client: TaskFlowClient;
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startInProcessStack();
+  client = createTaskFlowClient({ schedulerUrl: stack.schedulerUrl, historyUrl: stack.historyUrl });
 });
 
 afterAll(async () => {
+  await client?.close();
   await stack?.close();
 });
 
@@ -30,13 +34,13 @@ describe("reports", () => {
     });
     await worker.start();
     try {
-      const { id } = await stack.client.submit({ type: "work", queue });
+      const { id } = await client.submit({ type: "work", queue });
       await started.promise;
       const restart = await stack.stopScheduler();
       finish.resolve();
       await watch.seen;
       await restart();
-      const job = await stack.client.waitFor(id, { timeoutMs: 20_000 });
+      const job = await client.waitFor(id, { timeoutMs: 20_000 });
       expect(job).toMatchObject({ status: JobStatus.COMPLETED, attempts: 1, workerId: worker.id });
       expect(jobResult(job)).toBe("after the outage");
     } finally {
@@ -57,8 +61,8 @@ describe("reports", () => {
     });
     await worker.start();
     try {
-      const jobs = await stack.client.submitMany(Array.from({ length: 250 }, (_, n) => ({ type: "n", queue, payload: { n } })));
-      const done = await Promise.all(jobs.map((j) => stack.client.waitFor(j.id, { timeoutMs: 30_000 })));
+      const jobs = await client.submitMany(Array.from({ length: 250 }, (_, n) => ({ type: "n", queue, payload: { n } })));
+      const done = await Promise.all(jobs.map((j) => client.waitFor(j.id, { timeoutMs: 30_000 })));
       expect(done.map((j) => jobResult(j))).toEqual(jobs.map((_, n) => n));
       expect(worker.stats()).toMatchObject({ leased: 250, completed: 250 });
     } finally {

@@ -1,6 +1,6 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromDate, timestampMs, ValueSchema } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type Client, createClient } from "@connectrpc/connect";
+import { Code, type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import {
   HistoryIngestService,
@@ -11,7 +11,7 @@ import {
   WorkerStatus,
 } from "@taskflow/proto";
 import { Health, HealthCheckResponse_ServingStatus } from "@taskflow/proto/gen/grpc/health/v1/health_pb";
-import { createTestDatabase, type TestDatabase } from "@taskflow/testkit";
+import { createTestDatabase, rejection, type TestDatabase } from "@taskflow/testkit";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { quietLogger, uuidv7 } from "../test/fixtures.js";
@@ -31,16 +31,6 @@ const jobInit = (over: JobInit = {}): JobInit => ({
   scheduledAt: timestampFromDate(new Date("2030-01-01T00:00:00.000Z")),
   ...over,
 });
-
-/** The ConnectError a call failed with. */
-async function failure(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("expected the call to fail");
-}
 
 describe("history over gRPC (HTTP/2)", () => {
   let db: TestDatabase;
@@ -72,14 +62,14 @@ describe("history over gRPC (HTTP/2)", () => {
 
   it("answers not_found with the id for an unknown job", async () => {
     const id = uuidv7();
-    const err = await failure(client.getJob({ id }));
+    const err = await rejection(client.getJob({ id }));
     expect(err.code).toBe(Code.NotFound);
     expect(err.rawMessage).toContain(id);
   });
 
   it("answers invalid_argument for an id that is not a UUID", async () => {
-    expect((await failure(client.getJob({ id: "nope" }))).code).toBe(Code.InvalidArgument);
-    expect((await failure(client.listJobEvents({ jobId: "nope" }))).code).toBe(Code.InvalidArgument);
+    expect((await rejection(client.getJob({ id: "nope" }))).code).toBe(Code.InvalidArgument);
+    expect((await rejection(client.listJobEvents({ jobId: "nope" }))).code).toBe(Code.InvalidArgument);
   });
 
   it("inserts jobs and reads every field back", async () => {
@@ -120,12 +110,12 @@ describe("history over gRPC (HTTP/2)", () => {
 
   it("rejects a malformed batch whole, storing nothing", async () => {
     const good = jobInit();
-    const err = await failure(ingest.insertJobs({ jobs: [good, jobInit({ id: "x" })] }));
+    const err = await rejection(ingest.insertJobs({ jobs: [good, jobInit({ id: "x" })] }));
     expect(err.code).toBe(Code.InvalidArgument);
     expect(err.rawMessage).toContain("jobs[1].id");
-    expect((await failure(client.getJob({ id: good.id as string }))).code).toBe(Code.NotFound);
+    expect((await rejection(client.getJob({ id: good.id as string }))).code).toBe(Code.NotFound);
     for (const bad of [{ type: "" }, { queue: "" }, { maxAttempts: 0 }, { priority: 1_001 }, { timeout: durationFromMs(-1) }]) {
-      expect((await failure(ingest.insertJobs({ jobs: [jobInit(bad)] }))).code).toBe(Code.InvalidArgument);
+      expect((await rejection(ingest.insertJobs({ jobs: [jobInit(bad)] }))).code).toBe(Code.InvalidArgument);
     }
   });
 
@@ -158,7 +148,7 @@ describe("history over gRPC (HTTP/2)", () => {
     expect(second.events[0]).toMatchObject({ actor: "worker:w1", status: JobStatus.COMPLETED, workerId: "w1" });
     expect(second.nextPageToken).toBe("");
 
-    expect((await failure(client.listJobEvents({ jobId: ghost }))).code).toBe(Code.NotFound);
+    expect((await rejection(client.listJobEvents({ jobId: ghost }))).code).toBe(Code.NotFound);
   });
 
   it("rejects a batch with a malformed event, applying none of it", async () => {
@@ -167,7 +157,7 @@ describe("history over gRPC (HTTP/2)", () => {
     const occurredAt = timestampFromDate(new Date());
     const ok = { jobId: id, seq: 2, type: JobEventType.CANCELLED, status: JobStatus.CANCELLED, actor: "api", occurredAt };
     for (const bad of [{ type: JobEventType.UNSPECIFIED }, { status: JobStatus.UNSPECIFIED }, { seq: 0 }, { actor: "" }, { occurredAt: undefined }]) {
-      const err = await failure(ingest.appendEvents({ events: [ok, { ...ok, ...bad, seq: bad.seq ?? 3 }] }));
+      const err = await rejection(ingest.appendEvents({ events: [ok, { ...ok, ...bad, seq: bad.seq ?? 3 }] }));
       expect(err.code).toBe(Code.InvalidArgument);
       expect(err.rawMessage).toContain("events[1]");
     }
@@ -199,7 +189,7 @@ describe("history over gRPC (HTTP/2)", () => {
     ["an unspecified status", { statuses: [JobStatus.UNSPECIFIED] }],
     ["an unknown status", { statuses: [99 as JobStatus] }],
   ])("answers ListJobs with %s as invalid_argument", async (_, req) => {
-    expect((await failure(client.listJobs(req))).code).toBe(Code.InvalidArgument);
+    expect((await rejection(client.listJobs(req))).code).toBe(Code.InvalidArgument);
   });
 
   it("records workers and lists them with derived health", async () => {
@@ -235,7 +225,7 @@ describe("history over gRPC (HTTP/2)", () => {
       currentJobIds: ["j1"],
     });
     expect(workers[0]?.lastSeenAt).toBeDefined();
-    expect((await failure(ingest.upsertWorkers({ workers: [worker("")] }))).code).toBe(Code.InvalidArgument);
+    expect((await rejection(ingest.upsertWorkers({ workers: [worker("")] }))).code).toBe(Code.InvalidArgument);
   });
 
   it("fails to start, leaving nothing open, when PostgreSQL is unreachable", async () => {

@@ -2,10 +2,9 @@ import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus } from "@taskflow/proto/gen/grpc/health/v1/health_pb";
-import { randomKeyPrefix } from "@taskflow/testkit";
+import { randomKeyPrefix, startTcpProxy, testRedisUrl } from "@taskflow/testkit";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRedisProxy } from "../test/redis-proxy.js";
 import { deadUrl, jobKeys, startStack, type Stack } from "../test/stack.js";
 import { loadConfig } from "./config.js";
 import { startScheduler } from "./start-scheduler.js";
@@ -60,11 +59,11 @@ describe("health and shutdown", () => {
   });
 
   it("fails fast with unavailable, and reports NOT_SERVING, once Redis goes away", async () => {
-    const proxy = await startRedisProxy();
+    const proxy = await startTcpProxy(testRedisUrl());
     const s = await startStack({ env: { REDIS_URL: proxy.url } });
     try {
       await s.scheduler.submitJob({ type: "t.x", queue: "cut" });
-      await proxy.cut();
+      proxy.partition();
       const started = Date.now();
       const err = await s.worker
         .leaseJobs({ workerId: "w1", queues: ["cut"], maxJobs: 1 })
@@ -74,6 +73,7 @@ describe("health and shutdown", () => {
       expect(await healthOf(s.url)).toBe(HealthCheckResponse_ServingStatus.NOT_SERVING);
     } finally {
       await s.close();
+      await proxy.close();
     }
   });
 

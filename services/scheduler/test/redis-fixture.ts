@@ -1,5 +1,5 @@
 import { Redis } from "ioredis";
-import { randomKeyPrefix, testRedisUrl } from "@taskflow/testkit";
+import { deleteKeysWithPrefix, randomKeyPrefix, testRedisUrl } from "@taskflow/testkit";
 import { v7 as uuidv7 } from "uuid";
 import { queueKeys, type QueueKeys } from "../src/redis/keys.js";
 import { QueueStore, type EnqueueJob, type QueueStoreOptions } from "../src/redis/queue-store.js";
@@ -33,20 +33,10 @@ export async function createRedisFixture(overrides: Partial<QueueStoreOptions> =
     store,
     keys: (queue) => queueKeys(prefix, queue),
     close: async () => {
-      await deleteKeys(redis, prefix);
+      await deleteKeysWithPrefix(testRedisUrl(), `${prefix}:`);
       await redis.quit();
     },
   };
-}
-
-/** Deletes every key under `prefix`. */
-export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== "0");
 }
 
 /** A job ready to enqueue now, with a fresh UUIDv7 id. */

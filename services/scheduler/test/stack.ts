@@ -4,12 +4,11 @@ import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { loadConfig as loadHistoryConfig, startHistory, type RunningHistory } from "@taskflow/history";
 import { HistoryIngestService, HistoryService, SchedulerService, WorkerService } from "@taskflow/proto";
-import { createTestDatabase, randomKeyPrefix, testRedisUrl, type TestDatabase } from "@taskflow/testkit";
+import { createTestDatabase, deleteKeysWithPrefix, randomKeyPrefix, testRedisUrl, type TestDatabase } from "@taskflow/testkit";
 import { Redis } from "ioredis";
 import pino, { type Logger } from "pino";
 import { loadConfig, type SchedulerConfig } from "../src/config.js";
 import { startScheduler, type RunningScheduler } from "../src/start-scheduler.js";
-import { deleteKeys } from "./redis-fixture.js";
 
 /** History (on a database of its own) plus a scheduler (on a key prefix of its own), driven over HTTP/2. */
 export interface Stack {
@@ -100,7 +99,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const close = async (): Promise<void> => {
     await sched?.close();
     await hist?.close();
-    await deleteKeys(redis, prefix);
+    await deleteKeysWithPrefix(testRedisUrl(), `${prefix}:`);
     await redis.quit();
   };
   try {
@@ -132,26 +131,6 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   } catch (err) {
     await close();
     throw err;
-  }
-}
-
-/**
- * Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`
- * with the last error. For state another process reaches in its own time (history hearing
- * from the outbox forwarder).
- */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`, { cause: last });
-    await new Promise((r) => setTimeout(r, 25));
   }
 }
 

@@ -2,23 +2,25 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { JobStatus, WorkerStatus, jobResult } from "@taskflow/client";
+import { createTaskFlowClient, JobStatus, WorkerStatus, jobResult, type TaskFlowClient } from "@taskflow/client";
 import {
   Health,
   HealthCheckResponse_ServingStatus as ServingStatus,
 } from "@taskflow/proto/gen/grpc/health/v1/health_pb";
+import { startInProcessStack, type InProcessStack } from "@taskflow/test-stack";
+import { uniqueQueue } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { uniqueQueue } from "../test/helpers.js";
-import { startStack, type Stack } from "../test/start-stack.js";
 import { loadConfig } from "./config.js";
 import { startWorkerService } from "./start-worker-service.js";
 
-let stack: Stack;
+let stack: InProcessStack;
+let client: TaskFlowClient;
 let hook: Server;
 let hookUrl: string;
 
 beforeAll(async () => {
-  stack = await startStack({ LEASE_MS: "3000" });
+  stack = await startInProcessStack({ LEASE_MS: "3000" });
+  client = createTaskFlowClient({ schedulerUrl: stack.schedulerUrl, historyUrl: stack.historyUrl });
   hook = createServer((_req, res) => {
     res.writeHead(200, { "content-type": "application/json" });
     res.end('{"received":true}');
@@ -30,6 +32,7 @@ beforeAll(async () => {
 afterAll(async () => {
   hook?.closeAllConnections();
   await new Promise((resolve) => hook?.close(resolve));
+  await client?.close();
   await stack?.close();
 });
 
@@ -54,14 +57,14 @@ describe("startWorkerService", () => {
     const service = await startWorkerService(serviceConfig(stack.schedulerUrl, queue), { logger: stack.logger });
     try {
       expect(await healthOf(service.url)).toBe(ServingStatus.SERVING);
-      const [echo, sleep, flaky, http] = await stack.client.submitMany([
+      const [echo, sleep, flaky, http] = await client.submitMany([
         { type: "echo", queue, payload: { hello: "world" } },
         { type: "sleep", queue, payload: { ms: 10 } },
         { type: "flaky", queue, payload: { failures: 1 }, maxAttempts: 3 },
         { type: "http", queue, payload: { url: hookUrl, body: { a: 1 } } },
       ]);
       const results = await Promise.all(
-        [echo, sleep, flaky, http].map((j) => stack.client.waitFor(j!.id, { timeoutMs: 20_000 })),
+        [echo, sleep, flaky, http].map((j) => client.waitFor(j!.id, { timeoutMs: 20_000 })),
       );
       expect(results.map((j) => j.status)).toEqual(Array(4).fill(JobStatus.COMPLETED));
       expect(results.map((j) => jobResult(j))).toMatchObject([
@@ -73,7 +76,7 @@ describe("startWorkerService", () => {
     } finally {
       await service.close();
     }
-    const me = (await stack.client.workers()).find((w) => w.id === `svc-${queue}`);
+    const me = (await client.workers()).find((w) => w.id === `svc-${queue}`);
     expect(me?.status).toBe(WorkerStatus.GONE);
   });
 
@@ -81,8 +84,8 @@ describe("startWorkerService", () => {
     const queue = uniqueQueue();
     const service = await startWorkerService(serviceConfig(stack.schedulerUrl, queue), { logger: stack.logger });
     try {
-      const { id } = await stack.client.submit({ type: "fail", queue, payload: { message: "nope" }, maxAttempts: 2 });
-      expect(await stack.client.waitFor(id, { timeoutMs: 20_000 })).toMatchObject({
+      const { id } = await client.submit({ type: "fail", queue, payload: { message: "nope" }, maxAttempts: 2 });
+      expect(await client.waitFor(id, { timeoutMs: 20_000 })).toMatchObject({
         status: JobStatus.FAILED,
         error: "nope",
         attempts: 2,
@@ -93,7 +96,7 @@ describe("startWorkerService", () => {
   });
 
   it("reports NOT_SERVING once its scheduler is gone", async () => {
-    const own = await startStack();
+    const own = await startInProcessStack();
     const service = await startWorkerService(serviceConfig(own.schedulerUrl, uniqueQueue()), { logger: own.logger });
     try {
       expect(await healthOf(service.url)).toBe(ServingStatus.SERVING);

@@ -1,5 +1,6 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { LeaseStatus, ReportStatus } from "@taskflow/proto";
+import { codeOf } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backdate, createRedisFixture, jobHash, makeJob, outboxEntries, type RedisFixture } from "../../test/redis-fixture.js";
 
@@ -13,15 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await f.close();
 });
-
-async function codeOf(p: Promise<unknown>): Promise<Code | undefined> {
-  try {
-    await p;
-    return undefined;
-  } catch (err) {
-    return ConnectError.from(err).code;
-  }
-}
 
 describe("cancel-job", () => {
   it("cancels a ready job at once", async () => {

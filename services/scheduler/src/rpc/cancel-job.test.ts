@@ -1,9 +1,10 @@
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { JobEventType, JobStatus, LeaseStatus, ReportStatus } from "@taskflow/proto";
+import { codeOf, eventually } from "@taskflow/testkit";
 import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, startStack, type Stack } from "../../test/stack.js";
+import { startStack, type Stack } from "../../test/stack.js";
 import { queueKeys } from "../redis/keys.js";
 
 let s: Stack;
@@ -14,7 +15,6 @@ afterAll(async () => {
   await s.close();
 });
 
-const codeOf = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => ConnectError.from(e).code);
 const historyStatus = (id: string, status: JobStatus) =>
   eventually(async () => ((await s.history.getJob({ id })).job?.status === status ? true : undefined));
 

@@ -1,8 +1,9 @@
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { JobEventType, JobStatus, WorkerStatus } from "@taskflow/proto";
+import { eventually } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, startStack, type Stack } from "../../test/stack.js";
+import { startStack, type Stack } from "../../test/stack.js";
 import { queueKeys } from "../redis/keys.js";
 
 let s: Stack;

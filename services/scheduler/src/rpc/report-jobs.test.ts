@@ -2,8 +2,9 @@ import { fromJson, type JsonValue, type MessageInitShape } from "@bufbuild/proto
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { JobEventType, JobStatus, LeaseStatus, ReportStatus, type JobReportSchema, type Lease } from "@taskflow/proto";
+import { eventually } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, startStack, type Stack } from "../../test/stack.js";
+import { startStack, type Stack } from "../../test/stack.js";
 import { queueKeys } from "../redis/keys.js";
 
 let s: Stack;

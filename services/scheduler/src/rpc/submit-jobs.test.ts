@@ -2,6 +2,7 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { JobStatus, SubmitJobRequestSchema, type SubmitJobRequest } from "@taskflow/proto";
+import { codeOf } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobKeys, startStack, type Stack } from "../../test/stack.js";
 import { queueKeys } from "../redis/keys.js";
@@ -18,15 +19,6 @@ type SubmitInit = MessageInitShape<typeof SubmitJobRequestSchema>;
 const job = (init: SubmitInit = {}): SubmitJobRequest =>
   create(SubmitJobRequestSchema, { type: "email.send", payload: { to: "a@example.com" }, ...init });
 const keys = (queue: string) => queueKeys(s.config.redisKeyPrefix, queue);
-
-async function codeOf(p: Promise<unknown>): Promise<Code | undefined> {
-  try {
-    await p;
-    return undefined;
-  } catch (err) {
-    return ConnectError.from(err).code;
-  }
-}
 
 describe("SubmitJob", () => {
   it("commits the job to history, then makes it ready in Redis", async () => {

@@ -1,0 +1,5 @@
+export {
+  startInProcessStack,
+  type InProcessStack,
+  type InProcessStackOptions,
+} from "./start-in-process-stack.js";
