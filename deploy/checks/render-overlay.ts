@@ -18,7 +18,9 @@ export function renderOverlay(dir: string): K8sObject[] {
     text = execFileSync(kubectl, ["kustomize", dir], { encoding: "utf8", maxBuffer: MAX_RENDER_BYTES });
   } catch (err) {
     // A missing binary would otherwise surface as a bare "spawnSync kubectl ENOENT".
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new Error(`${kubectl} not found: install kubectl or set KUBECTL`);
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+      throw new Error(`${kubectl} not found: install kubectl or set KUBECTL`, { cause: err });
+    }
     throw err;
   }
   return parseManifests(text);

@@ -83,9 +83,10 @@ export function createTaskFlowClient(options: TaskFlowClientOptions): TaskFlowCl
       return { id: res.id, status: res.status };
     },
     waitFor: (id, waitOptions) => waitForJob(history, id, waitOptions),
-    close: async () => {
+    close: () => {
       schedulerTransport.close();
       historyTransport.close();
+      return Promise.resolve();
     },
   };
 }

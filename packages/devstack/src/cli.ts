@@ -10,6 +10,7 @@ const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
  * on its own (after stopping the rest).
  */
 async function start(): Promise<void> {
+  // eslint-disable-next-line prefer-const -- the signal handlers read it before startStack resolves
   let stack: Stack | undefined;
   let stopping = false;
   const shutdown = async (code: number): Promise<void> => {

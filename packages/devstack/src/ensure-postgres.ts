@@ -60,7 +60,7 @@ export async function ensurePostgres(opts: EnsurePostgresOptions = {}): Promise<
   const server = await startEmbeddedPostgres(opts.dir ?? storeDir("postgres"));
   try {
     const url = await ensureDatabase(server.adminUrl);
-    return { adminUrl: server.adminUrl, url, source: "embedded", stop: server.stop };
+    return { adminUrl: server.adminUrl, url, source: "embedded", stop: () => server.stop() };
   } catch (err) {
     await server.stop();
     throw err;

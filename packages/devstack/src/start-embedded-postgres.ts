@@ -55,7 +55,9 @@ export async function startEmbeddedPostgres(dir: string): Promise<EmbeddedPostgr
   try {
     await run(pgCtl, ["start", "-w", "-D", dataDir, "-l", log, "-o", options], asOwner);
   } catch (err) {
-    throw new Error(`embedded PostgreSQL did not start: ${await describeFailure(err, log)}`);
+    throw new Error(`embedded PostgreSQL did not start: ${await describeFailure(err, log)}`, {
+      cause: err,
+    });
   }
   return {
     adminUrl: adminUrl(port),
@@ -90,7 +92,7 @@ async function initialiseCluster(initdb: string, dir: string, owner?: OsUser): P
     });
   } catch (err) {
     const detail = await describeFailure(err);
-    throw new Error(`embedded PostgreSQL could not initialise ${dir}: ${detail}`);
+    throw new Error(`embedded PostgreSQL could not initialise ${dir}: ${detail}`, { cause: err });
   } finally {
     await rm(passwordFile, { force: true });
   }

@@ -62,9 +62,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   };
   try {
     const postgres = await ensurePostgres({ env });
-    stoppers.unshift(postgres.stop);
+    stoppers.unshift(() => postgres.stop());
     const redis = await ensureRedis({ env });
-    stoppers.unshift(redis.stop);
+    stoppers.unshift(() => redis.stop());
     const history = await launch("history", { DATABASE_URL: postgres.url });
     const scheduler = await launch("scheduler", { REDIS_URL: redis.url, HISTORY_URL: history.url });
     const worker = await launch("worker", { SCHEDULER_URL: scheduler.url });
@@ -84,6 +84,7 @@ async function stopInOrder(stoppers: Array<() => Promise<void>>): Promise<void> 
       failure ??= err;
     });
   }
+  // eslint-disable-next-line @typescript-eslint/only-throw-error -- a stopper's rejection, as it was
   if (failure !== undefined) throw failure;
 }
 

@@ -14,9 +14,7 @@ describe("HealthMonitor", () => {
   it("follows the check: resolves is SERVING, throws is NOT_SERVING, and logs each change once", async () => {
     let up = true;
     const { logger, lines } = captureLogs();
-    const check = async (): Promise<void> => {
-      if (!up) throw new Error("redis down");
-    };
+    const check = (): Promise<void> => (up ? Promise.resolve() : Promise.reject(new Error("redis down")));
     const monitor = new HealthMonitor({ check }, logger);
     const seen = [];
     for (const next of [true, true, false, false, true]) {

@@ -80,6 +80,11 @@ export class HealthMonitor {
 
 function rejectOnAbort(signal: AbortSignal): Promise<never> {
   return new Promise((_, reject) => {
-    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+    // AbortSignal.timeout aborts with a TimeoutError, an Error; a foreign reason is wrapped.
+    const onAbort = (): void => {
+      const reason: unknown = signal.reason;
+      reject(reason instanceof Error ? reason : new Error(String(reason)));
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
   });
 }

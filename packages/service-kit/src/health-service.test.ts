@@ -31,9 +31,8 @@ async function healthClient(health?: HealthOptions) {
 /** A check that passes while `state.up` is true. */
 function switchable() {
   const state = { up: true };
-  const check = async (): Promise<void> => {
-    if (!state.up) throw new Error("store unreachable");
-  };
+  const check = (): Promise<void> =>
+    state.up ? Promise.resolve() : Promise.reject(new Error("store unreachable"));
   return { state, check };
 }
 

@@ -29,9 +29,13 @@ function service() {
   return {
     up,
     closes: () => closes,
-    start: async () => {
+    start: () => {
       started();
-      return { close: async () => void closes++ };
+      const close = (): Promise<void> => {
+        closes++;
+        return Promise.resolve();
+      };
+      return Promise.resolve({ close });
     },
   };
 }
@@ -68,7 +72,11 @@ describe("superviseIn", () => {
     let closed = false;
     const start = async () => {
       await new Promise<void>((r) => (finishStart = r));
-      return { close: async () => void (closed = true) };
+      const close = (): Promise<void> => {
+        closed = true;
+        return Promise.resolve();
+      };
+      return { close };
     };
     superviseIn(proc, { logger: captureLogs().logger, start });
     emitter.emit("SIGTERM", "SIGTERM");
@@ -80,7 +88,7 @@ describe("superviseIn", () => {
   it("exits 1 when close fails", async () => {
     const { proc, emitter, exited } = fakeProcess();
     const { logger, lines } = captureLogs();
-    const start = async () => ({ close: () => Promise.reject(new Error("pool end failed")) });
+    const start = () => Promise.resolve({ close: () => Promise.reject(new Error("pool end failed")) });
     superviseIn(proc, { logger, start });
     emitter.emit("SIGTERM", "SIGTERM");
     expect(await exited).toBe(1);
@@ -118,9 +126,9 @@ describe("runServiceIn", () => {
       loadConfig: () => {
         throw new ConfigError("invalid configuration:\n  KIT_PORT: must be an integer, got \"x\"");
       },
-      start: async () => {
+      start: () => {
         starts++;
-        return { close: async () => undefined };
+        return Promise.resolve({ close: () => Promise.resolve() });
       },
     });
     expect(await exited).toBe(1);
@@ -129,7 +137,7 @@ describe("runServiceIn", () => {
 
   it("lets any other error of loadConfig escape", () => {
     const { proc, codes } = fakeProcess();
-    const start = async () => ({ close: async () => undefined });
+    const start = () => Promise.resolve({ close: () => Promise.resolve() });
     const loadConfig = (): typeof config => {
       throw new TypeError("bug");
     };

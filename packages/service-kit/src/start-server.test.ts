@@ -137,6 +137,7 @@ describe("errors", () => {
 
   it("maps an error thrown in the middle of a stream the same way", async () => {
     const impl = {
+      // eslint-disable-next-line @typescript-eslint/require-await -- a stream handler is an async *; nothing to await
       async *count() {
         yield { value: 0 };
         throw new Error("cursor lost");
@@ -175,9 +176,7 @@ describe("errors", () => {
       seen.push(req.header.get("x-caller") ?? "");
       return next(req);
     };
-    const explode: Interceptor = () => async () => {
-      throw new Error("interceptor bug");
-    };
+    const explode: Interceptor = () => () => Promise.reject(new Error("interceptor bug"));
     const { server, lines } = await start({ interceptors: [record, explode] });
     const client = createClient(SchedulerService, createGrpcTransport({ baseUrl: server.url }));
     const err = await rejection(client.submitJob({ type: "x" }, { headers: { "x-caller": "ops" } }));
@@ -199,6 +198,7 @@ describe("errors", () => {
   });
 });
 
+// eslint-disable-next-line @typescript-eslint/require-await -- a stream handler is an async *; nothing to await
 const countTo: ServiceImpl<typeof StreamService>["count"] = async function* (req) {
   for (let i = 0; i < req.value; i++) yield { value: i };
 };

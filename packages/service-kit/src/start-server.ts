@@ -25,6 +25,7 @@ import { sniffProtocol } from "./sniff-protocol.js";
 export interface ServiceRegistration {
   service: DescService;
   /** Methods left out answer `Unimplemented`. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- one list holds impls of different services
   impl: Partial<ServiceImpl<any>>;
 }
 

@@ -32,14 +32,14 @@ export function captureLogs(): { logger: Logger; lines: LogLine[] } {
 
 /** A SchedulerService with one method per outcome the kit must handle. */
 export const schedulerImpl: Partial<ServiceImpl<typeof SchedulerService>> = {
-  async submitJob(req) {
-    return { job: { id: "job-1", type: req.type, queue: req.queue || "default" } };
+  submitJob(req) {
+    return Promise.resolve({ job: { id: "job-1", type: req.type, queue: req.queue || "default" } });
   },
-  async submitJobs() {
-    throw new Error("connect ECONNREFUSED 10.0.0.7:5432 password=hunter2");
+  submitJobs() {
+    return Promise.reject(new Error("connect ECONNREFUSED 10.0.0.7:5432 password=hunter2"));
   },
-  async cancelJob(req) {
-    throw new ConnectError(`job ${req.id} not found`, Code.NotFound);
+  cancelJob(req) {
+    return Promise.reject(new ConnectError(`job ${req.id} not found`, Code.NotFound));
   },
 };
 
@@ -82,7 +82,7 @@ export const StreamService: StreamServiceDesc = (() => {
 })();
 
 /** Each transport a TaskFlow client may use: every protocol, on every HTTP version it runs on. */
-export function allTransports(baseUrl: string): { name: string; transport: Transport; close(): void }[] {
+export function allTransports(baseUrl: string): { name: string; transport: Transport; close: () => void }[] {
   const h2 = () => new Http2SessionManager(baseUrl);
   const withSession = (name: string, make: (m: Http2SessionManager) => Transport) => {
     const manager = h2();
@@ -99,6 +99,7 @@ export function allTransports(baseUrl: string): { name: string; transport: Trans
 }
 
 /** `items` as the async iterable a client-streaming or bidi call sends. */
+// eslint-disable-next-line @typescript-eslint/require-await -- async * makes an async iterable; nothing to await
 export async function* streamOf<T>(items: readonly T[]): AsyncIterable<T> {
   yield* items;
 }

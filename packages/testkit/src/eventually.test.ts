@@ -4,10 +4,10 @@ import { eventually } from "./eventually.js";
 describe("eventually", () => {
   it("returns the first value other than undefined, trying again after errors", async () => {
     let calls = 0;
-    const value = await eventually(async () => {
+    const value = await eventually(() => {
       calls += 1;
-      if (calls === 1) throw new Error("not yet");
-      return calls === 3 ? "ready" : undefined;
+      if (calls === 1) return Promise.reject(new Error("not yet"));
+      return Promise.resolve(calls === 3 ? "ready" : undefined);
     });
     expect([value, calls]).toEqual(["ready", 3]);
   });

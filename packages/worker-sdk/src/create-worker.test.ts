@@ -39,7 +39,7 @@ async function startWorker(options: Partial<WorkerOptions> & Pick<WorkerOptions,
 function untilAborted(started: (ctx: JobContext) => void): Handler {
   return (ctx) =>
     new Promise((_resolve, reject) => {
-      ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason));
+      ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason as JobAbortError));
       started(ctx);
     });
 }
@@ -47,7 +47,7 @@ function untilAborted(started: (ctx: JobContext) => void): Handler {
 describe("createWorker against a real scheduler", () => {
   it("runs jobs and reports their results, which history records", async () => {
     const queue = uniqueQueue();
-    const worker = await startWorker({ queues: [queue], handlers: { echo: async (ctx) => ctx.payload } });
+    const worker = await startWorker({ queues: [queue], handlers: { echo: (ctx) => Promise.resolve(ctx.payload) } });
     const jobs = await client.submitMany(
       Array.from({ length: 30 }, (_, i) => ({ type: "echo", queue, payload: { i } })),
     );
@@ -63,10 +63,10 @@ describe("createWorker against a real scheduler", () => {
 
   it("retries a failing job until it succeeds", async () => {
     const queue = uniqueQueue();
-    const flaky: Handler = async (ctx) => {
-      if (ctx.attempt <= 2) throw new Error(`flaky failure ${ctx.attempt} of 2`);
-      return { attempt: ctx.attempt };
-    };
+    const flaky: Handler = (ctx) =>
+      ctx.attempt <= 2
+        ? Promise.reject(new Error(`flaky failure ${ctx.attempt} of 2`))
+        : Promise.resolve({ attempt: ctx.attempt });
     await startWorker({ queues: [queue], handlers: { flaky } });
     const { id } = await client.submit({ type: "flaky", queue, maxAttempts: 5 });
     const job = await client.waitFor(id, { timeoutMs: 20_000 });
@@ -92,12 +92,8 @@ describe("createWorker against a real scheduler", () => {
   it("fails a job for good after max_attempts, and at once on a PermanentError", async () => {
     const queue = uniqueQueue();
     const handlers: Record<string, Handler> = {
-      fail: async () => {
-        throw new Error("boom");
-      },
-      reject: async () => {
-        throw new PermanentError("bad input");
-      },
+      fail: () => Promise.reject(new Error("boom")),
+      reject: () => Promise.reject(new PermanentError("bad input")),
     };
     const worker = await startWorker({ queues: [queue], handlers });
     const [failing, rejected] = await client.submitMany([
@@ -113,7 +109,7 @@ describe("createWorker against a real scheduler", () => {
 
   it("fails a job whose type has no handler", async () => {
     const queue = uniqueQueue();
-    await startWorker({ queues: [queue], handlers: { echo: async () => null } });
+    await startWorker({ queues: [queue], handlers: { echo: () => Promise.resolve(null) } });
     const { id } = await client.submit({ type: "mystery", queue, maxAttempts: 1 });
     const job = await client.waitFor(id, { timeoutMs: 20_000 });
     expect(job).toMatchObject({ status: JobStatus.FAILED, error: "no handler for job type mystery" });
@@ -123,16 +119,16 @@ describe("createWorker against a real scheduler", () => {
     const queue = uniqueQueue();
     let running = 0;
     let most = 0;
-    let worker: Worker | undefined;
     const statsSeen: number[] = [];
+    // Runs only for the jobs submitted below, so `worker` is set by then.
     const work: Handler = async () => {
       running += 1;
       most = Math.max(most, running);
-      statsSeen.push(worker?.stats().inFlight ?? 0);
+      statsSeen.push(worker.stats().inFlight);
       await delay(30); // the job's own work
       running -= 1;
     };
-    worker = await startWorker({ queues: [queue], handlers: { work }, concurrency: 3 });
+    const worker = await startWorker({ queues: [queue], handlers: { work }, concurrency: 3 });
     const jobs = await client.submitMany(Array.from({ length: 15 }, () => ({ type: "work", queue })));
     await Promise.all(jobs.map((j) => client.waitFor(j.id, { timeoutMs: 20_000 })));
     expect(most).toBe(3);
@@ -195,7 +191,7 @@ describe("createWorker against a real scheduler", () => {
     await first.stop();
     expect((ctx.signal.reason as JobAbortError).kind).toBe("shutdown");
     expect(first.stats()).toMatchObject({ released: 1, completed: 0, failed: 0, inFlight: 0 });
-    const second = await startWorker({ queues: [queue], handlers: { long: async () => "second" } });
+    const second = await startWorker({ queues: [queue], handlers: { long: () => Promise.resolve("second") } });
     const job = await client.waitFor(id, { timeoutMs: 20_000 });
     expect(job).toMatchObject({ status: JobStatus.COMPLETED, workerId: second.id });
     const types = (await client.events(id)).map((e) => e.type);
@@ -211,7 +207,7 @@ describe("createWorker against a real scheduler", () => {
 
   it("registers, shows as healthy, and deregisters on stop(), which is idempotent", async () => {
     const queue = uniqueQueue();
-    const worker = await startWorker({ queues: [queue], handlers: { echo: async () => null }, concurrency: 4 });
+    const worker = await startWorker({ queues: [queue], handlers: { echo: () => Promise.resolve(null) }, concurrency: 4 });
     const listed = (await client.workers()).find((w) => w.id === worker.id);
     expect(listed).toMatchObject({ status: WorkerStatus.HEALTHY, queues: [queue], jobTypes: ["echo"], concurrency: 4 });
     const stopping = worker.stop();

@@ -37,7 +37,7 @@ describe("heartbeats", () => {
       handlers: {
         work: (ctx) =>
           new Promise((_resolve, reject) => {
-            ctx.signal.addEventListener("abort", () => (firstAborted.resolve(), reject(ctx.signal.reason)));
+            ctx.signal.addEventListener("abort", () => (firstAborted.resolve(), reject(ctx.signal.reason as JobAbortError)));
             firstRun.resolve(ctx);
           }),
       },
@@ -47,7 +47,7 @@ describe("heartbeats", () => {
       scheduler: stack.schedulerUrl,
       queues: [queue],
       logger: stack.logger,
-      handlers: { work: async () => "by b" },
+      handlers: { work: () => Promise.resolve("by b") },
     });
     try {
       const { id } = await client.submit({ type: "work", queue, maxAttempts: 3 });
@@ -63,7 +63,7 @@ describe("heartbeats", () => {
       proxy.heal();
       await firstAborted.promise;
       expect((ctx.signal.reason as JobAbortError).kind).toBe("lost");
-      await eventually(async () => (a.stats().lost === 1 ? true : undefined));
+      await eventually(() => Promise.resolve(a.stats().lost === 1 ? true : undefined));
       expect(a.stats()).toMatchObject({ lost: 1, completed: 0, failed: 0, inFlight: 0 });
       const after = await client.get(id);
       expect(after).toMatchObject({ status: JobStatus.COMPLETED, workerId: b.id });

@@ -57,7 +57,7 @@ describe("reports", () => {
       // Up to 200 outcomes at once: more than one ReportJobs batch holds.
       concurrency: 200,
       reportBatchMs: 20,
-      handlers: { n: async (ctx) => ctx.payload["n"] ?? null },
+      handlers: { n: (ctx) => Promise.resolve(ctx.payload["n"] ?? null) },
     });
     await worker.start();
     try {

@@ -32,7 +32,7 @@ function blocking(seen: JobContext[]): Handler {
   return (ctx) => {
     seen.push(ctx);
     return new Promise((_resolve, reject) => {
-      ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason));
+      ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason as JobAbortError));
     });
   };
 }
@@ -40,7 +40,7 @@ function blocking(seen: JobContext[]): Handler {
 describe("startJob", () => {
   it("gives the handler the job's context and completes with its JSON result", async () => {
     const seen: JobContext[] = [];
-    const active = startJob(leased("t"), { t: async (ctx) => (seen.push(ctx), { at: new Date(0) } as never) }, logger);
+    const active = startJob(leased("t"), { t: (ctx) => (seen.push(ctx), Promise.resolve({ at: new Date(0) } as never)) }, logger);
     expect(active.lease).toEqual({ jobId: "job-1", queue: "q1", leaseToken: "token-1" });
     expect(await active.outcome).toEqual({ kind: "completed", result: { at: "1970-01-01T00:00:00.000Z" } });
     expect(seen[0]).toMatchObject({ id: "job-1", type: "t", queue: "q1", payload: { n: 1 }, attempt: 2, maxAttempts: 5 });
@@ -48,14 +48,14 @@ describe("startJob", () => {
   });
 
   it("completes with null when the handler returns nothing", async () => {
-    const active = startJob(leased("t"), { t: async () => undefined }, logger);
+    const active = startJob(leased("t"), { t: () => Promise.resolve() }, logger);
     expect(await active.outcome).toEqual({ kind: "completed", result: null });
   });
 
   it("fails with the error's message, permanent only for PermanentError", async () => {
     const handlers: Record<string, Handler> = {
-      retry: async () => { throw new Error("boom"); },
-      never: async () => { throw new PermanentError("bad input"); },
+      retry: () => Promise.reject(new Error("boom")),
+      never: () => Promise.reject(new PermanentError("bad input")),
     };
     expect(await startJob(leased("retry"), handlers, logger).outcome).toEqual({ kind: "failed", error: "boom", permanent: false });
     expect(await startJob(leased("never"), handlers, logger).outcome).toEqual({ kind: "failed", error: "bad input", permanent: true });
@@ -70,7 +70,7 @@ describe("startJob", () => {
   });
 
   it("fails permanently on a result that is not JSON", async () => {
-    const outcome = await startJob(leased("t"), { t: async () => ({ n: 1n }) as never }, logger).outcome;
+    const outcome = await startJob(leased("t"), { t: () => Promise.resolve({ n: 1n } as never) }, logger).outcome;
     expect(outcome).toMatchObject({ kind: "failed", permanent: true });
   });
 
@@ -108,7 +108,7 @@ describe("startJob", () => {
     job.job!.startedAt = timestampFromMs(serverNow);
     job.deadline = timestampFromMs(serverNow + 5_000);
     const seen: JobContext[] = [];
-    const active = startJob(job, { t: async (ctx) => void seen.push(ctx) }, logger);
+    const active = startJob(job, { t: (ctx) => Promise.resolve(void seen.push(ctx)) }, logger);
     expect(await active.outcome).toEqual({ kind: "completed", result: null });
     const budget = seen[0]!.deadline.getTime() - Date.now();
     expect(budget).toBeGreaterThan(4_000);
@@ -116,7 +116,7 @@ describe("startJob", () => {
   });
 
   it("keeps the first outcome: an abort after the end changes nothing", async () => {
-    const active = startJob(leased("t"), { t: async () => "done" }, logger);
+    const active = startJob(leased("t"), { t: () => Promise.resolve("done") }, logger);
     expect(await active.outcome).toEqual({ kind: "completed", result: "done" });
     expect(active.abort("shutdown")).toBe(false);
   });

@@ -75,7 +75,8 @@ export function startJob(leased: LeasedJob, handlers: Record<string, Handler>, l
     deadline,
     logger: logger.child({ job_id: job.id, job_type: job.type, attempt: job.attempts }),
   };
-  runHandler(handlers[job.type], ctx).then(decide);
+  // runHandler turns every failure into an outcome and decide never throws: nothing to catch.
+  void runHandler(handlers[job.type], ctx).then(decide);
   return { job, lease, abort, outcome };
 }
 

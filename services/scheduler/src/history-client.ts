@@ -4,7 +4,6 @@ import {
   HistoryIngestService,
   HistoryService,
   type Job,
-  type JobEvent,
   type JobSchema,
   type JobEventSchema,
   type WorkerSchema,

@@ -54,7 +54,11 @@ async function raceTimeout<T>(work: Promise<T>, ms: number, signal: AbortSignal)
   let onAbort: (() => void) | undefined;
   const stop = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error("database health check timed out")), ms);
-    onAbort = () => reject(signal.reason ?? new Error("aborted"));
+    onAbort = () => {
+      // Aborts carry an Error (TimeoutError, AbortError); anything else still rejects with one.
+      const reason: unknown = signal.reason;
+      reject(reason instanceof Error ? reason : new Error("aborted"));
+    };
     signal.addEventListener("abort", onAbort, { once: true });
   });
   try {

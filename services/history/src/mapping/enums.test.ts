@@ -2,7 +2,8 @@ import { JobEventType, JobStatus, WorkerStatus } from "@taskflow/proto";
 import { describe, expect, it } from "vitest";
 import { eventTypeEnum, eventTypeText, jobStatusEnum, jobStatusText, storedWorkerStatus, workerStatusEnum } from "./enums.js";
 
-const values = (e: Record<string, string | number>) => Object.values(e).filter((v): v is number => typeof v === "number");
+const values = <E extends number>(e: Record<string, string | E>): E[] =>
+  Object.values(e).filter((v): v is E => typeof v === "number");
 
 describe("enum mapping", () => {
   it("maps every job status but UNSPECIFIED to text and back", () => {

@@ -137,8 +137,8 @@ export class QueueStore {
       "extend-leases",
       [k.leased, k.jobPrefix],
       [this.opts.leaseMs, DEADLINE_GRACE_MS, ...leases.flatMap((l) => [l.id, l.token])],
-    )) as [number, number][];
-    return reply.map(([code, until]) => ({ status: code as LeaseStatus, leaseUntilMs: Number(until) }));
+    )) as [LeaseStatus, number][];
+    return reply.map(([status, until]) => ({ status, leaseUntilMs: Number(until) }));
   }
 
   /** Records reports on jobs of `queue`; one outcome per report, in order. */
@@ -153,8 +153,8 @@ export class QueueStore {
       "report-jobs",
       [k.leased, k.delayed, k.outbox, k.jobPrefix],
       [workerId, this.opts.retryBaseMs, this.opts.retryMaxMs, TOMBSTONE_TTL_S, ...args],
-    )) as [number, string][];
-    return reply.map(([code, status]) => ({ status: code as ReportStatus, jobStatus: jobStatusOf(status) }));
+    )) as [ReportStatus, string][];
+    return reply.map(([status, jobStatus]) => ({ status, jobStatus: jobStatusOf(jobStatus) }));
   }
 
   /** Hands leases on jobs of `queue` back unrun; resolves to how many were released. */

@@ -27,7 +27,7 @@ export const heartbeat =
   };
 
 async function extendAll(d: Deps, leases: PlacedLease[]): Promise<LeaseStateInit[]> {
-  const states: LeaseStateInit[] = new Array(leases.length);
+  const states = new Array<LeaseStateInit>(leases.length);
   await Promise.all(
     [...groupByQueue(leases)].map(async ([queue, group]) => {
       const results = await d.store.extend(queue, group);

@@ -24,7 +24,7 @@ export const reportJobs =
   async (req) => {
     checkWorkerId(req.workerId);
     const reports = parseReports(req.reports, d.config.maxPayloadBytes);
-    const results: MessageInitShape<typeof ReportResultSchema>[] = new Array(reports.length);
+    const results = new Array<MessageInitShape<typeof ReportResultSchema>>(reports.length);
     await Promise.all(
       [...groupByQueue(reports)].map(async ([queue, group]) => {
         const outcomes = await d.store.report(queue, req.workerId, group);

@@ -1,4 +1,4 @@
 import type { Handler } from "@taskflow/worker-sdk";
 
 /** Returns its payload as the result. */
-export const echo: Handler = async (ctx) => ctx.payload;
+export const echo: Handler = (ctx) => Promise.resolve(ctx.payload);

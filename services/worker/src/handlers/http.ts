@@ -51,7 +51,8 @@ async function readBody(res: Response): Promise<JsonValue> {
 
 async function readLimited(res: Response, limit: number): Promise<{ text: string; truncated: boolean }> {
   if (res.body === null) return { text: "", truncated: false };
-  const reader = res.body.getReader();
+  // A fetch body is a byte stream; the fetch types leave its chunk type open.
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
