@@ -1,72 +1,109 @@
 #!/usr/bin/env node
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import { createTaskFlowClient, type SubmitInput } from "@taskflow/client";
+import { createTaskFlowClient, type SubmitInput, type TaskFlowClient } from "@taskflow/client";
 import { spawnTestStack } from "@taskflow/testkit";
 import pg from "pg";
 import { countCompleted, medianFigures, readFigures, type RunFigures } from "./measure.js";
 
-const USAGE = `pnpm bench [--jobs N] [--runs N] [--batch N] [--submitters N] [--concurrency N] [--workers N]
+const USAGE = `pnpm bench [--jobs N] [--rate N] [--batch N] [--runs N] [--submitters N] [--concurrency N] [--workers N]
 
-Runs N no-op (echo) jobs end to end through history, scheduler and worker processes on a fresh
-database and Redis key prefix, then prints throughput and latency percentiles per run and, as
-the last line, the median of the runs as one JSON line.`;
+Runs no-op (echo) jobs end to end through history, scheduler and worker processes, each run on
+a fresh database and Redis key prefix, and prints throughput and latency percentiles per run.
 
-interface Options {
+Without --rate, two scenarios run side by side: "saturated" submits 20,000 jobs in batches of
+500 as fast as 4 submitters can (throughput; its latencies include the backlog), and "paced"
+offers 1,000 jobs/s in batches of 20 for 5,000 jobs (latency below saturation). --rate N runs one
+scenario paced at N jobs/s (0: as fast as possible). The other options override the scenarios'
+values. The last line is one JSON object with each scenario's median over the runs.`;
+
+/** One way of loading the system. */
+interface Scenario {
+  name: string;
   jobs: number;
-  runs: number;
+  /** Jobs offered per second; 0 submits as fast as the submitters can. */
+  rate: number;
   batch: number;
   submitters: number;
-  concurrency: number;
-  workers: number;
 }
 
+interface Options {
+  scenarios: Scenario[];
+  runs: number;
+  /** Worker processes, each running this many jobs at once. */
+  workers: number;
+  concurrency: number;
+}
+
+type NumericOption = "jobs" | "rate" | "batch" | "runs" | "submitters" | "concurrency" | "workers";
+
+const SATURATED: Scenario = { name: "saturated", jobs: 20_000, rate: 0, batch: 500, submitters: 4 };
+const PACED: Scenario = { name: "paced", jobs: 5_000, rate: 1_000, batch: 20, submitters: 4 };
+
 function parseOptions(argv: string[]): Options {
+  const string = { type: "string" } as const;
   const { values } = parseArgs({
     args: argv,
     options: {
-      jobs: { type: "string", default: "20000" },
-      runs: { type: "string", default: "3" },
-      batch: { type: "string", default: "500" },
-      submitters: { type: "string", default: "4" },
-      concurrency: { type: "string", default: "200" },
-      workers: { type: "string", default: "1" },
-      help: { type: "boolean", default: false },
+      jobs: string,
+      rate: string,
+      batch: string,
+      runs: string,
+      submitters: string,
+      concurrency: string,
+      workers: string,
+      help: { type: "boolean" },
     },
   });
   if (values.help) {
     console.log(USAGE);
     process.exit(0);
   }
-  const int = (name: keyof Options, max: number): number => {
-    const n = Number(values[name]);
-    if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`--${name} must be an integer from 1 to ${max}`);
+  const int = (name: NumericOption, min: number, max: number): number | undefined => {
+    const raw = values[name];
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}`);
     return n;
   };
+  const rate = int("rate", 0, 1_000_000);
+  const overrides = {
+    ...defined("jobs", int("jobs", 1, 1_000_000)),
+    ...defined("batch", int("batch", 1, 1_000)),
+    ...defined("submitters", int("submitters", 1, 64)),
+  };
+  const base = rate === undefined ? [SATURATED, PACED] : [{ ...SATURATED, name: `rate-${rate}`, rate }];
   return {
-    jobs: int("jobs", 1_000_000),
-    runs: int("runs", 20),
-    batch: int("batch", 1000),
-    submitters: int("submitters", 64),
-    concurrency: int("concurrency", 10_000),
-    workers: int("workers", 16),
+    scenarios: base.map((s) => ({ ...s, ...overrides })),
+    runs: int("runs", 1, 20) ?? 3,
+    workers: int("workers", 1, 16) ?? 1,
+    concurrency: int("concurrency", 1, 1_000) ?? 200,
   };
 }
 
-/** Submits `jobs` echo jobs in batches from several concurrent submitters; returns each call's ms. */
-async function submitAll(client: ReturnType<typeof createTaskFlowClient>, o: Options): Promise<number[]> {
-  const batches = Math.ceil(o.jobs / o.batch);
+const defined = <K extends string>(key: K, value: number | undefined): Partial<Record<K, number>> =>
+  value === undefined ? {} : ({ [key]: value } as Record<K, number>);
+
+/**
+ * Submits the scenario's jobs in batches from concurrent submitters; a paced scenario starts
+ * batch b no earlier than b * batch / rate seconds in. Returns each SubmitJobs call's ms.
+ */
+async function submitAll(client: TaskFlowClient, s: Scenario): Promise<number[]> {
+  const batches = Math.ceil(s.jobs / s.batch);
   const callsMs: number[] = [];
+  const start = performance.now();
   let next = 0;
   const submitter = async () => {
     for (let b = next++; b < batches; b = next++) {
-      const size = Math.min(o.batch, o.jobs - b * o.batch);
+      if (s.rate > 0) await sleep(Math.max(0, start + (b * s.batch * 1000) / s.rate - performance.now()));
+      const size = Math.min(s.batch, s.jobs - b * s.batch);
       const inputs: SubmitInput[] = Array.from({ length: size }, () => ({ type: "echo", payload: {} }));
       const t0 = performance.now();
       await client.submitMany(inputs);
       callsMs.push(performance.now() - t0);
     }
   };
-  await Promise.all(Array.from({ length: o.submitters }, submitter));
+  await Promise.all(Array.from({ length: s.submitters }, submitter));
   return callsMs;
 }
 
@@ -74,23 +111,21 @@ async function submitAll(client: ReturnType<typeof createTaskFlowClient>, o: Opt
 async function waitForCompletion(db: pg.Client, jobs: number): Promise<void> {
   const deadline = Date.now() + 60_000 + jobs * 5;
   while ((await countCompleted(db)) < jobs) {
-    if (Date.now() > deadline) throw new Error(`not every job completed before the deadline`);
-    await new Promise((r) => setTimeout(r, 200));
+    if (Date.now() > deadline) throw new Error("not every job completed before the deadline");
+    await sleep(100);
   }
 }
 
-async function runOnce(o: Options): Promise<RunFigures> {
-  const stack = await spawnTestStack({
-    history: { LOG_LEVEL: "info" },
-    worker: { WORKER_CONCURRENCY: String(o.concurrency) },
-  });
+async function runOnce(s: Scenario, o: Options): Promise<RunFigures> {
+  const worker = { WORKER_CONCURRENCY: String(o.concurrency) };
+  const stack = await spawnTestStack({ worker });
   const client = createTaskFlowClient({ schedulerUrl: stack.schedulerUrl, historyUrl: stack.historyUrl });
   const db = new pg.Client({ connectionString: stack.db.url });
   try {
-    for (let i = 1; i < o.workers; i++) await stack.addWorker({ WORKER_CONCURRENCY: String(o.concurrency) });
+    for (let i = 1; i < o.workers; i++) await stack.addWorker(worker);
     await db.connect();
-    const callsMs = await submitAll(client, o);
-    await waitForCompletion(db, o.jobs);
+    const callsMs = await submitAll(client, s);
+    await waitForCompletion(db, s.jobs);
     return await readFigures(db, callsMs);
   } finally {
     await db.end();
@@ -101,14 +136,19 @@ async function runOnce(o: Options): Promise<RunFigures> {
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
-  console.log(`taskflow bench: ${o.jobs} echo jobs x ${o.runs} runs, batches of ${o.batch} from ${o.submitters} submitters, ${o.workers} worker(s) x concurrency ${o.concurrency}`);
-  const runs: RunFigures[] = [];
+  console.log(`taskflow bench: ${o.runs} runs per scenario, ${o.workers} worker process(es) x concurrency ${o.concurrency}`);
+  const medians: Record<string, RunFigures & Omit<Scenario, "name">> = {};
+  // Runs alternate between scenarios so that a drift of the machine touches each alike.
+  const results = new Map<string, RunFigures[]>(o.scenarios.map((s) => [s.name, []]));
   for (let i = 1; i <= o.runs; i++) {
-    const figures = await runOnce(o);
-    runs.push(figures);
-    console.log(`run ${i}: ${JSON.stringify(figures)}`);
+    for (const s of o.scenarios) {
+      const figures = await runOnce(s, o);
+      results.get(s.name)!.push(figures);
+      console.log(`${s.name} run ${i}: ${JSON.stringify(figures)}`);
+    }
   }
-  console.log(JSON.stringify({ bench: "end_to_end", median_of_runs: o.runs, ...medianFigures(runs) }));
+  for (const { name, ...scenario } of o.scenarios) medians[name] = { ...scenario, ...medianFigures(results.get(name)!) };
+  console.log(JSON.stringify({ bench: "end_to_end", runs: o.runs, workers: o.workers, concurrency: o.concurrency, ...medians }));
 }
 
 main().catch((err: unknown) => {
