@@ -4,9 +4,11 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Worker } from "./history_pb.js";
 import { file_taskflow_v1_history } from "./history_pb.js";
-import type { Job, JobEvent } from "./job_pb.js";
+import type { Job, JobEvent, JobStatus } from "./job_pb.js";
 import { file_taskflow_v1_job } from "./job_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -14,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskflow/v1/ingest.proto.
  */
 export const file_taskflow_v1_ingest: GenFile = /*@__PURE__*/
-  fileDesc("Chh0YXNrZmxvdy92MS9pbmdlc3QucHJvdG8SC3Rhc2tmbG93LnYxIjMKEUluc2VydEpvYnNSZXF1ZXN0Eh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2IiNAoSSW5zZXJ0Sm9ic1Jlc3BvbnNlEh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2IiPAoTQXBwZW5kRXZlbnRzUmVxdWVzdBIlCgZldmVudHMYASADKAsyFS50YXNrZmxvdy52MS5Kb2JFdmVudCJBChRBcHBlbmRFdmVudHNSZXNwb25zZRIQCghhcHBlbmRlZBgBIAEoBRIXCg91bmtub3duX2pvYl9pZHMYAiADKAkiPAoUVXBzZXJ0V29ya2Vyc1JlcXVlc3QSJAoHd29ya2VycxgBIAMoCzITLnRhc2tmbG93LnYxLldvcmtlciIXChVVcHNlcnRXb3JrZXJzUmVzcG9uc2UykgIKFEhpc3RvcnlJbmdlc3RTZXJ2aWNlEk0KCkluc2VydEpvYnMSHi50YXNrZmxvdy52MS5JbnNlcnRKb2JzUmVxdWVzdBofLnRhc2tmbG93LnYxLkluc2VydEpvYnNSZXNwb25zZRJTCgxBcHBlbmRFdmVudHMSIC50YXNrZmxvdy52MS5BcHBlbmRFdmVudHNSZXF1ZXN0GiEudGFza2Zsb3cudjEuQXBwZW5kRXZlbnRzUmVzcG9uc2USVgoNVXBzZXJ0V29ya2VycxIhLnRhc2tmbG93LnYxLlVwc2VydFdvcmtlcnNSZXF1ZXN0GiIudGFza2Zsb3cudjEuVXBzZXJ0V29ya2Vyc1Jlc3BvbnNlYgZwcm90bzM", [file_taskflow_v1_history, file_taskflow_v1_job]);
+  fileDesc("Chh0YXNrZmxvdy92MS9pbmdlc3QucHJvdG8SC3Rhc2tmbG93LnYxIjMKEUluc2VydEpvYnNSZXF1ZXN0Eh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2IiNAoSSW5zZXJ0Sm9ic1Jlc3BvbnNlEh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2IiPAoTQXBwZW5kRXZlbnRzUmVxdWVzdBIlCgZldmVudHMYASADKAsyFS50YXNrZmxvdy52MS5Kb2JFdmVudCJBChRBcHBlbmRFdmVudHNSZXNwb25zZRIQCghhcHBlbmRlZBgBIAEoBRIXCg91bmtub3duX2pvYl9pZHMYAiADKAkiPAoUVXBzZXJ0V29ya2Vyc1JlcXVlc3QSJAoHd29ya2VycxgBIAMoCzITLnRhc2tmbG93LnYxLldvcmtlciIXChVVcHNlcnRXb3JrZXJzUmVzcG9uc2UidgoZTGlzdFVuZmluaXNoZWRKb2JzUmVxdWVzdBIyCg51cGRhdGVkX2JlZm9yZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiVQoaTGlzdFVuZmluaXNoZWRKb2JzUmVzcG9uc2USHgoEam9icxgBIAMoCzIQLnRhc2tmbG93LnYxLkpvYhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiIgoTR2V0Sm9iU3RhdGVzUmVxdWVzdBILCgNpZHMYASADKAkiVgoISm9iU3RhdGUSCgoCaWQYASABKAkSJgoGc3RhdHVzGAIgASgOMhYudGFza2Zsb3cudjEuSm9iU3RhdHVzEhYKDmxhc3RfZXZlbnRfc2VxGAMgASgFIj0KFEdldEpvYlN0YXRlc1Jlc3BvbnNlEiUKBnN0YXRlcxgBIAMoCzIVLnRhc2tmbG93LnYxLkpvYlN0YXRlMs4DChRIaXN0b3J5SW5nZXN0U2VydmljZRJNCgpJbnNlcnRKb2JzEh4udGFza2Zsb3cudjEuSW5zZXJ0Sm9ic1JlcXVlc3QaHy50YXNrZmxvdy52MS5JbnNlcnRKb2JzUmVzcG9uc2USUwoMQXBwZW5kRXZlbnRzEiAudGFza2Zsb3cudjEuQXBwZW5kRXZlbnRzUmVxdWVzdBohLnRhc2tmbG93LnYxLkFwcGVuZEV2ZW50c1Jlc3BvbnNlElYKDVVwc2VydFdvcmtlcnMSIS50YXNrZmxvdy52MS5VcHNlcnRXb3JrZXJzUmVxdWVzdBoiLnRhc2tmbG93LnYxLlVwc2VydFdvcmtlcnNSZXNwb25zZRJlChJMaXN0VW5maW5pc2hlZEpvYnMSJi50YXNrZmxvdy52MS5MaXN0VW5maW5pc2hlZEpvYnNSZXF1ZXN0GicudGFza2Zsb3cudjEuTGlzdFVuZmluaXNoZWRKb2JzUmVzcG9uc2USUwoMR2V0Sm9iU3RhdGVzEiAudGFza2Zsb3cudjEuR2V0Sm9iU3RhdGVzUmVxdWVzdBohLnRhc2tmbG93LnYxLkdldEpvYlN0YXRlc1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_taskflow_v1_history, file_taskflow_v1_job]);
 
 /**
  * @generated from message taskflow.v1.InsertJobsRequest
@@ -131,6 +133,127 @@ export const UpsertWorkersResponseSchema: GenMessage<UpsertWorkersResponse> = /*
   messageDesc(file_taskflow_v1_ingest, 5);
 
 /**
+ * @generated from message taskflow.v1.ListUnfinishedJobsRequest
+ */
+export type ListUnfinishedJobsRequest = Message<"taskflow.v1.ListUnfinishedJobsRequest"> & {
+  /**
+   * Only jobs whose row last changed before this moment (a grace period,
+   * so that a submit in flight is not taken for a lost one).
+   *
+   * @generated from field: google.protobuf.Timestamp updated_before = 1;
+   */
+  updatedBefore?: Timestamp | undefined;
+
+  /**
+   * 1 to 1000 (default 500).
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message taskflow.v1.ListUnfinishedJobsRequest.
+ * Use `create(ListUnfinishedJobsRequestSchema)` to create a new message.
+ */
+export const ListUnfinishedJobsRequestSchema: GenMessage<ListUnfinishedJobsRequest> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 6);
+
+/**
+ * @generated from message taskflow.v1.ListUnfinishedJobsResponse
+ */
+export type ListUnfinishedJobsResponse = Message<"taskflow.v1.ListUnfinishedJobsResponse"> & {
+  /**
+   * With last_event_seq set.
+   *
+   * @generated from field: repeated taskflow.v1.Job jobs = 1;
+   */
+  jobs: Job[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message taskflow.v1.ListUnfinishedJobsResponse.
+ * Use `create(ListUnfinishedJobsResponseSchema)` to create a new message.
+ */
+export const ListUnfinishedJobsResponseSchema: GenMessage<ListUnfinishedJobsResponse> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 7);
+
+/**
+ * @generated from message taskflow.v1.GetJobStatesRequest
+ */
+export type GetJobStatesRequest = Message<"taskflow.v1.GetJobStatesRequest"> & {
+  /**
+   * Up to 1000 ids.
+   *
+   * @generated from field: repeated string ids = 1;
+   */
+  ids: string[];
+};
+
+/**
+ * Describes the message taskflow.v1.GetJobStatesRequest.
+ * Use `create(GetJobStatesRequestSchema)` to create a new message.
+ */
+export const GetJobStatesRequestSchema: GenMessage<GetJobStatesRequest> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 8);
+
+/**
+ * @generated from message taskflow.v1.JobState
+ */
+export type JobState = Message<"taskflow.v1.JobState"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: taskflow.v1.JobStatus status = 2;
+   */
+  status: JobStatus;
+
+  /**
+   * @generated from field: int32 last_event_seq = 3;
+   */
+  lastEventSeq: number;
+};
+
+/**
+ * Describes the message taskflow.v1.JobState.
+ * Use `create(JobStateSchema)` to create a new message.
+ */
+export const JobStateSchema: GenMessage<JobState> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 9);
+
+/**
+ * @generated from message taskflow.v1.GetJobStatesResponse
+ */
+export type GetJobStatesResponse = Message<"taskflow.v1.GetJobStatesResponse"> & {
+  /**
+   * Known jobs only, in no particular order.
+   *
+   * @generated from field: repeated taskflow.v1.JobState states = 1;
+   */
+  states: JobState[];
+};
+
+/**
+ * Describes the message taskflow.v1.GetJobStatesResponse.
+ * Use `create(GetJobStatesResponseSchema)` to create a new message.
+ */
+export const GetJobStatesResponseSchema: GenMessage<GetJobStatesResponse> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 10);
+
+/**
  * HistoryIngestService is how the scheduler writes to history. It is
  * internal: callers use SchedulerService. Every write is idempotent, so the
  * scheduler may retry any call.
@@ -169,6 +292,27 @@ export const HistoryIngestService: GenService<{
     methodKind: "unary";
     input: typeof UpsertWorkersRequestSchema;
     output: typeof UpsertWorkersResponseSchema;
+  },
+  /**
+   * Lists jobs that are not terminal and were last changed before a moment,
+   * oldest first, for reconciliation with Redis.
+   *
+   * @generated from rpc taskflow.v1.HistoryIngestService.ListUnfinishedJobs
+   */
+  listUnfinishedJobs: {
+    methodKind: "unary";
+    input: typeof ListUnfinishedJobsRequestSchema;
+    output: typeof ListUnfinishedJobsResponseSchema;
+  },
+  /**
+   * Returns the status and newest event seq of each known job among the ids.
+   *
+   * @generated from rpc taskflow.v1.HistoryIngestService.GetJobStates
+   */
+  getJobStates: {
+    methodKind: "unary";
+    input: typeof GetJobStatesRequestSchema;
+    output: typeof GetJobStatesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_taskflow_v1_ingest, 0);
