@@ -4,6 +4,7 @@ export { createErrorInterceptor, INTERNAL_ERROR_MESSAGE } from "./error-intercep
 export { createLoggingInterceptor } from "./logging-interceptor.js";
 export { DEFAULT_HEALTH_INTERVAL_MS, DEFAULT_HEALTH_TIMEOUT_MS, type HealthOptions } from "./health-monitor.js";
 export { createServiceTransport, SERVICE_PING_INTERVAL_MS } from "./create-service-transport.js";
+export { isMetricsRequest, METRICS_PATH } from "./metrics-route.js";
 export { runService, type RunServiceOptions, type StartedService } from "./run-service.js";
 export {
   DEFAULT_READ_MAX_BYTES,

@@ -7,10 +7,13 @@ import { Code, ConnectError, type ConnectRouter, type Interceptor, type ServiceI
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { Health } from "@taskflow/proto/gen/grpc/health/v1/health_pb";
 import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import { invalidArgumentOnDecodeError } from "./decode-error-gate.js";
 import { createErrorInterceptor } from "./error-interceptor.js";
 import { HealthMonitor, type HealthOptions } from "./health-monitor.js";
 import { createHealthService } from "./health-service.js";
 import { createLoggingInterceptor } from "./logging-interceptor.js";
+import { isMetricsRequest, serveMetrics } from "./metrics-route.js";
 import { ReflectionIndex } from "./reflection-index.js";
 import {
   createReflectionServiceV1,
@@ -46,6 +49,11 @@ export interface ServerOptions {
   interceptors?: Interceptor[];
   /** How long `close()` lets running calls finish before cutting them, in ms. Default 10000. */
   shutdownGraceMs?: number;
+  /**
+   * Served at `GET /metrics` in the Prometheus text format, on the same port (HTTP/1.1, as
+   * Prometheus scrapes, and h2c); without it that path is the RPC router's 404.
+   */
+  metrics?: Registry;
 }
 
 /** A listening server. */
@@ -68,8 +76,11 @@ export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 
 /**
  * Starts serving `services` plus `grpc.health.v1.Health` and server reflection (`v1` and
- * `v1alpha`) on one port. Every call runs through the logging and error interceptors, so any
- * error that is not a `ConnectError` reaches the caller as `Internal` "internal error".
+ * `v1alpha`) on one port, and `GET /metrics` when given a registry. Every call runs through the
+ * logging and error interceptors, so any error that is not a `ConnectError` reaches the caller
+ * as `Internal` "internal error". A body that does not decode (JSON or binary) or names an
+ * unknown field or enum value is `InvalidArgument`; a message over `readMaxBytes` is
+ * `ResourceExhausted`.
  *
  * @throws {Error} when the port cannot be bound (e.g. `EADDRINUSE`).
  */
@@ -85,13 +96,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     // Connect ignores unknown JSON fields and enum names by default; a typo in a field name
     // must be an error, not a silently dropped setting.
     jsonOptions: { ignoreUnknownFields: false },
+    requestGate: invalidArgumentOnDecodeError,
     interceptors: [createLoggingInterceptor(logger), createErrorInterceptor(logger), ...(opts.interceptors ?? [])],
     shutdownSignal: shutdown.signal,
   });
   const conns = new ServerConnections();
+  const metrics = opts.metrics;
   const serve: typeof handler = (req, res) => {
     conns.trackRequest(req, res);
-    handler(req, res);
+    if (metrics !== undefined && isMetricsRequest(req)) void serveMetrics(metrics, req, res, logger);
+    else handler(req, res);
   };
   const http1Server = http.createServer(serve);
   const http2Server = http2.createServer(serve);

@@ -19,6 +19,8 @@ describe("loadConfig", () => {
         STATEMENT_TIMEOUT_MS: "5000",
         WORKER_STALE_MS: "10000",
         WORKER_GONE_MS: "60000",
+        IDEMPOTENCY_WINDOW_MS: "3600000",
+        IDEMPOTENCY_PURGE_INTERVAL_MS: "5000",
         LOG_LEVEL: "debug",
       }),
     ).toEqual({
@@ -29,6 +31,8 @@ describe("loadConfig", () => {
       statementTimeoutMs: 5_000,
       workerStaleMs: 10_000,
       workerGoneMs: 60_000,
+      idempotencyWindowMs: 3_600_000,
+      idempotencyPurgeIntervalMs: 5_000,
       logLevel: "debug",
     });
   });
@@ -36,12 +40,20 @@ describe("loadConfig", () => {
   it("reports every bad variable at once", () => {
     let error: unknown;
     try {
-      loadConfig({ HISTORY_PORT: "70000", DATABASE_URL: "not a url", DATABASE_POOL_MAX: "0", LOG_LEVEL: "loud" });
+      loadConfig({
+        HISTORY_PORT: "70000",
+        DATABASE_URL: "not a url",
+        DATABASE_POOL_MAX: "0",
+        IDEMPOTENCY_WINDOW_MS: "0",
+        IDEMPOTENCY_PURGE_INTERVAL_MS: "soon",
+        LOG_LEVEL: "loud",
+      });
     } catch (err) {
       error = err;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as Error).message;
-    for (const name of ["HISTORY_PORT", "DATABASE_URL", "DATABASE_POOL_MAX", "LOG_LEVEL"]) expect(message).toContain(name);
+    const names = ["HISTORY_PORT", "DATABASE_URL", "DATABASE_POOL_MAX", "IDEMPOTENCY_WINDOW_MS", "IDEMPOTENCY_PURGE_INTERVAL_MS", "LOG_LEVEL"];
+    for (const name of names) expect(message).toContain(name);
   });
 });

@@ -16,6 +16,13 @@ export interface HistoryConfig {
   readonly workerStaleMs: number;
   /** A worker silent for longer than this, in milliseconds, is GONE (`WORKER_GONE_MS`). */
   readonly workerGoneMs: number;
+  /**
+   * How long an idempotency key returns its original job, in milliseconds
+   * (`IDEMPOTENCY_WINDOW_MS`). History owns the window, so scheduler replicas cannot disagree on it.
+   */
+  readonly idempotencyWindowMs: number;
+  /** Period of the purge of expired idempotency keys, in milliseconds (`IDEMPOTENCY_PURGE_INTERVAL_MS`). */
+  readonly idempotencyPurgeIntervalMs: number;
   /** pino level (`LOG_LEVEL`). */
   readonly logLevel: string;
 }
@@ -29,6 +36,8 @@ export const HISTORY_DEFAULTS: HistoryConfig = Object.freeze({
   statementTimeoutMs: 30_000,
   workerStaleMs: 30_000,
   workerGoneMs: 300_000,
+  idempotencyWindowMs: 86_400_000,
+  idempotencyPurgeIntervalMs: 60_000,
   logLevel: "info",
 });
 
@@ -47,6 +56,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     statementTimeoutMs: r.int("STATEMENT_TIMEOUT_MS", d.statementTimeoutMs, { min: 1 }),
     workerStaleMs: r.int("WORKER_STALE_MS", d.workerStaleMs, { min: 1 }),
     workerGoneMs: r.int("WORKER_GONE_MS", d.workerGoneMs, { min: 1 }),
+    idempotencyWindowMs: r.int("IDEMPOTENCY_WINDOW_MS", d.idempotencyWindowMs, { min: 1 }),
+    idempotencyPurgeIntervalMs: r.int("IDEMPOTENCY_PURGE_INTERVAL_MS", d.idempotencyPurgeIntervalMs, {
+      min: 10,
+      max: 86_400_000,
+    }),
     logLevel: r.oneOf<string>("LOG_LEVEL", d.logLevel, LOG_LEVELS),
   };
   r.done();

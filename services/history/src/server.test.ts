@@ -119,6 +119,32 @@ describe("history over gRPC (HTTP/2)", () => {
     }
   });
 
+  it("refuses text PostgreSQL cannot store, and timestamps outside years 1 to 9999, naming the field", async () => {
+    const cases: [Promise<unknown>, string][] = [
+      [ingest.insertJobs({ jobs: [jobInit({ payload: { a: ["x\u0000"] } })] }), "jobs[0].payload.a[0]"],
+      [ingest.upsertWorkers({ workers: [{ id: "w-nul", hostname: "h\u0000" }] }), "workers[0].hostname"],
+      [client.listJobs({ types: ["ok", "\u0000"] }), "types[1]"],
+      [ingest.insertJobs({ jobs: [jobInit({ scheduledAt: { seconds: -70_000_000_000n, nanos: 0 } })] }), "jobs[0].scheduled_at"],
+    ];
+    for (const [call, field] of cases) {
+      const err = await rejection(call);
+      expect({ field, code: err.code, message: err.rawMessage }).toEqual({
+        field,
+        code: Code.InvalidArgument,
+        message: expect.stringContaining(field) as string,
+      });
+    }
+    expect((await sql.query("SELECT count(*)::int AS n FROM workers WHERE id = 'w-nul'")).rows[0]).toEqual({ n: 0 });
+  });
+
+  it("answers already_exists for a key still reserved for a job that was deleted", async () => {
+    const { jobs } = await ingest.insertJobs({ jobs: [jobInit({ idempotencyKey: "rpc-deleted" })] });
+    await sql.query("DELETE FROM jobs WHERE id = $1", [jobs[0]?.id]);
+    const err = await rejection(ingest.insertJobs({ jobs: [jobInit({ idempotencyKey: "rpc-deleted" })] }));
+    expect(err.code).toBe(Code.AlreadyExists);
+    expect(err.rawMessage).toContain("idempotency_key");
+  });
+
   it("applies events and serves the job and its trail", async () => {
     const { jobs } = await ingest.insertJobs({ jobs: [jobInit()] });
     const id = jobs[0]?.id as string;

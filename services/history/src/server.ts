@@ -4,13 +4,17 @@ import type { Logger } from "pino";
 import type { HistoryConfig } from "./config.js";
 import { migrate } from "./db/migrate.js";
 import { checkDatabase, createPool, endPool } from "./db/pool.js";
+import { PurgeIdempotencyKeys } from "./loops/purge-idempotency-keys.js";
 import { appendEvents } from "./rpc/append-events.js";
 import type { HistoryDeps } from "./rpc/deps.js";
 import { getJob } from "./rpc/get-job.js";
+import { getJobStates } from "./rpc/get-job-states.js";
 import { insertJobs } from "./rpc/insert-jobs.js";
 import { listJobEvents } from "./rpc/list-job-events.js";
 import { listJobs } from "./rpc/list-jobs.js";
+import { listUnfinishedJobs } from "./rpc/list-unfinished-jobs.js";
 import { listWorkers } from "./rpc/list-workers.js";
+import { createTextGuard } from "./rpc/text-guard.js";
 import { upsertWorkers } from "./rpc/upsert-workers.js";
 
 /**
@@ -28,7 +32,10 @@ export interface RunningHistory {
   close(): Promise<void>;
 }
 
-/** The server half: both services and the database health check, on one port. */
+/**
+ * The server half: both services and the database health check, on one port. Every request
+ * first passes the text guard, so no string PostgreSQL would refuse reaches a statement.
+ */
 export function serveHistory(d: HistoryDeps): Promise<RunningServer> {
   return startServer({
     host: d.config.host,
@@ -36,6 +43,7 @@ export function serveHistory(d: HistoryDeps): Promise<RunningServer> {
     logger: d.logger,
     readMaxBytes: HISTORY_READ_MAX_BYTES,
     health: { check: checkDatabase(d.pool) },
+    interceptors: [createTextGuard()],
     services: [
       {
         service: HistoryService,
@@ -43,7 +51,13 @@ export function serveHistory(d: HistoryDeps): Promise<RunningServer> {
       },
       {
         service: HistoryIngestService,
-        impl: { insertJobs: insertJobs(d), appendEvents: appendEvents(d), upsertWorkers: upsertWorkers(d) },
+        impl: {
+          insertJobs: insertJobs(d),
+          appendEvents: appendEvents(d),
+          upsertWorkers: upsertWorkers(d),
+          listUnfinishedJobs: listUnfinishedJobs(d),
+          getJobStates: getJobStates(d),
+        },
       },
     ],
   });
@@ -51,7 +65,8 @@ export function serveHistory(d: HistoryDeps): Promise<RunningServer> {
 
 /**
  * Opens the database pool, migrates the schema (waiting for another replica that is
- * migrating), and serves HistoryService and HistoryIngestService. Logs `listening` with the
+ * migrating), serves HistoryService and HistoryIngestService, and purges expired idempotency
+ * keys every `IDEMPOTENCY_PURGE_INTERVAL_MS`. Logs `listening` with the
  * url once the port is bound (port 0 picks a free one).
  * @throws Error when PostgreSQL is unreachable, a migration fails or the port cannot be
  *   bound; nothing is left open.
@@ -70,10 +85,13 @@ export async function startHistory(config: HistoryConfig, opts: { logger?: Logge
     await endPool(pool);
     throw err;
   }
+  const purge = new PurgeIdempotencyKeys({ pool, intervalMs: config.idempotencyPurgeIntervalMs, logger });
+  purge.start();
   logger.info({ url: server.url }, "listening");
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {
     try {
+      await purge.stop();
       await server.close();
     } finally {
       await endPool(pool);

@@ -30,6 +30,25 @@ export interface SchedulerConfig {
   readonly outboxBatchSize: number;
   /** pino level (LOG_LEVEL). */
   readonly logLevel: string;
+  /** Period of the reconciler comparing PostgreSQL with Redis, in ms (RECONCILE_INTERVAL_MS). */
+  readonly reconcileIntervalMs: number;
+  /**
+   * Age a job's history row (or a Redis job history does not know) must reach before the
+   * reconciler repairs it, in ms (RECONCILE_GRACE_MS): a submit in flight is never taken for a lost job.
+   */
+  readonly reconcileGraceMs: number;
+  /**
+   * Start even when Redis may evict keys (REDIS_ALLOW_EVICTION, "true" or "false"); evicted
+   * queue keys lose jobs, so without it a maxmemory-policy other than noeviction refuses to start.
+   */
+  readonly redisAllowEviction: boolean;
+  /**
+   * Testing only, never set in a deployment (FAULT_CRASH_AFTER_HISTORY_COMMIT, "true" or
+   * "false", default false): a submit kills the process with SIGKILL right after history
+   * committed its jobs and before they are enqueued in Redis, so the fault suite can prove
+   * that reconciliation enqueues them. See `faults.ts`.
+   */
+  readonly faultCrashAfterHistoryCommit: boolean;
 }
 
 const DEFAULTS = {
@@ -47,6 +66,8 @@ const DEFAULTS = {
   retryMaxMs: 3_600_000,
   outboxBatchSize: 500,
   logLevel: "info",
+  reconcileIntervalMs: 30_000,
+  reconcileGraceMs: 60_000,
 } as const;
 
 const DAY_MS = 86_400_000;
@@ -72,6 +93,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     retryMaxMs: r.int("RETRY_MAX_MS", DEFAULTS.retryMaxMs, { min: 1, max: 7 * DAY_MS }),
     outboxBatchSize: r.int("OUTBOX_BATCH_SIZE", DEFAULTS.outboxBatchSize, { min: 1, max: 10_000 }),
     logLevel: r.string("LOG_LEVEL", DEFAULTS.logLevel),
+    reconcileIntervalMs: r.int("RECONCILE_INTERVAL_MS", DEFAULTS.reconcileIntervalMs, { min: 100, max: DAY_MS }),
+    reconcileGraceMs: r.int("RECONCILE_GRACE_MS", DEFAULTS.reconcileGraceMs, { min: 0, max: DAY_MS }),
+    redisAllowEviction: r.oneOf("REDIS_ALLOW_EVICTION", "false", ["true", "false"]) === "true",
+    faultCrashAfterHistoryCommit: r.oneOf("FAULT_CRASH_AFTER_HISTORY_COMMIT", "false", ["true", "false"]) === "true",
   };
   r.done();
   return Object.freeze(config);

@@ -1,14 +1,20 @@
 import type { Logger } from "pino";
 import type { SchedulerConfig } from "./config.js";
 import type { HistoryClient } from "./history-client.js";
+import type { Reconciler } from "./loops/reconcile.js";
+import type { SchedulerMetrics } from "./metrics.js";
 import type { LeaseWaiters } from "./redis/lease-waiters.js";
 import type { QueueStore } from "./redis/queue-store.js";
+import type { RecoveryStore } from "./redis/recovery-store.js";
 import type { WorkerRegistry } from "./redis/worker-registry.js";
 
 /** What the RPC handlers share; built once by `startScheduler`, literally in tests. */
 export interface Deps {
   readonly config: SchedulerConfig;
   readonly store: QueueStore;
+  readonly recovery: RecoveryStore;
+  readonly reconciler: Reconciler;
+  readonly metrics: SchedulerMetrics;
   readonly waiters: LeaseWaiters;
   readonly workers: WorkerRegistry;
   readonly history: HistoryClient;

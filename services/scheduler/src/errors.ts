@@ -19,7 +19,7 @@ export const isScriptCode = (reply: unknown): reply is ScriptCode =>
 export function scriptCodeError(code: ScriptCode, jobId: string): ConnectError {
   switch (code) {
     case ScriptCode.JobMissing:
-      // History knows the job but Redis does not: reconciliation re-enqueues it.
+      // History knows the job but Redis does not (yet): a retry finds it enqueued or reconciled.
       return new ConnectError(
         `job ${jobId} is not in the queue yet; retry shortly`,
         Code.Unavailable,
@@ -32,6 +32,11 @@ export function scriptCodeError(code: ScriptCode, jobId: string): ConnectError {
 /** Bad request field; `field` is its path, e.g. `jobs[3].priority`. */
 export function invalidArgument(field: string, problem: string): ConnectError {
   return new ConnectError(`${field}: ${problem}`, Code.InvalidArgument);
+}
+
+/** A field over a size limit; `field` is its path, e.g. `jobs[3].payload`. */
+export function resourceExhausted(field: string, problem: string): ConnectError {
+  return new ConnectError(`${field}: ${problem}`, Code.ResourceExhausted);
 }
 
 /** A job history does not know. */

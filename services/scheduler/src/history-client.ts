@@ -1,10 +1,12 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
 import {
   HistoryIngestService,
   HistoryService,
   type Job,
   type JobSchema,
+  type JobState,
   type JobEventSchema,
   type WorkerSchema,
 } from "@taskflow/proto";
@@ -32,8 +34,24 @@ export interface HistoryClient {
   upsertWorkers(workers: WorkerInit[], signal?: AbortSignal): Promise<void>;
   /** @throws not_found when history does not know the job. */
   getJob(id: string, signal?: AbortSignal): Promise<Job>;
+  /**
+   * One page of pending and processing jobs whose row last changed before `updatedBeforeMs`
+   * (ms since the Unix epoch), oldest change first, each with `lastEventSeq`.
+   */
+  listUnfinishedJobs(page: UnfinishedPage, signal?: AbortSignal): Promise<{ jobs: Job[]; nextPageToken: string }>;
+  /** Status and newest event seq of each job history knows among `ids` (at most 1000). */
+  getJobStates(ids: readonly string[], signal?: AbortSignal): Promise<JobState[]>;
   /** Resolves when history reports SERVING. */
   checkHealth(signal?: AbortSignal): Promise<void>;
+}
+
+/** Which page of unfinished jobs to read. */
+export interface UnfinishedPage {
+  updatedBeforeMs: number;
+  /** 1 to 1000. */
+  pageSize: number;
+  /** "" for the first page. */
+  pageToken: string;
 }
 
 /** A history client over gRPC (h2c) to `baseUrl`, e.g. `http://127.0.0.1:50052`. */
@@ -60,6 +78,14 @@ export function createHistoryClient(baseUrl: string, timeoutMs = HISTORY_CALL_TI
         if (job === undefined) throw new Error("history answered GetJob without a job");
         return job;
       }),
+    listUnfinishedJobs: (page, signal) =>
+      guard(() =>
+        ingest.listUnfinishedJobs(
+          { updatedBefore: timestampFromMs(page.updatedBeforeMs), pageSize: page.pageSize, pageToken: page.pageToken },
+          opts(signal),
+        ),
+      ),
+    getJobStates: (ids, signal) => guard(async () => (await ingest.getJobStates({ ids: [...ids] }, opts(signal))).states),
     checkHealth: (signal) =>
       guard(async () => {
         const res = await health.check({ service: "" }, opts(signal));

@@ -1,10 +1,11 @@
-import { SchedulerService, WorkerService } from "@taskflow/proto";
+import { AdminService, SchedulerService, WorkerService } from "@taskflow/proto";
 import { startServer, type RunningServer } from "@taskflow/service-kit";
 import type { Deps } from "./deps.js";
 import { cancelJob } from "./rpc/cancel-job.js";
 import { deregisterWorker } from "./rpc/deregister-worker.js";
 import { heartbeat } from "./rpc/heartbeat.js";
 import { leaseJobs } from "./rpc/lease-jobs.js";
+import { reconcile } from "./rpc/reconcile.js";
 import { registerWorker } from "./rpc/register-worker.js";
 import { releaseJobs } from "./rpc/release-jobs.js";
 import { reportJobs } from "./rpc/report-jobs.js";
@@ -16,14 +17,17 @@ const REQUEST_OVERHEAD_BYTES = 1024 * 1024;
 const MIN_READ_MAX_BYTES = 4 * 1024 * 1024;
 
 /**
- * Serves SchedulerService and WorkerService on `deps.config`'s host and port.
- * Health is SERVING while Redis runs a script and history answers its own health check.
+ * Serves SchedulerService, WorkerService and AdminService on `deps.config`'s host and port,
+ * and the metrics at `GET /metrics`. Health is SERVING while Redis runs a script (not just
+ * PING: after a Redis restart the script cache is empty, and that must not go unnoticed) and
+ * history answers its own health check.
  */
 export function createServer(d: Deps): Promise<RunningServer> {
   return startServer({
     host: d.config.host,
     port: d.config.port,
     logger: d.logger,
+    metrics: d.metrics.registry,
     // A request carries at least one full payload (a submit) or result (a report).
     readMaxBytes: Math.max(MIN_READ_MAX_BYTES, d.config.maxPayloadBytes + REQUEST_OVERHEAD_BYTES),
     services: [
@@ -42,6 +46,7 @@ export function createServer(d: Deps): Promise<RunningServer> {
           deregisterWorker: deregisterWorker(d),
         },
       },
+      { service: AdminService, impl: { reconcile: reconcile(d) } },
     ],
     health: {
       check: async (signal) => {

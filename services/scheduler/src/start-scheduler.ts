@@ -9,9 +9,14 @@ import { createHistoryClient } from "./history-client.js";
 import { ExpireLeases } from "./loops/expire-leases.js";
 import { ForwardOutbox } from "./loops/forward-outbox.js";
 import { PromoteDelayed } from "./loops/promote-delayed.js";
+import { Reconciler } from "./loops/reconcile.js";
+import { createSchedulerMetrics } from "./metrics.js";
+import { checkEvictionPolicy } from "./redis/check-eviction-policy.js";
 import { LeaseWaiters } from "./redis/lease-waiters.js";
 import { OutboxReader } from "./redis/outbox.js";
 import { QueueStore } from "./redis/queue-store.js";
+import { ReconcileLock } from "./redis/reconcile-lock.js";
+import { RecoveryStore } from "./redis/recovery-store.js";
 import { WorkerRegistry } from "./redis/worker-registry.js";
 import { createServer } from "./server.js";
 
@@ -29,15 +34,20 @@ interface Loop {
 }
 
 /**
- * Connects to Redis, starts the background loops and serves the scheduler;
- * logs `listening` with the url once the port is bound (port 0 picks one).
- * @throws when Redis cannot be reached or the port cannot be bound (nothing is left running).
+ * Connects to Redis, checks that it never evicts keys, starts the background loops and serves
+ * the scheduler; logs `listening` with the url once the port is bound (port 0 picks one).
+ * @throws when Redis cannot be reached, may evict keys (EvictionPolicyError, unless
+ *   `redisAllowEviction`), or the port cannot be bound (nothing is left running).
  */
 export async function startScheduler(config: SchedulerConfig, opts: { logger?: Logger } = {}): Promise<RunningScheduler> {
   const logger = opts.logger ?? createLogger({ name: "scheduler", level: config.logLevel });
   // No offline queue: while Redis is down, calls fail at once as `unavailable` instead
   // of piling up. Auto-pipelining sends the per-queue script calls of one request in one write.
   const redis = await connectRedis(config.redisUrl, logger, { enableOfflineQueue: false, enableAutoPipelining: true });
+  await checkEvictionPolicy(redis, { allowEviction: config.redisAllowEviction, logger }).catch((err: unknown) => {
+    redis.disconnect();
+    throw err;
+  });
   const subscriber = await connectRedis(config.redisUrl, logger, {}).catch((err: unknown) => {
     redis.disconnect();
     throw err;
@@ -76,16 +86,30 @@ function assemble(config: SchedulerConfig, logger: Logger, redis: Redis, subscri
   // One consumer per process: a restarted process must not inherit a dead one's pending entries
   // by name; those are claimed once idle.
   const consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  const metrics = createSchedulerMetrics();
   const loopDeps = { store, waiters, intervalMs: config.sweepIntervalMs, logger };
   const forward = new ForwardOutbox({
     ...loopDeps,
     reader: new OutboxReader(redis, prefix, consumer),
     history,
     batchSize: config.outboxBatchSize,
+    parked: metrics.outboxParked,
   });
   const eventsWritten = (): void => forward.nudge();
-  const deps: Deps = { config, store, waiters, history, logger, eventsWritten, workers: new WorkerRegistry(redis, prefix) };
-  return { deps, loops: [new PromoteDelayed(loopDeps), new ExpireLeases({ ...loopDeps, eventsWritten }), forward] };
+  const recovery = new RecoveryStore(redis, prefix);
+  const reconciler = new Reconciler({
+    store, recovery, history, waiters, logger, eventsWritten, metrics,
+    lock: new ReconcileLock(redis, prefix),
+    intervalMs: config.reconcileIntervalMs,
+    graceMs: config.reconcileGraceMs,
+    defaultTimeoutMs: config.defaultTimeoutMs,
+  });
+  const deps: Deps = {
+    config, store, recovery, reconciler, metrics, waiters, history, logger, eventsWritten,
+    workers: new WorkerRegistry(redis, prefix),
+  };
+  const expire = new ExpireLeases({ ...loopDeps, eventsWritten, leaseExpired: metrics.leaseExpired });
+  return { deps, loops: [new PromoteDelayed(loopDeps), expire, forward, reconciler] };
 }
 
 /** Quits politely when connected; a connection that is down is dropped, or QUIT would wait for it. */

@@ -1,4 +1,4 @@
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, type JsonObject, type MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { SubmitJobRequestSchema, type SubmitJobRequest } from "@taskflow/proto";
@@ -9,6 +9,13 @@ type SubmitInit = MessageInitShape<typeof SubmitJobRequestSchema>;
 const limits: SubmitLimits = { maxSubmitBatch: 3, maxPayloadBytes: 100, defaultTimeoutMs: 300_000 };
 const NOW = Date.UTC(2025, 0, 1);
 const YEAR_MS = 365 * 86_400_000;
+
+/** {"a":{"a":...{}}}, `depth` objects deep. */
+function nested(depth: number): JsonObject {
+  let v: JsonObject = {};
+  for (let i = 1; i < depth; i++) v = { a: v };
+  return v;
+}
 
 const req = (init: SubmitInit = {}): SubmitJobRequest =>
   create(SubmitJobRequestSchema, { type: "email.send", payload: { to: "a@b.c" }, ...init });
@@ -63,14 +70,30 @@ describe("parseSubmitJob", () => {
     ["a delay over a year", { schedule: { case: "delay", value: durationFromMs(YEAR_MS + 1) } }, "delay"],
     ["a run_at over a year ahead", { schedule: { case: "runAt", value: timestampFromMs(NOW + YEAR_MS + 1) } }, "run_at"],
     ["an idempotency key over 256 characters", { idempotencyKey: "k".repeat(257) }, "idempotency_key"],
-    ["a payload over the size limit", { payload: { big: "x".repeat(100) } }, "payload"],
-    ["a NUL in a payload string", { payload: { a: ["ok", { b: "x\u0000y" }] } }, "payload"],
-    ["a NUL in a payload key", { payload: { "a\u0000": 1 } }, "payload"],
+    ["a NUL in a payload string", { payload: { a: ["ok", { b: "x\u0000y" }] } }, "payload.a[1].b"],
+    ["a NUL in a payload key", { payload: { "a\u0000": 1 } }, "payload key"],
+    ["a lone surrogate in a payload string", { payload: { a: "\uD800" } }, "payload.a"],
+    ["a payload nested 33 levels deep", { payload: nested(33) }, "payload"],
+    ["a NUL in the idempotency key", { idempotencyKey: "k\u0000" }, "idempotency_key"],
+    ["a lone surrogate in the idempotency key", { idempotencyKey: "k\uDC00" }, "idempotency_key"],
   ];
   it.each(bad)("rejects %s", (_, init, field) => {
     const err = errorOf(() => parseSubmitJob(req(init), limits, NOW));
     expect(err.code).toBe(Code.InvalidArgument);
     expect(err.rawMessage.startsWith(`${field}:`)).toBe(true);
+  });
+
+  it("accepts a payload nested 32 levels deep and one exactly at the size limit", () => {
+    const roomy = { ...limits, maxPayloadBytes: 1_000 };
+    expect(JSON.parse(parseSubmitJob(req({ payload: nested(32) }), roomy, NOW).payloadJson)).toEqual(nested(32));
+    const exact = { s: "x".repeat(limits.maxPayloadBytes - 8) };
+    expect(parseSubmitJob(req({ payload: exact }), limits, NOW).payloadJson).toHaveLength(limits.maxPayloadBytes);
+  });
+
+  it("refuses a payload over the size limit with resource_exhausted", () => {
+    const err = errorOf(() => parseSubmitJob(req({ payload: { s: "x".repeat(limits.maxPayloadBytes - 7) } }), limits, NOW));
+    expect(err.code).toBe(Code.ResourceExhausted);
+    expect(err.rawMessage).toBe(`payload: must be at most ${limits.maxPayloadBytes} bytes as JSON, got ${limits.maxPayloadBytes + 1}`);
   });
 });
 

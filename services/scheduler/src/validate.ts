@@ -2,7 +2,8 @@ import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { durationMs, timestampMs, type Duration, type Timestamp } from "@bufbuild/protobuf/wkt";
 import type { SubmitJobRequest } from "@taskflow/proto";
 import { v7 as uuidv7 } from "uuid";
-import { invalidArgument } from "./errors.js";
+import { findTextProblem, MAX_JSON_DEPTH, nestsDeeperThan, textProblem } from "./check-json.js";
+import { invalidArgument, resourceExhausted } from "./errors.js";
 
 /** Letters, digits and "._:-", 1 to 128 characters: job types and queue names. */
 export const NAME_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -45,7 +46,8 @@ export interface NewJob {
 
 /**
  * Validates a SubmitJobs batch, all or nothing.
- * @throws invalid_argument naming the first bad job's index and field.
+ * @throws invalid_argument naming the first bad job's index and field (also for a batch over
+ *   `limits.maxSubmitBatch`); resource_exhausted for a payload over `limits.maxPayloadBytes`.
  */
 export function parseSubmitJobs(reqs: readonly SubmitJobRequest[], limits: SubmitLimits, nowMs = Date.now()): NewJob[] {
   if (reqs.length === 0) throw invalidArgument("jobs", "must hold at least one job");
@@ -57,7 +59,8 @@ export function parseSubmitJobs(reqs: readonly SubmitJobRequest[], limits: Submi
 
 /**
  * Validates one submitted job and gives it a UUIDv7 id.
- * @throws invalid_argument naming the bad field (prefixed with `path`).
+ * @throws invalid_argument naming the bad field (prefixed with `path`); resource_exhausted
+ *   when the payload is larger than `limits.maxPayloadBytes`.
  */
 export function parseSubmitJob(req: SubmitJobRequest, limits: SubmitLimits, nowMs = Date.now(), path = ""): NewJob {
   const field = (name: string) => `${path}${name}`;
@@ -72,7 +75,7 @@ export function parseSubmitJob(req: SubmitJobRequest, limits: SubmitLimits, nowM
   if (req.idempotencyKey.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
     throw invalidArgument(field("idempotency_key"), `must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
   }
-  if (req.idempotencyKey.includes("\u0000")) throw invalidArgument(field("idempotency_key"), "must not contain NUL");
+  checkText(req.idempotencyKey, field("idempotency_key"));
   const payload = req.payload ?? {};
   const payloadJson = checkPayload(payload, limits.maxPayloadBytes, field("payload"));
   const { delayMs, runAtMs } = parseSchedule(req.schedule, nowMs, path);
@@ -133,12 +136,27 @@ function timestampToMs(t: Timestamp, field: string): number {
   return timestampMs(t);
 }
 
-/** Checks size and content; resolves to the payload's JSON text. */
+/**
+ * Checks nesting, text and size; resolves to the payload's JSON text.
+ * @throws invalid_argument for nesting past {@link MAX_JSON_DEPTH} or text PostgreSQL cannot
+ *   store (naming the path inside the payload); resource_exhausted past `maxBytes`.
+ */
 function checkPayload(payload: JsonObject, maxBytes: number, field: string): string {
-  if (containsNul(payload)) throw invalidArgument(field, "must not contain NUL characters");
+  if (nestsDeeperThan(payload, MAX_JSON_DEPTH)) {
+    throw invalidArgument(field, `must not nest objects and arrays more than ${MAX_JSON_DEPTH} levels deep`);
+  }
+  const bad = findTextProblem(payload, field);
+  if (bad !== undefined) throw invalidArgument(bad.field, bad.problem);
   const json = JSON.stringify(payload);
-  if (Buffer.byteLength(json, "utf8") > maxBytes) throw invalidArgument(field, `must be at most ${maxBytes} bytes as JSON`);
+  const bytes = Buffer.byteLength(json, "utf8");
+  if (bytes > maxBytes) throw resourceExhausted(field, `must be at most ${maxBytes} bytes as JSON, got ${bytes}`);
   return json;
+}
+
+/** @throws invalid_argument naming `field` when PostgreSQL could not store `text`. */
+export function checkText(text: string, field: string): void {
+  const problem = textProblem(text);
+  if (problem !== undefined) throw invalidArgument(field, problem);
 }
 
 /** PostgreSQL's jsonb cannot hold U+0000, in keys or in values. */

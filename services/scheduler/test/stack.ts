@@ -3,7 +3,7 @@ import { Writable } from "node:stream";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { loadConfig as loadHistoryConfig, startHistory, type RunningHistory } from "@taskflow/history";
-import { HistoryIngestService, HistoryService, SchedulerService, WorkerService } from "@taskflow/proto";
+import { AdminService, HistoryIngestService, HistoryService, SchedulerService, WorkerService } from "@taskflow/proto";
 import { createTestDatabase, deleteKeysWithPrefix, randomKeyPrefix, testRedisUrl, type TestDatabase } from "@taskflow/testkit";
 import { Redis } from "ioredis";
 import pino, { type Logger } from "pino";
@@ -18,9 +18,12 @@ export interface Stack {
   worker: Client<typeof WorkerService>;
   history: Client<typeof HistoryService>;
   ingest: Client<typeof HistoryIngestService>;
+  admin: Client<typeof AdminService>;
   redis: Redis;
   config: SchedulerConfig;
   historyUrl: string;
+  /** History's own database, for tests that must set what no RPC sets (e.g. a row's age). */
+  databaseUrl: string;
   /** Resolves when the scheduler logs a line with this `msg`, from now on. */
   logged(msg: string): Promise<void>;
   close(): Promise<void>;
@@ -63,7 +66,7 @@ export interface StackOptions {
 }
 
 /** History alone, on a database of its own; `close()` stops it and drops the database. */
-export async function startTestHistory(): Promise<RunningHistory> {
+export async function startTestHistory(): Promise<RunningHistory & { databaseUrl: string }> {
   const db: TestDatabase = await createTestDatabase();
   try {
     const hist = await startHistory(loadHistoryConfig({ DATABASE_URL: db.url, HISTORY_PORT: "0", LOG_LEVEL: "silent" }), {
@@ -71,6 +74,7 @@ export async function startTestHistory(): Promise<RunningHistory> {
     });
     return {
       url: hist.url,
+      databaseUrl: db.url,
       close: async () => {
         await hist.close();
         await db.drop();
@@ -92,7 +96,7 @@ export async function deadUrl(): Promise<string> {
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
-  let hist: RunningHistory | undefined;
+  let hist: (RunningHistory & { databaseUrl: string }) | undefined;
   let sched: RunningScheduler | undefined;
   const redis = new Redis(testRedisUrl());
   const prefix = randomKeyPrefix();
@@ -120,11 +124,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       url: sched.url,
       scheduler: createClient(SchedulerService, transport),
       worker: createClient(WorkerService, transport),
+      admin: createClient(AdminService, transport),
       history: createClient(HistoryService, historyTransport),
       ingest: createClient(HistoryIngestService, historyTransport),
       redis,
       config,
       historyUrl: hist.url,
+      databaseUrl: hist.databaseUrl,
       logged: (msg) => tap.next(msg),
       close,
     };
@@ -137,4 +143,35 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 /** Every job hash under the scheduler's prefix (to prove a refused request enqueued nothing). */
 export async function jobKeys(s: Stack): Promise<string[]> {
   return (await s.redis.keys(`${s.config.redisKeyPrefix}:{*}:job:*`)).sort();
+}
+
+/** Another scheduler replica beside the stack's: same Redis prefix, same history. */
+export interface Replica {
+  url: string;
+  scheduler: Client<typeof SchedulerService>;
+  worker: Client<typeof WorkerService>;
+  admin: Client<typeof AdminService>;
+  close(): Promise<void>;
+}
+
+export async function startReplica(s: Stack, env: Record<string, string> = {}): Promise<Replica> {
+  const config = loadConfig({
+    SCHEDULER_PORT: "0",
+    REDIS_URL: s.config.redisUrl,
+    REDIS_KEY_PREFIX: s.config.redisKeyPrefix,
+    HISTORY_URL: s.config.historyUrl,
+    SWEEP_INTERVAL_MS: String(s.config.sweepIntervalMs),
+    RECONCILE_INTERVAL_MS: String(s.config.reconcileIntervalMs),
+    RECONCILE_GRACE_MS: String(s.config.reconcileGraceMs),
+    ...env,
+  });
+  const sched = await startScheduler(config, { logger: silent });
+  const transport = createGrpcTransport({ baseUrl: sched.url });
+  return {
+    url: sched.url,
+    scheduler: createClient(SchedulerService, transport),
+    worker: createClient(WorkerService, transport),
+    admin: createClient(AdminService, transport),
+    close: () => sched.close(),
+  };
 }

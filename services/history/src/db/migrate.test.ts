@@ -3,7 +3,9 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrate } from "./migrate.js";
 
-const ALL = ["0001_create_jobs", "0002_job_events"];
+const ALL = ["0001_create_jobs", "0002_job_events", "0003_idempotency_keys", "0004_unfinished_jobs_index"];
+const TABLES = ["idempotency_keys", "job_events", "jobs", "pgmigrations", "workers"];
+const LAST = ALL[ALL.length - 1];
 
 async function tables(url: string): Promise<string[]> {
   const client = new pg.Client({ connectionString: url });
@@ -31,7 +33,7 @@ describe("migrate", () => {
 
   it("applies every migration to an empty database, then nothing on a second run", async () => {
     expect(await migrate(a.url)).toEqual(ALL);
-    expect(await tables(a.url)).toEqual(["job_events", "jobs", "pgmigrations", "workers"]);
+    expect(await tables(a.url)).toEqual(TABLES);
     expect(await migrate(a.url)).toEqual([]);
   });
 
@@ -41,19 +43,19 @@ describe("migrate", () => {
     );
     expect(await tables(a.url)).toEqual(["pgmigrations"]);
     expect(await migrate(a.url)).toEqual(ALL);
-    expect(await tables(a.url)).toEqual(["job_events", "jobs", "pgmigrations", "workers"]);
+    expect(await tables(a.url)).toEqual(TABLES);
   });
 
   it("reverts one migration at a time", async () => {
-    expect(await migrate(a.url, { direction: "down" })).toEqual(["0002_job_events"]);
-    expect(await tables(a.url)).toEqual(["jobs", "pgmigrations", "workers"]);
-    expect(await migrate(a.url)).toEqual(["0002_job_events"]);
+    expect(await migrate(a.url, { direction: "down" })).toEqual([LAST]);
+    expect(await migrate(a.url)).toEqual([LAST]);
+    expect(await tables(a.url)).toEqual(TABLES);
   });
 
   it("lets concurrent callers on one fresh database all succeed, migrating once", async () => {
     const runs = await Promise.all([migrate(b.url), migrate(b.url), migrate(b.url)]);
     expect(runs.filter((r) => r.length > 0)).toEqual([ALL]);
     expect(runs.flat()).toHaveLength(ALL.length);
-    expect(await tables(b.url)).toEqual(["job_events", "jobs", "pgmigrations", "workers"]);
+    expect(await tables(b.url)).toEqual(TABLES);
   });
 });

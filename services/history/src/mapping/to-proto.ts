@@ -30,6 +30,7 @@ export function jobToProto(row: JobRow): Job {
     workerId: row.worker_id ?? "",
     timeout: row.timeout_ms === null ? undefined : durationFromMs(row.timeout_ms),
     idempotencyKey: row.idempotency_key ?? "",
+    lastEventSeq: row.last_seq,
   });
 }
 

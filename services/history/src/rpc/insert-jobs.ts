@@ -1,19 +1,28 @@
-import type { ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { HistoryIngestService } from "@taskflow/proto";
-import { insertJobs as storeJobs } from "../db/queries/insert-jobs.js";
+import { IdempotencyKeyReservedError, insertJobs as storeJobs } from "../db/queries/insert-jobs.js";
 import { jobToProto } from "../mapping/to-proto.js";
 import type { HistoryDeps } from "./deps.js";
 import { parseNewJob } from "./parse-ingest.js";
 
 /**
  * InsertJobs: stores new jobs as PENDING with their SUBMITTED event, in one statement, and
- * answers the stored jobs in request order (the original job where an idempotency key was
- * reused). InvalidArgument, changing nothing, when any job is malformed.
+ * answers the stored jobs in request order: the original job where an idempotency key was
+ * used within the last `IDEMPOTENCY_WINDOW_MS`. InvalidArgument, changing nothing, when any
+ * job is malformed; AlreadyExists when a key is still reserved for a job no longer kept.
  */
 export const insertJobs =
   (d: HistoryDeps): ServiceImpl<typeof HistoryIngestService>["insertJobs"] =>
   async (req) => {
     const jobs = req.jobs.map(parseNewJob);
-    const rows = await storeJobs(d.pool, jobs);
-    return { jobs: rows.map(jobToProto) };
+    try {
+      const rows = await storeJobs(d.pool, jobs, { idempotencyWindowMs: d.config.idempotencyWindowMs });
+      return { jobs: rows.map(jobToProto) };
+    } catch (err) {
+      if (!(err instanceof IdempotencyKeyReservedError)) throw err;
+      throw new ConnectError(
+        `idempotency_key: ${JSON.stringify(err.key)} belongs to job ${err.jobId}, which is no longer kept; use another key`,
+        Code.AlreadyExists,
+      );
+    }
   };

@@ -4,12 +4,14 @@ import { listWorkers as readWorkers } from "../db/queries/list-workers.js";
 import { workerToProto } from "../mapping/to-proto.js";
 import type { HistoryDeps } from "./deps.js";
 import { decodePageToken, pageOf } from "./page-token.js";
+import { isStorableText } from "./text-guard.js";
 import { pageSize } from "./validate.js";
 
 export const LIST_WORKERS_DEFAULT_PAGE_SIZE = 100;
 export const LIST_WORKERS_MAX_PAGE_SIZE = 500;
 
-const isWorkerCursor = (after: unknown): after is string => typeof after === "string" && after !== "";
+const isWorkerCursor = (after: unknown): after is string =>
+  typeof after === "string" && after !== "" && isStorableText(after);
 
 /**
  * ListWorkers: workers by id with health derived from their last heartbeat (WORKER_STALE_MS,

@@ -25,14 +25,20 @@ export function pageSize(value: number, def: number, max: number): number {
   return value;
 }
 
+/** 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z in Unix seconds: the range of a valid Timestamp. */
+const MIN_TIMESTAMP_SECONDS = -62_135_596_800n;
+const MAX_TIMESTAMP_SECONDS = 253_402_300_799n;
+
 /**
  * A timestamp as a Date (millisecond precision).
- * @throws {ConnectError} InvalidArgument naming `field` when it is outside what a Date holds.
+ * @throws {ConnectError} InvalidArgument naming `field` when it is not a valid Timestamp: outside
+ *   years 1 to 9999 (PostgreSQL could not store every such instant) or with nanos outside 0..999999999.
  */
 export function toDate(t: Timestamp, field: string): Date {
-  const date = timestampDate(t);
-  if (!Number.isFinite(date.getTime())) throw invalidArgument(`${field}: timestamp out of range`);
-  return date;
+  if (t.seconds < MIN_TIMESTAMP_SECONDS || t.seconds > MAX_TIMESTAMP_SECONDS || t.nanos < 0 || t.nanos > 999_999_999) {
+    throw invalidArgument(`${field}: must be a timestamp from year 1 to 9999`);
+  }
+  return timestampDate(t);
 }
 
 /**

@@ -4,6 +4,7 @@ import { Redis } from "ioredis";
 import { testRedisUrl } from "@taskflow/testkit";
 import { backdate, createRedisFixture, jobHash, makeJob, type RedisFixture } from "../../test/redis-fixture.js";
 import { LeaseWaiters } from "../redis/lease-waiters.js";
+import { createSchedulerMetrics } from "../metrics.js";
 import { ExpireLeases } from "./expire-leases.js";
 
 const logger = pino({ level: "silent" });
@@ -26,7 +27,8 @@ afterAll(async () => {
 describe("ExpireLeases", () => {
   it("requeues or fails expired leases across queues and reports new events", async () => {
     const eventsWritten = vi.fn();
-    const loop = new ExpireLeases({ store: f.store, waiters, intervalMs: 1_000, logger, eventsWritten });
+    const { leaseExpired } = createSchedulerMetrics();
+    const loop = new ExpireLeases({ store: f.store, waiters, intervalMs: 1_000, logger, eventsWritten, leaseExpired });
     const retry = makeJob({ maxAttempts: 2 });
     const last = makeJob({ maxAttempts: 1 });
     const live = makeJob();
@@ -40,6 +42,7 @@ describe("ExpireLeases", () => {
 
     expect(await loop.runOnce()).toEqual({ requeued: 1, ended: 1 });
     expect(eventsWritten).toHaveBeenCalledTimes(1);
+    expect(await leaseExpired.get()).toMatchObject({ values: [{ value: 2 }] });
     expect((await jobHash(f, "x", retry.id)).state).toBe("ready");
     expect((await jobHash(f, "y", last.id)).status).toBe("failed");
     expect((await jobHash(f, "x", live.id)).state).toBe("leased");

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { SchedulerMetrics } from "../metrics.js";
 import type { LeaseWaiters } from "../redis/lease-waiters.js";
 import type { QueueStore } from "../redis/queue-store.js";
 import { PeriodicLoop } from "./periodic-loop.js";
@@ -13,6 +14,8 @@ export interface ExpireLeasesDeps {
   logger: Logger;
   /** Called when transitions were written to an outbox. */
   eventsWritten: () => void;
+  /** Counts the leases recovered. */
+  leaseExpired?: SchedulerMetrics["leaseExpired"];
 }
 
 /**
@@ -38,7 +41,10 @@ export class ExpireLeases {
       requeued: 0,
       ended: 0,
     });
-    if (total.requeued + total.ended > 0) this.d.eventsWritten();
+    if (total.requeued + total.ended > 0) {
+      this.d.leaseExpired?.inc(total.requeued + total.ended);
+      this.d.eventsWritten();
+    }
     if (woken.length > 0) await this.d.waiters.announce(woken);
     return total;
   }

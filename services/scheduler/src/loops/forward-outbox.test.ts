@@ -10,6 +10,7 @@ import { deadUrl, startTestHistory } from "../../test/stack.js";
 import { createHistoryClient, type HistoryClient } from "../history-client.js";
 import { OUTBOX_GROUP, OutboxReader } from "../redis/outbox.js";
 import type { EnqueueJob } from "../redis/queue-store.js";
+import { createSchedulerMetrics, type SchedulerMetrics } from "../metrics.js";
 import { ForwardOutbox } from "./forward-outbox.js";
 
 const logger = pino({ level: "silent" });
@@ -28,9 +29,15 @@ afterAll(async () => {
   await hist.close();
 });
 
-function forwarder(client: HistoryClient, consumer: string, claimIdleMs = 60_000, batchSize = 100): ForwardOutbox {
+function forwarder(
+  client: HistoryClient,
+  consumer: string,
+  claimIdleMs = 60_000,
+  batchSize = 100,
+  parked?: SchedulerMetrics["outboxParked"],
+): ForwardOutbox {
   const reader = new OutboxReader(f.redis, f.prefix, consumer);
-  return new ForwardOutbox({ store: f.store, reader, history: client, batchSize, intervalMs: 1_000, logger, claimIdleMs });
+  return new ForwardOutbox({ store: f.store, reader, history: client, batchSize, intervalMs: 1_000, logger, claimIdleMs, parked });
 }
 
 /** Submits jobs to history (as SubmitJobs does), enqueues them and leases them, writing STARTED events. */
@@ -106,4 +113,50 @@ describe("ForwardOutbox", () => {
     ]);
     expect((await history.getJob(job!.id)).status).toBe(JobStatus.FAILED);
   });
+
+  it("parks an entry history refuses among good ones: the good ones land, the loop goes on", async () => {
+    const metrics = createSchedulerMetrics();
+    const [a, b] = await startJobs("fw6", 2);
+    // A transition history refuses as invalid (no such event type), between good ones.
+    const badId = await f.redis.xadd(
+      f.keys("fw6").outbox, "*", "job", a!.id, "seq", "9", "type", "EXPLODED", "status", "pending", "attempt", "1",
+      "actor", "scheduler:test", "at", String(Date.now()),
+    );
+    const [c] = await startJobs("fw6", 1);
+    const fw = forwarder(history, "c6", 60_000, 100, metrics.outboxParked);
+    expect(await fw.runOnce()).toBe(4);
+
+    for (const job of [a, b, c]) expect((await history.getJob(job!.id)).status).toBe(JobStatus.PROCESSING);
+    const dead = await f.redis.xrange(f.keys("fw6").outboxDead, "-", "+");
+    expect(dead).toHaveLength(1);
+    const fields = Object.fromEntries(chunk(dead[0]![1]));
+    expect(fields).toMatchObject({ job: a!.id, type: "EXPLODED", entry_id: badId });
+    expect(fields.park_error).toContain("type");
+    expect(await metrics.outboxParked.get()).toMatchObject({ values: [{ value: 1, labels: { queue: "fw6" } }] });
+    expect(await f.redis.xlen(f.keys("fw6").outbox)).toBe(0);
+    expect(await pendingCount("fw6")).toBe(0);
+
+    const token = (await f.redis.hget(f.keys("fw6").jobPrefix + b!.id, "token"))!;
+    await f.store.report("fw6", "w1", [{ id: b!.id, token, outcome: "completed", body: "1", permanent: false }]);
+    expect(await fw.runOnce()).toBe(1);
+    expect((await history.getJob(b!.id)).status).toBe(JobStatus.COMPLETED);
+  });
+
+  it("parks an entry that does not parse without asking history", async () => {
+    const metrics = createSchedulerMetrics();
+    await f.store.addQueues(["fw7"]);
+    await f.redis.xadd(f.keys("fw7").outbox, "*", "garbage", "yes");
+    expect(await forwarder(down, "c7", 60_000, 100, metrics.outboxParked).runOnce()).toBe(1);
+    const dead = await f.redis.xrange(f.keys("fw7").outboxDead, "-", "+");
+    expect(Object.fromEntries(chunk(dead[0]![1]))).toMatchObject({ garbage: "yes", park_error: "malformed outbox entry" });
+    expect(await metrics.outboxParked.get()).toMatchObject({ values: [{ value: 1 }] });
+    expect(await f.redis.xlen(f.keys("fw7").outbox)).toBe(0);
+  });
 });
+
+/** [k1, v1, k2, v2] as [[k1, v1], [k2, v2]]. */
+function chunk(flat: string[]): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i]!, flat[i + 1]!]);
+  return pairs;
+}

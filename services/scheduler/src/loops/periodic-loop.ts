@@ -3,6 +3,8 @@ import type { Logger } from "pino";
 export interface PeriodicLoopOptions {
   /** Period between runs, in ms. */
   intervalMs: number;
+  /** Wait before the first run, in ms; default 0 (run at once). */
+  initialDelayMs?: number;
   /** Longest pause after repeated failures, in ms. */
   maxBackoffMs?: number;
   logger: Logger;
@@ -28,7 +30,7 @@ export class PeriodicLoop {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.schedule(0);
+    this.schedule(this.opts.initialDelayMs ?? 0);
   }
 
   /** Runs again as soon as the current run (if any) ends; ignored while backing off. */

@@ -14,6 +14,8 @@ export interface QueueKeys {
   readonly leased: string;
   /** stream of job transitions not yet recorded by history. */
   readonly outbox: string;
+  /** stream of outbox entries history refused (dead letters), each with the error, for an operator. */
+  readonly outboxDead: string;
   /** Prefix of the job hashes: `<jobPrefix><id>`. Same hash tag, so same slot. */
   readonly jobPrefix: string;
   /** pub/sub channel announcing that jobs became ready. */
@@ -29,6 +31,7 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     delayed: `${base}:delayed`,
     leased: `${base}:leased`,
     outbox: `${base}:outbox`,
+    outboxDead: `${base}:outbox-dead`,
     jobPrefix: `${base}:job:`,
     wakeChannel: `${base}:wake`,
   };
@@ -36,6 +39,9 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
 
 /** Set of every queue that ever received a job; the loops sweep these. */
 export const queuesKey = (prefix: string): string => `${prefix}:queues`;
+
+/** Lock held by the replica that is reconciling (one at a time per deployment). */
+export const reconcileLockKey = (prefix: string): string => `${prefix}:reconcile-lock`;
 
 /** Pattern matching every queue's wake channel under `prefix`. */
 export function wakePattern(prefix: string): string {

@@ -17,6 +17,15 @@ export interface OutboxEntry {
 
 type RawEntry = [id: string, fields: string[] | null];
 
+/** An outbox entry history cannot apply, and why. */
+export interface ParkedEntry {
+  entry: OutboxEntry;
+  error: string;
+}
+
+/** Dead letters kept per queue (approximately); older ones are trimmed as new ones arrive. */
+export const DEAD_LETTER_MAX_LEN = 10_000;
+
 /**
  * Reads the per-queue outbox streams as one consumer of the forwarder group.
  * Entries stay pending until {@link ack}, so a crash between reading and
@@ -48,15 +57,29 @@ export class OutboxReader {
     }
   }
 
-  /** Acknowledges and deletes forwarded entries, atomically. */
-  async ack(queue: string, ids: readonly string[]): Promise<void> {
+  /**
+   * Acknowledges and deletes handled entries in one MULTI; the `parked` ones (among `ids`) are
+   * first copied to the queue's dead-letter stream with their error, in the same transaction,
+   * so a crash cannot acknowledge an entry without parking it.
+   * @throws unavailable when Redis fails; a command's own error (e.g. the dead-letter key
+   *   holding another type) as it is, after the transaction ran.
+   */
+  async ack(queue: string, ids: readonly string[], parked: readonly ParkedEntry[] = []): Promise<void> {
     if (ids.length === 0) return;
-    const key = queueKeys(this.keyPrefix, queue).outbox;
+    const k = queueKeys(this.keyPrefix, queue);
+    const tx = this.redis.multi();
+    for (const p of parked) {
+      const fields = Object.entries(p.entry.fields ?? {}).flat();
+      tx.xadd(k.outboxDead, "MAXLEN", "~", DEAD_LETTER_MAX_LEN, "*", ...fields, "entry_id", p.entry.id, "park_error", p.error);
+    }
+    let replies: [Error | null, unknown][] | null;
     try {
-      await this.redis.multi().xack(key, OUTBOX_GROUP, ...ids).xdel(key, ...ids).exec();
+      replies = await tx.xack(k.outbox, OUTBOX_GROUP, ...ids).xdel(k.outbox, ...ids).exec();
     } catch (err) {
       throw fromRedisError(err);
     }
+    const failed = replies?.find(([err]) => err !== null);
+    if (failed !== undefined) throw failed[0] as Error;
   }
 
   private async readOrClaim(queue: string, count: number, claimIdleMs: number): Promise<OutboxEntry[]> {

@@ -53,13 +53,13 @@ describe("cancel-job", () => {
     expect((await outboxEntries(f, q)).at(-1)).toMatchObject({ type: "CANCELLED", status: "cancelled" });
   });
 
-  it("refuses a finished job with failed_precondition and an unknown one with unavailable", async () => {
+  it("refuses a finished job with failed_precondition and reports an unknown one as missing", async () => {
     const q = freshQueue();
     const job = makeJob();
     await f.store.enqueue(q, [job]);
     await f.store.cancel(q, job.id, "");
     expect(await codeOf(f.store.cancel(q, job.id, ""))).toBe(Code.FailedPrecondition);
-    expect(await codeOf(f.store.cancel(q, makeJob().id, ""))).toBe(Code.Unavailable);
+    expect(await f.store.cancel(q, makeJob().id, "")).toBe("missing");
   });
 });
 

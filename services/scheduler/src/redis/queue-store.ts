@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { JobStatus, LeaseStatus, ReportStatus } from "@taskflow/proto";
-import { fromRedisError, isScriptCode, scriptCodeError } from "../errors.js";
+import { fromRedisError, isScriptCode, ScriptCode, scriptCodeError } from "../errors.js";
 import { queueKeys, queuesKey, type QueueKeys } from "./keys.js";
 import { defineScripts, type ScriptName, type Scripts } from "./scripts.js";
 import { jobStatusOf } from "./status-text.js";
@@ -169,10 +169,11 @@ export class QueueStore {
   }
 
   /**
-   * Cancels a job: "cancelled" when it stopped at once, "requested" when its worker must stop it.
-   * @throws unavailable when Redis does not know the job; failed_precondition when it already finished.
+   * Cancels a job: "cancelled" when it stopped at once, "requested" when its worker must stop
+   * it, "missing" when Redis does not hold the job (nothing changed).
+   * @throws failed_precondition when it already finished.
    */
-  async cancel(queue: string, id: string, reason: string): Promise<"cancelled" | "requested"> {
+  async cancel(queue: string, id: string, reason: string): Promise<"cancelled" | "requested" | "missing"> {
     const k = this.keys(queue);
     const details = reason === "" ? "" : JSON.stringify({ reason });
     const reply = await this.run(
@@ -180,6 +181,7 @@ export class QueueStore {
       [k.ready, k.delayed, k.outbox, k.jobPrefix + id],
       [id, details, TOMBSTONE_TTL_S],
     );
+    if (reply === ScriptCode.JobMissing) return "missing";
     if (isScriptCode(reply)) throw scriptCodeError(reply, id);
     return reply === 1 ? "cancelled" : "requested";
   }

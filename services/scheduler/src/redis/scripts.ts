@@ -11,6 +11,11 @@ export const SCRIPT_NAMES = [
   "cancel-job",
   "promote-delayed",
   "expire-leases",
+  "restore-jobs",
+  "drop-jobs",
+  "bury-job",
+  "renew-lock",
+  "release-lock",
 ] as const;
 
 export type ScriptName = (typeof SCRIPT_NAMES)[number];

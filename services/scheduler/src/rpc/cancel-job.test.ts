@@ -1,11 +1,17 @@
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { JobEventType, JobStatus, LeaseStatus, ReportStatus } from "@taskflow/proto";
 import { codeOf, eventually } from "@taskflow/testkit";
+import pino from "pino";
 import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeJob } from "../../test/redis-fixture.js";
 import { startStack, type Stack } from "../../test/stack.js";
 import { queueKeys } from "../redis/keys.js";
+import { QueueStore } from "../redis/queue-store.js";
+import { RecoveryStore } from "../redis/recovery-store.js";
+import { createHistoryClient } from "../history-client.js";
+import { cancelLostJob } from "./cancel-lost-job.js";
 
 let s: Stack;
 beforeAll(async () => {
@@ -68,11 +74,52 @@ describe("CancelJob", () => {
     expect(await codeOf(s.scheduler.cancelJob({ id: "" }))).toBe(Code.InvalidArgument);
   });
 
-  it("answers unavailable (retry) when history knows the job but Redis does not yet", async () => {
+  it("cancels in history a job Redis does not hold, and a late enqueue of it creates nothing", async () => {
     const { job } = await s.scheduler.submitJob({ type: "t.x", queue: "c5" });
-    await s.redis.del(queueKeys(s.config.redisKeyPrefix, "c5").jobPrefix + job!.id);
-    const err = await s.scheduler.cancelJob({ id: job!.id }).catch((e: unknown) => ConnectError.from(e));
-    expect(err).toMatchObject({ code: Code.Unavailable });
-    expect((err as ConnectError).rawMessage).toMatch(/retry/);
+    const k = queueKeys(s.config.redisKeyPrefix, "c5");
+    await s.redis.multi().del(k.jobPrefix + job!.id).zrem(k.ready, job!.id).exec();
+
+    const res = await s.scheduler.cancelJob({ id: job!.id, reason: "lost anyway" });
+    expect(res).toMatchObject({ id: job!.id, status: JobStatus.CANCELLED });
+    const { job: stored } = await s.history.getJob({ id: job!.id });
+    expect(stored).toMatchObject({ status: JobStatus.CANCELLED, lastEventSeq: 2 });
+    const { events } = await s.history.listJobEvents({ jobId: job!.id });
+    expect(events.map((e) => [e.seq, e.type, e.actor])).toEqual([
+      [1, JobEventType.SUBMITTED, "api"],
+      [2, JobEventType.CANCELLED, "api"],
+    ]);
+    expect(events[1]!.details).toEqual({ reason: "lost anyway" });
+
+    // The submit's enqueue arriving only now (the race with a concurrent submit) finds the tombstone.
+    const store = new QueueStore({ ...s.config, redis: s.redis, keyPrefix: s.config.redisKeyPrefix });
+    expect(await store.enqueue("c5", [makeJob({ id: job!.id })])).toBe(0);
+    expect(await s.redis.zcard(k.ready)).toBe(0);
+    expect((await s.worker.leaseJobs({ workerId: "w1", queues: ["c5"], maxJobs: 1 })).jobs).toEqual([]);
+    expect(await codeOf(s.scheduler.cancelJob({ id: job!.id }))).toBe(Code.FailedPrecondition);
+  });
+
+  it("cancels the live copy too when the enqueue reaches Redis after history recorded CANCELLED", async () => {
+    const { job } = await s.scheduler.submitJob({ type: "t.x", queue: "c6" });
+    const { job: stored } = await s.history.getJob({ id: job!.id });
+    // As if CancelJob had found the job missing a moment before the submit's enqueue landed.
+    const store = new QueueStore({ ...s.config, redis: s.redis, keyPrefix: s.config.redisKeyPrefix });
+    const d = {
+      store,
+      recovery: new RecoveryStore(s.redis, s.config.redisKeyPrefix),
+      history: createHistoryClient(s.historyUrl),
+      logger: pino({ level: "silent" }),
+      eventsWritten: () => undefined,
+    };
+    expect(await cancelLostJob(d, stored!, "", AbortSignal.timeout(5_000))).toBe(JobStatus.CANCELLED);
+    const k = queueKeys(s.config.redisKeyPrefix, "c6");
+    expect(await s.redis.hget(k.jobPrefix + job!.id, "status")).toBe("cancelled");
+    expect(await s.redis.zcard(k.ready)).toBe(0);
+    // Redis's own CANCELLED carries the same seq, so history keeps one.
+    await eventually(async () => ((await s.redis.xlen(k.outbox)) === 0 ? true : undefined));
+    const { events } = await s.history.listJobEvents({ jobId: job!.id });
+    expect(events.map((e) => [e.seq, e.type])).toEqual([
+      [1, JobEventType.SUBMITTED],
+      [2, JobEventType.CANCELLED],
+    ]);
   });
 });

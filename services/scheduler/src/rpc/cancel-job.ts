@@ -2,7 +2,8 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { JobStatus, type SchedulerService } from "@taskflow/proto";
 import type { Deps } from "../deps.js";
 import { invalidArgument, jobFinished } from "../errors.js";
-import { checkJobId, containsNul } from "../validate.js";
+import { checkJobId, checkText } from "../validate.js";
+import { cancelLostJob } from "./cancel-lost-job.js";
 
 /** Longest cancel reason kept in the audit trail, in characters. */
 export const MAX_REASON_LENGTH = 1_024;
@@ -11,9 +12,10 @@ const TERMINAL = new Set([JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCE
 
 /**
  * CancelJob: a pending job ends CANCELLED at once; a running one is flagged
- * and its worker stops at its next heartbeat.
+ * and its worker stops at its next heartbeat. A job history holds as unfinished
+ * but Redis does not is cancelled in history directly (see {@link cancelLostJob}).
  * @throws not_found for an unknown id; failed_precondition when the job already
- * finished; unavailable when Redis does not hold the job yet (retry).
+ * finished; unavailable when a store cannot be reached (retry).
  */
 export const cancelJob =
   (d: Deps): ServiceImpl<typeof SchedulerService>["cancelJob"] =>
@@ -22,10 +24,11 @@ export const cancelJob =
     if (req.reason.length > MAX_REASON_LENGTH) {
       throw invalidArgument("reason", `must be at most ${MAX_REASON_LENGTH} characters`);
     }
-    if (containsNul(req.reason)) throw invalidArgument("reason", "must not contain NUL");
+    checkText(req.reason, "reason");
     const job = await d.history.getJob(req.id, ctx.signal);
     if (TERMINAL.has(job.status)) throw jobFinished(job.id);
     const outcome = await d.store.cancel(job.queue, job.id, req.reason);
+    if (outcome === "missing") return { id: job.id, status: await cancelLostJob(d, job, req.reason, ctx.signal) };
     if (outcome === "cancelled") d.eventsWritten();
     return { id: job.id, status: outcome === "cancelled" ? JobStatus.CANCELLED : JobStatus.PROCESSING };
   };

@@ -69,3 +69,20 @@ describe("worker registration and presence", () => {
     expect(await code(s.worker.registerWorker({ workerId: "ok", queues: ["q"], jobTypes: [""] }))).toBe(Code.InvalidArgument);
   });
 });
+
+describe("registration checks", () => {
+  it.each([
+    ["a hostname with NUL", { hostname: "h\u0000" }, "hostname"],
+    ["a hostname of 256 characters", { hostname: "h".repeat(256) }, "hostname"],
+    ["a metadata value with NUL", { metadata: { zone: "a\u0000" } }, 'metadata["zone"]'],
+    ["a metadata key with NUL", { metadata: { "z\u0000": "a" } }, "metadata"],
+    ["an empty metadata key", { metadata: { "": "a" } }, 'metadata[""] key'],
+    ["65 metadata entries", { metadata: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, "v"])) }, "metadata"],
+  ])("refuses %s before saving anything", async (_what, init, field) => {
+    const workerId = `bad-${Math.random().toString(36).slice(2)}`;
+    const err = ConnectError.from(await s.worker.registerWorker({ workerId, queues: ["reg"], ...init }).catch((e: unknown) => e));
+    expect([err.code, err.rawMessage.startsWith(`${field}`)]).toEqual([Code.InvalidArgument, true]);
+    expect(await s.redis.exists(`${s.config.redisKeyPrefix}:worker:${workerId}`)).toBe(0);
+    expect(await workerRow(workerId)).toBeUndefined();
+  });
+});

@@ -69,8 +69,7 @@ describe("bad input", () => {
     ["delay", { schedule: { case: "delay", value: durationFromMs(-1_000) } }],
     ["run_at", { schedule: { case: "runAt", value: timestampFromMs(Date.now() + 400 * 86_400_000) } }],
     ["idempotency_key", { idempotencyKey: "k".repeat(257) }],
-    ["payload", { payload: { big: "x".repeat(1_000) } }],
-    ["payload", { payload: { text: "a\u0000b" } }],
+    ["payload.text", { payload: { text: "a\u0000b" } }],
   ];
 
   it.each(bad)("refuses a bad %s with invalid_argument and stores nothing", async (field, init) => {
@@ -80,6 +79,15 @@ describe("bad input", () => {
     expect(err).toBeInstanceOf(ConnectError);
     expect((err as ConnectError).code).toBe(Code.InvalidArgument);
     expect((err as ConnectError).rawMessage).toMatch(new RegExp(`^jobs\\[1\\]\\.${field}:`));
+    expect(await jobKeys(s)).toEqual(before);
+    expect((await s.history.listJobs({ pageSize: 500 })).jobs.length).toBe(listedBefore.length);
+  });
+
+  it("refuses a payload over MAX_PAYLOAD_BYTES with resource_exhausted and stores nothing", async () => {
+    const before = await jobKeys(s);
+    const { jobs: listedBefore } = await s.history.listJobs({ pageSize: 500 });
+    const err = ConnectError.from(await s.scheduler.submitJobs({ jobs: [job(), job({ payload: { big: "x".repeat(1_000) } })] }).catch((e: unknown) => e));
+    expect([err.code, err.rawMessage]).toEqual([Code.ResourceExhausted, "jobs[1].payload: must be at most 1000 bytes as JSON, got 1010"]);
     expect(await jobKeys(s)).toEqual(before);
     expect((await s.history.listJobs({ pageSize: 500 })).jobs.length).toBe(listedBefore.length);
   });

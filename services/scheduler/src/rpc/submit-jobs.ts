@@ -3,6 +3,7 @@ import { durationFromMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf
 import type { Job, SchedulerService } from "@taskflow/proto";
 import type { Deps } from "../deps.js";
 import type { JobInit } from "../history-client.js";
+import { crashAfterHistoryCommit } from "../faults.js";
 import type { EnqueueJob } from "../redis/queue-store.js";
 import { parseSubmitJobs, type NewJob } from "../validate.js";
 
@@ -23,6 +24,7 @@ export const submitJobs =
 export async function acceptJobs(d: Deps, jobs: readonly NewJob[], signal: AbortSignal): Promise<Job[]> {
   const stored = await d.history.insertJobs(jobs.map(toInsertJob), signal);
   if (stored.length !== jobs.length) throw new Error("history answered InsertJobs with a different job count");
+  crashAfterHistoryCommit(d.config);
   const byQueue = new Map<string, EnqueueJob[]>();
   jobs.forEach((job, i) => {
     const s = stored[i]!;

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DbFixture, makeJob, setupDatabase, waitForLockWaiter } from "../../../test/fixtures.js";
 import { insertJobs } from "./insert-jobs.js";
 
+const opts = { idempotencyWindowMs: 86_400_000 };
+
 describe("insertJobs", () => {
   let f: DbFixture;
   beforeAll(async () => {
@@ -28,7 +30,7 @@ describe("insertJobs", () => {
       scheduledAt: new Date("2031-02-03T04:05:06.789Z"),
     });
     const before = Date.now();
-    const [row] = await insertJobs(f.pool, [job]);
+    const [row] = await insertJobs(f.pool, [job], opts);
 
     expect(row).toMatchObject({
       id: job.id,
@@ -67,14 +69,14 @@ describe("insertJobs", () => {
   it("returns the stored rows in request order", async () => {
     const jobs = [makeJob(), makeJob(), makeJob()];
     const reversed = [...jobs].reverse();
-    const rows = await insertJobs(f.pool, reversed);
+    const rows = await insertJobs(f.pool, reversed, opts);
     expect(rows.map((r) => r.id)).toEqual(reversed.map((j) => j.id));
   });
 
   it("changes nothing when the same batch is inserted twice", async () => {
     const jobs = [makeJob(), makeJob({ idempotencyKey: "key-twice" })];
-    const first = await insertJobs(f.pool, jobs);
-    const second = await insertJobs(f.pool, jobs);
+    const first = await insertJobs(f.pool, jobs, opts);
+    const second = await insertJobs(f.pool, jobs, opts);
     expect(second).toEqual(first);
     expect(await countJobs(jobs.map((j) => j.id))).toBe(2);
     for (const job of jobs) expect(await eventsOf(job.id)).toHaveLength(1);
@@ -82,10 +84,10 @@ describe("insertJobs", () => {
 
   it("returns the original job when an idempotency key is reused", async () => {
     const original = makeJob({ idempotencyKey: "key-reused", payload: { v: 1 } });
-    await insertJobs(f.pool, [original]);
+    await insertJobs(f.pool, [original], opts);
     const repeat = makeJob({ idempotencyKey: "key-reused", payload: { v: 2 } });
     const fresh = makeJob();
-    const rows = await insertJobs(f.pool, [repeat, fresh]);
+    const rows = await insertJobs(f.pool, [repeat, fresh], opts);
 
     expect(rows.map((r) => r.id)).toEqual([original.id, fresh.id]);
     expect(rows[0]?.payload).toEqual({ v: 1 });
@@ -96,7 +98,7 @@ describe("insertJobs", () => {
   it("resolves a key repeated within one batch to the first job", async () => {
     const a = makeJob({ idempotencyKey: "key-in-batch" });
     const b = makeJob({ idempotencyKey: "key-in-batch" });
-    const rows = await insertJobs(f.pool, [a, b]);
+    const rows = await insertJobs(f.pool, [a, b], opts);
     expect(rows.map((r) => r.id)).toEqual([a.id, a.id]);
     expect(await countJobs([a.id, b.id])).toBe(1);
   });
@@ -107,9 +109,9 @@ describe("insertJobs", () => {
     const holder = await f.pool.connect();
     try {
       await holder.query("BEGIN");
-      await insertJobs(holder, [a]);
+      await insertJobs(holder, [a], opts);
       // b's insert takes its snapshot, then waits on a's uncommitted key.
-      const racing = insertJobs(f.pool, [b]);
+      const racing = insertJobs(f.pool, [b], opts);
       await waitForLockWaiter(f.pool);
       await holder.query("COMMIT");
       const [row] = await racing;
@@ -121,6 +123,6 @@ describe("insertJobs", () => {
   });
 
   it("inserts nothing for an empty batch", async () => {
-    expect(await insertJobs(f.pool, [])).toEqual([]);
+    expect(await insertJobs(f.pool, [], opts)).toEqual([]);
   });
 });

@@ -1,0 +1,286 @@
+import { randomUUID } from "node:crypto";
+import { create, toBinary, type JsonObject } from "@bufbuild/protobuf";
+import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, type Client } from "@connectrpc/connect";
+import {
+  GetJobRequestSchema,
+  type HistoryIngestService,
+  type HistoryService,
+  JobEventType,
+  JobStatus,
+  ListJobsRequestSchema,
+  type SchedulerService,
+  SubmitJobRequestSchema,
+  type WorkerService,
+  type WorkerStatus,
+} from "@taskflow/proto";
+import { patchBytes } from "./raw-call.js";
+
+/** Clients of every service of a stack, over one protocol. */
+export interface Clients {
+  scheduler: Client<typeof SchedulerService>;
+  worker: Client<typeof WorkerService>;
+  history: Client<typeof HistoryService>;
+  ingest: Client<typeof HistoryIngestService>;
+}
+
+/** A bad request sent through generated clients: what it must fail with, and a word its message must hold. */
+export interface TypedRow {
+  name: string;
+  send: (c: Clients) => Promise<unknown>;
+  code: Code;
+  says: string;
+  /** Send it as binary over Connect too: its JSON form cannot even be written (e.g. a timestamp in year -300). */
+  binaryOnly?: boolean;
+}
+
+/** A bad request as bytes no generated client would send, to one procedure. */
+export interface RawRow {
+  name: string;
+  path: string;
+  codec: "proto" | "json";
+  body: Uint8Array | string;
+  code: Code;
+  says: string;
+}
+
+export type Row = TypedRow | RawRow;
+
+export const SQL_METACHARACTERS = ["'; DROP TABLE jobs; --", "%", "_", "\\", "%%", "*", "' OR '1'='1"];
+
+const MIB = 1024 * 1024;
+const YEAR_MS = 365 * 86_400_000;
+const LONE_SURROGATE = "\\ud800";
+
+/** {"a":{"a":...{}}}, `depth` objects deep. */
+export function nested(depth: number): JsonObject {
+  let v: JsonObject = {};
+  for (let i = 1; i < depth; i++) v = { a: v };
+  return v;
+}
+
+const token = (after: unknown): string => Buffer.from(JSON.stringify({ after }), "utf8").toString("base64url");
+const submitBytes = (init: Parameters<typeof create<typeof SubmitJobRequestSchema>>[1]) =>
+  toBinary(SubmitJobRequestSchema, create(SubmitJobRequestSchema, init));
+const lease = (over: object = {}) => ({ jobId: randomUUID(), queue: "default", leaseToken: "t", ...over });
+const event = (over: object = {}) => ({
+  jobId: randomUUID(),
+  seq: 2,
+  type: JobEventType.STARTED,
+  status: JobStatus.PROCESSING,
+  actor: "scheduler:test",
+  occurredAt: timestampFromMs(Date.now()),
+  ...over,
+});
+const newJob = (over: object = {}) => ({
+  id: randomUUID(),
+  type: "echo",
+  queue: "default",
+  maxAttempts: 3,
+  scheduledAt: timestampFromMs(Date.now()),
+  ...over,
+});
+
+/** A typed row expecting `invalid_argument` with a message mentioning `says`. */
+const bad = (name: string, says: string, send: TypedRow["send"]): TypedRow => ({ name, says, send, code: Code.InvalidArgument });
+/** A raw row expecting `invalid_argument` with a message mentioning `says`. */
+const badBytes = (name: string, path: string, codec: RawRow["codec"], body: RawRow["body"], says: string): RawRow => ({
+  name,
+  path,
+  codec,
+  body,
+  says,
+  code: Code.InvalidArgument,
+});
+type SubmitInit = Parameters<Clients["scheduler"]["submitJob"]>[0];
+const submit = (init: SubmitInit) => (c: Clients) => c.scheduler.submitJob({ type: "echo", ...init });
+const registerWith = (over: object) => (c: Clients) => c.worker.registerWorker({ workerId: "w-bad", queues: ["q"], ...over });
+const delay = (ms: number): SubmitInit => ({ schedule: { case: "delay", value: durationFromMs(ms) } });
+
+const SUBMIT = "/taskflow.v1.SchedulerService/SubmitJob";
+const CANCEL = "/taskflow.v1.SchedulerService/CancelJob";
+const REGISTER = "/taskflow.v1.WorkerService/RegisterWorker";
+const UNKNOWN_JOB = "018f0000-0000-7000-8000-00000000dead";
+
+/** Bad requests to the scheduler: SchedulerService and WorkerService. */
+export const schedulerRows: Row[] = [
+  bad("empty type", "type", submit({ type: "" })),
+  bad("type of 129 characters", "type", submit({ type: "t".repeat(129) })),
+  bad("type with SQL in it", "type", submit({ type: SQL_METACHARACTERS[0] })),
+  bad("queue named %", "queue", submit({ queue: "%" })),
+  {
+    name: "payload over MAX_PAYLOAD_BYTES",
+    send: submit({ payload: { blob: "x".repeat(1.1 * MIB) } }),
+    code: Code.ResourceExhausted,
+    says: "payload",
+  },
+  {
+    name: "request over the read limit (5 MiB)",
+    send: submit({ payload: { blob: "x".repeat(5 * MIB) } }),
+    code: Code.ResourceExhausted,
+    says: "readMaxBytes",
+  },
+  bad("payload nested 40 deep", "payload", submit({ payload: nested(40) })),
+  bad("payload nested past the decoder's limit", "recursion depth", submit({ payload: nested(120) })),
+  bad("NUL in a payload string", "payload.note", submit({ payload: { note: "a\u0000b" } })),
+  bad("NUL in a payload key", "payload key", submit({ payload: { "k\u0000": 1 } })),
+  bad("negative delay", "delay", submit(delay(-1_000))),
+  bad("delay of two years", "delay", submit(delay(2 * YEAR_MS))),
+  bad("run_at two years ahead", "run_at", (c) =>
+    submit({ schedule: { case: "runAt", value: timestampFromMs(Date.now() + 2 * YEAR_MS) } })(c),
+  ),
+  bad("max_attempts 0", "max_attempts", submit({ maxAttempts: 0 })),
+  bad("max_attempts 2^31-1", "max_attempts", submit({ maxAttempts: 2 ** 31 - 1 })),
+  bad("negative priority", "priority", submit({ priority: -1 })),
+  bad("priority 1001", "priority", submit({ priority: 1001 })),
+  bad("timeout of 500 ms", "timeout", submit({ timeout: durationFromMs(500) })),
+  bad("idempotency_key of 257 characters", "idempotency_key", submit({ idempotencyKey: "k".repeat(257) })),
+  bad("NUL in idempotency_key", "idempotency_key", submit({ idempotencyKey: "k\u0000" })),
+  bad("empty batch", "jobs", (c) => c.scheduler.submitJobs({ jobs: [] })),
+  bad("batch over MAX_SUBMIT_BATCH", "jobs", (c) =>
+    c.scheduler.submitJobs({ jobs: Array.from({ length: 1001 }, () => ({ type: "echo" })) }),
+  ),
+  bad("batch with one bad job", "jobs[1].type", (c) => c.scheduler.submitJobs({ jobs: [{ type: "echo" }, { type: "" }] })),
+  bad("cancel with an empty id", "id", (c) => c.scheduler.cancelJob({ id: "" })),
+  bad("cancel with SQL as id", "id", (c) => c.scheduler.cancelJob({ id: SQL_METACHARACTERS[0] })),
+  {
+    name: "cancel an unknown job",
+    send: (c) => c.scheduler.cancelJob({ id: UNKNOWN_JOB }),
+    code: Code.NotFound,
+    says: UNKNOWN_JOB,
+  },
+  bad("cancel reason of 1025 characters", "reason", (c) => c.scheduler.cancelJob({ id: randomUUID(), reason: "r".repeat(1025) })),
+  bad("NUL in a cancel reason", "reason", (c) => c.scheduler.cancelJob({ id: randomUUID(), reason: "r\u0000" })),
+  bad("register with no queues", "queues", registerWith({ queues: [] })),
+  bad("register a queue named 'a b'", "queues[0]", registerWith({ queues: ["a b"] })),
+  bad("register with NUL in hostname", "hostname", registerWith({ hostname: "h\u0000" })),
+  bad("register with negative concurrency", "concurrency", registerWith({ concurrency: -1 })),
+  bad("lease with an empty worker_id", "worker_id", (c) => c.worker.leaseJobs({ workerId: "", queues: ["q"] })),
+  bad("lease from no queue", "queues", (c) => c.worker.leaseJobs({ workerId: "w-bad", queues: [] })),
+  bad("heartbeat for a lease with a bad job id", "leases[0].job_id", (c) =>
+    c.worker.heartbeat({ workerId: "w-bad", leases: [lease({ jobId: "%" })] }),
+  ),
+  bad("report with no outcome", "reports[0]", (c) => c.worker.reportJobs({ workerId: "w-bad", reports: [{ lease: lease() }] })),
+  bad("release with an empty lease token", "leases[0].lease_token", (c) =>
+    c.worker.releaseJobs({ workerId: "w-bad", leases: [lease({ leaseToken: "" })] }),
+  ),
+  bad("deregister worker '%'", "worker_id", (c) => c.worker.deregisterWorker({ workerId: "%" })),
+  badBytes(
+    "invalid UTF-8 in type",
+    SUBMIT,
+    "proto",
+    patchBytes(submitBytes({ type: "QQQQ" }), "QQQQ", [0x51, 0xff, 0xfe, 0x51]),
+    "utf-8",
+  ),
+  badBytes(
+    "invalid UTF-8 in a payload string",
+    SUBMIT,
+    "proto",
+    patchBytes(submitBytes({ type: "echo", payload: { s: "QQQQ" } }), "QQQQ", [0xc3, 0x28, 0x51, 0x51]),
+    "utf-8",
+  ),
+  badBytes("cut-short binary message", SUBMIT, "proto", Uint8Array.of(0x0a, 0x05, 0x65), "parse binary"),
+  badBytes("lone surrogate in a payload string", SUBMIT, "json", `{"type":"echo","payload":{"s":"${LONE_SURROGATE}"}}`, "payload.s"),
+  badBytes("unknown JSON field", SUBMIT, "json", '{"type":"echo","tpye":"echo"}', "tpye"),
+  badBytes("number for a string field", SUBMIT, "json", '{"type":42}', "type"),
+  badBytes("malformed JSON", SUBMIT, "json", '{"type":"echo"', "json"),
+  badBytes("lone surrogate in a cancel reason", CANCEL, "json", `{"id":"${randomUUID()}","reason":"${LONE_SURROGATE}"}`, "reason"),
+  badBytes(
+    "lone surrogate in worker metadata",
+    REGISTER,
+    "json",
+    `{"workerId":"w-bad","queues":["q"],"metadata":{"zone":"${LONE_SURROGATE}"}}`,
+    "metadata",
+  ),
+];
+
+const GET_JOB = "/taskflow.v1.HistoryService/GetJob";
+const LIST_JOBS = "/taskflow.v1.HistoryService/ListJobs";
+const APPEND = "/taskflow.v1.HistoryIngestService/AppendEvents";
+const UPSERT = "/taskflow.v1.HistoryIngestService/UpsertWorkers";
+const INSERT = "/taskflow.v1.HistoryIngestService/InsertJobs";
+const UNKNOWN_ID = "018f0000-0000-7000-8000-00000000beef";
+const insert = (over: object) => (c: Clients) => c.ingest.insertJobs({ jobs: [newJob(over)] });
+const append = (over: object) => (c: Clients) => c.ingest.appendEvents({ events: [event(over)] });
+const listJobs = (req: Parameters<Clients["history"]["listJobs"]>[0]) => (c: Clients) => c.history.listJobs(req);
+const binaryOf = <T extends Parameters<typeof create>[0]>(schema: T, init: Parameters<typeof create<T>>[1]) =>
+  toBinary(schema, create(schema, init));
+
+/** Bad requests to history: HistoryService and HistoryIngestService. */
+export const historyRows: Row[] = [
+  bad("get with an empty id", "id", (c) => c.history.getJob({ id: "" })),
+  bad("get with a malformed id", "id", (c) => c.history.getJob({ id: "not-a-uuid" })),
+  bad("get with SQL as id", "id", (c) => c.history.getJob({ id: SQL_METACHARACTERS[0] })),
+  bad("get with % as id", "id", (c) => c.history.getJob({ id: "%" })),
+  { name: "get an unknown job", send: (c) => c.history.getJob({ id: UNKNOWN_ID }), code: Code.NotFound, says: UNKNOWN_ID },
+  bad("list with page_size -1", "page_size", listJobs({ pageSize: -1 })),
+  bad("list with page_size 501", "page_size", listJobs({ pageSize: 501 })),
+  bad("list with a garbage page token", "page_token", listJobs({ pageToken: "garbage!!" })),
+  bad("list with a token whose cursor is SQL", "page_token", listJobs({ pageToken: token(SQL_METACHARACTERS[0]) })),
+  bad("list with another list's token", "page_token", listJobs({ pageToken: token(5) })),
+  bad("list with status 99", "statuses", listJobs({ statuses: [99 as JobStatus] })),
+  bad("list with status UNSPECIFIED", "statuses", listJobs({ statuses: [JobStatus.UNSPECIFIED] })),
+  bad("list with NUL in a type filter", "types[0]", listJobs({ types: ["\u0000"] })),
+  bad("list with NUL in a queue filter", "queues[1]", listJobs({ queues: ["ok", "a\u0000"] })),
+  bad("events of a malformed id", "job_id", (c) => c.history.listJobEvents({ jobId: "%" })),
+  {
+    name: "events of an unknown job",
+    send: (c) => c.history.listJobEvents({ jobId: UNKNOWN_ID }),
+    code: Code.NotFound,
+    says: UNKNOWN_ID,
+  },
+  bad("events with page_size 1001", "page_size", (c) => c.history.listJobEvents({ jobId: randomUUID(), pageSize: 1001 })),
+  bad("events with a garbage page token", "page_token", (c) => c.history.listJobEvents({ jobId: randomUUID(), pageToken: "eHl6" })),
+  bad("workers with page_size 501", "page_size", (c) => c.history.listWorkers({ pageSize: 501 })),
+  bad("workers with page_size -5", "page_size", (c) => c.history.listWorkers({ pageSize: -5 })),
+  bad("workers with a token holding NUL", "page_token", (c) => c.history.listWorkers({ pageToken: token("\u0000") })),
+  bad("insert a job with a malformed id", "jobs[0].id", insert({ id: "x" })),
+  bad("insert a job with an empty type", "jobs[0].type", insert({ type: "" })),
+  bad("insert a payload with NUL", "jobs[0].payload.a", insert({ payload: { a: "\u0000" } })),
+  bad("insert a negative priority", "jobs[0].priority", insert({ priority: -1 })),
+  bad("insert max_attempts 0", "jobs[0].max_attempts", insert({ maxAttempts: 0 })),
+  {
+    ...bad("insert a run time in year -300", "jobs[0].scheduled_at", insert({ scheduledAt: { seconds: -71_000_000_000n } })),
+    binaryOnly: true,
+  },
+  bad("append an event of type 99", "events[0].type", append({ type: 99 })),
+  bad("append an event with status 99", "events[0].status", append({ status: 99 })),
+  bad("append an event with seq 0", "events[0].seq", append({ seq: 0 })),
+  bad("append an event with no time", "events[0].occurred_at", append({ occurredAt: undefined })),
+  bad("append an error with NUL", "events[0].error", append({ error: "boom\u0000" })),
+  bad("append an event of job '%'", "events[0].job_id", append({ jobId: "%" })),
+  bad("upsert a worker with no id", "workers[0].id", (c) => c.ingest.upsertWorkers({ workers: [{ id: "" }] })),
+  bad("upsert a worker with status 99", "workers[0].status", (c) =>
+    c.ingest.upsertWorkers({ workers: [{ id: "w-bad", status: 99 as WorkerStatus }] }),
+  ),
+  bad("upsert worker metadata with NUL", "workers[0].metadata", (c) =>
+    c.ingest.upsertWorkers({ workers: [{ id: "w-bad", metadata: { k: "\u0000" } }] }),
+  ),
+  badBytes("unknown status name", LIST_JOBS, "json", '{"statuses":["JOB_STATUS_EXPLODED"]}', "JOB_STATUS_EXPLODED"),
+  badBytes("unknown event type name", APPEND, "json", '{"events":[{"type":"JOB_EVENT_TYPE_NOPE"}]}', "JOB_EVENT_TYPE_NOPE"),
+  badBytes("unknown worker status name", UPSERT, "json", '{"workers":[{"id":"w","status":"WORKER_STATUS_NOPE"}]}', "WORKER_STATUS_NOPE"),
+  badBytes("unknown JSON field", LIST_JOBS, "json", '{"status":["JOB_STATUS_PENDING"]}', '"status"'),
+  badBytes(
+    "invalid UTF-8 in an id",
+    GET_JOB,
+    "proto",
+    patchBytes(binaryOf(GetJobRequestSchema, { id: "QQQQ" }), "QQQQ", [0xed, 0xa0, 0x80, 0x51]),
+    "utf-8",
+  ),
+  badBytes(
+    "invalid UTF-8 in a type filter",
+    LIST_JOBS,
+    "proto",
+    patchBytes(binaryOf(ListJobsRequestSchema, { types: ["QQQQ"] }), "QQQQ", [0xf8, 0x88, 0x80, 0x80]),
+    "utf-8",
+  ),
+  badBytes("lone surrogate in a type filter", LIST_JOBS, "json", `{"types":["${LONE_SURROGATE}"]}`, "types"),
+  badBytes("cut-short binary message", GET_JOB, "proto", Uint8Array.of(0x0a, 0x24, 0x30), "parse binary"),
+  badBytes(
+    "lone surrogate in an inserted payload",
+    INSERT,
+    "json",
+    `{"jobs":[{"id":"${randomUUID()}","type":"echo","queue":"default","maxAttempts":3,"payload":{"s":"${LONE_SURROGATE}"}}]}`,
+    "jobs[0].payload.s",
+  ),
+];

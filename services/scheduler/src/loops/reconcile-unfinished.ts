@@ -1,0 +1,137 @@
+import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { ConnectError } from "@connectrpc/connect";
+import { type Job, JobStatus } from "@taskflow/proto";
+import { RestoreOutcome, type RestoreJob } from "../redis/recovery-store.js";
+import type { ReconcileRun } from "./reconcile-run.js";
+
+/** Unfinished jobs read from history per call. */
+export const UNFINISHED_PAGE_SIZE = 500;
+
+/**
+ * First pass: pages through history's unfinished jobs that changed before the cutoff and puts
+ * back into Redis those whose hash Redis lacks, one existence pipeline and one restore script
+ * per queue per page. A job that cannot be restored is logged and skipped.
+ * @throws unavailable when history or Redis fails (the run stops; the next one starts over).
+ */
+export async function requeueLostJobs(run: ReconcileRun): Promise<void> {
+  let pageToken = "";
+  do {
+    run.signal.throwIfAborted();
+    const page = await run.history.listUnfinishedJobs(
+      { updatedBeforeMs: run.cutoffMs, pageSize: UNFINISHED_PAGE_SIZE, pageToken },
+      run.signal,
+    );
+    run.report.unfinishedChecked += page.jobs.length;
+    for (const [queue, jobs] of groupByQueue(page.jobs)) await requeueQueue(run, queue, jobs);
+    pageToken = page.nextPageToken;
+  } while (pageToken !== "");
+}
+
+async function requeueQueue(run: ReconcileRun, queue: string, jobs: readonly Job[]): Promise<void> {
+  const lost = new Set(await run.recovery.missing(queue, jobs.map((j) => j.id)));
+  const missing = jobs.filter((j) => lost.has(j.id));
+  if (missing.length === 0) return;
+  if (run.dryRun) {
+    for (const job of missing) {
+      const fails = job.status === JobStatus.PROCESSING && job.attempts >= job.maxAttempts;
+      (fails ? run.report.failedJobIds : run.report.requeuedJobIds).push(job.id);
+    }
+    return;
+  }
+  const restorable = missing.flatMap((job) => toRestoreJob(run, job));
+  if (restorable.length === 0) return;
+  // After a flush the set the loops sweep is gone too.
+  await run.store.addQueues([queue]);
+  const outcomes = await restoreOrSkip(run, queue, restorable);
+  const { ready, emitted } = record(run, queue, restorable, outcomes);
+  if (emitted) run.eventsWritten();
+  if (ready) await run.waiters.announce([queue]);
+}
+
+/** The job as the restore script takes it; none (logged, skipped) when history's row cannot be one. */
+function toRestoreJob(run: ReconcileRun, job: Job): RestoreJob[] {
+  try {
+    // Without history's newest seq the trail cannot continue without a gap or a clash.
+    if (job.lastEventSeq < 1) throw new Error("history did not report the job's newest event seq");
+    return [{
+      id: job.id,
+      type: job.type,
+      payloadJson: JSON.stringify(job.payload ?? {}),
+      priority: job.priority,
+      maxAttempts: job.maxAttempts,
+      attempts: job.attempts,
+      timeoutMs: job.timeout === undefined ? run.defaultTimeoutMs : Math.round(durationMs(job.timeout)),
+      seq: job.lastEventSeq,
+      scheduledMs: job.scheduledAt === undefined ? 0 : timestampMs(job.scheduledAt),
+      createdMs: job.createdAt === undefined ? 0 : timestampMs(job.createdAt),
+      processing: job.status === JobStatus.PROCESSING,
+      workerId: job.workerId,
+    }];
+  } catch (err) {
+    skip(run, job.queue, job.id, err);
+    return [];
+  }
+}
+
+/**
+ * Restores the batch in one call; when Redis refuses it (a script error, not a connection
+ * failure), restores job by job so one bad job cannot hold back the others.
+ */
+async function restoreOrSkip(run: ReconcileRun, queue: string, jobs: RestoreJob[]): Promise<RestoreOutcome[]> {
+  try {
+    return await run.recovery.restore(queue, jobs);
+  } catch (err) {
+    if (err instanceof ConnectError) throw err;
+  }
+  const outcomes: RestoreOutcome[] = [];
+  for (const job of jobs) {
+    try {
+      outcomes.push(...(await run.recovery.restore(queue, [job])));
+    } catch (err) {
+      if (err instanceof ConnectError) throw err;
+      skip(run, queue, job.id, err);
+      outcomes.push(RestoreOutcome.Present);
+    }
+  }
+  return outcomes;
+}
+
+/** Adds the outcomes to the report; tells whether jobs became ready and whether events were written. */
+function record(
+  run: ReconcileRun,
+  queue: string,
+  jobs: readonly RestoreJob[],
+  outcomes: readonly RestoreOutcome[],
+): { ready: boolean; emitted: boolean } {
+  const requeued: string[] = [];
+  const failed: string[] = [];
+  let ready = false;
+  let emitted = false;
+  jobs.forEach((job, i) => {
+    const outcome = outcomes[i];
+    if (outcome === RestoreOutcome.Failed) failed.push(job.id);
+    else if (outcome !== undefined && outcome !== RestoreOutcome.Present) requeued.push(job.id);
+    ready ||= outcome === RestoreOutcome.Ready || outcome === RestoreOutcome.LeaseExpired;
+    emitted ||= outcome === RestoreOutcome.LeaseExpired || outcome === RestoreOutcome.Failed;
+  });
+  run.report.requeuedJobIds.push(...requeued);
+  run.report.failedJobIds.push(...failed);
+  if (requeued.length > 0) run.logger.info({ queue, job_ids: requeued }, "lost jobs requeued");
+  if (failed.length > 0) run.logger.info({ queue, job_ids: failed }, "lost jobs failed after their last attempt");
+  return { ready, emitted };
+}
+
+function skip(run: ReconcileRun, queue: string, jobId: string, err: unknown): void {
+  run.report.skippedJobIds.push(jobId);
+  run.logger.error({ err, queue, job_id: jobId }, "job not reconciled");
+}
+
+function groupByQueue(jobs: readonly Job[]): Map<string, Job[]> {
+  const byQueue = new Map<string, Job[]>();
+  for (const job of jobs) {
+    const list = byQueue.get(job.queue) ?? [];
+    list.push(job);
+    byQueue.set(job.queue, list);
+  }
+  return byQueue;
+}

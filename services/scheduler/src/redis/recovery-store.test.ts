@@ -1,0 +1,142 @@
+import { Redis } from "ioredis";
+import { testRedisUrl } from "@taskflow/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRedisFixture, jobHash, makeJob, outboxEntries, redisNow, type RedisFixture } from "../../test/redis-fixture.js";
+import { RecoveryStore, RestoreOutcome, type RestoreJob } from "./recovery-store.js";
+
+let f: RedisFixture;
+let recovery: RecoveryStore;
+let n = 0;
+const freshQueue = () => `rs${(n += 1)}`;
+
+beforeAll(async () => {
+  f = await createRedisFixture();
+  recovery = new RecoveryStore(f.redis, f.prefix);
+});
+afterAll(async () => {
+  await f.close();
+});
+
+function lostJob(over: Partial<RestoreJob> = {}): RestoreJob {
+  const { id, type, payloadJson, priority, maxAttempts, timeoutMs, createdMs } = makeJob();
+  return {
+    id, type, payloadJson, priority, maxAttempts, timeoutMs, createdMs,
+    attempts: 0, seq: 1, scheduledMs: 0, processing: false, workerId: "", ...over,
+  };
+}
+
+describe("restore", () => {
+  it("puts back pending jobs as ready or delayed, continuing their seq and keeping attempts, and records nothing", async () => {
+    const q = freshQueue();
+    const due = lostJob({ attempts: 1, seq: 4, scheduledMs: Date.now() - 1_000 });
+    const later = lostJob({ scheduledMs: (await redisNow(f.redis)) + 3_600_000 });
+    expect(await recovery.restore(q, [due, later])).toEqual([RestoreOutcome.Ready, RestoreOutcome.Delayed]);
+    expect(await jobHash(f, q, due.id)).toMatchObject({ state: "ready", status: "pending", seq: "4", attempts: "1", queue: q });
+    expect(await f.redis.zscore(f.keys(q).ready, due.id)).not.toBeNull();
+    expect(Number(await f.redis.zscore(f.keys(q).delayed, later.id))).toBe(later.scheduledMs);
+    expect(await outboxEntries(f, q)).toEqual([]);
+    const [leased] = await f.store.lease(q, "w1", 1);
+    expect(leased).toMatchObject({ id: due.id, attempts: 2 });
+    expect((await outboxEntries(f, q))[0]).toMatchObject({ type: "STARTED", seq: "5", attempt: "2" });
+  });
+
+  it("recovers a job that was running as an expired lease: ready again, or failed after its last attempt", async () => {
+    const q = freshQueue();
+    const running = lostJob({ processing: true, attempts: 1, maxAttempts: 3, seq: 2, workerId: "w9" });
+    const last = lostJob({ processing: true, attempts: 2, maxAttempts: 2, seq: 5, workerId: "w9" });
+    expect(await recovery.restore(q, [running, last])).toEqual([RestoreOutcome.LeaseExpired, RestoreOutcome.Failed]);
+    expect(await outboxEntries(f, q)).toMatchObject([
+      { job: running.id, seq: "3", type: "LEASE_EXPIRED", status: "pending", attempt: "1", worker: "w9", actor: "scheduler:reconcile" },
+      { job: last.id, seq: "6", type: "LEASE_EXPIRED", status: "failed", attempt: "2", error: "lease lost with Redis data" },
+    ]);
+    expect(await jobHash(f, q, running.id)).toMatchObject({ state: "ready", status: "pending" });
+    expect(await jobHash(f, q, last.id)).toMatchObject({ state: "done", status: "failed" });
+    expect(await f.redis.zcard(f.keys(q).ready)).toBe(1);
+  });
+
+  it("leaves a job Redis holds alone", async () => {
+    const q = freshQueue();
+    const job = makeJob();
+    await f.store.enqueue(q, [job]);
+    expect(await recovery.restore(q, [lostJob({ id: job.id, seq: 9, processing: true })])).toEqual([RestoreOutcome.Present]);
+    expect(await jobHash(f, q, job.id)).toMatchObject({ seq: "1", state: "ready" });
+    expect(await outboxEntries(f, q)).toEqual([]);
+  });
+
+  it("restores each job once when two replicas restore the same jobs at the same time", async () => {
+    const q = freshQueue();
+    const other = new Redis(testRedisUrl());
+    try {
+      const jobs = Array.from({ length: 50 }, () => lostJob({ processing: true, attempts: 1 }));
+      const [a, b] = await Promise.all([
+        recovery.restore(q, jobs),
+        new RecoveryStore(other, f.prefix).restore(q, [...jobs].reverse()),
+      ]);
+      const restoredTwice = jobs.filter((_, i) => a[i] !== RestoreOutcome.Present && b[jobs.length - 1 - i] !== RestoreOutcome.Present);
+      const restoredOnce = jobs.filter((_, i) => (a[i] !== RestoreOutcome.Present) !== (b[jobs.length - 1 - i] !== RestoreOutcome.Present));
+      expect(restoredTwice).toEqual([]);
+      expect(restoredOnce).toHaveLength(50);
+      expect(await f.redis.zcard(f.keys(q).ready)).toBe(50);
+      expect(await outboxEntries(f, q)).toHaveLength(50);
+    } finally {
+      await other.quit();
+    }
+  });
+});
+
+describe("missing, drop, scan and bury", () => {
+  it("tells which jobs Redis lacks", async () => {
+    const q = freshQueue();
+    const held = makeJob();
+    await f.store.enqueue(q, [held]);
+    const lost = makeJob().id;
+    expect(await recovery.missing(q, [held.id, lost])).toEqual([lost]);
+    expect(await recovery.missing(q, [])).toEqual([]);
+  });
+
+  it("drops jobs from every set and deletes their hashes, idempotently", async () => {
+    const q = freshQueue();
+    const [ready, leased, delayed] = [makeJob(), makeJob(), makeJob({ delayMs: 3_600_000 })];
+    await f.store.enqueue(q, [leased]);
+    await f.store.lease(q, "w1", 1);
+    await f.store.enqueue(q, [ready, delayed]);
+    const ids = [ready.id, leased.id, delayed.id];
+    expect(await recovery.drop(q, ids)).toBe(3);
+    const k = f.keys(q);
+    expect(await Promise.all([f.redis.zcard(k.ready), f.redis.zcard(k.leased), f.redis.zcard(k.delayed)])).toEqual([0, 0, 0]);
+    expect(await recovery.missing(q, ids)).toEqual(ids);
+    expect(await recovery.drop(q, ids)).toBe(0);
+  });
+
+  it("walks a large set in bounded steps and sees every member", async () => {
+    const key = `${f.prefix}:{scan}:ready`;
+    const members = Array.from({ length: 1_200 }, (_, i) => `m${i}`);
+    await f.redis.zadd(key, ...members.flatMap((m, i) => [i, m]));
+    const seen = new Set<string>();
+    let steps = 0;
+    let cursor = "0";
+    do {
+      const step = await recovery.scan(key, cursor, 100);
+      step.ids.forEach((id) => seen.add(id));
+      expect(step.ids.length).toBeLessThan(400);
+      cursor = step.cursor;
+      steps += 1;
+    } while (cursor !== "0");
+    expect(steps).toBeGreaterThan(3);
+    expect(seen.size).toBe(1_200);
+  });
+
+  it("buries a job Redis lacks so a late enqueue creates nothing, and leaves a held one alone", async () => {
+    const q = freshQueue();
+    const late = makeJob();
+    expect(await recovery.bury(q, late.id)).toBe(true);
+    expect(await f.store.enqueue(q, [late])).toBe(0);
+    expect(await jobHash(f, q, late.id)).toMatchObject({ state: "done", status: "cancelled" });
+    expect(await f.redis.ttl(f.keys(q).jobPrefix + late.id)).toBeGreaterThan(0);
+    expect(await f.redis.zcard(f.keys(q).ready)).toBe(0);
+    const held = makeJob();
+    await f.store.enqueue(q, [held]);
+    expect(await recovery.bury(q, held.id)).toBe(false);
+    expect((await jobHash(f, q, held.id)).state).toBe("ready");
+  });
+});

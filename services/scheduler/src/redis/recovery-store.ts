@@ -1,0 +1,138 @@
+import type { Redis } from "ioredis";
+import { fromRedisError } from "../errors.js";
+import { queueKeys, type QueueKeys } from "./keys.js";
+import { TOMBSTONE_TTL_S } from "./queue-store.js";
+import { defineScripts, type ScriptName, type Scripts } from "./scripts.js";
+
+/** A job history holds as unfinished, to put back into Redis. Times are ms since the Unix epoch. */
+export interface RestoreJob {
+  id: string;
+  type: string;
+  payloadJson: string;
+  priority: number;
+  maxAttempts: number;
+  /** Attempts started so far; kept, so a restored job still runs out of attempts. */
+  attempts: number;
+  timeoutMs: number;
+  /** seq of history's newest event of the job; the next event gets seq + 1. */
+  seq: number;
+  /** When the job is due; a restored job waits in the delayed set until then. */
+  scheduledMs: number;
+  createdMs: number;
+  /** History says a worker was running it: its lease was lost with Redis. */
+  processing: boolean;
+  /** Worker of the latest attempt, for the LEASE_EXPIRED event. */
+  workerId: string;
+}
+
+/** What restoring did to one job (the codes restore-jobs.lua answers). */
+export enum RestoreOutcome {
+  /** Redis holds the job (a submit or another replica got there first); nothing changed. */
+  Present = 0,
+  Ready = 1,
+  Delayed = 2,
+  /** It was running: LEASE_EXPIRED, back to ready. */
+  LeaseExpired = 3,
+  /** It was running its last attempt: LEASE_EXPIRED, failed. */
+  Failed = 4,
+}
+
+/** One step of a cursor walk over a sorted set. */
+export interface ScanStep {
+  /** "0" when the walk is over. */
+  cursor: string;
+  ids: string[];
+}
+
+/**
+ * Redis access for reconciliation and for cancelling a job Redis lost: finding which jobs
+ * Redis lacks, restoring them, walking the queue sets in bounded steps and dropping jobs.
+ * Every call is O(batch), never O(queue); connection failures surface as `unavailable`
+ * ConnectErrors, script errors (a job Redis refuses) as they are.
+ */
+export class RecoveryStore {
+  private readonly scripts: Scripts;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keyPrefix: string,
+  ) {
+    this.scripts = defineScripts(redis);
+  }
+
+  keys(queue: string): QueueKeys {
+    return queueKeys(this.keyPrefix, queue);
+  }
+
+  /** Redis's clock, ms since the Unix epoch: the clock every script uses. */
+  async now(): Promise<number> {
+    const [s, us] = await this.call(() => this.redis.time());
+    return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+  }
+
+  /** The ids among `ids` whose job hash Redis does not hold; one pipeline. */
+  async missing(queue: string, ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const prefix = this.keys(queue).jobPrefix;
+    const replies = await this.call(() => {
+      const pipeline = this.redis.pipeline();
+      for (const id of ids) pipeline.exists(prefix + id);
+      return pipeline.exec();
+    });
+    return ids.filter((_, i) => {
+      const [err, exists] = replies?.[i] ?? [new Error("no reply")];
+      if (err) throw fromRedisError(err);
+      return exists === 0;
+    });
+  }
+
+  /** Puts back jobs Redis lacks (see restore-jobs.lua); one outcome per job, in order. */
+  async restore(queue: string, jobs: readonly RestoreJob[]): Promise<RestoreOutcome[]> {
+    if (jobs.length === 0) return [];
+    const k = this.keys(queue);
+    const args = jobs.flatMap((j) => [
+      j.id, j.type, j.payloadJson, j.priority, j.maxAttempts, j.attempts, j.timeoutMs, j.seq,
+      j.scheduledMs, j.createdMs, j.processing ? "1" : "0", j.workerId,
+    ]);
+    const reply = (await this.run(
+      "restore-jobs",
+      [k.ready, k.delayed, k.leased, k.outbox, k.jobPrefix],
+      [queue, TOMBSTONE_TTL_S, ...args],
+    )) as number[];
+    return reply.map((code) => code as RestoreOutcome);
+  }
+
+  /** Removes jobs from the queue's sets and deletes their hashes; resolves to how many Redis held. */
+  async drop(queue: string, ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const k = this.keys(queue);
+    return Number(await this.run("drop-jobs", [k.ready, k.delayed, k.leased, k.jobPrefix], [...ids]));
+  }
+
+  /** One ZSCAN step over `zset` from `cursor`; about `count` members per step. */
+  async scan(zset: string, cursor: string, count: number): Promise<ScanStep> {
+    const [next, flat] = await this.call(() => this.redis.zscan(zset, cursor, "COUNT", count));
+    return { cursor: next, ids: flat.filter((_, i) => i % 2 === 0) };
+  }
+
+  /**
+   * Writes a cancelled tombstone for a job Redis does not hold (see bury-job.lua).
+   * @returns false when Redis holds the job after all.
+   */
+  async bury(queue: string, id: string): Promise<boolean> {
+    const reply = await this.run("bury-job", [this.keys(queue).jobPrefix + id], [id, queue, TOMBSTONE_TTL_S]);
+    return reply === 1;
+  }
+
+  private run(name: ScriptName, keys: string[], args: (string | number)[]): Promise<unknown> {
+    return this.call(() => this.scripts[name](keys, args));
+  }
+
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw fromRedisError(err);
+    }
+  }
+}

@@ -1,0 +1,82 @@
+--[[
+  Reconciliation: puts back jobs that history holds as unfinished but Redis
+  lost (a flush, a restart without persistence, a submit that crashed between
+  history's commit and the enqueue). A job whose hash exists is left as it is,
+  so a restore racing a submit, or another replica's restore, changes nothing.
+
+  A restored job continues its trail from history's newest event (`seq`) and
+  keeps its attempts. A pending job becomes ready, or delayed while its run
+  time is ahead, and nothing is recorded: no transition happened. A
+  processing job lost its lease with Redis, so it is recovered as an expired
+  lease is: LEASE_EXPIRED back to ready, or LEASE_EXPIRED failed after its
+  last attempt.
+
+  KEYS[1] ready zset
+  KEYS[2] delayed zset
+  KEYS[3] leased zset
+  KEYS[4] outbox stream
+  KEYS[5] job hash prefix
+
+  ARGV[1] queue name
+  ARGV[2] seconds a finished job's hash is kept
+  ARGV[3..] 12 fields per job: id, type, payload (JSON text), priority,
+            max_attempts, attempts, timeout_ms, seq (history's newest event),
+            scheduled_ms, created_ms, processing ('1' or '0'), worker id
+
+  Returns one code per job, in order: 0 present (nothing changed), 1 ready,
+  2 delayed, 3 lease expired and ready again, 4 lease expired and failed.
+]]
+
+local ready, delayed, leased, outbox, job_prefix = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local queue, ttl_s = ARGV[1], tonumber(ARGV[2])
+local actor = 'scheduler:reconcile'
+local now = now_ms()
+local out = {}
+
+local function recover_lease(key, id, attempts, max_attempts, worker)
+  local ev = { type = 'LEASE_EXPIRED', attempt = attempts, at = now, actor = actor,
+    worker = worker, error = 'lease lost with Redis data' }
+  if attempts >= max_attempts then
+    ev.status = 'failed'
+    emit(outbox, key, id, ev)
+    finish(key, ttl_s)
+    return 4
+  end
+  ev.status = 'pending'
+  emit(outbox, key, id, ev)
+  make_ready(ready, key, id, now)
+  return 3
+end
+
+for i = 3, #ARGV, 12 do
+  local id = ARGV[i]
+  local key = job_prefix .. id
+  if redis.call('EXISTS', key) == 1 then
+    out[#out + 1] = 0
+  else
+    local priority, max_attempts, attempts = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])
+    local due = tonumber(ARGV[i + 8])
+    -- Entries a partial loss may have left behind would otherwise point at the new hash.
+    redis.call('ZREM', ready, id)
+    redis.call('ZREM', delayed, id)
+    redis.call('ZREM', leased, id)
+    redis.call('HSET', key,
+      'id', id, 'type', ARGV[i + 1], 'queue', queue, 'payload', ARGV[i + 2],
+      'priority', priority, 'max_attempts', max_attempts, 'attempts', attempts,
+      'timeout_ms', ARGV[i + 6], 'seq', ARGV[i + 7], 'state', 'ready', 'status', 'pending',
+      'token', '', 'worker', '', 'lease_until', '', 'deadline', '', 'cancel', 0,
+      'reported_token', '', 'scheduled_ms', int(due), 'created_ms', ARGV[i + 9])
+    if ARGV[i + 10] == '1' then
+      out[#out + 1] = recover_lease(key, id, attempts, max_attempts, ARGV[i + 11])
+    elseif due > now then
+      redis.call('HSET', key, 'state', 'delayed')
+      redis.call('ZADD', delayed, due, id)
+      out[#out + 1] = 2
+    else
+      redis.call('ZADD', ready, ready_score(priority, now), id)
+      out[#out + 1] = 1
+    end
+  end
+end
+
+return out
