@@ -1,0 +1,20 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { REPO_ROOT } from "./deploy-paths.js";
+import { TASKFLOW_SERVICES, type TaskflowServiceName } from "./taskflow-services.js";
+
+/** The variable names a service's config.ts reads through its ConfigReader (`r.int("NAME", …)`). */
+function namesReadBy(service: TaskflowServiceName): string[] {
+  const source = readFileSync(join(REPO_ROOT, "services", service, "src", "config.ts"), "utf8");
+  return [...source.matchAll(/\br\.\w+\(\s*"([A-Z][A-Z0-9_]*)"/g)].map((m) => m[1]!).sort();
+}
+
+describe("TASKFLOW_SERVICES", () => {
+  it.each(Object.keys(TASKFLOW_SERVICES) as TaskflowServiceName[])(
+    "lists exactly the variables %s's config.ts reads",
+    (service) => {
+      expect([...TASKFLOW_SERVICES[service].env].sort()).toEqual(namesReadBy(service));
+    },
+  );
+});
