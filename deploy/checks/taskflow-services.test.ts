@@ -7,7 +7,7 @@ import { TASKFLOW_SERVICES, type TaskflowServiceName } from "./taskflow-services
 /** The variable names a service's config.ts reads through its ConfigReader (`r.int("NAME", …)`). */
 function namesReadBy(service: TaskflowServiceName): string[] {
   const source = readFileSync(join(REPO_ROOT, "services", service, "src", "config.ts"), "utf8");
-  return [...source.matchAll(/\br\.\w+\(\s*"([A-Z][A-Z0-9_]*)"/g)].map((m) => m[1]!).sort();
+  return [...source.matchAll(/\br\.\w+(?:<[^>]*>)?\(\s*"([A-Z][A-Z0-9_]*)"/g)].map((m) => m[1]!).sort();
 }
 
 describe("TASKFLOW_SERVICES", () => {
