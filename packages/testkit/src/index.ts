@@ -3,3 +3,7 @@ export * from "./spawn-test-stack.js";
 export * from "./start-tcp-proxy.js";
 export * from "./eventually.js";
 export * from "./rejection.js";
+export * from "./stack-service.js";
+export * from "./supervise-workers.js";
+export * from "./start-private-redis.js";
+export * from "./start-private-postgres.js";

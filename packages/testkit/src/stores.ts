@@ -23,10 +23,14 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** Creates an empty database of its own for one test file. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+/**
+ * Creates an empty database of its own for one test file.
+ *
+ * @param adminUrl server to create it on (default {@link testDatabaseAdminUrl}); a fault test
+ *   passes a private server it may stop.
+ */
+export async function createTestDatabase(adminUrl = testDatabaseAdminUrl()): Promise<TestDatabase> {
   const name = `tf_test_${randomBytes(6).toString("hex")}`;
-  const adminUrl = testDatabaseAdminUrl();
   await withAdmin(adminUrl, (c) => c.query(`CREATE DATABASE ${name}`));
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;

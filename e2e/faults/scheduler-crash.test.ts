@@ -1,0 +1,58 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FAST_RECONCILE, startFaultStack, until, type FaultStack } from "./fault-stack.js";
+import { expectInvariants } from "./invariants.js";
+import { ackedIds, startSteadyLoad } from "./steady-load.js";
+
+let fs: FaultStack;
+
+beforeAll(async () => {
+  fs = await startFaultStack({ workers: 2, scheduler: FAST_RECONCILE });
+});
+
+afterAll(async () => {
+  await fs?.close();
+});
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("fault: the scheduler is killed (SIGKILL)", () => {
+  it("between history's commit and the Redis enqueue: the job, durable but never answered, still runs", async () => {
+    const { scheduler } = fs.stack;
+    await scheduler.restart({ env: { FAULT_CRASH_AFTER_HISTORY_COMMIT: "true" } });
+    const marker = randomUUID();
+    await expect(fs.submit({ type: "echo", payload: { marker } })).rejects.toThrow();
+    await until(() => scheduler.exited);
+    const [row] = await fs.sql<{ id: string; status: string }>(
+      "SELECT id::text, status FROM jobs WHERE payload->>'marker' = $1",
+      [marker],
+    );
+    expect(row?.status).toBe("pending");
+    // The same scheduler comes back without the fault point; only reconciliation knows the job.
+    await scheduler.start({ FAULT_CRASH_AFTER_HISTORY_COMMIT: undefined });
+
+    // A reconciler killed mid-run leaves its lock to expire first (30 s), hence the long wait.
+    const facts = await expectInvariants(fs, { acked: [], settleTimeoutMs: 60_000 });
+    expect(facts.get(row!.id)).toMatchObject({ status: "completed", executions: 1 });
+  }, 90_000);
+
+  it("three times at random moments under load: every acknowledged job reaches a terminal status", async () => {
+    const load = startSteadyLoad({
+      submit: fs.submit,
+      input: (n) => ({ type: "sleep", payload: { n, ms: 20 + (n % 5) * 100 } }),
+      paceMs: 20,
+      maxDurationMs: 30_000,
+    });
+    for (let kill = 0; kill < 3; kill++) {
+      await pause(1_000 + Math.random() * 2_000);
+      await fs.stack.scheduler.restart();
+    }
+    await pause(1_000);
+    const outcomes = await load.stop();
+
+    const acked = ackedIds(outcomes);
+    expect(acked.length).toBeGreaterThan(20);
+    expect(outcomes.some((o) => o.error !== undefined)).toBe(true);
+    await expectInvariants(fs, { acked, settleTimeoutMs: 120_000 });
+  }, 180_000);
+});
