@@ -4,5 +4,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     projects: ["packages/*", "services/*", "e2e", "deploy"],
+    // Most test files wait on other processes and stores (a 30 s outage, lease expiries), so
+    // more files than cores run at once; vitest's default on two cores runs them one by one.
+    maxWorkers: 3,
   },
 });
