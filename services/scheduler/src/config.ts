@@ -28,6 +28,12 @@ export interface SchedulerConfig {
   readonly retryMaxMs: number;
   /** Most outbox events sent to history per call (OUTBOX_BATCH_SIZE). */
   readonly outboxBatchSize: number;
+  /**
+   * How long outbox entries may stay read but unacknowledged by a scheduler before another
+   * replica takes them over, in ms (OUTBOX_CLAIM_IDLE_MS). This is how soon the transitions a
+   * crashed scheduler had in hand reach history.
+   */
+  readonly outboxClaimIdleMs: number;
   /** pino level (LOG_LEVEL). */
   readonly logLevel: string;
   /** Period of the reconciler comparing PostgreSQL with Redis, in ms (RECONCILE_INTERVAL_MS). */
@@ -65,6 +71,7 @@ const DEFAULTS = {
   retryBaseMs: 1_000,
   retryMaxMs: 3_600_000,
   outboxBatchSize: 500,
+  outboxClaimIdleMs: 15_000,
   logLevel: "info",
   reconcileIntervalMs: 30_000,
   reconcileGraceMs: 60_000,
@@ -92,6 +99,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     retryBaseMs: r.int("RETRY_BASE_MS", DEFAULTS.retryBaseMs, { min: 1, max: DAY_MS }),
     retryMaxMs: r.int("RETRY_MAX_MS", DEFAULTS.retryMaxMs, { min: 1, max: 7 * DAY_MS }),
     outboxBatchSize: r.int("OUTBOX_BATCH_SIZE", DEFAULTS.outboxBatchSize, { min: 1, max: 10_000 }),
+    outboxClaimIdleMs: r.int("OUTBOX_CLAIM_IDLE_MS", DEFAULTS.outboxClaimIdleMs, { min: 100, max: 3_600_000 }),
     logLevel: r.string("LOG_LEVEL", DEFAULTS.logLevel),
     reconcileIntervalMs: r.int("RECONCILE_INTERVAL_MS", DEFAULTS.reconcileIntervalMs, { min: 100, max: DAY_MS }),
     reconcileGraceMs: r.int("RECONCILE_GRACE_MS", DEFAULTS.reconcileGraceMs, { min: 0, max: DAY_MS }),

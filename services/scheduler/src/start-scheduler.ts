@@ -93,6 +93,7 @@ function assemble(config: SchedulerConfig, logger: Logger, redis: Redis, subscri
     reader: new OutboxReader(redis, prefix, consumer),
     history,
     batchSize: config.outboxBatchSize,
+    claimIdleMs: config.outboxClaimIdleMs,
     parked: metrics.outboxParked,
   });
   const eventsWritten = (): void => forward.nudge();

@@ -6,8 +6,6 @@ import { toJobEvent, type OutboxEntry, type OutboxReader, type ParkedEntry } fro
 import type { QueueStore } from "../redis/queue-store.js";
 import { PeriodicLoop } from "./periodic-loop.js";
 
-/** Entries pending this long on a consumer are presumed orphaned (its process died) and claimed, in ms. */
-export const CLAIM_IDLE_MS = 60_000;
 /** Most batches per queue in one run, so one busy queue cannot starve the others. */
 export const MAX_BATCHES_PER_RUN = 20;
 
@@ -18,7 +16,8 @@ export interface ForwardOutboxDeps {
   batchSize: number;
   intervalMs: number;
   logger: Logger;
-  claimIdleMs?: number;
+  /** Entries pending this long on a consumer are presumed orphaned (its process died) and claimed, in ms. */
+  claimIdleMs: number;
   /** Counts entries parked in the dead-letter stream. */
   parked?: SchedulerMetrics["outboxParked"];
 }
@@ -78,7 +77,7 @@ export class ForwardOutbox {
   }
 
   private async forwardBatch(queue: string): Promise<number> {
-    const entries = await this.d.reader.read(queue, this.d.batchSize, this.d.claimIdleMs ?? CLAIM_IDLE_MS);
+    const entries = await this.d.reader.read(queue, this.d.batchSize, this.d.claimIdleMs);
     if (entries.length === 0) return 0;
     const { events, parked } = parse(entries);
     parked.push(...(await this.apply(queue, events)));

@@ -5,8 +5,11 @@ import { fromRedisError } from "../errors.js";
 import { reconcileLockKey } from "./keys.js";
 import { defineScripts, type Scripts } from "./scripts.js";
 
-/** How long the lock lives without renewal, in ms; a crashed holder blocks others this long at most. */
-export const RECONCILE_LOCK_TTL_MS = 30_000;
+/**
+ * How long the lock lives without renewal, in ms: a crashed holder blocks reconciliation this
+ * long at most. The holder renews it every third of this while it runs.
+ */
+export const RECONCILE_LOCK_TTL_MS = 10_000;
 /** Pause between tries while waiting for another holder, in ms. */
 const ACQUIRE_POLL_MS = 100;
 
