@@ -14,7 +14,7 @@ import {
   type WorkerService,
   type WorkerStatus,
 } from "@taskflow/proto";
-import { patchBytes } from "./raw-call.js";
+import { patchBytes } from "@taskflow/testkit";
 
 /** Clients of every service of a stack, over one protocol. */
 export interface Clients {

@@ -5,7 +5,7 @@ import { HistoryIngestService, HistoryService, JobStatus, SchedulerService, Work
 import { eventually, spawnTestStack, testRedisUrl, type TestStack } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Clients, historyRows, type Row, schedulerRows, SQL_METACHARACTERS } from "./bad-input-rows.js";
-import { rawCall, type RawAnswer, type WireProtocol } from "./raw-call.js";
+import { rawCall, type RawAnswer, type WireProtocol } from "@taskflow/testkit";
 import { snapshotStores, type StoreSnapshot } from "./store-snapshot.js";
 
 let stack: TestStack;

@@ -1,18 +1,21 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { createClient, type Client } from "@connectrpc/connect";
 import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-node";
 import { createTaskFlowClient, toSubmitRequest, type Job, type SubmitInput, type TaskFlowClient } from "@taskflow/client";
 import { AdminService, SchedulerService } from "@taskflow/proto";
-import { eventually, spawnTestStack, type StackService, type TestStack } from "@taskflow/testkit";
+import {
+  eventually,
+  faultWorkerEntry,
+  readExecLog,
+  spawnTestStack,
+  type ExecRecord,
+  type StackService,
+  type TestStack,
+} from "@taskflow/testkit";
 import { Redis } from "ioredis";
 import pg from "pg";
-import { readExecLog, type ExecRecord } from "./exec-log.js";
-
-/** The fixture worker every fault case runs (plain JS: Node 20 runs it as it is). */
-export const faultWorkerEntry = fileURLToPath(new URL("./fixtures/fault-worker.mjs", import.meta.url));
 
 /** Longest wait of one submit, in ms: a call to a process that died must not hang the test. */
 const SUBMIT_TIMEOUT_MS = 10_000;

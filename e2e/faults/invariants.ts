@@ -1,7 +1,6 @@
 import { JobStatus } from "@taskflow/client";
-import { eventually } from "@taskflow/testkit";
+import { eventually, executionsByJob } from "@taskflow/testkit";
 import { expect } from "vitest";
-import { executionsByJob } from "./exec-log.js";
 import type { FaultStack } from "./fault-stack.js";
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);

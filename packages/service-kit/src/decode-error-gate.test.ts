@@ -4,7 +4,8 @@ import { createConnectTransport, createGrpcTransport, Http2SessionManager } from
 import { HistoryService, SchedulerService, SubmitJobRequestSchema } from "@taskflow/proto";
 import { rejection } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { captureLogs, rawCall, schedulerRegistration } from "../test/support.js";
+import { rawCall } from "@taskflow/testkit";
+import { captureLogs, schedulerRegistration } from "../test/support.js";
 import { startServer, type RunningServer } from "./start-server.js";
 
 const SUBMIT = "/taskflow.v1.SchedulerService/SubmitJob";

@@ -1,4 +1,3 @@
-import * as http2 from "node:http2";
 import { Writable } from "node:stream";
 import { create, createFileRegistry } from "@bufbuild/protobuf";
 import type { GenService } from "@bufbuild/protobuf/codegenv2";
@@ -11,7 +10,6 @@ import {
   Http2SessionManager,
 } from "@connectrpc/connect-node";
 import type { Transport } from "@connectrpc/connect";
-import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { SchedulerService } from "@taskflow/proto";
 import type { Logger } from "pino";
 import { createLogger } from "../src/create-logger.js";
@@ -106,61 +104,3 @@ export async function* streamOf<T>(items: readonly T[]): AsyncIterable<T> {
   yield* items;
 }
 
-/** How a server answered a {@link rawCall}: the Connect code (as on the wire, e.g. `invalid_argument`) and message. */
-export interface RawAnswer {
-  code: string;
-  message: string;
-}
-
-/**
- * Sends `body` as is to `path` over h2c, as a Connect unary call or a gRPC call in one envelope,
- * with the `proto` or `json` codec: bytes no generated client would send (bad UTF-8, unknown enum
- * names, cut-short messages).
- */
-export function rawCall(
-  baseUrl: string,
-  path: string,
-  opts: { protocol: "connect" | "grpc"; codec: "proto" | "json"; body: Uint8Array | string },
-): Promise<RawAnswer> {
-  const body = typeof opts.body === "string" ? Buffer.from(opts.body, "utf8") : Buffer.from(opts.body);
-  const grpc = opts.protocol === "grpc";
-  const frame = grpc ? Buffer.concat([envelopeHeader(body.length), body]) : body;
-  const contentType = grpc ? `application/grpc+${opts.codec}` : `application/${opts.codec}`;
-  return new Promise((resolve, reject) => {
-    const session = http2.connect(baseUrl);
-    const done = (answer: RawAnswer | Error) => {
-      session.close();
-      if (answer instanceof Error) reject(answer);
-      else resolve(answer);
-    };
-    session.on("error", done);
-    const req = session.request({ ":method": "POST", ":path": path, "content-type": contentType, te: "trailers" });
-    const chunks: Buffer[] = [];
-    let headers: http2.IncomingHttpHeaders = {};
-    req.on("response", (h) => (headers = h));
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("trailers", (t) => done(grpcAnswer(t)));
-    req.on("end", () => done(grpc ? grpcAnswer(headers) : connectAnswer(headers, Buffer.concat(chunks))));
-    // The server may answer and reset the stream before reading all of a large body.
-    req.on("error", () => undefined);
-    req.end(frame);
-  });
-}
-
-function envelopeHeader(length: number): Buffer {
-  const header = Buffer.alloc(5);
-  header.writeUInt32BE(length, 1);
-  return header;
-}
-
-function grpcAnswer(h: http2.IncomingHttpHeaders): RawAnswer {
-  const status = Number(h["grpc-status"] ?? Number.NaN);
-  const name = Number.isNaN(status) ? "missing grpc-status" : status === 0 ? "ok" : codeToString(status);
-  return { code: name, message: decodeURIComponent(String(h["grpc-message"] ?? "")) };
-}
-
-function connectAnswer(h: http2.IncomingHttpHeaders, body: Buffer): RawAnswer {
-  if (Number(h[":status"]) === 200) return { code: "ok", message: "" };
-  const err = JSON.parse(body.toString("utf8")) as { code?: string; message?: string };
-  return { code: err.code ?? "", message: err.message ?? "" };
-}

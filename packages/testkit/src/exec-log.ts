@@ -1,9 +1,16 @@
 import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 
-/** One line of the fixture worker's execution log (see fixtures/fault-worker.mjs). */
+/**
+ * The fixture worker of fault tests and `pnpm chaos` (plain JS: Node 20 runs it as it is), for
+ * `spawnTestStack({ workerEntry })`. It appends to the file named by `FAULT_EXEC_LOG`.
+ */
+export const faultWorkerEntry = fileURLToPath(new URL("../fixtures/fault-worker.mjs", import.meta.url));
+
+/** One line of the fixture worker's execution log (see testkit/fixtures/fault-worker.mjs). */
 export interface ExecRecord {
-  /** "start" is one execution; "finish" and "abort" say how it ended. */
-  event: "start" | "finish" | "abort";
+  /** "start" is one execution; "finish", "fail" (a planned failure) and "abort" say how it ended. */
+  event: "start" | "finish" | "fail" | "abort";
   job_id: string;
   type: string;
   attempt: number;

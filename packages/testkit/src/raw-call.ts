@@ -37,7 +37,7 @@ export function rawCall(
     let headers: http2.IncomingHttpHeaders = {};
     req.on("response", (h) => (headers = h));
     req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("trailers", (t) => done(grpcAnswer(t)));
+    req.on("trailers", (t: http2.IncomingHttpHeaders) => done(grpcAnswer(t)));
     req.on("end", () => done(grpc ? grpcAnswer(headers) : connectAnswer(headers, Buffer.concat(chunks))));
     // The server may answer and reset the stream before it has read all of a large body.
     req.on("error", () => undefined);
