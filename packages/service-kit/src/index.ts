@@ -14,3 +14,4 @@ export {
   type ServerOptions,
   type ServiceRegistration,
 } from "./start-server.js";
+export { PeriodicLoop, type PeriodicLoopOptions } from "./periodic-loop.js";

@@ -1,3 +1,4 @@
+import { PeriodicLoop } from "@taskflow/service-kit";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { purgeIdempotencyKeys } from "../db/queries/purge-idempotency-keys.js";
@@ -27,14 +28,17 @@ export interface PurgeIdempotencyKeysOptions {
 export class PurgeIdempotencyKeys {
   private readonly logger: Logger;
   private readonly batchSize: number;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = true;
-  private failures = 0;
+  private readonly loop: PeriodicLoop;
 
   constructor(private readonly opts: PurgeIdempotencyKeysOptions) {
     this.logger = opts.logger.child({ component: "purge-idempotency-keys" });
     this.batchSize = opts.batchSize ?? PURGE_BATCH_SIZE;
+    this.loop = new PeriodicLoop({
+      intervalMs: opts.intervalMs,
+      maxBackoffMs: MAX_BACKOFF_MS,
+      logger: this.logger,
+      run: () => this.runOnce(),
+    });
   }
 
   /** Deletes expired keys batch by batch, at most {@link PURGE_MAX_BATCHES_PER_RUN} batches; resolves to the count. */
@@ -51,37 +55,11 @@ export class PurgeIdempotencyKeys {
 
   /** Runs now, then every interval (backing off after failures) until {@link stop}. */
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.schedule(0);
+    this.loop.start();
   }
 
   /** Stops scheduling runs and waits for the current one to end. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
-  }
-
-  private schedule(ms: number): void {
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.running = this.tick().finally(() => (this.running = undefined));
-    }, ms);
-    this.timer.unref();
-  }
-
-  private async tick(): Promise<void> {
-    try {
-      await this.runOnce();
-      this.failures = 0;
-    } catch (err) {
-      this.failures += 1;
-      this.logger.warn({ err, failures: this.failures }, "idempotency key purge failed");
-    }
-    if (this.stopped) return;
-    const interval = this.opts.intervalMs;
-    this.schedule(this.failures === 0 ? interval : Math.min(interval * 2 ** this.failures, Math.max(interval, MAX_BACKOFF_MS)));
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 }

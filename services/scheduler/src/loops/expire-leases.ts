@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { SchedulerMetrics } from "../metrics.js";
 import type { LeaseWaiters } from "../redis/lease-waiters.js";
 import type { QueueStore } from "../redis/queue-store.js";
-import { PeriodicLoop } from "./periodic-loop.js";
+import { PeriodicLoop } from "@taskflow/service-kit";
 
 /** Leases recovered per script call; bounds how long one call blocks Redis. */
 export const EXPIRE_BATCH = 500;

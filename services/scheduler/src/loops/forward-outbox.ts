@@ -4,7 +4,7 @@ import type { HistoryClient, JobEventInit } from "../history-client.js";
 import type { SchedulerMetrics } from "../metrics.js";
 import { toJobEvent, type OutboxEntry, type OutboxReader, type ParkedEntry } from "../redis/outbox.js";
 import type { QueueStore } from "../redis/queue-store.js";
-import { PeriodicLoop } from "./periodic-loop.js";
+import { PeriodicLoop } from "@taskflow/service-kit";
 
 /** Most batches per queue in one run, so one busy queue cannot starve the others. */
 export const MAX_BATCHES_PER_RUN = 20;

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { LeaseWaiters } from "../redis/lease-waiters.js";
 import type { QueueStore } from "../redis/queue-store.js";
-import { PeriodicLoop } from "./periodic-loop.js";
+import { PeriodicLoop } from "@taskflow/service-kit";
 
 /** Jobs moved per script call; bounds how long one call blocks Redis. */
 export const PROMOTE_BATCH = 1_000;

@@ -2,7 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import type { SchedulerMetrics } from "../metrics.js";
 import type { ReconcileLock } from "../redis/reconcile-lock.js";
-import { PeriodicLoop } from "./periodic-loop.js";
+import { PeriodicLoop } from "@taskflow/service-kit";
 import { dropFinishedJobs } from "./reconcile-redis.js";
 import { emptyReport, type ReconcileContext, type ReconcileReport, type ReconcileRun } from "./reconcile-run.js";
 import { requeueLostJobs } from "./reconcile-unfinished.js";
