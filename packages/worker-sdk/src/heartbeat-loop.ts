@@ -65,8 +65,13 @@ export class HeartbeatLoop {
 
   private async run(): Promise<void> {
     const signal = this.stopping.signal;
+    const interval = this.deps.intervalMs;
+    // Beats keep their cadence however long a call takes, so a slow heartbeat does not push
+    // the next one past the lease (the wait is measured from the previous beat's start).
+    let next = performance.now() + interval;
     while (!signal.aborted) {
-      await sleep(this.deps.intervalMs, signal);
+      await sleep(Math.max(0, next - performance.now()), signal);
+      next = Math.max(next + interval, performance.now());
       if (!signal.aborted) await this.runOnce();
     }
   }
