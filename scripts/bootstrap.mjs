@@ -31,7 +31,7 @@ const installStamp = join(root, "node_modules", ".taskflow-install-stamp");
 const storeScripts = {
   bench: "packages/bench/dist/cli.js",
   "bench:history": "scripts/bench-history.mjs",
-  chaos: "scripts/chaos.mjs",
+  chaos: "packages/chaos/dist/cli.js",
 };
 
 let child; // the command running now, which gets the signals this process gets

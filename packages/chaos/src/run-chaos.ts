@@ -1,0 +1,130 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { toSubmitRequest, type SubmitInput } from "@taskflow/client";
+import { readExecLog } from "@taskflow/testkit";
+import { emptyTally, runBatchLoad, type LoadTally } from "./batch-load.js";
+import { startAgain, runChaos, type ChaosTarget } from "./chaos-loop.js";
+import type { ChaosRig } from "./chaos-rig.js";
+import { createPrng } from "./prng.js";
+import { countDuplicates, countLost, countMismatches, countStatuses, reconcileOnce, untilAllTerminal } from "./settle.js";
+
+/** Longest wait for every job to finish once chaos ended, in ms. */
+const SETTLE_TIMEOUT_MS = 180_000;
+/** Longest wait for every process to be up, and for Reconcile to answer, in ms. */
+const UP_TIMEOUT_MS = 30_000;
+/** Longest wait for Redis to agree with PostgreSQL once every job finished, in ms. */
+const AGREE_TIMEOUT_MS = 10_000;
+/** Longest wait of one SubmitJobs call, in ms: a call to a killed scheduler must not hang the load. */
+const SUBMIT_TIMEOUT_MS = 5_000;
+/** Pause between progress lines, in ms. */
+const PROGRESS_MS = 10_000;
+
+export interface ChaosRunOptions {
+  durationS: number;
+  /** Jobs offered per second. */
+  rate: number;
+  seed: number;
+  signal: AbortSignal;
+  log: (line: string) => void;
+}
+
+/** The JSON line a chaos run ends with. */
+export interface ChaosReport {
+  submitted: number;
+  acknowledged: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  lost: number;
+  duplicate_executions: number;
+  mismatches: number;
+  /** From the end of chaos until every job was terminal; null when that never happened. */
+  recovery_ms: number | null;
+  chaos_actions: Record<ChaosTarget, number>;
+  duration_s: number;
+  seed: number;
+}
+
+/**
+ * Runs the load and chaos side by side for `durationS`, then brings every process up, reconciles,
+ * waits (at most 180 s) for every job to finish, and reports what history, Redis and the
+ * execution log hold. @throws Error when a killed service cannot be started again.
+ */
+export async function runChaosExperiment(rig: ChaosRig, o: ChaosRunOptions): Promise<ChaosReport> {
+  const { tally, actions } = await underChaos(rig, o);
+  const chaosEndedAt = Date.now();
+  o.log(`chaos over: ${JSON.stringify(actions)}; ${tally.acknowledged.length} of ${tally.submitted} jobs acknowledged`);
+  await bringUp(rig);
+  o.log(`every process up; reconcile requeued ${await reconcileOnce(rig.admin, UP_TIMEOUT_MS)} jobs`);
+  const settled = await untilAllTerminal(rig.db, SETTLE_TIMEOUT_MS, o.signal);
+  const recoveryMs = settled ? Date.now() - chaosEndedAt : null;
+  o.log(settled ? `every job terminal ${recoveryMs} ms after chaos ended` : "jobs still unfinished: gave up waiting");
+  const counts = await countStatuses(rig.db);
+  return {
+    submitted: tally.submitted,
+    acknowledged: tally.acknowledged.length,
+    completed: counts.completed,
+    failed: counts.failed,
+    cancelled: counts.cancelled,
+    lost: await countLost(rig.db, tally.acknowledged),
+    duplicate_executions: countDuplicates(await readExecLog(rig.execLog)),
+    mismatches: await settledMismatches(rig, o.signal),
+    recovery_ms: recoveryMs,
+    chaos_actions: actions,
+    duration_s: o.durationS,
+    seed: o.seed,
+  };
+}
+
+/** The load and the chaos loop together; a chaos failure ends the load too. */
+async function underChaos(rig: ChaosRig, o: ChaosRunOptions): Promise<{ tally: LoadTally; actions: Record<ChaosTarget, number> }> {
+  const phase = new AbortController();
+  const end = (): void => phase.abort();
+  o.signal.addEventListener("abort", end, { once: true });
+  const tally = emptyTally();
+  const progress = setInterval(() => {
+    o.log(`load: ${tally.submitted} submitted, ${tally.acknowledged.length} acknowledged, ${tally.unanswered} unanswered`);
+  }, PROGRESS_MS);
+  const durationMs = o.durationS * 1000;
+  const submit = async (inputs: SubmitInput[]): Promise<string[]> => {
+    const res = await rig.scheduler.submitJobs({ jobs: inputs.map(toSubmitRequest) }, { timeoutMs: SUBMIT_TIMEOUT_MS });
+    return res.jobs.map((j) => j.id);
+  };
+  const load = runBatchLoad({ submit, rate: o.rate, durationMs, prng: createPrng(o.seed + 1), signal: phase.signal }, tally);
+  try {
+    const { stack, pool, redis } = rig;
+    const chaos = { pool, redis, scheduler: stack.scheduler, history: stack.history, prng: createPrng(o.seed) };
+    const actions = await runChaos({ ...chaos, durationMs, signal: phase.signal, log: o.log }).catch((err: unknown) => {
+      phase.abort();
+      throw err;
+    });
+    await load;
+    return { tally, actions };
+  } finally {
+    clearInterval(progress);
+    o.signal.removeEventListener("abort", end);
+    await load;
+  }
+}
+
+/** Starts history or the scheduler if down, and waits for the supervisor to have every worker up. */
+async function bringUp(rig: ChaosRig): Promise<void> {
+  for (const service of [rig.stack.history, rig.stack.scheduler]) if (service.exited) await startAgain(service);
+  const deadline = Date.now() + UP_TIMEOUT_MS;
+  while (rig.pool.workers.some((w) => w.exited)) {
+    if (Date.now() > deadline) throw new Error(`a worker was not up again within ${UP_TIMEOUT_MS} ms`);
+    await sleep(100);
+  }
+}
+
+/**
+ * Mismatches between Redis and PostgreSQL, allowing a few seconds for what is still in flight
+ * (a finished job's last forward, the periodic reconciler's grace) to land.
+ */
+async function settledMismatches(rig: ChaosRig, signal: AbortSignal): Promise<number> {
+  const deadline = Date.now() + AGREE_TIMEOUT_MS;
+  for (;;) {
+    const n = await countMismatches(rig.db, rig.redisClient, rig.stack.keyPrefix);
+    if (n === 0 || signal.aborted || Date.now() > deadline) return n;
+    await sleep(500);
+  }
+}

@@ -1,0 +1,104 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Client } from "@connectrpc/connect";
+import type { AdminService } from "@taskflow/proto";
+import type { ExecRecord } from "@taskflow/testkit";
+import type { Redis } from "ioredis";
+import type pg from "pg";
+
+const TERMINAL = ["completed", "failed", "cancelled"] as const;
+/** Pause between two polls of the database, in ms. */
+const POLL_MS = 250;
+/** Longest wait of one Reconcile call, in ms. */
+const RECONCILE_TIMEOUT_MS = 10_000;
+
+/** Jobs per status in the database. */
+export type StatusCounts = Record<"pending" | "processing" | "completed" | "failed" | "cancelled", number>;
+
+/**
+ * Calls AdminService.Reconcile, retrying while the scheduler is still coming up.
+ * Resolves with the number of jobs it enqueued again. @throws the last error after `timeoutMs`.
+ */
+export async function reconcileOnce(admin: Client<typeof AdminService>, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await admin.reconcile({}, { timeoutMs: RECONCILE_TIMEOUT_MS });
+      return res.requeuedJobIds.length;
+    } catch (err) {
+      if (Date.now() + POLL_MS > deadline) throw err;
+      await sleep(POLL_MS);
+    }
+  }
+}
+
+/** Counts the database's jobs per status. */
+export async function countStatuses(db: pg.Pool): Promise<StatusCounts> {
+  const counts: StatusCounts = { pending: 0, processing: 0, completed: 0, failed: 0, cancelled: 0 };
+  const { rows } = await db.query<{ status: keyof StatusCounts; n: number }>(
+    "SELECT status, count(*)::int AS n FROM jobs GROUP BY status",
+  );
+  for (const r of rows) counts[r.status] = r.n;
+  return counts;
+}
+
+/**
+ * Waits until no job in the database is pending or processing. Resolves true once so, false
+ * when `timeoutMs` passed or `signal` aborted first.
+ */
+export async function untilAllTerminal(db: pg.Pool, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!signal.aborted) {
+    const counts = await countStatuses(db).catch(() => undefined);
+    if (counts !== undefined && counts.pending + counts.processing === 0) return true;
+    if (Date.now() + POLL_MS > deadline) return false;
+    await sleep(POLL_MS, undefined, { signal }).catch(() => undefined);
+  }
+  return false;
+}
+
+/** Acknowledged ids that the database lacks or holds unfinished. */
+export async function countLost(db: pg.Pool, acknowledged: readonly string[]): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM jobs WHERE id = ANY($1::uuid[]) AND status = ANY($2::text[])",
+    [acknowledged, TERMINAL],
+  );
+  return new Set(acknowledged).size - rows[0]!.n;
+}
+
+/**
+ * Where Redis and PostgreSQL disagree: each id in a queue's ready, delayed or leased set whose
+ * job the database holds terminal (or lacks), plus each unfinished job of the database in none
+ * of its queue's sets.
+ */
+export async function countMismatches(db: pg.Pool, redis: Redis, keyPrefix: string): Promise<number> {
+  const { rows } = await db.query<{ id: string; queue: string; status: string }>("SELECT id::text, queue, status FROM jobs");
+  const status = new Map(rows.map((r) => [r.id, r.status]));
+  const terminal = (id: string): boolean => (TERMINAL as readonly string[]).includes(status.get(id) ?? "completed");
+  let mismatches = 0;
+  const queued = new Set<string>();
+  for (const queue of new Set(rows.map((r) => r.queue))) {
+    for (const set of ["ready", "delayed", "leased"]) {
+      for (const id of await redis.zrange(`${keyPrefix}:{${queue}}:${set}`, "0", "-1")) {
+        queued.add(id);
+        if (terminal(id)) mismatches += 1;
+      }
+    }
+  }
+  for (const r of rows) if (!terminal(r.id) && !queued.has(r.id)) mismatches += 1;
+  return mismatches;
+}
+
+/**
+ * Executions beyond one per job, from the fixture worker's log: its "start" lines less one, less
+ * the attempts a flaky job failed on purpose ("fail" lines), which were meant to run.
+ */
+export function countDuplicates(records: readonly ExecRecord[]): number {
+  const extra = new Map<string, number>();
+  for (const r of records) {
+    if (r.event === "start") extra.set(r.job_id, (extra.get(r.job_id) ?? -1) + 1);
+    else if (r.event === "fail") extra.set(r.job_id, (extra.get(r.job_id) ?? 0) - 1);
+  }
+  let duplicates = 0;
+  for (const n of extra.values()) duplicates += Math.max(0, n);
+  return duplicates;
+}
