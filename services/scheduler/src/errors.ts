@@ -58,6 +58,15 @@ export function fromRedisError(err: unknown): Error {
   return new ConnectError("queue store unavailable", Code.Unavailable, undefined, undefined, err);
 }
 
+/** Runs one Redis call, turning a connection failure into `unavailable` (see {@link fromRedisError}). */
+export async function callRedis<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw fromRedisError(err);
+  }
+}
+
 /** Codes from history that describe the caller's request and pass through unchanged. */
 const CALLER_CODES = new Set([
   Code.InvalidArgument,

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { JobStatus, LeaseStatus, ReportStatus } from "@taskflow/proto";
-import { fromRedisError, isScriptCode, ScriptCode, scriptCodeError } from "../errors.js";
+import { callRedis, isScriptCode, ScriptCode, scriptCodeError } from "../errors.js";
 import { queueKeys, queuesKey, type QueueKeys } from "./keys.js";
 import { defineScripts, type ScriptName, type Scripts } from "./scripts.js";
 import { jobStatusOf } from "./status-text.js";
@@ -214,24 +214,16 @@ export class QueueStore {
   /** Records queues in the set the loops sweep. */
   async addQueues(queues: readonly string[]): Promise<void> {
     if (queues.length === 0) return;
-    await this.call(() => this.redis.sadd(queuesKey(this.keyPrefix), ...queues));
+    await callRedis(() => this.redis.sadd(queuesKey(this.keyPrefix), ...queues));
   }
 
   /** Every queue that ever received a job. */
   async knownQueues(): Promise<string[]> {
-    return this.call(() => this.redis.smembers(queuesKey(this.keyPrefix)));
+    return callRedis(() => this.redis.smembers(queuesKey(this.keyPrefix)));
   }
 
   private run(name: ScriptName, keys: string[], args: (string | number)[]): Promise<unknown> {
-    return this.call(() => this.scripts[name](keys, args));
-  }
-
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw fromRedisError(err);
-    }
+    return callRedis(() => this.scripts[name](keys, args));
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { fromRedisError } from "../errors.js";
+import { callRedis, fromRedisError } from "../errors.js";
 import { queueKeys, type QueueKeys } from "./keys.js";
 import { TOMBSTONE_TTL_S } from "./queue-store.js";
 import { defineScripts, type ScriptName, type Scripts } from "./scripts.js";
@@ -66,7 +66,7 @@ export class RecoveryStore {
 
   /** Redis's clock, ms since the Unix epoch: the clock every script uses. */
   async now(): Promise<number> {
-    const [s, us] = await this.call(() => this.redis.time());
+    const [s, us] = await callRedis(() => this.redis.time());
     return Number(s) * 1000 + Math.floor(Number(us) / 1000);
   }
 
@@ -74,7 +74,7 @@ export class RecoveryStore {
   async missing(queue: string, ids: readonly string[]): Promise<string[]> {
     if (ids.length === 0) return [];
     const prefix = this.keys(queue).jobPrefix;
-    const replies = await this.call(() => {
+    const replies = await callRedis(() => {
       const pipeline = this.redis.pipeline();
       for (const id of ids) pipeline.exists(prefix + id);
       return pipeline.exec();
@@ -111,7 +111,7 @@ export class RecoveryStore {
 
   /** One ZSCAN step over `zset` from `cursor`; about `count` members per step. */
   async scan(zset: string, cursor: string, count: number): Promise<ScanStep> {
-    const [next, flat] = await this.call(() => this.redis.zscan(zset, cursor, "COUNT", count));
+    const [next, flat] = await callRedis(() => this.redis.zscan(zset, cursor, "COUNT", count));
     return { cursor: next, ids: flat.filter((_, i) => i % 2 === 0) };
   }
 
@@ -125,14 +125,6 @@ export class RecoveryStore {
   }
 
   private run(name: ScriptName, keys: string[], args: (string | number)[]): Promise<unknown> {
-    return this.call(() => this.scripts[name](keys, args));
-  }
-
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw fromRedisError(err);
-    }
+    return callRedis(() => this.scripts[name](keys, args));
   }
 }
