@@ -1,4 +1,5 @@
 import { LeaseStatus } from "@taskflow/proto";
+import { uniqueQueue } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   backdate,
@@ -13,9 +14,6 @@ import {
 import { DEADLINE_GRACE_MS } from "./queue-store.js";
 
 let f: RedisFixture;
-let n = 0;
-/** A queue of its own per test, so tests share one fixture without seeing each other's jobs. */
-const freshQueue = (): string => `q${++n}`;
 
 beforeAll(async () => {
   f = await createRedisFixture();
@@ -26,7 +24,7 @@ afterAll(async () => {
 
 describe("enqueue-jobs and lease-jobs", () => {
   it("leases by priority first, then in the order jobs became ready", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const jobs = [0, 5, 1000, 5, 0].map((priority) => makeJob({ priority }));
     for (const job of jobs) await f.store.enqueue(q, [job]);
     const leased = await f.store.lease(q, "w1", 10);
@@ -35,7 +33,7 @@ describe("enqueue-jobs and lease-jobs", () => {
   });
 
   it("keeps submission order within one batch of equal priority", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const jobs = Array.from({ length: 20 }, () => makeJob());
     await f.store.enqueue(q, jobs);
     const leased = await f.store.lease(q, "w1", 20);
@@ -43,7 +41,7 @@ describe("enqueue-jobs and lease-jobs", () => {
   });
 
   it("leases at most the number asked for", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     await f.store.enqueue(q, [makeJob(), makeJob(), makeJob()]);
     expect(await f.store.lease(q, "w1", 2)).toHaveLength(2);
     expect(await f.store.lease(q, "w1", 2)).toHaveLength(1);
@@ -51,7 +49,7 @@ describe("enqueue-jobs and lease-jobs", () => {
   });
 
   it("does not enqueue a job twice", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const job = makeJob();
     expect(await f.store.enqueue(q, [job])).toBe(1);
     expect(await f.store.enqueue(q, [job])).toBe(0);
@@ -59,7 +57,7 @@ describe("enqueue-jobs and lease-jobs", () => {
   });
 
   it("counts the attempt at lease time and emits STARTED with the next seq", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const job = makeJob({ timeoutMs: 120_000 });
     await f.store.enqueue(q, [job]);
     const before = await redisNow(f.redis);
@@ -77,7 +75,7 @@ describe("enqueue-jobs and lease-jobs", () => {
   });
 
   it("gives every lease its own token", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     await f.store.enqueue(q, [makeJob(), makeJob()]);
     const a = await f.store.lease(q, "w1", 1);
     const b = await f.store.lease(q, "w1", 1);
@@ -86,7 +84,7 @@ describe("enqueue-jobs and lease-jobs", () => {
   });
 
   it("caps the first lease at the attempt deadline plus grace for short timeouts", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     await f.store.enqueue(q, [makeJob({ timeoutMs: 1_000 })]);
     const [leased] = await f.store.lease(q, "w1", 1);
     expect(leased!.leaseUntilMs).toBe(leased!.deadlineMs + DEADLINE_GRACE_MS);
@@ -95,7 +93,7 @@ describe("enqueue-jobs and lease-jobs", () => {
 
 describe("delayed jobs and promote-delayed", () => {
   it("keeps a delayed job invisible until due, then promotes it", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const job = makeJob({ delayMs: 3_600_000 });
     await f.store.enqueue(q, [job]);
     expect(await f.store.lease(q, "w1", 1)).toEqual([]);
@@ -110,7 +108,7 @@ describe("delayed jobs and promote-delayed", () => {
   });
 
   it("schedules run_at jobs by their absolute time and runs past ones at once", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const now = await redisNow(f.redis);
     const later = makeJob({ runAtMs: now + 60_000 });
     const past = makeJob({ runAtMs: now - 60_000 });
@@ -120,7 +118,7 @@ describe("delayed jobs and promote-delayed", () => {
   });
 
   it("promotes at most the limit per call", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const jobs = [makeJob({ delayMs: 60_000 }), makeJob({ delayMs: 60_000 }), makeJob({ delayMs: 60_000 })];
     await f.store.enqueue(q, jobs);
     for (const j of jobs) await backdate(f, f.keys(q).delayed, j.id);
@@ -131,7 +129,7 @@ describe("delayed jobs and promote-delayed", () => {
 
 describe("extend-leases", () => {
   it("extends a held lease and refuses a wrong token or unknown job", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const job = makeJob();
     await f.store.enqueue(q, [job]);
     const [leased] = await f.store.lease(q, "w1", 1);
@@ -146,7 +144,7 @@ describe("extend-leases", () => {
   });
 
   it("answers LOST once the attempt deadline plus grace has passed", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const job = makeJob();
     await f.store.enqueue(q, [job]);
     const [leased] = await f.store.lease(q, "w1", 1);

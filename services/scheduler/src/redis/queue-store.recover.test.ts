@@ -1,12 +1,10 @@
 import { Code } from "@connectrpc/connect";
 import { LeaseStatus, ReportStatus } from "@taskflow/proto";
-import { codeOf } from "@taskflow/testkit";
+import { codeOf, uniqueQueue } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backdate, createRedisFixture, jobHash, makeJob, outboxEntries, type RedisFixture } from "../../test/redis-fixture.js";
 
 let f: RedisFixture;
-let n = 0;
-const freshQueue = (): string => `q${++n}`;
 
 beforeAll(async () => {
   f = await createRedisFixture();
@@ -17,7 +15,7 @@ afterAll(async () => {
 
 describe("cancel-job", () => {
   it("cancels a ready job at once", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const job = makeJob();
     await f.store.enqueue(q, [job]);
     expect(await f.store.cancel(q, job.id, "not needed")).toBe("cancelled");
@@ -30,7 +28,7 @@ describe("cancel-job", () => {
   });
 
   it("cancels a delayed job at once", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const job = makeJob({ delayMs: 60_000 });
     await f.store.enqueue(q, [job]);
     expect(await f.store.cancel(q, job.id, "")).toBe("cancelled");
@@ -38,7 +36,7 @@ describe("cancel-job", () => {
   });
 
   it("asks the worker of a leased job to stop, which then ends it CANCELLED", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const job = makeJob();
     await f.store.enqueue(q, [job]);
     const [leased] = await f.store.lease(q, "w1", 1);
@@ -54,7 +52,7 @@ describe("cancel-job", () => {
   });
 
   it("refuses a finished job with failed_precondition and reports an unknown one as missing", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const job = makeJob();
     await f.store.enqueue(q, [job]);
     await f.store.cancel(q, job.id, "");
@@ -65,7 +63,7 @@ describe("cancel-job", () => {
 
 describe("release-jobs", () => {
   it("puts a released job back at once without counting the attempt", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const job = makeJob();
     await f.store.enqueue(q, [job]);
     const [leased] = await f.store.lease(q, "w1", 1);
@@ -80,7 +78,7 @@ describe("release-jobs", () => {
 
 describe("release-jobs with a cancel requested", () => {
   it("ends the job CANCELLED instead of putting it back", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const job = makeJob();
     await f.store.enqueue(q, [job]);
     const [leased] = await f.store.lease(q, "w1", 1);
@@ -94,7 +92,7 @@ describe("release-jobs with a cancel requested", () => {
 
 describe("expire-leases", () => {
   it("requeues a job whose lease ran out while attempts remain", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const job = makeJob({ maxAttempts: 2 });
     await f.store.enqueue(q, [job]);
     await f.store.lease(q, "w1", 1);
@@ -108,7 +106,7 @@ describe("expire-leases", () => {
   });
 
   it("fails a job whose last attempt's lease ran out", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const job = makeJob({ maxAttempts: 1 });
     await f.store.enqueue(q, [job]);
     await f.store.lease(q, "w1", 1);
@@ -120,7 +118,7 @@ describe("expire-leases", () => {
   });
 
   it("ends a cancel-requested job CANCELLED when its worker is gone", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const job = makeJob();
     await f.store.enqueue(q, [job]);
     await f.store.lease(q, "w1", 1);
@@ -133,7 +131,7 @@ describe("expire-leases", () => {
 
 describe("script loading", () => {
   it("reloads scripts after SCRIPT FLUSH (NOSCRIPT)", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     await f.store.enqueue(q, [makeJob()]);
     await f.redis.script("FLUSH");
     await f.store.enqueue(q, [makeJob()]);

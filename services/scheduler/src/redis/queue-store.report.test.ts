@@ -1,4 +1,5 @@
 import { JobStatus, ReportStatus } from "@taskflow/proto";
+import { uniqueQueue } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   backdate,
@@ -15,8 +16,6 @@ import { TOMBSTONE_TTL_S } from "./queue-store.js";
 const BASE_MS = 1_000;
 let f: RedisFixture;
 let jitter = 0;
-let n = 0;
-const freshQueue = (): string => `q${++n}`;
 
 beforeAll(async () => {
   f = await createRedisFixture({ retryBaseMs: BASE_MS, retryMaxMs: 60_000, random: () => jitter });
@@ -40,7 +39,7 @@ const failed = (id: string, token: string, permanent = false): ReportInput => ({
 
 describe("report-jobs", () => {
   it("accepts a completion, then answers a repeat DUPLICATE and a stranger LEASE_LOST", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const { job, token } = await leaseOne(q);
     const [first] = await f.store.report(q, "w1", [completed(job.id, token, { sum: 3 })]);
     expect(first).toEqual({ status: ReportStatus.ACCEPTED, jobStatus: JobStatus.COMPLETED });
@@ -60,7 +59,7 @@ describe("report-jobs", () => {
   });
 
   it("refuses a report under a lease lost to a newer attempt, and keeps the newer outcome", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const { job, token: old } = await leaseOne(q);
     await backdate(f, f.keys(q).leased, job.id);
     expect(await f.store.expireLeases(q, 10)).toEqual({ requeued: 1, ended: 0 });
@@ -77,12 +76,12 @@ describe("report-jobs", () => {
   });
 
   it("answers LEASE_LOST with no status for a job Redis does not know", async () => {
-    const [r] = await f.store.report(freshQueue(), "w1", [completed(makeJob().id, "x:1")]);
+    const [r] = await f.store.report(uniqueQueue(), "w1", [completed(makeJob().id, "x:1")]);
     expect(r).toEqual({ status: ReportStatus.LEASE_LOST, jobStatus: JobStatus.UNSPECIFIED });
   });
 
   it("schedules a retry with exponential backoff and jitter inside its bounds", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const { job, token } = await leaseOne(q, makeJob({ maxAttempts: 5 }));
     jitter = 0;
     let before = await redisNow(f.redis);
@@ -112,7 +111,7 @@ describe("report-jobs", () => {
   });
 
   it("caps the backoff at the configured maximum", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const { job, token } = await leaseOne(q, makeJob({ maxAttempts: 50 }));
     await f.redis.hset(f.keys(q).jobPrefix + job.id, "attempts", 30);
     jitter = 0.999999;
@@ -124,7 +123,7 @@ describe("report-jobs", () => {
   });
 
   it("fails a job for good after its last attempt", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const { job, token } = await leaseOne(q, makeJob({ maxAttempts: 1 }));
     const [r] = await f.store.report(q, "w1", [failed(job.id, token)]);
     expect(r).toEqual({ status: ReportStatus.ACCEPTED, jobStatus: JobStatus.FAILED });
@@ -133,7 +132,7 @@ describe("report-jobs", () => {
   });
 
   it("fails a job for good on a permanent failure whatever attempts remain", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const { job, token } = await leaseOne(q, makeJob({ maxAttempts: 10 }));
     const [r] = await f.store.report(q, "w1", [failed(job.id, token, true)]);
     expect(r!.jobStatus).toBe(JobStatus.FAILED);
@@ -141,7 +140,7 @@ describe("report-jobs", () => {
   });
 
   it("answers a batch per report, in request order", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const a = await leaseOne(q);
     const b = await leaseOne(q);
     const results = await f.store.report(q, "w1", [
@@ -153,7 +152,7 @@ describe("report-jobs", () => {
   });
 
   it("numbers each job's outbox events consecutively, in stream order", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const { job, token } = await leaseOne(q, makeJob({ maxAttempts: 3 }));
     await f.store.report(q, "w1", [failed(job.id, token)]);
     await backdate(f, f.keys(q).delayed, job.id);

@@ -1,13 +1,11 @@
 import { Redis } from "ioredis";
-import { testRedisUrl } from "@taskflow/testkit";
+import { testRedisUrl, uniqueQueue } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRedisFixture, jobHash, makeJob, outboxEntries, redisNow, type RedisFixture } from "../../test/redis-fixture.js";
 import { RecoveryStore, RestoreOutcome, type RestoreJob } from "./recovery-store.js";
 
 let f: RedisFixture;
 let recovery: RecoveryStore;
-let n = 0;
-const freshQueue = () => `rs${(n += 1)}`;
 
 beforeAll(async () => {
   f = await createRedisFixture();
@@ -27,7 +25,7 @@ function lostJob(over: Partial<RestoreJob> = {}): RestoreJob {
 
 describe("restore", () => {
   it("puts back pending jobs as ready or delayed, continuing their seq and keeping attempts, and records nothing", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const due = lostJob({ attempts: 1, seq: 4, scheduledMs: Date.now() - 1_000 });
     const later = lostJob({ scheduledMs: (await redisNow(f.redis)) + 3_600_000 });
     expect(await recovery.restore(q, [due, later])).toEqual([RestoreOutcome.Ready, RestoreOutcome.Delayed]);
@@ -41,7 +39,7 @@ describe("restore", () => {
   });
 
   it("recovers a job that was running as an expired lease: ready again, or failed after its last attempt", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const running = lostJob({ processing: true, attempts: 1, maxAttempts: 3, seq: 2, workerId: "w9" });
     const last = lostJob({ processing: true, attempts: 2, maxAttempts: 2, seq: 5, workerId: "w9" });
     expect(await recovery.restore(q, [running, last])).toEqual([RestoreOutcome.LeaseExpired, RestoreOutcome.Failed]);
@@ -55,7 +53,7 @@ describe("restore", () => {
   });
 
   it("leaves a job Redis holds alone", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const job = makeJob();
     await f.store.enqueue(q, [job]);
     expect(await recovery.restore(q, [lostJob({ id: job.id, seq: 9, processing: true })])).toEqual([RestoreOutcome.Present]);
@@ -64,7 +62,7 @@ describe("restore", () => {
   });
 
   it("restores each job once when two replicas restore the same jobs at the same time", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const other = new Redis(testRedisUrl());
     try {
       const jobs = Array.from({ length: 50 }, () => lostJob({ processing: true, attempts: 1 }));
@@ -86,7 +84,7 @@ describe("restore", () => {
 
 describe("missing, drop, scan and bury", () => {
   it("tells which jobs Redis lacks", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const held = makeJob();
     await f.store.enqueue(q, [held]);
     const lost = makeJob().id;
@@ -95,7 +93,7 @@ describe("missing, drop, scan and bury", () => {
   });
 
   it("drops jobs from every set and deletes their hashes, idempotently", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const [ready, leased, delayed] = [makeJob(), makeJob(), makeJob({ delayMs: 3_600_000 })];
     await f.store.enqueue(q, [leased]);
     await f.store.lease(q, "w1", 1);
@@ -127,7 +125,7 @@ describe("missing, drop, scan and bury", () => {
   });
 
   it("buries a job Redis lacks so a late enqueue creates nothing, and leaves a held one alone", async () => {
-    const q = freshQueue();
+    const q = uniqueQueue();
     const late = makeJob();
     expect(await recovery.bury(q, late.id)).toBe(true);
     expect(await f.store.enqueue(q, [late])).toBe(0);
