@@ -85,6 +85,8 @@ export function makeEvent(jobId: string, over: Partial<NewJobEvent> & Pick<NewJo
     result: undefined,
     details: null,
     occurredAt: new Date(Date.UTC(2030, 0, 1, 0, 0, over.seq)),
+    leaseId: null,
+    reason: null,
     ...over,
   };
 }

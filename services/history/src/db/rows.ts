@@ -47,9 +47,8 @@ export interface JobRow {
   worker_id: string | null;
 }
 
-/** One `job_events` row as pg returns it (`id` is bigint, so pg gives a string). */
+/** One `job_events` row as pg returns it. */
 export interface JobEventRow {
-  id: string;
   job_id: string;
   seq: number;
   type: JobEventTypeText;
@@ -62,6 +61,8 @@ export interface JobEventRow {
   details: JsonObject | null;
   occurred_at: Date;
   recorded_at: Date;
+  lease_id: string | null;
+  reason: string | null;
 }
 
 /** One `workers` row with its health derived at query time. */
@@ -77,6 +78,9 @@ export interface WorkerRow {
   metadata: Record<string, string> | null;
   current_jobs: string[];
   started_at: Date;
+  /** bigint: pg gives a string. */
+  jobs_completed: string;
+  jobs_failed: string;
 }
 
 /** Terminal statuses: a job in one of them never changes status again. */

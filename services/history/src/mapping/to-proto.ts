@@ -48,6 +48,9 @@ export function eventToProto(row: JobEventRow): JobEvent {
     occurredAt: ts(row.occurred_at),
     details: row.details ?? undefined,
     result: value(row.result),
+    leaseId: row.lease_id ?? "",
+    reason: row.reason ?? "",
+    recordedAt: ts(row.recorded_at),
   });
 }
 
@@ -64,5 +67,7 @@ export function workerToProto(row: WorkerRow): Worker {
     lastSeenAt: ts(row.last_seen),
     currentJobIds: row.current_jobs,
     metadata: row.metadata ?? {},
+    jobsCompleted: BigInt(row.jobs_completed),
+    jobsFailed: BigInt(row.jobs_failed),
   });
 }

@@ -16,7 +16,8 @@ export const insertJobs =
   async (req) => {
     const jobs = req.jobs.map(parseNewJob);
     try {
-      const rows = await storeJobs(d.pool, jobs, { idempotencyWindowMs: d.config.idempotencyWindowMs });
+      const actor = req.actor === "" ? "api" : req.actor;
+      const rows = await storeJobs(d.pool, jobs, { idempotencyWindowMs: d.config.idempotencyWindowMs, actor });
       return { jobs: rows.map(jobToProto) };
     } catch (err) {
       if (!(err instanceof IdempotencyKeyReservedError)) throw err;

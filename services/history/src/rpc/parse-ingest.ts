@@ -7,7 +7,7 @@ import type { WorkerInput } from "../db/queries/upsert-workers.js";
 import type { JsonValue } from "../db/rows.js";
 import { invalidArgument } from "../errors.js";
 import { eventTypeText, jobStatusText, storedWorkerStatus } from "../mapping/enums.js";
-import { intIn, nonEmpty, requireUuid, toDate } from "./validate.js";
+import { intIn, nonEmpty, requireUuid, requireUuidV7, toDate } from "./validate.js";
 
 /** Largest int32: the `jobs.timeout_ms` column holds milliseconds up to this. */
 const INT32_MAX = 2_147_483_647;
@@ -35,7 +35,7 @@ function timeoutMs(job: Job, at: string): number | null {
 export function parseNewJob(job: Job, i: number): NewJob {
   const at = `jobs[${i}]`;
   return {
-    id: requireUuid(job.id, `${at}.id`),
+    id: requireUuidV7(job.id, `${at}.id`),
     type: nonEmpty(job.type, `${at}.type`),
     queue: nonEmpty(job.queue, `${at}.queue`),
     payload: job.payload ?? {},
@@ -70,6 +70,8 @@ export function parseNewEvent(e: JobEvent, i: number): NewJobEvent {
     result: valueJson(e.result),
     details: e.details ?? null,
     occurredAt: toDate(e.occurredAt, `${at}.occurred_at`),
+    leaseId: orNull(e.leaseId),
+    reason: orNull(e.reason),
   };
 }
 

@@ -16,6 +16,17 @@ export function requireUuid(value: string, field: string): string {
 }
 
 /**
+ * `value` lowercased, when it is a UUIDv7 (RFC 9562 version 7): job ids must be, because their
+ * timestamp is the job's created_at and places it in a day partition.
+ * @throws {ConnectError} InvalidArgument naming `field` otherwise.
+ */
+export function requireUuidV7(value: string, field: string): string {
+  const id = requireUuid(value, field);
+  if (id[14] !== "7") throw invalidArgument(`${field}: must be a UUIDv7, got version ${id[14]}`);
+  return id;
+}
+
+/**
  * A request's page size: 0 means `def`.
  * @throws {ConnectError} InvalidArgument when it is outside 1..`max`.
  */

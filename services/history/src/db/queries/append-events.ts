@@ -17,6 +17,10 @@ export interface NewJobEvent {
   result: JsonValue | undefined;
   details: JsonObject | null;
   occurredAt: Date;
+  /** Lease token of the attempt; null outside any lease. */
+  leaseId: string | null;
+  /** Why the transition happened (a snake_case code); null when the sender gave none. */
+  reason: string | null;
 }
 
 export interface AppendEventsResult {
@@ -47,14 +51,19 @@ const ERRS = "(b.error_seq > coalesce(j.error_seq, 0))";
  * Applies a batch of events in one statement: records each event once
  * (`ON CONFLICT (job_id, seq) DO NOTHING`) and moves each job to its newest event. Only events
  * up to a job's first terminal event shape its row, so a late 'started' never moves a
- * finished job back. Events of unknown jobs are skipped and reported.
+ * finished job back. Events of unknown jobs are skipped and reported. Each newly recorded
+ * 'completed', 'retry_scheduled' or 'failed' event of a worker adds to that worker's
+ * jobs_completed or jobs_failed; counting only rows the INSERT returned keeps the counts exact
+ * when a batch is applied again. A worker history has not seen registered yet gets a row that
+ * its registration completes.
  */
 export const APPEND_EVENTS_SQL = `
 WITH input AS (
   SELECT *
   FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[],
-              $8::text[], $9::jsonb[], $10::jsonb[], $11::timestamptz[])
-    AS e(job_id, seq, type, status, attempt, worker_id, error, actor, result, details, occurred_at)
+              $8::text[], $9::jsonb[], $10::jsonb[], $11::timestamptz[], $12::text[], $13::text[])
+    AS e(job_id, seq, type, status, attempt, worker_id, error, actor, result, details, occurred_at,
+         lease_id, reason)
 ),
 known AS (
   SELECT e.*, j.status IN ${TERMINAL} AS job_final, j.last_seq AS job_last_seq
@@ -63,12 +72,32 @@ known AS (
 ),
 appended AS (
   INSERT INTO job_events (job_id, seq, type, status, attempt, worker_id, error, actor, result,
-                          details, occurred_at)
-  SELECT job_id, seq, type, status, attempt, worker_id, error, actor, result, details, occurred_at
+                          details, occurred_at, lease_id, reason)
+  SELECT job_id, seq, type, status, attempt, worker_id, error, actor, result, details, occurred_at,
+         lease_id, reason
   FROM known
   ORDER BY job_id, seq
   ON CONFLICT (job_id, seq) DO NOTHING
-  RETURNING 1
+  RETURNING type, worker_id, occurred_at
+),
+worker_outcomes AS (
+  SELECT worker_id,
+         count(*) FILTER (WHERE type = 'completed') AS completed,
+         count(*) FILTER (WHERE type IN ('retry_scheduled', 'failed')) AS failed,
+         min(occurred_at) AS first_at,
+         max(occurred_at) AS last_at
+  FROM appended
+  WHERE worker_id IS NOT NULL AND type IN ('completed', 'retry_scheduled', 'failed')
+  GROUP BY worker_id
+),
+counted AS (
+  INSERT INTO workers AS w (id, status, last_seen, job_types, started_at, jobs_completed, jobs_failed)
+  SELECT worker_id, 'healthy', last_at, '[]', first_at, completed, failed
+  FROM worker_outcomes
+  ORDER BY worker_id
+  ON CONFLICT (id) DO UPDATE SET
+    jobs_completed = w.jobs_completed + excluded.jobs_completed,
+    jobs_failed = w.jobs_failed + excluded.jobs_failed
 ),
 first_terminal AS (
   SELECT job_id, min(seq) AS seq FROM known WHERE status IN ${TERMINAL} GROUP BY job_id
@@ -157,6 +186,8 @@ export async function appendEvents(db: Queryable, events: readonly NewJobEvent[]
       events.map((e) => (e.result === undefined ? null : JSON.stringify(e.result))),
       events.map((e) => (e.details === null ? null : JSON.stringify(e.details))),
       events.map((e) => e.occurredAt.toISOString()),
+      events.map((e) => e.leaseId),
+      events.map((e) => e.reason),
     ],
   });
   const row = rows[0] as AppendRow;

@@ -1,7 +1,7 @@
-import type { Queryable } from "../queryable.js";
+import { JOB_COLUMNS, type Queryable } from "../queryable.js";
 import type { JobRow } from "../rows.js";
 
-export const GET_JOB_SQL = "SELECT * FROM jobs WHERE id = $1";
+export const GET_JOB_SQL = `SELECT ${JOB_COLUMNS.join(", ")} FROM jobs WHERE id = $1`;
 
 /**
  * Reads one job.

@@ -1,5 +1,5 @@
 import type { Queryable } from "../queryable.js";
-import { jobColumns } from "../queryable.js";
+import { JOB_COLUMNS, jobColumns } from "../queryable.js";
 import type { JobRow, JsonObject } from "../rows.js";
 
 /** A job to insert as pending, as the scheduler built it. */
@@ -22,13 +22,17 @@ export interface NewJob {
 export interface InsertJobsOptions {
   /** How long a newly claimed idempotency key is honoured, in milliseconds (default 24 h). */
   idempotencyWindowMs: number;
+  /** Actor of the SUBMITTED events (default "api"). */
+  actor?: string;
 }
 
 const DEFAULT_OPTIONS: InsertJobsOptions = { idempotencyWindowMs: 86_400_000 };
 
 /**
  * Inserts every new job as 'pending' with its 'submitted' event (seq 1) in one statement, and
- * returns the stored row for every requested job in request order.
+ * returns the stored row for every requested job in request order. A job's created_at is the
+ * timestamp of its UUIDv7 id (when the scheduler accepted it), so created-time ranges are id
+ * ranges and prune the day partitions exactly.
  *
  * Idempotency keys live in `idempotency_keys`. The first job of the batch naming a key claims
  * it: a key no one holds is inserted, an expired one is taken over, a live one is left alone
@@ -76,16 +80,16 @@ inserted AS (
   INSERT INTO jobs (id, type, queue, payload, status, max_attempts, priority, timeout_ms,
                     idempotency_key, last_seq, created_at, updated_at, scheduled_at)
   SELECT i.id, i.type, i.queue, i.payload, 'pending', i.max_attempts, i.priority, i.timeout_ms,
-         i.idempotency_key, 1, now(), now(), coalesce(i.scheduled_at, now())
+         i.idempotency_key, 1, taskflow_uuid_time(i.id), now(), coalesce(i.scheduled_at, now())
   FROM input i
   WHERE i.idempotency_key IS NULL OR i.id IN (SELECT job_id FROM claimed)
   ORDER BY i.ord
   ON CONFLICT (id) DO NOTHING
-  RETURNING *
+  RETURNING ${JOB_COLUMNS.join(", ")}
 ),
 submitted AS (
-  INSERT INTO job_events (job_id, seq, type, status, attempt, actor, occurred_at)
-  SELECT id, 1, 'submitted', 'pending', 0, 'api', created_at FROM inserted
+  INSERT INTO job_events (job_id, seq, type, status, attempt, actor, occurred_at, reason)
+  SELECT id, 1, 'submitted', 'pending', 0, $11::text, created_at, 'submitted' FROM inserted
   ON CONFLICT (job_id, seq) DO NOTHING
 ),
 resolved AS (
@@ -98,7 +102,7 @@ resolved AS (
 stored AS (
   SELECT * FROM inserted
   UNION ALL
-  SELECT * FROM jobs WHERE id IN (SELECT id FROM resolved)
+  SELECT ${JOB_COLUMNS.join(", ")} FROM jobs WHERE id IN (SELECT id FROM resolved)
 )
 SELECT ${jobColumns("s")}
 FROM resolved r
@@ -115,7 +119,7 @@ SELECT k.job_id AS key_job_id, ${jobColumns("j")}
 FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS i(id, idempotency_key, ord)
 LEFT JOIN idempotency_keys k ON k.key = i.idempotency_key
 LEFT JOIN LATERAL (
-  SELECT * FROM jobs
+  SELECT ${JOB_COLUMNS.join(", ")} FROM jobs
   WHERE jobs.id = i.id OR jobs.id = k.job_id
   ORDER BY jobs.id = i.id DESC
   LIMIT 1
@@ -163,6 +167,7 @@ export async function insertJobs(
       jobs.map((j) => j.idempotencyKey),
       jobs.map((j) => j.scheduledAt?.toISOString() ?? null),
       opts.idempotencyWindowMs,
+      opts.actor ?? "api",
     ],
   });
   if (rows.length === jobs.length) return rows;

@@ -37,5 +37,5 @@ export async function listJobEvents(db: Queryable, q: ListJobEventsQuery): Promi
     values: [q.jobId, q.afterSeq, q.limit],
   });
   if (rows.length === 0) return undefined;
-  return rows.filter((r): r is JobEventRow => r.id !== null);
+  return rows.filter((r): r is JobEventRow => r.job_id !== null);
 }

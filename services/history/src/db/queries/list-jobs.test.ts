@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DbFixture, makeJob, setupDatabase } from "../../../test/fixtures.js";
 import type { JobStatusText } from "../rows.js";
+import { JOB_COLUMNS } from "../queryable.js";
 import { insertJobs, type NewJob } from "./insert-jobs.js";
 import { type ListJobsFilter, listJobs, listJobsQuery } from "./list-jobs.js";
 
@@ -67,7 +68,7 @@ describe("listJobs", () => {
 
   it("compares one value with = and several with ANY, all as parameters", () => {
     const q = listJobsQuery({ ...noFilter, statuses: ["failed"], queues: ["a", "b"], afterId: all[0]?.id, limit: 5 });
-    expect(q.text).toBe("SELECT * FROM jobs WHERE status = $1 AND queue = ANY ($2::text[]) AND id < $3::uuid ORDER BY id DESC LIMIT $4");
+    expect(q.text).toBe(`SELECT ${JOB_COLUMNS.join(", ")} FROM jobs WHERE status = $1 AND queue = ANY ($2::text[]) AND id < $3::uuid ORDER BY id DESC LIMIT $4`);
     expect(q.values).toEqual(["failed", ["a", "b"], all[0]?.id, 5]);
   });
 

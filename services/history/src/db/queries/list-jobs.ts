@@ -1,5 +1,5 @@
 import type { QueryConfig } from "pg";
-import type { Queryable } from "../queryable.js";
+import { JOB_COLUMNS, type Queryable } from "../queryable.js";
 import type { JobRow, JobStatusText } from "../rows.js";
 
 export interface ListJobsFilter {
@@ -15,7 +15,7 @@ export interface ListJobsFilter {
   limit: number;
 }
 
-const LIST_JOBS_SELECT = "SELECT * FROM jobs";
+const LIST_JOBS_SELECT = `SELECT ${JOB_COLUMNS.join(", ")} FROM jobs`;
 const LIST_JOBS_ORDER = "ORDER BY id DESC LIMIT";
 
 /**

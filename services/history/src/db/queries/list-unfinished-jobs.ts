@@ -1,4 +1,4 @@
-import type { Queryable } from "../queryable.js";
+import { JOB_COLUMNS, type Queryable } from "../queryable.js";
 import type { JobRow } from "../rows.js";
 
 /** Where a page of unfinished jobs starts: after this (updated_at, id), exclusive. */
@@ -33,7 +33,7 @@ export const FIRST_UNFINISHED_CURSOR: UnfinishedCursor = { updatedUs: "0", id: "
  * repeated; the row comparison is what the index's (updated_at, id) order walks.
  */
 export const LIST_UNFINISHED_JOBS_SQL = `
-SELECT *, (extract(epoch FROM updated_at) * 1000000)::bigint::text AS updated_us
+SELECT ${JOB_COLUMNS.join(", ")}, (extract(epoch FROM updated_at) * 1000000)::bigint::text AS updated_us
 FROM jobs
 WHERE status IN ('pending', 'processing')
   AND updated_at < $1

@@ -4,13 +4,15 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file taskflow/v1/admin.proto.
  */
 export const file_taskflow_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("Chd0YXNrZmxvdy92MS9hZG1pbi5wcm90bxILdGFza2Zsb3cudjEiIwoQUmVjb25jaWxlUmVxdWVzdBIPCgdkcnlfcnVuGAEgASgIInkKEVJlY29uY2lsZVJlc3BvbnNlEhoKEnVuZmluaXNoZWRfY2hlY2tlZBgBIAEoBRIVCg1yZWRpc19jaGVja2VkGAIgASgFEhgKEHJlcXVldWVkX2pvYl9pZHMYAyADKAkSFwoPZHJvcHBlZF9qb2JfaWRzGAQgAygJMloKDEFkbWluU2VydmljZRJKCglSZWNvbmNpbGUSHS50YXNrZmxvdy52MS5SZWNvbmNpbGVSZXF1ZXN0Gh4udGFza2Zsb3cudjEuUmVjb25jaWxlUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("Chd0YXNrZmxvdy92MS9hZG1pbi5wcm90bxILdGFza2Zsb3cudjEiIwoQUmVjb25jaWxlUmVxdWVzdBIPCgdkcnlfcnVuGAEgASgIInkKEVJlY29uY2lsZVJlc3BvbnNlEhoKEnVuZmluaXNoZWRfY2hlY2tlZBgBIAEoBRIVCg1yZWRpc19jaGVja2VkGAIgASgFEhgKEHJlcXVldWVkX2pvYl9pZHMYAyADKAkSFwoPZHJvcHBlZF9qb2JfaWRzGAQgAygJIjMKF0dldERhdGFiYXNlU3RhdHNSZXF1ZXN0EhgKEHN0YXRlbWVudHNfbGltaXQYASABKAUiVAoJUG9vbFN0YXRzEgwKBG5hbWUYASABKAkSDQoFdG90YWwYAiABKAUSDAoEaWRsZRgDIAEoBRIPCgd3YWl0aW5nGAQgASgFEgsKA21heBgFIAEoBSLhAQoPU3RhdGVtZW50VGltaW5nEgwKBG5hbWUYASABKAkSDQoFY2FsbHMYAiABKAMSDgoGZXJyb3JzGAMgASgDEigKBXRvdGFsGAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEicKBG1lYW4YBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJgoDcDk1GAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEiYKA21heBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiKQAQoPU2VydmVyU3RhdGVtZW50Eg0KBXF1ZXJ5GAEgASgJEg0KBWNhbGxzGAIgASgDEigKBXRvdGFsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEicKBG1lYW4YBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDAoEcm93cxgFIAEoAyLqAgoKVGFibGVTdGF0cxIMCgRuYW1lGAEgASgJEg4KBnBhcmVudBgCIAEoCRITCgt0b3RhbF9ieXRlcxgDIAEoAxITCgtpbmRleF9ieXRlcxgEIAEoAxIcChRncm93dGhfYnl0ZXNfcGVyX2RheRgFIAEoAxITCgtsaXZlX3R1cGxlcxgGIAEoAxITCgtkZWFkX3R1cGxlcxgHIAEoAxIvCgtsYXN0X3ZhY3V1bRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPbGFzdF9hdXRvdmFjdXVtGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxsYXN0X2FuYWx5emUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjQKEGxhc3RfYXV0b2FuYWx5emUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkcKCkluZGV4U3RhdHMSDAoEbmFtZRgBIAEoCRINCgV0YWJsZRgCIAEoCRINCgVieXRlcxgDIAEoAxINCgVzY2FucxgEIAEoAyKcAQoITG9ja1dhaXQSCwoDcGlkGAEgASgFEg0KBXF1ZXJ5GAIgASgJEhEKCWxvY2tfdHlwZRgDIAEoCRIMCgRtb2RlGAQgASgJEhAKCHJlbGF0aW9uGAUgASgJEioKB3dhaXRpbmcYBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFQoNYmxvY2tpbmdfcGlkcxgHIAMoBSLVAQoKU3RhbmRieUxhZxIYChBhcHBsaWNhdGlvbl9uYW1lGAEgASgJEhMKC2NsaWVudF9hZGRyGAIgASgJEg0KBXN0YXRlGAMgASgJEiwKCXdyaXRlX2xhZxgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIsCglmbHVzaF9sYWcYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLQoKcmVwbGF5X2xhZxgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiK1AQoQUmVwbGljYXRpb25TdGF0cxIfChdyZWFkX3JlcGxpY2FfY29uZmlndXJlZBgBIAEoCBIgChhyZWFkX3JlcGxpY2FfaW5fcmVjb3ZlcnkYAiABKAgSMwoQcmVhZF9yZXBsaWNhX2xhZxgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIpCghzdGFuZGJ5cxgEIAMoCzIXLnRhc2tmbG93LnYxLlN0YW5kYnlMYWci+QMKGEdldERhdGFiYXNlU3RhdHNSZXNwb25zZRIwCgxjb2xsZWN0ZWRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiUKBXBvb2xzGAIgAygLMhYudGFza2Zsb3cudjEuUG9vbFN0YXRzEjgKEnNsb3dlc3Rfc3RhdGVtZW50cxgDIAMoCzIcLnRhc2tmbG93LnYxLlN0YXRlbWVudFRpbWluZxI5ChNmcmVxdWVudF9zdGF0ZW1lbnRzGAQgAygLMhwudGFza2Zsb3cudjEuU3RhdGVtZW50VGltaW5nEiQKHHBnX3N0YXRfc3RhdGVtZW50c19hdmFpbGFibGUYBSABKAgSNwoRc2VydmVyX3N0YXRlbWVudHMYBiADKAsyHC50YXNrZmxvdy52MS5TZXJ2ZXJTdGF0ZW1lbnQSJwoGdGFibGVzGAcgAygLMhcudGFza2Zsb3cudjEuVGFibGVTdGF0cxIoCgdpbmRleGVzGAggAygLMhcudGFza2Zsb3cudjEuSW5kZXhTdGF0cxIpCgpsb2NrX3dhaXRzGAkgAygLMhUudGFza2Zsb3cudjEuTG9ja1dhaXQSMgoLcmVwbGljYXRpb24YCiABKAsyHS50YXNrZmxvdy52MS5SZXBsaWNhdGlvblN0YXRzIiYKE1J1blJldGVudGlvblJlcXVlc3QSDwoHZHJ5X3J1bhgBIAEoCCKiAQoUUnVuUmV0ZW50aW9uUmVzcG9uc2USKgoGY3V0b2ZmGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIaChJkcm9wcGVkX3BhcnRpdGlvbnMYAiADKAkSFAoMam9ic19kZWxldGVkGAMgASgDEhUKDWpvYnNfYXJjaGl2ZWQYBCABKAMSFQoNYXJjaGl2ZV9maWxlcxgFIAMoCTJaCgxBZG1pblNlcnZpY2USSgoJUmVjb25jaWxlEh0udGFza2Zsb3cudjEuUmVjb25jaWxlUmVxdWVzdBoeLnRhc2tmbG93LnYxLlJlY29uY2lsZVJlc3BvbnNlMssBChNIaXN0b3J5QWRtaW5TZXJ2aWNlEl8KEEdldERhdGFiYXNlU3RhdHMSJC50YXNrZmxvdy52MS5HZXREYXRhYmFzZVN0YXRzUmVxdWVzdBolLnRhc2tmbG93LnYxLkdldERhdGFiYXNlU3RhdHNSZXNwb25zZRJTCgxSdW5SZXRlbnRpb24SIC50YXNrZmxvdy52MS5SdW5SZXRlbnRpb25SZXF1ZXN0GiEudGFza2Zsb3cudjEuUnVuUmV0ZW50aW9uUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message taskflow.v1.ReconcileRequest
@@ -72,6 +74,546 @@ export const ReconcileResponseSchema: GenMessage<ReconcileResponse> = /*@__PURE_
   messageDesc(file_taskflow_v1_admin, 1);
 
 /**
+ * @generated from message taskflow.v1.GetDatabaseStatsRequest
+ */
+export type GetDatabaseStatsRequest = Message<"taskflow.v1.GetDatabaseStatsRequest"> & {
+  /**
+   * How many statements to list in each ranking: 1 to 100 (default 20).
+   *
+   * @generated from field: int32 statements_limit = 1;
+   */
+  statementsLimit: number;
+};
+
+/**
+ * Describes the message taskflow.v1.GetDatabaseStatsRequest.
+ * Use `create(GetDatabaseStatsRequestSchema)` to create a new message.
+ */
+export const GetDatabaseStatsRequestSchema: GenMessage<GetDatabaseStatsRequest> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_admin, 2);
+
+/**
+ * PoolStats is one connection pool of the history process.
+ *
+ * @generated from message taskflow.v1.PoolStats
+ */
+export type PoolStats = Message<"taskflow.v1.PoolStats"> & {
+  /**
+   * "primary" or "replica".
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Connections open, idle among them, and callers waiting for one.
+   *
+   * @generated from field: int32 total = 2;
+   */
+  total: number;
+
+  /**
+   * @generated from field: int32 idle = 3;
+   */
+  idle: number;
+
+  /**
+   * @generated from field: int32 waiting = 4;
+   */
+  waiting: number;
+
+  /**
+   * Most connections the pool opens.
+   *
+   * @generated from field: int32 max = 5;
+   */
+  max: number;
+};
+
+/**
+ * Describes the message taskflow.v1.PoolStats.
+ * Use `create(PoolStatsSchema)` to create a new message.
+ */
+export const PoolStatsSchema: GenMessage<PoolStats> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_admin, 3);
+
+/**
+ * StatementTiming is one named statement as this history process timed it
+ * since it started.
+ *
+ * @generated from message taskflow.v1.StatementTiming
+ */
+export type StatementTiming = Message<"taskflow.v1.StatementTiming"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: int64 calls = 2;
+   */
+  calls: bigint;
+
+  /**
+   * @generated from field: int64 errors = 3;
+   */
+  errors: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Duration total = 4;
+   */
+  total?: Duration | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Duration mean = 5;
+   */
+  mean?: Duration | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Duration p95 = 6;
+   */
+  p95?: Duration | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Duration max = 7;
+   */
+  max?: Duration | undefined;
+};
+
+/**
+ * Describes the message taskflow.v1.StatementTiming.
+ * Use `create(StatementTimingSchema)` to create a new message.
+ */
+export const StatementTimingSchema: GenMessage<StatementTiming> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_admin, 4);
+
+/**
+ * ServerStatement is one row of pg_stat_statements.
+ *
+ * @generated from message taskflow.v1.ServerStatement
+ */
+export type ServerStatement = Message<"taskflow.v1.ServerStatement"> & {
+  /**
+   * @generated from field: string query = 1;
+   */
+  query: string;
+
+  /**
+   * @generated from field: int64 calls = 2;
+   */
+  calls: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Duration total = 3;
+   */
+  total?: Duration | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Duration mean = 4;
+   */
+  mean?: Duration | undefined;
+
+  /**
+   * @generated from field: int64 rows = 5;
+   */
+  rows: bigint;
+};
+
+/**
+ * Describes the message taskflow.v1.ServerStatement.
+ * Use `create(ServerStatementSchema)` to create a new message.
+ */
+export const ServerStatementSchema: GenMessage<ServerStatement> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_admin, 5);
+
+/**
+ * TableStats is one table or partition of the history schema.
+ *
+ * @generated from message taskflow.v1.TableStats
+ */
+export type TableStats = Message<"taskflow.v1.TableStats"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Partitioned table this is a partition of; empty for a plain table.
+   *
+   * @generated from field: string parent = 2;
+   */
+  parent: string;
+
+  /**
+   * Heap, indexes and TOAST together.
+   *
+   * @generated from field: int64 total_bytes = 3;
+   */
+  totalBytes: bigint;
+
+  /**
+   * @generated from field: int64 index_bytes = 4;
+   */
+  indexBytes: bigint;
+
+  /**
+   * Average bytes added per day over the last 7 days; 0 until a day of
+   * samples exists.
+   *
+   * @generated from field: int64 growth_bytes_per_day = 5;
+   */
+  growthBytesPerDay: bigint;
+
+  /**
+   * @generated from field: int64 live_tuples = 6;
+   */
+  liveTuples: bigint;
+
+  /**
+   * @generated from field: int64 dead_tuples = 7;
+   */
+  deadTuples: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp last_vacuum = 8;
+   */
+  lastVacuum?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp last_autovacuum = 9;
+   */
+  lastAutovacuum?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp last_analyze = 10;
+   */
+  lastAnalyze?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp last_autoanalyze = 11;
+   */
+  lastAutoanalyze?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message taskflow.v1.TableStats.
+ * Use `create(TableStatsSchema)` to create a new message.
+ */
+export const TableStatsSchema: GenMessage<TableStats> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_admin, 6);
+
+/**
+ * IndexStats is one index of the history schema.
+ *
+ * @generated from message taskflow.v1.IndexStats
+ */
+export type IndexStats = Message<"taskflow.v1.IndexStats"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string table = 2;
+   */
+  table: string;
+
+  /**
+   * @generated from field: int64 bytes = 3;
+   */
+  bytes: bigint;
+
+  /**
+   * Index scans since statistics were reset.
+   *
+   * @generated from field: int64 scans = 4;
+   */
+  scans: bigint;
+};
+
+/**
+ * Describes the message taskflow.v1.IndexStats.
+ * Use `create(IndexStatsSchema)` to create a new message.
+ */
+export const IndexStatsSchema: GenMessage<IndexStats> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_admin, 7);
+
+/**
+ * LockWait is a session waiting for a lock.
+ *
+ * @generated from message taskflow.v1.LockWait
+ */
+export type LockWait = Message<"taskflow.v1.LockWait"> & {
+  /**
+   * @generated from field: int32 pid = 1;
+   */
+  pid: number;
+
+  /**
+   * @generated from field: string query = 2;
+   */
+  query: string;
+
+  /**
+   * Lock type and mode waited for, e.g. "relation", "AccessExclusiveLock".
+   *
+   * @generated from field: string lock_type = 3;
+   */
+  lockType: string;
+
+  /**
+   * @generated from field: string mode = 4;
+   */
+  mode: string;
+
+  /**
+   * Relation the lock is on, when it is on one.
+   *
+   * @generated from field: string relation = 5;
+   */
+  relation: string;
+
+  /**
+   * @generated from field: google.protobuf.Duration waiting = 6;
+   */
+  waiting?: Duration | undefined;
+
+  /**
+   * @generated from field: repeated int32 blocking_pids = 7;
+   */
+  blockingPids: number[];
+};
+
+/**
+ * Describes the message taskflow.v1.LockWait.
+ * Use `create(LockWaitSchema)` to create a new message.
+ */
+export const LockWaitSchema: GenMessage<LockWait> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_admin, 8);
+
+/**
+ * StandbyLag is one streaming replica as the primary sees it.
+ *
+ * @generated from message taskflow.v1.StandbyLag
+ */
+export type StandbyLag = Message<"taskflow.v1.StandbyLag"> & {
+  /**
+   * @generated from field: string application_name = 1;
+   */
+  applicationName: string;
+
+  /**
+   * @generated from field: string client_addr = 2;
+   */
+  clientAddr: string;
+
+  /**
+   * @generated from field: string state = 3;
+   */
+  state: string;
+
+  /**
+   * @generated from field: google.protobuf.Duration write_lag = 4;
+   */
+  writeLag?: Duration | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Duration flush_lag = 5;
+   */
+  flushLag?: Duration | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Duration replay_lag = 6;
+   */
+  replayLag?: Duration | undefined;
+};
+
+/**
+ * Describes the message taskflow.v1.StandbyLag.
+ * Use `create(StandbyLagSchema)` to create a new message.
+ */
+export const StandbyLagSchema: GenMessage<StandbyLag> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_admin, 9);
+
+/**
+ * @generated from message taskflow.v1.ReplicationStats
+ */
+export type ReplicationStats = Message<"taskflow.v1.ReplicationStats"> & {
+  /**
+   * Whether DATABASE_READ_URL is set.
+   *
+   * @generated from field: bool read_replica_configured = 1;
+   */
+  readReplicaConfigured: boolean;
+
+  /**
+   * Whether the read database is a standby in recovery.
+   *
+   * @generated from field: bool read_replica_in_recovery = 2;
+   */
+  readReplicaInRecovery: boolean;
+
+  /**
+   * now() - last replayed transaction on the read replica; unset when no
+   * replica is configured or it has replayed nothing.
+   *
+   * @generated from field: google.protobuf.Duration read_replica_lag = 3;
+   */
+  readReplicaLag?: Duration | undefined;
+
+  /**
+   * Standbys streaming from the primary.
+   *
+   * @generated from field: repeated taskflow.v1.StandbyLag standbys = 4;
+   */
+  standbys: StandbyLag[];
+};
+
+/**
+ * Describes the message taskflow.v1.ReplicationStats.
+ * Use `create(ReplicationStatsSchema)` to create a new message.
+ */
+export const ReplicationStatsSchema: GenMessage<ReplicationStats> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_admin, 10);
+
+/**
+ * @generated from message taskflow.v1.GetDatabaseStatsResponse
+ */
+export type GetDatabaseStatsResponse = Message<"taskflow.v1.GetDatabaseStatsResponse"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp collected_at = 1;
+   */
+  collectedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: repeated taskflow.v1.PoolStats pools = 2;
+   */
+  pools: PoolStats[];
+
+  /**
+   * Named statements, slowest (by total time) first.
+   *
+   * @generated from field: repeated taskflow.v1.StatementTiming slowest_statements = 3;
+   */
+  slowestStatements: StatementTiming[];
+
+  /**
+   * Named statements, most frequent first.
+   *
+   * @generated from field: repeated taskflow.v1.StatementTiming frequent_statements = 4;
+   */
+  frequentStatements: StatementTiming[];
+
+  /**
+   * Whether the pg_stat_statements extension is installed in the database.
+   *
+   * @generated from field: bool pg_stat_statements_available = 5;
+   */
+  pgStatStatementsAvailable: boolean;
+
+  /**
+   * pg_stat_statements of this database, by total time.
+   *
+   * @generated from field: repeated taskflow.v1.ServerStatement server_statements = 6;
+   */
+  serverStatements: ServerStatement[];
+
+  /**
+   * @generated from field: repeated taskflow.v1.TableStats tables = 7;
+   */
+  tables: TableStats[];
+
+  /**
+   * @generated from field: repeated taskflow.v1.IndexStats indexes = 8;
+   */
+  indexes: IndexStats[];
+
+  /**
+   * @generated from field: repeated taskflow.v1.LockWait lock_waits = 9;
+   */
+  lockWaits: LockWait[];
+
+  /**
+   * @generated from field: taskflow.v1.ReplicationStats replication = 10;
+   */
+  replication?: ReplicationStats | undefined;
+};
+
+/**
+ * Describes the message taskflow.v1.GetDatabaseStatsResponse.
+ * Use `create(GetDatabaseStatsResponseSchema)` to create a new message.
+ */
+export const GetDatabaseStatsResponseSchema: GenMessage<GetDatabaseStatsResponse> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_admin, 11);
+
+/**
+ * @generated from message taskflow.v1.RunRetentionRequest
+ */
+export type RunRetentionRequest = Message<"taskflow.v1.RunRetentionRequest"> & {
+  /**
+   * Report what would be removed without removing it.
+   *
+   * @generated from field: bool dry_run = 1;
+   */
+  dryRun: boolean;
+};
+
+/**
+ * Describes the message taskflow.v1.RunRetentionRequest.
+ * Use `create(RunRetentionRequestSchema)` to create a new message.
+ */
+export const RunRetentionRequestSchema: GenMessage<RunRetentionRequest> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_admin, 12);
+
+/**
+ * @generated from message taskflow.v1.RunRetentionResponse
+ */
+export type RunRetentionResponse = Message<"taskflow.v1.RunRetentionResponse"> & {
+  /**
+   * Jobs finished before this moment were eligible.
+   *
+   * @generated from field: google.protobuf.Timestamp cutoff = 1;
+   */
+  cutoff?: Timestamp | undefined;
+
+  /**
+   * Partitions dropped whole (jobs and job_events).
+   *
+   * @generated from field: repeated string dropped_partitions = 2;
+   */
+  droppedPartitions: string[];
+
+  /**
+   * Jobs removed row by row (from partitions that also hold newer or
+   * unfinished jobs), with their events.
+   *
+   * @generated from field: int64 jobs_deleted = 3;
+   */
+  jobsDeleted: bigint;
+
+  /**
+   * Jobs written to the archive before removal.
+   *
+   * @generated from field: int64 jobs_archived = 4;
+   */
+  jobsArchived: bigint;
+
+  /**
+   * Archive files written.
+   *
+   * @generated from field: repeated string archive_files = 5;
+   */
+  archiveFiles: string[];
+};
+
+/**
+ * Describes the message taskflow.v1.RunRetentionResponse.
+ * Use `create(RunRetentionResponseSchema)` to create a new message.
+ */
+export const RunRetentionResponseSchema: GenMessage<RunRetentionResponse> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_admin, 13);
+
+/**
  * AdminService holds operator actions, served by the scheduler.
  *
  * @generated from service taskflow.v1.AdminService
@@ -92,4 +634,36 @@ export const AdminService: GenService<{
   },
 }> = /*@__PURE__*/
   serviceDesc(file_taskflow_v1_admin, 0);
+
+/**
+ * HistoryAdminService holds operator views and actions on history's
+ * PostgreSQL, served by the history service.
+ *
+ * @generated from service taskflow.v1.HistoryAdminService
+ */
+export const HistoryAdminService: GenService<{
+  /**
+   * Reports pool use, statement timings, table and index sizes, vacuum
+   * state, lock waits and replication lag.
+   *
+   * @generated from rpc taskflow.v1.HistoryAdminService.GetDatabaseStats
+   */
+  getDatabaseStats: {
+    methodKind: "unary";
+    input: typeof GetDatabaseStatsRequestSchema;
+    output: typeof GetDatabaseStatsResponseSchema;
+  },
+  /**
+   * Runs retention once, now: drops or archives finished jobs older than
+   * the configured age. The periodic loop does the same.
+   *
+   * @generated from rpc taskflow.v1.HistoryAdminService.RunRetention
+   */
+  runRetention: {
+    methodKind: "unary";
+    input: typeof RunRetentionRequestSchema;
+    output: typeof RunRetentionResponseSchema;
+  },
+}> = /*@__PURE__*/
+  serviceDesc(file_taskflow_v1_admin, 1);
 

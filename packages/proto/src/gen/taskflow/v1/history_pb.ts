@@ -4,17 +4,42 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Job, JobEvent, JobStatus } from "./job_pb.js";
 import { file_taskflow_v1_job } from "./job_pb.js";
-import type { Message } from "@bufbuild/protobuf";
+import type { JsonObject, Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file taskflow/v1/history.proto.
  */
 export const file_taskflow_v1_history: GenFile = /*@__PURE__*/
-  fileDesc("Chl0YXNrZmxvdy92MS9oaXN0b3J5LnByb3RvEgt0YXNrZmxvdy52MSIbCg1HZXRKb2JSZXF1ZXN0EgoKAmlkGAEgASgJIi8KDkdldEpvYlJlc3BvbnNlEh0KA2pvYhgBIAEoCzIQLnRhc2tmbG93LnYxLkpvYiKBAQoPTGlzdEpvYnNSZXF1ZXN0EigKCHN0YXR1c2VzGAEgAygOMhYudGFza2Zsb3cudjEuSm9iU3RhdHVzEg0KBXR5cGVzGAIgAygJEg4KBnF1ZXVlcxgDIAMoCRIRCglwYWdlX3NpemUYBCABKAUSEgoKcGFnZV90b2tlbhgFIAEoCSJLChBMaXN0Sm9ic1Jlc3BvbnNlEh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2ISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIk0KFExpc3RKb2JFdmVudHNSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJXChVMaXN0Sm9iRXZlbnRzUmVzcG9uc2USJQoGZXZlbnRzGAEgAygLMhUudGFza2Zsb3cudjEuSm9iRXZlbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIuoCCgZXb3JrZXISCgoCaWQYASABKAkSKQoGc3RhdHVzGAIgASgOMhkudGFza2Zsb3cudjEuV29ya2VyU3RhdHVzEg4KBnF1ZXVlcxgDIAMoCRIRCglqb2JfdHlwZXMYBCADKAkSEwoLY29uY3VycmVuY3kYBSABKAUSEAoIaG9zdG5hbWUYBiABKAkSLgoKc3RhcnRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF9zZWVuX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCg9jdXJyZW50X2pvYl9pZHMYCSADKAkSMwoIbWV0YWRhdGEYCiADKAsyIS50YXNrZmxvdy52MS5Xb3JrZXIuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiOwoSTGlzdFdvcmtlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlQKE0xpc3RXb3JrZXJzUmVzcG9uc2USJAoHd29ya2VycxgBIAMoCzITLnRhc2tmbG93LnYxLldvcmtlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkqeQoMV29ya2VyU3RhdHVzEh0KGVdPUktFUl9TVEFUVVNfVU5TUEVDSUZJRUQQABIZChVXT1JLRVJfU1RBVFVTX0hFQUxUSFkQARIXChNXT1JLRVJfU1RBVFVTX1NUQUxFEAISFgoSV09SS0VSX1NUQVRVU19HT05FEAMyxgIKDkhpc3RvcnlTZXJ2aWNlEkEKBkdldEpvYhIaLnRhc2tmbG93LnYxLkdldEpvYlJlcXVlc3QaGy50YXNrZmxvdy52MS5HZXRKb2JSZXNwb25zZRJHCghMaXN0Sm9icxIcLnRhc2tmbG93LnYxLkxpc3RKb2JzUmVxdWVzdBodLnRhc2tmbG93LnYxLkxpc3RKb2JzUmVzcG9uc2USVgoNTGlzdEpvYkV2ZW50cxIhLnRhc2tmbG93LnYxLkxpc3RKb2JFdmVudHNSZXF1ZXN0GiIudGFza2Zsb3cudjEuTGlzdEpvYkV2ZW50c1Jlc3BvbnNlElAKC0xpc3RXb3JrZXJzEh8udGFza2Zsb3cudjEuTGlzdFdvcmtlcnNSZXF1ZXN0GiAudGFza2Zsb3cudjEuTGlzdFdvcmtlcnNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_taskflow_v1_job]);
+  fileDesc("Chl0YXNrZmxvdy92MS9oaXN0b3J5LnByb3RvEgt0YXNrZmxvdy52MSJpCglUaW1lUmFuZ2USLgoKc3RhcnRfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhsKDUdldEpvYlJlcXVlc3QSCgoCaWQYASABKAkiLwoOR2V0Sm9iUmVzcG9uc2USHQoDam9iGAEgASgLMhAudGFza2Zsb3cudjEuSm9iIoUDCg9MaXN0Sm9ic1JlcXVlc3QSKAoIc3RhdHVzZXMYASADKA4yFi50YXNrZmxvdy52MS5Kb2JTdGF0dXMSDQoFdHlwZXMYAiADKAkSDgoGcXVldWVzGAMgAygJEhEKCXBhZ2Vfc2l6ZRgEIAEoBRISCgpwYWdlX3Rva2VuGAUgASgJEhEKCXdvcmtlcl9pZBgGIAEoCRInCgdjcmVhdGVkGAcgASgLMhYudGFza2Zsb3cudjEuVGltZVJhbmdlEigKCGZpbmlzaGVkGAggASgLMhYudGFza2Zsb3cudjEuVGltZVJhbmdlEjEKEHBheWxvYWRfY29udGFpbnMYCSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhIKCnRleHRfcXVlcnkYCiABKAkSGwoOYXR0ZW1wdHNfYWJvdmUYCyABKAVIAIgBARIlCgVvcmRlchgMIAEoDjIWLnRhc2tmbG93LnYxLlNvcnRPcmRlckIRCg9fYXR0ZW1wdHNfYWJvdmUiSwoQTGlzdEpvYnNSZXNwb25zZRIeCgRqb2JzGAEgAygLMhAudGFza2Zsb3cudjEuSm9iEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJNChRMaXN0Sm9iRXZlbnRzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiVwoVTGlzdEpvYkV2ZW50c1Jlc3BvbnNlEiUKBmV2ZW50cxgBIAMoCzIVLnRhc2tmbG93LnYxLkpvYkV2ZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKXAwoGV29ya2VyEgoKAmlkGAEgASgJEikKBnN0YXR1cxgCIAEoDjIZLnRhc2tmbG93LnYxLldvcmtlclN0YXR1cxIOCgZxdWV1ZXMYAyADKAkSEQoJam9iX3R5cGVzGAQgAygJEhMKC2NvbmN1cnJlbmN5GAUgASgFEhAKCGhvc3RuYW1lGAYgASgJEi4KCnN0YXJ0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGxhc3Rfc2Vlbl9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoPY3VycmVudF9qb2JfaWRzGAkgAygJEjMKCG1ldGFkYXRhGAogAygLMiEudGFza2Zsb3cudjEuV29ya2VyLk1ldGFkYXRhRW50cnkSFgoOam9ic19jb21wbGV0ZWQYCyABKAMSEwoLam9ic19mYWlsZWQYDCABKAMaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImgKEkxpc3RXb3JrZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIrCghzdGF0dXNlcxgDIAMoDjIZLnRhc2tmbG93LnYxLldvcmtlclN0YXR1cyJUChNMaXN0V29ya2Vyc1Jlc3BvbnNlEiQKB3dvcmtlcnMYASADKAsyEy50YXNrZmxvdy52MS5Xb3JrZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIh4KEEdldFdvcmtlclJlcXVlc3QSCgoCaWQYASABKAkiOAoRR2V0V29ya2VyUmVzcG9uc2USIwoGd29ya2VyGAEgASgLMhMudGFza2Zsb3cudjEuV29ya2VyIpwBCg9HZXRTdGF0c1JlcXVlc3QSJgoGd2luZG93GAEgASgLMhYudGFza2Zsb3cudjEuVGltZVJhbmdlEg0KBXR5cGVzGAIgAygJEg4KBnF1ZXVlcxgDIAMoCRIoCgZidWNrZXQYBCABKA4yGC50YXNrZmxvdy52MS5TdGF0c0J1Y2tldBIYChB0b3BfZXJyb3JzX2xpbWl0GAUgASgFIngKDFN0YXR1c0NvdW50cxIPCgdwZW5kaW5nGAEgASgDEhIKCnByb2Nlc3NpbmcYAiABKAMSEQoJY29tcGxldGVkGAMgASgDEg4KBmZhaWxlZBgEIAEoAxIRCgljYW5jZWxsZWQYBSABKAMSDQoFdG90YWwYBiABKAMiiwEKEFRocm91Z2hwdXRCdWNrZXQSLgoKc3RhcnRfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJc3VibWl0dGVkGAIgASgDEhEKCWNvbXBsZXRlZBgDIAEoAxIOCgZmYWlsZWQYBCABKAMSEQoJY2FuY2VsbGVkGAUgASgDIpwBChNEdXJhdGlvblBlcmNlbnRpbGVzEg0KBWNvdW50GAEgASgDEiYKA3A1MBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhImCgNwOTUYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJgoDcDk5GAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uImoKCkVycm9yQ291bnQSDQoFZXJyb3IYASABKAkSDQoFY291bnQYAiABKAMSDAoEam9icxgDIAEoAxIwCgxsYXN0X3NlZW5fYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIvACChBHZXRTdGF0c1Jlc3BvbnNlEiYKBndpbmRvdxgBIAEoCzIWLnRhc2tmbG93LnYxLlRpbWVSYW5nZRIoCgZidWNrZXQYAiABKA4yGC50YXNrZmxvdy52MS5TdGF0c0J1Y2tldBIqCgdjcmVhdGVkGAMgASgLMhkudGFza2Zsb3cudjEuU3RhdHVzQ291bnRzEjEKCnRocm91Z2hwdXQYBCADKAsyHS50YXNrZmxvdy52MS5UaHJvdWdocHV0QnVja2V0EjQKCnF1ZXVlX3dhaXQYBSABKAsyIC50YXNrZmxvdy52MS5EdXJhdGlvblBlcmNlbnRpbGVzEjIKCHJ1bl90aW1lGAYgASgLMiAudGFza2Zsb3cudjEuRHVyYXRpb25QZXJjZW50aWxlcxIUCgxmYWlsdXJlX3JhdGUYByABKAESKwoKdG9wX2Vycm9ycxgIIAMoCzIXLnRhc2tmbG93LnYxLkVycm9yQ291bnQiXwoXRXhwb3J0QXVkaXRUcmFpbFJlcXVlc3QSJQoFcmFuZ2UYASABKAsyFi50YXNrZmxvdy52MS5UaW1lUmFuZ2USDgoGcXVldWVzGAIgAygJEg0KBXR5cGVzGAMgAygJIjoKGEV4cG9ydEF1ZGl0VHJhaWxSZXNwb25zZRIOCgZuZGpzb24YASABKAwSDgoGZXZlbnRzGAIgASgFKmEKCVNvcnRPcmRlchIaChZTT1JUX09SREVSX1VOU1BFQ0lGSUVEEAASGwoXU09SVF9PUkRFUl9ORVdFU1RfRklSU1QQARIbChdTT1JUX09SREVSX09MREVTVF9GSVJTVBACKnkKDFdvcmtlclN0YXR1cxIdChlXT1JLRVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVV09SS0VSX1NUQVRVU19IRUFMVEhZEAESFwoTV09SS0VSX1NUQVRVU19TVEFMRRACEhYKEldPUktFUl9TVEFUVVNfR09ORRADKnEKC1N0YXRzQnVja2V0EhwKGFNUQVRTX0JVQ0tFVF9VTlNQRUNJRklFRBAAEhcKE1NUQVRTX0JVQ0tFVF9NSU5VVEUQARIVChFTVEFUU19CVUNLRVRfSE9VUhACEhQKEFNUQVRTX0JVQ0tFVF9EQVkQAzK+BAoOSGlzdG9yeVNlcnZpY2USQQoGR2V0Sm9iEhoudGFza2Zsb3cudjEuR2V0Sm9iUmVxdWVzdBobLnRhc2tmbG93LnYxLkdldEpvYlJlc3BvbnNlEkcKCExpc3RKb2JzEhwudGFza2Zsb3cudjEuTGlzdEpvYnNSZXF1ZXN0Gh0udGFza2Zsb3cudjEuTGlzdEpvYnNSZXNwb25zZRJWCg1MaXN0Sm9iRXZlbnRzEiEudGFza2Zsb3cudjEuTGlzdEpvYkV2ZW50c1JlcXVlc3QaIi50YXNrZmxvdy52MS5MaXN0Sm9iRXZlbnRzUmVzcG9uc2USUAoLTGlzdFdvcmtlcnMSHy50YXNrZmxvdy52MS5MaXN0V29ya2Vyc1JlcXVlc3QaIC50YXNrZmxvdy52MS5MaXN0V29ya2Vyc1Jlc3BvbnNlEkoKCUdldFdvcmtlchIdLnRhc2tmbG93LnYxLkdldFdvcmtlclJlcXVlc3QaHi50YXNrZmxvdy52MS5HZXRXb3JrZXJSZXNwb25zZRJHCghHZXRTdGF0cxIcLnRhc2tmbG93LnYxLkdldFN0YXRzUmVxdWVzdBodLnRhc2tmbG93LnYxLkdldFN0YXRzUmVzcG9uc2USYQoQRXhwb3J0QXVkaXRUcmFpbBIkLnRhc2tmbG93LnYxLkV4cG9ydEF1ZGl0VHJhaWxSZXF1ZXN0GiUudGFza2Zsb3cudjEuRXhwb3J0QXVkaXRUcmFpbFJlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_taskflow_v1_job]);
+
+/**
+ * TimeRange is a half-open interval [start_time, end_time). An unset end is
+ * unbounded on that side.
+ *
+ * @generated from message taskflow.v1.TimeRange
+ */
+export type TimeRange = Message<"taskflow.v1.TimeRange"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp start_time = 1;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp end_time = 2;
+   */
+  endTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message taskflow.v1.TimeRange.
+ * Use `create(TimeRangeSchema)` to create a new message.
+ */
+export const TimeRangeSchema: GenMessage<TimeRange> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_history, 0);
 
 /**
  * @generated from message taskflow.v1.GetJobRequest
@@ -31,7 +56,7 @@ export type GetJobRequest = Message<"taskflow.v1.GetJobRequest"> & {
  * Use `create(GetJobRequestSchema)` to create a new message.
  */
 export const GetJobRequestSchema: GenMessage<GetJobRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_history, 0);
+  messageDesc(file_taskflow_v1_history, 1);
 
 /**
  * @generated from message taskflow.v1.GetJobResponse
@@ -48,9 +73,12 @@ export type GetJobResponse = Message<"taskflow.v1.GetJobResponse"> & {
  * Use `create(GetJobResponseSchema)` to create a new message.
  */
 export const GetJobResponseSchema: GenMessage<GetJobResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_history, 1);
+  messageDesc(file_taskflow_v1_history, 2);
 
 /**
+ * ListJobsRequest filters combine with AND; values inside one repeated
+ * filter combine with OR.
+ *
  * @generated from message taskflow.v1.ListJobsRequest
  */
 export type ListJobsRequest = Message<"taskflow.v1.ListJobsRequest"> & {
@@ -83,11 +111,61 @@ export type ListJobsRequest = Message<"taskflow.v1.ListJobsRequest"> & {
   pageSize: number;
 
   /**
-   * `next_page_token` of the previous page; empty for the first.
+   * `next_page_token` of the previous page; empty for the first. A token
+   * is valid only with the filters and order of the request that issued it.
    *
    * @generated from field: string page_token = 5;
    */
   pageToken: string;
+
+  /**
+   * Jobs whose latest attempt ran on this worker.
+   *
+   * @generated from field: string worker_id = 6;
+   */
+  workerId: string;
+
+  /**
+   * Jobs created in this range.
+   *
+   * @generated from field: taskflow.v1.TimeRange created = 7;
+   */
+  created?: TimeRange | undefined;
+
+  /**
+   * Jobs that reached a terminal status in this range.
+   *
+   * @generated from field: taskflow.v1.TimeRange finished = 8;
+   */
+  finished?: TimeRange | undefined;
+
+  /**
+   * Jobs whose payload contains this JSON object (PostgreSQL `@>`), e.g.
+   * {"customer": {"id": 42}}.
+   *
+   * @generated from field: google.protobuf.Struct payload_contains = 9;
+   */
+  payloadContains?: JsonObject | undefined;
+
+  /**
+   * Full-text search over payload values and the error message, in web
+   * search syntax: words, "quoted phrases", `or`, `-excluded`.
+   *
+   * @generated from field: string text_query = 10;
+   */
+  textQuery: string;
+
+  /**
+   * Jobs with more attempts than this.
+   *
+   * @generated from field: optional int32 attempts_above = 11;
+   */
+  attemptsAbove?: number | undefined;
+
+  /**
+   * @generated from field: taskflow.v1.SortOrder order = 12;
+   */
+  order: SortOrder;
 };
 
 /**
@@ -95,7 +173,7 @@ export type ListJobsRequest = Message<"taskflow.v1.ListJobsRequest"> & {
  * Use `create(ListJobsRequestSchema)` to create a new message.
  */
 export const ListJobsRequestSchema: GenMessage<ListJobsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_history, 2);
+  messageDesc(file_taskflow_v1_history, 3);
 
 /**
  * @generated from message taskflow.v1.ListJobsResponse
@@ -119,7 +197,7 @@ export type ListJobsResponse = Message<"taskflow.v1.ListJobsResponse"> & {
  * Use `create(ListJobsResponseSchema)` to create a new message.
  */
 export const ListJobsResponseSchema: GenMessage<ListJobsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_history, 3);
+  messageDesc(file_taskflow_v1_history, 4);
 
 /**
  * @generated from message taskflow.v1.ListJobEventsRequest
@@ -148,7 +226,7 @@ export type ListJobEventsRequest = Message<"taskflow.v1.ListJobEventsRequest"> &
  * Use `create(ListJobEventsRequestSchema)` to create a new message.
  */
 export const ListJobEventsRequestSchema: GenMessage<ListJobEventsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_history, 4);
+  messageDesc(file_taskflow_v1_history, 5);
 
 /**
  * @generated from message taskflow.v1.ListJobEventsResponse
@@ -170,7 +248,7 @@ export type ListJobEventsResponse = Message<"taskflow.v1.ListJobEventsResponse">
  * Use `create(ListJobEventsResponseSchema)` to create a new message.
  */
 export const ListJobEventsResponseSchema: GenMessage<ListJobEventsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_history, 5);
+  messageDesc(file_taskflow_v1_history, 6);
 
 /**
  * @generated from message taskflow.v1.Worker
@@ -227,6 +305,20 @@ export type Worker = Message<"taskflow.v1.Worker"> & {
    * @generated from field: map<string, string> metadata = 10;
    */
   metadata: { [key: string]: string };
+
+  /**
+   * Attempts the worker completed successfully.
+   *
+   * @generated from field: int64 jobs_completed = 11;
+   */
+  jobsCompleted: bigint;
+
+  /**
+   * Attempts the worker reported as failed (retried or final).
+   *
+   * @generated from field: int64 jobs_failed = 12;
+   */
+  jobsFailed: bigint;
 };
 
 /**
@@ -234,7 +326,7 @@ export type Worker = Message<"taskflow.v1.Worker"> & {
  * Use `create(WorkerSchema)` to create a new message.
  */
 export const WorkerSchema: GenMessage<Worker> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_history, 6);
+  messageDesc(file_taskflow_v1_history, 7);
 
 /**
  * @generated from message taskflow.v1.ListWorkersRequest
@@ -251,6 +343,13 @@ export type ListWorkersRequest = Message<"taskflow.v1.ListWorkersRequest"> & {
    * @generated from field: string page_token = 2;
    */
   pageToken: string;
+
+  /**
+   * Any of these statuses (empty: all).
+   *
+   * @generated from field: repeated taskflow.v1.WorkerStatus statuses = 3;
+   */
+  statuses: WorkerStatus[];
 };
 
 /**
@@ -258,7 +357,7 @@ export type ListWorkersRequest = Message<"taskflow.v1.ListWorkersRequest"> & {
  * Use `create(ListWorkersRequestSchema)` to create a new message.
  */
 export const ListWorkersRequestSchema: GenMessage<ListWorkersRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_history, 7);
+  messageDesc(file_taskflow_v1_history, 8);
 
 /**
  * @generated from message taskflow.v1.ListWorkersResponse
@@ -280,7 +379,405 @@ export type ListWorkersResponse = Message<"taskflow.v1.ListWorkersResponse"> & {
  * Use `create(ListWorkersResponseSchema)` to create a new message.
  */
 export const ListWorkersResponseSchema: GenMessage<ListWorkersResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_history, 8);
+  messageDesc(file_taskflow_v1_history, 9);
+
+/**
+ * @generated from message taskflow.v1.GetWorkerRequest
+ */
+export type GetWorkerRequest = Message<"taskflow.v1.GetWorkerRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message taskflow.v1.GetWorkerRequest.
+ * Use `create(GetWorkerRequestSchema)` to create a new message.
+ */
+export const GetWorkerRequestSchema: GenMessage<GetWorkerRequest> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_history, 10);
+
+/**
+ * @generated from message taskflow.v1.GetWorkerResponse
+ */
+export type GetWorkerResponse = Message<"taskflow.v1.GetWorkerResponse"> & {
+  /**
+   * @generated from field: taskflow.v1.Worker worker = 1;
+   */
+  worker?: Worker | undefined;
+};
+
+/**
+ * Describes the message taskflow.v1.GetWorkerResponse.
+ * Use `create(GetWorkerResponseSchema)` to create a new message.
+ */
+export const GetWorkerResponseSchema: GenMessage<GetWorkerResponse> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_history, 11);
+
+/**
+ * @generated from message taskflow.v1.GetStatsRequest
+ */
+export type GetStatsRequest = Message<"taskflow.v1.GetStatsRequest"> & {
+  /**
+   * The window; both ends required, at most 366 days apart.
+   *
+   * @generated from field: taskflow.v1.TimeRange window = 1;
+   */
+  window?: TimeRange | undefined;
+
+  /**
+   * Only jobs of these types (empty: all).
+   *
+   * @generated from field: repeated string types = 2;
+   */
+  types: string[];
+
+  /**
+   * Only jobs of these queues (empty: all).
+   *
+   * @generated from field: repeated string queues = 3;
+   */
+  queues: string[];
+
+  /**
+   * @generated from field: taskflow.v1.StatsBucket bucket = 4;
+   */
+  bucket: StatsBucket;
+
+  /**
+   * How many of the most frequent errors to return: 0 to 100 (default 10).
+   *
+   * @generated from field: int32 top_errors_limit = 5;
+   */
+  topErrorsLimit: number;
+};
+
+/**
+ * Describes the message taskflow.v1.GetStatsRequest.
+ * Use `create(GetStatsRequestSchema)` to create a new message.
+ */
+export const GetStatsRequestSchema: GenMessage<GetStatsRequest> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_history, 12);
+
+/**
+ * StatusCounts counts jobs by their current status.
+ *
+ * @generated from message taskflow.v1.StatusCounts
+ */
+export type StatusCounts = Message<"taskflow.v1.StatusCounts"> & {
+  /**
+   * @generated from field: int64 pending = 1;
+   */
+  pending: bigint;
+
+  /**
+   * @generated from field: int64 processing = 2;
+   */
+  processing: bigint;
+
+  /**
+   * @generated from field: int64 completed = 3;
+   */
+  completed: bigint;
+
+  /**
+   * @generated from field: int64 failed = 4;
+   */
+  failed: bigint;
+
+  /**
+   * @generated from field: int64 cancelled = 5;
+   */
+  cancelled: bigint;
+
+  /**
+   * @generated from field: int64 total = 6;
+   */
+  total: bigint;
+};
+
+/**
+ * Describes the message taskflow.v1.StatusCounts.
+ * Use `create(StatusCountsSchema)` to create a new message.
+ */
+export const StatusCountsSchema: GenMessage<StatusCounts> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_history, 13);
+
+/**
+ * ThroughputBucket counts what happened in [start_time, start_time + bucket).
+ *
+ * @generated from message taskflow.v1.ThroughputBucket
+ */
+export type ThroughputBucket = Message<"taskflow.v1.ThroughputBucket"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp start_time = 1;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * Jobs created.
+   *
+   * @generated from field: int64 submitted = 2;
+   */
+  submitted: bigint;
+
+  /**
+   * Jobs that reached each terminal status.
+   *
+   * @generated from field: int64 completed = 3;
+   */
+  completed: bigint;
+
+  /**
+   * @generated from field: int64 failed = 4;
+   */
+  failed: bigint;
+
+  /**
+   * @generated from field: int64 cancelled = 5;
+   */
+  cancelled: bigint;
+};
+
+/**
+ * Describes the message taskflow.v1.ThroughputBucket.
+ * Use `create(ThroughputBucketSchema)` to create a new message.
+ */
+export const ThroughputBucketSchema: GenMessage<ThroughputBucket> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_history, 14);
+
+/**
+ * DurationPercentiles summarises durations of `count` jobs (unset when 0).
+ *
+ * @generated from message taskflow.v1.DurationPercentiles
+ */
+export type DurationPercentiles = Message<"taskflow.v1.DurationPercentiles"> & {
+  /**
+   * @generated from field: int64 count = 1;
+   */
+  count: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Duration p50 = 2;
+   */
+  p50?: Duration | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Duration p95 = 3;
+   */
+  p95?: Duration | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Duration p99 = 4;
+   */
+  p99?: Duration | undefined;
+};
+
+/**
+ * Describes the message taskflow.v1.DurationPercentiles.
+ * Use `create(DurationPercentilesSchema)` to create a new message.
+ */
+export const DurationPercentilesSchema: GenMessage<DurationPercentiles> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_history, 15);
+
+/**
+ * ErrorCount is one error message and how often attempts failed with it.
+ *
+ * @generated from message taskflow.v1.ErrorCount
+ */
+export type ErrorCount = Message<"taskflow.v1.ErrorCount"> & {
+  /**
+   * @generated from field: string error = 1;
+   */
+  error: string;
+
+  /**
+   * Failed attempts with this error.
+   *
+   * @generated from field: int64 count = 2;
+   */
+  count: bigint;
+
+  /**
+   * Distinct jobs among them.
+   *
+   * @generated from field: int64 jobs = 3;
+   */
+  jobs: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp last_seen_at = 4;
+   */
+  lastSeenAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message taskflow.v1.ErrorCount.
+ * Use `create(ErrorCountSchema)` to create a new message.
+ */
+export const ErrorCountSchema: GenMessage<ErrorCount> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_history, 16);
+
+/**
+ * @generated from message taskflow.v1.GetStatsResponse
+ */
+export type GetStatsResponse = Message<"taskflow.v1.GetStatsResponse"> & {
+  /**
+   * The window and bucket the figures are for.
+   *
+   * @generated from field: taskflow.v1.TimeRange window = 1;
+   */
+  window?: TimeRange | undefined;
+
+  /**
+   * @generated from field: taskflow.v1.StatsBucket bucket = 2;
+   */
+  bucket: StatsBucket;
+
+  /**
+   * Jobs created in the window, by their current status.
+   *
+   * @generated from field: taskflow.v1.StatusCounts created = 3;
+   */
+  created?: StatusCounts | undefined;
+
+  /**
+   * One bucket per step of the window, oldest first, empty ones included.
+   *
+   * @generated from field: repeated taskflow.v1.ThroughputBucket throughput = 4;
+   */
+  throughput: ThroughputBucket[];
+
+  /**
+   * started_at - scheduled_at of jobs that finished in the window (their
+   * latest attempt).
+   *
+   * @generated from field: taskflow.v1.DurationPercentiles queue_wait = 5;
+   */
+  queueWait?: DurationPercentiles | undefined;
+
+  /**
+   * completed_at - started_at of jobs that finished in the window after
+   * running (their latest attempt).
+   *
+   * @generated from field: taskflow.v1.DurationPercentiles run_time = 6;
+   */
+  runTime?: DurationPercentiles | undefined;
+
+  /**
+   * failed / (completed + failed) of jobs that finished in the window; 0
+   * when none did.
+   *
+   * @generated from field: double failure_rate = 7;
+   */
+  failureRate: number;
+
+  /**
+   * Errors of attempts that failed in the window, most frequent first.
+   *
+   * @generated from field: repeated taskflow.v1.ErrorCount top_errors = 8;
+   */
+  topErrors: ErrorCount[];
+};
+
+/**
+ * Describes the message taskflow.v1.GetStatsResponse.
+ * Use `create(GetStatsResponseSchema)` to create a new message.
+ */
+export const GetStatsResponseSchema: GenMessage<GetStatsResponse> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_history, 17);
+
+/**
+ * @generated from message taskflow.v1.ExportAuditTrailRequest
+ */
+export type ExportAuditTrailRequest = Message<"taskflow.v1.ExportAuditTrailRequest"> & {
+  /**
+   * Events whose occurred_at is in this range; both ends required.
+   *
+   * @generated from field: taskflow.v1.TimeRange range = 1;
+   */
+  range?: TimeRange | undefined;
+
+  /**
+   * Only events of jobs of these queues (empty: all).
+   *
+   * @generated from field: repeated string queues = 2;
+   */
+  queues: string[];
+
+  /**
+   * Only events of jobs of these types (empty: all).
+   *
+   * @generated from field: repeated string types = 3;
+   */
+  types: string[];
+};
+
+/**
+ * Describes the message taskflow.v1.ExportAuditTrailRequest.
+ * Use `create(ExportAuditTrailRequestSchema)` to create a new message.
+ */
+export const ExportAuditTrailRequestSchema: GenMessage<ExportAuditTrailRequest> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_history, 18);
+
+/**
+ * ExportAuditTrailResponse is a chunk of the export: whole NDJSON lines,
+ * each a JobEvent in proto3 JSON plus the job's `type` and `queue` as
+ * `jobType` and `jobQueue`.
+ *
+ * @generated from message taskflow.v1.ExportAuditTrailResponse
+ */
+export type ExportAuditTrailResponse = Message<"taskflow.v1.ExportAuditTrailResponse"> & {
+  /**
+   * @generated from field: bytes ndjson = 1;
+   */
+  ndjson: Uint8Array;
+
+  /**
+   * Lines in this chunk.
+   *
+   * @generated from field: int32 events = 2;
+   */
+  events: number;
+};
+
+/**
+ * Describes the message taskflow.v1.ExportAuditTrailResponse.
+ * Use `create(ExportAuditTrailResponseSchema)` to create a new message.
+ */
+export const ExportAuditTrailResponseSchema: GenMessage<ExportAuditTrailResponse> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_history, 19);
+
+/**
+ * SortOrder orders jobs by creation (job ids are time-ordered).
+ *
+ * @generated from enum taskflow.v1.SortOrder
+ */
+export enum SortOrder {
+  /**
+   * Newest first.
+   *
+   * @generated from enum value: SORT_ORDER_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: SORT_ORDER_NEWEST_FIRST = 1;
+   */
+  NEWEST_FIRST = 1,
+
+  /**
+   * @generated from enum value: SORT_ORDER_OLDEST_FIRST = 2;
+   */
+  OLDEST_FIRST = 2,
+}
+
+/**
+ * Describes the enum taskflow.v1.SortOrder.
+ */
+export const SortOrderSchema: GenEnum<SortOrder> = /*@__PURE__*/
+  enumDesc(file_taskflow_v1_history, 0);
 
 /**
  * @generated from enum taskflow.v1.WorkerStatus
@@ -299,14 +796,14 @@ export enum WorkerStatus {
   HEALTHY = 1,
 
   /**
-   * Heartbeats are late.
+   * Heartbeats are late (silent for longer than the stale threshold).
    *
    * @generated from enum value: WORKER_STATUS_STALE = 2;
    */
   STALE = 2,
 
   /**
-   * Deregistered or silent for long.
+   * Deregistered, or silent for longer than the gone threshold.
    *
    * @generated from enum value: WORKER_STATUS_GONE = 3;
    */
@@ -317,11 +814,47 @@ export enum WorkerStatus {
  * Describes the enum taskflow.v1.WorkerStatus.
  */
 export const WorkerStatusSchema: GenEnum<WorkerStatus> = /*@__PURE__*/
-  enumDesc(file_taskflow_v1_history, 0);
+  enumDesc(file_taskflow_v1_history, 1);
+
+/**
+ * StatsBucket is the width of one throughput bucket.
+ *
+ * @generated from enum taskflow.v1.StatsBucket
+ */
+export enum StatsBucket {
+  /**
+   * Chosen from the window: minutes up to 6 hours, hours up to 7 days, days
+   * beyond.
+   *
+   * @generated from enum value: STATS_BUCKET_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: STATS_BUCKET_MINUTE = 1;
+   */
+  MINUTE = 1,
+
+  /**
+   * @generated from enum value: STATS_BUCKET_HOUR = 2;
+   */
+  HOUR = 2,
+
+  /**
+   * @generated from enum value: STATS_BUCKET_DAY = 3;
+   */
+  DAY = 3,
+}
+
+/**
+ * Describes the enum taskflow.v1.StatsBucket.
+ */
+export const StatsBucketSchema: GenEnum<StatsBucket> = /*@__PURE__*/
+  enumDesc(file_taskflow_v1_history, 2);
 
 /**
  * HistoryService answers questions about jobs, their audit trails and
- * workers from PostgreSQL.
+ * workers from PostgreSQL (or its read replica, when one is configured).
  *
  * @generated from service taskflow.v1.HistoryService
  */
@@ -337,7 +870,7 @@ export const HistoryService: GenService<{
     output: typeof GetJobResponseSchema;
   },
   /**
-   * Lists jobs newest first, filtered and paged.
+   * Lists jobs, filtered, sorted by creation and keyset-paged.
    *
    * @generated from rpc taskflow.v1.HistoryService.ListJobs
    */
@@ -357,7 +890,7 @@ export const HistoryService: GenService<{
     output: typeof ListJobEventsResponseSchema;
   },
   /**
-   * Lists workers with their health.
+   * Lists workers with their health and job counts.
    *
    * @generated from rpc taskflow.v1.HistoryService.ListWorkers
    */
@@ -365,6 +898,37 @@ export const HistoryService: GenService<{
     methodKind: "unary";
     input: typeof ListWorkersRequestSchema;
     output: typeof ListWorkersResponseSchema;
+  },
+  /**
+   * Returns one worker; not_found when the id is unknown.
+   *
+   * @generated from rpc taskflow.v1.HistoryService.GetWorker
+   */
+  getWorker: {
+    methodKind: "unary";
+    input: typeof GetWorkerRequestSchema;
+    output: typeof GetWorkerResponseSchema;
+  },
+  /**
+   * Counts, throughput, latencies and errors of a time window.
+   *
+   * @generated from rpc taskflow.v1.HistoryService.GetStats
+   */
+  getStats: {
+    methodKind: "unary";
+    input: typeof GetStatsRequestSchema;
+    output: typeof GetStatsResponseSchema;
+  },
+  /**
+   * Streams every audit trail event that occurred in a time range, oldest
+   * first, as NDJSON: one JSON object per line, in chunks of whole lines.
+   *
+   * @generated from rpc taskflow.v1.HistoryService.ExportAuditTrail
+   */
+  exportAuditTrail: {
+    methodKind: "server_streaming";
+    input: typeof ExportAuditTrailRequestSchema;
+    output: typeof ExportAuditTrailResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_taskflow_v1_history, 0);
