@@ -135,6 +135,7 @@ describe("dev overlay", () => {
     expect(inDev("Secret", "taskflow-stores")?.["stringData"]).toEqual({
       REDIS_URL: "redis://redis:6379",
       DATABASE_URL: "postgres://postgres:taskflow-dev@postgres:5432/taskflow",
+      PAGE_TOKEN_SECRET: "taskflow-dev-page-token-secret",
     });
   });
 });

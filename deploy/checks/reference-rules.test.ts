@@ -11,6 +11,7 @@ describe("checkReferences", () => {
     const objects = renderDev().filter((o) => !(o.kind === "Secret" && o.metadata.name === "taskflow-stores"));
     expect(checkReferences(objects)).toEqual([
       "Deployment/history container history env DATABASE_URL: Secret/taskflow-stores is not in the render",
+      "Deployment/history container history env PAGE_TOKEN_SECRET: Secret/taskflow-stores is not in the render",
       "Deployment/scheduler container scheduler env REDIS_URL: Secret/taskflow-stores is not in the render",
     ]);
   });

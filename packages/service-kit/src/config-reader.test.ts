@@ -56,6 +56,7 @@ describe("ConfigReader", () => {
         c.list("QUEUES", ["default"]);
         c.url("DATABASE_URL", "postgres://127.0.0.1/x");
         c.oneOf("LOG_LEVEL", "info", ["info", "debug"]);
+        c.secret("TOKEN_SECRET", "", 16);
         c.string("FINE", "x");
       },
       {
@@ -67,6 +68,7 @@ describe("ConfigReader", () => {
         QUEUES: " , ",
         DATABASE_URL: "not a url:secret",
         LOG_LEVEL: "loud",
+        TOKEN_SECRET: "short-secret",
         FINE: "ok",
       },
     );
@@ -79,6 +81,7 @@ describe("ConfigReader", () => {
       "QUEUES: must list at least one item",
       "DATABASE_URL: must be an absolute URL",
       'LOG_LEVEL: must be one of info, debug, got "loud"',
+      "TOKEN_SECRET: must be at least 16 characters",
     ]);
     expect(err.message).toBe(`invalid configuration: ${err.problems.join("; ")}`);
     expect(err.message).not.toContain("secret");

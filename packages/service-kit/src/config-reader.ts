@@ -73,6 +73,17 @@ export class ConfigReader {
     return raw;
   }
 
+  /**
+   * A secret of at least `minLength` characters, or `def`. Like {@link ConfigReader.url}, the
+   * problem does not repeat the value.
+   */
+  secret(name: string, def: string, minLength: number): string {
+    const raw = this.raw(name);
+    if (raw === undefined) return def;
+    if (raw.length < minLength) return this.fail(name, `must be at least ${minLength} characters`, def);
+    return raw;
+  }
+
   /** One of `allowed` (exact match), or `def`. Used for `LOG_LEVEL` and similar switches. */
   oneOf<T extends string>(name: string, def: T, allowed: readonly T[]): T {
     const raw = this.raw(name);

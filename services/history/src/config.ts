@@ -12,6 +12,42 @@ export interface HistoryConfig {
   readonly databasePoolMax: number;
   /** Server-side limit of one statement, in milliseconds (`STATEMENT_TIMEOUT_MS`). */
   readonly statementTimeoutMs: number;
+  /**
+   * Connection string of a read-only replica that serves ListJobs, GetStats, ListWorkers,
+   * GetWorker and ExportAuditTrail (`DATABASE_READ_URL`); empty means the primary serves them.
+   */
+  readonly databaseReadUrl: string;
+  /** Most connections the replica pool opens (`DATABASE_READ_POOL_MAX`). */
+  readonly databaseReadPoolMax: number;
+  /**
+   * Secret that signs page tokens (`PAGE_TOKEN_SECRET`), at least 16 characters; every replica
+   * must share it. Empty means a random secret per process: tokens then work only on the
+   * replica that issued them, until it restarts.
+   */
+  readonly pageTokenSecret: string;
+  /** Days of partitions kept created ahead of today (`PARTITION_PREMAKE_DAYS`). */
+  readonly partitionPremakeDays: number;
+  /** Period of partition upkeep and database size sampling, in milliseconds (`PARTITION_MAINTENANCE_INTERVAL_MS`). */
+  readonly partitionMaintenanceIntervalMs: number;
+  /**
+   * Finished jobs older than this many days (by completed_at) are archived or removed
+   * (`RETENTION_DAYS`); 0 keeps them forever.
+   */
+  readonly retentionDays: number;
+  /** Period of the retention loop, in milliseconds (`RETENTION_INTERVAL_MS`). */
+  readonly retentionIntervalMs: number;
+  /** Jobs removed per statement when retention deletes row by row (`RETENTION_BATCH_SIZE`). */
+  readonly retentionBatchSize: number;
+  /**
+   * Directory retention writes gzipped NDJSON archives to before removing jobs
+   * (`RETENTION_ARCHIVE_DIR`); empty means jobs are dropped without an archive.
+   */
+  readonly retentionArchiveDir: string;
+  /**
+   * Longest wait for the lock that dropping or creating a partition takes, in milliseconds
+   * (`PARTITION_LOCK_TIMEOUT_MS`); on timeout the work is retried at the next run.
+   */
+  readonly partitionLockTimeoutMs: number;
   /** A worker silent for longer than this, in milliseconds, is STALE (`WORKER_STALE_MS`). */
   readonly workerStaleMs: number;
   /** A worker silent for longer than this, in milliseconds, is GONE (`WORKER_GONE_MS`). */
@@ -34,6 +70,16 @@ export const HISTORY_DEFAULTS: HistoryConfig = Object.freeze({
   databaseUrl: "postgres://postgres@127.0.0.1:5432/taskflow",
   databasePoolMax: 10,
   statementTimeoutMs: 30_000,
+  databaseReadUrl: "",
+  databaseReadPoolMax: 10,
+  pageTokenSecret: "",
+  partitionPremakeDays: 7,
+  partitionMaintenanceIntervalMs: 3_600_000,
+  retentionDays: 30,
+  retentionIntervalMs: 600_000,
+  retentionBatchSize: 1_000,
+  retentionArchiveDir: "",
+  partitionLockTimeoutMs: 2_000,
   workerStaleMs: 30_000,
   workerGoneMs: 300_000,
   idempotencyWindowMs: 86_400_000,
@@ -54,6 +100,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: r.url("DATABASE_URL", d.databaseUrl),
     databasePoolMax: r.int("DATABASE_POOL_MAX", d.databasePoolMax, { min: 1, max: 1_000 }),
     statementTimeoutMs: r.int("STATEMENT_TIMEOUT_MS", d.statementTimeoutMs, { min: 1 }),
+    databaseReadUrl: r.url("DATABASE_READ_URL", d.databaseReadUrl),
+    databaseReadPoolMax: r.int("DATABASE_READ_POOL_MAX", d.databaseReadPoolMax, { min: 1, max: 1_000 }),
+    pageTokenSecret: r.secret("PAGE_TOKEN_SECRET", d.pageTokenSecret, 16),
+    partitionPremakeDays: r.int("PARTITION_PREMAKE_DAYS", d.partitionPremakeDays, { min: 1, max: 366 }),
+    partitionMaintenanceIntervalMs: r.int("PARTITION_MAINTENANCE_INTERVAL_MS", d.partitionMaintenanceIntervalMs, {
+      min: 10,
+      max: 86_400_000,
+    }),
+    retentionDays: r.int("RETENTION_DAYS", d.retentionDays, { min: 0, max: 36_500 }),
+    retentionIntervalMs: r.int("RETENTION_INTERVAL_MS", d.retentionIntervalMs, { min: 10, max: 86_400_000 }),
+    retentionBatchSize: r.int("RETENTION_BATCH_SIZE", d.retentionBatchSize, { min: 1, max: 100_000 }),
+    retentionArchiveDir: r.string("RETENTION_ARCHIVE_DIR", d.retentionArchiveDir),
+    partitionLockTimeoutMs: r.int("PARTITION_LOCK_TIMEOUT_MS", d.partitionLockTimeoutMs, { min: 1, max: 600_000 }),
     workerStaleMs: r.int("WORKER_STALE_MS", d.workerStaleMs, { min: 1 }),
     workerGoneMs: r.int("WORKER_GONE_MS", d.workerGoneMs, { min: 1 }),
     idempotencyWindowMs: r.int("IDEMPOTENCY_WINDOW_MS", d.idempotencyWindowMs, { min: 1 }),

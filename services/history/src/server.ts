@@ -4,9 +4,11 @@ import type { Logger } from "pino";
 import type { HistoryConfig } from "./config.js";
 import { migrate } from "./db/migrate.js";
 import { checkDatabase, createPool, endPool } from "./db/pool.js";
+import { StatementTimings, timed } from "./db/statements.js";
 import { PurgeIdempotencyKeys } from "./loops/purge-idempotency-keys.js";
 import { appendEvents } from "./rpc/append-events.js";
 import type { HistoryDeps } from "./rpc/deps.js";
+import { PageTokens } from "./rpc/page-token.js";
 import { getJob } from "./rpc/get-job.js";
 import { getJobStates } from "./rpc/get-job-states.js";
 import { insertJobs } from "./rpc/insert-jobs.js";
@@ -64,6 +66,39 @@ export function serveHistory(d: HistoryDeps): Promise<RunningServer> {
 }
 
 /**
+ * The pools, statement timings and page-token signer of one history process. Nothing connects
+ * until the first query.
+ */
+export function createHistoryDeps(config: HistoryConfig, logger: Logger): HistoryDeps {
+  const poolLogger = logger.child({ component: "pool" });
+  const pool = createPool(
+    { databaseUrl: config.databaseUrl, max: config.databasePoolMax, statementTimeoutMs: config.statementTimeoutMs },
+    poolLogger,
+  );
+  const readPool =
+    config.databaseReadUrl === ""
+      ? pool
+      : createPool(
+          { databaseUrl: config.databaseReadUrl, max: config.databaseReadPoolMax, statementTimeoutMs: config.statementTimeoutMs },
+          poolLogger.child({ pool: "replica" }),
+        );
+  if (config.pageTokenSecret === "") {
+    logger.warn("PAGE_TOKEN_SECRET is not set: page tokens work only on the replica that issued them, until it restarts");
+  }
+  const timings = new StatementTimings();
+  return {
+    pool,
+    readPool,
+    db: timed(pool, timings),
+    readDb: timed(readPool, timings),
+    timings,
+    pageTokens: new PageTokens(config.pageTokenSecret),
+    config,
+    logger,
+  };
+}
+
+/**
  * Opens the database pool, migrates the schema (waiting for another replica that is
  * migrating), serves HistoryService and HistoryIngestService, and purges expired idempotency
  * keys every `IDEMPOTENCY_PURGE_INTERVAL_MS`. Logs `listening` with the
@@ -73,19 +108,21 @@ export function serveHistory(d: HistoryDeps): Promise<RunningServer> {
  */
 export async function startHistory(config: HistoryConfig, opts: { logger?: Logger } = {}): Promise<RunningHistory> {
   const logger = opts.logger ?? createLogger({ name: "history", level: config.logLevel });
-  const pool = createPool(
-    { databaseUrl: config.databaseUrl, max: config.databasePoolMax, statementTimeoutMs: config.statementTimeoutMs },
-    logger.child({ component: "pool" }),
-  );
+  const d = createHistoryDeps(config, logger);
+  const { pool, readPool } = d;
+  const endPools = async () => {
+    await endPool(pool);
+    if (readPool !== pool) await endPool(readPool);
+  };
   let server: RunningServer;
   try {
     await migrate(config.databaseUrl, { logger: logger.child({ component: "migrate" }) });
-    server = await serveHistory({ pool, config, logger });
+    server = await serveHistory(d);
   } catch (err) {
-    await endPool(pool);
+    await endPools();
     throw err;
   }
-  const purge = new PurgeIdempotencyKeys({ pool, intervalMs: config.idempotencyPurgeIntervalMs, logger });
+  const purge = new PurgeIdempotencyKeys({ pool: d.db, intervalMs: config.idempotencyPurgeIntervalMs, logger });
   purge.start();
   logger.info({ url: server.url }, "listening");
   let closing: Promise<void> | undefined;
@@ -94,7 +131,7 @@ export async function startHistory(config: HistoryConfig, opts: { logger?: Logge
       await purge.stop();
       await server.close();
     } finally {
-      await endPool(pool);
+      await endPools();
     }
   };
   return { url: server.url, close: () => (closing ??= close()) };

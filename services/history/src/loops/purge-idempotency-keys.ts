@@ -1,5 +1,5 @@
 import { PeriodicLoop } from "@taskflow/service-kit";
-import type pg from "pg";
+import type { Queryable } from "../db/queryable.js";
 import type { Logger } from "pino";
 import { purgeIdempotencyKeys } from "../db/queries/purge-idempotency-keys.js";
 
@@ -11,7 +11,7 @@ export const PURGE_MAX_BATCHES_PER_RUN = 100;
 const MAX_BACKOFF_MS = 300_000;
 
 export interface PurgeIdempotencyKeysOptions {
-  pool: pg.Pool;
+  pool: Queryable;
   /** Period between runs, in milliseconds. */
   intervalMs: number;
   logger: Logger;

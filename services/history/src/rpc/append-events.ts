@@ -13,7 +13,7 @@ export const appendEvents =
   (d: HistoryDeps): ServiceImpl<typeof HistoryIngestService>["appendEvents"] =>
   async (req) => {
     const events = req.events.map(parseNewEvent);
-    const res = await storeEvents(d.pool, events);
+    const res = await storeEvents(d.db, events);
     if (res.unknownJobIds.length > 0) {
       d.logger.warn({ job_ids: res.unknownJobIds }, "events of unknown jobs skipped");
     }

@@ -21,6 +21,6 @@ export const getJobStates =
       throw invalidArgument(`ids: must be at most ${MAX_JOB_STATE_IDS}, got ${req.ids.length}`);
     }
     const ids = req.ids.map((id, i) => requireUuid(id, `ids[${i}]`));
-    const rows = await readStates(d.pool, ids);
+    const rows = await readStates(d.db, ids);
     return { states: rows.map((r) => ({ id: r.id, status: jobStatusEnum(r.status), lastEventSeq: r.last_seq })) };
   };

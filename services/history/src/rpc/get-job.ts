@@ -11,7 +11,7 @@ export const getJob =
   (d: HistoryDeps): ServiceImpl<typeof HistoryService>["getJob"] =>
   async (req) => {
     const id = requireUuid(req.id, "id");
-    const row = await readJob(d.pool, id);
+    const row = await readJob(d.db, id);
     if (row === undefined) throw notFound(`job ${id} not found`);
     return { job: jobToProto(row) };
   };

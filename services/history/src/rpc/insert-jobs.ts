@@ -17,7 +17,7 @@ export const insertJobs =
     const jobs = req.jobs.map(parseNewJob);
     try {
       const actor = req.actor === "" ? "api" : req.actor;
-      const rows = await storeJobs(d.pool, jobs, { idempotencyWindowMs: d.config.idempotencyWindowMs, actor });
+      const rows = await storeJobs(d.db, jobs, { idempotencyWindowMs: d.config.idempotencyWindowMs, actor });
       return { jobs: rows.map(jobToProto) };
     } catch (err) {
       if (!(err instanceof IdempotencyKeyReservedError)) throw err;

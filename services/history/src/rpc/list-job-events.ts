@@ -4,7 +4,6 @@ import { listJobEvents as readEvents } from "../db/queries/list-job-events.js";
 import { notFound } from "../errors.js";
 import { eventToProto } from "../mapping/to-proto.js";
 import type { HistoryDeps } from "./deps.js";
-import { decodePageToken, pageOf } from "./page-token.js";
 import { pageSize, requireUuid } from "./validate.js";
 
 export const LIST_JOB_EVENTS_DEFAULT_PAGE_SIZE = 100;
@@ -22,9 +21,10 @@ export const listJobEvents =
   async (req) => {
     const jobId = requireUuid(req.jobId, "job_id");
     const size = pageSize(req.pageSize, LIST_JOB_EVENTS_DEFAULT_PAGE_SIZE, LIST_JOB_EVENTS_MAX_PAGE_SIZE);
-    const afterSeq = decodePageToken(req.pageToken, isSeqCursor) ?? 0;
-    const rows = await readEvents(d.pool, { jobId, afterSeq, limit: size + 1 });
+    const scope = `job-events:${jobId}`;
+    const afterSeq = d.pageTokens.decode(req.pageToken, scope, isSeqCursor) ?? 0;
+    const rows = await readEvents(d.db, { jobId, afterSeq, limit: size + 1 });
     if (rows === undefined) throw notFound(`job ${jobId} not found`);
-    const page = pageOf(rows, size, (last) => last.seq);
+    const page = d.pageTokens.pageOf(rows, size, scope, (last) => last.seq);
     return { events: page.items.map(eventToProto), nextPageToken: page.next };
   };

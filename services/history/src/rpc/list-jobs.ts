@@ -6,7 +6,6 @@ import { invalidArgument } from "../errors.js";
 import { jobStatusText } from "../mapping/enums.js";
 import { jobToProto } from "../mapping/to-proto.js";
 import type { HistoryDeps } from "./deps.js";
-import { decodePageToken, pageOf } from "./page-token.js";
 import { isUuid, pageSize } from "./validate.js";
 
 export const LIST_JOBS_DEFAULT_PAGE_SIZE = 50;
@@ -31,13 +30,15 @@ export const listJobs =
   (d: HistoryDeps): ServiceImpl<typeof HistoryService>["listJobs"] =>
   async (req) => {
     const size = pageSize(req.pageSize, LIST_JOBS_DEFAULT_PAGE_SIZE, LIST_JOBS_MAX_PAGE_SIZE);
-    const rows = await readJobs(d.pool, {
-      statuses: statusFilter(req.statuses),
+    const statuses = statusFilter(req.statuses);
+    const scope = `jobs:${JSON.stringify([statuses, req.types, req.queues])}`;
+    const rows = await readJobs(d.readDb, {
+      statuses,
       types: req.types,
       queues: req.queues,
-      afterId: decodePageToken(req.pageToken, isJobCursor),
+      afterId: d.pageTokens.decode(req.pageToken, scope, isJobCursor),
       limit: size + 1,
     });
-    const page = pageOf(rows, size, (last) => last.id);
+    const page = d.pageTokens.pageOf(rows, size, scope, (last) => last.id);
     return { jobs: page.items.map(jobToProto), nextPageToken: page.next };
   };

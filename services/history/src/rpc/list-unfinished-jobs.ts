@@ -8,7 +8,6 @@ import {
 import { invalidArgument } from "../errors.js";
 import { jobToProto } from "../mapping/to-proto.js";
 import type { HistoryDeps } from "./deps.js";
-import { decodePageToken, pageOf } from "./page-token.js";
 import { isUuid, pageSize, toDate } from "./validate.js";
 
 export const LIST_UNFINISHED_DEFAULT_PAGE_SIZE = 500;
@@ -21,8 +20,11 @@ const isUnfinishedCursor = (after: unknown): after is string => {
   return rest.length === 0 && us !== undefined && /^\d{1,18}$/.test(us) && id !== undefined && isUuid(id);
 };
 
-function cursorOf(token: string): UnfinishedCursor {
-  const after = decodePageToken(token, isUnfinishedCursor);
+/** Scope of this list's page tokens (see PageTokens): only the list, since updated_before moves. */
+const SCOPE = "unfinished-jobs";
+
+function cursorOf(d: HistoryDeps, token: string): UnfinishedCursor {
+  const after = d.pageTokens.decode(token, SCOPE, isUnfinishedCursor);
   if (after === undefined) return FIRST_UNFINISHED_CURSOR;
   const [updatedUs, id] = after.split("/") as [string, string];
   return { updatedUs, id: id.toLowerCase() };
@@ -41,7 +43,7 @@ export const listUnfinishedJobs =
     if (req.updatedBefore === undefined) throw invalidArgument("updated_before: must be set");
     const updatedBefore = toDate(req.updatedBefore, "updated_before");
     const size = pageSize(req.pageSize, LIST_UNFINISHED_DEFAULT_PAGE_SIZE, LIST_UNFINISHED_MAX_PAGE_SIZE);
-    const rows = await readJobs(d.pool, { updatedBefore, after: cursorOf(req.pageToken), limit: size + 1 });
-    const page = pageOf(rows, size, (last) => `${last.updated_us}/${last.id}`);
+    const rows = await readJobs(d.db, { updatedBefore, after: cursorOf(d, req.pageToken), limit: size + 1 });
+    const page = d.pageTokens.pageOf(rows, size, SCOPE, (last) => `${last.updated_us}/${last.id}`);
     return { jobs: page.items.map(jobToProto), nextPageToken: page.next };
   };

@@ -3,7 +3,6 @@ import type { HistoryService } from "@taskflow/proto";
 import { listWorkers as readWorkers } from "../db/queries/list-workers.js";
 import { workerToProto } from "../mapping/to-proto.js";
 import type { HistoryDeps } from "./deps.js";
-import { decodePageToken, pageOf } from "./page-token.js";
 import { isStorableText } from "./text-guard.js";
 import { pageSize } from "./validate.js";
 
@@ -21,12 +20,13 @@ export const listWorkers =
   (d: HistoryDeps): ServiceImpl<typeof HistoryService>["listWorkers"] =>
   async (req) => {
     const size = pageSize(req.pageSize, LIST_WORKERS_DEFAULT_PAGE_SIZE, LIST_WORKERS_MAX_PAGE_SIZE);
-    const rows = await readWorkers(d.pool, {
-      afterId: decodePageToken(req.pageToken, isWorkerCursor),
+    const scope = "workers";
+    const rows = await readWorkers(d.readDb, {
+      afterId: d.pageTokens.decode(req.pageToken, scope, isWorkerCursor),
       limit: size + 1,
       staleMs: d.config.workerStaleMs,
       goneMs: d.config.workerGoneMs,
     });
-    const page = pageOf(rows, size, (last) => last.id);
+    const page = d.pageTokens.pageOf(rows, size, scope, (last) => last.id);
     return { workers: page.items.map(workerToProto), nextPageToken: page.next };
   };

@@ -12,6 +12,6 @@ import { parseWorker } from "./parse-ingest.js";
 export const upsertWorkers =
   (d: HistoryDeps): ServiceImpl<typeof HistoryIngestService>["upsertWorkers"] =>
   async (req) => {
-    await storeWorkers(d.pool, req.workers.map(parseWorker));
+    await storeWorkers(d.db, req.workers.map(parseWorker));
     return {};
   };
