@@ -1,4 +1,4 @@
-import { HistoryIngestService, HistoryService } from "@taskflow/proto";
+import { HistoryAdminService, HistoryIngestService, HistoryService } from "@taskflow/proto";
 import { createLogger, type RunningServer, startServer } from "@taskflow/service-kit";
 import type { Logger } from "pino";
 import type { HistoryConfig } from "./config.js";
@@ -60,6 +60,10 @@ export function serveHistory(d: HistoryDeps): Promise<RunningServer> {
           listUnfinishedJobs: listUnfinishedJobs(d),
           getJobStates: getJobStates(d),
         },
+      },
+      {
+        service: HistoryAdminService,
+        impl: {},
       },
     ],
   });
