@@ -27,8 +27,11 @@ export type WorkerInit = MessageInitShape<typeof WorkerSchema>;
  * `already_exists`...), any other failure becomes `unavailable`.
  */
 export interface HistoryClient {
-  /** Inserts new jobs as pending; resolves to the stored jobs in request order. */
-  insertJobs(jobs: JobInit[], signal?: AbortSignal): Promise<Job[]>;
+  /**
+   * Inserts new jobs as pending; resolves to the stored jobs in request order. `actor` (who
+   * submitted them, e.g. "api:billing") is recorded on their SUBMITTED events.
+   */
+  insertJobs(jobs: JobInit[], actor: string, signal?: AbortSignal): Promise<Job[]>;
   /** Records transitions; resolves to the ids of jobs history does not know. */
   appendEvents(events: JobEventInit[], signal?: AbortSignal): Promise<{ appended: number; unknownJobIds: string[] }>;
   upsertWorkers(workers: WorkerInit[], signal?: AbortSignal): Promise<void>;
@@ -69,7 +72,7 @@ export function createHistoryClient(baseUrl: string, timeoutMs = HISTORY_CALL_TI
     }
   };
   return {
-    insertJobs: (jobs, signal) => guard(async () => (await ingest.insertJobs({ jobs }, opts(signal))).jobs),
+    insertJobs: (jobs, actor, signal) => guard(async () => (await ingest.insertJobs({ jobs, actor }, opts(signal))).jobs),
     appendEvents: (events, signal) => guard(() => ingest.appendEvents({ events }, opts(signal))),
     upsertWorkers: (workers, signal) => guard(async () => void (await ingest.upsertWorkers({ workers }, opts(signal)))),
     getJob: (id, signal) =>

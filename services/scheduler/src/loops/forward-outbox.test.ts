@@ -48,6 +48,7 @@ async function startJobs(queue: string, count: number): Promise<EnqueueJob[]> {
       id: j.id, type: j.type, queue, payload: JSON.parse(j.payloadJson), priority: 0, maxAttempts: j.maxAttempts,
       timeout: durationFromMs(j.timeoutMs), scheduledAt: timestampFromMs(Date.now()),
     })),
+    "api",
   );
   await f.store.addQueues([queue]);
   await f.store.enqueue(queue, jobs);
@@ -106,10 +107,10 @@ describe("ForwardOutbox", () => {
     await forwarder(history, "c5").runOnce();
     const reader = createClient(HistoryService, createGrpcTransport({ baseUrl: hist.url }));
     const { events } = await reader.listJobEvents({ jobId: job!.id });
-    expect(events.map((e) => [e.seq, e.type])).toEqual([
-      [1, JobEventType.SUBMITTED],
-      [2, JobEventType.STARTED],
-      [3, JobEventType.FAILED],
+    expect(events.map((e) => [e.seq, e.type, e.leaseId, e.reason])).toEqual([
+      [1, JobEventType.SUBMITTED, "", "submitted"],
+      [2, JobEventType.STARTED, token, "leased"],
+      [3, JobEventType.FAILED, token, "handler_failed_permanently"],
     ]);
     expect((await history.getJob(job!.id)).status).toBe(JobStatus.FAILED);
   });

@@ -147,6 +147,9 @@ export function toJobEvent(f: Record<string, string>): JobEventInit {
     workerId: f.worker ?? "",
     error: f.error ?? "",
     actor: f.actor ?? "",
+    // Absent in entries written before the scripts recorded them: history then stores none.
+    leaseId: f.lease ?? "",
+    reason: f.reason ?? "",
     occurredAt: timestampFromMs(at),
     details: f.details === undefined ? undefined : (JSON.parse(f.details) as JsonObject),
     result: f.result === undefined ? undefined : fromJsonString(ValueSchema, f.result),

@@ -18,7 +18,7 @@ describe("cancel-job", () => {
     const q = uniqueQueue();
     const job = makeJob();
     await f.store.enqueue(q, [job]);
-    expect(await f.store.cancel(q, job.id, "not needed")).toBe("cancelled");
+    expect(await f.store.cancel(q, job.id, { reason: "not needed", actor: "api" })).toBe("cancelled");
     expect(await f.redis.zcard(f.keys(q).ready)).toBe(0);
     expect(await jobHash(f, q, job.id)).toMatchObject({ state: "done", status: "cancelled", seq: "2" });
     const [event] = await outboxEntries(f, q);
@@ -31,7 +31,7 @@ describe("cancel-job", () => {
     const q = uniqueQueue();
     const job = makeJob({ delayMs: 60_000 });
     await f.store.enqueue(q, [job]);
-    expect(await f.store.cancel(q, job.id, "")).toBe("cancelled");
+    expect(await f.store.cancel(q, job.id, { reason: "", actor: "api" })).toBe("cancelled");
     expect(await f.redis.zcard(f.keys(q).delayed)).toBe(0);
   });
 
@@ -40,7 +40,7 @@ describe("cancel-job", () => {
     const job = makeJob();
     await f.store.enqueue(q, [job]);
     const [leased] = await f.store.lease(q, "w1", 1);
-    expect(await f.store.cancel(q, job.id, "")).toBe("requested");
+    expect(await f.store.cancel(q, job.id, { reason: "", actor: "api" })).toBe("requested");
     expect((await jobHash(f, q, job.id)).state).toBe("leased");
     const [beat] = await f.store.extend(q, [{ id: job.id, token: leased!.token }]);
     expect(beat!.status).toBe(LeaseStatus.CANCEL_REQUESTED);
@@ -55,9 +55,9 @@ describe("cancel-job", () => {
     const q = uniqueQueue();
     const job = makeJob();
     await f.store.enqueue(q, [job]);
-    await f.store.cancel(q, job.id, "");
-    expect(await codeOf(f.store.cancel(q, job.id, ""))).toBe(Code.FailedPrecondition);
-    expect(await f.store.cancel(q, makeJob().id, "")).toBe("missing");
+    await f.store.cancel(q, job.id, { reason: "", actor: "api" });
+    expect(await codeOf(f.store.cancel(q, job.id, { reason: "", actor: "api" }))).toBe(Code.FailedPrecondition);
+    expect(await f.store.cancel(q, makeJob().id, { reason: "", actor: "api" })).toBe("missing");
   });
 });
 
@@ -82,7 +82,7 @@ describe("release-jobs with a cancel requested", () => {
     const job = makeJob();
     await f.store.enqueue(q, [job]);
     const [leased] = await f.store.lease(q, "w1", 1);
-    await f.store.cancel(q, job.id, "");
+    await f.store.cancel(q, job.id, { reason: "", actor: "api" });
     expect(await f.store.release(q, "w1", [{ id: job.id, token: leased!.token }])).toBe(1);
     expect(await f.redis.zcard(f.keys(q).ready)).toBe(0);
     expect(await jobHash(f, q, job.id)).toMatchObject({ state: "done", status: "cancelled" });
@@ -122,7 +122,7 @@ describe("expire-leases", () => {
     const job = makeJob();
     await f.store.enqueue(q, [job]);
     await f.store.lease(q, "w1", 1);
-    await f.store.cancel(q, job.id, "");
+    await f.store.cancel(q, job.id, { reason: "", actor: "api" });
     await backdate(f, f.keys(q).leased, job.id);
     expect(await f.store.expireLeases(q, 10)).toEqual({ requeued: 0, ended: 1 });
     expect((await outboxEntries(f, q)).at(-1)).toMatchObject({ type: "CANCELLED", status: "cancelled" });

@@ -61,6 +61,14 @@ export interface ReportInput extends LeaseRef {
   permanent: boolean;
 }
 
+/** Who asks for a cancel and why, as the audit trail records it. */
+export interface CancelRequest {
+  /** The caller's free-text reason, kept in the event's details; "" for none. */
+  reason: string;
+  /** "api" or "api:<caller>". */
+  actor: string;
+}
+
 export interface ReportOutcome {
   status: ReportStatus;
   /** The job's status after the report; UNSPECIFIED when Redis no longer knows it. */
@@ -170,16 +178,17 @@ export class QueueStore {
 
   /**
    * Cancels a job: "cancelled" when it stopped at once, "requested" when its worker must stop
-   * it, "missing" when Redis does not hold the job (nothing changed).
+   * it (the request's actor and reason then go into the details of the CANCELLED event that
+   * ends the attempt), "missing" when Redis does not hold the job (nothing changed).
    * @throws failed_precondition when it already finished.
    */
-  async cancel(queue: string, id: string, reason: string): Promise<"cancelled" | "requested" | "missing"> {
+  async cancel(queue: string, id: string, by: CancelRequest): Promise<"cancelled" | "requested" | "missing"> {
     const k = this.keys(queue);
-    const details = reason === "" ? "" : JSON.stringify({ reason });
+    const details = by.reason === "" ? "" : JSON.stringify({ reason: by.reason });
     const reply = await this.run(
       "cancel-job",
       [k.ready, k.delayed, k.outbox, k.jobPrefix + id],
-      [id, details, TOMBSTONE_TTL_S],
+      [id, details, TOMBSTONE_TTL_S, by.actor],
     );
     if (reply === ScriptCode.JobMissing) return "missing";
     if (isScriptCode(reply)) throw scriptCodeError(reply, id);

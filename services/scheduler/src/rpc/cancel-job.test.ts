@@ -110,7 +110,7 @@ describe("CancelJob", () => {
       logger: pino({ level: "silent" }),
       eventsWritten: () => undefined,
     };
-    expect(await cancelLostJob(d, stored!, "", AbortSignal.timeout(5_000))).toBe(JobStatus.CANCELLED);
+    expect(await cancelLostJob(d, stored!, { reason: "", actor: "api" }, AbortSignal.timeout(5_000))).toBe(JobStatus.CANCELLED);
     const k = queueKeys(s.config.redisKeyPrefix, "c6");
     expect(await s.redis.hget(k.jobPrefix + job!.id, "status")).toBe("cancelled");
     expect(await s.redis.zcard(k.ready)).toBe(0);

@@ -1,28 +1,34 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { durationFromMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Job, SchedulerService } from "@taskflow/proto";
+import { callerActor } from "../caller.js";
 import type { Deps } from "../deps.js";
 import type { JobInit } from "../history-client.js";
 import { crashAfterHistoryCommit } from "../faults.js";
 import type { EnqueueJob } from "../redis/queue-store.js";
 import { parseSubmitJobs, type NewJob } from "../validate.js";
 
-/** SubmitJobs: validates the whole batch, then accepts it (see {@link acceptJobs}). */
+/**
+ * SubmitJobs: validates the caller header and the whole batch, then accepts it (see
+ * {@link acceptJobs}).
+ */
 export const submitJobs =
   (d: Deps): ServiceImpl<typeof SchedulerService>["submitJobs"] =>
   async (req, ctx) => {
+    const actor = callerActor(ctx);
     const jobs = parseSubmitJobs(req.jobs, d.config);
-    return { jobs: await acceptJobs(d, jobs, ctx.signal) };
+    return { jobs: await acceptJobs(d, jobs, actor, ctx.signal) };
   };
 
 /**
  * Commits valid jobs to history first, then enqueues them in Redis, so an
  * answered submit survives the loss of Redis. Jobs history already had (same
- * idempotency key) are answered as stored and not enqueued again.
+ * idempotency key) are answered as stored and not enqueued again. `actor` is
+ * recorded on the SUBMITTED events ("api" or "api:<caller>").
  * @throws unavailable when history or Redis cannot be reached (history failing means nothing was enqueued).
  */
-export async function acceptJobs(d: Deps, jobs: readonly NewJob[], signal: AbortSignal): Promise<Job[]> {
-  const stored = await d.history.insertJobs(jobs.map(toInsertJob), signal);
+export async function acceptJobs(d: Deps, jobs: readonly NewJob[], actor: string, signal: AbortSignal): Promise<Job[]> {
+  const stored = await d.history.insertJobs(jobs.map(toInsertJob), actor, signal);
   if (stored.length !== jobs.length) throw new Error("history answered InsertJobs with a different job count");
   crashAfterHistoryCommit(d.config);
   const byQueue = new Map<string, EnqueueJob[]>();

@@ -1,7 +1,10 @@
 --[[
   Cancels one job. A ready or delayed job ends at once with a CANCELLED
-  event; a leased job gets its cancel flag set, which its worker learns at
-  the next heartbeat (and expire-leases honours if the worker is gone).
+  event (no lease: it was not running); a leased job gets its cancel flag
+  set, which its worker learns at the next heartbeat (and expire-leases
+  honours if the worker is gone). The request's details and actor are kept on
+  the hash, so the CANCELLED event that later ends the attempt still says who
+  asked and why (see cancel_details in include/common.lua).
 
   KEYS[1] ready zset
   KEYS[2] delayed zset
@@ -9,8 +12,9 @@
   KEYS[4] the job's hash
 
   ARGV[1] job id
-  ARGV[2] details JSON recorded with the event (e.g. the reason)
+  ARGV[2] details JSON recorded with the event (e.g. the caller's reason), or ''
   ARGV[3] seconds a finished job's hash is kept
+  ARGV[4] actor: who asked, "api" or "api:<caller>"
 
   Returns 1 CANCELLED (stopped now), 2 REQUESTED (running; its worker will
   stop), -1 JOB_MISSING (Redis does not know the job), -2 JOB_FINISHED (it
@@ -18,7 +22,7 @@
 ]]
 
 local ready, delayed, outbox, key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local id, details, ttl_s = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local id, details, ttl_s, actor = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 
 local f = redis.call('HMGET', key, 'state', 'attempts')
 local state = f[1]
@@ -29,13 +33,13 @@ if state == 'done' then
   return -2
 end
 if state == 'leased' then
-  redis.call('HSET', key, 'cancel', 1)
+  redis.call('HSET', key, 'cancel', 1, 'cancel_by', actor, 'cancel_details', details)
   return 2
 end
 
 redis.call('ZREM', ready, id)
 redis.call('ZREM', delayed, id)
 emit(outbox, key, id, { type = 'CANCELLED', status = 'cancelled', attempt = tonumber(f[2]),
-  at = now_ms(), actor = 'api', details = details })
+  at = now_ms(), actor = actor, reason = 'cancel_requested', details = details })
 finish(key, ttl_s)
 return 1

@@ -3,7 +3,14 @@
   attempt deadline). Each goes back to the ready set with a LEASE_EXPIRED
   event (status pending); after its last attempt it fails with LEASE_EXPIRED
   (status failed, error "lease expired"); with a cancel requested it ends
-  CANCELLED.
+  CANCELLED. Every event carries the expired lease's token and a reason:
+    cancel_requested       CANCELLED;
+    attempts_exhausted     LEASE_EXPIRED, failed (that was the last attempt);
+    attempt_timed_out      LEASE_EXPIRED, pending, when the lease reached past the
+                           attempt deadline (start + timeout): the worker kept it
+                           alive but did not report in time;
+    lease_deadline_passed  LEASE_EXPIRED, pending, when the lease ran out before
+                           the attempt deadline: the worker stopped heartbeating.
 
   KEYS[1] leased zset
   KEYS[2] ready zset
@@ -26,16 +33,23 @@ local expired = redis.call('ZRANGE', leased, '-inf', now, 'BYSCORE', 'LIMIT', 0,
 for _, id in ipairs(expired) do
   redis.call('ZREM', leased, id)
   local key = job_prefix .. id
-  local f = redis.call('HMGET', key, 'state', 'attempts', 'max_attempts', 'cancel', 'worker')
+  local f = redis.call('HMGET', key, 'state', 'attempts', 'max_attempts', 'cancel', 'worker',
+    'token', 'lease_until', 'deadline')
   if f[1] == 'leased' then
     local attempts = tonumber(f[2])
-    local ev = { attempt = attempts, at = now, actor = actor, worker = f[5] }
+    local ev = { attempt = attempts, at = now, actor = actor, worker = f[5], lease = f[6] }
     if f[4] == '1' then
-      ev.type, ev.status = 'CANCELLED', 'cancelled'
+      ev.type, ev.status, ev.reason = 'CANCELLED', 'cancelled', 'cancel_requested'
+      ev.details = cancel_details(key)
     elseif attempts >= tonumber(f[3]) then
       ev.type, ev.status, ev.error = 'LEASE_EXPIRED', 'failed', 'lease expired'
+      ev.reason = 'attempts_exhausted'
     else
       ev.type, ev.status, ev.error = 'LEASE_EXPIRED', 'pending', 'lease expired'
+      ev.reason = 'lease_deadline_passed'
+      if (tonumber(f[7]) or 0) >= (tonumber(f[8]) or math.huge) then
+        ev.reason = 'attempt_timed_out'
+      end
     end
     emit(outbox, key, id, ev)
     if ev.status == 'pending' then

@@ -2,7 +2,8 @@
   Leases up to N ready jobs of one queue to a worker, highest priority first,
   then oldest first. Each job gets a new lease token, its attempt counted now
   (so a job that kills its worker still runs out of attempts), a lease
-  deadline and an attempt deadline, and a STARTED event in the outbox.
+  deadline and an attempt deadline, and a STARTED event in the outbox
+  (reason "leased", carrying the new token).
 
   KEYS[1] ready zset
   KEYS[2] leased zset
@@ -44,7 +45,7 @@ for i = 1, #popped, 2 do
     redis.call('ZADD', leased, lease_until, id)
     emit(outbox, key, id, {
       type = 'STARTED', status = 'processing', attempt = attempts, at = now,
-      actor = 'worker:' .. worker, worker = worker,
+      actor = 'worker:' .. worker, worker = worker, lease = token, reason = 'leased',
     })
     out[#out + 1] = { id, f[2], f[3], tonumber(f[4]), tonumber(f[5]), attempts,
       tonumber(f[7]), tonumber(f[8]), tonumber(f[9]) or 0, token, lease_until, deadline, now }

@@ -1,7 +1,9 @@
 --[[
   Graceful hand-back: jobs a worker leased but did not run go back to the
-  ready set at once, and the attempt does not count. A job whose cancel was
-  requested ends CANCELLED instead, since nobody wants it run any more.
+  ready set at once, and the attempt does not count (RELEASED, reason
+  "worker_released"). A job whose cancel was requested ends CANCELLED instead
+  (reason "cancel_requested"), since nobody wants it run any more. Both events
+  carry the released lease's token.
 
   KEYS[1] ready zset
   KEYS[2] leased zset
@@ -28,9 +30,10 @@ for i = 3, #ARGV, 2 do
   local f = redis.call('HMGET', key, 'state', 'token', 'attempts', 'cancel')
   if f[1] == 'leased' and f[2] == token then
     redis.call('ZREM', leased, id)
-    local ev = { at = now, actor = actor, worker = worker }
+    local ev = { at = now, actor = actor, worker = worker, lease = token }
     if f[4] == '1' then
       ev.type, ev.status, ev.attempt = 'CANCELLED', 'cancelled', tonumber(f[3])
+      ev.reason, ev.details = 'cancel_requested', cancel_details(key)
       emit(outbox, key, id, ev)
       finish(key, ttl_s)
     else
@@ -38,7 +41,7 @@ for i = 3, #ARGV, 2 do
       local attempts = tonumber(f[3]) - 1
       redis.call('HSET', key, 'attempts', attempts)
       make_ready(ready, key, id, now)
-      ev.type, ev.status, ev.attempt = 'RELEASED', 'pending', attempts
+      ev.type, ev.status, ev.attempt, ev.reason = 'RELEASED', 'pending', attempts, 'worker_released'
       emit(outbox, key, id, ev)
     end
     released = released + 1

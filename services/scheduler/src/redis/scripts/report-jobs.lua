@@ -1,11 +1,14 @@
 --[[
   Records the outcomes workers report for jobs of one queue. A report counts
   only under the lease it names (fencing token): a stale report never
-  overwrites the outcome of a newer attempt. Accepted outcomes:
-    completed -> done, COMPLETED event with the result;
-    failed    -> CANCELLED if a cancel was requested, else FAILED if the
-                 failure is permanent or the attempts are used up, else
-                 RETRY_SCHEDULED: delayed with exponential backoff and jitter,
+  overwrites the outcome of a newer attempt. Accepted outcomes (each event
+  carries the lease token; its reason code in brackets):
+    completed -> done, COMPLETED event with the result [handler_succeeded];
+    failed    -> CANCELLED if a cancel was requested [cancel_requested], else
+                 FAILED if the failure is permanent [handler_failed_permanently]
+                 or the attempts are used up [attempts_exhausted], else
+                 RETRY_SCHEDULED [handler_failed]: delayed with exponential
+                 backoff and jitter,
                  due = now + min(max, base * 2^(attempts-1)) * (0.5 + 0.5 * r).
   A report repeating the last accepted one (same token) is a DUPLICATE and
   changes nothing, so a worker may retry a report whose answer it lost.
@@ -36,19 +39,23 @@ local actor = 'worker:' .. worker
 local now = now_ms()
 local out = {}
 
-local function fail(key, id, attempts, max_attempts, cancel, err, permanent, jitter)
-  local ev = { attempt = attempts, at = now, actor = actor, worker = worker, error = err }
+local function fail(key, id, token, attempts, max_attempts, cancel, err, permanent, jitter)
+  local ev = { attempt = attempts, at = now, actor = actor, worker = worker, error = err, lease = token }
   if cancel == '1' then
-    ev.type, ev.status = 'CANCELLED', 'cancelled'
-  elseif permanent == '1' or attempts >= max_attempts then
-    ev.type, ev.status = 'FAILED', 'failed'
+    ev.type, ev.status, ev.reason = 'CANCELLED', 'cancelled', 'cancel_requested'
+    ev.details = cancel_details(key)
+  elseif permanent == '1' then
+    -- The handler said retrying cannot help; that is why, even on the last attempt.
+    ev.type, ev.status, ev.reason = 'FAILED', 'failed', 'handler_failed_permanently'
+  elseif attempts >= max_attempts then
+    ev.type, ev.status, ev.reason = 'FAILED', 'failed', 'attempts_exhausted'
   else
     local backoff = math.min(max_ms, base_ms * 2 ^ (attempts - 1)) * (0.5 + 0.5 * jitter)
     local due = now + math.floor(backoff)
     redis.call('HSET', key, 'state', 'delayed', 'token', '', 'lease_until', '',
       'scheduled_ms', int(due))
     redis.call('ZADD', delayed, due, id)
-    ev.type, ev.status = 'RETRY_SCHEDULED', 'pending'
+    ev.type, ev.status, ev.reason = 'RETRY_SCHEDULED', 'pending', 'handler_failed'
     ev.details = cjson.encode({ retry_at_ms = due, backoff_ms = math.floor(backoff) })
     emit(outbox, key, id, ev)
     return
@@ -68,10 +75,11 @@ for i = 5, #ARGV, 6 do
     redis.call('HSET', key, 'reported_token', token)
     if outcome == 'completed' then
       emit(outbox, key, id, { type = 'COMPLETED', status = 'completed', attempt = attempts,
-        at = now, actor = actor, worker = worker, result = body })
+        at = now, actor = actor, worker = worker, result = body, lease = token,
+        reason = 'handler_succeeded' })
       finish(key, ttl_s)
     else
-      fail(key, id, attempts, tonumber(f[5]), f[6], body, ARGV[i + 4], tonumber(ARGV[i + 5]))
+      fail(key, id, token, attempts, tonumber(f[5]), f[6], body, ARGV[i + 4], tonumber(ARGV[i + 5]))
     end
     out[#out + 1] = { 1, redis.call('HGET', key, 'status') }
   elseif f[3] == token and token ~= '' then

@@ -9,7 +9,9 @@
   time is ahead, and nothing is recorded: no transition happened. A
   processing job lost its lease with Redis, so it is recovered as an expired
   lease is: LEASE_EXPIRED back to ready, or LEASE_EXPIRED failed after its
-  last attempt.
+  last attempt, both with reason "restored_after_redis_loss" and no lease
+  token (the token was lost with Redis; history's STARTED event of the
+  attempt holds it).
 
   KEYS[1] ready zset
   KEYS[2] delayed zset
@@ -35,7 +37,7 @@ local out = {}
 
 local function recover_lease(key, id, attempts, max_attempts, worker)
   local ev = { type = 'LEASE_EXPIRED', attempt = attempts, at = now, actor = actor,
-    worker = worker, error = 'lease lost with Redis data' }
+    worker = worker, error = 'lease lost with Redis data', reason = 'restored_after_redis_loss' }
   if attempts >= max_attempts then
     ev.status = 'failed'
     emit(outbox, key, id, ev)

@@ -198,7 +198,8 @@ export type JobEvent = Message<"taskflow.v1.JobEvent"> & {
   error: string;
 
   /**
-   * Who caused the transition: "api", "worker:<id>", "scheduler:<loop>".
+   * Who caused the transition: "api:<caller>" (the x-taskflow-caller header
+   * of the request) or "api" without one, "worker:<id>", "scheduler:<loop>".
    *
    * @generated from field: string actor = 8;
    */
@@ -235,10 +236,15 @@ export type JobEvent = Message<"taskflow.v1.JobEvent"> & {
   leaseId: string;
 
   /**
-   * Why the transition happened, a snake_case code: "submitted",
-   * "leased", "handler_succeeded", "handler_failed", "attempts_exhausted",
-   * "lease_deadline_passed", "restored_after_redis_loss", "worker_released",
-   * "cancel_requested".
+   * Why the transition happened, a snake_case code: "submitted" (SUBMITTED),
+   * "leased" (STARTED), "handler_succeeded" (COMPLETED), "handler_failed"
+   * (RETRY_SCHEDULED), "handler_failed_permanently" (FAILED: the worker
+   * reported the failure as permanent), "attempts_exhausted" (FAILED or
+   * LEASE_EXPIRED after the last attempt), "lease_deadline_passed"
+   * (LEASE_EXPIRED: the lease ran out before the attempt deadline),
+   * "attempt_timed_out" (LEASE_EXPIRED: the lease ran out past the attempt
+   * deadline), "restored_after_redis_loss" (LEASE_EXPIRED written by the
+   * reconciler), "worker_released" (RELEASED), "cancel_requested" (CANCELLED).
    *
    * @generated from field: string reason = 13;
    */
