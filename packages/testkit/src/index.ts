@@ -7,5 +7,6 @@ export * from "./stack-service.js";
 export * from "./supervise-workers.js";
 export * from "./start-private-redis.js";
 export * from "./start-private-postgres.js";
+export * from "./start-private-replica.js";
 export * from "./raw-call.js";
 export * from "./exec-log.js";

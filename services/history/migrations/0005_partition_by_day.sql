@@ -139,6 +139,26 @@ BEGIN
 END
 $$;
 
+-- Drops the job_events and jobs partitions of one UTC day, for retention, and returns false
+-- when the day has no jobs partition. Only tables named for a day can be dropped this way, so a
+-- DEFAULT partition or a parent never is; the caller checks that every job of the day is
+-- finished and old enough. It locks the parents first (jobs, then job_events: the order in
+-- which every statement of history takes them), so the drop cannot deadlock with one.
+CREATE FUNCTION taskflow_drop_day_partitions(day date) RETURNS boolean
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    suffix text := to_char(day, 'YYYYMMDD');
+BEGIN
+    IF to_regclass(format('jobs_p%s', suffix)) IS NULL THEN
+        RETURN false;
+    END IF;
+    EXECUTE format('DROP TABLE IF EXISTS %I', format('job_events_p%s', suffix));
+    EXECUTE format('DROP TABLE %I', format('jobs_p%s', suffix));
+    RETURN true;
+END
+$$;
+
 -- Partitions for every day that holds existing UUIDv7 jobs, and for today and the next two.
 SELECT taskflow_ensure_partitions(day, day)
 FROM (
@@ -274,6 +294,7 @@ ORDER BY e.job_id, e.seq;
 
 DROP TABLE job_events_0005;
 DROP TABLE jobs_0005;
+DROP FUNCTION taskflow_drop_day_partitions(date);
 DROP FUNCTION taskflow_ensure_partitions(date, date);
 DROP FUNCTION taskflow_uuid_time(uuid);
 DROP FUNCTION taskflow_uuid_floor(timestamptz);

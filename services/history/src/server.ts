@@ -5,12 +5,20 @@ import type { HistoryConfig } from "./config.js";
 import { migrate } from "./db/migrate.js";
 import { checkDatabase, createPool, endPool } from "./db/pool.js";
 import { StatementTimings, timed } from "./db/statements.js";
+import { PartitionMaintenance } from "./loops/partition-maintenance.js";
 import { PurgeIdempotencyKeys } from "./loops/purge-idempotency-keys.js";
+import { RetentionLoop } from "./loops/retention.js";
+import { SampleTableSizes } from "./loops/sample-table-sizes.js";
+import { getDatabaseStats } from "./rpc/admin/get-database-stats.js";
+import { runRetention } from "./rpc/admin/run-retention.js";
 import { appendEvents } from "./rpc/append-events.js";
 import type { HistoryDeps } from "./rpc/deps.js";
+import { exportAuditTrail } from "./rpc/export-audit-trail.js";
 import { PageTokens } from "./rpc/page-token.js";
 import { getJob } from "./rpc/get-job.js";
 import { getJobStates } from "./rpc/get-job-states.js";
+import { getStats } from "./rpc/get-stats.js";
+import { getWorker } from "./rpc/get-worker.js";
 import { insertJobs } from "./rpc/insert-jobs.js";
 import { listJobEvents } from "./rpc/list-job-events.js";
 import { listJobs } from "./rpc/list-jobs.js";
@@ -18,6 +26,7 @@ import { listUnfinishedJobs } from "./rpc/list-unfinished-jobs.js";
 import { listWorkers } from "./rpc/list-workers.js";
 import { createTextGuard } from "./rpc/text-guard.js";
 import { upsertWorkers } from "./rpc/upsert-workers.js";
+import { retentionOptions } from "./retention/options.js";
 
 /**
  * Largest request, in bytes: 16 MiB. InsertJobs carries whatever one SubmitJobs accepted at
@@ -35,7 +44,7 @@ export interface RunningHistory {
 }
 
 /**
- * The server half: both services and the database health check, on one port. Every request
+ * The server half: the three services and the database health check, on one port. Every request
  * first passes the text guard, so no string PostgreSQL would refuse reaches a statement.
  */
 export function serveHistory(d: HistoryDeps): Promise<RunningServer> {
@@ -49,7 +58,15 @@ export function serveHistory(d: HistoryDeps): Promise<RunningServer> {
     services: [
       {
         service: HistoryService,
-        impl: { getJob: getJob(d), listJobs: listJobs(d), listJobEvents: listJobEvents(d), listWorkers: listWorkers(d) },
+        impl: {
+          getJob: getJob(d),
+          listJobs: listJobs(d),
+          listJobEvents: listJobEvents(d),
+          listWorkers: listWorkers(d),
+          getWorker: getWorker(d),
+          getStats: getStats(d),
+          exportAuditTrail: exportAuditTrail(d),
+        },
       },
       {
         service: HistoryIngestService,
@@ -63,7 +80,7 @@ export function serveHistory(d: HistoryDeps): Promise<RunningServer> {
       },
       {
         service: HistoryAdminService,
-        impl: {},
+        impl: { getDatabaseStats: getDatabaseStats(d), runRetention: runRetention(d) },
       },
     ],
   });
@@ -105,7 +122,9 @@ export function createHistoryDeps(config: HistoryConfig, logger: Logger): Histor
 /**
  * Opens the database pool, migrates the schema (waiting for another replica that is
  * migrating), serves HistoryService and HistoryIngestService, and purges expired idempotency
- * keys every `IDEMPOTENCY_PURGE_INTERVAL_MS`. Logs `listening` with the
+ * keys every `IDEMPOTENCY_PURGE_INTERVAL_MS`, and samples table sizes (for GetDatabaseStats'
+ * growth) and creates day partitions ahead every `PARTITION_MAINTENANCE_INTERVAL_MS`, and runs
+ * retention every `RETENTION_INTERVAL_MS`. Logs `listening` with the
  * url once the port is bound (port 0 picks a free one).
  * @throws Error when PostgreSQL is unreachable, a migration fails or the port cannot be
  *   bound; nothing is left open.
@@ -128,11 +147,32 @@ export async function startHistory(config: HistoryConfig, opts: { logger?: Logge
   }
   const purge = new PurgeIdempotencyKeys({ pool: d.db, intervalMs: config.idempotencyPurgeIntervalMs, logger });
   purge.start();
+  const partitions = new PartitionMaintenance({
+    pool: d.pool,
+    timings: d.timings,
+    premakeDays: config.partitionPremakeDays,
+    lockTimeoutMs: config.partitionLockTimeoutMs,
+    intervalMs: config.partitionMaintenanceIntervalMs,
+    logger,
+  });
+  partitions.start();
+  const retention = new RetentionLoop({ ...retentionOptions(d), intervalMs: config.retentionIntervalMs });
+  retention.start();
+  const sampler = new SampleTableSizes({
+    pool: d.pool,
+    timings: d.timings,
+    intervalMs: config.partitionMaintenanceIntervalMs,
+    logger,
+  });
+  sampler.start();
   logger.info({ url: server.url }, "listening");
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {
     try {
       await purge.stop();
+      await partitions.stop();
+      await retention.stop();
+      await sampler.stop();
       await server.close();
     } finally {
       await endPools();

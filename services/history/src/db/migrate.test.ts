@@ -9,8 +9,9 @@ const ALL = [
   "0003_idempotency_keys",
   "0004_unfinished_jobs_index",
   "0005_partition_by_day",
+  "0006_table_size_samples",
 ];
-const TABLES = ["idempotency_keys", "job_events", "jobs", "pgmigrations", "workers"];
+const TABLES = ["idempotency_keys", "job_events", "jobs", "pgmigrations", "table_size_samples", "workers"];
 const LAST = ALL[ALL.length - 1];
 
 /** Tables of the public schema; partitions are left out (their days depend on the date). */

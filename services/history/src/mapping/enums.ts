@@ -27,6 +27,7 @@ const HEALTH_ENUM = new Map<WorkerHealth, WorkerStatus>([
   ["stale", WorkerStatus.STALE],
   ["gone", WorkerStatus.GONE],
 ]);
+const HEALTH_TEXT = new Map([...HEALTH_ENUM].map(([h, e]) => [e, h]));
 
 /** The stored text of a job status; undefined for UNSPECIFIED and values the contract lacks. */
 export const jobStatusText = (s: JobStatus): JobStatusText | undefined => STATUS_TEXT.get(s);
@@ -43,6 +44,9 @@ export const eventTypeEnum = (t: JobEventTypeText): JobEventType =>
 
 /** The proto enum of a worker's derived health. */
 export const workerStatusEnum = (h: WorkerHealth): WorkerStatus => HEALTH_ENUM.get(h) ?? WorkerStatus.UNSPECIFIED;
+
+/** The derived health a worker status filter asks for; undefined for UNSPECIFIED and values the contract lacks. */
+export const workerHealthText = (s: WorkerStatus): WorkerHealth | undefined => HEALTH_TEXT.get(s);
 
 /**
  * What to store for a reported worker status. Only departure is stored: health is derived

@@ -12,7 +12,8 @@ type Fields = Record<string, unknown>;
  * PostgreSQL cannot store: U+0000, which `text` and `jsonb` both refuse, or a lone UTF-16
  * surrogate, which `jsonb` refuses and `text` silently turns into U+FFFD. Binary requests
  * cannot carry a lone surrogate (their strings must be UTF-8), JSON requests can (`"\ud800"`).
- * Every RPC of history is unary, so streamed requests pass unchecked.
+ * A streaming RPC's request reaches interceptors as a stream, which this guard does not read:
+ * such handlers (ExportAuditTrail) call {@link messageProblem} themselves.
  */
 export function createTextGuard(): Interceptor {
   return (next) => (req) => {

@@ -1,7 +1,21 @@
+import { createHash } from "node:crypto";
 import type { QueryConfig } from "pg";
 import { JOB_COLUMNS, type Queryable } from "../queryable.js";
-import type { JobRow, JobStatusText } from "../rows.js";
+import type { JobRow, JobStatusText, JsonObject } from "../rows.js";
 
+/** Creation order of a job list: ids are UUIDv7, so id order is creation order. */
+export type JobOrder = "newest_first" | "oldest_first";
+
+/** A half-open range of instants [from, before); undefined leaves that side open. */
+export interface InstantRange {
+  from: Date | undefined;
+  before: Date | undefined;
+}
+
+/** No bound on either side. */
+export const ANY_TIME: InstantRange = { from: undefined, before: undefined };
+
+/** What ListJobs filters on. Filters combine with AND; values of one list with OR. */
 export interface ListJobsFilter {
   /** Any of these statuses; empty means all. */
   statuses: readonly JobStatusText[];
@@ -9,45 +23,119 @@ export interface ListJobsFilter {
   types: readonly string[];
   /** Any of these queues; empty means all. */
   queues: readonly string[];
-  /** Id of the last job of the previous page; jobs older than it follow. */
+  /** Jobs whose latest attempt ran on this worker (`jobs.worker_id`); undefined means any. */
+  workerId: string | undefined;
+  /** Jobs created in this range. Jobs are created at whole milliseconds (their id's timestamp). */
+  created: InstantRange;
+  /** Jobs that reached a terminal status in this range (`completed_at`). */
+  finished: InstantRange;
+  /** Jobs whose payload contains this object (`@>`); undefined means any. */
+  payloadContains: JsonObject | undefined;
+  /** Web-search syntax over payload values and the error; undefined means any. */
+  textQuery: string | undefined;
+  /** Jobs with more attempts than this; undefined means any. */
+  attemptsAbove: number | undefined;
+  order: JobOrder;
+  /** Id of the last job of the previous page; the page continues past it in `order`. */
   afterId: string | undefined;
   /** Rows to return, at least 1. */
   limit: number;
 }
 
-const LIST_JOBS_SELECT = `SELECT ${JOB_COLUMNS.join(", ")} FROM jobs`;
-const LIST_JOBS_ORDER = "ORDER BY id DESC LIMIT";
+/** The filter that keeps every job, newest first, one page of 50. */
+export const NO_JOB_FILTER: ListJobsFilter = {
+  statuses: [],
+  types: [],
+  queues: [],
+  workerId: undefined,
+  created: ANY_TIME,
+  finished: ANY_TIME,
+  payloadContains: undefined,
+  textQuery: undefined,
+  attemptsAbove: undefined,
+  order: "newest_first",
+  afterId: undefined,
+  limit: 50,
+};
+
+const NIL_UUID = "00000000-0000-0000-0000-000000000000";
 
 /**
- * Builds the statement for one page. `WHERE` holds only the filters given, and every value is
- * a parameter. A filter with one value becomes `col = $n`, not
- * `col = ANY($n)`: PostgreSQL 15 walks the (col, id DESC) index in order only for an
- * equality, and with ANY it falls back to scanning the primary key and filtering.
+ * The smallest UUIDv7 of the millisecond `at` falls in: its 48-bit Unix millisecond prefix and
+ * zeros, as SQL `taskflow_uuid_floor` computes it. A created range [a, b) is the id range
+ * [uuidFloor(a), uuidFloor(b)). Computed here rather than in SQL so the statement compares the
+ * partition key with a plain uuid parameter, which PostgreSQL prunes on both in custom plans
+ * and, at executor start-up, in generic ones. An instant before 1970 gives the nil UUID, below
+ * every UUIDv7.
  */
-export function listJobsQuery(f: ListJobsFilter): QueryConfig {
-  const where: string[] = [];
-  const values: unknown[] = [];
-  const match = (column: string, items: readonly string[]) => {
-    if (items.length === 0) return;
-    values.push(items.length === 1 ? items[0] : items);
-    where.push(items.length === 1 ? `${column} = $${values.length}` : `${column} = ANY ($${values.length}::text[])`);
-  };
-  match("status", f.statuses);
-  match("type", f.types);
-  match("queue", f.queues);
-  if (f.afterId !== undefined) {
-    values.push(f.afterId);
-    where.push(`id < $${values.length}::uuid`);
+export function uuidFloor(at: Date): string {
+  const ms = Math.floor(at.getTime());
+  if (!(ms > 0)) return NIL_UUID;
+  const hex = ms.toString(16).padStart(12, "0");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-0000-0000-000000000000`;
+}
+
+/** Collects the conditions of a statement and the parameters they refer to. */
+class Where {
+  readonly values: unknown[] = [];
+  readonly conditions: string[] = [];
+
+  /** Adds `condition`, in which `$?` stands for the next parameter, holding `value`. */
+  add(condition: string, value: unknown): void {
+    this.values.push(value);
+    const n = this.values.length;
+    this.conditions.push(condition.replace("$?", () => `$${n}`));
   }
-  values.push(f.limit);
-  const filter = where.length === 0 ? "" : ` WHERE ${where.join(" AND ")}`;
-  return { text: `${LIST_JOBS_SELECT}${filter} ${LIST_JOBS_ORDER} $${values.length}`, values };
+
+  /**
+   * One value becomes `col = $n`, several `col = ANY ($n::text[])`: PostgreSQL 15 walks the
+   * (col, id) index in id order only for an equality, and with ANY it falls back to the
+   * primary key and a filter.
+   */
+  anyOf(column: string, items: readonly string[]): void {
+    if (items.length === 1) this.add(`${column} = $?`, items[0]);
+    else if (items.length > 1) this.add(`${column} = ANY ($?::text[])`, items);
+  }
+
+  /** `column` in [from, before); an undefined end adds no condition. */
+  range(column: string, cast: string, from: unknown, before: unknown): void {
+    if (from !== undefined) this.add(`${column} >= $?::${cast}`, from);
+    if (before !== undefined) this.add(`${column} < $?::${cast}`, before);
+  }
 }
 
 /**
- * Reads one page of jobs newest first (ids are UUIDv7, so id order is creation order),
- * keyset-paged on id: a page starts below the previous page's last id, so jobs inserted
- * meanwhile (newer ids) never shift the pages being walked.
+ * Builds the statement of one page. The text is assembled from fixed fragments only, holding
+ * just the filters given, and every value is a parameter. Each distinct text gets its own
+ * stable name (a hash of the text), because pg prepares a named statement once per connection
+ * and refuses one name for two texts.
+ */
+export function listJobsQuery(f: ListJobsFilter): QueryConfig {
+  const w = new Where();
+  w.anyOf("status", f.statuses);
+  w.anyOf("type", f.types);
+  w.anyOf("queue", f.queues);
+  if (f.workerId !== undefined) w.add("worker_id = $?", f.workerId);
+  const { from, before } = f.created;
+  w.range("id", "uuid", from && uuidFloor(from), before && uuidFloor(before));
+  w.range("completed_at", "timestamptz", f.finished.from?.toISOString(), f.finished.before?.toISOString());
+  if (f.payloadContains !== undefined) w.add("payload @> $?::jsonb", JSON.stringify(f.payloadContains));
+  if (f.textQuery !== undefined) w.add("search @@ websearch_to_tsquery('simple', $?::text)", f.textQuery);
+  if (f.attemptsAbove !== undefined) w.add("attempts > $?::int", f.attemptsAbove);
+  const newest = f.order === "newest_first";
+  if (f.afterId !== undefined) w.add(newest ? "id < $?::uuid" : "id > $?::uuid", f.afterId);
+  const filter = w.conditions.length === 0 ? "" : ` WHERE ${w.conditions.join(" AND ")}`;
+  w.values.push(f.limit);
+  const text = `SELECT ${JOB_COLUMNS.join(", ")} FROM jobs${filter} ORDER BY id ${newest ? "DESC" : "ASC"} LIMIT $${w.values.length}`;
+  const hash = createHash("sha1").update(text).digest("hex").slice(0, 12);
+  return { name: `history_list_jobs_${hash}`, text, values: w.values };
+}
+
+/**
+ * Reads one page of jobs in creation order, keyset-paged on id: a page starts past the previous
+ * page's last id, so jobs created meanwhile (larger ids) never shift the pages being walked.
+ * Newest first, they lie before the walk's start and never show up; oldest first, they come
+ * at its end.
  */
 export async function listJobs(db: Queryable, f: ListJobsFilter): Promise<JobRow[]> {
   const { rows } = await db.query<JobRow>(listJobsQuery(f));

@@ -1,21 +1,32 @@
 import type { Queryable } from "../queryable.js";
-import type { WorkerRow } from "../rows.js";
+import type { WorkerHealth, WorkerRow } from "../rows.js";
 
 /**
- * Workers by id, after `$1`, at most `$2`, each with its health derived from history's clock:
- * deregistered ('gone') or silent for longer than `$4` ms is gone, longer than `$3` ms stale.
- * Deriving it when reading keeps it right without a loop that rewrites rows as time passes.
+ * The columns of {@link WorkerRow}, with the worker's health derived from history's clock:
+ * deregistered ('gone') or silent for longer than `goneMs` is gone, longer than `staleMs`
+ * stale. Deriving it when reading keeps it right without a loop that rewrites rows as time
+ * passes. `staleMs` and `goneMs` are the statement's parameter references.
+ */
+export function workerColumns(staleMs: string, goneMs: string): string {
+  return `w.id, w.status, w.last_seen, w.job_types, w.queues, w.concurrency, w.hostname, w.metadata,
+       w.current_jobs, w.started_at, w.jobs_completed, w.jobs_failed,
+       CASE
+         WHEN w.status = 'gone' OR w.last_seen < now() - ${goneMs}::bigint * interval '1 millisecond' THEN 'gone'
+         WHEN w.last_seen < now() - ${staleMs}::bigint * interval '1 millisecond' THEN 'stale'
+         ELSE 'healthy'
+       END AS health`;
+}
+
+/**
+ * Workers by id, after `$1`, at most `$2`, whose derived health is one of `$5` (all when
+ * empty). The health filter is applied in SQL, so a page holds `$2` matching workers however
+ * many others lie between them.
  */
 export const LIST_WORKERS_SQL = `
-SELECT *,
-       CASE
-         WHEN status = 'gone' OR last_seen < now() - $4::bigint * interval '1 millisecond' THEN 'gone'
-         WHEN last_seen < now() - $3::bigint * interval '1 millisecond' THEN 'stale'
-         ELSE 'healthy'
-       END AS health
-FROM workers
-WHERE ($1::text IS NULL OR id > $1::text)
-ORDER BY id
+SELECT *
+FROM (SELECT ${workerColumns("$3", "$4")} FROM workers w WHERE ($1::text IS NULL OR w.id > $1::text)) w
+WHERE cardinality($5::text[]) = 0 OR w.health = ANY ($5::text[])
+ORDER BY w.id
 LIMIT $2`;
 
 export interface ListWorkersQuery {
@@ -27,6 +38,8 @@ export interface ListWorkersQuery {
   staleMs: number;
   /** Silence after which a worker is gone, in milliseconds. */
   goneMs: number;
+  /** Any of these healths; empty means all. */
+  health: readonly WorkerHealth[];
 }
 
 /** Reads one page of workers (see {@link LIST_WORKERS_SQL}). */
@@ -34,7 +47,7 @@ export async function listWorkers(db: Queryable, q: ListWorkersQuery): Promise<W
   const { rows } = await db.query<WorkerRow>({
     name: "history_list_workers",
     text: LIST_WORKERS_SQL,
-    values: [q.afterId ?? null, q.limit, q.staleMs, q.goneMs],
+    values: [q.afterId ?? null, q.limit, q.staleMs, q.goneMs, q.health],
   });
   return rows;
 }

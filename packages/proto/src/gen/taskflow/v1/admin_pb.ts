@@ -257,8 +257,9 @@ export type TableStats = Message<"taskflow.v1.TableStats"> & {
   indexBytes: bigint;
 
   /**
-   * Average bytes added per day over the last 7 days; 0 until a day of
-   * samples exists.
+   * Bytes added per day over the last 7 days of hourly samples (negative
+   * when retention removed more than was added); 0 until samples span an
+   * hour.
    *
    * @generated from field: int64 growth_bytes_per_day = 5;
    */

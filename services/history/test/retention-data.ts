@@ -1,0 +1,129 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import type pg from "pg";
+import pino from "pino";
+import { appendEvents, type NewJobEvent } from "../src/db/queries/append-events.js";
+import { insertJobs } from "../src/db/queries/insert-jobs.js";
+import { StatementTimings } from "../src/db/statements.js";
+import type { RetentionOptions } from "../src/retention/options.js";
+import { makeEvent, makeJob, quietLogger } from "./fixtures.js";
+
+export const DAY_MS = 86_400_000;
+
+/** UTC midnight of today plus `offsetDays`, in ms. */
+export function dayStartMs(offsetDays: number): number {
+  const now = new Date();
+  return Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()) + offsetDays * DAY_MS;
+}
+
+/** `YYYY-MM-DD` of today plus `offsetDays` (UTC). */
+export const dayOf = (offsetDays: number): string => new Date(dayStartMs(offsetDays)).toISOString().slice(0, 10);
+
+/** `YYYYMMDD`, as partition names carry the day. */
+export const suffixOf = (offsetDays: number): string => dayOf(offsetDays).replaceAll("-", "");
+
+/**
+ * A UUIDv7 of exactly millisecond `ms`, random otherwise. Unlike the fixtures' `uuidv7`, which
+ * never goes back in time, it makes ids of any past day in any order.
+ */
+export function uuidAt(ms: number): string {
+  const b = randomBytes(16);
+  b.writeUIntBE(ms, 0, 6);
+  b[6] = 0x70 | ((b[6] ?? 0) & 0x0f);
+  b[8] = 0x80 | ((b[8] ?? 0) & 0x3f);
+  const h = b.toString("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** Creates the day partitions of today plus `offsetDays`, as the upkeep would have then. */
+export async function makeDayPartitions(pool: pg.Pool, offsetDays: number): Promise<void> {
+  await pool.query("SELECT taskflow_ensure_partitions($1::date, $1::date)", [dayOf(offsetDays)]);
+}
+
+/** Where a test job ends up. */
+export type Fate = "pending" | "processing" | "completed" | "failed" | "cancelled";
+
+/**
+ * Inserts a job created at `createdMs` through InsertJobs and moves it to `fate` through
+ * AppendEvents, its last event at `finishedMs`: a real trail, and completed_at set as in
+ * production. Resolves to the id.
+ */
+export async function addJob(pool: pg.Pool, createdMs: number, fate: Fate, finishedMs = createdMs + 60_000): Promise<string> {
+  const id = uuidAt(createdMs);
+  await insertJobs(pool, [makeJob({ id, payload: { n: createdMs % 1000, tag: "retention" } })]);
+  const started = makeEvent(id, { seq: 2, type: "started", status: "processing", attempt: 1, workerId: "w1", occurredAt: new Date(createdMs + 1_000) });
+  const events: NewJobEvent[] = fate === "pending" ? [] : [started];
+  const at = new Date(finishedMs);
+  if (fate === "completed") events.push(makeEvent(id, { seq: 3, type: "completed", status: "completed", attempt: 1, workerId: "w1", result: { ok: true }, occurredAt: at }));
+  if (fate === "failed") events.push(makeEvent(id, { seq: 3, type: "failed", status: "failed", attempt: 1, workerId: "w1", error: "boom", occurredAt: at }));
+  if (fate === "cancelled") events.push(makeEvent(id, { seq: 3, type: "cancelled", status: "cancelled", attempt: 1, occurredAt: at }));
+  if (events.length > 0) await appendEvents(pool, events);
+  return id;
+}
+
+/** Ids of every job, sorted. */
+export async function jobIds(pool: pg.Pool): Promise<string[]> {
+  const { rows } = await pool.query<{ id: string }>("SELECT id FROM jobs ORDER BY id");
+  return rows.map((r) => r.id);
+}
+
+/** Number of events of the jobs `ids`. */
+export async function eventCount(pool: pg.Pool, ids: readonly string[]): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM job_events WHERE job_id = ANY($1::uuid[])", [ids]);
+  return rows[0]?.n ?? 0;
+}
+
+/** Whether table `name` exists. */
+export async function tableExists(pool: pg.Pool, name: string): Promise<boolean> {
+  const { rows } = await pool.query<{ ok: boolean }>("SELECT to_regclass($1::text) IS NOT NULL AS ok", [name]);
+  return rows[0]?.ok === true;
+}
+
+/** Retention options over `pool` for a test; override what the test is about. */
+export function retentionTestOptions(pool: pg.Pool, over: Partial<RetentionOptions> = {}): RetentionOptions {
+  return {
+    pool,
+    timings: new StatementTimings(),
+    logger: quietLogger,
+    retentionDays: 10,
+    batchSize: 1_000,
+    archiveDir: "",
+    lockTimeoutMs: 2_000,
+    ...over,
+  };
+}
+
+/** A fresh directory for archives; `remove()` deletes it. */
+export async function tempArchiveDir(): Promise<{ dir: string; remove(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), "tf-retention-"));
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Every line of a gzipped NDJSON archive, parsed. */
+export async function readArchive(path: string): Promise<Record<string, unknown>[]> {
+  const text = gunzipSync(await readFile(path)).toString("utf8");
+  expectEndsWithNewline(text);
+  return text
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+function expectEndsWithNewline(text: string): void {
+  if (text !== "" && !text.endsWith("\n")) throw new Error("archive does not end with a newline");
+}
+
+/** Names of the files in `dir`, sorted. */
+export async function filesIn(dir: string): Promise<string[]> {
+  return (await readdir(dir)).sort();
+}
+
+/** A logger that keeps every line, parsed, for tests that check what was logged. */
+export function capturingLogger(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino({ level: "debug" }, { write: (msg: string) => void lines.push(JSON.parse(msg) as Record<string, unknown>) });
+  return { logger, lines };
+}
