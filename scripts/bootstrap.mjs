@@ -30,9 +30,11 @@ const installStamp = join(root, "node_modules", ".taskflow-install-stamp");
 // Scripts run with the stores' urls in the environment, as the tests are.
 const storeScripts = {
   bench: "packages/bench/dist/cli.js",
-  "bench:history": "scripts/bench-history.mjs",
+  "bench:history": "packages/bench/dist/history/cli.js",
   chaos: "packages/chaos/dist/cli.js",
 };
+// Scripts that use only PostgreSQL: no Redis is started for them.
+const postgresOnlyScripts = new Set(["bench:history"]);
 
 let child; // the command running now, which gets the signals this process gets
 let stopSignal; // the first stop signal received, if any
@@ -103,9 +105,10 @@ async function prepare() {
 
 /**
  * Runs `body` with TEST_DATABASE_URL (a server where tests may CREATE DATABASE) and
- * TEST_REDIS_URL set, from the environment or from devstack's stores, which it stops after.
+ * TEST_REDIS_URL set (unless `redis` is false), from the environment or from devstack's
+ * stores, which it stops after.
  */
-async function withStores(body) {
+async function withStores(body, { redis: useRedis = true } = {}) {
   const devstack = join(root, "packages", "devstack", "dist", "index.js");
   const { ensurePostgres, ensureRedis } = await import(pathToFileURL(devstack).href);
   const started = [];
@@ -116,7 +119,7 @@ async function withStores(body) {
       started.push(postgres);
       TEST_DATABASE_URL = postgres.adminUrl;
     }
-    if (!TEST_REDIS_URL) {
+    if (useRedis && !TEST_REDIS_URL) {
       const redis = await ensureRedis();
       started.push(redis);
       TEST_REDIS_URL = redis.url;
@@ -145,7 +148,8 @@ async function main() {
       console.error(`${storeScripts[command]} does not exist`);
       return 1;
     }
-    return withStores((storeEnv) => run(process.execPath, [script, ...args], storeEnv));
+    const redis = !postgresOnlyScripts.has(command);
+    return withStores((storeEnv) => run(process.execPath, [script, ...args], storeEnv), { redis });
   }
   const commands = ["start", "test", ...Object.keys(storeScripts)].join(" | ");
   console.error(`usage: node scripts/bootstrap.mjs ${commands} [args]`);
