@@ -3,10 +3,10 @@ import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { JobEventType, JobStatus, WorkerStatus } from "@taskflow/proto";
 import { startInProcessStack, type InProcessStack } from "@taskflow/test-stack";
-import { uniqueQueue } from "@taskflow/testkit";
+import { eventually, uniqueQueue } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HandWorker } from "../test/hand-worker.js";
-import { createTaskFlowClient, type TaskFlowClient } from "./create-task-flow-client.js";
+import { createTaskFlowClient, type JobFilter, type TaskFlowClient } from "./create-task-flow-client.js";
 import type { ClientProtocol } from "./create-transport.js";
 import { jobPayload, jobResult } from "./job-json.js";
 import { WaitTimeoutError } from "./wait-for-job.js";
@@ -171,12 +171,102 @@ describe("waitFor and events", () => {
   });
 });
 
+describe("search, stats, worker detail and the audit export", () => {
+  it("finds jobs by payload, text, worker, attempts, creation time and order; counts them in stats; exports their trail", async () => {
+    const queue = uniqueQueue();
+    const worker = await handWorker(queue, ["search"]);
+    const before = new Date(Date.now() - 1_000);
+    const [done, broken, waiting] = await client.submitMany([
+      { type: "search", queue, payload: { customer: { id: `c-${queue}` }, note: "invoice paid" } },
+      { type: "search", queue, payload: { customer: { id: `d-${queue}` }, note: "refund" } },
+      { type: "search", queue, payload: { note: "pending" }, delayMs: 600_000 },
+    ]);
+    await worker.complete(await worker.leaseOne(), { ok: true });
+    await worker.fail(await worker.leaseOne(), `boom ${queue}`);
+    await client.waitFor(done!.id, { timeoutMs: 10_000 });
+    await client.waitFor(broken!.id, { timeoutMs: 10_000 });
+    const after = new Date(Date.now() + 1_000);
+    const ids = async (filter: JobFilter) => (await client.list({ queues: [queue], ...filter })).jobs.map((j) => j.id);
+
+    expect(await ids({ payloadContains: { customer: { id: `c-${queue}` } } })).toEqual([done!.id]);
+    expect(await ids({ text: "refund" })).toEqual([broken!.id]);
+    expect(await ids({ text: "boom" })).toEqual([broken!.id]);
+    expect(await ids({ workerId: worker.id, order: "oldest" })).toEqual([done!.id, broken!.id]);
+    expect(await ids({ attemptsAbove: 0 })).toEqual([broken!.id, done!.id]);
+    expect(await ids({ created: { from: before, to: after }, order: "oldest" })).toEqual([done!.id, broken!.id, waiting!.id]);
+    expect(await ids({ created: { to: before } })).toEqual([]);
+    expect(await ids({ finished: { from: before }, statuses: [JobStatus.FAILED] })).toEqual([broken!.id]);
+
+    // The worker's counters follow its outcomes once history has recorded them.
+    await eventually(async () => {
+      expect(await client.worker(worker.id)).toMatchObject({ id: worker.id, jobsCompleted: 1n, jobsFailed: 1n });
+      return true;
+    });
+    expect(errorCode(await client.worker(`nobody-${queue}`).catch((e: unknown) => e))).toBe(Code.NotFound);
+
+    const stats = await client.stats({ from: before, to: after, queues: [queue], bucket: "minute" });
+    expect(stats.created).toMatchObject({ total: 3n, completed: 1n, failed: 1n, pending: 1n });
+    expect(stats.failureRate).toBe(0.5);
+    expect(stats.topErrors.map((e) => [e.error, e.count])).toEqual([[`boom ${queue}`, 1n]]);
+    expect(stats.runTime?.count).toBe(2n);
+
+    const lines: { jobId: string; type: string; jobQueue: string; actor: string }[] = [];
+    for await (const chunk of client.exportAuditTrail({ from: before, to: after, queues: [queue] })) {
+      for (const line of Buffer.from(chunk).toString("utf8").split("\n")) if (line !== "") lines.push(JSON.parse(line) as (typeof lines)[number]);
+    }
+    expect(lines.map((l) => l.type).sort()).toEqual(
+      ["JOB_EVENT_TYPE_COMPLETED", "JOB_EVENT_TYPE_FAILED", "JOB_EVENT_TYPE_STARTED", "JOB_EVENT_TYPE_STARTED",
+        "JOB_EVENT_TYPE_SUBMITTED", "JOB_EVENT_TYPE_SUBMITTED", "JOB_EVENT_TYPE_SUBMITTED"],
+    );
+    expect(new Set(lines.map((l) => l.jobQueue))).toEqual(new Set([queue]));
+  });
+
+  it("reads database statistics and runs retention as a dry run", async () => {
+    const stats = await client.databaseStats(5);
+    expect(stats.pools.map((p) => p.name)).toEqual(["primary"]);
+    expect(stats.tables.map((t) => t.name)).toEqual(expect.arrayContaining(["jobs", "job_events", "workers"]));
+    expect(stats.slowestStatements.length).toBeLessThanOrEqual(5);
+    const retention = await client.runRetention({ dryRun: true });
+    expect(retention.cutoff).toBeDefined();
+    expect(retention.droppedPartitions).toEqual([]);
+  });
+});
+
 describe("workers", () => {
   it("lists registered workers with their health", async () => {
     const queue = uniqueQueue();
     const worker = await handWorker(queue, ["x", "y"]);
     const listed = (await client.workers()).find((w) => w.id === worker.id);
     expect(listed).toMatchObject({ status: WorkerStatus.HEALTHY, queues: [queue], jobTypes: ["x", "y"] });
+  });
+});
+
+describe("caller", () => {
+  it("names the caller on submit and cancel, recorded as the actor api:<caller>; without it the actor is api", async () => {
+    const named = createTaskFlowClient({ schedulerUrl: stack.schedulerUrl, historyUrl: stack.historyUrl, caller: "billing-service" });
+    try {
+      const queue = uniqueQueue();
+      const [job] = await named.submitMany([{ type: "audited", queue, delayMs: 60_000 }]);
+      await named.cancel(job!.id);
+      await named.waitFor(job!.id, { timeoutMs: 10_000 });
+      expect((await named.events(job!.id)).map((e) => [e.type, e.actor])).toEqual([
+        [JobEventType.SUBMITTED, "api:billing-service"],
+        [JobEventType.CANCELLED, "api:billing-service"],
+      ]);
+      const anonymous = await client.submit({ type: "audited", queue });
+      expect((await client.events(anonymous.id))[0]?.actor).toBe("api");
+    } finally {
+      await named.close();
+    }
+  });
+
+  it("passes the scheduler's invalid_argument for a malformed caller through", async () => {
+    const bad = createTaskFlowClient({ schedulerUrl: stack.schedulerUrl, historyUrl: stack.historyUrl, caller: "not ok" });
+    try {
+      expect(errorCode(await bad.submit({ type: "audited", queue: uniqueQueue() }).catch((e: unknown) => e))).toBe(Code.InvalidArgument);
+    } finally {
+      await bad.close();
+    }
   });
 });
 

@@ -1,13 +1,24 @@
+import { create, type JsonObject } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { createClient, type Client } from "@connectrpc/connect";
 import {
+  type GetDatabaseStatsResponse,
+  type GetStatsResponse,
+  HistoryAdminService,
   HistoryService,
-  SchedulerService,
   type Job,
   type JobEvent,
   type JobStatus,
+  type RunRetentionResponse,
+  SchedulerService,
+  SortOrder,
+  StatsBucket,
+  type TimeRange,
+  TimeRangeSchema,
   type Worker,
+  type WorkerStatus,
 } from "@taskflow/proto";
-import { createOwnedTransport, type ClientProtocol } from "./create-transport.js";
+import { callerInterceptor, createOwnedTransport, type ClientProtocol } from "./create-transport.js";
 import { toSubmitRequest, type SubmitInput } from "./to-submit-request.js";
 import { waitForJob, type WaitForOptions } from "./wait-for-job.js";
 
@@ -19,17 +30,63 @@ export interface TaskFlowClientOptions {
   historyUrl: string;
   /** "grpc" (default, HTTP/2), "connect" or "grpc-web" (both HTTP/1.1). */
   protocol?: ClientProtocol;
+  /**
+   * Who is calling, e.g. "billing-service": sent as `x-taskflow-caller` on every call, so jobs
+   * this client submits or cancels record the actor `api:<caller>` (1 to 128 characters of
+   * `[A-Za-z0-9._:@/-]`; the scheduler refuses anything else with `invalid_argument`).
+   */
+  caller?: string;
 }
 
-/** Filter and page of a job listing; empty lists mean "any". */
+/** A half-open time range [from, to); a missing end is unbounded. */
+export interface TimeSpan {
+  from?: Date;
+  to?: Date;
+}
+
+/** Filter and page of a job listing; filters combine with AND, empty lists mean "any". */
 export interface JobFilter {
   statuses?: JobStatus[];
   types?: string[];
   queues?: string[];
+  /** Jobs whose latest attempt ran on this worker. */
+  workerId?: string;
+  /** Jobs created in this range. */
+  created?: TimeSpan;
+  /** Jobs that reached a terminal status in this range. */
+  finished?: TimeSpan;
+  /** Jobs whose payload contains this JSON object, e.g. `{ customer: { id: 42 } }`. */
+  payloadContains?: JsonObject;
+  /** Full-text search over payload values and the error, web search syntax. */
+  text?: string;
+  /** Jobs with more attempts than this. */
+  attemptsAbove?: number;
+  /** Newest first (default) or oldest first. */
+  order?: "newest" | "oldest";
   /** 1 to 500 (history's default 50). */
   pageSize?: number;
-  /** `nextPageToken` of the previous page. */
+  /** `nextPageToken` of the previous page, issued for the same filter. */
   pageToken?: string;
+}
+
+/** The window and slicing of {@link TaskFlowClient.stats}. */
+export interface StatsQuery {
+  from: Date;
+  to: Date;
+  types?: string[];
+  queues?: string[];
+  /** Width of a throughput bucket; history picks one from the window when omitted. */
+  bucket?: "minute" | "hour" | "day";
+  /** How many of the most frequent errors to return (history's default 10). */
+  topErrors?: number;
+}
+
+/** What {@link TaskFlowClient.exportAuditTrail} exports. */
+export interface AuditExportQuery {
+  from: Date;
+  to: Date;
+  queues?: string[];
+  types?: string[];
 }
 
 /** One page of jobs, newest first; `nextPageToken` is empty on the last page. */
@@ -52,8 +109,21 @@ export interface TaskFlowClient {
   listAll(filter?: JobFilter): AsyncIterable<Job>;
   /** A job's whole audit trail, oldest first. */
   events(id: string): Promise<JobEvent[]>;
-  /** Every known worker with its health. */
-  workers(): Promise<Worker[]>;
+  /** Every known worker with its health, optionally only those of some statuses. */
+  workers(filter?: { statuses?: WorkerStatus[] }): Promise<Worker[]>;
+  /** One worker. @throws ConnectError `not_found` for an unknown id. */
+  worker(id: string): Promise<Worker>;
+  /** Counts, throughput, latencies and top errors of a time window. */
+  stats(query: StatsQuery): Promise<GetStatsResponse>;
+  /**
+   * The audit trail of a time range as NDJSON, in chunks of whole lines (one event per line), for
+   * writing to a file or parsing line by line.
+   */
+  exportAuditTrail(query: AuditExportQuery): AsyncIterable<Uint8Array>;
+  /** Pool use, statement timings, table sizes, vacuum state, lock waits and replication lag. */
+  databaseStats(statementsLimit?: number): Promise<GetDatabaseStatsResponse>;
+  /** Runs history's retention once, now (or reports what it would remove, with `dryRun`). */
+  runRetention(options?: { dryRun?: boolean }): Promise<RunRetentionResponse>;
   /** Cancels a pending or running job; a running one reports PROCESSING until its worker stops. */
   cancel(id: string, reason?: string): Promise<{ id: string; status: JobStatus }>;
   /** Resolves with the job once it is terminal. @throws WaitTimeoutError after `timeoutMs`. */
@@ -65,10 +135,12 @@ export interface TaskFlowClient {
 /** Creates a {@link TaskFlowClient} over gRPC (default), Connect or gRPC-Web. */
 export function createTaskFlowClient(options: TaskFlowClientOptions): TaskFlowClient {
   const protocol = options.protocol ?? "grpc";
-  const schedulerTransport = createOwnedTransport(options.schedulerUrl, protocol);
-  const historyTransport = createOwnedTransport(options.historyUrl, protocol);
+  const interceptors = options.caller === undefined ? [] : [callerInterceptor(options.caller)];
+  const schedulerTransport = createOwnedTransport(options.schedulerUrl, protocol, interceptors);
+  const historyTransport = createOwnedTransport(options.historyUrl, protocol, interceptors);
   const scheduler = createClient(SchedulerService, schedulerTransport.transport);
   const history = createClient(HistoryService, historyTransport.transport);
+  const historyAdmin = createClient(HistoryAdminService, historyTransport.transport);
   return {
     submit: async (input) => requireJob((await scheduler.submitJob(toSubmitRequest(input))).job),
     submitMany: async (inputs) =>
@@ -77,7 +149,24 @@ export function createTaskFlowClient(options: TaskFlowClientOptions): TaskFlowCl
     list: async (filter = {}) => listPage(history, filter),
     listAll: (filter = {}) => listAllJobs(history, filter),
     events: (id) => collectPages((pageToken) => listEventsPage(history, id, pageToken)),
-    workers: () => collectPages((pageToken) => listWorkersPage(history, pageToken)),
+    workers: (filter = {}) =>
+      collectPages((pageToken) => listWorkersPage(history, pageToken, filter.statuses ?? [])),
+    worker: async (id) => {
+      const worker = (await history.getWorker({ id })).worker;
+      if (worker === undefined) throw new Error("TaskFlow answered without a worker");
+      return worker;
+    },
+    stats: (query) =>
+      history.getStats({
+        window: { startTime: timestampFromDate(query.from), endTime: timestampFromDate(query.to) },
+        types: query.types ?? [],
+        queues: query.queues ?? [],
+        bucket: query.bucket === undefined ? StatsBucket.UNSPECIFIED : BUCKETS[query.bucket],
+        topErrorsLimit: query.topErrors ?? 0,
+      }),
+    exportAuditTrail: (query) => exportChunks(history, query),
+    databaseStats: (statementsLimit = 0) => historyAdmin.getDatabaseStats({ statementsLimit }),
+    runRetention: (retentionOptions = {}) => historyAdmin.runRetention({ dryRun: retentionOptions.dryRun ?? false }),
     cancel: async (id, reason = "") => {
       const res = await scheduler.cancelJob({ id, reason });
       return { id: res.id, status: res.status };
@@ -97,15 +186,41 @@ function requireJob(job: Job | undefined): Job {
   return job;
 }
 
+const BUCKETS = { minute: StatsBucket.MINUTE, hour: StatsBucket.HOUR, day: StatsBucket.DAY } as const;
+
+function timeRange(span: TimeSpan | undefined): TimeRange | undefined {
+  if (span === undefined) return undefined;
+  return create(TimeRangeSchema, {
+    startTime: span.from === undefined ? undefined : timestampFromDate(span.from),
+    endTime: span.to === undefined ? undefined : timestampFromDate(span.to),
+  });
+}
+
 async function listPage(history: Client<typeof HistoryService>, filter: JobFilter): Promise<JobPage> {
   const res = await history.listJobs({
     statuses: filter.statuses ?? [],
     types: filter.types ?? [],
     queues: filter.queues ?? [],
+    workerId: filter.workerId ?? "",
+    created: timeRange(filter.created),
+    finished: timeRange(filter.finished),
+    payloadContains: filter.payloadContains,
+    textQuery: filter.text ?? "",
+    attemptsAbove: filter.attemptsAbove,
+    order: filter.order === "oldest" ? SortOrder.OLDEST_FIRST : SortOrder.NEWEST_FIRST,
     pageSize: filter.pageSize ?? 0,
     pageToken: filter.pageToken ?? "",
   });
   return { jobs: res.jobs, nextPageToken: res.nextPageToken };
+}
+
+async function* exportChunks(history: Client<typeof HistoryService>, query: AuditExportQuery): AsyncGenerator<Uint8Array> {
+  const stream = history.exportAuditTrail({
+    range: { startTime: timestampFromDate(query.from), endTime: timestampFromDate(query.to) },
+    queues: query.queues ?? [],
+    types: query.types ?? [],
+  });
+  for await (const chunk of stream) yield chunk.ndjson;
 }
 
 async function* listAllJobs(history: Client<typeof HistoryService>, filter: JobFilter): AsyncGenerator<Job> {
@@ -122,8 +237,8 @@ async function listEventsPage(history: Client<typeof HistoryService>, jobId: str
   return { items: res.events, nextPageToken: res.nextPageToken };
 }
 
-async function listWorkersPage(history: Client<typeof HistoryService>, pageToken: string) {
-  const res = await history.listWorkers({ pageToken, pageSize: 500 });
+async function listWorkersPage(history: Client<typeof HistoryService>, pageToken: string, statuses: WorkerStatus[]) {
+  const res = await history.listWorkers({ pageToken, pageSize: 500, statuses });
   return { items: res.workers, nextPageToken: res.nextPageToken };
 }
 

@@ -1,6 +1,9 @@
 export {
   createTaskFlowClient,
+  type AuditExportQuery,
   type JobFilter,
+  type StatsQuery,
+  type TimeSpan,
   type JobPage,
   type TaskFlowClient,
   type TaskFlowClientOptions,
@@ -9,4 +12,15 @@ export type { ClientProtocol } from "./create-transport.js";
 export { isTerminal, jobPayload, jobResult } from "./job-json.js";
 export { toSubmitRequest, type SubmitInput } from "./to-submit-request.js";
 export { WaitTimeoutError, type WaitForOptions } from "./wait-for-job.js";
-export { JobEventType, JobStatus, WorkerStatus, type Job, type JobEvent, type Worker } from "@taskflow/proto";
+export {
+  JobEventType,
+  JobStatus,
+  StatsBucket,
+  WorkerStatus,
+  type GetDatabaseStatsResponse,
+  type GetStatsResponse,
+  type Job,
+  type JobEvent,
+  type RunRetentionResponse,
+  type Worker,
+} from "@taskflow/proto";
