@@ -62,6 +62,15 @@ describe("generateJobs: the mix", () => {
     expect(firstUnfinished).toBeGreaterThanOrEqual(timeline(PLAN).recentFrom);
   });
 
+  it("keeps running jobs among the newest, within the workers' concurrency", () => {
+    const running = ALL.filter((j) => j.status === "processing");
+    expect(running.length).toBeGreaterThan(50);
+    expect(Math.min(...running.map((j) => j.index))).toBeGreaterThanOrEqual(timeline(PLAN).runningFrom);
+    const perWorker = new Map<string, number>();
+    for (const j of running) perWorker.set(j.workerId, (perWorker.get(j.workerId) ?? 0) + 1);
+    for (const w of WORKERS) expect(perWorker.get(w.id) ?? 0).toBeLessThanOrEqual(w.concurrency);
+  });
+
   it("uses every type and queue, a few types most", () => {
     const byType = new Map<string, number>();
     for (const j of ALL) byType.set(j.type, (byType.get(j.type) ?? 0) + 1);

@@ -6,7 +6,7 @@ import {
   MAIL_DOMAINS,
   REGIONS,
 } from "./catalog.js";
-import { drawOutcome, type GeneratedEvent, type JobStatusText, type Outcome, RECENT_SHARE } from "./job-outcome.js";
+import { drawOutcome, type GeneratedEvent, type JobStatusText, type Outcome, RECENT_SHARE, RUNNING_WINDOW } from "./job-outcome.js";
 import { hex32, Random, WeightedTable, zipfWeights } from "./random.js";
 import { VOCABULARY } from "./vocabulary.js";
 
@@ -40,6 +40,11 @@ export interface Timeline {
   retireMs: number;
   /** Index of the first job among the newest {@link RECENT_SHARE}. */
   recentFrom: number;
+  /**
+   * Index of the first job that may still be running: only the newest {@link RUNNING_WINDOW}
+   * jobs, so the running ones stay within the workers' concurrency; older unfinished jobs wait.
+   */
+  runningFrom: number;
 }
 
 /**
@@ -56,6 +61,7 @@ export function timeline(plan: LoadPlan): Timeline {
     spacingMs: spanMs / plan.jobs,
     retireMs: startMs + Math.floor(spanMs * 0.6),
     recentFrom: Math.floor(plan.jobs * (1 - RECENT_SHARE)),
+    runningFrom: Math.max(0, plan.jobs - RUNNING_WINDOW),
   };
 }
 

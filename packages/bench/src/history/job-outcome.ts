@@ -45,6 +45,11 @@ export interface Outcome {
 export const RECENT_SHARE = 0.04;
 /** Chance that a job among the newest is unfinished: 0.04 * 0.75 = 3 % of all jobs. */
 export const UNFINISHED_IN_RECENT = 0.75;
+/**
+ * The newest jobs among which running (processing) ones are: a quarter of them, about 100,
+ * far below the workers' total concurrency, as on a live system.
+ */
+export const RUNNING_WINDOW = 400;
 
 /** 90 % completed, 5 % failed, 2 % cancelled; the other 3 % are unfinished (recent) jobs. */
 const TERMINAL = new WeightedTable<JobStatusText>(["completed", "failed", "cancelled"], [90, 5, 2]);
@@ -171,7 +176,7 @@ function drawStatus(rng: Random, tl: Timeline, index: number): JobStatusText {
   const unfinished = rng.chance(UNFINISHED_IN_RECENT);
   const pending = rng.chance(2 / 3);
   const terminal = TERMINAL.draw(rng);
-  if (index >= tl.recentFrom && unfinished) return pending ? "pending" : "processing";
+  if (index >= tl.recentFrom && unfinished) return pending || index < tl.runningFrom ? "pending" : "processing";
   return terminal;
 }
 

@@ -1,8 +1,15 @@
 import type pg from "pg";
 
+/**
+ * A statement. `name` makes pg prepare it once per connection (the hot statements); a statement
+ * that must be planned with its actual values every time (one whose best plan depends on how
+ * many rows a window holds) has no name but a `label`, under which it is timed.
+ */
+export type Statement = pg.QueryConfig & { label?: string };
+
 /** Anything queries run on: the pool, or one client inside a transaction. */
 export interface Queryable {
-  query<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>>;
+  query<R extends pg.QueryResultRow>(config: Statement): Promise<pg.QueryResult<R>>;
 }
 
 /** Columns of `jobs` in table order, for statements that must name them. */

@@ -37,5 +37,7 @@ describe("timed", () => {
     expect(byName.get("test_sleep")?.calls).toBe(1);
     expect(byName.get("test_sleep")?.totalMs).toBeGreaterThanOrEqual(20);
     expect(byName.get("test_fail")).toMatchObject({ calls: 1, errors: 1 });
+    await db.query({ label: "test_unprepared", text: "SELECT $1::int AS n", values: [1] });
+    expect(new Map(t.snapshot().map((s) => [s.name, s])).get("test_unprepared")?.calls).toBe(1);
   });
 });

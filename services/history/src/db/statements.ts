@@ -1,5 +1,5 @@
 import type pg from "pg";
-import type { Queryable } from "./queryable.js";
+import type { Queryable, Statement } from "./queryable.js";
 
 /** Durations kept per statement for its p95: the most recent ones, in a ring. */
 const RECENT = 512;
@@ -26,8 +26,8 @@ interface Entry {
 
 /**
  * Per-statement timings of this process: calls, errors, total, mean, max and a p95 over the
- * most recent calls. Statements are keyed by their pg name (every statement history runs is
- * named, so pg prepares it once per connection); unnamed ones count as "unnamed".
+ * most recent calls. Statements are keyed by their pg name, or by their label when they are
+ * deliberately not prepared (see {@link Statement}).
  */
 export class StatementTimings {
   private readonly entries = new Map<string, Entry>();
@@ -60,7 +60,7 @@ type Runner = Pick<pg.Pool, "query"> | Pick<pg.PoolClient, "query">;
 /** A {@link Queryable} over `runner` that records every statement's duration in `timings`. */
 export function timed(runner: Runner, timings: StatementTimings): Queryable {
   return {
-    async query<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
+    async query<R extends pg.QueryResultRow>(config: Statement): Promise<pg.QueryResult<R>> {
       const started = performance.now();
       let ok = false;
       try {
@@ -68,7 +68,7 @@ export function timed(runner: Runner, timings: StatementTimings): Queryable {
         ok = true;
         return result;
       } finally {
-        timings.record(config.name ?? "unnamed", performance.now() - started, ok);
+        timings.record(config.name ?? config.label ?? "unnamed", performance.now() - started, ok);
       }
     },
   };

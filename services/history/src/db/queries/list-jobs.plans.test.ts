@@ -135,6 +135,6 @@ describe("listJobs plans on 4,000 jobs over five day partitions", () => {
     const plan = await explain({ finished: { from: new Date("2026-03-02T00:00:00Z"), before: new Date("2026-03-02T03:00:00Z") } }, [
       "enable_seqscan = off",
     ]);
-    expect(plan).toMatch(/Index Scan using jobs_p20260302_completed_at_idx/);
+    expect(plan).toMatch(/Index (Only )?Scan using jobs_p20260302_completed_at_\w*idx/);
   });
 });
