@@ -160,6 +160,15 @@ describe("listJobsQuery", () => {
     expect(b.name).toBe(a.name);
     expect(new Set([a.name, c.name, d.name]).size).toBe(3);
   });
+
+  it("plans full-text and containment statements with their values on every call: a label, no name", () => {
+    for (const f of [{ textQuery: "refund" }, { payloadContains: { k: "v" } }]) {
+      const q = listJobsQuery({ ...NO_JOB_FILTER, ...f });
+      expect(q.name).toBeUndefined();
+      expect(q.label).toMatch(/^history_list_jobs_[0-9a-f]{12}$/);
+    }
+    expect(listJobsQuery({ ...NO_JOB_FILTER, types: ["x"] }).label).toBeUndefined();
+  });
 });
 
 describe("uuidFloor", () => {
