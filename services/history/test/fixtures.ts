@@ -37,6 +37,19 @@ export function uuidv7(now = Date.now()): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
+/**
+ * A UUIDv7 of exactly millisecond `ms`, random otherwise. Unlike the fixtures' `uuidv7`, which
+ * never goes back in time, it makes ids of any past day in any order.
+ */
+export function uuidAt(ms: number): string {
+  const b = randomBytes(16);
+  b.writeUIntBE(ms, 0, 6);
+  b[6] = 0x70 | ((b[6] ?? 0) & 0x0f);
+  b[8] = 0x80 | ((b[8] ?? 0) & 0x3f);
+  const h = b.toString("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
 /** A migrated database of its own and a pool on it; `close()` ends the pool and drops it. */
 export interface DbFixture {
   db: TestDatabase;

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,7 +8,7 @@ import { appendEvents, type NewJobEvent } from "../src/db/queries/append-events.
 import { insertJobs } from "../src/db/queries/insert-jobs.js";
 import { StatementTimings } from "../src/db/statements.js";
 import type { RetentionOptions } from "../src/retention/options.js";
-import { makeEvent, makeJob, quietLogger } from "./fixtures.js";
+import { makeEvent, makeJob, quietLogger, uuidAt } from "./fixtures.js";
 
 export const DAY_MS = 86_400_000;
 
@@ -25,18 +24,6 @@ export const dayOf = (offsetDays: number): string => new Date(dayStartMs(offsetD
 /** `YYYYMMDD`, as partition names carry the day. */
 export const suffixOf = (offsetDays: number): string => dayOf(offsetDays).replaceAll("-", "");
 
-/**
- * A UUIDv7 of exactly millisecond `ms`, random otherwise. Unlike the fixtures' `uuidv7`, which
- * never goes back in time, it makes ids of any past day in any order.
- */
-export function uuidAt(ms: number): string {
-  const b = randomBytes(16);
-  b.writeUIntBE(ms, 0, 6);
-  b[6] = 0x70 | ((b[6] ?? 0) & 0x0f);
-  b[8] = 0x80 | ((b[8] ?? 0) & 0x3f);
-  const h = b.toString("hex");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
 
 /** Creates the day partitions of today plus `offsetDays`, as the upkeep would have then. */
 export async function makeDayPartitions(pool: pg.Pool, offsetDays: number): Promise<void> {

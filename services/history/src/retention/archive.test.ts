@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { fromJson } from "@bufbuild/protobuf";
 import { JobEventSchema, JobEventType, JobSchema, JobStatus } from "@taskflow/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { filesIn, readArchive, tempArchiveDir, uuidAt } from "../../test/retention-data.js";
+import { uuidAt } from "../../test/fixtures.js";
+import { filesIn, readArchive, tempArchiveDir } from "../../test/retention-data.js";
 import type { ArchivedJob } from "../db/queries/retention.js";
 import { ArchiveError, archiveFileName, writeArchive } from "./archive.js";
 

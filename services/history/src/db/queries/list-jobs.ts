@@ -140,9 +140,39 @@ export function listJobsQuery(f: ListJobsFilter): Statement {
  * Reads one page of jobs in creation order, keyset-paged on id: a page starts past the previous
  * page's last id, so jobs created meanwhile (larger ids) never shift the pages being walked.
  * Newest first, they lie before the walk's start and never show up; oldest first, they come
- * at its end.
+ * at its end. A newest-first page with a full-text or containment filter is read in two
+ * stages, the last day then the rest (see {@link RECENT_STAGE_MS}).
  */
-export async function listJobs(db: Queryable, f: ListJobsFilter): Promise<JobRow[]> {
+export async function listJobs(db: Queryable, f: ListJobsFilter, now = new Date()): Promise<JobRow[]> {
+  const recentFrom = new Date(now.getTime() - RECENT_STAGE_MS);
+  const staged = f.order === "newest_first" && (f.textQuery !== undefined || f.payloadContains !== undefined);
+  if (!staged || (f.afterId !== undefined && f.afterId < uuidFloor(recentFrom))) return run(db, f);
+  const recent = await run(db, { ...f, created: within(f.created, { from: recentFrom, before: undefined }) });
+  const older = within(f.created, { from: undefined, before: recentFrom });
+  if (recent.length >= f.limit || isEmpty(older)) return recent;
+  return [...recent, ...(await run(db, { ...f, created: older, afterId: undefined, limit: f.limit - recent.length }))];
+}
+
+/**
+ * Newest-first pages with a full-text or containment filter look at the last day first. How
+ * many jobs such a filter matches depends on its value (a common word, a customer with
+ * thousands of jobs), and PostgreSQL cannot tell: it estimates `@>` with a fixed selectivity.
+ * Reading every partition's GIN matches and sorting them costs tens of milliseconds for a
+ * value with tens of thousands of matches; the last day alone usually fills the page, and
+ * when it does not, the older days hold few matches, so the second statement is cheap too.
+ */
+export const RECENT_STAGE_MS = 86_400_000;
+
+async function run(db: Queryable, f: ListJobsFilter): Promise<JobRow[]> {
   const { rows } = await db.query<JobRow>(listJobsQuery(f));
   return rows;
 }
+
+/** The intersection of two ranges. */
+function within(a: InstantRange, b: InstantRange): InstantRange {
+  const later = (x: Date | undefined, y: Date | undefined) => (x === undefined ? y : y === undefined || x > y ? x : y);
+  const earlier = (x: Date | undefined, y: Date | undefined) => (x === undefined ? y : y === undefined || x < y ? x : y);
+  return { from: later(a.from, b.from), before: earlier(a.before, b.before) };
+}
+
+const isEmpty = (r: InstantRange): boolean => r.from !== undefined && r.before !== undefined && r.from >= r.before;
