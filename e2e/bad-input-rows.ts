@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { create, toBinary, type JsonObject } from "@bufbuild/protobuf";
-import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { durationFromMs, timestampFromDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, type Client } from "@connectrpc/connect";
 import {
   GetJobRequestSchema,
@@ -10,11 +10,13 @@ import {
   JobStatus,
   ListJobsRequestSchema,
   type SchedulerService,
+  StatsBucket,
   SubmitJobRequestSchema,
   type WorkerService,
   type WorkerStatus,
 } from "@taskflow/proto";
 import { patchBytes } from "@taskflow/testkit";
+import { v7 as uuidv7 } from "uuid";
 
 /** Clients of every service of a stack, over one protocol. */
 export interface Clients {
@@ -73,7 +75,7 @@ const event = (over: object = {}) => ({
   ...over,
 });
 const newJob = (over: object = {}) => ({
-  id: randomUUID(),
+  id: uuidv7(),
   type: "echo",
   queue: "default",
   maxAttempts: 3,
@@ -203,6 +205,18 @@ const UNKNOWN_ID = "018f0000-0000-7000-8000-00000000beef";
 const insert = (over: object) => (c: Clients) => c.ingest.insertJobs({ jobs: [newJob(over)] });
 const append = (over: object) => (c: Clients) => c.ingest.appendEvents({ events: [event(over)] });
 const listJobs = (req: Parameters<Clients["history"]["listJobs"]>[0]) => (c: Clients) => c.history.listJobs(req);
+const DAY = 86_400_000;
+/** A time range from `startMs` to `endMs` relative to now. */
+const range = (startMs: number, endMs: number) => {
+  const now = Date.now();
+  return { startTime: timestampFromDate(new Date(now + startMs)), endTime: timestampFromDate(new Date(now + endMs)) };
+};
+/** Reads a whole audit export, so an error the stream carries rejects. */
+const drain = (req: Parameters<Clients["history"]["exportAuditTrail"]>[0]) => async (c: Clients) => {
+  let lines = 0;
+  for await (const chunk of c.history.exportAuditTrail(req)) lines += chunk.events;
+  return lines;
+};
 const binaryOf = <T extends Parameters<typeof create>[0]>(schema: T, init: Parameters<typeof create<T>>[1]) =>
   toBinary(schema, create(schema, init));
 
@@ -234,7 +248,28 @@ export const historyRows: Row[] = [
   bad("workers with page_size 501", "page_size", (c) => c.history.listWorkers({ pageSize: 501 })),
   bad("workers with page_size -5", "page_size", (c) => c.history.listWorkers({ pageSize: -5 })),
   bad("workers with a token holding NUL", "page_token", (c) => c.history.listWorkers({ pageToken: token("\u0000") })),
+  bad("workers with status 99", "statuses", (c) => c.history.listWorkers({ statuses: [99 as WorkerStatus] })),
+  bad("list with a created range ending before it starts", "created", listJobs({ created: range(DAY, -DAY) })),
+  bad("list with a finished range of zero length", "finished", listJobs({ finished: range(0, 0) })),
+  bad("list with attempts_above -1", "attempts_above", listJobs({ attemptsAbove: -1 })),
+  bad("list with a text query of 501 characters", "text_query", listJobs({ textQuery: "a".repeat(501) })),
+  bad("list with NUL in a text query", "text_query", listJobs({ textQuery: "a\u0000" })),
+  bad("list with NUL in payload_contains", "payload_contains", listJobs({ payloadContains: { k: "\u0000" } })),
+  bad("list with NUL in a worker filter", "worker_id", listJobs({ workerId: "w\u0000" })),
+  bad("get a worker with an empty id", "id", (c) => c.history.getWorker({ id: "" })),
+  { name: "get an unknown worker", send: (c) => c.history.getWorker({ id: "w-unknown" }), code: Code.NotFound, says: "w-unknown" },
+  bad("stats without a window", "window", (c) => c.history.getStats({})),
+  bad("stats over 367 days", "window", (c) => c.history.getStats({ window: range(-367 * DAY, 0) })),
+  bad("stats with top_errors_limit 101", "top_errors_limit", (c) => c.history.getStats({ window: range(-DAY, 0), topErrorsLimit: 101 })),
+  bad("stats with 1,501 minute buckets", "bucket", (c) =>
+    c.history.getStats({ window: range(-1_501 * 60_000, 0), bucket: StatsBucket.MINUTE }),
+  ),
+  bad("stats with NUL in a type filter", "types[0]", (c) => c.history.getStats({ window: range(-DAY, 0), types: ["\u0000"] })),
+  bad("export without a range", "range", drain({})),
+  bad("export with a range ending before it starts", "range", drain({ range: range(0, -DAY) })),
+  bad("export with NUL in a queue filter", "queues[0]", drain({ range: range(-DAY, 0), queues: ["\u0000"] })),
   bad("insert a job with a malformed id", "jobs[0].id", insert({ id: "x" })),
+  bad("insert a job with a UUIDv4 id", "jobs[0].id", insert({ id: randomUUID() })),
   bad("insert a job with an empty type", "jobs[0].type", insert({ type: "" })),
   bad("insert a payload with NUL", "jobs[0].payload.a", insert({ payload: { a: "\u0000" } })),
   bad("insert a negative priority", "jobs[0].priority", insert({ priority: -1 })),
