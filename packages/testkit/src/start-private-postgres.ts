@@ -60,10 +60,11 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
 }
 
 /**
- * Runs pg_ctl as the user that owns the cluster. The binary is the one the server was started
+ * Runs pg_ctl (in `cwd`, the data folder by default) as the user that owns the cluster's data
+ * folder, since PostgreSQL refuses to run as root. The binary is the one the server was started
  * with, named on the first line of `postmaster.opts`, so it matches the cluster's version.
  */
-async function pgCtlOf(dataDir: string): Promise<(args: string[]) => Promise<void>> {
+export async function pgCtlOf(dataDir: string, cwd = dataDir): Promise<(args: string[]) => Promise<void>> {
   const opts = await readFile(join(dataDir, "postmaster.opts"), "utf8");
   const postgres = opts.split(" ")[0];
   if (postgres === undefined || postgres === "") throw new Error(`no server binary in ${dataDir}/postmaster.opts`);
@@ -71,6 +72,6 @@ async function pgCtlOf(dataDir: string): Promise<(args: string[]) => Promise<voi
   const owner = await stat(dataDir);
   const asOwner = process.getuid?.() === 0 ? { uid: owner.uid, gid: owner.gid } : {};
   return async (args) => {
-    await run(pgCtl, args, { ...asOwner, cwd: dataDir });
+    await run(pgCtl, args, { ...asOwner, cwd });
   };
 }

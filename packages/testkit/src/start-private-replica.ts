@@ -1,11 +1,12 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { appendFile, chmod, cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { createServer, type AddressInfo } from "node:net";
+import { appendFile, chmod, cp, mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
+import { freePort } from "./free-port.js";
+import { pgCtlOf } from "./start-private-postgres.js";
 
 const run = promisify(execFile);
 
@@ -168,31 +169,4 @@ async function dropSlot(primaryUrl: string, slot: string): Promise<void> {
   }
 }
 
-/**
- * pg_ctl of the primary's installation, run in `cwd` as the owner of the primary's data folder
- * (PostgreSQL refuses to run as root). The server binary is named on the first line of
- * `postmaster.opts`.
- */
-async function pgCtlOf(primaryDir: string, cwd: string): Promise<(args: string[]) => Promise<void>> {
-  const opts = await readFile(join(primaryDir, "postmaster.opts"), "utf8");
-  const postgres = opts.split(" ")[0];
-  if (postgres === undefined || postgres === "") throw new Error(`no server binary in ${primaryDir}/postmaster.opts`);
-  const pgCtl = join(dirname(postgres), "pg_ctl");
-  const owner = await stat(primaryDir);
-  const asOwner = process.getuid?.() === 0 ? { uid: owner.uid, gid: owner.gid } : {};
-  return async (args) => {
-    await run(pgCtl, args, { ...asOwner, cwd });
-  };
-}
 
-/** A TCP port nothing listens on right now (bound on port 0, then released). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
