@@ -23,8 +23,8 @@
 --   * New indexes serve ListJobs' worker and finished-time filters and GetStats; events get
 --     (occurred_at, job_id, seq) for the audit export and error statistics. The created_at
 --     index goes: the primary key serves created-time ranges.
---   * Events record the lease token and a reason code; workers count the attempts they
---     completed and failed, maintained by AppendEvents.
+--   * Events record the lease token and a reason code; worker_outcome_counts holds the attempts
+--     each worker completed and failed, maintained by AppendEvents.
 -- Existing rows are copied into the new tables inside this migration's transaction. That is
 -- right for the installations this release meets; see services/history/README.md (schema
 -- changes) for how a change of this kind runs on a table too large to copy in one go.
@@ -185,21 +185,24 @@ SELECT job_id, seq, type, status, attempt, worker_id, error, actor, result, deta
        occurred_at, recorded_at
 FROM job_events_0004;
 
-ALTER TABLE workers
-    ADD COLUMN jobs_completed bigint NOT NULL DEFAULT 0,
-    ADD COLUMN jobs_failed bigint NOT NULL DEFAULT 0;
+-- Attempts each worker completed and failed, added to by AppendEvents. A worker's count is
+-- spread over a few stripes (each statement adds to one, picked at random), so concurrent
+-- batches of one busy worker rarely wait for each other's row lock; readers sum the stripes.
+CREATE TABLE worker_outcome_counts (
+    worker_id text NOT NULL,
+    stripe smallint NOT NULL,
+    completed bigint NOT NULL DEFAULT 0,
+    failed bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (worker_id, stripe)
+);
 
-UPDATE workers w
-SET jobs_completed = c.completed, jobs_failed = c.failed
-FROM (
-    SELECT worker_id,
-           count(*) FILTER (WHERE type = 'completed') AS completed,
-           count(*) FILTER (WHERE type IN ('retry_scheduled', 'failed')) AS failed
-    FROM job_events_0004
-    WHERE worker_id IS NOT NULL
-    GROUP BY worker_id
-) c
-WHERE c.worker_id = w.id;
+INSERT INTO worker_outcome_counts (worker_id, stripe, completed, failed)
+SELECT worker_id, 0,
+       count(*) FILTER (WHERE type = 'completed'),
+       count(*) FILTER (WHERE type IN ('retry_scheduled', 'failed'))
+FROM job_events_0004
+WHERE worker_id IS NOT NULL
+GROUP BY worker_id;
 
 DROP TABLE job_events_0004;
 DROP TABLE jobs_0004;
@@ -302,7 +305,7 @@ DROP FUNCTION taskflow_ensure_partitions(date, date);
 DROP FUNCTION taskflow_uuid_time(uuid);
 DROP FUNCTION taskflow_uuid_floor(timestamptz);
 
-ALTER TABLE workers DROP COLUMN jobs_completed, DROP COLUMN jobs_failed;
+DROP TABLE worker_outcome_counts;
 
 CREATE INDEX idx_jobs_status ON jobs (status, id DESC);
 CREATE INDEX idx_jobs_type ON jobs (type, id DESC);

@@ -11,7 +11,15 @@ const ALL = [
   "0005_partition_by_day",
   "0006_table_size_samples",
 ];
-const TABLES = ["idempotency_keys", "job_events", "jobs", "pgmigrations", "table_size_samples", "workers"];
+const TABLES = [
+  "idempotency_keys",
+  "job_events",
+  "jobs",
+  "pgmigrations",
+  "table_size_samples",
+  "worker_outcome_counts",
+  "workers",
+];
 const LAST = ALL[ALL.length - 1];
 
 /** Tables of the public schema; partitions are left out (their days depend on the date). */

@@ -34,6 +34,12 @@ export interface AppendEventsResult {
 
 const TERMINAL = "('completed', 'failed', 'cancelled')";
 
+/**
+ * Rows a worker's outcome counts are spread over: each AppendEvents statement adds to one, at
+ * random, so batches of one busy worker applied at once seldom queue on one row lock.
+ */
+export const WORKER_COUNT_STRIPES = 8;
+
 // The job row is a fold of its events, computed from the current row (j) and the batch's
 // per-job summary (b) only. Written this way, a concurrent batch for the same job cannot be
 // lost: under READ COMMITTED, UPDATE re-reads a row changed by a concurrent commit and
@@ -52,10 +58,9 @@ const ERRS = "(b.error_seq > coalesce(j.error_seq, 0))";
  * (`ON CONFLICT (job_id, seq) DO NOTHING`) and moves each job to its newest event. Only events
  * up to a job's first terminal event shape its row, so a late 'started' never moves a
  * finished job back. Events of unknown jobs are skipped and reported. Each newly recorded
- * 'completed', 'retry_scheduled' or 'failed' event of a worker adds to that worker's
- * jobs_completed or jobs_failed; counting only rows the INSERT returned keeps the counts exact
- * when a batch is applied again. A worker history has not seen registered yet gets a row that
- * its registration completes.
+ * 'completed', 'retry_scheduled' or 'failed' event of a worker adds to that worker's completed
+ * or failed count in worker_outcome_counts, on the stripe `$14`; counting only rows the INSERT
+ * returned keeps the counts exact when a batch is applied again.
  */
 export const APPEND_EVENTS_SQL = `
 WITH input AS (
@@ -78,26 +83,24 @@ appended AS (
   FROM known
   ORDER BY job_id, seq
   ON CONFLICT (job_id, seq) DO NOTHING
-  RETURNING type, worker_id, occurred_at
+  RETURNING type, worker_id
 ),
 worker_outcomes AS (
   SELECT worker_id,
          count(*) FILTER (WHERE type = 'completed') AS completed,
-         count(*) FILTER (WHERE type IN ('retry_scheduled', 'failed')) AS failed,
-         min(occurred_at) AS first_at,
-         max(occurred_at) AS last_at
+         count(*) FILTER (WHERE type IN ('retry_scheduled', 'failed')) AS failed
   FROM appended
   WHERE worker_id IS NOT NULL AND type IN ('completed', 'retry_scheduled', 'failed')
   GROUP BY worker_id
 ),
 counted AS (
-  INSERT INTO workers AS w (id, status, last_seen, job_types, started_at, jobs_completed, jobs_failed)
-  SELECT worker_id, 'healthy', last_at, '[]', first_at, completed, failed
+  INSERT INTO worker_outcome_counts AS c (worker_id, stripe, completed, failed)
+  SELECT worker_id, $14::smallint, completed, failed
   FROM worker_outcomes
   ORDER BY worker_id
-  ON CONFLICT (id) DO UPDATE SET
-    jobs_completed = w.jobs_completed + excluded.jobs_completed,
-    jobs_failed = w.jobs_failed + excluded.jobs_failed
+  ON CONFLICT (worker_id, stripe) DO UPDATE SET
+    completed = c.completed + excluded.completed,
+    failed = c.failed + excluded.failed
 ),
 first_terminal AS (
   SELECT job_id, min(seq) AS seq FROM known WHERE status IN ${TERMINAL} GROUP BY job_id
@@ -188,6 +191,7 @@ export async function appendEvents(db: Queryable, events: readonly NewJobEvent[]
       events.map((e) => e.occurredAt.toISOString()),
       events.map((e) => e.leaseId),
       events.map((e) => e.reason),
+      Math.floor(Math.random() * WORKER_COUNT_STRIPES),
     ],
   });
   const row = rows[0] as AppendRow;

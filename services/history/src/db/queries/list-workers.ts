@@ -5,11 +5,14 @@ import type { WorkerHealth, WorkerRow } from "../rows.js";
  * The columns of {@link WorkerRow}, with the worker's health derived from history's clock:
  * deregistered ('gone') or silent for longer than `goneMs` is gone, longer than `staleMs`
  * stale. Deriving it when reading keeps it right without a loop that rewrites rows as time
- * passes. `staleMs` and `goneMs` are the statement's parameter references.
+ * passes. Outcome counts are the sums of the worker's stripes in worker_outcome_counts.
+ * `staleMs` and `goneMs` are the statement's parameter references.
  */
 export function workerColumns(staleMs: string, goneMs: string): string {
   return `w.id, w.status, w.last_seen, w.job_types, w.queues, w.concurrency, w.hostname, w.metadata,
-       w.current_jobs, w.started_at, w.jobs_completed, w.jobs_failed,
+       w.current_jobs, w.started_at,
+       (SELECT coalesce(sum(c.completed), 0) FROM worker_outcome_counts c WHERE c.worker_id = w.id)::bigint AS jobs_completed,
+       (SELECT coalesce(sum(c.failed), 0) FROM worker_outcome_counts c WHERE c.worker_id = w.id)::bigint AS jobs_failed,
        CASE
          WHEN w.status = 'gone' OR w.last_seen < now() - ${goneMs}::bigint * interval '1 millisecond' THEN 'gone'
          WHEN w.last_seen < now() - ${staleMs}::bigint * interval '1 millisecond' THEN 'stale'

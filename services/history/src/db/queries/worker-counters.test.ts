@@ -36,7 +36,9 @@ describe("worker counters maintained by appendEvents", () => {
   /** `{ worker: "completed/failed" }` for the workers named. */
   const counts = async (...ids: string[]): Promise<Record<string, string>> => {
     const { rows } = await f.pool.query<{ id: string; c: string; f: string }>(
-      "SELECT id, jobs_completed AS c, jobs_failed AS f FROM workers WHERE id = ANY ($1::text[]) ORDER BY id",
+      `SELECT w.id, (SELECT coalesce(sum(completed), 0) FROM worker_outcome_counts WHERE worker_id = w.id)::text AS c,
+              (SELECT coalesce(sum(failed), 0) FROM worker_outcome_counts WHERE worker_id = w.id)::text AS f
+       FROM unnest($1::text[]) AS w(id) ORDER BY w.id`,
       [ids],
     );
     return Object.fromEntries(rows.map((r) => [r.id, `${r.c}/${r.f}`]));
@@ -82,19 +84,32 @@ describe("worker counters maintained by appendEvents", () => {
     const unknown = uuidv7();
     const res = await appendEvents(f.pool, [ev.completed(unknown, 2, "wc-d", 1)]);
     expect(res.unknownJobIds).toEqual([unknown]);
-    expect(await counts("wc-d")).toEqual({});
+    expect(await counts("wc-d")).toEqual({ "wc-d": "0/0" });
+    const { rows } = await f.pool.query("SELECT 1 FROM worker_outcome_counts WHERE worker_id = 'wc-d'");
+    expect(rows).toEqual([]);
   });
 
-  it("creates the row of a worker not registered yet, and its registration keeps the counts", async () => {
+  it("counts the outcomes of a worker not registered yet, shown once it registers", async () => {
     const [job] = await newJobs(1);
     await appendEvents(f.pool, [ev.started(job!, 2, "wc-e", 1), ev.completed(job!, 9, "wc-e", 1)]);
-    const before = await getWorker(f.pool, { id: "wc-e", staleMs: 30_000, goneMs: 300_000 });
-    expect(before).toMatchObject({ jobs_completed: "1", jobs_failed: "0", job_types: [], last_seen: at(9), started_at: at(9) });
+    expect(await getWorker(f.pool, { id: "wc-e", staleMs: 30_000, goneMs: 300_000 })).toBeUndefined();
     await register("wc-e");
     const after = await getWorker(f.pool, { id: "wc-e", staleMs: 30_000, goneMs: 300_000 });
     expect(after).toMatchObject({ jobs_completed: "1", jobs_failed: "0", job_types: ["email.send"], health: "healthy" });
-    // The registration's start (at(0)) is earlier than the first outcome the row was made from.
     expect(after?.started_at).toEqual(at(0));
+  });
+
+  it("spreads a worker's counts over stripes and reads their sum", async () => {
+    await register("wc-g");
+    const jobs = await newJobs(40);
+    for (const job of jobs) await appendEvents(f.pool, [ev.started(job, 2, "wc-g", 1), ev.completed(job, 3, "wc-g", 1)]);
+    const { rows } = await f.pool.query<{ stripes: number; total: string }>(
+      "SELECT count(*)::int AS stripes, sum(completed)::text AS total FROM worker_outcome_counts WHERE worker_id = 'wc-g'",
+    );
+    // 40 statements over 8 stripes at random: all in one stripe would be a 1-in-8^39 draw.
+    expect(rows[0]!.stripes).toBeGreaterThan(1);
+    expect(rows[0]!.total).toBe("40");
+    expect(await counts("wc-g")).toEqual({ "wc-g": "40/0" });
   });
 
   it("loses no count when batches for one worker are applied at once", async () => {
