@@ -16,7 +16,7 @@ export interface WorkerTally {
 
 /**
  * Adds `job`'s trail to `tally`, counting outcomes exactly as AppendEvents maintains
- * workers.jobs_completed and jobs_failed, so the loaded workers agree with the loaded events.
+ * worker_outcome_counts (one stripe each), so the loaded workers agree with the loaded events.
  */
 export function tallyJob(tally: Map<string, WorkerTally>, job: GeneratedJob): void {
   for (const e of job.events) {
@@ -55,11 +55,21 @@ export function mergeTallies(parts: readonly Map<string, WorkerTally>[]): Map<st
 const STALE_SILENCE_MS = 90_000;
 
 const INSERT_WORKERS_SQL = `
+WITH w AS (
+  SELECT *
+  FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::jsonb[], $5::jsonb[], $6::int[],
+              $7::text[], $8::timestamptz[], $9::jsonb[], $10::jsonb[], $11::bigint[], $12::bigint[])
+    AS t(id, status, last_seen, job_types, queues, concurrency, hostname, started_at, current_jobs,
+         metadata, completed, failed)
+),
+counts AS (
+  INSERT INTO worker_outcome_counts (worker_id, stripe, completed, failed)
+  SELECT id, 0, completed, failed FROM w
+)
 INSERT INTO workers (id, status, last_seen, job_types, queues, concurrency, hostname, started_at,
-                     current_jobs, metadata, jobs_completed, jobs_failed)
-SELECT *
-FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::jsonb[], $5::jsonb[], $6::int[],
-            $7::text[], $8::timestamptz[], $9::jsonb[], $10::jsonb[], $11::bigint[], $12::bigint[])`;
+                     current_jobs, metadata)
+SELECT id, status, last_seen, job_types, queues, concurrency, hostname, started_at, current_jobs, metadata
+FROM w`;
 
 /**
  * Inserts the 50 workers: registered an hour before the first job, their job counts and

@@ -75,11 +75,16 @@ describe("loadHistory against PostgreSQL", () => {
   it("counts each worker's outcomes and current jobs as the events say", async () => {
     const wrong = await one(`
       SELECT count(*)::int AS n FROM workers w
-      WHERE jobs_completed <> (SELECT count(*) FROM job_events e WHERE e.worker_id = w.id AND e.type = 'completed')
-         OR jobs_failed <> (SELECT count(*) FROM job_events e WHERE e.worker_id = w.id AND e.type IN ('failed', 'retry_scheduled'))
+      LEFT JOIN worker_outcome_counts c ON c.worker_id = w.id
+      WHERE coalesce(c.completed, 0) <> (SELECT count(*) FROM job_events e WHERE e.worker_id = w.id AND e.type = 'completed')
+         OR coalesce(c.failed, 0) <> (SELECT count(*) FROM job_events e WHERE e.worker_id = w.id AND e.type IN ('failed', 'retry_scheduled'))
          OR jsonb_array_length(current_jobs) <> (SELECT count(*) FROM jobs j WHERE j.worker_id = w.id AND j.status = 'processing')`);
     expect(wrong).toEqual({ n: 0 });
-    expect(await one("SELECT count(*) FILTER (WHERE status = 'gone')::int AS gone, sum(jobs_completed)::int AS completed FROM workers")).toEqual({
+    expect(
+      await one(
+        "SELECT count(*) FILTER (WHERE status = 'gone')::int AS gone, (SELECT sum(completed)::int FROM worker_outcome_counts) AS completed FROM workers",
+      ),
+    ).toEqual({
       gone: 5,
       completed: jobs.filter((j) => j.status === "completed").length,
     });
