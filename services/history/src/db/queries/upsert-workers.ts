@@ -19,9 +19,8 @@ export interface WorkerInput {
 /**
  * Upserts a batch of workers in one statement; last_seen is history's clock. A worker listed
  * twice keeps its last entry (ON CONFLICT DO UPDATE may touch a row only once per statement).
- * started_at keeps the earliest value seen, so restarts of the scheduler that reports it do not
- * reset it, and a row AppendEvents created first (from the worker's first outcome) takes the
- * registration's earlier start.
+ * started_at keeps the value of the first insert, so restarts of the scheduler that reports it
+ * do not reset it.
  */
 export const UPSERT_WORKERS_SQL = `
 INSERT INTO workers (id, status, queues, job_types, concurrency, hostname, metadata,
@@ -43,7 +42,6 @@ ON CONFLICT (id) DO UPDATE SET
   metadata = EXCLUDED.metadata,
   current_jobs = EXCLUDED.current_jobs,
   current_job = EXCLUDED.current_job,
-  started_at = least(workers.started_at, EXCLUDED.started_at),
   last_seen = EXCLUDED.last_seen`;
 
 /** Upserts `workers` (see {@link UPSERT_WORKERS_SQL}). */
