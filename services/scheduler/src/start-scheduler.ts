@@ -39,11 +39,20 @@ interface Loop {
  * @throws when Redis cannot be reached, may evict keys (EvictionPolicyError, unless
  *   `redisAllowEviction`), or the port cannot be bound (nothing is left running).
  */
+/** Longest wait for one Redis command on the main connection, in milliseconds. */
+const REDIS_COMMAND_TIMEOUT_MS = 1_000;
+
 export async function startScheduler(config: SchedulerConfig, opts: { logger?: Logger } = {}): Promise<RunningScheduler> {
   const logger = opts.logger ?? createLogger({ name: "scheduler", level: config.logLevel });
   // No offline queue: while Redis is down, calls fail at once as `unavailable` instead
   // of piling up. Auto-pipelining sends the per-queue script calls of one request in one write.
-  const redis = await connectRedis(config.redisUrl, logger, { enableOfflineQueue: false, enableAutoPipelining: true });
+  // A command Redis does not answer within a second (a connection cut mid-command, which
+  // ioredis can otherwise leave pending) fails as unavailable too; every script is O(batch).
+  const redis = await connectRedis(config.redisUrl, logger, {
+    enableOfflineQueue: false,
+    enableAutoPipelining: true,
+    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+  });
   await checkEvictionPolicy(redis, { allowEviction: config.redisAllowEviction, logger }).catch((err: unknown) => {
     redis.disconnect();
     throw err;
@@ -125,7 +134,7 @@ async function closeRedis(redis: Redis): Promise<void> {
 async function connectRedis(
   url: string,
   logger: Logger,
-  options: { enableOfflineQueue?: boolean; enableAutoPipelining?: boolean },
+  options: { enableOfflineQueue?: boolean; enableAutoPipelining?: boolean; commandTimeout?: number },
 ): Promise<Redis> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, ...options });
   redis.on("error", (err: Error) => logger.warn({ err }, "redis connection error"));
