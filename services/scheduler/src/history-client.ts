@@ -38,10 +38,11 @@ export interface HistoryClient {
   /** @throws not_found when history does not know the job. */
   getJob(id: string, signal?: AbortSignal): Promise<Job>;
   /**
-   * One page of pending and processing jobs whose row last changed before `updatedBeforeMs`
-   * (ms since the Unix epoch), oldest change first, each with `lastEventSeq`.
+   * Pending and processing jobs created before `createdBeforeMs` (ms since the Unix epoch) whose
+   * id sorts after `afterId` ("" for the first), in id order, each with `lastEventSeq`; fewer
+   * than `pageSize` means the walk is over.
    */
-  listUnfinishedJobs(page: UnfinishedPage, signal?: AbortSignal): Promise<{ jobs: Job[]; nextPageToken: string }>;
+  listUnfinishedJobs(page: UnfinishedPage, signal?: AbortSignal): Promise<Job[]>;
   /** Status and newest event seq of each job history knows among `ids` (at most 1000). */
   getJobStates(ids: readonly string[], signal?: AbortSignal): Promise<JobState[]>;
   /** Resolves when history reports SERVING. */
@@ -50,11 +51,11 @@ export interface HistoryClient {
 
 /** Which page of unfinished jobs to read. */
 export interface UnfinishedPage {
-  updatedBeforeMs: number;
+  createdBeforeMs: number;
+  /** The last id of the previous page; "" for the first. */
+  afterId: string;
   /** 1 to 1000. */
   pageSize: number;
-  /** "" for the first page. */
-  pageToken: string;
 }
 
 /** A history client over gRPC (h2c) to `baseUrl`, e.g. `http://127.0.0.1:50052`. */
@@ -82,12 +83,10 @@ export function createHistoryClient(baseUrl: string, timeoutMs = HISTORY_CALL_TI
         return job;
       }),
     listUnfinishedJobs: (page, signal) =>
-      guard(() =>
-        ingest.listUnfinishedJobs(
-          { updatedBefore: timestampFromMs(page.updatedBeforeMs), pageSize: page.pageSize, pageToken: page.pageToken },
-          opts(signal),
-        ),
-      ),
+      guard(async () => {
+        const req = { createdBefore: timestampFromMs(page.createdBeforeMs), afterId: page.afterId, pageSize: page.pageSize };
+        return (await ingest.listUnfinishedJobs(req, opts(signal))).jobs;
+      }),
     getJobStates: (ids, signal) => guard(async () => (await ingest.getJobStates({ ids: [...ids] }, opts(signal))).states),
     checkHealth: (signal) =>
       guard(async () => {

@@ -8,23 +8,24 @@ import type { ReconcileRun } from "./reconcile-run.js";
 export const UNFINISHED_PAGE_SIZE = 500;
 
 /**
- * First pass: pages through history's unfinished jobs that changed before the cutoff and puts
+ * First pass: pages through history's unfinished jobs created before the cutoff and puts
  * back into Redis those whose hash Redis lacks, one existence pipeline and one restore script
  * per queue per page. A job that cannot be restored is logged and skipped.
  * @throws unavailable when history or Redis fails (the run stops; the next one starts over).
  */
 export async function requeueLostJobs(run: ReconcileRun): Promise<void> {
-  let pageToken = "";
-  do {
+  let afterId = "";
+  for (;;) {
     run.signal.throwIfAborted();
-    const page = await run.history.listUnfinishedJobs(
-      { updatedBeforeMs: run.cutoffMs, pageSize: UNFINISHED_PAGE_SIZE, pageToken },
+    const jobs = await run.history.listUnfinishedJobs(
+      { createdBeforeMs: run.cutoffMs, afterId, pageSize: UNFINISHED_PAGE_SIZE },
       run.signal,
     );
-    run.report.unfinishedChecked += page.jobs.length;
-    for (const [queue, jobs] of groupByQueue(page.jobs)) await requeueQueue(run, queue, jobs);
-    pageToken = page.nextPageToken;
-  } while (pageToken !== "");
+    run.report.unfinishedChecked += jobs.length;
+    for (const [queue, group] of groupByQueue(jobs)) await requeueQueue(run, queue, group);
+    if (jobs.length < UNFINISHED_PAGE_SIZE) return;
+    afterId = jobs.at(-1)!.id;
+  }
 }
 
 async function requeueQueue(run: ReconcileRun, queue: string, jobs: readonly Job[]): Promise<void> {
