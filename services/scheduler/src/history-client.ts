@@ -1,7 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { createClient } from "@connectrpc/connect";
 import {
+  type AppendEventsResponse,
   HistoryIngestService,
   HistoryService,
   type Job,
@@ -11,7 +11,8 @@ import {
   type WorkerSchema,
 } from "@taskflow/proto";
 import { Health, HealthCheckResponse_ServingStatus } from "@taskflow/proto/gen/grpc/health/v1/health_pb";
-import { createServiceTransport } from "@taskflow/service-kit";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createServiceConnection } from "@taskflow/service-kit";
 import { fromHistoryError } from "./errors.js";
 
 /** Longest wait for one history call, in ms; past it the call fails as `unavailable`. */
@@ -29,11 +30,15 @@ export type WorkerInit = MessageInitShape<typeof WorkerSchema>;
 export interface HistoryClient {
   /**
    * Inserts new jobs as pending; resolves to the stored jobs in request order. `actor` (who
-   * submitted them, e.g. "api:billing") is recorded on their SUBMITTED events.
+   * submitted them, e.g. "api:billing") is recorded on their SUBMITTED events; `digests` (one
+   * per job, or none) let history refuse an idempotency key reused for another request.
    */
-  insertJobs(jobs: JobInit[], actor: string, signal?: AbortSignal): Promise<Job[]>;
-  /** Records transitions; resolves to the ids of jobs history does not know. */
-  appendEvents(events: JobEventInit[], signal?: AbortSignal): Promise<{ appended: number; unknownJobIds: string[] }>;
+  insertJobs(jobs: JobInit[], actor: string, signal?: AbortSignal, digests?: string[]): Promise<Job[]>;
+  /**
+   * Records transitions; resolves to how many were new, the ids of jobs history does not know,
+   * and the events whose seq history holds for another transition (not recorded).
+   */
+  appendEvents(events: JobEventInit[], signal?: AbortSignal): Promise<AppendEventsResponse>;
   upsertWorkers(workers: WorkerInit[], signal?: AbortSignal): Promise<void>;
   /** @throws not_found when history does not know the job. */
   getJob(id: string, signal?: AbortSignal): Promise<Job>;
@@ -58,10 +63,16 @@ export interface UnfinishedPage {
   pageSize: number;
 }
 
-/** A history client over gRPC (h2c) to `baseUrl`, e.g. `http://127.0.0.1:50052`. */
+/**
+ * A history client over gRPC (h2c) to `baseUrl`, e.g. `http://127.0.0.1:50052`. Events go over a
+ * connection of their own: their large batches never hold up a submit, and when history refuses a
+ * batch for its size that connection alone is replaced (see ServiceConnection.reset).
+ */
 export function createHistoryClient(baseUrl: string, timeoutMs = HISTORY_CALL_TIMEOUT_MS): HistoryClient {
-  const transport = createServiceTransport(baseUrl);
+  const { transport } = createServiceConnection(baseUrl);
+  const bulk = createServiceConnection(baseUrl);
   const ingest = createClient(HistoryIngestService, transport);
+  const events = createClient(HistoryIngestService, bulk.transport);
   const history = createClient(HistoryService, transport);
   const health = createClient(Health, transport);
   const opts = (signal?: AbortSignal) => (signal === undefined ? { timeoutMs } : { timeoutMs, signal });
@@ -73,8 +84,17 @@ export function createHistoryClient(baseUrl: string, timeoutMs = HISTORY_CALL_TI
     }
   };
   return {
-    insertJobs: (jobs, actor, signal) => guard(async () => (await ingest.insertJobs({ jobs, actor }, opts(signal))).jobs),
-    appendEvents: (events, signal) => guard(() => ingest.appendEvents({ events }, opts(signal))),
+    insertJobs: (jobs, actor, signal, digests = []) =>
+      guard(async () => (await ingest.insertJobs({ jobs, actor, requestDigests: digests }, opts(signal))).jobs),
+    appendEvents: (batch, signal) =>
+      guard(async () => {
+        try {
+          return await events.appendEvents({ events: batch }, opts(signal));
+        } catch (err) {
+          if (ConnectError.from(err).code === Code.ResourceExhausted) bulk.reset();
+          throw err;
+        }
+      }),
     upsertWorkers: (workers, signal) => guard(async () => void (await ingest.upsertWorkers({ workers }, opts(signal)))),
     getJob: (id, signal) =>
       guard(async () => {

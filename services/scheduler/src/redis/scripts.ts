@@ -14,6 +14,8 @@ export const SCRIPT_NAMES = [
   "restore-jobs",
   "drop-jobs",
   "bury-job",
+  "forget-queue",
+  "migrate-legacy-ready",
   "renew-lock",
   "release-lock",
 ] as const;

@@ -49,7 +49,7 @@ describe("worker registration and presence", () => {
     const lease = { jobId: job!.id, queue: "rel", leaseToken: jobs[0]!.leaseToken };
     expect((await s.worker.releaseJobs({ workerId: "host-3", leases: [lease] })).released).toBe(1);
     expect((await s.worker.releaseJobs({ workerId: "host-3", leases: [lease] })).released).toBe(0);
-    expect(await s.redis.zscore(queueKeys(s.config.redisKeyPrefix, "rel").ready, job!.id)).not.toBeNull();
+    expect(await s.redis.zscore(queueKeys(s.config.redisKeyPrefix, "rel").ready("t.a"), job!.id)).not.toBeNull();
     await s.worker.deregisterWorker({ workerId: "host-3" });
     expect((await workerRow("host-3"))!.status).toBe(WorkerStatus.GONE);
 

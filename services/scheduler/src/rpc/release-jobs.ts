@@ -15,11 +15,11 @@ export const releaseJobs =
   async (req) => {
     checkWorkerId(req.workerId);
     const groups = [...groupByQueue(parseLeases(req.leases, "leases"))];
-    const counts = await Promise.all(groups.map(([queue, leases]) => d.store.release(queue, req.workerId, leases)));
-    const released = counts.reduce((a, b) => a + b, 0);
+    const results = await Promise.all(groups.map(([queue, leases]) => d.store.release(queue, req.workerId, leases)));
+    const released = results.reduce((n, r) => n + r.released, 0);
     if (released > 0) {
       d.eventsWritten();
-      await d.waiters.announce(groups.map(([queue]) => queue));
+      await d.waiters.announce(groups.map(([queue], i) => ({ queue, ready: results[i]!.ready })));
     }
     return { released };
   };

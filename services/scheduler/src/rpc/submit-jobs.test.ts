@@ -27,7 +27,7 @@ describe("SubmitJob", () => {
     expect(stored!.payload).toEqual({ to: "a@example.com" });
     const { job: inHistory } = await s.history.getJob({ id: stored!.id });
     expect(inHistory!.status).toBe(JobStatus.PENDING);
-    expect(await s.redis.zscore(keys("mail").ready, stored!.id)).not.toBeNull();
+    expect(await s.redis.zscore(keys("mail").ready("email.send"), stored!.id)).not.toBeNull();
     expect(await s.redis.sismember(`${s.config.redisKeyPrefix}:queues`, "mail")).toBe(1);
   });
 
@@ -36,14 +36,14 @@ describe("SubmitJob", () => {
       job({ queue: "later", schedule: { case: "delay", value: durationFromMs(3_600_000) } }),
     );
     expect(await s.redis.zscore(keys("later").delayed, stored!.id)).not.toBeNull();
-    expect(await s.redis.zcard(keys("later").ready)).toBe(0);
+    expect(await s.redis.zcard(keys("later").ready("email.send"))).toBe(0);
   });
 
   it("answers the first job again for a reused idempotency key and enqueues it once", async () => {
     const first = await s.scheduler.submitJob(job({ queue: "idem", idempotencyKey: "order-42" }));
     const again = await s.scheduler.submitJob(job({ queue: "idem", idempotencyKey: "order-42" }));
     expect(again.job!.id).toBe(first.job!.id);
-    expect(await s.redis.zcard(keys("idem").ready)).toBe(1);
+    expect(await s.redis.zcard(keys("idem").ready("email.send"))).toBe(1);
   });
 });
 
@@ -53,8 +53,10 @@ describe("SubmitJobs", () => {
       jobs: [job({ queue: "b1", type: "t.a" }), job({ queue: "b2", type: "t.b" }), job({ queue: "b1", type: "t.c" })],
     });
     expect(jobs.map((j) => [j.queue, j.type])).toEqual([["b1", "t.a"], ["b2", "t.b"], ["b1", "t.c"]]);
-    expect(await s.redis.zrange(keys("b1").ready, "0", "-1")).toEqual([jobs[0]!.id, jobs[2]!.id]);
-    expect(await s.redis.zrange(keys("b2").ready, "0", "-1")).toEqual([jobs[1]!.id]);
+    expect(await s.redis.zrange(keys("b1").ready("t.a"), "0", "-1")).toEqual([jobs[0]!.id]);
+    expect(await s.redis.zrange(keys("b1").ready("t.c"), "0", "-1")).toEqual([jobs[2]!.id]);
+    expect(await s.redis.zrange(keys("b2").ready("t.b"), "0", "-1")).toEqual([jobs[1]!.id]);
+    expect((await s.redis.smembers(keys("b1").types)).sort()).toEqual(["t.a", "t.c"]);
   });
 });
 
