@@ -1,5 +1,5 @@
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import { ReportStatus, type JobReportSchema, type ReportResult } from "@taskflow/proto";
+import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import { JobReportSchema, ReportStatus, type ReportResult } from "@taskflow/proto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { Backoff, sleep } from "./backoff.js";
@@ -11,19 +11,31 @@ export type PendingReport = MessageInitShape<typeof JobReportSchema> & { lease: 
 
 interface Entry {
   report: PendingReport;
+  /** Encoded size of the report inside a ReportJobs request, in bytes. */
+  bytes: number;
   dropped: boolean;
 }
 
-/** Largest ReportJobs batch. */
+/** Most reports in one ReportJobs call. */
 export const maxReportBatch = 100;
+/**
+ * Most encoded bytes of reports in one ReportJobs call. The scheduler reads requests of at
+ * least 4 MiB; staying under 3 MiB leaves room for the rest of the request and keeps one call
+ * well inside an HTTP/2 session's memory. A larger report still goes, alone.
+ */
+export const maxReportBatchBytes = 3 * 1024 * 1024;
+// A report's field tag and length prefix inside the request: 1 byte plus a varint of at most 5.
+const reportFramingBytes = 6;
 
 /**
- * Queues job outcomes and sends them as one ReportJobs call per `batchMs` or per 100 reports.
+ * Queues job outcomes and sends them as one ReportJobs call per `batchMs`, per 100 reports or
+ * per 3 MiB of reports, whichever comes first.
  * A failed call is retried, same batch, with backoff: reports are idempotent, and an outcome
  * must not be lost while its lease holds. `drop()` forgets a report whose lease was lost.
  */
 export class ReportBatcher {
   private queue: Entry[] = [];
+  private queuedBytes = 0;
   private sending: Entry[] = [];
   private pump: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -38,7 +50,9 @@ export class ReportBatcher {
   ) {}
 
   enqueue(report: PendingReport): void {
-    this.queue.push({ report, dropped: false });
+    const entry = { report, bytes: encodedBytes(report), dropped: false };
+    this.queue.push(entry);
+    this.queuedBytes += entry.bytes;
     this.schedule();
   }
 
@@ -46,6 +60,7 @@ export class ReportBatcher {
   drop(leaseToken: string): void {
     for (const e of [...this.queue, ...this.sending]) if (e.report.lease.leaseToken === leaseToken) e.dropped = true;
     this.queue = this.queue.filter((e) => !e.dropped);
+    this.queuedBytes = this.queue.reduce((sum, e) => sum + e.bytes, 0);
   }
 
   /** Leases whose outcome is not yet recorded; heartbeats keep them alive meanwhile. */
@@ -64,7 +79,7 @@ export class ReportBatcher {
 
   private schedule(): void {
     if (this.pump !== undefined) return;
-    if (this.queue.length >= maxReportBatch) this.startPump();
+    if (this.queue.length >= maxReportBatch || this.queuedBytes >= maxReportBatchBytes) this.startPump();
     else this.timer ??= setTimeout(() => this.startPump(), this.batchMs);
   }
 
@@ -72,12 +87,25 @@ export class ReportBatcher {
     clearTimeout(this.timer);
     this.timer = undefined;
     if (this.pump !== undefined || this.queue.length === 0) return;
-    this.sending = this.queue.splice(0, maxReportBatch);
+    this.sending = this.takeBatch();
     this.pump = this.send(this.sending).finally(() => {
       this.sending = [];
       this.pump = undefined;
       if (this.queue.length > 0) this.schedule();
     });
+  }
+
+  /** Takes the oldest reports that fit one call: at least one, however large. */
+  private takeBatch(): Entry[] {
+    let count = 0;
+    let bytes = 0;
+    for (const e of this.queue) {
+      if (count === maxReportBatch || (count > 0 && bytes + e.bytes > maxReportBatchBytes)) break;
+      count += 1;
+      bytes += e.bytes;
+    }
+    this.queuedBytes -= bytes;
+    return this.queue.splice(0, count);
   }
 
   private async send(batch: Entry[]): Promise<void> {
@@ -135,6 +163,11 @@ export class ReportBatcher {
       else this.logger.warn({ ...fields, status: r?.status }, "report answered without status");
     });
   }
+}
+
+/** Size of a report in a ReportJobs request, measured by encoding it once. */
+function encodedBytes(report: PendingReport): number {
+  return toBinary(JobReportSchema, create(JobReportSchema, report)).byteLength + reportFramingBytes;
 }
 
 const failedReport = (lease: LeaseRef, error: string): PendingReport => ({

@@ -13,3 +13,33 @@ export function logWatch(msg: string): { stream: { write(line: string): void }; 
     seen: promise,
   };
 }
+
+/** One log line as pino wrote it. */
+export type LogLine = Record<string, unknown> & { msg?: string };
+
+/**
+ * A pino destination that keeps every line, so a test can read back what the worker saw (the
+ * scheduler's answers it logged) and await a line that has not come yet.
+ */
+export class LogTap {
+  readonly lines: LogLine[] = [];
+  private waiters: Array<{ match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }> = [];
+  readonly stream = { write: (text: string): void => this.see(JSON.parse(text) as LogLine) };
+
+  /** Lines logged so far with message `msg`. */
+  withMsg(msg: string): LogLine[] {
+    return this.lines.filter((l) => l.msg === msg);
+  }
+
+  /** Resolves with the next line, from now on, that `match` accepts. */
+  next(match: (line: LogLine) => boolean): Promise<LogLine> {
+    return new Promise((resolve) => this.waiters.push({ match, resolve }));
+  }
+
+  private see(line: LogLine): void {
+    this.lines.push(line);
+    const waiting = this.waiters;
+    this.waiters = waiting.filter((w) => !w.match(line));
+    for (const w of waiting) if (w.match(line)) w.resolve(line);
+  }
+}
