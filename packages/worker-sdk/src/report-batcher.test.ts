@@ -112,4 +112,24 @@ describe("reports", () => {
       await worker.stop();
     }
   });
+
+  it("fail a job for good when its result is past what the scheduler reads, instead of retrying it", async () => {
+    const queue = uniqueQueue();
+    const worker = createWorker({
+      scheduler: stack.schedulerUrl,
+      queues: [queue],
+      logger: stack.logger,
+      // Past the scheduler's 4 MiB request limit: no retry can deliver it.
+      handlers: { huge: () => Promise.resolve("h".repeat(5 * 1024 * 1024)) },
+    });
+    await worker.start();
+    try {
+      const { id } = await client.submit({ type: "huge", queue, maxAttempts: 3 });
+      const job = await client.waitFor(id, { timeoutMs: 20_000 });
+      expect(job).toMatchObject({ status: JobStatus.FAILED, attempts: 1 });
+      expect(job.error).toMatch(/^result refused: /);
+    } finally {
+      await worker.stop();
+    }
+  });
 });

@@ -8,7 +8,7 @@ import { LeaseLoop } from "./lease-loop.js";
 import { registerWorker } from "./register-worker.js";
 import { ReportBatcher } from "./report-batcher.js";
 import type { WorkerSettings } from "./resolve-options.js";
-import { startJob, type ActiveJob, type JobOutcome } from "./start-job.js";
+import { startJob, type ActiveJob, type JobOutcome, type LeaseRef } from "./start-job.js";
 import type { Worker, WorkerStats } from "./types.js";
 import { createWorkerRpc, rpcTimeoutMs } from "./worker-rpc.js";
 
@@ -102,13 +102,22 @@ export class TaskFlowWorker implements Worker {
       workerId: () => this.workerId,
       intervalMs,
       leases: () => [...this.table.leases(), ...this.batcher.leases()],
-      onLost: (lease) => {
-        this.table.get(lease.leaseToken)?.abort("lost");
-        this.batcher.drop(lease.leaseToken);
-      },
+      onLost: (lease) => this.onLost(lease),
       onCancelRequested: (lease) => void this.table.get(lease.leaseToken)?.abort("cancel"),
       logger: this.s.logger.child({ component: "heartbeat" }),
     });
+  }
+
+  /**
+   * Stops a running attempt whose lease is lost, and stops beating the lease. A finished job's
+   * report is still sent: the scheduler keeps a late outcome unless another attempt began.
+   */
+  private onLost(lease: LeaseRef): void {
+    const active = this.table.get(lease.leaseToken);
+    if (active === undefined) return this.batcher.stopBeating(lease.leaseToken);
+    active.abort("lost");
+    // An outcome decided just before is queued by dispatch's callback, which runs before this one.
+    void active.outcome.then(() => this.batcher.stopBeating(lease.leaseToken));
   }
 
   private dispatch(leased: LeasedJob): void {
@@ -166,7 +175,8 @@ export class TaskFlowWorker implements Worker {
       this.logger.info({ in_flight: this.table.size, grace_ms: this.s.shutdownGraceMs }, "worker draining");
       await this.drain(this.s.shutdownGraceMs);
       await this.releaseUnfinished();
-      // Past the lease, the scheduler has given the jobs to others: further retries are moot.
+      // Shutdown must end: reports still unanswered after a lease's length are given up, and
+      // their jobs run again once their leases expire.
       await this.batcher.flush(this.leaseMs);
       await loops.heartbeat.stop();
       await this.deregister();

@@ -31,9 +31,15 @@ export class LogTap {
     return this.lines.filter((l) => l.msg === msg);
   }
 
-  /** Resolves with the next line, from now on, that `match` accepts. */
-  next(match: (line: LogLine) => boolean): Promise<LogLine> {
-    return new Promise((resolve) => this.waiters.push({ match, resolve }));
+  /**
+   * Resolves with the next line, from now on, that `match` accepts.
+   * @throws Error when none comes within `timeoutMs`, naming `what`.
+   */
+  next(what: string, match: (line: LogLine) => boolean, timeoutMs = 15_000): Promise<LogLine> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no log line ${what} within ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push({ match, resolve: (line) => (clearTimeout(timer), resolve(line)) });
+    });
   }
 
   private see(line: LogLine): void {
