@@ -89,6 +89,7 @@ export class TaskFlowWorker implements Worker {
       rpc: this.rpc,
       workerId: () => this.workerId,
       queues: this.s.queues,
+      jobTypes: Object.keys(this.s.handlers),
       leaseWaitMs: this.s.leaseWaitMs,
       table: this.table,
       dispatch: (leased) => this.dispatch(leased),
