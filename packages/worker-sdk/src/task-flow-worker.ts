@@ -165,7 +165,10 @@ export class TaskFlowWorker implements Worker {
     }
   }
 
-  /** Stops leasing, drains within the grace period, hands back the rest, reports, deregisters. */
+  /**
+   * Stops leasing, drains within the grace period, stops the rest (keeping results they still
+   * return, handing the others back), reports, deregisters.
+   */
   private async shutdown(): Promise<void> {
     this.stopping.abort();
     await this.starting?.catch(() => undefined);
@@ -175,7 +178,7 @@ export class TaskFlowWorker implements Worker {
       await loops.lease.stop();
       this.logger.info({ in_flight: this.table.size, grace_ms: this.s.shutdownGraceMs }, "worker draining");
       await this.drain(this.s.shutdownGraceMs);
-      await this.releaseUnfinished();
+      await this.stopUnfinished();
       // Shutdown must end: reports still unanswered after a lease's length are given up, and
       // their jobs run again once their leases expire.
       await this.batcher.flush(this.leaseMs);
@@ -196,11 +199,29 @@ export class TaskFlowWorker implements Worker {
     clearTimeout(timer);
   }
 
-  private async releaseUnfinished(): Promise<void> {
-    const leases = this.table.all().filter((j) => j.abort("shutdown")).map((j) => j.lease);
-    if (leases.length === 0) return;
+  /**
+   * Aborts the attempts still running and waits up to `abortWaitMs` for their handlers to
+   * settle: a result is reported (the work is done), the others are handed back with the
+   * attempt counted, so that a job stopped on every rollout still runs out of attempts.
+   */
+  private async stopUnfinished(): Promise<void> {
+    const stopping = this.table.all().filter((j) => j.abort("shutdown"));
+    if (stopping.length === 0) return;
+    this.logger.info({ jobs: stopping.length, wait_ms: this.s.abortWaitMs }, "stopping unfinished jobs");
+    await this.drain(this.s.abortWaitMs);
+    for (const j of stopping) j.abandon();
+    // dispatch's callbacks, registered first, have recorded each outcome by the time this resumes.
+    const outcomes = await Promise.all(stopping.map((j) => j.outcome));
+    const leases = stopping.filter((_, i) => outcomes[i]?.kind === "released").map((j) => j.lease);
+    if (leases.length > 0) await this.release(leases);
+  }
+
+  private async release(leases: LeaseRef[]): Promise<void> {
     try {
-      const res = await this.rpc.client.releaseJobs({ workerId: this.workerId, leases }, { timeoutMs: rpcTimeoutMs });
+      const res = await this.rpc.client.releaseJobs(
+        { workerId: this.workerId, leases, attemptsRan: true },
+        { timeoutMs: rpcTimeoutMs },
+      );
       this.logger.info({ jobs: leases.length, released: res.released }, "unfinished jobs released");
     } catch (err) {
       // The leases then expire and the jobs run again elsewhere, only later.

@@ -165,14 +165,18 @@ export class QueueStore {
     return reply.map(([status, jobStatus]) => ({ status, jobStatus: jobStatusOf(jobStatus) }));
   }
 
-  /** Hands leases on jobs of `queue` back unrun; resolves to how many were released. */
-  async release(queue: string, workerId: string, leases: readonly LeaseRef[]): Promise<number> {
+  /**
+   * Hands leases on jobs of `queue` back, ready again at once; resolves to how many were handed
+   * back. Unrun jobs get their attempt back; with `attemptsRan` (the handlers ran and were
+   * stopped) the attempt counts, and a job on its last attempt fails (attempts_exhausted).
+   */
+  async release(queue: string, workerId: string, leases: readonly LeaseRef[], opts: { attemptsRan?: boolean } = {}): Promise<number> {
     if (leases.length === 0) return 0;
     const k = this.keys(queue);
     return Number(await this.run(
       "release-jobs",
       [k.ready, k.leased, k.outbox, k.jobPrefix],
-      [workerId, TOMBSTONE_TTL_S, ...leases.flatMap((l) => [l.id, l.token])],
+      [workerId, TOMBSTONE_TTL_S, opts.attemptsRan ? "1" : "0", ...leases.flatMap((l) => [l.id, l.token])],
     ));
   }
 
