@@ -119,15 +119,17 @@ export class QueueStore {
   }
 
   /**
-   * Hands leases on jobs of `queue` back unrun; resolves to how many were released, and how many
-   * of each type are ready again. `reason` "lease_not_delivered" records that the scheduler did it
-   * for a caller that went away.
+   * Hands leases on jobs of `queue` back, ready again at once; resolves to how many were handed
+   * back, and how many of each type are ready again. Unrun jobs get their attempt back (`reason`
+   * "lease_not_delivered" records that the scheduler did it for a caller that went away); with
+   * `attemptsRan` (the handlers ran and were stopped) the attempt counts, and a job on its last
+   * attempt fails (attempts_exhausted).
    */
   async release(
     queue: string,
     workerId: string,
     leases: readonly LeaseRef[],
-    opts: { reason?: "worker_released" | "lease_not_delivered" } = {},
+    opts: { reason?: "worker_released" | "lease_not_delivered"; attemptsRan?: boolean } = {},
   ): Promise<{ released: number; ready: TypeCounts }> {
     if (leases.length === 0) return { released: 0, ready: new Map() };
     const k = this.keys(queue);
@@ -136,7 +138,7 @@ export class QueueStore {
     const [released, counts] = (await this.run(
       "release-jobs",
       [k.readyPrefix, k.types, k.leased, k.outbox, k.jobPrefix],
-      [workerId, reason, actor, ...leases.flatMap((l) => [l.id, l.token])],
+      [workerId, reason, actor, opts.attemptsRan ? "1" : "0", ...leases.flatMap((l) => [l.id, l.token])],
     )) as [number, unknown];
     return { released: Number(released), ready: typeCountsOf(counts) };
   }
