@@ -61,6 +61,18 @@ const ERRS = "(b.error_seq > coalesce(j.error_seq, 0))";
  * 'completed', 'retry_scheduled' or 'failed' event of a worker adds to that worker's completed
  * or failed count in worker_outcome_counts, on the stripe `$14`; counting only rows the INSERT
  * returned keeps the counts exact when a batch is applied again.
+ *
+ * Lock order. Replicas apply overlapping batches at once (the same jobs, in any order), and an
+ * UPDATE locks rows in whatever order its plan visits them (physical order, which differs
+ * between snapshots), so two such statements used to deadlock. `locked` therefore takes every
+ * known job's row lock first, in id order, and everything else reads from it: the event
+ * INSERT sorts all of `known` (a join on `locked`) before its first row, so no event is written
+ * before every lock is held. After that no wait can close a cycle: the UPDATE changes only rows
+ * already held; an event (job_id, seq) is written only under its job's lock, so two statements
+ * meeting on one are already ordered by that lock; and worker_outcome_counts rows come after
+ * every job lock (they count what the INSERT returned), in worker_id order, on one stripe.
+ * `locked` also reads the newest committed version of each row (READ COMMITTED re-reads a row
+ * it waited for), and a job deleted meanwhile (retention) is reported unknown.
  */
 export const APPEND_EVENTS_SQL = `
 WITH input AS (
@@ -70,10 +82,17 @@ WITH input AS (
     AS e(job_id, seq, type, status, attempt, worker_id, error, actor, result, details, occurred_at,
          lease_id, reason)
 ),
+locked AS MATERIALIZED (
+  SELECT j.id, j.status IN ${TERMINAL} AS job_final, j.last_seq AS job_last_seq
+  FROM jobs j
+  WHERE j.id = ANY($1::uuid[])
+  ORDER BY j.id
+  FOR NO KEY UPDATE
+),
 known AS (
-  SELECT e.*, j.status IN ${TERMINAL} AS job_final, j.last_seq AS job_last_seq
+  SELECT e.*, l.job_final, l.job_last_seq
   FROM input e
-  JOIN jobs j ON j.id = e.job_id
+  JOIN locked l ON l.id = e.job_id
 ),
 appended AS (
   INSERT INTO job_events (job_id, seq, type, status, attempt, worker_id, error, actor, result,
@@ -159,7 +178,7 @@ moved AS (
 SELECT (SELECT count(*)::int FROM appended) AS appended,
        (SELECT count(*)::int FROM moved) AS moved,
        ARRAY(SELECT DISTINCT e.job_id::text FROM input e
-             WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = e.job_id)
+             WHERE NOT EXISTS (SELECT 1 FROM locked l WHERE l.id = e.job_id)
              ORDER BY 1) AS unknown_job_ids`;
 
 interface AppendRow {
