@@ -11,6 +11,7 @@ const ALL = [
   "0005_partition_by_day",
   "0006_table_size_samples",
   "0007_unfinished_jobs_by_id",
+  "0008_idempotency_request_digest",
 ];
 const TABLES = [
   "idempotency_keys",
