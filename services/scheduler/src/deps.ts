@@ -23,7 +23,7 @@ export interface Deps {
   readonly workers: WorkerRegistry;
   readonly history: HistoryClient;
   /** Sends workers' presence to history in the background. */
-  readonly presence: Pick<SendPresence, "note">;
+  readonly presence: Pick<SendPresence, "note" | "send">;
   readonly logger: Logger;
   /** Tells the outbox forwarder that new events wait, so history hears of them promptly. */
   readonly eventsWritten: () => void;

@@ -76,6 +76,36 @@ describe("report-jobs", () => {
     expect((await jobHash(f, q, job.id)).status).toBe("failed");
   });
 
+  it("keeps a completion reported late, while no newer attempt has started, without running the job again", async () => {
+    const q = uniqueQueue();
+    const { job, token } = await leaseOne(q);
+    // The worker's report was lost in transit until its lease ran out.
+    await backdate(f, f.keys(q).leased, job.id);
+    expect(await f.store.expireLeases(q, 10)).toMatchObject({ requeued: 1 });
+    const [late] = await f.store.report(q, "w1", [completed(job.id, token, { done: 1 })]);
+    expect(late).toEqual({ status: ReportStatus.ACCEPTED, jobStatus: JobStatus.COMPLETED });
+    expect(await jobHash(f, q, job.id)).toMatchObject({ state: "done", status: "completed", attempts: "1" });
+    expect(await f.store.lease(q, "w2", ask(1))).toEqual([]);
+    const events = await outboxEntries(f, q);
+    expect(events.map((e) => [e.type, e.attempt, e.lease])).toEqual([
+      ["STARTED", "1", token],
+      ["LEASE_EXPIRED", "1", token],
+      ["COMPLETED", "1", token],
+    ]);
+    expect(JSON.parse(events[2]!.details!)).toEqual({ late_report: true });
+    // Retried again, it is a duplicate.
+    expect((await f.store.report(q, "w1", [completed(job.id, token)]))[0]!.status).toBe(ReportStatus.DUPLICATE);
+  });
+
+  it("refuses a late failure: the job already waits for its next attempt", async () => {
+    const q = uniqueQueue();
+    const { job, token } = await leaseOne(q);
+    await backdate(f, f.keys(q).leased, job.id);
+    await f.store.expireLeases(q, 10);
+    expect((await f.store.report(q, "w1", [failed(job.id, token)]))[0]!.status).toBe(ReportStatus.LEASE_LOST);
+    expect((await jobHash(f, q, job.id)).state).toBe("ready");
+  });
+
   it("answers LEASE_LOST with no status for a job Redis does not know", async () => {
     const [r] = await f.store.report(uniqueQueue(), "w1", [completed(makeJob().id, "x:1")]);
     expect(r).toEqual({ status: ReportStatus.LEASE_LOST, jobStatus: JobStatus.UNSPECIFIED });

@@ -6,6 +6,8 @@ import { codeOf } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobKeys, startStack, type Stack } from "../../test/stack.js";
 import { queueKeys } from "../redis/keys.js";
+import { requestDigest } from "../request-digest.js";
+import { parseSubmitJob } from "../validate.js";
 
 let s: Stack;
 beforeAll(async () => {
@@ -37,6 +39,23 @@ describe("SubmitJob", () => {
     );
     expect(await s.redis.zscore(keys("later").delayed, stored!.id)).not.toBeNull();
     expect(await s.redis.zcard(keys("later").ready("email.send"))).toBe(0);
+  });
+
+  it("enqueues at once the job a retried key holds when the first submit's enqueue never happened", async () => {
+    // As a first submit leaves it when Redis failed after history's commit: in history only.
+    const first = parseSubmitJob(job({ queue: "idem-retry", idempotencyKey: "order-43" }), s.config);
+    await s.ingest.insertJobs({
+      jobs: [{ id: first.id, type: first.type, queue: first.queue, payload: first.payload, maxAttempts: first.maxAttempts,
+        timeout: durationFromMs(first.timeoutMs), idempotencyKey: first.idempotencyKey }],
+      requestDigests: [requestDigest(first)],
+    });
+    // The caller, told unavailable, retries the same request.
+    const { job: again } = await s.scheduler.submitJob(job({ queue: "idem-retry", idempotencyKey: "order-43" }));
+    expect(again!.id).toBe(first.id);
+    // Ready now, not after the reconciler's grace period.
+    expect(await s.redis.zscore(keys("idem-retry").ready("email.send"), first.id)).not.toBeNull();
+    const { jobs } = await s.worker.leaseJobs({ workerId: "w1", queues: ["idem-retry"], maxJobs: 5 });
+    expect(jobs.map((j) => j.job!.id)).toEqual([first.id]);
   });
 
   it("answers the first job again for a reused idempotency key and enqueues it once", async () => {
