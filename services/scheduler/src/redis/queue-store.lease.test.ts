@@ -84,6 +84,38 @@ describe("enqueue-jobs and lease-jobs", () => {
     expect(a[0]!.token.length).toBeGreaterThan(16);
   });
 
+  it("answers the same leases when one request runs again (a retry, or the client re-sending after a reconnect)", async () => {
+    const q = uniqueQueue();
+    await f.store.enqueue(q, [makeJob(), makeJob(), makeJob()]);
+    const req = { ...ask(2), requestId: "req-7" };
+    const first = await f.store.lease(q, "w1", req);
+    const again = await f.store.lease(q, "w1", req);
+    expect(again).toEqual(first);
+    expect(again.map((r) => r.attempts)).toEqual([1, 1]);
+    expect(await outboxEntries(f, q)).toHaveLength(2);
+    // Once those leases are reported, the request leases anew; another worker's request id is its own.
+    await f.store.report(q, "w1", first.map((r) => ({ id: r.id, token: r.token, outcome: "completed", body: "1", permanent: false })));
+    expect((await f.store.lease(q, "w1", req)).map((r) => r.id)).toHaveLength(1);
+  });
+
+  it("leases within the byte budget, but always at least one job", async () => {
+    const q = uniqueQueue();
+    const big = JSON.stringify({ blob: "x".repeat(1_000) });
+    await f.store.enqueue(q, [makeJob({ payloadJson: big }), makeJob({ payloadJson: big }), makeJob({ payloadJson: big })]);
+    expect(await f.store.lease(q, "w1", { ...ask(10), maxBytes: 2_100 })).toHaveLength(2);
+    expect(await f.store.lease(q, "w1", { ...ask(10), maxBytes: 10 })).toHaveLength(1);
+  });
+
+  it("leases only the named types, best first across them", async () => {
+    const q = uniqueQueue();
+    const [a1, b1, c1, a2] = [makeJob({ type: "a" }), makeJob({ type: "b", priority: 5 }), makeJob({ type: "c", priority: 9 }), makeJob({ type: "a" })];
+    await f.store.enqueue(q, [a1, b1, c1, a2]);
+    expect((await f.store.lease(q, "w1", { ...ask(10), types: ["a", "b"] })).map((r) => r.id)).toEqual([b1.id, a1.id, a2.id]);
+    expect(await f.redis.smembers(f.keys(q).types)).toEqual(["c"]);
+    expect((await f.store.lease(q, "w1", ask(10))).map((r) => r.id)).toEqual([c1.id]);
+    expect(await f.redis.exists(f.keys(q).types)).toBe(0);
+  });
+
   it("caps the first lease at the attempt deadline plus grace for short timeouts", async () => {
     const q = uniqueQueue();
     await f.store.enqueue(q, [makeJob({ timeoutMs: 1_000 })]);

@@ -3,6 +3,11 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ParkedEventSchema } from "@taskflow/proto";
 import type { ParkedRecord } from "../redis/parked-events.js";
 
+const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
+
+/** Whether `id` has the shape of a Redis stream entry id (`<ms>-<n>`). */
+export const isEntryId = (id: string): boolean => STREAM_ID.test(id);
+
 /** A parked record as the admin API shows it. */
 export function toParkedEvent(r: ParkedRecord): MessageInitShape<typeof ParkedEventSchema> {
   const f = r.fields;

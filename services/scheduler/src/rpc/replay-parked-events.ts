@@ -5,12 +5,10 @@ import { invalidArgument } from "../errors.js";
 import { applyEntries } from "../loops/apply-events.js";
 import { asOutboxEntry, type ParkedRecord } from "../redis/parked-events.js";
 import { checkQueues } from "../validate.js";
-import { toParkedEvent } from "./parked-event.js";
+import { isEntryId, toParkedEvent } from "./parked-event.js";
 
 /** Most entries one replay sends. */
 export const MAX_REPLAY = 1_000;
-
-const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
 
 /**
  * ReplayParkedEvents: sends parked entries of one queue to history again (the named ones, or the
@@ -26,7 +24,7 @@ export const replayParkedEvents =
     checkQueues([req.queue], "queue");
     if (req.entryIds.length > MAX_REPLAY) throw invalidArgument("entry_ids", `must name at most ${MAX_REPLAY} entries`);
     req.entryIds.forEach((id, i) => {
-      if (!STREAM_ID.test(id)) throw invalidArgument(`entry_ids[${i}]`, "must be a parked entry id");
+      if (!isEntryId(id)) throw invalidArgument(`entry_ids[${i}]`, "must be a parked entry id");
     });
     const { records, notFound } = await pick(d, req.queue, req.entryIds);
     const applied = await applyEntries(d.history, records.map(asOutboxEntry), d.logger.child({ queue: req.queue }));
