@@ -86,8 +86,8 @@ describe("a plain @grpc/grpc-js client built from proto/", () => {
     expect(second.nextPageToken).toBe("");
   });
 
-  it("pages across history replicas: the other replica honours a page token one signed", async () => {
-    expect(stack.histories).toHaveLength(2);
+  it("pages across history replicas: the other replica honours a page token one signed", async (ctx) => {
+    if (stack.histories.length < 2) return ctx.skip("one history replica (TEST_STACK_REPLICAS=1)");
     // Straight to each replica, past the balancer; no worker serves the queue, so nothing moves.
     const [one, other] = stack.histories.map((h) => new pkg.taskflow.v1.HistoryService(addr(h.url), creds) as UnaryClient);
     try {
