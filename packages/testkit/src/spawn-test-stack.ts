@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { fileURLToPath } from "node:url";
-import { spawnStackService, type StackService } from "./stack-service.js";
-import { startTcpBalancer, type TcpBalancer } from "./start-tcp-balancer.js";
+import { StackParts } from "./stack-parts.js";
+import type { StackService } from "./stack-service.js";
+import type { TcpBalancer } from "./start-tcp-balancer.js";
 import {
   createTestDatabase,
   deleteKeysWithPrefix,
@@ -9,9 +9,6 @@ import {
   testRedisUrl,
   type TestDatabase,
 } from "./stores.js";
-
-const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
-const entry = (name: string): string => `${repoRoot}services/${name}/dist/main.js`;
 
 /**
  * Replicas of the scheduler and of history when the caller names no count: two, so every test
@@ -88,77 +85,44 @@ export async function spawnTestStack(opts: TestStackOptions = {}): Promise<TestS
   const db = await createTestDatabase(opts.databaseAdminUrl);
   const keyPrefix = randomKeyPrefix();
   const redisUrl = opts.redisUrl ?? testRedisUrl();
-  const started: StackService[][] = [];
-  const balancers: TcpBalancer[] = [];
-  const spawn = (service: string, portVar: string, env: NodeJS.ProcessEnv, script = entry(service), name = service): Promise<StackService> =>
-    spawnStackService({
-      name,
-      entry: script,
-      portVar,
-      env: { ...process.env, LOG_LEVEL: "info", ...env },
-      echo: opts.echo ?? false,
-      graceMs: 10_000,
-    });
-  /** Starts `count` replicas at once (history's migrations take an advisory lock, so they may). */
-  const spawnGroup = async (count: number, service: string, portVar: string, env: NodeJS.ProcessEnv): Promise<StackService[]> => {
-    // Named "scheduler-1", "scheduler-2"... in errors and echoed output.
-    const replica = (i: number) => spawn(service, portVar, env, entry(service), `${service}-${i + 1}`);
-    const results = await Promise.allSettled(Array.from({ length: count }, (_, i) => replica(i)));
-    const group = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
-    started.push(group);
-    const failed = results.find((r) => r.status === "rejected");
-    if (failed !== undefined) throw failed.reason;
-    return group;
-  };
-  const balance = async (group: StackService[]): Promise<TcpBalancer> => {
-    const balancer = await startTcpBalancer(group.map((s) => s.url));
-    balancers.push(balancer);
-    return balancer;
-  };
+  const parts = new StackParts(opts.echo ?? false);
   const stop = async (): Promise<void> => {
-    const errors: unknown[] = [];
-    const settle = async (work: Promise<unknown>[]): Promise<void> => {
-      for (const r of await Promise.allSettled(work)) if (r.status === "rejected") errors.push(r.reason);
-    };
-    // Workers first, then schedulers, then history: each group stops while what it calls is up.
-    for (const group of started.splice(0).reverse()) await settle(group.map((s) => s.stop()));
-    await settle(balancers.splice(0).map((b) => b.close()));
-    await settle([db.drop(), deleteKeysWithPrefix(redisUrl, keyPrefix)]);
+    const errors = await parts.stop();
+    for (const r of await Promise.allSettled([db.drop(), deleteKeysWithPrefix(redisUrl, keyPrefix)])) {
+      if (r.status === "rejected") errors.push(r.reason);
+    }
     if (errors.length > 0) throw new AggregateError(errors, "the test stack did not stop cleanly");
   };
   try {
-    const histories = await spawnGroup(historyCount, "history", "HISTORY_PORT", {
-      DATABASE_URL: db.url,
-      PAGE_TOKEN_SECRET: randomBytes(24).toString("hex"),
-      ...opts.history,
+    const history = await parts.startGroup(historyCount, {
+      service: "history",
+      portVar: "HISTORY_PORT",
+      env: { DATABASE_URL: db.url, PAGE_TOKEN_SECRET: randomBytes(24).toString("hex"), ...opts.history },
     });
-    const historyBalancer = await balance(histories);
-    const schedulers = await spawnGroup(schedulerCount, "scheduler", "SCHEDULER_PORT", {
-      REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: keyPrefix,
-      HISTORY_URL: historyBalancer.url,
-      ...opts.scheduler,
+    const scheduler = await parts.startGroup(schedulerCount, {
+      service: "scheduler",
+      portVar: "SCHEDULER_PORT",
+      env: { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: keyPrefix, HISTORY_URL: history.balancer.url, ...opts.scheduler },
     });
-    const schedulerBalancer = await balance(schedulers);
-    const workers: StackService[] = [];
-    started.push(workers);
+    const workers = parts.newGroup();
     const addWorker = async (env: NodeJS.ProcessEnv = {}): Promise<StackService> => {
-      const worker = await spawn("worker", "WORKER_PORT", { SCHEDULER_URL: schedulerBalancer.url, ...env }, opts.workerEntry);
+      const workerEnv = { SCHEDULER_URL: scheduler.balancer.url, ...env };
+      const worker = await parts.spawn({ service: "worker", portVar: "WORKER_PORT", env: workerEnv, entry: opts.workerEntry });
       workers.push(worker);
       return worker;
     };
     if (opts.worker !== false) await addWorker(opts.worker);
     return {
-      historyUrl: historyBalancer.url,
-      schedulerUrl: schedulerBalancer.url,
+      historyUrl: history.balancer.url,
+      schedulerUrl: scheduler.balancer.url,
       db,
       redisUrl,
       keyPrefix,
-      history: histories[0]!,
-      scheduler: schedulers[0]!,
-      histories,
-      schedulers,
-      balancers: { history: historyBalancer, scheduler: schedulerBalancer },
+      history: history.replicas[0]!,
+      scheduler: scheduler.replicas[0]!,
+      histories: history.replicas,
+      schedulers: scheduler.replicas,
+      balancers: { history: history.balancer, scheduler: scheduler.balancer },
       workers,
       addWorker,
       stop,
@@ -175,20 +139,4 @@ function replicaCount(what: string, asked: number | undefined): number {
   const count = asked ?? (raw === undefined || raw === "" ? DEFAULT_REPLICAS : Number(raw));
   if (!Number.isInteger(count) || count < 1) throw new Error(`${what}: a replica count must be a positive integer, got ${asked ?? raw}`);
   return count;
-}
-
-/**
- * Stops every one of `services` at once with `signal` (default SIGTERM), e.g. a whole group of
- * replicas for an outage of the service, and resolves once all have exited.
- */
-export async function stopAll(services: readonly StackService[], signal?: NodeJS.Signals): Promise<void> {
-  await Promise.all(services.map((s) => s.stop(signal)));
-}
-
-/**
- * Starts every one of `services` that has exited again on its port, at once. `env` as in
- * StackService.start. @throws Error when one does not start (the others are left running).
- */
-export async function startAll(services: readonly StackService[], env?: NodeJS.ProcessEnv): Promise<void> {
-  await Promise.all(services.filter((s) => s.exited).map((s) => s.start(env)));
 }
