@@ -11,16 +11,18 @@ let stack: TestStack;
 let sessions: Http2SessionManager[];
 let sql: pg.Client;
 let redis: Redis;
-/** One client over Connect and one over gRPC, both on HTTP/2. */
+/** One client over Connect and one over gRPC, both on HTTP/2, each on its own scheduler replica. */
 let clients: Client<typeof SchedulerService>[];
 
 beforeAll(async () => {
   // No worker: every accepted job stays in its queue's ready set, where the test can count it.
   stack = await spawnTestStack({ worker: false });
-  sessions = [new Http2SessionManager(stack.schedulerUrl), new Http2SessionManager(stack.schedulerUrl)];
+  // Past the balancer: the racing submits of every case meet on two replicas (when there are two).
+  const [first, second] = [stack.schedulers[0]!.url, stack.schedulers.at(-1)!.url];
+  sessions = [new Http2SessionManager(first), new Http2SessionManager(second)];
   clients = [
-    createClient(SchedulerService, createConnectTransport({ baseUrl: stack.schedulerUrl, httpVersion: "2", sessionManager: sessions[0] })),
-    createClient(SchedulerService, createGrpcTransport({ baseUrl: stack.schedulerUrl, sessionManager: sessions[1] })),
+    createClient(SchedulerService, createConnectTransport({ baseUrl: first, httpVersion: "2", sessionManager: sessions[0] })),
+    createClient(SchedulerService, createGrpcTransport({ baseUrl: second, sessionManager: sessions[1] })),
   ];
   sql = new pg.Client({ connectionString: stack.db.url });
   await sql.connect();

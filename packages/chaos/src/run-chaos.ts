@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { toSubmitRequest, type SubmitInput } from "@taskflow/client";
 import { readExecLog } from "@taskflow/testkit";
 import { emptyTally, runBatchLoad, type LoadTally } from "./batch-load.js";
-import { startAgain, runChaos, type ChaosTarget } from "./chaos-loop.js";
+import { startAgain, runChaos, type ChaosAction } from "./chaos-loop.js";
 import type { ChaosRig } from "./chaos-rig.js";
 import { createPrng } from "./prng.js";
 import { countDuplicates, countLost, countMismatches, countStatuses, reconcileOnce, untilAllTerminal } from "./settle.js";
@@ -39,7 +39,10 @@ export interface ChaosReport {
   mismatches: number;
   /** From the end of chaos until every job was terminal; null when that never happened. */
   recovery_ms: number | null;
-  chaos_actions: Record<ChaosTarget, number>;
+  /** Kills and restarts per action: a worker, every replica of a service, one replica, Redis. */
+  chaos_actions: Record<ChaosAction, number>;
+  /** Processes of each service the run had. */
+  replicas: { scheduler: number; history: number };
   duration_s: number;
   seed: number;
 }
@@ -70,13 +73,14 @@ export async function runChaosExperiment(rig: ChaosRig, o: ChaosRunOptions): Pro
     mismatches: await settledMismatches(rig, o.signal),
     recovery_ms: recoveryMs,
     chaos_actions: actions,
+    replicas: { scheduler: rig.stack.schedulers.length, history: rig.stack.histories.length },
     duration_s: o.durationS,
     seed: o.seed,
   };
 }
 
 /** The load and the chaos loop together; a chaos failure ends the load too. */
-async function underChaos(rig: ChaosRig, o: ChaosRunOptions): Promise<{ tally: LoadTally; actions: Record<ChaosTarget, number> }> {
+async function underChaos(rig: ChaosRig, o: ChaosRunOptions): Promise<{ tally: LoadTally; actions: Record<ChaosAction, number> }> {
   const phase = new AbortController();
   const end = (): void => phase.abort();
   o.signal.addEventListener("abort", end, { once: true });
@@ -92,7 +96,7 @@ async function underChaos(rig: ChaosRig, o: ChaosRunOptions): Promise<{ tally: L
   const load = runBatchLoad({ submit, rate: o.rate, durationMs, prng: createPrng(o.seed + 1), signal: phase.signal }, tally);
   try {
     const { stack, pool, redis } = rig;
-    const chaos = { pool, redis, scheduler: stack.scheduler, history: stack.history, prng: createPrng(o.seed) };
+    const chaos = { pool, redis, schedulers: stack.schedulers, histories: stack.histories, prng: createPrng(o.seed) };
     const actions = await runChaos({ ...chaos, durationMs, signal: phase.signal, log: o.log }).catch((err: unknown) => {
       phase.abort();
       throw err;
@@ -106,9 +110,9 @@ async function underChaos(rig: ChaosRig, o: ChaosRunOptions): Promise<{ tally: L
   }
 }
 
-/** Starts history or the scheduler if down, and waits for the supervisor to have every worker up. */
+/** Starts every history and scheduler replica that is down, and waits for the supervisor to have every worker up. */
 async function bringUp(rig: ChaosRig): Promise<void> {
-  for (const service of [rig.stack.history, rig.stack.scheduler]) if (service.exited) await startAgain(service);
+  for (const service of [...rig.stack.histories, ...rig.stack.schedulers]) if (service.exited) await startAgain(service);
   const deadline = Date.now() + UP_TIMEOUT_MS;
   while (rig.pool.workers.some((w) => w.exited)) {
     if (Date.now() > deadline) throw new Error(`a worker was not up again within ${UP_TIMEOUT_MS} ms`);
