@@ -34,6 +34,18 @@ export interface ChaosOptions {
   signal: AbortSignal;
   /** Told of each action (a human-readable line). */
   log: (line: string) => void;
+  /**
+   * After each Redis restart: how long, from the loss, until Redis held again every unfinished
+   * job (null: not within its wait). Its results are kept in `restores`.
+   */
+  timeRestore: (lostAtMs: number) => Promise<number | null>;
+}
+
+/** What a chaos run did: the count per action, and how long each Redis loss took to repair. */
+export interface ChaosOutcome {
+  actions: Record<ChaosAction, number>;
+  /** ms from each Redis loss until every unfinished job was back in Redis; null: not within the wait. */
+  restores: (number | null)[];
 }
 
 /** A count of zero for every action. */
@@ -61,8 +73,9 @@ function actionsFor(opts: ChaosOptions): ChaosAction[] {
  * service is back) before the next. Resolves with the count per action once `durationMs` has
  * passed or `signal` aborted. @throws Error when a killed process cannot be started again.
  */
-export async function runChaos(opts: ChaosOptions): Promise<Record<ChaosAction, number>> {
+export async function runChaos(opts: ChaosOptions): Promise<ChaosOutcome> {
   const counts = noActions();
+  const restores: (number | null)[] = [];
   const actions = actionsFor(opts);
   const deadline = Date.now() + opts.durationMs;
   const maxActions = Math.ceil(opts.durationMs / GAP_MIN_MS);
@@ -72,13 +85,13 @@ export async function runChaos(opts: ChaosOptions): Promise<Record<ChaosAction, 
     await sleep(gap, undefined, { signal: opts.signal }).catch(() => undefined);
     if (opts.signal.aborted) break;
     const action = opts.prng.pick(actions);
-    await act(action, opts);
+    await act(action, opts, restores);
     counts[action] += 1;
   }
-  return counts;
+  return { actions: counts, restores };
 }
 
-async function act(action: ChaosAction, opts: ChaosOptions): Promise<void> {
+async function act(action: ChaosAction, opts: ChaosOptions, restores: (number | null)[]): Promise<void> {
   const at = (): string => new Date().toISOString();
   if (action === "worker") {
     const live = opts.pool.workers.filter((w) => !w.exited);
@@ -90,6 +103,9 @@ async function act(action: ChaosAction, opts: ChaosOptions): Promise<void> {
   } else if (action === "redis") {
     opts.log(`${at()} chaos: restart redis (every key lost)`);
     await opts.redis.restart();
+    const restoredMs = await opts.timeRestore(Date.now());
+    restores.push(restoredMs);
+    opts.log(`${at()} chaos: ${restoredMs === null ? "unfinished jobs not all back in redis within 30 s" : `every unfinished job back in redis ${restoredMs} ms after the loss`}`);
   } else {
     const service = action.startsWith("scheduler") ? "scheduler" : "history";
     const group = service === "scheduler" ? opts.schedulers : opts.histories;

@@ -20,12 +20,15 @@ to finish, and prints one JSON line:
   mismatches                   Redis entries of finished jobs plus unfinished jobs Redis lacks
                                (must be 0)
   recovery_ms                  from the end of chaos until every job was terminal
+  redis_restore_ms             per Redis loss, from the loss until Redis held again every job
+                               PostgreSQL held unfinished: losses, median, max, not_restored
+                               (not within 30 s; must be 0)
   chaos_actions                kills and restarts per action: worker, scheduler and history
                                (every replica), scheduler_replica and history_replica (one),
                                redis
   replicas                     scheduler and history processes of the run
 
-The same --seed repeats the same choices. Exits 1 when lost or mismatches is above 0.`;
+The same --seed repeats the same choices. Exits 1 when lost, mismatches or not_restored is above 0.`;
 
 interface Options {
   durationS: number;
@@ -101,7 +104,7 @@ async function main(): Promise<number> {
     await cleanUp(cleanups.splice(0));
     console.log(JSON.stringify(report));
     if (stop.signal.aborted) return 130;
-    return report.lost > 0 || report.mismatches > 0 ? 1 : 0;
+    return report.lost > 0 || report.mismatches > 0 || report.redis_restore_ms.not_restored > 0 ? 1 : 0;
   } finally {
     await cleanUp(cleanups);
   }

@@ -2,10 +2,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { toSubmitRequest, type SubmitInput } from "@taskflow/client";
 import { readExecLog } from "@taskflow/testkit";
 import { emptyTally, runBatchLoad, type LoadTally } from "./batch-load.js";
-import { startAgain, runChaos, type ChaosAction } from "./chaos-loop.js";
+import { startAgain, runChaos, type ChaosAction, type ChaosOutcome } from "./chaos-loop.js";
 import type { ChaosRig } from "./chaos-rig.js";
 import { createPrng } from "./prng.js";
-import { countDuplicates, countLost, countMismatches, countStatuses, reconcileOnce, untilAllTerminal } from "./settle.js";
+import { countDuplicates, countLost, countMismatches, countStatuses, reconcileOnce, timeRestore, untilAllTerminal } from "./settle.js";
 
 /** Longest wait for every job to finish once chaos ended, in ms. */
 const SETTLE_TIMEOUT_MS = 180_000;
@@ -39,6 +39,12 @@ export interface ChaosReport {
   mismatches: number;
   /** From the end of chaos until every job was terminal; null when that never happened. */
   recovery_ms: number | null;
+  /**
+   * Per Redis loss, from the loss until Redis held again every job PostgreSQL held unfinished
+   * (the restore the scheduler starts when its marker is gone): how many, the median and the
+   * worst, in ms; `not_restored` counts losses not repaired within 30 s.
+   */
+  redis_restore_ms: { losses: number; median: number | null; max: number | null; not_restored: number };
   /** Kills and restarts per action: a worker, every replica of a service, one replica, Redis. */
   chaos_actions: Record<ChaosAction, number>;
   /** Processes of each service the run had. */
@@ -53,7 +59,7 @@ export interface ChaosReport {
  * execution log hold. @throws Error when a killed service cannot be started again.
  */
 export async function runChaosExperiment(rig: ChaosRig, o: ChaosRunOptions): Promise<ChaosReport> {
-  const { tally, actions } = await underChaos(rig, o);
+  const { tally, actions, restores } = await underChaos(rig, o);
   const chaosEndedAt = Date.now();
   o.log(`chaos over: ${JSON.stringify(actions)}; ${tally.acknowledged.length} of ${tally.submitted} jobs acknowledged`);
   await bringUp(rig);
@@ -72,6 +78,7 @@ export async function runChaosExperiment(rig: ChaosRig, o: ChaosRunOptions): Pro
     duplicate_executions: countDuplicates(await readExecLog(rig.execLog)),
     mismatches: await settledMismatches(rig, o.signal),
     recovery_ms: recoveryMs,
+    redis_restore_ms: summarize(restores),
     chaos_actions: actions,
     replicas: { scheduler: rig.stack.schedulers.length, history: rig.stack.histories.length },
     duration_s: o.durationS,
@@ -80,7 +87,7 @@ export async function runChaosExperiment(rig: ChaosRig, o: ChaosRunOptions): Pro
 }
 
 /** The load and the chaos loop together; a chaos failure ends the load too. */
-async function underChaos(rig: ChaosRig, o: ChaosRunOptions): Promise<{ tally: LoadTally; actions: Record<ChaosAction, number> }> {
+async function underChaos(rig: ChaosRig, o: ChaosRunOptions): Promise<{ tally: LoadTally } & ChaosOutcome> {
   const phase = new AbortController();
   const end = (): void => phase.abort();
   o.signal.addEventListener("abort", end, { once: true });
@@ -97,17 +104,31 @@ async function underChaos(rig: ChaosRig, o: ChaosRunOptions): Promise<{ tally: L
   try {
     const { stack, pool, redis } = rig;
     const chaos = { pool, redis, schedulers: stack.schedulers, histories: stack.histories, prng: createPrng(o.seed) };
-    const actions = await runChaos({ ...chaos, durationMs, signal: phase.signal, log: o.log }).catch((err: unknown) => {
-      phase.abort();
-      throw err;
-    });
+    const restore = (lostAtMs: number) => timeRestore(rig.db, rig.redisClient, stack.keyPrefix, lostAtMs);
+    const outcome = await runChaos({ ...chaos, durationMs, signal: phase.signal, log: o.log, timeRestore: restore }).catch(
+      (err: unknown) => {
+        phase.abort();
+        throw err;
+      },
+    );
     await load;
-    return { tally, actions };
+    return { tally, ...outcome };
   } finally {
     clearInterval(progress);
     o.signal.removeEventListener("abort", end);
     await load;
   }
+}
+
+/** Count, median and worst of the restore times. */
+function summarize(restores: readonly (number | null)[]): ChaosReport["redis_restore_ms"] {
+  const done = restores.filter((ms): ms is number => ms !== null).sort((a, b) => a - b);
+  return {
+    losses: restores.length,
+    median: done.length === 0 ? null : done[Math.floor((done.length - 1) / 2)]!,
+    max: done.at(-1) ?? null,
+    not_restored: restores.length - done.length,
+  };
 }
 
 /** Starts every history and scheduler replica that is down, and waits for the supervisor to have every worker up. */

@@ -102,3 +102,28 @@ export function countDuplicates(records: readonly ExecRecord[]): number {
   for (const n of extra.values()) duplicates += Math.max(0, n);
   return duplicates;
 }
+
+/** Longest wait for the jobs Redis lost to be back, in ms. */
+const RESTORE_TIMEOUT_MS = 30_000;
+
+/**
+ * Time from a Redis data loss at `lostAtMs` until Redis holds again every job PostgreSQL held
+ * unfinished at the loss (its hash, whatever became of it since), in ms; null when that took
+ * longer than 30 s. Polls with one pipeline of EXISTS per round.
+ */
+export async function timeRestore(db: pg.Pool, redis: Redis, keyPrefix: string, lostAtMs: number): Promise<number | null> {
+  const { rows } = await db.query<{ id: string; queue: string }>(
+    `SELECT id::text, queue FROM jobs
+     WHERE status IN ('pending', 'processing') AND created_at < to_timestamp($1::double precision / 1000)`,
+    [lostAtMs],
+  );
+  for (;;) {
+    const replies = await redis
+      .pipeline(rows.map((r) => ["exists", `${keyPrefix}:{${r.queue}}:job:${r.id}`]))
+      .exec()
+      .catch(() => null);
+    if (replies !== null && replies.every(([err, n]) => err === null && n === 1)) return Date.now() - lostAtMs;
+    if (Date.now() - lostAtMs > RESTORE_TIMEOUT_MS) return null;
+    await sleep(POLL_MS / 5);
+  }
+}
