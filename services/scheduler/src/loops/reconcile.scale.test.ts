@@ -60,7 +60,7 @@ beforeAll(async () => {
   }
   state = new ReconcileStateStore(redis, prefix);
   // As a completed earlier run leaves it: everything created before the grace period was checked.
-  await state.write({ cursor: idFloor(now - GRACE_MS), walk: undefined });
+  await state.reset({ cursor: idFloor(now - GRACE_MS), walk: undefined });
   reconciler = new Reconciler({
     store,
     recovery: new RecoveryStore(redis, prefix),

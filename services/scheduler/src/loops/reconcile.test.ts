@@ -25,7 +25,7 @@ beforeAll(async () => {
   // The stack's own scheduler restores at start (Redis holds no marker yet) and then only
   // watches the marker; the test's reconciler makes the periodic runs.
   s = await startStack({ env: { RECONCILE_INTERVAL_MS: "3600000", RECONCILE_GRACE_MS: String(GRACE_MS) } });
-  await eventually(async () => ((await s.redis.exists(reconcileStateKey(s.config.redisKeyPrefix))) === 1 ? true : undefined));
+  await eventually(async () => ((await s.redis.hget(reconcileStateKey(s.config.redisKeyPrefix), "phase")) === "ok" ? true : undefined));
   r = createTestReconciler(s, GRACE_MS);
 });
 afterAll(async () => {

@@ -2,7 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import type { SchedulerMetrics } from "../metrics.js";
 import type { HeldLock, ReconcileLock } from "../redis/reconcile-lock.js";
-import { idFloor, type ReconcileState, type ReconcileStateStore } from "../redis/reconcile-state.js";
+import { idFloor, type ReconcileState, type ReconcileStateStore, type StoredState } from "../redis/reconcile-state.js";
 import { PeriodicLoop } from "@taskflow/service-kit";
 import { dropFinishedJobs } from "./reconcile-redis.js";
 import {
@@ -94,11 +94,19 @@ export class Reconciler {
     }
     try {
       const state = await this.d.state.read();
-      const mode: ReconcileMode = state === undefined ? "restore" : opts.full ? "full" : "incremental";
+      const mode: ReconcileMode = state === undefined || state.restoring ? "restore" : opts.full ? "full" : "incremental";
+      const epoch = mode === "restore" && !dryRun ? await this.d.state.beginRestore() : state?.epoch;
+      if (mode === "restore" && !dryRun && epoch === undefined) {
+        this.logger.debug("reconcile skipped: another replica completed the restore");
+        return undefined;
+      }
       const run = await this.newRun(dryRun, mode, lock);
       const started = performance.now();
       const next = await this.compare(run, state);
-      if (!dryRun) await this.d.state.write(next);
+      // A run that began before Redis lost its data must not put the marker back.
+      if (!dryRun && !(await this.d.state.save(epoch ?? "", next))) {
+        this.logger.warn({ mode }, "reconcile state not saved: redis lost its data during the run");
+      }
       this.conclude(run.report, performance.now() - started);
       return run.report;
     } finally {
@@ -119,7 +127,7 @@ export class Reconciler {
 
   /** Restores at once when the marker of Redis's data is gone (skipped while another replica restores). */
   private async checkData(): Promise<void> {
-    if (await this.d.state.present()) return;
+    if (await this.d.state.intact()) return;
     this.logger.warn("redis lost its data: restoring unfinished jobs from history");
     const report = await this.runOnce();
     if (report !== undefined && report.mode === "restore") this.d.metrics?.redisDataLost.inc();
@@ -141,14 +149,14 @@ export class Reconciler {
   }
 
   /** Runs both passes as the mode asks; returns the progress to save. */
-  private async compare(run: ReconcileRun, state: ReconcileState | undefined): Promise<ReconcileState> {
+  private async compare(run: ReconcileRun, state: StoredState | undefined): Promise<ReconcileState> {
     const incremental = run.mode === "incremental" && state !== undefined;
     const budget = incremental ? this.d.maxJobsPerRun : Number.POSITIVE_INFINITY;
     const unfinished = await requeueLostJobs(run, incremental ? state.cursor : "", budget);
     // The next run checks again from the start of the grace period: a job created within it
     // may still have its submit in flight, and one that crashed before the enqueue is caught then.
     const graceFloor = idFloor(run.cutoffMs - (run.mode === "restore" ? this.d.graceMs : 0));
-    const cursor = unfinished.done ? maxId(state?.cursor ?? "", graceFloor) : unfinished.lastId;
+    const cursor = unfinished.done ? maxId(incremental ? state.cursor : "", graceFloor) : unfinished.lastId;
     if (run.mode === "restore") return { cursor, walk: undefined };
     const walk = await dropFinishedJobs(run, incremental ? state.walk : undefined, budget);
     return { cursor, walk: walk.next };

@@ -1,6 +1,8 @@
+import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { callRedis } from "../errors.js";
 import { reconcileStateKey } from "./keys.js";
+import { defineScripts, type Scripts } from "./scripts.js";
 
 /** Where the reconciler's walk of Redis's queue sets stands. */
 export interface SetWalk {
@@ -22,46 +24,74 @@ export interface ReconcileState {
   walk: SetWalk | undefined;
 }
 
+/** The state as a run finds it: its epoch, whether a restore completed, and the progress. */
+export interface StoredState extends ReconcileState {
+  epoch: string;
+  /** A restore began under this epoch and has not completed (its replica may have died). */
+  restoring: boolean;
+}
+
 /**
- * Reads and writes the reconciler's progress (`<prefix>:reconcile`). The key also marks that
- * Redis holds its data: it is written at the end of the first complete reconciliation and never
- * expires, so Redis without it has lost its data (a restart without persistence, a failover to
- * an empty replica, a flush) or is new, and every unfinished job must come back from history.
+ * Reads and writes the reconciler's progress (`<prefix>:reconcile`). The hash also marks that
+ * Redis holds its data: a restore writes it (phase "restoring", then "ok") and it never expires,
+ * so Redis without it, or with a restore that never completed, has lost its data (a restart
+ * without persistence, a failover to an empty replica, a flush) or is new, and every unfinished
+ * job must come back from history. Each write names the epoch the run started from, so a run
+ * that began before a loss cannot put the marker back (see save-reconcile-state.lua).
  */
 export class ReconcileStateStore {
   private readonly key: string;
+  private readonly scripts: Scripts;
 
   constructor(
     private readonly redis: Redis,
     keyPrefix: string,
   ) {
     this.key = reconcileStateKey(keyPrefix);
+    this.scripts = defineScripts(redis);
   }
 
-  /** Whether the marker is there (Redis kept its data). */
-  async present(): Promise<boolean> {
-    return (await callRedis(() => this.redis.exists(this.key))) === 1;
+  /** Whether Redis holds its data: the marker is there and no restore is unfinished. */
+  async intact(): Promise<boolean> {
+    return (await callRedis(() => this.redis.hget(this.key, "phase"))) === "ok";
   }
 
-  /** The progress; undefined when Redis lost its data or is new. */
-  async read(): Promise<ReconcileState | undefined> {
+  /** The state; undefined when Redis lost its data or is new. */
+  async read(): Promise<StoredState | undefined> {
     const f = await callRedis(() => this.redis.hgetall(this.key));
-    if (f.cursor === undefined) return undefined;
+    if (f.epoch === undefined) return undefined;
     const walk = f.walk_queue === undefined || f.walk_set === undefined
       ? undefined
       : { queue: f.walk_queue, set: f.walk_set, cursor: f.walk_cursor ?? "0" };
-    return { cursor: f.cursor, walk };
+    return { epoch: f.epoch, restoring: f.phase !== "ok", cursor: f.cursor ?? "", walk };
   }
 
-  /** Saves the progress (creating the marker). */
-  async write(state: ReconcileState): Promise<void> {
+  /**
+   * Starts a restore under a new epoch (see begin-restore.lua).
+   * @returns the epoch; undefined when another replica completed a restore meanwhile.
+   */
+  async beginRestore(): Promise<string | undefined> {
+    const epoch = randomBytes(12).toString("base64url");
+    const began = await callRedis(() => this.scripts["begin-restore"]([this.key], [epoch]));
+    return began === 1 ? epoch : undefined;
+  }
+
+  /**
+   * Saves the progress of a run that started under `epoch` (and ends a restore).
+   * @returns false when the state changed meanwhile (Redis lost its data again): nothing saved.
+   */
+  async save(epoch: string, state: ReconcileState): Promise<boolean> {
     const w = state.walk;
-    await callRedis(async () => {
-      const tx = this.redis.multi().hset(this.key, "cursor", state.cursor);
-      if (w === undefined) tx.hdel(this.key, "walk_queue", "walk_set", "walk_cursor");
-      else tx.hset(this.key, "walk_queue", w.queue, "walk_set", w.set, "walk_cursor", w.cursor);
-      await tx.exec();
-    });
+    const saved = await callRedis(() =>
+      this.scripts["save-reconcile-state"]([this.key], [epoch, state.cursor, w?.queue ?? "", w?.set ?? "", w?.cursor ?? ""]),
+    );
+    return saved === 1;
+  }
+
+  /** Writes a completed state under a new epoch, whatever is there: for tests and first starts. */
+  async reset(state: ReconcileState): Promise<void> {
+    const epoch = await this.beginRestore();
+    if (epoch !== undefined) await this.save(epoch, state);
   }
 }
 

@@ -16,6 +16,8 @@ export const SCRIPT_NAMES = [
   "bury-job",
   "forget-queue",
   "migrate-legacy-ready",
+  "begin-restore",
+  "save-reconcile-state",
   "renew-lock",
   "release-lock",
 ] as const;
