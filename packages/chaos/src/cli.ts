@@ -21,8 +21,8 @@ to finish, and prints one JSON line:
                                (must be 0)
   recovery_ms                  from the end of chaos until every job was terminal
   redis_restore_ms             per Redis loss, from the loss until Redis held again every job
-                               PostgreSQL held unfinished: losses, median, max, not_restored
-                               (not within 30 s; must be 0)
+                               PostgreSQL held unfinished (or history recorded its end):
+                               losses, median, max, not_restored (not within 30 s; must be 0)
   chaos_actions                kills and restarts per action: worker, scheduler and history
                                (every replica), scheduler_replica and history_replica (one),
                                redis

@@ -40,9 +40,10 @@ export interface ChaosReport {
   /** From the end of chaos until every job was terminal; null when that never happened. */
   recovery_ms: number | null;
   /**
-   * Per Redis loss, from the loss until Redis held again every job PostgreSQL held unfinished
-   * (the restore the scheduler starts when its marker is gone): how many, the median and the
-   * worst, in ms; `not_restored` counts losses not repaired within 30 s.
+   * Per Redis loss, from the loss until Redis held again every job PostgreSQL held unfinished (the
+   * restore the scheduler starts when its marker is gone; a job whose end history recorded
+   * meanwhile counts as settled): how many, the median and the worst, in ms; `not_restored`
+   * counts losses not repaired within 30 s.
    */
   redis_restore_ms: { losses: number; median: number | null; max: number | null; not_restored: number };
   /** Kills and restarts per action: a worker, every replica of a service, one replica, Redis. */

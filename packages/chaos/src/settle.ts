@@ -107,9 +107,10 @@ export function countDuplicates(records: readonly ExecRecord[]): number {
 const RESTORE_TIMEOUT_MS = 30_000;
 
 /**
- * Time from a Redis data loss at `lostAtMs` until Redis holds again every job PostgreSQL held
- * unfinished at the loss (its hash, whatever became of it since), in ms; null when that took
- * longer than 30 s. Polls with one pipeline of EXISTS per round.
+ * Time from a Redis data loss at `lostAtMs` until every job PostgreSQL held unfinished at the loss
+ * is back in Redis (its hash, whatever became of it since), or has finished in PostgreSQL (a
+ * forward in flight at the loss recorded its end: it must not come back), in ms; null when that
+ * took longer than 30 s. Polls with one pipeline of EXISTS per round.
  */
 export async function timeRestore(db: pg.Pool, redis: Redis, keyPrefix: string, lostAtMs: number): Promise<number | null> {
   const { rows } = await db.query<{ id: string; queue: string }>(
@@ -117,13 +118,29 @@ export async function timeRestore(db: pg.Pool, redis: Redis, keyPrefix: string, 
      WHERE status IN ('pending', 'processing') AND created_at < to_timestamp($1::double precision / 1000)`,
     [lostAtMs],
   );
+  let waiting = rows;
   for (;;) {
     const replies = await redis
-      .pipeline(rows.map((r) => ["exists", `${keyPrefix}:{${r.queue}}:job:${r.id}`]))
+      .pipeline(waiting.map((r) => ["exists", `${keyPrefix}:{${r.queue}}:job:${r.id}`]))
       .exec()
       .catch(() => null);
-    if (replies !== null && replies.every(([err, n]) => err === null && n === 1)) return Date.now() - lostAtMs;
+    if (replies !== null) {
+      const absent = waiting.filter((_, i) => replies[i]?.[0] !== null || replies[i]?.[1] !== 1);
+      waiting = await stillUnfinished(db, absent);
+      if (waiting.length === 0) return Date.now() - lostAtMs;
+    }
     if (Date.now() - lostAtMs > RESTORE_TIMEOUT_MS) return null;
     await sleep(POLL_MS / 5);
   }
+}
+
+/** The jobs among `jobs` that PostgreSQL still holds as pending or processing. */
+async function stillUnfinished<J extends { id: string }>(db: pg.Pool, jobs: readonly J[]): Promise<J[]> {
+  if (jobs.length === 0) return [];
+  const { rows } = await db.query<{ id: string }>(
+    "SELECT id::text FROM jobs WHERE id = ANY($1::uuid[]) AND status IN ('pending', 'processing')",
+    [jobs.map((j) => j.id)],
+  );
+  const open = new Set(rows.map((r) => r.id));
+  return jobs.filter((j) => open.has(j.id));
 }

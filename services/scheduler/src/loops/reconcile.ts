@@ -37,6 +37,9 @@ export interface ReconcileOptions {
   waitForLockMs?: number;
 }
 
+/** Longest pause of the data watch after failed checks, in ms. */
+const WATCH_MAX_BACKOFF_MS = 1_000;
+
 /** Leaves the lock free for a restore another replica may finish, and skips. */
 const NO_WAIT = 0;
 
@@ -72,6 +75,9 @@ export class Reconciler {
     });
     this.watch = new PeriodicLoop({
       intervalMs: d.watchIntervalMs,
+      // While Redis restarts every check fails; the first after it is back must come within a
+      // second or so, not after a backoff grown during the outage.
+      maxBackoffMs: Math.max(d.watchIntervalMs, WATCH_MAX_BACKOFF_MS),
       logger: this.logger,
       run: () => this.checkData().catch(ignoreStopping),
     });
