@@ -17,6 +17,8 @@ to finish, and prints one JSON line:
   completed, failed, cancelled jobs per final status in PostgreSQL
   lost                         acknowledged jobs missing or unfinished at the end (must be 0)
   duplicate_executions         runs beyond one per job (flaky jobs' planned failures excepted)
+  duplicate_causes             those runs by cause, from the jobs' trails: lease_expired,
+                               restored_after_redis_loss, outbox_lost_with_redis
   mismatches                   Redis entries of finished jobs plus unfinished jobs Redis lacks
                                (must be 0)
   recovery_ms                  from the end of chaos until every job was terminal

@@ -5,7 +5,17 @@ import { emptyTally, runBatchLoad, type LoadTally } from "./batch-load.js";
 import { startAgain, runChaos, type ChaosAction, type ChaosOutcome } from "./chaos-loop.js";
 import type { ChaosRig } from "./chaos-rig.js";
 import { createPrng } from "./prng.js";
-import { countDuplicates, countLost, countMismatches, countStatuses, reconcileOnce, timeRestore, untilAllTerminal } from "./settle.js";
+import {
+  countDuplicates,
+  countLost,
+  countMismatches,
+  countStatuses,
+  duplicateCauses,
+  reconcileOnce,
+  timeRestore,
+  untilAllTerminal,
+  type DuplicateCauses,
+} from "./settle.js";
 
 /** Longest wait for every job to finish once chaos ended, in ms. */
 const SETTLE_TIMEOUT_MS = 180_000;
@@ -36,6 +46,8 @@ export interface ChaosReport {
   cancelled: number;
   lost: number;
   duplicate_executions: number;
+  /** The duplicate executions by what caused them (see DuplicateCauses). */
+  duplicate_causes: DuplicateCauses;
   mismatches: number;
   /** From the end of chaos until every job was terminal; null when that never happened. */
   recovery_ms: number | null;
@@ -69,6 +81,7 @@ export async function runChaosExperiment(rig: ChaosRig, o: ChaosRunOptions): Pro
   const recoveryMs = settled ? Date.now() - chaosEndedAt : null;
   o.log(settled ? `every job terminal ${recoveryMs} ms after chaos ended` : "jobs still unfinished: gave up waiting");
   const counts = await countStatuses(rig.db);
+  const execLog = await readExecLog(rig.execLog);
   return {
     submitted: tally.submitted,
     acknowledged: tally.acknowledged.length,
@@ -76,7 +89,8 @@ export async function runChaosExperiment(rig: ChaosRig, o: ChaosRunOptions): Pro
     failed: counts.failed,
     cancelled: counts.cancelled,
     lost: await countLost(rig.db, tally.acknowledged),
-    duplicate_executions: countDuplicates(await readExecLog(rig.execLog)),
+    duplicate_executions: countDuplicates(execLog),
+    duplicate_causes: await duplicateCauses(rig.db, execLog),
     mismatches: await settledMismatches(rig, o.signal),
     recovery_ms: recoveryMs,
     redis_restore_ms: summarize(restores),
