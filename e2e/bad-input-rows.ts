@@ -159,6 +159,13 @@ export const schedulerRows: Row[] = [
   bad("register with negative concurrency", "concurrency", registerWith({ concurrency: -1 })),
   bad("lease with an empty worker_id", "worker_id", (c) => c.worker.leaseJobs({ workerId: "", queues: ["q"] })),
   bad("lease from no queue", "queues", (c) => c.worker.leaseJobs({ workerId: "w-bad", queues: [] })),
+  bad("lease a job type named 'a b'", "job_types[1]", (c) => c.worker.leaseJobs({ workerId: "w-bad", queues: ["q"], jobTypes: ["ok", "a b"] })),
+  bad("lease with a request id of 65 characters", "request_id", (c) =>
+    c.worker.leaseJobs({ workerId: "w-bad", queues: ["q"], requestId: "r".repeat(65) }),
+  ),
+  bad("lease with SQL as request id", "request_id", (c) =>
+    c.worker.leaseJobs({ workerId: "w-bad", queues: ["q"], requestId: SQL_METACHARACTERS[0] }),
+  ),
   bad("heartbeat for a lease with a bad job id", "leases[0].job_id", (c) =>
     c.worker.heartbeat({ workerId: "w-bad", leases: [lease({ jobId: "%" })] }),
   ),
@@ -203,6 +210,7 @@ const UPSERT = "/taskflow.v1.HistoryIngestService/UpsertWorkers";
 const INSERT = "/taskflow.v1.HistoryIngestService/InsertJobs";
 const UNKNOWN_ID = "018f0000-0000-7000-8000-00000000beef";
 const insert = (over: object) => (c: Clients) => c.ingest.insertJobs({ jobs: [newJob(over)] });
+const insertWithDigests = (requestDigests: string[]) => (c: Clients) => c.ingest.insertJobs({ jobs: [newJob({})], requestDigests });
 const append = (over: object) => (c: Clients) => c.ingest.appendEvents({ events: [event(over)] });
 const listJobs = (req: Parameters<Clients["history"]["listJobs"]>[0]) => (c: Clients) => c.history.listJobs(req);
 const DAY = 86_400_000;
@@ -222,6 +230,12 @@ const binaryOf = <T extends Parameters<typeof create>[0]>(schema: T, init: Param
 
 /** Bad requests to history: HistoryService and HistoryIngestService. */
 export const historyRows: Row[] = [
+  bad("insert with two digests for one job", "request_digests", insertWithDigests(["a", "b"])),
+  bad("insert with a digest of 129 characters", "request_digests", insertWithDigests(["d".repeat(129)])),
+  bad("unfinished jobs after an id that is not a UUID", "after_id", (c) =>
+    c.ingest.listUnfinishedJobs({ createdBefore: timestampFromMs(Date.now()), afterId: SQL_METACHARACTERS[0] }),
+  ),
+  bad("unfinished jobs without created_before", "created_before", (c) => c.ingest.listUnfinishedJobs({})),
   bad("get with an empty id", "id", (c) => c.history.getJob({ id: "" })),
   bad("get with a malformed id", "id", (c) => c.history.getJob({ id: "not-a-uuid" })),
   bad("get with SQL as id", "id", (c) => c.history.getJob({ id: SQL_METACHARACTERS[0] })),

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { createClient, type Client } from "@connectrpc/connect";
+import { Code, createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { SchedulerService } from "@taskflow/proto";
 import { spawnTestStack, testRedisUrl, type TestStack } from "@taskflow/testkit";
@@ -11,16 +11,18 @@ let stack: TestStack;
 let sessions: Http2SessionManager[];
 let sql: pg.Client;
 let redis: Redis;
-/** One client over Connect and one over gRPC, both on HTTP/2. */
+/** One client over Connect and one over gRPC, both on HTTP/2, each on its own scheduler replica. */
 let clients: Client<typeof SchedulerService>[];
 
 beforeAll(async () => {
   // No worker: every accepted job stays in its queue's ready set, where the test can count it.
   stack = await spawnTestStack({ worker: false });
-  sessions = [new Http2SessionManager(stack.schedulerUrl), new Http2SessionManager(stack.schedulerUrl)];
+  // Past the balancer: the racing submits of every case meet on two replicas (when there are two).
+  const [first, second] = [stack.schedulers[0]!.url, stack.schedulers.at(-1)!.url];
+  sessions = [new Http2SessionManager(first), new Http2SessionManager(second)];
   clients = [
-    createClient(SchedulerService, createConnectTransport({ baseUrl: stack.schedulerUrl, httpVersion: "2", sessionManager: sessions[0] })),
-    createClient(SchedulerService, createGrpcTransport({ baseUrl: stack.schedulerUrl, sessionManager: sessions[1] })),
+    createClient(SchedulerService, createConnectTransport({ baseUrl: first, httpVersion: "2", sessionManager: sessions[0] })),
+    createClient(SchedulerService, createGrpcTransport({ baseUrl: second, sessionManager: sessions[1] })),
   ];
   sql = new pg.Client({ connectionString: stack.db.url });
   await sql.connect();
@@ -45,7 +47,9 @@ async function storedFor(key: string, queue: string) {
   return {
     postgres: jobs.rows.map((r) => r.id),
     keyHolder: held.rows[0]?.job_id,
-    redisReady: (await redis.zrange(`${base}:ready`, "0", "-1")).sort(),
+    redisReady: (await Promise.all((await redis.smembers(`${base}:types`)).map((t) => redis.zrange(`${base}:ready:${t}`, "0", "-1"))))
+      .flat()
+      .sort(),
     redisJobs: hashes,
   };
 }
@@ -56,7 +60,7 @@ describe("idempotency keys through the scheduler (HTTP/2, real processes)", () =
     const queue = freshQueue();
     const answers = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        clients[i % 2]!.submitJob({ type: "email.send", queue, idempotencyKey: key, payload: { attempt: i } }),
+        clients[i % 2]!.submitJob({ type: "email.send", queue, idempotencyKey: key, payload: { order: 42 } }),
       ),
     );
     const ids = new Set(answers.map((a) => a.job?.id));
@@ -104,7 +108,7 @@ describe("idempotency keys through the scheduler (HTTP/2, real processes)", () =
     const key = `order-${randomUUID()}`;
     const queue = freshQueue();
     const { jobs } = await clients[0]!.submitJobs({
-      jobs: [{ type: "t.a", queue, idempotencyKey: key }, { type: "t.b", queue }, { type: "t.c", queue, idempotencyKey: key }],
+      jobs: [{ type: "t.a", queue, idempotencyKey: key }, { type: "t.b", queue }, { type: "t.a", queue, idempotencyKey: key }],
     });
     expect(jobs.map((j) => j.type)).toEqual(["t.a", "t.b", "t.a"]);
     expect(jobs[2]!.id).toBe(jobs[0]!.id);
@@ -112,5 +116,25 @@ describe("idempotency keys through the scheduler (HTTP/2, real processes)", () =
     expect(stored.postgres).toEqual([jobs[0]!.id]);
     // The queue holds the keyed job once, beside the batch's job without a key.
     expect(stored.redisReady).toEqual([jobs[0]!.id, jobs[1]!.id].sort());
+  });
+
+  it("refuses a key reused for a different request with already_exists, and stores nothing", async () => {
+    const key = `order-${randomUUID()}`;
+    const queue = freshQueue();
+    const first = (await clients[0]!.submitJob({ type: "email.send", queue, idempotencyKey: key, payload: { to: "a@example.com", cc: "c" } })).job!;
+    // The same object with its keys in another order is the same request.
+    const same = await clients[1]!.submitJob({ type: "email.send", queue, idempotencyKey: key, payload: { cc: "c", to: "a@example.com" } });
+    expect(same.job!.id).toBe(first.id);
+    for (const other of [
+      { type: "email.send", queue, payload: { to: "b@example.com", cc: "c" } },
+      { type: "sms.send", queue, payload: { to: "a@example.com", cc: "c" } },
+      { type: "email.send", queue: `${queue}-2`, payload: { to: "a@example.com", cc: "c" } },
+      { type: "email.send", queue, payload: { to: "a@example.com", cc: "c" }, priority: 9 },
+    ]) {
+      await expect(clients[0]!.submitJob({ ...other, idempotencyKey: key })).rejects.toMatchObject({ code: Code.AlreadyExists });
+    }
+    const batch = clients[1]!.submitJobs({ jobs: [{ type: "t.new", queue }, { type: "t.other", queue, idempotencyKey: key }] });
+    await expect(batch).rejects.toMatchObject({ code: Code.AlreadyExists, rawMessage: expect.stringContaining("jobs[1].idempotency_key") });
+    expect(await storedFor(key, queue)).toEqual({ postgres: [first.id], keyHolder: first.id, redisReady: [first.id], redisJobs: [first.id] });
   });
 });

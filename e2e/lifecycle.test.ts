@@ -91,4 +91,25 @@ describe("the whole lifecycle across three processes", () => {
     const byStart = [...done].sort((a, b) => Number(a.startedAt!.seconds - b.startedAt!.seconds) || a.startedAt!.nanos - b.startedAt!.nanos);
     expect(byStart.map((j) => j.priority)).toEqual([1000, 900, 450, 100, 5, 0]);
   }, 60_000);
+
+  it("wakes a worker long-polling one scheduler replica for a job submitted through the other", async (ctx) => {
+    if (stack.schedulers.length < 2) return ctx.skip("one scheduler replica (TEST_STACK_REPLICAS=1)");
+    const [polled, other] = stack.schedulers;
+    // Past the balancers: the worker polls only the first replica, the job goes in through the second.
+    await stack.addWorker({ SCHEDULER_URL: polled!.url, WORKER_QUEUES: "wake", WORKER_CONCURRENCY: "1" });
+    const through = createTaskFlowClient({ schedulerUrl: other!.url, historyUrl: stack.historyUrl });
+    try {
+      // A first job makes sure the worker is up and back in a long poll (10 s) when the next comes.
+      const [warm] = await through.submitMany([{ type: "echo", queue: "wake", payload: {} }]);
+      await through.waitFor(warm!.id, { timeoutMs: 30_000 });
+      const [job] = await through.submitMany([{ type: "echo", queue: "wake", payload: {} }]);
+      const done = await through.waitFor(job!.id, { timeoutMs: 30_000 });
+      expect(done.status).toBe(JobStatus.COMPLETED);
+      const ms = (t: { seconds: bigint; nanos: number }): number => Number(t.seconds) * 1000 + t.nanos / 1e6;
+      // Woken through Redis at once, not when the poll ran out.
+      expect(ms(done.startedAt!) - ms(done.createdAt!)).toBeLessThan(2_000);
+    } finally {
+      await through.close();
+    }
+  }, 60_000);
 });

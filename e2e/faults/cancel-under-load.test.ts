@@ -1,21 +1,28 @@
-import { JobStatus, type Job } from "@taskflow/client";
+import { createTaskFlowClient, JobStatus, type Job, type TaskFlowClient } from "@taskflow/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFaultStack, type FaultStack } from "./fault-stack.js";
 import { expectInvariants, withoutLapses } from "./invariants.js";
 import { ackedIds, startSteadyLoad } from "./steady-load.js";
 
 let fs: FaultStack;
+/** Cancels through the last scheduler replica, while the workers poll the first. */
+let canceller: TaskFlowClient;
 
 beforeAll(async () => {
   // One worker with three slots on the default queue, so jobs queue up behind the running ones;
   // another serves the load's queue. Leases of 3 s: the case is about cancels, and a lease lost
   // to a loaded machine would turn a running job back into a waiting one mid-case.
   fs = await startFaultStack({ workers: 0, scheduler: { LEASE_MS: "3000" } });
-  await fs.addWorker({ WORKER_CONCURRENCY: "3" });
-  await fs.addWorker({ WORKER_QUEUES: "load" });
+  // Past the balancer: a cancel must reach the handler through Redis, whichever replica took it.
+  const { schedulers, historyUrl } = fs.stack;
+  const polled = { SCHEDULER_URL: schedulers[0]!.url };
+  await fs.addWorker({ ...polled, WORKER_CONCURRENCY: "3" });
+  await fs.addWorker({ ...polled, WORKER_QUEUES: "load" });
+  canceller = createTaskFlowClient({ schedulerUrl: schedulers.at(-1)!.url, historyUrl });
 });
 
 afterAll(async () => {
+  await canceller?.close();
   await fs?.close();
 });
 
@@ -35,7 +42,7 @@ describe("fault: pending, delayed and running jobs are cancelled under load", ()
     const pending = await submitAll(10, () => ({ type: "sleep", payload: { ms: 100 } }));
     const delayed = await submitAll(5, () => ({ type: "sleep", payload: { ms: 100 }, delayMs: 60_000 }));
     const waiting = [...pending.slice(0, 5), ...delayed];
-    const cancel = (jobs: Job[]) => Promise.all(jobs.map(async (j) => (await fs.client.cancel(j.id, "fault suite")).status));
+    const cancel = (jobs: Job[]) => Promise.all(jobs.map(async (j) => (await canceller.cancel(j.id, "fault suite")).status));
     // Waiting jobs first: cancelling the running ones frees slots the waiting ones would take.
     expect(await cancel(waiting)).toEqual(waiting.map(() => JobStatus.CANCELLED));
     expect(await cancel(running)).toEqual(running.map(() => JobStatus.PROCESSING));

@@ -17,8 +17,12 @@ afterAll(async () => {
 describe("fault: one idempotency key submitted 20 times at once", () => {
   it("creates, runs and records one job, and answers every submit with it", async () => {
     const key = `order-${randomUUID()}`;
+    // Spread over the scheduler replicas, as a caller's retries behind a balancer would be.
+    const { schedulers } = fs.stack;
     const answers = await Promise.all(
-      Array.from({ length: 20 }, () => fs.submit({ type: "echo", payload: { n: 1 }, idempotencyKey: key })),
+      Array.from({ length: 20 }, (_, i) =>
+        fs.submitTo(schedulers[i % schedulers.length]!.url, { type: "echo", payload: { n: 1 }, idempotencyKey: key }),
+      ),
     );
     const ids = new Set(answers.map((j) => j.id));
     expect(ids.size).toBe(1);

@@ -37,6 +37,9 @@ export const FAST_RECONCILE: NodeJS.ProcessEnv = { RECONCILE_INTERVAL_MS: "500",
 export interface FaultStackOptions {
   /** Fixture workers started with the stack (default 2). */
   workers?: number;
+  /** Scheduler and history replicas (spawnTestStack's default: two of each). */
+  schedulers?: number;
+  histories?: number;
   /** Extra environment of the scheduler (laid over {@link FAST_SCHEDULER}). */
   scheduler?: NodeJS.ProcessEnv;
   history?: NodeJS.ProcessEnv;
@@ -53,10 +56,12 @@ export interface FaultStack {
   stack: TestStack;
   /** Reads jobs, trails and cancels through the public client. */
   client: TaskFlowClient;
-  /** AdminService on the scheduler (Reconcile). */
+  /** AdminService on the scheduler balancer (Reconcile). */
   admin: Client<typeof AdminService>;
   /** Submits one job with a bounded wait. @throws ConnectError as the scheduler answered. */
   submit: (input: SubmitInput) => Promise<Job>;
+  /** Submits one job to one replica's own url, past the balancer, over a connection of its own. */
+  submitTo: (baseUrl: string, input: SubmitInput) => Promise<Job>;
   /** Starts one more fixture worker. */
   addWorker: (env?: NodeJS.ProcessEnv) => Promise<StackService>;
   /** The execution log of every fixture worker so far. */
@@ -75,14 +80,17 @@ export interface FaultStack {
 }
 
 /**
- * Spawns history, scheduler and `workers` fixture workers on a database and key prefix of
- * their own, every worker appending to one execution log.
+ * Spawns history and scheduler replicas (two of each unless told), each group behind its
+ * balancer, and `workers` fixture workers on a database and key prefix of their own, every
+ * worker appending to one execution log.
  */
 export async function startFaultStack(opts: FaultStackOptions = {}): Promise<FaultStack> {
   const logDir = await mkdtemp(join(tmpdir(), "tf-faults-"));
   const execLog = join(logDir, "executions.jsonl");
   const workerEnv = { FAULT_EXEC_LOG: execLog, WORKER_CONCURRENCY: "10", ...opts.worker };
   const stack = await spawnTestStack({
+    schedulers: opts.schedulers,
+    histories: opts.histories,
     scheduler: { ...FAST_SCHEDULER, ...opts.scheduler },
     history: opts.history,
     worker: false,
@@ -121,7 +129,14 @@ export async function startFaultStack(opts: FaultStackOptions = {}): Promise<Fau
   };
 }
 
-type Readers = Pick<FaultStack, "client" | "admin" | "submit" | "sql" | "redis" | "close">;
+type Readers = Pick<FaultStack, "client" | "admin" | "submit" | "submitTo" | "sql" | "redis" | "close">;
+
+/** Submits over `scheduler` with a bounded wait. @throws ConnectError as the scheduler answered. */
+async function submitOver(scheduler: Client<typeof SchedulerService>, input: SubmitInput): Promise<Job> {
+  const res = await scheduler.submitJob(toSubmitRequest(input), { timeoutMs: SUBMIT_TIMEOUT_MS });
+  if (res.job === undefined) throw new Error("SubmitJob answered without a job");
+  return res.job;
+}
 
 /** The clients a case drives and reads the stack through; `close` closes only them. */
 function connectReaders(stack: TestStack): Readers {
@@ -137,10 +152,14 @@ function connectReaders(stack: TestStack): Readers {
   return {
     client,
     admin: createClient(AdminService, transport),
-    submit: async (input) => {
-      const res = await scheduler.submitJob(toSubmitRequest(input), { timeoutMs: SUBMIT_TIMEOUT_MS });
-      if (res.job === undefined) throw new Error("SubmitJob answered without a job");
-      return res.job;
+    submit: (input) => submitOver(scheduler, input),
+    submitTo: async (baseUrl, input) => {
+      const own = new Http2SessionManager(baseUrl);
+      try {
+        return await submitOver(createClient(SchedulerService, createGrpcTransport({ baseUrl, sessionManager: own })), input);
+      } finally {
+        own.abort();
+      }
     },
     sql: async (text, params) => (await pool.query(text, params)).rows,
     redis,

@@ -1,3 +1,4 @@
+import { startAll, stopAll } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFaultStack, until, type FaultStack } from "./fault-stack.js";
 import { expectInvariants, withoutLapses } from "./invariants.js";
@@ -30,7 +31,8 @@ describe("fault: history is down for 30 s under load", () => {
       Array.from({ length: 10 }, (_, i) => fs.submit({ type: "sleep", payload: { ms: 2_000 * (i + 1) }, maxAttempts: 10 })),
     );
     await fs.untilLogged(running);
-    await fs.stack.history.stop("SIGTERM");
+    // Every replica: the whole service is down.
+    await stopAll(fs.stack.histories, "SIGTERM");
     const downAt = Date.now();
     await fs.untilLogged(running, "finish", OUTAGE_MS);
     // The completions wait in the outbox, since history cannot take them.
@@ -38,7 +40,7 @@ describe("fault: history is down for 30 s under load", () => {
     expect(waiting).toBeGreaterThan(0);
     await new Promise((resolve) => setTimeout(resolve, downAt + OUTAGE_MS - Date.now()));
     const upAt = Date.now();
-    await fs.stack.history.start();
+    await startAll(fs.stack.histories);
     // Submits are accepted again.
     await until(() => load.outcomes.some((o) => o.sentAt > upAt && o.job), 20_000);
     const outcomes = await load.stop();

@@ -191,8 +191,9 @@ async function redisViolations(fs: FaultStack, jobs: Map<string, JobFacts>): Pro
 /**
  * Entries left in an outbox must be transitions history already holds: a forward that reached
  * history but whose acknowledgement died with its scheduler stays pending until another
- * replica claims it (after a minute) and sends it again, harmlessly. An entry history lacks,
- * or that differs from what history holds at that seq, is a disagreement.
+ * replica claims it (after OUTBOX_CLAIM_IDLE_MS, 15 s by default) and sends it again,
+ * harmlessly. An entry history lacks, or that differs from what history holds at that seq, is
+ * a disagreement.
  */
 async function outboxViolations(redis: FaultStack["redis"], key: string, jobs: Map<string, JobFacts>): Promise<string[]> {
   const problems: string[] = [];

@@ -65,16 +65,22 @@ describe("fault: a worker is frozen (SIGSTOP) past its lease, then thawed (SIGCO
 
   it("refuses a late report under the lost lease, before and after the newer attempt finished", async () => {
     // The test itself is the frozen worker: it leases the job over the wire and then goes quiet.
-    const sessions = new Http2SessionManager(fs.stack.schedulerUrl);
-    onTestFinished(() => sessions.abort());
-    const worker = createClient(WorkerService, createGrpcTransport({ baseUrl: fs.stack.schedulerUrl, sessionManager: sessions }));
+    // It leases from the first scheduler replica and reports late to the last, past the
+    // balancer: the lease token fences the report whichever replica gets it.
+    const connect = (baseUrl: string) => {
+      const sessions = new Http2SessionManager(baseUrl);
+      onTestFinished(() => sessions.abort());
+      return createClient(WorkerService, createGrpcTransport({ baseUrl, sessionManager: sessions }));
+    };
+    const worker = connect(fs.stack.schedulers[0]!.url);
+    const lateWorker = connect(fs.stack.schedulers.at(-1)!.url);
     const { workerId } = await worker.registerWorker({ workerId: "frozen-by-test", queues: ["fence"], jobTypes: ["sleep"] });
     const job = await fs.submit({ type: "sleep", queue: "fence", payload: { ms: 1_500 }, maxAttempts: 10 });
     const { jobs } = await worker.leaseJobs({ workerId, queues: ["fence"], maxJobs: 1 });
     expect(jobs.map((j) => j.job?.id)).toEqual([job.id]);
     const lease = { jobId: job.id, queue: "fence", leaseToken: jobs[0]!.leaseToken };
     const lateReport = async () => {
-      const res = await worker.reportJobs({
+      const res = await lateWorker.reportJobs({
         workerId,
         reports: [{ lease, outcome: { case: "completed", value: { result: { kind: { case: "stringValue", value: "late" } } } } }],
       });
@@ -85,7 +91,7 @@ describe("fault: a worker is frozen (SIGSTOP) past its lease, then thawed (SIGCO
     await fs.untilLogged([job]);
 
     expect(await lateReport()).toEqual([ReportStatus.LEASE_LOST]);
-    const beat = await worker.heartbeat({ workerId, leases: [lease] });
+    const beat = await lateWorker.heartbeat({ workerId, leases: [lease] });
     expect(beat.leases.map((l) => l.status)).toEqual([LeaseStatus.LOST]);
     const done = await fs.client.waitFor(job.id, { timeoutMs: 20_000 });
     expect(await lateReport()).toEqual([ReportStatus.LEASE_LOST]);

@@ -2,14 +2,16 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { PrivateRedis, StackService, WorkerPool } from "@taskflow/testkit";
 import type { Prng } from "./prng.js";
 
-/** What chaos can hit. */
-export type ChaosTarget = "worker" | "scheduler" | "history" | "redis";
+/**
+ * What one chaos action hits: a worker, a whole service (every replica at once), one replica of
+ * a service, or Redis.
+ */
+export type ChaosAction = "worker" | "scheduler" | "history" | "scheduler_replica" | "history_replica" | "redis";
 
-const TARGETS: readonly ChaosTarget[] = ["worker", "scheduler", "history", "redis"];
 /** Pause between two actions, in ms. */
 const GAP_MIN_MS = 3_000;
 const GAP_MAX_MS = 8_000;
-/** How long a killed service stays down before it is started again, in ms. */
+/** How long a killed service, or one killed replica, stays down before it is started again, in ms. */
 const DOWNTIME_MS: Record<"scheduler" | "history", [number, number]> = {
   scheduler: [500, 2_000],
   history: [500, 3_000],
@@ -20,8 +22,10 @@ const START_RETRY_MS = 500;
 
 export interface ChaosOptions {
   pool: WorkerPool;
-  scheduler: StackService;
-  history: StackService;
+  /** Every scheduler replica. */
+  schedulers: readonly StackService[];
+  /** Every history replica. */
+  histories: readonly StackService[];
   redis: PrivateRedis;
   prng: Prng;
   /** How long chaos lasts, in ms. */
@@ -30,17 +34,49 @@ export interface ChaosOptions {
   signal: AbortSignal;
   /** Told of each action (a human-readable line). */
   log: (line: string) => void;
+  /**
+   * After each Redis restart: how long, from the loss, until Redis held again every unfinished
+   * job (null: not within its wait). Its results are kept in `restores`.
+   */
+  timeRestore: (lostAtMs: number) => Promise<number | null>;
+}
+
+/** What a chaos run did: the count per action, and how long each Redis loss took to repair. */
+export interface ChaosOutcome {
+  actions: Record<ChaosAction, number>;
+  /** ms from each Redis loss until every unfinished job was back in Redis; null: not within the wait. */
+  restores: (number | null)[];
+}
+
+/** A count of zero for every action. */
+export const noActions = (): Record<ChaosAction, number> => ({
+  worker: 0,
+  scheduler: 0,
+  history: 0,
+  scheduler_replica: 0,
+  history_replica: 0,
+  redis: 0,
+});
+
+/** The actions open to a run: killing one replica only where a service has more than one. */
+function actionsFor(opts: ChaosOptions): ChaosAction[] {
+  const actions: ChaosAction[] = ["worker", "scheduler", "history", "redis"];
+  if (opts.schedulers.length > 1) actions.push("scheduler_replica");
+  if (opts.histories.length > 1) actions.push("history_replica");
+  return actions;
 }
 
 /**
- * Every 3 to 8 s (seeded), SIGKILLs a random worker (its supervisor starts it again), kills the
- * scheduler or history and starts it again after a short downtime, or restarts Redis empty.
- * Each action completes (the service is back) before the next. Resolves with the count per
- * target once `durationMs` has passed or `signal` aborted. @throws Error when a killed service
- * cannot be started again.
+ * Every 3 to 8 s (seeded), SIGKILLs a random worker (its supervisor starts it again), kills
+ * every replica of the scheduler or of history, or one replica of either, and starts what it
+ * killed again after a short downtime, or restarts Redis empty. Each action completes (the
+ * service is back) before the next. Resolves with the count per action once `durationMs` has
+ * passed or `signal` aborted. @throws Error when a killed process cannot be started again.
  */
-export async function runChaos(opts: ChaosOptions): Promise<Record<ChaosTarget, number>> {
-  const counts: Record<ChaosTarget, number> = { worker: 0, scheduler: 0, history: 0, redis: 0 };
+export async function runChaos(opts: ChaosOptions): Promise<ChaosOutcome> {
+  const counts = noActions();
+  const restores: (number | null)[] = [];
+  const actions = actionsFor(opts);
   const deadline = Date.now() + opts.durationMs;
   const maxActions = Math.ceil(opts.durationMs / GAP_MIN_MS);
   for (let i = 0; i < maxActions; i++) {
@@ -48,33 +84,41 @@ export async function runChaos(opts: ChaosOptions): Promise<Record<ChaosTarget, 
     if (Date.now() + gap >= deadline) break;
     await sleep(gap, undefined, { signal: opts.signal }).catch(() => undefined);
     if (opts.signal.aborted) break;
-    const target = opts.prng.pick(TARGETS);
-    await act(target, opts);
-    counts[target] += 1;
+    const action = opts.prng.pick(actions);
+    await act(action, opts, restores);
+    counts[action] += 1;
   }
-  return counts;
+  return { actions: counts, restores };
 }
 
-async function act(target: ChaosTarget, opts: ChaosOptions): Promise<void> {
+async function act(action: ChaosAction, opts: ChaosOptions, restores: (number | null)[]): Promise<void> {
   const at = (): string => new Date().toISOString();
-  if (target === "worker") {
+  if (action === "worker") {
     const live = opts.pool.workers.filter((w) => !w.exited);
     if (live.length === 0) return opts.log(`${at()} chaos: no worker up to kill`);
     const worker = opts.prng.pick(live);
     opts.log(`${at()} chaos: SIGKILL worker pid ${worker.pid}`);
     // Killed behind its handle's back, so the supervisor sees a crash and starts it again.
     worker.child.kill("SIGKILL");
-  } else if (target === "redis") {
+  } else if (action === "redis") {
     opts.log(`${at()} chaos: restart redis (every key lost)`);
     await opts.redis.restart();
+    const restoredMs = await opts.timeRestore(Date.now());
+    restores.push(restoredMs);
+    opts.log(`${at()} chaos: ${restoredMs === null ? "unfinished jobs not all back in redis within 30 s" : `every unfinished job back in redis ${restoredMs} ms after the loss`}`);
   } else {
-    const service = opts[target];
-    const downMs = opts.prng.int(...DOWNTIME_MS[target]);
-    opts.log(`${at()} chaos: SIGKILL ${target} pid ${service.pid}, down ${downMs} ms`);
-    await service.stop("SIGKILL");
+    const service = action.startsWith("scheduler") ? "scheduler" : "history";
+    const group = service === "scheduler" ? opts.schedulers : opts.histories;
+    // The whole service, or one replica while the others keep serving.
+    const victims = action.endsWith("_replica") ? [opts.prng.pick(group)] : [...group];
+    const downMs = opts.prng.int(...DOWNTIME_MS[service]);
+    const what = victims.length === group.length ? `every ${service}` : `one ${service}`;
+    const who = victims.map((v) => `${v.name} pid ${v.pid}`).join(", ");
+    opts.log(`${at()} chaos: SIGKILL ${what} (${who}), down ${downMs} ms`);
+    await Promise.all(victims.map((v) => v.stop("SIGKILL")));
     await sleep(downMs);
-    await startAgain(service);
-    opts.log(`${at()} chaos: ${target} back, pid ${service.pid}`);
+    await Promise.all(victims.map((v) => startAgain(v)));
+    opts.log(`${at()} chaos: ${victims.map((v) => `${v.name} back, pid ${v.pid}`).join("; ")}`);
   }
 }
 

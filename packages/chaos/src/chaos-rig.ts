@@ -44,22 +44,39 @@ export interface ChaosRig {
   admin: Client<typeof AdminService>;
 }
 
+/** How many processes of each kind a chaos run starts. */
+export interface ChaosRigSize {
+  /** Fixture workers in the supervised pool. */
+  workers: number;
+  /** Scheduler replicas, behind one balancer. */
+  schedulers: number;
+  /** History replicas, behind one balancer. */
+  histories: number;
+}
+
 /**
- * Starts a private Redis, history and scheduler on a fresh database, and a supervised pool of
- * `workers` fixture workers logging every execution. Pushes onto `cleanups`, as each piece
- * starts, what stops it, so that a failure part way leaves nothing behind once they are run
- * last to first.
+ * Starts a private Redis, `histories` history and `schedulers` scheduler replicas on a fresh
+ * database (each group behind its balancer), and a supervised pool of `workers` fixture workers
+ * logging every execution. Pushes onto `cleanups`, as each piece starts, what stops it, so that
+ * a failure part way leaves nothing behind once they are run last to first.
  * @throws Error when a piece does not start.
  */
-export async function startChaosRig(workers: number, cleanups: (() => Promise<unknown>)[]): Promise<ChaosRig> {
+export async function startChaosRig(size: ChaosRigSize, cleanups: (() => Promise<unknown>)[]): Promise<ChaosRig> {
   const redis = await startPrivateRedis();
   cleanups.push(() => redis.stop());
   const dir = await mkdtemp(join(tmpdir(), "tf-chaos-"));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   const execLog = join(dir, "executions.jsonl");
-  const stack = await spawnTestStack({ redisUrl: redis.url, worker: false, workerEntry: faultWorkerEntry, scheduler: CHAOS_SCHEDULER });
+  const stack = await spawnTestStack({
+    schedulers: size.schedulers,
+    histories: size.histories,
+    redisUrl: redis.url,
+    worker: false,
+    workerEntry: faultWorkerEntry,
+    scheduler: CHAOS_SCHEDULER,
+  });
   cleanups.push(() => stack.stop());
-  const pool = await superviseWorkers(workers, () => stack.addWorker({ FAULT_EXEC_LOG: execLog }));
+  const pool = await superviseWorkers(size.workers, () => stack.addWorker({ FAULT_EXEC_LOG: execLog }));
   cleanups.push(() => pool.stop());
   const db = new pg.Pool({ connectionString: stack.db.url, max: 2 });
   // Idle connections die with nothing (history owns the server's lifetime, not chaos).

@@ -3,43 +3,63 @@ import { parseArgs } from "node:util";
 import { startChaosRig } from "./chaos-rig.js";
 import { runChaosExperiment } from "./run-chaos.js";
 
-const USAGE = `pnpm chaos [--duration-s 300] [--rate 100] [--seed N] [--workers 2]
+const USAGE = `pnpm chaos [--duration-s 300] [--rate 100] [--seed N] [--workers 2] [--schedulers 2] [--histories 2]
 
-Runs history, a scheduler, a private Redis and a supervised pool of recording workers on a
-fresh database, submits --rate jobs/s (echo, short sleeps, flaky jobs) for --duration-s seconds
-while, every 3 to 8 s, it SIGKILLs a worker, the scheduler or history (started again after a
-short downtime) or restarts Redis empty. Then it brings every process up, calls Reconcile,
-waits up to 180 s for every job to finish, and prints one JSON line:
+Runs --histories history and --schedulers scheduler processes (each group behind a TCP
+balancer, as a Kubernetes Service), a private Redis and a supervised pool of recording workers
+on a fresh database, submits --rate jobs/s (echo, short sleeps, flaky jobs) for --duration-s
+seconds while, every 3 to 8 s, it SIGKILLs a worker, every scheduler or every history replica,
+or one scheduler or one history replica (started again after a short downtime), or restarts
+Redis empty. Then it brings every process up, calls Reconcile, waits up to 180 s for every job
+to finish, and prints one JSON line:
 
   submitted, acknowledged      jobs offered, and those the scheduler answered for
   completed, failed, cancelled jobs per final status in PostgreSQL
   lost                         acknowledged jobs missing or unfinished at the end (must be 0)
   duplicate_executions         runs beyond one per job (flaky jobs' planned failures excepted)
+  duplicate_causes             those runs by cause, from the jobs' trails: lease_expired,
+                               restored_after_redis_loss, outbox_lost_with_redis
   mismatches                   Redis entries of finished jobs plus unfinished jobs Redis lacks
                                (must be 0)
   recovery_ms                  from the end of chaos until every job was terminal
-  chaos_actions                kills and restarts per target
+  redis_restore_ms             per Redis loss, from the loss until Redis held again every job
+                               PostgreSQL held unfinished (or history recorded its end):
+                               losses, median, max, not_restored (not within 30 s; must be 0)
+  chaos_actions                kills and restarts per action: worker, scheduler and history
+                               (every replica), scheduler_replica and history_replica (one),
+                               redis
+  replicas                     scheduler and history processes of the run
 
-The same --seed repeats the same choices. Exits 1 when lost or mismatches is above 0.`;
+The same --seed repeats the same choices. Exits 1 when lost, mismatches or not_restored is above 0.`;
 
 interface Options {
   durationS: number;
   rate: number;
   seed: number;
   workers: number;
+  schedulers: number;
+  histories: number;
 }
 
 function parseOptions(argv: string[]): Options {
   const string = { type: "string" } as const;
   const { values } = parseArgs({
     args: argv,
-    options: { "duration-s": string, rate: string, seed: string, workers: string, help: { type: "boolean" } },
+    options: {
+      "duration-s": string,
+      rate: string,
+      seed: string,
+      workers: string,
+      schedulers: string,
+      histories: string,
+      help: { type: "boolean" },
+    },
   });
   if (values.help) {
     console.log(USAGE);
     process.exit(0);
   }
-  const int = (name: "duration-s" | "rate" | "seed" | "workers", min: number, max: number, fallback: number): number => {
+  const int = (name: "duration-s" | "rate" | "seed" | "workers" | "schedulers" | "histories", min: number, max: number, fallback: number): number => {
     const raw = values[name];
     if (raw === undefined) return fallback;
     const n = Number(raw);
@@ -51,6 +71,8 @@ function parseOptions(argv: string[]): Options {
     rate: int("rate", 1, 5_000, 100),
     seed: int("seed", 0, 2 ** 32 - 1, Math.floor(Math.random() * 2 ** 32)),
     workers: int("workers", 1, 16, 2),
+    schedulers: int("schedulers", 1, 4, 2),
+    histories: int("histories", 1, 4, 2),
   };
 }
 
@@ -74,14 +96,17 @@ async function main(): Promise<number> {
   }
   const cleanups: (() => Promise<unknown>)[] = [];
   try {
-    log(`taskflow chaos: ${o.durationS} s at ${o.rate} jobs/s, ${o.workers} workers, seed ${o.seed}`);
-    const rig = await startChaosRig(o.workers, cleanups);
-    log(`stack up: scheduler ${rig.stack.schedulerUrl}, history ${rig.stack.historyUrl}, redis ${rig.redis.url}`);
+    const size = `${o.schedulers} schedulers, ${o.histories} histories, ${o.workers} workers`;
+    log(`taskflow chaos: ${o.durationS} s at ${o.rate} jobs/s, ${size}, seed ${o.seed}`);
+    const rig = await startChaosRig(o, cleanups);
+    const { stack } = rig;
+    const urls = (group: { url: string }[]): string => group.map((s) => s.url).join(" ");
+    log(`stack up: scheduler ${stack.schedulerUrl} (${urls(stack.schedulers)}), history ${stack.historyUrl} (${urls(stack.histories)}), redis ${rig.redis.url}`);
     const report = await runChaosExperiment(rig, { ...o, signal: stop.signal, log });
     await cleanUp(cleanups.splice(0));
     console.log(JSON.stringify(report));
     if (stop.signal.aborted) return 130;
-    return report.lost > 0 || report.mismatches > 0 ? 1 : 0;
+    return report.lost > 0 || report.mismatches > 0 || report.redis_restore_ms.not_restored > 0 ? 1 : 0;
   } finally {
     await cleanUp(cleanups);
   }

@@ -2,10 +2,20 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { toSubmitRequest, type SubmitInput } from "@taskflow/client";
 import { readExecLog } from "@taskflow/testkit";
 import { emptyTally, runBatchLoad, type LoadTally } from "./batch-load.js";
-import { startAgain, runChaos, type ChaosTarget } from "./chaos-loop.js";
+import { startAgain, runChaos, type ChaosAction, type ChaosOutcome } from "./chaos-loop.js";
 import type { ChaosRig } from "./chaos-rig.js";
 import { createPrng } from "./prng.js";
-import { countDuplicates, countLost, countMismatches, countStatuses, reconcileOnce, untilAllTerminal } from "./settle.js";
+import {
+  countDuplicates,
+  countLost,
+  countMismatches,
+  countStatuses,
+  duplicateCauses,
+  reconcileOnce,
+  timeRestore,
+  untilAllTerminal,
+  type DuplicateCauses,
+} from "./settle.js";
 
 /** Longest wait for every job to finish once chaos ended, in ms. */
 const SETTLE_TIMEOUT_MS = 180_000;
@@ -36,10 +46,22 @@ export interface ChaosReport {
   cancelled: number;
   lost: number;
   duplicate_executions: number;
+  /** The duplicate executions by what caused them (see DuplicateCauses). */
+  duplicate_causes: DuplicateCauses;
   mismatches: number;
   /** From the end of chaos until every job was terminal; null when that never happened. */
   recovery_ms: number | null;
-  chaos_actions: Record<ChaosTarget, number>;
+  /**
+   * Per Redis loss, from the loss until Redis held again every job PostgreSQL held unfinished (the
+   * restore the scheduler starts when its marker is gone; a job whose end history recorded
+   * meanwhile counts as settled): how many, the median and the worst, in ms; `not_restored`
+   * counts losses not repaired within 30 s.
+   */
+  redis_restore_ms: { losses: number; median: number | null; max: number | null; not_restored: number };
+  /** Kills and restarts per action: a worker, every replica of a service, one replica, Redis. */
+  chaos_actions: Record<ChaosAction, number>;
+  /** Processes of each service the run had. */
+  replicas: { scheduler: number; history: number };
   duration_s: number;
   seed: number;
 }
@@ -50,7 +72,7 @@ export interface ChaosReport {
  * execution log hold. @throws Error when a killed service cannot be started again.
  */
 export async function runChaosExperiment(rig: ChaosRig, o: ChaosRunOptions): Promise<ChaosReport> {
-  const { tally, actions } = await underChaos(rig, o);
+  const { tally, actions, restores } = await underChaos(rig, o);
   const chaosEndedAt = Date.now();
   o.log(`chaos over: ${JSON.stringify(actions)}; ${tally.acknowledged.length} of ${tally.submitted} jobs acknowledged`);
   await bringUp(rig);
@@ -59,6 +81,7 @@ export async function runChaosExperiment(rig: ChaosRig, o: ChaosRunOptions): Pro
   const recoveryMs = settled ? Date.now() - chaosEndedAt : null;
   o.log(settled ? `every job terminal ${recoveryMs} ms after chaos ended` : "jobs still unfinished: gave up waiting");
   const counts = await countStatuses(rig.db);
+  const execLog = await readExecLog(rig.execLog);
   return {
     submitted: tally.submitted,
     acknowledged: tally.acknowledged.length,
@@ -66,17 +89,20 @@ export async function runChaosExperiment(rig: ChaosRig, o: ChaosRunOptions): Pro
     failed: counts.failed,
     cancelled: counts.cancelled,
     lost: await countLost(rig.db, tally.acknowledged),
-    duplicate_executions: countDuplicates(await readExecLog(rig.execLog)),
+    duplicate_executions: countDuplicates(execLog),
+    duplicate_causes: await duplicateCauses(rig.db, execLog),
     mismatches: await settledMismatches(rig, o.signal),
     recovery_ms: recoveryMs,
+    redis_restore_ms: summarize(restores),
     chaos_actions: actions,
+    replicas: { scheduler: rig.stack.schedulers.length, history: rig.stack.histories.length },
     duration_s: o.durationS,
     seed: o.seed,
   };
 }
 
 /** The load and the chaos loop together; a chaos failure ends the load too. */
-async function underChaos(rig: ChaosRig, o: ChaosRunOptions): Promise<{ tally: LoadTally; actions: Record<ChaosTarget, number> }> {
+async function underChaos(rig: ChaosRig, o: ChaosRunOptions): Promise<{ tally: LoadTally } & ChaosOutcome> {
   const phase = new AbortController();
   const end = (): void => phase.abort();
   o.signal.addEventListener("abort", end, { once: true });
@@ -92,13 +118,16 @@ async function underChaos(rig: ChaosRig, o: ChaosRunOptions): Promise<{ tally: L
   const load = runBatchLoad({ submit, rate: o.rate, durationMs, prng: createPrng(o.seed + 1), signal: phase.signal }, tally);
   try {
     const { stack, pool, redis } = rig;
-    const chaos = { pool, redis, scheduler: stack.scheduler, history: stack.history, prng: createPrng(o.seed) };
-    const actions = await runChaos({ ...chaos, durationMs, signal: phase.signal, log: o.log }).catch((err: unknown) => {
-      phase.abort();
-      throw err;
-    });
+    const chaos = { pool, redis, schedulers: stack.schedulers, histories: stack.histories, prng: createPrng(o.seed) };
+    const restore = (lostAtMs: number) => timeRestore(rig.db, rig.redisClient, stack.keyPrefix, lostAtMs);
+    const outcome = await runChaos({ ...chaos, durationMs, signal: phase.signal, log: o.log, timeRestore: restore }).catch(
+      (err: unknown) => {
+        phase.abort();
+        throw err;
+      },
+    );
     await load;
-    return { tally, actions };
+    return { tally, ...outcome };
   } finally {
     clearInterval(progress);
     o.signal.removeEventListener("abort", end);
@@ -106,9 +135,20 @@ async function underChaos(rig: ChaosRig, o: ChaosRunOptions): Promise<{ tally: L
   }
 }
 
-/** Starts history or the scheduler if down, and waits for the supervisor to have every worker up. */
+/** Count, median and worst of the restore times. */
+function summarize(restores: readonly (number | null)[]): ChaosReport["redis_restore_ms"] {
+  const done = restores.filter((ms): ms is number => ms !== null).sort((a, b) => a - b);
+  return {
+    losses: restores.length,
+    median: done.length === 0 ? null : done[Math.floor((done.length - 1) / 2)]!,
+    max: done.at(-1) ?? null,
+    not_restored: restores.length - done.length,
+  };
+}
+
+/** Starts every history and scheduler replica that is down, and waits for the supervisor to have every worker up. */
 async function bringUp(rig: ChaosRig): Promise<void> {
-  for (const service of [rig.stack.history, rig.stack.scheduler]) if (service.exited) await startAgain(service);
+  for (const service of [...rig.stack.histories, ...rig.stack.schedulers]) if (service.exited) await startAgain(service);
   const deadline = Date.now() + UP_TIMEOUT_MS;
   while (rig.pool.workers.some((w) => w.exited)) {
     if (Date.now() > deadline) throw new Error(`a worker was not up again within ${UP_TIMEOUT_MS} ms`);

@@ -1,5 +1,5 @@
 import type { Transport } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 
 /**
  * Keepalive PING interval of service-to-service connections, in milliseconds. A peer that
@@ -9,11 +9,42 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 export const SERVICE_PING_INTERVAL_MS = 30_000;
 
 /**
- * The transport one TaskFlow service uses to call another, e.g. the scheduler calling history
- * at `http://127.0.0.1:50052`: gRPC over h2c on one multiplexed connection that is opened on
- * first use, kept alive with PINGs, and closed after 15 idle minutes. An idle connection does
- * not keep the process alive.
+ * HTTP/2 session memory of service-to-service connections, in MB. Node closes a session
+ * (ENHANCE_YOUR_CALM) whose queued frames pass this (10 MB by default); requests between services
+ * are bounded by bytes, but several may be in flight on the one connection.
  */
+export const SERVICE_SESSION_MEMORY_MB = 64;
+
+/** A connection to another service, and the transport over it. */
+export interface ServiceConnection {
+  transport: Transport;
+  /**
+   * Drops the connection (calls in flight on it fail) so the next call opens a new one. After the
+   * peer refused a request for its size, the unsent rest of that request stays queued on the
+   * connection and counts against its memory until the connection closes.
+   */
+  reset(): void;
+}
+
+/**
+ * A connection one TaskFlow service uses to call another, e.g. the scheduler calling history at
+ * `http://127.0.0.1:50052`: gRPC over h2c on one multiplexed connection that is opened on first
+ * use, kept alive with PINGs, and closed after 15 idle minutes. An idle connection does not keep
+ * the process alive.
+ */
+export function createServiceConnection(baseUrl: string): ServiceConnection {
+  const sessionManager = new Http2SessionManager(
+    baseUrl,
+    { pingIntervalMs: SERVICE_PING_INTERVAL_MS },
+    { maxSessionMemory: SERVICE_SESSION_MEMORY_MB },
+  );
+  return {
+    transport: createGrpcTransport({ baseUrl, sessionManager }),
+    reset: () => sessionManager.abort(),
+  };
+}
+
+/** The transport of {@link createServiceConnection}, for a caller that never resets it. */
 export function createServiceTransport(baseUrl: string): Transport {
-  return createGrpcTransport({ baseUrl, pingIntervalMs: SERVICE_PING_INTERVAL_MS });
+  return createServiceConnection(baseUrl).transport;
 }

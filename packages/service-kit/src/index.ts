@@ -3,7 +3,12 @@ export { createLogger, LOG_LEVELS, type LoggerOptions } from "./create-logger.js
 export { createErrorInterceptor, INTERNAL_ERROR_MESSAGE } from "./error-interceptor.js";
 export { createLoggingInterceptor } from "./logging-interceptor.js";
 export { DEFAULT_HEALTH_INTERVAL_MS, DEFAULT_HEALTH_TIMEOUT_MS, type HealthOptions } from "./health-monitor.js";
-export { createServiceTransport, SERVICE_PING_INTERVAL_MS } from "./create-service-transport.js";
+export {
+  createServiceConnection,
+  createServiceTransport,
+  SERVICE_PING_INTERVAL_MS,
+  type ServiceConnection,
+} from "./create-service-transport.js";
 export { isMetricsRequest, METRICS_PATH } from "./metrics-route.js";
 export { runService, type RunServiceOptions, type StartedService } from "./run-service.js";
 export {

@@ -70,6 +70,26 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/**
+ * Once the answer is sent, stops a request whose body was not read to its end (one refused over
+ * the read limit): HTTP/2 resets the stream, so the client stops sending, and Node does not keep
+ * buffering the rest against the session's memory, which would close the whole session, every
+ * other call on it included, with ENHANCE_YOUR_CALM. HTTP/1.1 closes the connection.
+ */
+function discardUnreadBody(
+  req: http.IncomingMessage | http2.Http2ServerRequest,
+  res: { once(event: "finish", listener: () => void): unknown },
+): void {
+  res.once("finish", () => {
+    if (req.complete) return;
+    if ("stream" in req) req.stream.close(http2.constants.NGHTTP2_CANCEL);
+    else req.destroy();
+  });
+}
+
+/** HTTP/2 session memory, in MB: room for four messages at the read limit, and at least 64 MB. */
+const sessionMemoryMb = (readMaxBytes: number): number => Math.max(64, Math.ceil((4 * readMaxBytes) / 1_000_000));
+
 /** Default of {@link ServerOptions.readMaxBytes}: 4 MiB, gRPC's usual limit. */
 export const DEFAULT_READ_MAX_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
@@ -104,11 +124,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const metrics = opts.metrics;
   const serve: typeof handler = (req, res) => {
     conns.trackRequest(req, res);
+    discardUnreadBody(req, res);
     if (metrics !== undefined && isMetricsRequest(req)) void serveMetrics(metrics, req, res, logger);
     else handler(req, res);
   };
   const http1Server = http.createServer(serve);
-  const http2Server = http2.createServer(serve);
+  // Node closes a session (ENHANCE_YOUR_CALM) whose queued frames pass maxSessionMemory (10 MB by
+  // default). Answers and requests are bounded well below the read limit, but a worker's session
+  // may carry a lease answer, a report and heartbeats at once: leave room for several.
+  const http2Server = http2.createServer({ maxSessionMemory: sessionMemoryMb(opts.readMaxBytes ?? DEFAULT_READ_MAX_BYTES) }, serve);
   http2Server.on("session", (session) => conns.addSession(session));
   const listener = net.createServer({ noDelay: true }, (socket) => {
     conns.addSocket(socket);

@@ -1,6 +1,7 @@
 export * from "./stores.js";
 export * from "./spawn-test-stack.js";
 export * from "./start-tcp-proxy.js";
+export * from "./start-tcp-balancer.js";
 export * from "./eventually.js";
 export * from "./rejection.js";
 export * from "./stack-service.js";

@@ -1,5 +1,7 @@
-import { fileURLToPath } from "node:url";
-import { spawnStackService, type StackService } from "./stack-service.js";
+import { randomBytes } from "node:crypto";
+import { StackParts } from "./stack-parts.js";
+import type { StackService } from "./stack-service.js";
+import type { TcpBalancer } from "./start-tcp-balancer.js";
 import {
   createTestDatabase,
   deleteKeysWithPrefix,
@@ -8,13 +10,21 @@ import {
   type TestDatabase,
 } from "./stores.js";
 
-const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
-const entry = (name: string): string => `${repoRoot}services/${name}/dist/main.js`;
+/**
+ * Replicas of the scheduler and of history when the caller names no count: two, so every test
+ * on a spawned stack runs as a deployment does, with more than one of each
+ * (`TEST_STACK_REPLICAS` overrides it, e.g. 1 to tell a replica bug from another).
+ */
+const DEFAULT_REPLICAS = 2;
 
 export interface TestStackOptions {
-  /** Extra environment of the history process. */
+  /** Scheduler processes (default 2), all on one Redis and key prefix, behind one balancer. */
+  schedulers?: number;
+  /** History processes (default 2), all on one database, behind one balancer. */
+  histories?: number;
+  /** Extra environment of every history process. */
   history?: NodeJS.ProcessEnv;
-  /** Extra environment of the scheduler process. */
+  /** Extra environment of every scheduler process. */
   scheduler?: NodeJS.ProcessEnv;
   /** Extra environment of the worker process, or false for no worker. */
   worker?: NodeJS.ProcessEnv | false;
@@ -28,81 +38,105 @@ export interface TestStackOptions {
   workerEntry?: string;
 }
 
-/** The three services running as separate processes on a database and key prefix of their own. */
+/**
+ * The three services running as separate processes on a database and key prefix of their own:
+ * every scheduler and history replica its own process, each group behind a TCP balancer as a
+ * Kubernetes Service would put it.
+ */
 export interface TestStack {
+  /** The history balancer: what the schedulers and clients call. */
   historyUrl: string;
+  /** The scheduler balancer: what workers and clients call. */
   schedulerUrl: string;
   db: TestDatabase;
   /** Redis the scheduler uses. */
   redisUrl: string;
   keyPrefix: string;
+  /** The first history replica (`histories[0]`). */
   history: StackService;
+  /** The first scheduler replica (`schedulers[0]`). */
   scheduler: StackService;
+  /** Every history replica, each restartable on its own port behind the history balancer. */
+  histories: StackService[];
+  /** Every scheduler replica, each restartable on its own port behind the scheduler balancer. */
+  schedulers: StackService[];
+  /** The balancers in front of each group (how many connections each replica was handed). */
+  balancers: { history: TcpBalancer; scheduler: TcpBalancer };
   /** Every worker process started, in order (exited ones included). */
   workers: StackService[];
-  /** Starts one more worker process against this stack's scheduler. */
+  /** Starts one more worker process against this stack's scheduler balancer. */
   addWorker(env?: NodeJS.ProcessEnv): Promise<StackService>;
-  /** Stops every process, drops the database and deletes the stack's Redis keys. */
+  /** Stops every process and balancer, drops the database and deletes the stack's Redis keys. */
   stop(): Promise<void>;
 }
 
 /**
- * Spawns history, scheduler and (unless `worker: false`) one worker with the built-in
- * handlers from their built `dist/main.js`, every one on port 0, as a user's deployment runs
- * them: separate processes talking over real HTTP/2 sockets to a real Redis and PostgreSQL.
- * Each process can be killed, paused and started again on its port (see StackService).
+ * Spawns `histories` history and `schedulers` scheduler replicas (two each unless told) and
+ * (unless `worker: false`) one worker with the built-in handlers from their built
+ * `dist/main.js`, every one on port 0, as a user's deployment runs them: separate processes
+ * talking over real HTTP/2 sockets to a real Redis and PostgreSQL. Each process can be killed,
+ * paused and started again on its port (see StackService); the balancers then send new
+ * connections to the replicas that are up. History replicas share one page token secret, so a
+ * token one signs the other honours.
  */
 export async function spawnTestStack(opts: TestStackOptions = {}): Promise<TestStack> {
+  const schedulerCount = replicaCount("schedulers", opts.schedulers);
+  const historyCount = replicaCount("histories", opts.histories);
   const db = await createTestDatabase(opts.databaseAdminUrl);
   const keyPrefix = randomKeyPrefix();
   const redisUrl = opts.redisUrl ?? testRedisUrl();
-  const started: StackService[] = [];
-  const spawn = async (name: string, portVar: string, env: NodeJS.ProcessEnv, script = entry(name)): Promise<StackService> => {
-    const service = await spawnStackService({
-      name,
-      entry: script,
-      portVar,
-      env: { ...process.env, LOG_LEVEL: "info", ...env },
-      echo: opts.echo ?? false,
-      graceMs: 10_000,
-    });
-    started.push(service);
-    return service;
-  };
+  const parts = new StackParts(opts.echo ?? false);
   const stop = async (): Promise<void> => {
-    for (const service of started.splice(0).reverse()) await service.stop();
-    await db.drop();
-    await deleteKeysWithPrefix(redisUrl, keyPrefix);
+    const errors = await parts.stop();
+    for (const r of await Promise.allSettled([db.drop(), deleteKeysWithPrefix(redisUrl, keyPrefix)])) {
+      if (r.status === "rejected") errors.push(r.reason);
+    }
+    if (errors.length > 0) throw new AggregateError(errors, "the test stack did not stop cleanly");
   };
   try {
-    const history = await spawn("history", "HISTORY_PORT", { DATABASE_URL: db.url, ...opts.history });
-    const scheduler = await spawn("scheduler", "SCHEDULER_PORT", {
-      REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: keyPrefix,
-      HISTORY_URL: history.url,
-      ...opts.scheduler,
+    const history = await parts.startGroup(historyCount, {
+      service: "history",
+      portVar: "HISTORY_PORT",
+      env: { DATABASE_URL: db.url, PAGE_TOKEN_SECRET: randomBytes(24).toString("hex"), ...opts.history },
     });
-    const workers: StackService[] = [];
+    const scheduler = await parts.startGroup(schedulerCount, {
+      service: "scheduler",
+      portVar: "SCHEDULER_PORT",
+      env: { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: keyPrefix, HISTORY_URL: history.balancer.url, ...opts.scheduler },
+    });
+    const workers = parts.newGroup();
     const addWorker = async (env: NodeJS.ProcessEnv = {}): Promise<StackService> => {
-      const worker = await spawn("worker", "WORKER_PORT", { SCHEDULER_URL: scheduler.url, ...env }, opts.workerEntry);
+      const workerEnv = { SCHEDULER_URL: scheduler.balancer.url, ...env };
+      const worker = await parts.spawn({ service: "worker", portVar: "WORKER_PORT", env: workerEnv, entry: opts.workerEntry });
       workers.push(worker);
       return worker;
     };
     if (opts.worker !== false) await addWorker(opts.worker);
     return {
-      historyUrl: history.url,
-      schedulerUrl: scheduler.url,
+      historyUrl: history.balancer.url,
+      schedulerUrl: scheduler.balancer.url,
       db,
       redisUrl,
       keyPrefix,
-      history,
-      scheduler,
+      history: history.replicas[0]!,
+      scheduler: scheduler.replicas[0]!,
+      histories: history.replicas,
+      schedulers: scheduler.replicas,
+      balancers: { history: history.balancer, scheduler: scheduler.balancer },
       workers,
       addWorker,
       stop,
     };
   } catch (err) {
-    await stop();
+    await stop().catch(() => undefined);
     throw err;
   }
+}
+
+/** The replica count asked for, else `TEST_STACK_REPLICAS`, else two. @throws Error when not a positive integer. */
+function replicaCount(what: string, asked: number | undefined): number {
+  const raw = process.env.TEST_STACK_REPLICAS;
+  const count = asked ?? (raw === undefined || raw === "" ? DEFAULT_REPLICAS : Number(raw));
+  if (!Number.isInteger(count) || count < 1) throw new Error(`${what}: a replica count must be a positive integer, got ${asked ?? raw}`);
+  return count;
 }

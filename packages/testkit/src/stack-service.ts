@@ -181,3 +181,19 @@ class ServiceHandle implements StackService {
     }
   }
 }
+
+/**
+ * Stops every one of `services` at once with `signal` (default SIGTERM), e.g. a whole group of
+ * replicas for an outage of the service, and resolves once all have exited.
+ */
+export async function stopAll(services: readonly StackService[], signal?: NodeJS.Signals): Promise<void> {
+  await Promise.all(services.map((s) => s.stop(signal)));
+}
+
+/**
+ * Starts again, at once and each on its port, every one of `services` that has exited. `env` as
+ * in StackService.start. @throws Error when one does not start (the others are left running).
+ */
+export async function startAll(services: readonly StackService[], env?: NodeJS.ProcessEnv): Promise<void> {
+  await Promise.all(services.filter((s) => s.exited).map((s) => s.start(env)));
+}

@@ -1,4 +1,4 @@
-import * as net from "node:net";
+import { startTcpBalancer } from "./start-tcp-balancer.js";
 
 /** A TCP proxy in front of one server whose link a test can cut, to see how a client copes with a partition. */
 export interface TcpProxy {
@@ -12,56 +12,18 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-/** Ports of the schemes tests proxy, for a url that leaves its port out. */
-const DEFAULT_PORTS: Readonly<Record<string, number>> = { "http:": 80, "https:": 443, "redis:": 6379, "postgres:": 5432 };
-
 /**
  * Listens on 127.0.0.1 on a free port and pipes every connection to `targetUrl`'s host and port,
- * byte for byte (any protocol: HTTP/2, Redis, PostgreSQL).
+ * byte for byte (any protocol: HTTP/2, Redis, PostgreSQL): a balancer with one backend.
  *
  * @throws {Error} when `targetUrl` has no port and its scheme has no known default.
  */
 export async function startTcpProxy(targetUrl: string): Promise<TcpProxy> {
-  const target = new URL(targetUrl);
-  const port = target.port === "" ? DEFAULT_PORTS[target.protocol] : Number(target.port);
-  if (port === undefined) throw new Error(`no port in ${targetUrl}`);
-  const host = target.hostname.replace(/^\[(.*)\]$/, "$1");
-  const sockets = new Set<net.Socket>();
-  let cut = false;
-  const server = net.createServer((client) => {
-    if (cut) return client.destroy();
-    const upstream = net.connect(port, host);
-    // Either side ending ends both, so a cut looks to the client like a lost server.
-    const drop = (): void => {
-      for (const s of [client, upstream]) {
-        s.destroy();
-        sockets.delete(s);
-      }
-    };
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on("error", drop).on("close", drop);
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port: proxyPort } = server.address() as net.AddressInfo;
-  const dropAll = (): void => {
-    for (const s of sockets) s.destroy();
-  };
+  const balancer = await startTcpBalancer([targetUrl]);
   return {
-    url: `${target.protocol}//127.0.0.1:${proxyPort}`,
-    partition: () => {
-      cut = true;
-      dropAll();
-    },
-    heal: () => {
-      cut = false;
-    },
-    close: async () => {
-      const closed = new Promise((resolve) => server.close(resolve));
-      dropAll();
-      await closed;
-    },
+    url: balancer.url,
+    partition: () => balancer.partition(),
+    heal: () => balancer.heal(),
+    close: () => balancer.close(),
   };
 }

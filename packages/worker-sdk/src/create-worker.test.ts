@@ -1,7 +1,8 @@
 import { setTimeout as delay } from "node:timers/promises";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { createTaskFlowClient, JobEventType, JobStatus, WorkerStatus, jobResult, type TaskFlowClient } from "@taskflow/client";
 import { startInProcessStack, type InProcessStack } from "@taskflow/test-stack";
-import { uniqueQueue } from "@taskflow/testkit";
+import { eventually, uniqueQueue } from "@taskflow/testkit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { deferred } from "../test/helpers.js";
 import { createWorker } from "./create-worker.js";
@@ -107,12 +108,18 @@ describe("createWorker against a real scheduler", () => {
     expect(worker.stats().failed).toBe(4);
   });
 
-  it("fails a job whose type has no handler", async () => {
+  it("leaves a job whose type it has no handler for to a worker that has one, spending no attempt", async () => {
     const queue = uniqueQueue();
-    await startWorker({ queues: [queue], handlers: { echo: () => Promise.resolve(null) } });
+    const echoOnly = await startWorker({ queues: [queue], handlers: { echo: () => Promise.resolve(null) } });
     const { id } = await client.submit({ type: "mystery", queue, maxAttempts: 1 });
-    const job = await client.waitFor(id, { timeoutMs: 20_000 });
-    expect(job).toMatchObject({ status: JobStatus.FAILED, error: "no handler for job type mystery" });
+    const echo = await client.submit({ type: "echo", queue });
+    // The first worker leases only what it can run: the echo job, not the mystery one.
+    expect((await client.waitFor(echo.id, { timeoutMs: 20_000 })).status).toBe(JobStatus.COMPLETED);
+    expect((await client.get(id)).status).toBe(JobStatus.PENDING);
+    expect(echoOnly.stats().leased).toBe(1);
+    // A worker with the handler arrives, as in a rolling deploy that adds a type.
+    await startWorker({ queues: [queue], handlers: { mystery: () => Promise.resolve({ solved: true }) } });
+    expect(await client.waitFor(id, { timeoutMs: 20_000 })).toMatchObject({ status: JobStatus.COMPLETED, attempts: 1 });
   });
 
   it("never runs more jobs at once than its concurrency", async () => {
@@ -203,6 +210,80 @@ describe("createWorker against a real scheduler", () => {
       JobEventType.STARTED,
       JobEventType.COMPLETED,
     ]);
+  });
+
+  it("waits for a handler stopping after the abort, then hands its job back with the attempt counted", async () => {
+    const queue = uniqueQueue();
+    const seen = deferred();
+    let settledAt = 0;
+    const first = await startWorker({
+      queues: [queue],
+      shutdownGraceMs: 100,
+      handlers: {
+        // Honours its signal, but takes 300 ms to wind down.
+        slow: (ctx) =>
+          new Promise((_resolve, reject) => {
+            ctx.signal.addEventListener("abort", () =>
+              setTimeout(() => ((settledAt = Date.now()), reject(ctx.signal.reason as JobAbortError)), 300),
+            );
+            seen.resolve();
+          }),
+      },
+    });
+    const { id } = await client.submit({ type: "slow", queue, maxAttempts: 3 });
+    await seen.promise;
+    await first.stop();
+    expect(settledAt).toBeGreaterThan(0);
+    expect(first.stats()).toMatchObject({ released: 1, completed: 0, failed: 0, inFlight: 0 });
+    const released = await eventually(async () => (await client.events(id)).find((e) => e.type === JobEventType.RELEASED));
+    expect(released).toMatchObject({ reason: "handler_stopped", attempt: 1 });
+    // Handed back only once the handler had settled (the event bears the scheduler's clock, on this machine).
+    expect(timestampMs(released.occurredAt!)).toBeGreaterThanOrEqual(settledAt);
+    await startWorker({ queues: [queue], handlers: { slow: (ctx) => Promise.resolve(ctx.attempt) } });
+    const job = await client.waitFor(id, { timeoutMs: 20_000 });
+    expect(job).toMatchObject({ status: JobStatus.COMPLETED, attempts: 2 });
+    expect(jobResult(job)).toBe(2);
+  });
+
+  it("reports a handler that returns a result after the shutdown abort as completed", async () => {
+    const queue = uniqueQueue();
+    const seen = deferred();
+    const worker = await startWorker({
+      queues: [queue],
+      shutdownGraceMs: 100,
+      handlers: {
+        // Saves what it has when told to stop, and returns it.
+        partial: (ctx) =>
+          new Promise((resolve) => {
+            ctx.signal.addEventListener("abort", () => setTimeout(() => resolve({ saved: "partial" }), 100));
+            seen.resolve();
+          }),
+      },
+    });
+    const { id } = await client.submit({ type: "partial", queue });
+    await seen.promise;
+    await worker.stop();
+    expect(worker.stats()).toMatchObject({ completed: 1, released: 0, inFlight: 0 });
+    const job = await client.waitFor(id, { timeoutMs: 20_000 });
+    expect(job).toMatchObject({ status: JobStatus.COMPLETED, attempts: 1 });
+    expect(jobResult(job)).toEqual({ saved: "partial" });
+  });
+
+  it("hands back a handler that ignores the abort after abortWaitMs; on its last attempt the job fails", async () => {
+    const queue = uniqueQueue();
+    const seen = deferred();
+    const worker = await startWorker({
+      queues: [queue],
+      shutdownGraceMs: 100,
+      abortWaitMs: 200,
+      handlers: { stuck: () => (seen.resolve(), new Promise(() => undefined)) },
+    });
+    const { id } = await client.submit({ type: "stuck", queue, maxAttempts: 1 });
+    await seen.promise;
+    await worker.stop();
+    expect(worker.stats()).toMatchObject({ released: 1, inFlight: 0 });
+    const job = await client.waitFor(id, { timeoutMs: 20_000 });
+    expect(job).toMatchObject({ status: JobStatus.FAILED, attempts: 1, error: "handler stopped on worker shutdown" });
   });
 
   it("registers, shows as healthy, and deregisters on stop(), which is idempotent", async () => {

@@ -11,8 +11,9 @@ import type { Worker, WorkerOptions } from "./types.js";
  * when its lease is lost, and on shutdown past the grace period.
  *
  * `stop()` (also on SIGTERM/SIGINT with `handleSignals`) stops leasing at once, lets running
- * jobs finish within `shutdownGraceMs`, hands the rest back with ReleaseJobs, flushes reports
- * and deregisters. It is idempotent.
+ * jobs finish within `shutdownGraceMs`, aborts the rest and waits up to `abortWaitMs` for them
+ * to settle (a result is reported; the others are handed back with ReleaseJobs, the attempt
+ * counted), flushes reports and deregisters. It is idempotent.
  * @throws RangeError when an option is out of range.
  */
 export function createWorker(options: WorkerOptions): Worker {

@@ -1,8 +1,11 @@
 import { createTaskFlowClient, JobEventType, JobStatus, type TaskFlowClient } from "@taskflow/client";
+import { LeaseStatus, ReportStatus } from "@taskflow/proto";
 import { startInProcessStack, type InProcessStack } from "@taskflow/test-stack";
 import { eventually, startTcpProxy, uniqueQueue, type TcpProxy } from "@taskflow/testkit";
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deferred } from "../test/helpers.js";
+import { deferred, LogTap } from "../test/helpers.js";
+import { startWorkerServiceRelay, type RelayedCall } from "../test/worker-service-relay.js";
 import { createWorker } from "./create-worker.js";
 import type { JobAbortError } from "./job-abort-error.js";
 import type { JobContext } from "./types.js";
@@ -71,4 +74,69 @@ describe("heartbeats", () => {
       await Promise.all([a.stop(), b.stop()]);
     }
   });
+
+  it("stop carrying a lost lease whose outcome is queued, but its report is sent until answered", async () => {
+    const queue = uniqueQueue();
+    // Worker -> link the test cuts -> relay that keeps what the scheduler received -> scheduler.
+    const relay = await startWorkerServiceRelay(stack.schedulerUrl);
+    const link = await startTcpProxy(relay.url);
+    const tap = new LogTap();
+    const started = deferred();
+    const finish = deferred();
+    const worker = createWorker({
+      scheduler: link.url,
+      queues: [queue],
+      logger: pino({ level: "debug" }, tap.stream),
+      leaseWaitMs: 500,
+      handlers: { work: async () => (started.resolve(), await finish.promise, "finished in the outage") },
+    });
+    await worker.start();
+    try {
+      const { id } = await client.submit({ type: "work", queue, maxAttempts: 3 });
+      await started.promise;
+      link.partition();
+      finish.resolve();
+      // The scheduler ends the lease while the finished job's report cannot reach it.
+      await eventually(async () => (await client.events(id)).some((e) => e.type === JobEventType.LEASE_EXPIRED) || undefined);
+      // Heal while the next report retry is seconds away: a heartbeat gets through first and
+      // hears LOST for the lease the queued report holds.
+      await tap.next("of a long report backoff", (l) => l.msg === "report failed, retrying" && Number(l["retry_in_ms"]) >= 2000);
+      link.heal();
+      const answer = await tap.next(
+        "answering the report",
+        (l) => l["job_id"] === id && (l.msg === "report accepted" || l.msg === "report refused, lease lost"),
+      );
+      const lostAt = relay.calls.findIndex((c) => c.method === "heartbeat" && heardLost(c, id));
+      const reportAt = relay.calls.findIndex((c) => c.method === "reportJobs" && c.response !== undefined && carries(c, id));
+      expect(lostAt).toBeGreaterThanOrEqual(0);
+      expect(reportAt).toBeGreaterThan(lostAt);
+      // The scheduler keeps the late outcome (ACCEPTED) unless the worker's lease loop leased the
+      // job again first (LEASE_LOST, and the new attempt finishes it). Either way the finished
+      // work is not turned into a failure.
+      const status = relay.calls[reportAt]!.response.results[0].status as ReportStatus;
+      expect([ReportStatus.ACCEPTED, ReportStatus.LEASE_LOST]).toContain(status);
+      expect(answer.msg).toBe(status === ReportStatus.ACCEPTED ? "report accepted" : "report refused, lease lost");
+      const done = await client.waitFor(id, { timeoutMs: 20_000 });
+      expect(done.status).toBe(JobStatus.COMPLETED);
+      if (status === ReportStatus.ACCEPTED) expect(done.attempts).toBe(1);
+      // Two more beats, and none carries the lost lease again.
+      await eventually(() => Promise.resolve(relay.calls.slice(lostAt + 1).filter((c) => c.method === "heartbeat").length >= 2 || undefined));
+      const later = relay.calls.slice(lostAt + 1).filter((c) => c.method === "heartbeat");
+      const lostToken = (relay.calls[lostAt]!.request.leases as { jobId: string; leaseToken: string }[]).find((l) => l.jobId === id)!.leaseToken;
+      expect(later.filter((c) => c.request.leases.some((l: { leaseToken: string }) => l.leaseToken === lostToken))).toEqual([]);
+      expect(worker.stats()).toMatchObject({ lost: 0, inFlight: 0 });
+    } finally {
+      await worker.stop();
+      await link.close();
+      await relay.close();
+    }
+  });
 });
+
+function heardLost(call: RelayedCall, jobId: string): boolean {
+  return (call.response?.leases ?? []).some((s: { jobId: string; status: LeaseStatus }) => s.jobId === jobId && s.status === LeaseStatus.LOST);
+}
+
+function carries(call: RelayedCall, jobId: string): boolean {
+  return call.request.reports.some((r: { lease?: { jobId: string } }) => r.lease?.jobId === jobId);
+}

@@ -12,7 +12,7 @@ export interface HeartbeatDeps {
   intervalMs: number;
   /** Every lease the worker holds: running attempts and outcomes not yet reported. */
   leases(): LeaseRef[];
-  /** The scheduler gave the job to another attempt: stop it and do not report. */
+  /** The lease expired or another attempt owns the job: stop the attempt and stop beating the lease. */
   onLost(lease: LeaseRef): void;
   /** The job was cancelled: abort its handler and report a failure. */
   onCancelRequested(lease: LeaseRef): void;

@@ -6,6 +6,7 @@ const job = (id: string): ActiveJob => ({
   job: {} as ActiveJob["job"],
   lease: { jobId: id, queue: "q", leaseToken: `t-${id}` },
   abort: () => false,
+  abandon: () => false,
   outcome: new Promise(() => undefined),
 });
 

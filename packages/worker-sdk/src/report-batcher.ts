@@ -1,29 +1,45 @@
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import { ReportStatus, type JobReportSchema, type ReportResult } from "@taskflow/proto";
+import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import { JobReportSchema, ReportStatus, type ReportResult } from "@taskflow/proto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { Backoff, sleep } from "./backoff.js";
 import type { LeaseRef } from "./start-job.js";
-import { isTransient, rpcTimeoutMs, type WorkerRpc } from "./worker-rpc.js";
+import { isRefusal, rpcTimeoutMs, type WorkerRpc } from "./worker-rpc.js";
 
 /** One outcome waiting to be reported. */
 export type PendingReport = MessageInitShape<typeof JobReportSchema> & { lease: LeaseRef };
 
 interface Entry {
   report: PendingReport;
-  dropped: boolean;
+  /** Encoded size of the report inside a ReportJobs request, in bytes. */
+  bytes: number;
+  /** Heartbeats carry the lease until the scheduler says it is lost. */
+  beating: boolean;
 }
 
-/** Largest ReportJobs batch. */
+/** Most reports in one ReportJobs call. */
 export const maxReportBatch = 100;
+/**
+ * Most encoded bytes of reports in one ReportJobs call. The scheduler reads requests of at
+ * least 4 MiB; staying under 3 MiB leaves room for the rest of the request and keeps one call
+ * well inside an HTTP/2 session's memory. A larger report still goes, alone.
+ */
+export const maxReportBatchBytes = 3 * 1024 * 1024;
+// A report's field tag and length prefix inside the request: 1 byte plus a varint of at most 5.
+const reportFramingBytes = 6;
 
 /**
- * Queues job outcomes and sends them as one ReportJobs call per `batchMs` or per 100 reports.
- * A failed call is retried, same batch, with backoff: reports are idempotent, and an outcome
- * must not be lost while its lease holds. `drop()` forgets a report whose lease was lost.
+ * Queues job outcomes and sends them as one ReportJobs call per `batchMs`, per 100 reports or
+ * per 3 MiB of reports, whichever comes first.
+ * A call that fails without an answer (the scheduler is down, the connection broke, the call
+ * timed out) is retried, same batch, with backoff, until the scheduler answers each report:
+ * reports are idempotent, and finished work must not be lost to a transport failure. Even a
+ * report whose lease was lost is sent: the scheduler keeps a late outcome while no newer attempt
+ * has started, and otherwise answers LEASE_LOST. Only `flush()` at shutdown gives up.
  */
 export class ReportBatcher {
   private queue: Entry[] = [];
+  private queuedBytes = 0;
   private sending: Entry[] = [];
   private pump: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -38,22 +54,29 @@ export class ReportBatcher {
   ) {}
 
   enqueue(report: PendingReport): void {
-    this.queue.push({ report, dropped: false });
+    const entry = { report, bytes: encodedBytes(report), beating: true };
+    this.queue.push(entry);
+    this.queuedBytes += entry.bytes;
     this.schedule();
   }
 
-  /** Forgets the report under `leaseToken`, queued or being retried: its lease is gone. */
-  drop(leaseToken: string): void {
-    for (const e of [...this.queue, ...this.sending]) if (e.report.lease.leaseToken === leaseToken) e.dropped = true;
-    this.queue = this.queue.filter((e) => !e.dropped);
+  /**
+   * Stops offering the lease under `leaseToken` to heartbeats (the scheduler said it is lost, so
+   * beating it again is moot); its report stays queued until the scheduler answers it.
+   */
+  stopBeating(leaseToken: string): void {
+    for (const e of [...this.queue, ...this.sending]) if (e.report.lease.leaseToken === leaseToken) e.beating = false;
   }
 
-  /** Leases whose outcome is not yet recorded; heartbeats keep them alive meanwhile. */
+  /** Leases whose outcome is not yet recorded and still held; heartbeats keep them alive meanwhile. */
   leases(): LeaseRef[] {
-    return [...this.sending, ...this.queue].filter((e) => !e.dropped).map((e) => e.report.lease);
+    return [...this.sending, ...this.queue].filter((e) => e.beating).map((e) => e.report.lease);
   }
 
-  /** Sends everything queued now; resolves when nothing is left, or gives up after `timeoutMs`. */
+  /**
+   * Sends everything queued now; resolves when every report is answered, or gives up after
+   * `timeoutMs` (shutdown must end), logging the reports left unanswered.
+   */
   async flush(timeoutMs = Infinity): Promise<void> {
     this.giveUpAt = Date.now() + timeoutMs;
     while (this.queue.length > 0 || this.pump !== undefined) {
@@ -64,7 +87,7 @@ export class ReportBatcher {
 
   private schedule(): void {
     if (this.pump !== undefined) return;
-    if (this.queue.length >= maxReportBatch) this.startPump();
+    if (this.queue.length >= maxReportBatch || this.queuedBytes >= maxReportBatchBytes) this.startPump();
     else this.timer ??= setTimeout(() => this.startPump(), this.batchMs);
   }
 
@@ -72,7 +95,7 @@ export class ReportBatcher {
     clearTimeout(this.timer);
     this.timer = undefined;
     if (this.pump !== undefined || this.queue.length === 0) return;
-    this.sending = this.queue.splice(0, maxReportBatch);
+    this.sending = this.takeBatch();
     this.pump = this.send(this.sending).finally(() => {
       this.sending = [];
       this.pump = undefined;
@@ -80,23 +103,34 @@ export class ReportBatcher {
     });
   }
 
+  /** Takes the oldest reports that fit one call: at least one, however large. */
+  private takeBatch(): Entry[] {
+    let count = 0;
+    let bytes = 0;
+    for (const e of this.queue) {
+      if (count === maxReportBatch || (count > 0 && bytes + e.bytes > maxReportBatchBytes)) break;
+      count += 1;
+      bytes += e.bytes;
+    }
+    this.queuedBytes -= bytes;
+    return this.queue.splice(0, count);
+  }
+
   private async send(batch: Entry[]): Promise<void> {
     for (;;) {
-      const live = batch.filter((e) => !e.dropped);
-      if (live.length === 0) return;
       try {
         const res = await this.rpc.client.reportJobs(
-          { workerId: this.workerId(), reports: live.map((e) => e.report) },
+          { workerId: this.workerId(), reports: batch.map((e) => e.report) },
           { timeoutMs: rpcTimeoutMs },
         );
         this.backoff.reset();
-        this.logResults(live, res.results);
+        this.logResults(batch, res.results);
         return;
       } catch (err) {
-        if (!isTransient(err)) return this.sendEachAlone(live, err);
-        if (Date.now() >= this.giveUpAt) return this.abandon(live, err);
+        if (isRefusal(err) || tooLargeAlone(batch, err)) return this.sendEachAlone(batch, err);
+        if (Date.now() >= this.giveUpAt) return this.abandon(batch, err);
         const waitMs = this.backoff.next();
-        this.logger.warn({ err, reports: live.length, retry_in_ms: Math.round(waitMs) }, "report failed, retrying");
+        this.logger.warn({ err, reports: batch.length, retry_in_ms: Math.round(waitMs) }, "report failed, retrying");
         await sleep(Math.min(waitMs, Math.max(0, this.giveUpAt - Date.now())));
       }
     }
@@ -107,10 +141,11 @@ export class ReportBatcher {
     const [only] = batch;
     if (batch.length === 1 && only !== undefined) {
       const e = ConnectError.from(err);
-      if (only.report.outcome?.case === "completed" && e.code === Code.InvalidArgument) {
+      if (only.report.outcome?.case === "completed" && (e.code === Code.InvalidArgument || tooLargeAlone(batch, err))) {
         // A result the scheduler refuses (too large) would be refused again on every rerun:
         // fail the job for good, saying why.
         only.report = failedReport(only.report.lease, `result refused: ${e.rawMessage}`);
+        only.bytes = encodedBytes(only.report);
         return this.send([only]);
       }
       // The lease then expires and the job runs again: at-least-once keeps holding.
@@ -135,6 +170,21 @@ export class ReportBatcher {
       else this.logger.warn({ ...fields, status: r?.status }, "report answered without status");
     });
   }
+}
+
+/**
+ * A lone report past the batch cap that the scheduler will not take for its size: it exceeds
+ * the request size the scheduler reads, which no retry changes (the code alone could also mean
+ * an overloaded scheduler, but then so large a report is the likelier cause).
+ */
+function tooLargeAlone(batch: Entry[], err: unknown): boolean {
+  const [only] = batch;
+  return batch.length === 1 && only !== undefined && only.bytes > maxReportBatchBytes && ConnectError.from(err).code === Code.ResourceExhausted;
+}
+
+/** Size of a report in a ReportJobs request, measured by encoding it once. */
+function encodedBytes(report: PendingReport): number {
+  return toBinary(JobReportSchema, create(JobReportSchema, report)).byteLength + reportFramingBytes;
 }
 
 const failedReport = (lease: LeaseRef, error: string): PendingReport => ({

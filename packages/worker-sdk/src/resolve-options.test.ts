@@ -11,6 +11,7 @@ describe("resolveOptions", () => {
       concurrency: 10,
       leaseWaitMs: 10_000,
       shutdownGraceMs: 25_000,
+      abortWaitMs: 5_000,
       handleSignals: false,
       reportBatchMs: 5,
     });
@@ -23,7 +24,7 @@ describe("resolveOptions", () => {
 
   it("names every bad option at once", () => {
     expect(() =>
-      resolveOptions({ ...base, scheduler: "nope", queues: [], concurrency: 0, leaseWaitMs: 120_000 }),
-    ).toThrow(/concurrency.*leaseWaitMs.*queues.*scheduler/);
+      resolveOptions({ ...base, scheduler: "nope", queues: [], concurrency: 0, leaseWaitMs: 120_000, abortWaitMs: 60_001 }),
+    ).toThrow(/concurrency.*leaseWaitMs.*abortWaitMs.*queues.*scheduler/);
   });
 });

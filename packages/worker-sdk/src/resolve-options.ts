@@ -13,6 +13,7 @@ export interface WorkerSettings {
   logger: Logger;
   leaseWaitMs: number;
   shutdownGraceMs: number;
+  abortWaitMs: number;
   handleSignals: boolean;
   reportBatchMs: number;
 }
@@ -31,6 +32,7 @@ export function resolveOptions(options: WorkerOptions): WorkerSettings {
     logger: options.logger ?? pino({ name: "taskflow-worker" }),
     leaseWaitMs: options.leaseWaitMs ?? 10_000,
     shutdownGraceMs: options.shutdownGraceMs ?? 25_000,
+    abortWaitMs: options.abortWaitMs ?? 5_000,
     handleSignals: options.handleSignals ?? false,
     reportBatchMs: options.reportBatchMs ?? 5,
   };
@@ -38,6 +40,7 @@ export function resolveOptions(options: WorkerOptions): WorkerSettings {
     ...check("concurrency", settings.concurrency, 1, 1000),
     ...check("leaseWaitMs", settings.leaseWaitMs, 100, 60_000),
     ...check("shutdownGraceMs", settings.shutdownGraceMs, 0, 3_600_000),
+    ...check("abortWaitMs", settings.abortWaitMs, 0, 60_000),
     ...check("reportBatchMs", settings.reportBatchMs, 0, 60_000),
     ...(settings.queues.length === 0 ? ["queues must name at least one queue"] : []),
     ...(URL.canParse(settings.scheduler) ? [] : [`scheduler is not a URL: ${settings.scheduler}`]),

@@ -86,6 +86,7 @@ describe("startJob", () => {
   it.each([
     ["cancel", { kind: "failed", error: "cancelled", permanent: true }],
     ["lost", { kind: "lost" }],
+    // The handler below fails at once on its abort: handed back, the attempt counted.
     ["shutdown", { kind: "released" }],
   ] as const)("on abort(%s) aborts the signal and ends as %j", async (kind, expected) => {
     const seen: JobContext[] = [];
@@ -113,6 +114,28 @@ describe("startJob", () => {
     const budget = seen[0]!.deadline.getTime() - Date.now();
     expect(budget).toBeGreaterThan(4_000);
     expect(budget).toBeLessThanOrEqual(5_000);
+  });
+
+  it("on a shutdown abort waits for the handler: a result it returns then completes the attempt", async () => {
+    let settled = false;
+    const active = startJob(
+      leased("t"),
+      { t: (ctx) => new Promise((resolve) => ctx.signal.addEventListener("abort", () => setTimeout(() => ((settled = true), resolve("saved")), 20))) },
+      logger,
+    );
+    await Promise.resolve();
+    expect(active.abort("shutdown")).toBe(true);
+    expect(await active.outcome).toEqual({ kind: "completed", result: "saved" });
+    expect(settled).toBe(true);
+  });
+
+  it("abandon() hands back a handler that ignores the shutdown abort; before the abort it does nothing", async () => {
+    const active = startJob(leased("t"), { t: () => new Promise(() => undefined) }, logger);
+    expect(active.abandon()).toBe(false);
+    expect(active.abort("shutdown")).toBe(true);
+    expect(active.abort("shutdown")).toBe(false);
+    expect(active.abandon()).toBe(true);
+    expect(await active.outcome).toEqual({ kind: "released" });
   });
 
   it("keeps the first outcome: an abort after the end changes nothing", async () => {

@@ -9,7 +9,11 @@ import type { Handler, JobContext } from "./types.js";
 /** A lease as the worker sends it back in heartbeats, reports and releases; the token names the attempt. */
 export type LeaseRef = MessageInitShape<typeof LeaseSchema> & { jobId: string; queue: string; leaseToken: string };
 
-/** How an attempt ended, as far as this worker is concerned. */
+/**
+ * How an attempt ended, as far as this worker is concerned. "released": stopped by a shutdown
+ * (the handler failed after the abort, or never settled), so the job is handed back with the
+ * attempt counted.
+ */
 export type JobOutcome =
   | { kind: "completed"; result: JsonValue }
   | { kind: "failed"; error: string; permanent: boolean }
@@ -20,9 +24,16 @@ export type JobOutcome =
 export interface ActiveJob {
   readonly job: Job;
   readonly lease: LeaseRef;
-  /** Stops the attempt unless its outcome is already decided; true when this call decided it. */
+  /**
+   * Aborts the attempt's signal unless its outcome is already decided; true when this call
+   * stopped it. A timeout, cancel or lost lease decides the outcome at once. A shutdown does
+   * not: the handler may still end well, so the outcome waits for it (a result completes the
+   * attempt, a failure releases the job) or for `abandon()`.
+   */
   abort(kind: AbortKind): boolean;
-  /** Settles once, with whichever came first: the handler's end or an abort. */
+  /** After a shutdown abort, stops waiting for the handler: the job is released. True when this call decided it. */
+  abandon(): boolean;
+  /** Settles once, with whichever came first: the handler's end or an abort that decides. */
   readonly outcome: Promise<JobOutcome>;
 }
 
@@ -36,7 +47,8 @@ const maxTimerMs = 2 ** 31 - 1;
 /**
  * Starts the handler of a leased job with a signal that aborts at the job's deadline or on
  * `abort()`. The outcome is fixed by the first event: an abort does not wait for a handler that
- * ignores its signal, so a hung handler cannot hold its slot or its lease forever.
+ * ignores its signal, so a hung handler cannot hold its slot or its lease forever. The one
+ * exception is shutdown, which waits for the handler until the worker calls `abandon()`.
  */
 export function startJob(leased: LeasedJob, handlers: Record<string, Handler>, logger: Logger): ActiveJob {
   const job = leased.job ?? failMissingJob();
@@ -45,23 +57,21 @@ export function startJob(leased: LeasedJob, handlers: Record<string, Handler>, l
   const startedAt = Date.now();
   const deadline = new Date(startedAt + attemptBudgetMs(leased, job, startedAt));
   const timeoutMs = job.timeout ? durationMs(job.timeout) : deadline.getTime() - startedAt;
-  let decide!: (outcome: JobOutcome) => boolean;
-  const outcome = new Promise<JobOutcome>((resolve) => {
-    let decided = false;
-    decide = (o) => {
-      if (decided) return false;
-      decided = true;
-      clearTimeout(timer);
-      resolve(o);
-      return true;
-    };
-  });
+  const { outcome, decide, decided } = decider(() => clearTimeout(timer));
+  let shuttingDown = false;
   const abort = (kind: AbortKind): boolean => {
+    if (kind === "shutdown") {
+      if (decided() || shuttingDown) return false;
+      shuttingDown = true;
+      controller.abort(new JobAbortError(kind, "worker shutting down"));
+      return true;
+    }
     const reason = abortOutcome(kind, timeoutMs);
     if (!decide(reason.outcome)) return false;
     controller.abort(new JobAbortError(kind, reason.message));
     return true;
   };
+  const abandon = (): boolean => shuttingDown && decide({ kind: "released" });
   const waitMs = deadline.getTime() - startedAt;
   const timer = waitMs <= maxTimerMs ? setTimeout(() => abort("timeout"), Math.max(0, waitMs)) : undefined;
   const ctx: JobContext = {
@@ -76,8 +86,24 @@ export function startJob(leased: LeasedJob, handlers: Record<string, Handler>, l
     logger: logger.child({ job_id: job.id, job_type: job.type, attempt: job.attempts }),
   };
   // runHandler turns every failure into an outcome and decide never throws: nothing to catch.
-  void runHandler(handlers[job.type], ctx).then(decide);
-  return { job, lease, abort, outcome };
+  // A result is kept even after a shutdown abort: the work is done. A failure then is the stop.
+  void runHandler(handlers[job.type], ctx).then((o) => decide(shuttingDown && o.kind === "failed" ? { kind: "released" } : o));
+  return { job, lease, abort, abandon, outcome };
+}
+
+/** The outcome promise and the one-shot function that settles it; `onDecide` runs once, first. */
+function decider(onDecide: () => void) {
+  let isDecided = false;
+  let resolve!: (o: JobOutcome) => void;
+  const outcome = new Promise<JobOutcome>((r) => (resolve = r));
+  const decide = (o: JobOutcome): boolean => {
+    if (isDecided) return false;
+    isDecided = true;
+    onDecide();
+    resolve(o);
+    return true;
+  };
+  return { outcome, decide, decided: () => isDecided };
 }
 
 /**
@@ -109,7 +135,7 @@ async function runHandler(handler: Handler | undefined, ctx: JobContext): Promis
   }
 }
 
-function abortOutcome(kind: AbortKind, timeoutMs: number): { outcome: JobOutcome; message: string } {
+function abortOutcome(kind: Exclude<AbortKind, "shutdown">, timeoutMs: number): { outcome: JobOutcome; message: string } {
   switch (kind) {
     case "timeout": {
       const message = `timed out after ${Math.round(timeoutMs)} ms`;
@@ -120,8 +146,6 @@ function abortOutcome(kind: AbortKind, timeoutMs: number): { outcome: JobOutcome
       return { outcome: { kind: "failed", error: "cancelled", permanent: true }, message: "cancelled" };
     case "lost":
       return { outcome: { kind: "lost" }, message: "lease lost" };
-    case "shutdown":
-      return { outcome: { kind: "released" }, message: "worker shutting down" };
   }
 }
 

@@ -8,7 +8,7 @@ import { LeaseLoop } from "./lease-loop.js";
 import { registerWorker } from "./register-worker.js";
 import { ReportBatcher } from "./report-batcher.js";
 import type { WorkerSettings } from "./resolve-options.js";
-import { startJob, type ActiveJob, type JobOutcome } from "./start-job.js";
+import { startJob, type ActiveJob, type JobOutcome, type LeaseRef } from "./start-job.js";
 import type { Worker, WorkerStats } from "./types.js";
 import { createWorkerRpc, rpcTimeoutMs } from "./worker-rpc.js";
 
@@ -89,6 +89,7 @@ export class TaskFlowWorker implements Worker {
       rpc: this.rpc,
       workerId: () => this.workerId,
       queues: this.s.queues,
+      jobTypes: Object.keys(this.s.handlers),
       leaseWaitMs: this.s.leaseWaitMs,
       table: this.table,
       dispatch: (leased) => this.dispatch(leased),
@@ -102,13 +103,22 @@ export class TaskFlowWorker implements Worker {
       workerId: () => this.workerId,
       intervalMs,
       leases: () => [...this.table.leases(), ...this.batcher.leases()],
-      onLost: (lease) => {
-        this.table.get(lease.leaseToken)?.abort("lost");
-        this.batcher.drop(lease.leaseToken);
-      },
+      onLost: (lease) => this.onLost(lease),
       onCancelRequested: (lease) => void this.table.get(lease.leaseToken)?.abort("cancel"),
       logger: this.s.logger.child({ component: "heartbeat" }),
     });
+  }
+
+  /**
+   * Stops a running attempt whose lease is lost, and stops beating the lease. A finished job's
+   * report is still sent: the scheduler keeps a late outcome unless another attempt began.
+   */
+  private onLost(lease: LeaseRef): void {
+    const active = this.table.get(lease.leaseToken);
+    if (active === undefined) return this.batcher.stopBeating(lease.leaseToken);
+    active.abort("lost");
+    // An outcome decided just before is queued by dispatch's callback, which runs before this one.
+    void active.outcome.then(() => this.batcher.stopBeating(lease.leaseToken));
   }
 
   private dispatch(leased: LeasedJob): void {
@@ -155,7 +165,10 @@ export class TaskFlowWorker implements Worker {
     }
   }
 
-  /** Stops leasing, drains within the grace period, hands back the rest, reports, deregisters. */
+  /**
+   * Stops leasing, drains within the grace period, stops the rest (keeping results they still
+   * return, handing the others back), reports, deregisters.
+   */
   private async shutdown(): Promise<void> {
     this.stopping.abort();
     await this.starting?.catch(() => undefined);
@@ -165,8 +178,9 @@ export class TaskFlowWorker implements Worker {
       await loops.lease.stop();
       this.logger.info({ in_flight: this.table.size, grace_ms: this.s.shutdownGraceMs }, "worker draining");
       await this.drain(this.s.shutdownGraceMs);
-      await this.releaseUnfinished();
-      // Past the lease, the scheduler has given the jobs to others: further retries are moot.
+      await this.stopUnfinished();
+      // Shutdown must end: reports still unanswered after a lease's length are given up, and
+      // their jobs run again once their leases expire.
       await this.batcher.flush(this.leaseMs);
       await loops.heartbeat.stop();
       await this.deregister();
@@ -185,11 +199,29 @@ export class TaskFlowWorker implements Worker {
     clearTimeout(timer);
   }
 
-  private async releaseUnfinished(): Promise<void> {
-    const leases = this.table.all().filter((j) => j.abort("shutdown")).map((j) => j.lease);
-    if (leases.length === 0) return;
+  /**
+   * Aborts the attempts still running and waits up to `abortWaitMs` for their handlers to
+   * settle: a result is reported (the work is done), the others are handed back with the
+   * attempt counted, so that a job stopped on every rollout still runs out of attempts.
+   */
+  private async stopUnfinished(): Promise<void> {
+    const stopping = this.table.all().filter((j) => j.abort("shutdown"));
+    if (stopping.length === 0) return;
+    this.logger.info({ jobs: stopping.length, wait_ms: this.s.abortWaitMs }, "stopping unfinished jobs");
+    await this.drain(this.s.abortWaitMs);
+    for (const j of stopping) j.abandon();
+    // dispatch's callbacks, registered first, have recorded each outcome by the time this resumes.
+    const outcomes = await Promise.all(stopping.map((j) => j.outcome));
+    const leases = stopping.filter((_, i) => outcomes[i]?.kind === "released").map((j) => j.lease);
+    if (leases.length > 0) await this.release(leases);
+  }
+
+  private async release(leases: LeaseRef[]): Promise<void> {
     try {
-      const res = await this.rpc.client.releaseJobs({ workerId: this.workerId, leases }, { timeoutMs: rpcTimeoutMs });
+      const res = await this.rpc.client.releaseJobs(
+        { workerId: this.workerId, leases, attemptsRan: true },
+        { timeoutMs: rpcTimeoutMs },
+      );
       this.logger.info({ jobs: leases.length, released: res.released }, "unfinished jobs released");
     } catch (err) {
       // The leases then expire and the jobs run again elsewhere, only later.

@@ -13,7 +13,8 @@ export interface JobContext {
   maxAttempts: number;
   /**
    * Aborts when the attempt must stop: its deadline passed, it was cancelled, its lease was lost,
-   * or the worker is shutting down past its grace period. `signal.reason` is a JobAbortError.
+   * or the worker is shutting down past its grace period. `signal.reason` is a JobAbortError. On
+   * shutdown the handler gets `abortWaitMs` to wind down: a result it still returns is kept.
    */
   signal: AbortSignal;
   /** Hard deadline of the attempt. */
@@ -44,8 +45,14 @@ export interface WorkerOptions {
   logger?: Logger;
   /** Longest wait of one LeaseJobs long poll, in ms (default 10 000, at most 60 000). */
   leaseWaitMs?: number;
-  /** How long stop() lets running jobs finish before handing them back, in ms (default 25 000). */
+  /** How long stop() lets running jobs finish before aborting them, in ms (default 25 000). */
   shutdownGraceMs?: number;
+  /**
+   * How long stop() waits, after aborting the jobs still running past the grace period, for each
+   * handler to settle, in ms (default 5 000, 0 to 60 000). A handler that returns a result by
+   * then completes its job; the others are handed back with the attempt counted.
+   */
+  abortWaitMs?: number;
   /**
    * Stop on SIGTERM and SIGINT (default false). The listeners replace Node's default exit, so the
    * process then ends once nothing else keeps it alive.
@@ -67,7 +74,7 @@ export interface WorkerStats {
   failed: number;
   /** Attempts stopped because the lease was lost (not reported). */
   lost: number;
-  /** Jobs handed back unrun or unfinished on shutdown. */
+  /** Jobs stopped unfinished on shutdown and handed back (their attempts count). */
   released: number;
 }
 

@@ -35,3 +35,23 @@ const transientCodes: ReadonlySet<Code> = new Set([
 
 /** True when the same call may succeed later: the scheduler or the network is down or busy. */
 export const isTransient = (err: unknown): boolean => transientCodes.has(ConnectError.from(err).code);
+
+// The scheduler looked at the request and said no: the same request gets the same answer.
+const refusalCodes: ReadonlySet<Code> = new Set([
+  Code.InvalidArgument,
+  Code.FailedPrecondition,
+  Code.OutOfRange,
+  Code.NotFound,
+  Code.AlreadyExists,
+  Code.PermissionDenied,
+  Code.Unauthenticated,
+  Code.Unimplemented,
+]);
+
+/**
+ * True when the scheduler refused the call itself. Any other failure may have lost an answer
+ * on the way (a connection cut under a call ends `canceled` or `internal` as well as
+ * `unavailable`), so an idempotent call is worth sending again.
+ */
+export const isRefusal = (err: unknown): boolean => refusalCodes.has(ConnectError.from(err).code);
+

@@ -83,6 +83,7 @@ export function makeJob(over: Partial<NewJob> = {}): NewJob {
     timeoutMs: null,
     idempotencyKey: null,
     scheduledAt: new Date("2030-01-01T00:00:00.000Z"),
+    requestDigest: null,
     ...over,
   };
 }

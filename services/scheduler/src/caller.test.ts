@@ -80,7 +80,7 @@ describe(`the ${CALLER_HEADER} header`, () => {
     const q = uniqueQueue();
     const { job } = await s.scheduler.submitJob({ type: "t.x", queue: q });
     const k = queueKeys(s.config.redisKeyPrefix, q);
-    await s.redis.multi().del(k.jobPrefix + job!.id).zrem(k.ready, job!.id).exec();
+    await s.redis.multi().del(k.jobPrefix + job!.id).zrem(k.ready("t.x"), job!.id).exec();
 
     expect((await s.scheduler.cancelJob({ id: job!.id }, as("ops"))).status).toBe(S.CANCELLED);
     const events = await trailOf(job!.id, 2);
@@ -113,7 +113,7 @@ describe(`the ${CALLER_HEADER} header`, () => {
     const err = await refusal(s.scheduler.cancelJob({ id: job!.id }, as(caller)));
     expect(err.code).toBe(Code.InvalidArgument);
     expect(err.rawMessage).toContain(CALLER_HEADER);
-    expect(await s.redis.zscore(queueKeys(s.config.redisKeyPrefix, q).ready, job!.id)).not.toBeNull();
+    expect(await s.redis.zscore(queueKeys(s.config.redisKeyPrefix, q).ready("t.x"), job!.id)).not.toBeNull();
     expect((await s.history.getJob({ id: job!.id })).job!.status).toBe(S.PENDING);
     expect((await s.history.listJobEvents({ jobId: job!.id })).events.map((e) => e.type)).toEqual([E.SUBMITTED]);
   });

@@ -29,6 +29,16 @@ export interface SchedulerConfig {
   /** Most outbox events sent to history per call (OUTBOX_BATCH_SIZE). */
   readonly outboxBatchSize: number;
   /**
+   * Most bytes of outbox events sent to history per call (OUTBOX_BATCH_MAX_BYTES); an event
+   * larger than this goes alone. Keep it well below history's read limit (16 MiB).
+   */
+  readonly outboxBatchMaxBytes: number;
+  /**
+   * Most bytes of payloads one LeaseJobs answer carries (LEASE_MAX_BYTES); the first job goes
+   * whatever its size, so any job the API accepted can be leased.
+   */
+  readonly leaseMaxBytes: number;
+  /**
    * How long outbox entries may stay read but unacknowledged by a scheduler before another
    * replica takes them over, in ms (OUTBOX_CLAIM_IDLE_MS). This is how soon the transitions a
    * crashed scheduler had in hand reach history.
@@ -39,10 +49,19 @@ export interface SchedulerConfig {
   /** Period of the reconciler comparing PostgreSQL with Redis, in ms (RECONCILE_INTERVAL_MS). */
   readonly reconcileIntervalMs: number;
   /**
-   * Age a job's history row (or a Redis job history does not know) must reach before the
-   * reconciler repairs it, in ms (RECONCILE_GRACE_MS): a submit in flight is never taken for a lost job.
+   * Age a job (by its id's time) must reach before the reconciler repairs it, in ms
+   * (RECONCILE_GRACE_MS): a submit in flight is never taken for a lost job.
    */
   readonly reconcileGraceMs: number;
+  /** Most jobs each pass of a periodic reconciliation checks (RECONCILE_MAX_JOBS); the next run goes on. */
+  readonly reconcileMaxJobs: number;
+  /**
+   * How long a queue must hold nothing and receive nothing before the loops stop sweeping it,
+   * in ms (QUEUE_IDLE_MS); also how long an outbox consumer of a gone process lingers.
+   */
+  readonly queueIdleMs: number;
+  /** Period of the upkeep of the queue set (forgetting idle queues), in ms (QUEUE_TEND_INTERVAL_MS). */
+  readonly queueTendIntervalMs: number;
   /**
    * Start even when Redis may evict keys (REDIS_ALLOW_EVICTION, "true" or "false"); evicted
    * queue keys lose jobs, so without it a maxmemory-policy other than noeviction refuses to start.
@@ -71,10 +90,15 @@ const DEFAULTS = {
   retryBaseMs: 1_000,
   retryMaxMs: 3_600_000,
   outboxBatchSize: 500,
+  outboxBatchMaxBytes: 4 * 1_048_576,
+  leaseMaxBytes: 4 * 1_048_576,
   outboxClaimIdleMs: 15_000,
   logLevel: "info",
   reconcileIntervalMs: 30_000,
   reconcileGraceMs: 60_000,
+  reconcileMaxJobs: 10_000,
+  queueIdleMs: 600_000,
+  queueTendIntervalMs: 60_000,
 } as const;
 
 const DAY_MS = 86_400_000;
@@ -99,10 +123,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     retryBaseMs: r.int("RETRY_BASE_MS", DEFAULTS.retryBaseMs, { min: 1, max: DAY_MS }),
     retryMaxMs: r.int("RETRY_MAX_MS", DEFAULTS.retryMaxMs, { min: 1, max: 7 * DAY_MS }),
     outboxBatchSize: r.int("OUTBOX_BATCH_SIZE", DEFAULTS.outboxBatchSize, { min: 1, max: 10_000 }),
+    outboxBatchMaxBytes: r.int("OUTBOX_BATCH_MAX_BYTES", DEFAULTS.outboxBatchMaxBytes, { min: 1_024, max: 8 * 1_048_576 }),
+    leaseMaxBytes: r.int("LEASE_MAX_BYTES", DEFAULTS.leaseMaxBytes, { min: 1_024, max: 64 * 1_048_576 }),
     outboxClaimIdleMs: r.int("OUTBOX_CLAIM_IDLE_MS", DEFAULTS.outboxClaimIdleMs, { min: 100, max: 3_600_000 }),
     logLevel: r.string("LOG_LEVEL", DEFAULTS.logLevel),
     reconcileIntervalMs: r.int("RECONCILE_INTERVAL_MS", DEFAULTS.reconcileIntervalMs, { min: 100, max: DAY_MS }),
     reconcileGraceMs: r.int("RECONCILE_GRACE_MS", DEFAULTS.reconcileGraceMs, { min: 0, max: DAY_MS }),
+    reconcileMaxJobs: r.int("RECONCILE_MAX_JOBS", DEFAULTS.reconcileMaxJobs, { min: 100, max: 10_000_000 }),
+    queueIdleMs: r.int("QUEUE_IDLE_MS", DEFAULTS.queueIdleMs, { min: 1_000, max: 30 * DAY_MS }),
+    queueTendIntervalMs: r.int("QUEUE_TEND_INTERVAL_MS", DEFAULTS.queueTendIntervalMs, { min: 100, max: DAY_MS }),
     redisAllowEviction: r.oneOf("REDIS_ALLOW_EVICTION", "false", ["true", "false"]) === "true",
     faultCrashAfterHistoryCommit: r.oneOf("FAULT_CRASH_AFTER_HISTORY_COMMIT", "false", ["true", "false"]) === "true",
   };

@@ -2,8 +2,10 @@ import type { Logger } from "pino";
 import type { SchedulerConfig } from "./config.js";
 import type { HistoryClient } from "./history-client.js";
 import type { Reconciler } from "./loops/reconcile.js";
+import type { SendPresence } from "./loops/send-presence.js";
 import type { SchedulerMetrics } from "./metrics.js";
 import type { LeaseWaiters } from "./redis/lease-waiters.js";
+import type { ParkedEvents } from "./redis/parked-events.js";
 import type { QueueStore } from "./redis/queue-store.js";
 import type { RecoveryStore } from "./redis/recovery-store.js";
 import type { WorkerRegistry } from "./redis/worker-registry.js";
@@ -16,8 +18,12 @@ export interface Deps {
   readonly reconciler: Reconciler;
   readonly metrics: SchedulerMetrics;
   readonly waiters: LeaseWaiters;
+  /** Outbox entries history refused, kept until replayed. */
+  readonly parked: ParkedEvents;
   readonly workers: WorkerRegistry;
   readonly history: HistoryClient;
+  /** Sends workers' presence to history in the background. */
+  readonly presence: Pick<SendPresence, "note" | "send">;
   readonly logger: Logger;
   /** Tells the outbox forwarder that new events wait, so history hears of them promptly. */
   readonly eventsWritten: () => void;

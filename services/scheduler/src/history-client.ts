@@ -1,7 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { createClient } from "@connectrpc/connect";
 import {
+  type AppendEventsResponse,
   HistoryIngestService,
   HistoryService,
   type Job,
@@ -11,7 +11,8 @@ import {
   type WorkerSchema,
 } from "@taskflow/proto";
 import { Health, HealthCheckResponse_ServingStatus } from "@taskflow/proto/gen/grpc/health/v1/health_pb";
-import { createServiceTransport } from "@taskflow/service-kit";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createServiceConnection } from "@taskflow/service-kit";
 import { fromHistoryError } from "./errors.js";
 
 /** Longest wait for one history call, in ms; past it the call fails as `unavailable`. */
@@ -29,19 +30,24 @@ export type WorkerInit = MessageInitShape<typeof WorkerSchema>;
 export interface HistoryClient {
   /**
    * Inserts new jobs as pending; resolves to the stored jobs in request order. `actor` (who
-   * submitted them, e.g. "api:billing") is recorded on their SUBMITTED events.
+   * submitted them, e.g. "api:billing") is recorded on their SUBMITTED events; `digests` (one
+   * per job, or none) let history refuse an idempotency key reused for another request.
    */
-  insertJobs(jobs: JobInit[], actor: string, signal?: AbortSignal): Promise<Job[]>;
-  /** Records transitions; resolves to the ids of jobs history does not know. */
-  appendEvents(events: JobEventInit[], signal?: AbortSignal): Promise<{ appended: number; unknownJobIds: string[] }>;
+  insertJobs(jobs: JobInit[], actor: string, signal?: AbortSignal, digests?: string[]): Promise<Job[]>;
+  /**
+   * Records transitions; resolves to how many were new, the ids of jobs history does not know,
+   * and the events whose seq history holds for another transition (not recorded).
+   */
+  appendEvents(events: JobEventInit[], signal?: AbortSignal): Promise<AppendEventsResponse>;
   upsertWorkers(workers: WorkerInit[], signal?: AbortSignal): Promise<void>;
   /** @throws not_found when history does not know the job. */
   getJob(id: string, signal?: AbortSignal): Promise<Job>;
   /**
-   * One page of pending and processing jobs whose row last changed before `updatedBeforeMs`
-   * (ms since the Unix epoch), oldest change first, each with `lastEventSeq`.
+   * Pending and processing jobs created before `createdBeforeMs` (ms since the Unix epoch) whose
+   * id sorts after `afterId` ("" for the first), in id order, each with `lastEventSeq`; fewer
+   * than `pageSize` means the walk is over.
    */
-  listUnfinishedJobs(page: UnfinishedPage, signal?: AbortSignal): Promise<{ jobs: Job[]; nextPageToken: string }>;
+  listUnfinishedJobs(page: UnfinishedPage, signal?: AbortSignal): Promise<Job[]>;
   /** Status and newest event seq of each job history knows among `ids` (at most 1000). */
   getJobStates(ids: readonly string[], signal?: AbortSignal): Promise<JobState[]>;
   /** Resolves when history reports SERVING. */
@@ -50,17 +56,23 @@ export interface HistoryClient {
 
 /** Which page of unfinished jobs to read. */
 export interface UnfinishedPage {
-  updatedBeforeMs: number;
+  createdBeforeMs: number;
+  /** The last id of the previous page; "" for the first. */
+  afterId: string;
   /** 1 to 1000. */
   pageSize: number;
-  /** "" for the first page. */
-  pageToken: string;
 }
 
-/** A history client over gRPC (h2c) to `baseUrl`, e.g. `http://127.0.0.1:50052`. */
+/**
+ * A history client over gRPC (h2c) to `baseUrl`, e.g. `http://127.0.0.1:50052`. Events go over a
+ * connection of their own: their large batches never hold up a submit, and when history refuses a
+ * batch for its size that connection alone is replaced (see ServiceConnection.reset).
+ */
 export function createHistoryClient(baseUrl: string, timeoutMs = HISTORY_CALL_TIMEOUT_MS): HistoryClient {
-  const transport = createServiceTransport(baseUrl);
+  const { transport } = createServiceConnection(baseUrl);
+  const bulk = createServiceConnection(baseUrl);
   const ingest = createClient(HistoryIngestService, transport);
+  const events = createClient(HistoryIngestService, bulk.transport);
   const history = createClient(HistoryService, transport);
   const health = createClient(Health, transport);
   const opts = (signal?: AbortSignal) => (signal === undefined ? { timeoutMs } : { timeoutMs, signal });
@@ -72,8 +84,17 @@ export function createHistoryClient(baseUrl: string, timeoutMs = HISTORY_CALL_TI
     }
   };
   return {
-    insertJobs: (jobs, actor, signal) => guard(async () => (await ingest.insertJobs({ jobs, actor }, opts(signal))).jobs),
-    appendEvents: (events, signal) => guard(() => ingest.appendEvents({ events }, opts(signal))),
+    insertJobs: (jobs, actor, signal, digests = []) =>
+      guard(async () => (await ingest.insertJobs({ jobs, actor, requestDigests: digests }, opts(signal))).jobs),
+    appendEvents: (batch, signal) =>
+      guard(async () => {
+        try {
+          return await events.appendEvents({ events: batch }, opts(signal));
+        } catch (err) {
+          if (ConnectError.from(err).code === Code.ResourceExhausted) bulk.reset();
+          throw err;
+        }
+      }),
     upsertWorkers: (workers, signal) => guard(async () => void (await ingest.upsertWorkers({ workers }, opts(signal)))),
     getJob: (id, signal) =>
       guard(async () => {
@@ -82,12 +103,10 @@ export function createHistoryClient(baseUrl: string, timeoutMs = HISTORY_CALL_TI
         return job;
       }),
     listUnfinishedJobs: (page, signal) =>
-      guard(() =>
-        ingest.listUnfinishedJobs(
-          { updatedBefore: timestampFromMs(page.updatedBeforeMs), pageSize: page.pageSize, pageToken: page.pageToken },
-          opts(signal),
-        ),
-      ),
+      guard(async () => {
+        const req = { createdBefore: timestampFromMs(page.createdBeforeMs), afterId: page.afterId, pageSize: page.pageSize };
+        return (await ingest.listUnfinishedJobs(req, opts(signal))).jobs;
+      }),
     getJobStates: (ids, signal) => guard(async () => (await ingest.getJobStates({ ids: [...ids] }, opts(signal))).states),
     checkHealth: (signal) =>
       guard(async () => {

@@ -5,9 +5,11 @@ import { cancelJob } from "./rpc/cancel-job.js";
 import { deregisterWorker } from "./rpc/deregister-worker.js";
 import { heartbeat } from "./rpc/heartbeat.js";
 import { leaseJobs } from "./rpc/lease-jobs.js";
+import { listParkedEvents } from "./rpc/list-parked-events.js";
 import { reconcile } from "./rpc/reconcile.js";
 import { registerWorker } from "./rpc/register-worker.js";
 import { releaseJobs } from "./rpc/release-jobs.js";
+import { replayParkedEvents } from "./rpc/replay-parked-events.js";
 import { reportJobs } from "./rpc/report-jobs.js";
 import { submitJob } from "./rpc/submit-job.js";
 import { submitJobs } from "./rpc/submit-jobs.js";
@@ -46,7 +48,10 @@ export function createServer(d: Deps): Promise<RunningServer> {
           deregisterWorker: deregisterWorker(d),
         },
       },
-      { service: AdminService, impl: { reconcile: reconcile(d) } },
+      {
+        service: AdminService,
+        impl: { reconcile: reconcile(d), listParkedEvents: listParkedEvents(d), replayParkedEvents: replayParkedEvents(d) },
+      },
     ],
     health: {
       check: async (signal) => {

@@ -10,12 +10,16 @@ import { ExpireLeases } from "./loops/expire-leases.js";
 import { ForwardOutbox } from "./loops/forward-outbox.js";
 import { PromoteDelayed } from "./loops/promote-delayed.js";
 import { Reconciler } from "./loops/reconcile.js";
+import { SendPresence } from "./loops/send-presence.js";
+import { TendQueues } from "./loops/tend-queues.js";
 import { createSchedulerMetrics } from "./metrics.js";
 import { checkEvictionPolicy } from "./redis/check-eviction-policy.js";
 import { LeaseWaiters } from "./redis/lease-waiters.js";
 import { OutboxReader } from "./redis/outbox.js";
 import { QueueStore } from "./redis/queue-store.js";
+import { ParkedEvents } from "./redis/parked-events.js";
 import { ReconcileLock } from "./redis/reconcile-lock.js";
+import { ReconcileStateStore } from "./redis/reconcile-state.js";
 import { RecoveryStore } from "./redis/recovery-store.js";
 import { WorkerRegistry } from "./redis/worker-registry.js";
 import { createServer } from "./server.js";
@@ -95,13 +99,16 @@ function assemble(config: SchedulerConfig, logger: Logger, redis: Redis, subscri
   // One consumer per process: a restarted process must not inherit a dead one's pending entries
   // by name; those are claimed once idle.
   const consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
-  const metrics = createSchedulerMetrics();
+  const reader = new OutboxReader(redis, prefix, consumer);
+  const parked = new ParkedEvents(redis, prefix);
+  const metrics = createSchedulerMetrics(async () => parked.counts(await store.knownQueues()));
   const loopDeps = { store, waiters, intervalMs: config.sweepIntervalMs, logger };
   const forward = new ForwardOutbox({
     ...loopDeps,
-    reader: new OutboxReader(redis, prefix, consumer),
+    reader,
     history,
     batchSize: config.outboxBatchSize,
+    batchMaxBytes: config.outboxBatchMaxBytes,
     claimIdleMs: config.outboxClaimIdleMs,
     parked: metrics.outboxParked,
   });
@@ -110,16 +117,27 @@ function assemble(config: SchedulerConfig, logger: Logger, redis: Redis, subscri
   const reconciler = new Reconciler({
     store, recovery, history, waiters, logger, eventsWritten, metrics,
     lock: new ReconcileLock(redis, prefix),
+    state: new ReconcileStateStore(redis, prefix),
     intervalMs: config.reconcileIntervalMs,
+    watchIntervalMs: config.sweepIntervalMs,
     graceMs: config.reconcileGraceMs,
+    maxJobsPerRun: config.reconcileMaxJobs,
     defaultTimeoutMs: config.defaultTimeoutMs,
   });
+  const presence = new SendPresence({ history, intervalMs: config.sweepIntervalMs, logger });
   const deps: Deps = {
-    config, store, recovery, reconciler, metrics, waiters, history, logger, eventsWritten,
+    config, store, recovery, reconciler, metrics, waiters, history, presence, parked, logger, eventsWritten,
     workers: new WorkerRegistry(redis, prefix),
   };
   const expire = new ExpireLeases({ ...loopDeps, eventsWritten, leaseExpired: metrics.leaseExpired });
-  return { deps, loops: [new PromoteDelayed(loopDeps), expire, forward, reconciler] };
+  const tend = new TendQueues({
+    store, reader, logger,
+    intervalMs: config.queueTendIntervalMs,
+    idleMs: config.queueIdleMs,
+    consumerIdleMs: config.queueIdleMs,
+    now: () => recovery.now(),
+  });
+  return { deps, loops: [new PromoteDelayed(loopDeps), expire, forward, reconciler, presence, tend] };
 }
 
 /** Quits politely when connected; a connection that is down is dropped, or QUIT would wait for it. */

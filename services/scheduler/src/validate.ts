@@ -190,3 +190,21 @@ export function checkQueues(queues: readonly string[], field = "queues"): void {
   if (queues.length > MAX_QUEUES_PER_WORKER) throw invalidArgument(field, `must name at most ${MAX_QUEUES_PER_WORKER} queues`);
   queues.forEach((q, i) => checkName(q, `${field}[${i}]`));
 }
+
+/** Most job types one worker may declare or lease at once. */
+export const MAX_JOB_TYPES_PER_WORKER = 1_000;
+
+/** @throws invalid_argument unless there are at most 1,000 types and every name is valid. */
+export function checkJobTypes(types: readonly string[], field = "job_types"): void {
+  if (types.length > MAX_JOB_TYPES_PER_WORKER) throw invalidArgument(field, `must name at most ${MAX_JOB_TYPES_PER_WORKER} types`);
+  types.forEach((t, i) => checkName(t, `${field}[${i}]`));
+}
+
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** @throws invalid_argument unless `id` is empty or 1 to 64 characters of letters, digits and "._:-". */
+export function checkRequestId(id: string, field = "request_id"): void {
+  if (id !== "" && !REQUEST_ID_PATTERN.test(id)) {
+    throw invalidArgument(field, 'must be 1 to 64 characters of letters, digits and "._:-"');
+  }
+}

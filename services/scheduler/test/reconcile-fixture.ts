@@ -1,7 +1,7 @@
 import { JobEventType, JobStatus } from "@taskflow/proto";
 import { eventually } from "@taskflow/testkit";
 import { Redis } from "ioredis";
-import pg from "pg";
+import { v7 as uuidv7 } from "uuid";
 import pino from "pino";
 import { createHistoryClient } from "../src/history-client.js";
 import { Reconciler } from "../src/loops/reconcile.js";
@@ -11,6 +11,7 @@ import { LeaseWaiters } from "../src/redis/lease-waiters.js";
 import { QueueStore } from "../src/redis/queue-store.js";
 import { ReconcileLock } from "../src/redis/reconcile-lock.js";
 import { RecoveryStore } from "../src/redis/recovery-store.js";
+import { ReconcileStateStore } from "../src/redis/reconcile-state.js";
 import type { Stack } from "./stack.js";
 
 const silent = pino({ level: "silent" });
@@ -22,7 +23,7 @@ export interface TestReconciler {
   close(): Promise<void>;
 }
 
-export function createTestReconciler(s: Stack, graceMs = 60_000): TestReconciler {
+export function createTestReconciler(s: Stack, graceMs = 60_000, maxJobsPerRun = 10_000): TestReconciler {
   const redis = new Redis(s.config.redisUrl);
   const prefix = s.config.redisKeyPrefix;
   const store = new QueueStore({ ...s.config, redis, keyPrefix: prefix });
@@ -36,38 +37,34 @@ export function createTestReconciler(s: Stack, graceMs = 60_000): TestReconciler
     logger: silent,
     eventsWritten: () => undefined,
     lock: new ReconcileLock(redis, prefix),
+    state: new ReconcileStateStore(redis, prefix),
     intervalMs: 3_600_000,
+    watchIntervalMs: 3_600_000,
     graceMs,
+    maxJobsPerRun,
     defaultTimeoutMs: s.config.defaultTimeoutMs,
     metrics,
   });
   return { reconciler, metrics, close: async () => void (await redis.quit()) };
 }
 
-/** Makes history rows look `seconds` older, as if the grace period had passed. */
-export async function ageRows(s: Stack, ids: readonly string[], seconds: number): Promise<void> {
-  const client = new pg.Client({ connectionString: s.databaseUrl });
-  await client.connect();
-  try {
-    await client.query("UPDATE jobs SET updated_at = updated_at - $2 * interval '1 second' WHERE id = ANY ($1::uuid[])", [
-      ids,
-      seconds,
-    ]);
-  } finally {
-    await client.end();
-  }
+/**
+ * Commits jobs to history only, created `agoMs` ago (their UUIDv7 time), as a submit that crashed
+ * between history's commit and the Redis enqueue leaves them; resolves to their ids.
+ */
+export async function commitOnly(s: Stack, queue: string, count: number, agoMs = 0, maxAttempts = 3): Promise<string[]> {
+  const ids = Array.from({ length: count }, () => uuidv7({ msecs: Date.now() - agoMs }));
+  await s.ingest.insertJobs({ jobs: ids.map((id) => ({ id, type: "t.x", queue, payload: {}, maxAttempts })) });
+  return ids;
 }
 
 /** Removes jobs from Redis as a partial loss would: their hashes and set entries. */
 export async function loseJobs(s: Stack, queue: string, ids: readonly string[]): Promise<void> {
   const k = queueKeys(s.config.redisKeyPrefix, queue);
-  await s.redis
-    .multi()
-    .del(...ids.map((id) => k.jobPrefix + id))
-    .zrem(k.ready, ...ids)
-    .zrem(k.delayed, ...ids)
-    .zrem(k.leased, ...ids)
-    .exec();
+  const types = await Promise.all(ids.map((id) => s.redis.hget(k.jobPrefix + id, "type")));
+  const tx = s.redis.multi().del(...ids.map((id) => k.jobPrefix + id)).zrem(k.delayed, ...ids).zrem(k.leased, ...ids);
+  ids.forEach((id, i) => tx.zrem(k.ready(types[i] ?? "t.x"), id));
+  await tx.exec();
 }
 
 /** Resolves once history reports the job in `status`. */

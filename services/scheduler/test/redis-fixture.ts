@@ -2,7 +2,7 @@ import { Redis } from "ioredis";
 import { deleteKeysWithPrefix, randomKeyPrefix, testRedisUrl } from "@taskflow/testkit";
 import { v7 as uuidv7 } from "uuid";
 import { queueKeys, type QueueKeys } from "../src/redis/keys.js";
-import { QueueStore, type EnqueueJob, type QueueStoreOptions } from "../src/redis/queue-store.js";
+import { QueueStore, type EnqueueJob, type LeaseAsk, type QueueStoreOptions } from "../src/redis/queue-store.js";
 
 /** A QueueStore on real Redis under a key prefix of its own; `close()` deletes every key it made. */
 export interface RedisFixture {
@@ -82,3 +82,6 @@ export async function redisNow(redis: Redis): Promise<number> {
   const [s, us] = await redis.time();
   return Number(s) * 1000 + Math.floor(Number(us) / 1000);
 }
+
+/** What a test leases: up to `max` jobs of any type, within the default byte budget. */
+export const ask = (max: number): LeaseAsk => ({ max, types: [], requestId: "", maxBytes: 4 * 1_048_576 });

@@ -10,6 +10,8 @@ const ALL = [
   "0004_unfinished_jobs_index",
   "0005_partition_by_day",
   "0006_table_size_samples",
+  "0007_unfinished_jobs_by_id",
+  "0008_idempotency_request_digest",
 ];
 const TABLES = [
   "idempotency_keys",

@@ -6,8 +6,9 @@ import { parseNewEvent } from "./parse-ingest.js";
 
 /**
  * AppendEvents: records each event once and moves each job to its newest event, in one
- * statement; idempotent. Events of unknown jobs are skipped and their ids answered.
- * InvalidArgument, changing nothing, when any event is malformed.
+ * statement; idempotent. Events of unknown jobs are skipped and their ids answered; events whose
+ * (job_id, seq) history holds for another transition are not recorded and answered as
+ * clashing_events. InvalidArgument, changing nothing, when any event is malformed.
  */
 export const appendEvents =
   (d: HistoryDeps): ServiceImpl<typeof HistoryIngestService>["appendEvents"] =>
@@ -17,5 +18,9 @@ export const appendEvents =
     if (res.unknownJobIds.length > 0) {
       d.logger.warn({ job_ids: res.unknownJobIds }, "events of unknown jobs skipped");
     }
-    return { appended: res.appended, unknownJobIds: res.unknownJobIds };
+    if (res.clashingEvents.length > 0) {
+      const jobIds = [...new Set(res.clashingEvents.map((e) => e.jobId))];
+      d.logger.warn({ events: res.clashingEvents.length, job_ids: jobIds }, "clashing events refused");
+    }
+    return { appended: res.appended, unknownJobIds: res.unknownJobIds, clashingEvents: res.clashingEvents };
   };

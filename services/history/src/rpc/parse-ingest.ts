@@ -1,6 +1,6 @@
 import { toJson } from "@bufbuild/protobuf";
 import { durationMs, type Value, ValueSchema } from "@bufbuild/protobuf/wkt";
-import type { Job, JobEvent, Worker } from "@taskflow/proto";
+import type { InsertJobsRequest, Job, JobEvent, Worker } from "@taskflow/proto";
 import type { NewJobEvent } from "../db/queries/append-events.js";
 import type { NewJob } from "../db/queries/insert-jobs.js";
 import type { WorkerInput } from "../db/queries/upsert-workers.js";
@@ -13,6 +13,8 @@ import { intIn, nonEmpty, requireUuid, requireUuidV7, toDate } from "./validate.
 const INT32_MAX = 2_147_483_647;
 /** Highest job priority the contract allows. */
 const MAX_PRIORITY = 1_000;
+/** Longest request digest, in characters: room for any hash, in any text form, with its name. */
+export const MAX_REQUEST_DIGEST_CHARS = 128;
 
 const orNull = (s: string): string | null => (s === "" ? null : s);
 
@@ -29,10 +31,32 @@ function timeoutMs(job: Job, at: string): number | null {
 }
 
 /**
- * `jobs[i]` of an InsertJobs request as a row to insert.
+ * The jobs of an InsertJobs request as rows to insert, each with its request digest:
+ * `request_digests` is empty (no digests) or holds one per job; an empty digest means none.
+ * @throws {ConnectError} InvalidArgument naming the first bad field, e.g. `jobs[2].id` or
+ *   `request_digests[1]`.
+ */
+export function parseInsertJobs(req: InsertJobsRequest): NewJob[] {
+  const digests = req.requestDigests;
+  if (digests.length !== 0 && digests.length !== req.jobs.length) {
+    throw invalidArgument(
+      `request_digests: must be empty or hold one digest per job (${req.jobs.length}), got ${digests.length}`,
+    );
+  }
+  digests.forEach((d, i) => {
+    if (d.length > MAX_REQUEST_DIGEST_CHARS && [...d].length > MAX_REQUEST_DIGEST_CHARS) {
+      throw invalidArgument(`request_digests[${i}]: must be at most ${MAX_REQUEST_DIGEST_CHARS} characters`);
+    }
+  });
+  return req.jobs.map((job, i) => parseNewJob(job, i, digests[i] ?? ""));
+}
+
+/**
+ * `jobs[i]` of an InsertJobs request as a row to insert, with the request digest `digest`
+ * (empty for none).
  * @throws {ConnectError} InvalidArgument naming the first bad field, e.g. `jobs[2].id`.
  */
-export function parseNewJob(job: Job, i: number): NewJob {
+export function parseNewJob(job: Job, i: number, digest: string): NewJob {
   const at = `jobs[${i}]`;
   return {
     id: requireUuidV7(job.id, `${at}.id`),
@@ -44,6 +68,7 @@ export function parseNewJob(job: Job, i: number): NewJob {
     timeoutMs: timeoutMs(job, at),
     idempotencyKey: orNull(job.idempotencyKey),
     scheduledAt: job.scheduledAt === undefined ? null : toDate(job.scheduledAt, `${at}.scheduled_at`),
+    requestDigest: orNull(digest),
   };
 }
 

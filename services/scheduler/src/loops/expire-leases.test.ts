@@ -2,7 +2,7 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Redis } from "ioredis";
 import { testRedisUrl } from "@taskflow/testkit";
-import { backdate, createRedisFixture, jobHash, makeJob, type RedisFixture } from "../../test/redis-fixture.js";
+import { ask, backdate, createRedisFixture, jobHash, makeJob, type RedisFixture } from "../../test/redis-fixture.js";
 import { LeaseWaiters } from "../redis/lease-waiters.js";
 import { createSchedulerMetrics } from "../metrics.js";
 import { ExpireLeases } from "./expire-leases.js";
@@ -35,8 +35,8 @@ describe("ExpireLeases", () => {
     await f.store.addQueues(["x", "y"]);
     await f.store.enqueue("x", [retry, live]);
     await f.store.enqueue("y", [last]);
-    await f.store.lease("x", "w1", 2);
-    await f.store.lease("y", "w1", 1);
+    await f.store.lease("x", "w1", ask(2));
+    await f.store.lease("y", "w1", ask(1));
     await backdate(f, f.keys("x").leased, retry.id);
     await backdate(f, f.keys("y").leased, last.id);
 

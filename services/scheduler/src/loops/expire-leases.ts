@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { SchedulerMetrics } from "../metrics.js";
 import type { LeaseWaiters } from "../redis/lease-waiters.js";
+import { addTypeCounts, type TypeCounts } from "../redis/job-records.js";
 import type { QueueStore } from "../redis/queue-store.js";
 import { PeriodicLoop } from "@taskflow/service-kit";
 
@@ -36,7 +37,6 @@ export class ExpireLeases {
   async runOnce(): Promise<{ requeued: number; ended: number }> {
     const queues = await this.d.store.knownQueues();
     const results = await Promise.all(queues.map((q) => this.expireQueue(q)));
-    const woken = queues.filter((_, i) => results[i]!.requeued > 0);
     const total = results.reduce((a, r) => ({ requeued: a.requeued + r.requeued, ended: a.ended + r.ended }), {
       requeued: 0,
       ended: 0,
@@ -45,7 +45,7 @@ export class ExpireLeases {
       this.d.leaseExpired?.inc(total.requeued + total.ended);
       this.d.eventsWritten();
     }
-    if (woken.length > 0) await this.d.waiters.announce(woken);
+    await this.d.waiters.announce(queues.map((queue, i) => ({ queue, ready: results[i]!.ready })));
     return total;
   }
 
@@ -57,12 +57,13 @@ export class ExpireLeases {
     return this.loop.stop();
   }
 
-  private async expireQueue(queue: string): Promise<{ requeued: number; ended: number }> {
-    const total = { requeued: 0, ended: 0 };
+  private async expireQueue(queue: string): Promise<{ requeued: number; ended: number; ready: TypeCounts }> {
+    const total = { requeued: 0, ended: 0, ready: new Map<string, number>() };
     for (;;) {
       const r = await this.d.store.expireLeases(queue, EXPIRE_BATCH);
       total.requeued += r.requeued;
       total.ended += r.ended;
+      addTypeCounts(total.ready, r.ready);
       if (r.requeued + r.ended < EXPIRE_BATCH) break;
     }
     if (total.requeued + total.ended > 0) {

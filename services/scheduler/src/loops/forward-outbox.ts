@@ -1,10 +1,11 @@
-import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
-import type { HistoryClient, JobEventInit } from "../history-client.js";
+import type { HistoryClient } from "../history-client.js";
 import type { SchedulerMetrics } from "../metrics.js";
-import { toJobEvent, type OutboxEntry, type OutboxReader, type ParkedEntry } from "../redis/outbox.js";
+import { entryBytes, type OutboxEntry, type OutboxReader } from "../redis/outbox.js";
 import type { QueueStore } from "../redis/queue-store.js";
 import { PeriodicLoop } from "@taskflow/service-kit";
+import { applyEntries } from "./apply-events.js";
+import { QueueBackoff } from "./queue-backoff.js";
 
 /** Most batches per queue in one run, so one busy queue cannot starve the others. */
 export const MAX_BATCHES_PER_RUN = 20;
@@ -13,28 +14,32 @@ export interface ForwardOutboxDeps {
   store: QueueStore;
   reader: OutboxReader;
   history: HistoryClient;
+  /** Most events per call to history. */
   batchSize: number;
+  /** Most bytes of events per call to history (the first event goes whatever its size). */
+  batchMaxBytes: number;
   intervalMs: number;
   logger: Logger;
   /** Entries pending this long on a consumer are presumed orphaned (its process died) and claimed, in ms. */
   claimIdleMs: number;
-  /** Counts entries parked in the dead-letter stream. */
+  /** Counts entries parked in the parked stream. */
   parked?: SchedulerMetrics["outboxParked"];
 }
 
 /**
- * Forwards job transitions from the per-queue outboxes to history in
- * batches. An entry is acknowledged (and deleted) only after history
- * answered; on a history error it stays pending and the loop retries with
- * backoff. History applies events idempotently, so a retry after a crash
- * between its answer and the acknowledgement records nothing twice. An
- * entry that cannot be applied (it does not parse, or history refuses it as
- * invalid) is parked in the queue's dead-letter stream with its error,
- * logged and counted, so one bad record never wedges the loop.
+ * Forwards job transitions from the per-queue outboxes to history in batches bounded by count
+ * and bytes. An entry is acknowledged (and deleted) only after history answered; on a history
+ * error it stays pending and that queue alone is retried with backoff, so one stuck queue never
+ * delays the others. History applies events idempotently, so a retry after a crash between its
+ * answer and the acknowledgement records nothing twice. An entry that cannot be applied (it does
+ * not parse, history refuses it even alone, or its seq is taken) is parked in the queue's parked
+ * stream with its error, logged and counted, so one bad record never wedges the loop. Once
+ * history holds a job's end, the job's Redis hash gets its expiry.
  */
 export class ForwardOutbox {
   private readonly loop: PeriodicLoop;
   private readonly logger: Logger;
+  private readonly backoff = new QueueBackoff();
 
   constructor(private readonly d: ForwardOutboxDeps) {
     this.logger = d.logger.child({ component: "forward-outbox" });
@@ -42,15 +47,16 @@ export class ForwardOutbox {
   }
 
   /**
-   * Drains every queue's outbox; resolves to the number of entries forwarded.
-   * @throws the first queue's error after every queue had its turn.
+   * Drains every queue's outbox, skipping queues waiting out a failure; resolves to the number
+   * of entries forwarded. A queue's failure is logged and backs off that queue only.
+   * @throws unavailable when the set of queues cannot be read.
    */
   async runOnce(): Promise<number> {
     const queues = await this.d.store.knownQueues();
-    const results = await Promise.allSettled(queues.map((q) => this.drainQueue(q)));
-    const failed = results.find((r) => r.status === "rejected");
-    if (failed !== undefined) throw failed.reason;
-    return results.reduce((n, r) => n + (r.status === "fulfilled" ? r.value : 0), 0);
+    this.d.reader.retainGroups(queues);
+    this.backoff.retain(queues);
+    const counts = await Promise.all(queues.filter((q) => this.backoff.due(q)).map((q) => this.drainQueue(q)));
+    return counts.reduce((a, b) => a + b, 0);
   }
 
   start(): void {
@@ -68,70 +74,44 @@ export class ForwardOutbox {
 
   private async drainQueue(queue: string): Promise<number> {
     let total = 0;
-    for (let i = 0; i < MAX_BATCHES_PER_RUN; i += 1) {
-      const n = await this.forwardBatch(queue);
-      total += n;
-      if (n < this.d.batchSize) break;
+    try {
+      for (let i = 0; i < MAX_BATCHES_PER_RUN; i += 1) {
+        const { read, forwarded } = await this.forwardBatch(queue);
+        total += forwarded;
+        if (read < this.d.batchSize && forwarded === read) break;
+      }
+      this.backoff.succeeded(queue);
+    } catch (err) {
+      const retryInMs = this.backoff.failed(queue);
+      this.logger.warn({ err, queue, retry_in_ms: retryInMs }, "outbox not forwarded");
     }
     return total;
   }
 
-  private async forwardBatch(queue: string): Promise<number> {
-    const entries = await this.d.reader.read(queue, this.d.batchSize, this.d.claimIdleMs);
-    if (entries.length === 0) return 0;
-    const { events, parked } = parse(entries);
-    parked.push(...(await this.apply(queue, events)));
-    await this.d.reader.ack(queue, entries.map((e) => e.id), parked);
+  /** Forwards the first entries of one read that fit the byte budget; the rest stay pending for the next batch. */
+  private async forwardBatch(queue: string): Promise<{ read: number; forwarded: number }> {
+    const read = await this.d.reader.read(queue, this.d.batchSize, this.d.claimIdleMs);
+    if (read.length === 0) return { read: 0, forwarded: 0 };
+    const entries = withinBytes(read, this.d.batchMaxBytes);
+    const { parked, ended } = await applyEntries(this.d.history, entries, this.logger.child({ queue }));
+    await this.d.reader.ack(queue, { ids: entries.map((e) => e.id), parked, ended });
     for (const p of parked) {
       this.logger.error({ queue, job_id: p.entry.fields?.job, entry_id: p.entry.id, error: p.error }, "outbox entry parked");
     }
     if (parked.length > 0) this.d.parked?.inc({ queue }, parked.length);
-    this.logger.debug({ queue, events: events.length }, "outbox forwarded");
-    return entries.length;
-  }
-
-  /**
-   * Sends events to history; resolves to the entries history refused as invalid. A refused
-   * batch is split in halves, each sent again (history applies events idempotently), until
-   * the refused entries stand alone: one bad entry costs about 2·log2(batch) calls, and every
-   * good entry lands, in order.
-   * @throws whatever else history answers (e.g. unavailable): the batch stays pending.
-   */
-  private async apply(queue: string, events: readonly ParsedEvent[]): Promise<ParkedEntry[]> {
-    if (events.length === 0) return [];
-    try {
-      const { unknownJobIds } = await this.d.history.appendEvents(events.map((e) => e.event));
-      if (unknownJobIds.length > 0) {
-        // Retrying cannot help: history will never know these jobs. Acknowledge and move on.
-        this.logger.warn({ queue, job_ids: unknownJobIds }, "events of unknown jobs dropped");
-      }
-      return [];
-    } catch (err) {
-      if (!(err instanceof ConnectError && err.code === Code.InvalidArgument)) throw err;
-      if (events.length === 1) return [{ entry: events[0]!.entry, error: err.rawMessage }];
-      const half = Math.ceil(events.length / 2);
-      const left = await this.apply(queue, events.slice(0, half));
-      return [...left, ...(await this.apply(queue, events.slice(half)))];
-    }
+    this.logger.debug({ queue, events: entries.length }, "outbox forwarded");
+    return { read: read.length, forwarded: entries.length };
   }
 }
 
-interface ParsedEvent {
-  entry: OutboxEntry;
-  event: JobEventInit;
-}
-
-/** Splits entries into events to send and entries that do not parse; entries deleted while pending are neither. */
-function parse(entries: readonly OutboxEntry[]): { events: ParsedEvent[]; parked: ParkedEntry[] } {
-  const events: ParsedEvent[] = [];
-  const parked: ParkedEntry[] = [];
-  for (const entry of entries) {
-    if (entry.fields === undefined) continue;
-    try {
-      events.push({ entry, event: toJobEvent(entry.fields) });
-    } catch (err) {
-      parked.push({ entry, error: err instanceof Error ? err.message : String(err) });
-    }
+/** The longest prefix of `entries` within `maxBytes`, and at least the first entry. */
+function withinBytes(entries: readonly OutboxEntry[], maxBytes: number): OutboxEntry[] {
+  let bytes = 0;
+  let n = 0;
+  while (n < entries.length) {
+    bytes += entryBytes(entries[n]!);
+    if (n > 0 && bytes > maxBytes) break;
+    n += 1;
   }
-  return { events, parked };
+  return entries.slice(0, n);
 }

@@ -34,13 +34,13 @@ describe("PromoteDelayed", () => {
     await f.store.enqueue("a", [due]);
     await f.store.enqueue("b", [notYet]);
     await backdate(f, f.keys("a").delayed, due.id);
-    const waiter = waiters.register(["a"]);
+    const waiter = waiters.register({ queues: ["a"], types: [], want: 1 });
     const woke = waiter.wait(60_000, new AbortController().signal);
 
     expect(await loop.runOnce()).toBe(1);
     await woke;
     waiter.dispose();
-    expect(await f.redis.zscore(f.keys("a").ready, due.id)).not.toBeNull();
+    expect(await f.redis.zscore(f.keys("a").ready("test.echo"), due.id)).not.toBeNull();
     expect(await f.redis.zscore(f.keys("b").delayed, notYet.id)).not.toBeNull();
     expect(await loop.runOnce()).toBe(0);
   });
@@ -50,12 +50,12 @@ describe("PromoteDelayed", () => {
     await f.store.enqueue("c", [job]);
     await f.store.addQueues(["c"]);
     await backdate(f, f.keys("c").delayed, job.id);
-    const waiter = waiters.register(["c"]);
+    const waiter = waiters.register({ queues: ["c"], types: [], want: 1 });
     const woke = waiter.wait(10_000, new AbortController().signal);
     loop.start();
     await woke;
     waiter.dispose();
     await loop.stop();
-    expect(await f.redis.zscore(f.keys("c").ready, job.id)).not.toBeNull();
+    expect(await f.redis.zscore(f.keys("c").ready("test.echo"), job.id)).not.toBeNull();
   });
 });

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { LeaseWaiters } from "../redis/lease-waiters.js";
+import { addTypeCounts, type TypeCounts } from "../redis/job-records.js";
 import type { QueueStore } from "../redis/queue-store.js";
 import { PeriodicLoop } from "@taskflow/service-kit";
 
@@ -30,10 +31,9 @@ export class PromoteDelayed {
   /** One sweep over every queue; resolves to the number of jobs promoted. */
   async runOnce(): Promise<number> {
     const queues = await this.d.store.knownQueues();
-    const counts = await Promise.all(queues.map((q) => this.promoteQueue(q)));
-    const woken = queues.filter((_, i) => counts[i]! > 0);
-    if (woken.length > 0) await this.d.waiters.announce(woken);
-    return counts.reduce((a, b) => a + b, 0);
+    const ready = await Promise.all(queues.map((q) => this.promoteQueue(q)));
+    await this.d.waiters.announce(queues.map((queue, i) => ({ queue, ready: ready[i]! })));
+    return ready.reduce((n, counts) => n + [...counts.values()].reduce((a, b) => a + b, 0), 0);
   }
 
   start(): void {
@@ -44,14 +44,14 @@ export class PromoteDelayed {
     return this.loop.stop();
   }
 
-  private async promoteQueue(queue: string): Promise<number> {
-    let total = 0;
+  private async promoteQueue(queue: string): Promise<TypeCounts> {
+    const ready = new Map<string, number>();
     for (;;) {
-      const moved = await this.d.store.promoteDelayed(queue, PROMOTE_BATCH);
-      total += moved;
-      if (moved < PROMOTE_BATCH) break;
+      const r = await this.d.store.promoteDelayed(queue, PROMOTE_BATCH);
+      addTypeCounts(ready, r.ready);
+      if (r.moved < PROMOTE_BATCH) break;
     }
-    if (total > 0) this.logger.debug({ queue, promoted: total }, "delayed jobs promoted");
-    return total;
+    if (ready.size > 0) this.logger.debug({ queue, promoted: Object.fromEntries(ready) }, "delayed jobs promoted");
+    return ready;
   }
 }

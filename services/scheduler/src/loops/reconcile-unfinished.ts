@@ -2,29 +2,33 @@ import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { ConnectError } from "@connectrpc/connect";
 import { type Job, JobStatus } from "@taskflow/proto";
 import { RestoreOutcome, type RestoreJob } from "../redis/recovery-store.js";
-import type { ReconcileRun } from "./reconcile-run.js";
+import type { ReconcileRun, UnfinishedProgress } from "./reconcile-run.js";
 
 /** Unfinished jobs read from history per call. */
 export const UNFINISHED_PAGE_SIZE = 500;
 
 /**
- * First pass: pages through history's unfinished jobs that changed before the cutoff and puts
- * back into Redis those whose hash Redis lacks, one existence pipeline and one restore script
- * per queue per page. A job that cannot be restored is logged and skipped.
- * @throws unavailable when history or Redis fails (the run stops; the next one starts over).
+ * First pass: pages through history's unfinished jobs created before the cutoff whose id sorts
+ * after `afterId`, in id order, and puts back into Redis those whose hash Redis lacks, one
+ * existence pipeline and one restore script per queue per page. Stops after `budget` jobs. A job
+ * that cannot be restored is logged and skipped.
+ * @returns the last id checked and whether the walk reached the cutoff.
+ * @throws unavailable when history or Redis fails (the run stops; the next one starts from the saved cursor).
  */
-export async function requeueLostJobs(run: ReconcileRun): Promise<void> {
-  let pageToken = "";
-  do {
+export async function requeueLostJobs(run: ReconcileRun, afterId: string, budget: number): Promise<UnfinishedProgress> {
+  let lastId = afterId;
+  let checked = 0;
+  for (;;) {
     run.signal.throwIfAborted();
-    const page = await run.history.listUnfinishedJobs(
-      { updatedBeforeMs: run.cutoffMs, pageSize: UNFINISHED_PAGE_SIZE, pageToken },
-      run.signal,
-    );
-    run.report.unfinishedChecked += page.jobs.length;
-    for (const [queue, jobs] of groupByQueue(page.jobs)) await requeueQueue(run, queue, jobs);
-    pageToken = page.nextPageToken;
-  } while (pageToken !== "");
+    const pageSize = Math.min(UNFINISHED_PAGE_SIZE, budget - checked);
+    if (pageSize <= 0) return { lastId, done: false };
+    const jobs = await run.history.listUnfinishedJobs({ createdBeforeMs: run.cutoffMs, afterId: lastId, pageSize }, run.signal);
+    run.report.unfinishedChecked += jobs.length;
+    checked += jobs.length;
+    for (const [queue, group] of groupByQueue(jobs)) await requeueQueue(run, queue, group);
+    if (jobs.length > 0) lastId = jobs.at(-1)!.id;
+    if (jobs.length < pageSize) return { lastId, done: true };
+  }
 }
 
 async function requeueQueue(run: ReconcileRun, queue: string, jobs: readonly Job[]): Promise<void> {
@@ -45,7 +49,7 @@ async function requeueQueue(run: ReconcileRun, queue: string, jobs: readonly Job
   const outcomes = await restoreOrSkip(run, queue, restorable);
   const { ready, emitted } = record(run, queue, restorable, outcomes);
   if (emitted) run.eventsWritten();
-  if (ready) await run.waiters.announce([queue]);
+  if (ready.size > 0) await run.waiters.announce([{ queue, ready }]);
 }
 
 /** The job as the restore script takes it; none (logged, skipped) when history's row cannot be one. */
@@ -96,22 +100,24 @@ async function restoreOrSkip(run: ReconcileRun, queue: string, jobs: RestoreJob[
   return outcomes;
 }
 
-/** Adds the outcomes to the report; tells whether jobs became ready and whether events were written. */
+/** Adds the outcomes to the report; tells how many jobs of each type became ready and whether events were written. */
 function record(
   run: ReconcileRun,
   queue: string,
   jobs: readonly RestoreJob[],
   outcomes: readonly RestoreOutcome[],
-): { ready: boolean; emitted: boolean } {
+): { ready: Map<string, number>; emitted: boolean } {
   const requeued: string[] = [];
   const failed: string[] = [];
-  let ready = false;
+  const ready = new Map<string, number>();
   let emitted = false;
   jobs.forEach((job, i) => {
     const outcome = outcomes[i];
     if (outcome === RestoreOutcome.Failed) failed.push(job.id);
     else if (outcome !== undefined && outcome !== RestoreOutcome.Present) requeued.push(job.id);
-    ready ||= outcome === RestoreOutcome.Ready || outcome === RestoreOutcome.LeaseExpired;
+    if (outcome === RestoreOutcome.Ready || outcome === RestoreOutcome.LeaseExpired) {
+      ready.set(job.type, (ready.get(job.type) ?? 0) + 1);
+    }
     emitted ||= outcome === RestoreOutcome.LeaseExpired || outcome === RestoreOutcome.Failed;
   });
   run.report.requeuedJobIds.push(...requeued);

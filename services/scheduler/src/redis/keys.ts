@@ -1,47 +1,74 @@
 /**
  * Redis key layout. Every key of a queue carries the queue's hash tag
- * (`tf:{emails}:ready`) so that one script call touches a single Redis Cluster slot.
+ * (`tf:{emails}:delayed`) so that one script call touches a single Redis Cluster slot.
  */
 
 /** The keys of one queue. */
 export interface QueueKeys {
   readonly queue: string;
-  /** zset of ready job ids; score = priority band, then time of becoming ready. */
-  readonly ready: string;
+  /**
+   * Prefix of the ready sets, one per job type: `<readyPrefix><type>` is a zset of ready job ids;
+   * score = priority band, then time of becoming ready. Per type, so a worker leases only the
+   * types it has handlers for without stepping over the others.
+   */
+  readonly readyPrefix: string;
+  /** set of the job types whose ready set is not empty. */
+  readonly types: string;
   /** zset of waiting job ids; score = due time, ms since the Unix epoch. */
   readonly delayed: string;
   /** zset of leased job ids; score = lease deadline, ms since the Unix epoch. */
   readonly leased: string;
   /** stream of job transitions not yet recorded by history. */
   readonly outbox: string;
-  /** stream of outbox entries history refused (dead letters), each with the error, for an operator. */
+  /** stream of outbox entries history refused (parked), each with the error, kept until replayed. */
   readonly outboxDead: string;
   /** Prefix of the job hashes: `<jobPrefix><id>`. Same hash tag, so same slot. */
   readonly jobPrefix: string;
+  /** hash of the queue's own facts: `touched_ms`, when a job last arrived. */
+  readonly meta: string;
   /** pub/sub channel announcing that jobs became ready. */
   readonly wakeChannel: string;
+  /** The ready zset of the queue's jobs of one type. */
+  ready(type: string): string;
+  /** Jobs one LeaseJobs request leased from this queue, so that a retry of it answers them again. */
+  leaseRequest(workerId: string, requestId: string): string;
 }
 
 /** Builds the keys of `queue` under `prefix`. */
 export function queueKeys(prefix: string, queue: string): QueueKeys {
   const base = `${prefix}:{${queue}}`;
+  const readyPrefix = `${base}:ready:`;
   return {
     queue,
-    ready: `${base}:ready`,
+    readyPrefix,
+    types: `${base}:types`,
     delayed: `${base}:delayed`,
     leased: `${base}:leased`,
     outbox: `${base}:outbox`,
     outboxDead: `${base}:outbox-dead`,
     jobPrefix: `${base}:job:`,
+    meta: `${base}:meta`,
     wakeChannel: `${base}:wake`,
+    ready: (type) => readyPrefix + type,
+    leaseRequest: (workerId, requestId) => `${base}:lease-request:${workerId}:${requestId}`,
   };
 }
 
-/** Set of every queue that ever received a job; the loops sweep these. */
+/** The single ready zset of a queue before ready sets were kept per type (see migrate-legacy-ready.lua). */
+export const legacyReadyKey = (prefix: string, queue: string): string => `${prefix}:{${queue}}:ready`;
+
+/** Set of the queues the loops sweep: every queue that holds jobs or received one lately. */
 export const queuesKey = (prefix: string): string => `${prefix}:queues`;
 
 /** Lock held by the replica that is reconciling (one at a time per deployment). */
 export const reconcileLockKey = (prefix: string): string => `${prefix}:reconcile-lock`;
+
+/**
+ * Hash of the reconciler's progress (its cursors). It is also the marker of Redis's data: it
+ * exists from the first complete reconciliation on, so its absence means Redis lost its data
+ * (or never had any) and every unfinished job must be restored from history at once.
+ */
+export const reconcileStateKey = (prefix: string): string => `${prefix}:reconcile`;
 
 /** Pattern matching every queue's wake channel under `prefix`. */
 export function wakePattern(prefix: string): string {

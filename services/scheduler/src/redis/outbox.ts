@@ -15,7 +15,14 @@ export interface OutboxEntry {
   fields: Record<string, string> | undefined;
 }
 
-type RawEntry = [id: string, fields: string[] | null];
+/** Bytes an entry takes on the wire to history, roughly: its field names and values. */
+export function entryBytes(entry: OutboxEntry): number {
+  let n = 0;
+  for (const [name, value] of Object.entries(entry.fields ?? {})) n += name.length + Buffer.byteLength(value, "utf8");
+  return n;
+}
+
+export type RawEntry = [id: string, fields: string[] | null];
 
 /** An outbox entry history cannot apply, and why. */
 export interface ParkedEntry {
@@ -23,8 +30,27 @@ export interface ParkedEntry {
   error: string;
 }
 
-/** Dead letters kept per queue (approximately); older ones are trimmed as new ones arrive. */
-export const DEAD_LETTER_MAX_LEN = 10_000;
+/**
+ * How long a finished job's hash stays once history has recorded how it ended, in ms: a
+ * retried report is answered DUPLICATE and a cancel "finished" meanwhile. Until history has
+ * recorded it, the hash does not expire at all (see `finish` in include/common.lua).
+ */
+export const FINISHED_JOB_TTL_MS = 3_600_000;
+
+const TERMINAL_STATUSES = new Set(["completed", "failed", "cancelled"]);
+
+/** Whether an outbox entry ends its job (a terminal status). */
+export const endsJob = (entry: OutboxEntry): boolean => TERMINAL_STATUSES.has(entry.fields?.status ?? "");
+
+/** What the forwarder tells the reader once history answered a batch. */
+export interface Handled {
+  /** Entries to acknowledge and delete: every entry of the batch. */
+  ids: readonly string[];
+  /** Among them, the entries history cannot apply, moved to the parked stream with their error. */
+  parked?: readonly ParkedEntry[];
+  /** Jobs whose end history now holds: their hashes get {@link FINISHED_JOB_TTL_MS}. */
+  ended?: readonly string[];
+}
 
 /**
  * Reads the per-queue outbox streams as one consumer of the forwarder group.
@@ -58,28 +84,60 @@ export class OutboxReader {
   }
 
   /**
-   * Acknowledges and deletes handled entries in one MULTI; the `parked` ones (among `ids`) are
-   * first copied to the queue's dead-letter stream with their error, in the same transaction,
-   * so a crash cannot acknowledge an entry without parking it.
-   * @throws unavailable when Redis fails; a command's own error (e.g. the dead-letter key
-   *   holding another type) as it is, after the transaction ran.
+   * Acknowledges and deletes handled entries in one MULTI; the parked ones are first copied to
+   * the queue's parked stream with their error, and the hashes of jobs whose end history has
+   * recorded get their expiry, in the same transaction, so a crash cannot acknowledge an entry
+   * without parking it, nor expire a job history does not hold as finished.
+   * @throws unavailable when Redis fails; a command's own error (e.g. the parked key holding
+   *   another type) as it is, after the transaction ran.
    */
-  async ack(queue: string, ids: readonly string[], parked: readonly ParkedEntry[] = []): Promise<void> {
-    if (ids.length === 0) return;
+  async ack(queue: string, handled: Handled): Promise<void> {
+    if (handled.ids.length === 0) return;
     const k = queueKeys(this.keyPrefix, queue);
     const tx = this.redis.multi();
-    for (const p of parked) {
+    for (const p of handled.parked ?? []) {
       const fields = Object.entries(p.entry.fields ?? {}).flat();
-      tx.xadd(k.outboxDead, "MAXLEN", "~", DEAD_LETTER_MAX_LEN, "*", ...fields, "entry_id", p.entry.id, "park_error", p.error);
+      tx.xadd(k.outboxDead, "*", ...fields, "entry_id", p.entry.id, "park_error", p.error);
     }
+    for (const id of handled.ended ?? []) tx.pexpire(k.jobPrefix + id, FINISHED_JOB_TTL_MS);
     let replies: [Error | null, unknown][] | null;
     try {
-      replies = await tx.xack(k.outbox, OUTBOX_GROUP, ...ids).xdel(k.outbox, ...ids).exec();
+      replies = await tx.xack(k.outbox, OUTBOX_GROUP, ...handled.ids).xdel(k.outbox, ...handled.ids).exec();
     } catch (err) {
       throw fromRedisError(err);
     }
     const failed = replies?.find(([err]) => err !== null);
     if (failed !== undefined) throw failed[0] as Error;
+  }
+
+  /**
+   * Removes the consumers of `queue`'s forwarder group that hold no pending entry and have not
+   * read for `idleMs`: those of scheduler processes that are gone (a live replica reads every
+   * sweep, and would simply be created again). Resolves to how many were removed.
+   */
+  async removeIdleConsumers(queue: string, idleMs: number): Promise<number> {
+    const key = queueKeys(this.keyPrefix, queue).outbox;
+    let removed = 0;
+    try {
+      const consumers = (await this.redis.call("XINFO", "CONSUMERS", key, OUTBOX_GROUP)) as unknown[][];
+      for (const info of consumers) {
+        const c = fieldsOf(info);
+        if (c.name === this.consumer || Number(c.pending) !== 0 || Number(c.idle) < idleMs) continue;
+        await this.redis.call("XGROUP", "DELCONSUMER", key, OUTBOX_GROUP, String(c.name));
+        removed += 1;
+      }
+    } catch (err) {
+      // No stream or no group yet: no consumers to remove.
+      if (err instanceof Error && /no such key|NOGROUP/i.test(err.message)) return 0;
+      throw fromRedisError(err);
+    }
+    return removed;
+  }
+
+  /** Forgets the cached consumer groups of queues not in `queues` (forgotten queues). */
+  retainGroups(queues: readonly string[]): void {
+    const keep = new Set(queues);
+    for (const q of this.groups) if (!keep.has(q)) this.groups.delete(q);
   }
 
   private async readOrClaim(queue: string, count: number, claimIdleMs: number): Promise<OutboxEntry[]> {
@@ -123,7 +181,15 @@ function streamItems(reply: unknown): RawEntry[] {
   return (stream[1] as RawEntry[] | undefined) ?? [];
 }
 
-function toEntry([id, fields]: RawEntry): OutboxEntry {
+/** An XINFO reply (`[name, value, ...]`, or a map in RESP3) as an object. */
+function fieldsOf(info: unknown): Record<string, unknown> {
+  if (!Array.isArray(info)) return (info ?? {}) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < info.length; i += 2) out[String(info[i])] = info[i + 1];
+  return out;
+}
+
+export function toEntry([id, fields]: RawEntry): OutboxEntry {
   if (fields === null) return { id, fields: undefined };
   const record: Record<string, string> = {};
   for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i]!] = fields[i + 1]!;

@@ -2,7 +2,7 @@ import { Code } from "@connectrpc/connect";
 import { LeaseStatus, ReportStatus } from "@taskflow/proto";
 import { codeOf, uniqueQueue } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { backdate, createRedisFixture, jobHash, makeJob, outboxEntries, type RedisFixture } from "../../test/redis-fixture.js";
+import { ask, backdate, createRedisFixture, jobHash, makeJob, outboxEntries, type RedisFixture } from "../../test/redis-fixture.js";
 
 let f: RedisFixture;
 
@@ -19,12 +19,12 @@ describe("cancel-job", () => {
     const job = makeJob();
     await f.store.enqueue(q, [job]);
     expect(await f.store.cancel(q, job.id, { reason: "not needed", actor: "api" })).toBe("cancelled");
-    expect(await f.redis.zcard(f.keys(q).ready)).toBe(0);
+    expect(await f.redis.zcard(f.keys(q).ready("test.echo"))).toBe(0);
     expect(await jobHash(f, q, job.id)).toMatchObject({ state: "done", status: "cancelled", seq: "2" });
     const [event] = await outboxEntries(f, q);
     expect(event).toMatchObject({ type: "CANCELLED", status: "cancelled", actor: "api", attempt: "0" });
     expect(JSON.parse(event!.details!)).toEqual({ reason: "not needed" });
-    expect(await f.store.lease(q, "w1", 1)).toEqual([]);
+    expect(await f.store.lease(q, "w1", ask(1))).toEqual([]);
   });
 
   it("cancels a delayed job at once", async () => {
@@ -39,7 +39,7 @@ describe("cancel-job", () => {
     const q = uniqueQueue();
     const job = makeJob();
     await f.store.enqueue(q, [job]);
-    const [leased] = await f.store.lease(q, "w1", 1);
+    const [leased] = await f.store.lease(q, "w1", ask(1));
     expect(await f.store.cancel(q, job.id, { reason: "", actor: "api" })).toBe("requested");
     expect((await jobHash(f, q, job.id)).state).toBe("leased");
     const [beat] = await f.store.extend(q, [{ id: job.id, token: leased!.token }]);
@@ -66,12 +66,12 @@ describe("release-jobs", () => {
     const q = uniqueQueue();
     const job = makeJob();
     await f.store.enqueue(q, [job]);
-    const [leased] = await f.store.lease(q, "w1", 1);
-    expect(await f.store.release(q, "w1", [{ id: job.id, token: "forged:1" }])).toBe(0);
-    expect(await f.store.release(q, "w1", [{ id: job.id, token: leased!.token }])).toBe(1);
+    const [leased] = await f.store.lease(q, "w1", ask(1));
+    expect((await f.store.release(q, "w1", [{ id: job.id, token: "forged:1" }])).released).toBe(0);
+    expect((await f.store.release(q, "w1", [{ id: job.id, token: leased!.token }])).released).toBe(1);
     expect(await jobHash(f, q, job.id)).toMatchObject({ state: "ready", attempts: "0", token: "" });
     expect((await outboxEntries(f, q)).at(-1)).toMatchObject({ type: "RELEASED", status: "pending", attempt: "0" });
-    const [again] = await f.store.lease(q, "w2", 1);
+    const [again] = await f.store.lease(q, "w2", ask(1));
     expect(again!.attempts).toBe(1);
   });
 });
@@ -81,10 +81,10 @@ describe("release-jobs with a cancel requested", () => {
     const q = uniqueQueue();
     const job = makeJob();
     await f.store.enqueue(q, [job]);
-    const [leased] = await f.store.lease(q, "w1", 1);
+    const [leased] = await f.store.lease(q, "w1", ask(1));
     await f.store.cancel(q, job.id, { reason: "", actor: "api" });
-    expect(await f.store.release(q, "w1", [{ id: job.id, token: leased!.token }])).toBe(1);
-    expect(await f.redis.zcard(f.keys(q).ready)).toBe(0);
+    expect((await f.store.release(q, "w1", [{ id: job.id, token: leased!.token }])).released).toBe(1);
+    expect(await f.redis.zcard(f.keys(q).ready("test.echo"))).toBe(0);
     expect(await jobHash(f, q, job.id)).toMatchObject({ state: "done", status: "cancelled" });
     expect((await outboxEntries(f, q)).at(-1)).toMatchObject({ type: "CANCELLED", status: "cancelled" });
   });
@@ -95,11 +95,11 @@ describe("expire-leases", () => {
     const q = uniqueQueue();
     const job = makeJob({ maxAttempts: 2 });
     await f.store.enqueue(q, [job]);
-    await f.store.lease(q, "w1", 1);
-    expect(await f.store.expireLeases(q, 10)).toEqual({ requeued: 0, ended: 0 });
+    await f.store.lease(q, "w1", ask(1));
+    expect(await f.store.expireLeases(q, 10)).toMatchObject({ requeued: 0, ended: 0 });
     await backdate(f, f.keys(q).leased, job.id);
-    expect(await f.store.expireLeases(q, 10)).toEqual({ requeued: 1, ended: 0 });
-    expect(await f.redis.zscore(f.keys(q).ready, job.id)).not.toBeNull();
+    expect(await f.store.expireLeases(q, 10)).toMatchObject({ requeued: 1, ended: 0 });
+    expect(await f.redis.zscore(f.keys(q).ready("test.echo"), job.id)).not.toBeNull();
     expect((await outboxEntries(f, q)).at(-1)).toMatchObject({
       type: "LEASE_EXPIRED", status: "pending", attempt: "1", worker: "w1", actor: "scheduler:expire-leases",
     });
@@ -109,10 +109,10 @@ describe("expire-leases", () => {
     const q = uniqueQueue();
     const job = makeJob({ maxAttempts: 1 });
     await f.store.enqueue(q, [job]);
-    await f.store.lease(q, "w1", 1);
+    await f.store.lease(q, "w1", ask(1));
     await backdate(f, f.keys(q).leased, job.id);
-    expect(await f.store.expireLeases(q, 10)).toEqual({ requeued: 0, ended: 1 });
-    expect(await f.redis.zcard(f.keys(q).ready)).toBe(0);
+    expect(await f.store.expireLeases(q, 10)).toMatchObject({ requeued: 0, ended: 1 });
+    expect(await f.redis.zcard(f.keys(q).ready("test.echo"))).toBe(0);
     expect((await outboxEntries(f, q)).at(-1)).toMatchObject({ type: "LEASE_EXPIRED", status: "failed", error: "lease expired" });
     expect((await jobHash(f, q, job.id)).state).toBe("done");
   });
@@ -121,10 +121,10 @@ describe("expire-leases", () => {
     const q = uniqueQueue();
     const job = makeJob();
     await f.store.enqueue(q, [job]);
-    await f.store.lease(q, "w1", 1);
+    await f.store.lease(q, "w1", ask(1));
     await f.store.cancel(q, job.id, { reason: "", actor: "api" });
     await backdate(f, f.keys(q).leased, job.id);
-    expect(await f.store.expireLeases(q, 10)).toEqual({ requeued: 0, ended: 1 });
+    expect(await f.store.expireLeases(q, 10)).toMatchObject({ requeued: 0, ended: 1 });
     expect((await outboxEntries(f, q)).at(-1)).toMatchObject({ type: "CANCELLED", status: "cancelled" });
   });
 });
@@ -135,7 +135,7 @@ describe("script loading", () => {
     await f.store.enqueue(q, [makeJob()]);
     await f.redis.script("FLUSH");
     await f.store.enqueue(q, [makeJob()]);
-    expect(await f.store.lease(q, "w1", 5)).toHaveLength(2);
+    expect(await f.store.lease(q, "w1", ask(5))).toHaveLength(2);
     await f.redis.script("FLUSH");
     await f.store.ping();
   });

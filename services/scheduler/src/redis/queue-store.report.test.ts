@@ -2,6 +2,7 @@ import { JobStatus, ReportStatus } from "@taskflow/proto";
 import { uniqueQueue } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  ask,
   backdate,
   createRedisFixture,
   jobHash,
@@ -11,7 +12,6 @@ import {
   type RedisFixture,
 } from "../../test/redis-fixture.js";
 import type { EnqueueJob, ReportInput } from "./queue-store.js";
-import { TOMBSTONE_TTL_S } from "./queue-store.js";
 
 const BASE_MS = 1_000;
 let f: RedisFixture;
@@ -26,7 +26,7 @@ afterAll(async () => {
 
 async function leaseOne(q: string, job: EnqueueJob = makeJob()) {
   await f.store.enqueue(q, [job]);
-  const [leased] = await f.store.lease(q, "w1", 1);
+  const [leased] = await f.store.lease(q, "w1", ask(1));
   return { job, token: leased!.token };
 }
 
@@ -51,7 +51,8 @@ describe("report-jobs", () => {
     const hash = await jobHash(f, q, job.id);
     expect(hash).toMatchObject({ state: "done", status: "completed", seq: "3" });
     expect(hash.payload).toBeUndefined();
-    expect(await f.redis.ttl(f.keys(q).jobPrefix + job.id)).toBeGreaterThan(TOMBSTONE_TTL_S - 10);
+    // No expiry until history has recorded the end (the forwarder sets it then).
+    expect(await f.redis.pttl(f.keys(q).jobPrefix + job.id)).toBe(-1);
     expect(await f.redis.zscore(f.keys(q).leased, job.id)).toBeNull();
     const events = await outboxEntries(f, q);
     expect(events.map((e) => e.type)).toEqual(["STARTED", "COMPLETED"]);
@@ -62,8 +63,8 @@ describe("report-jobs", () => {
     const q = uniqueQueue();
     const { job, token: old } = await leaseOne(q);
     await backdate(f, f.keys(q).leased, job.id);
-    expect(await f.store.expireLeases(q, 10)).toEqual({ requeued: 1, ended: 0 });
-    const [second] = await f.store.lease(q, "w2", 1);
+    expect(await f.store.expireLeases(q, 10)).toMatchObject({ requeued: 1, ended: 0 });
+    const [second] = await f.store.lease(q, "w2", ask(1));
     expect(second!.attempts).toBe(2);
 
     const [stale] = await f.store.report(q, "w1", [completed(job.id, old)]);
@@ -73,6 +74,36 @@ describe("report-jobs", () => {
     const [late] = await f.store.report(q, "w1", [completed(job.id, old)]);
     expect(late!.status).toBe(ReportStatus.LEASE_LOST);
     expect((await jobHash(f, q, job.id)).status).toBe("failed");
+  });
+
+  it("keeps a completion reported late, while no newer attempt has started, without running the job again", async () => {
+    const q = uniqueQueue();
+    const { job, token } = await leaseOne(q);
+    // The worker's report was lost in transit until its lease ran out.
+    await backdate(f, f.keys(q).leased, job.id);
+    expect(await f.store.expireLeases(q, 10)).toMatchObject({ requeued: 1 });
+    const [late] = await f.store.report(q, "w1", [completed(job.id, token, { done: 1 })]);
+    expect(late).toEqual({ status: ReportStatus.ACCEPTED, jobStatus: JobStatus.COMPLETED });
+    expect(await jobHash(f, q, job.id)).toMatchObject({ state: "done", status: "completed", attempts: "1" });
+    expect(await f.store.lease(q, "w2", ask(1))).toEqual([]);
+    const events = await outboxEntries(f, q);
+    expect(events.map((e) => [e.type, e.attempt, e.lease])).toEqual([
+      ["STARTED", "1", token],
+      ["LEASE_EXPIRED", "1", token],
+      ["COMPLETED", "1", token],
+    ]);
+    expect(JSON.parse(events[2]!.details!)).toEqual({ late_report: true });
+    // Retried again, it is a duplicate.
+    expect((await f.store.report(q, "w1", [completed(job.id, token)]))[0]!.status).toBe(ReportStatus.DUPLICATE);
+  });
+
+  it("refuses a late failure: the job already waits for its next attempt", async () => {
+    const q = uniqueQueue();
+    const { job, token } = await leaseOne(q);
+    await backdate(f, f.keys(q).leased, job.id);
+    await f.store.expireLeases(q, 10);
+    expect((await f.store.report(q, "w1", [failed(job.id, token)]))[0]!.status).toBe(ReportStatus.LEASE_LOST);
+    expect((await jobHash(f, q, job.id)).state).toBe("ready");
   });
 
   it("answers LEASE_LOST with no status for a job Redis does not know", async () => {
@@ -99,7 +130,7 @@ describe("report-jobs", () => {
 
     await backdate(f, f.keys(q).delayed, job.id);
     await f.store.promoteDelayed(q, 10);
-    const [second] = await f.store.lease(q, "w1", 1);
+    const [second] = await f.store.lease(q, "w1", ask(1));
     jitter = 0.999999;
     before = await redisNow(f.redis);
     await f.store.report(q, "w1", [failed(job.id, second!.token)]);
@@ -159,10 +190,10 @@ describe("report-jobs", () => {
     await f.store.report(q, "w1", [failed(job.id, token)]);
     await backdate(f, f.keys(q).delayed, job.id);
     await f.store.promoteDelayed(q, 10);
-    const [second] = await f.store.lease(q, "w1", 1);
+    const [second] = await f.store.lease(q, "w1", ask(1));
     await backdate(f, f.keys(q).leased, job.id);
     await f.store.expireLeases(q, 10);
-    const [third] = await f.store.lease(q, "w1", 1);
+    const [third] = await f.store.lease(q, "w1", ask(1));
     await f.store.report(q, "w1", [completed(job.id, third!.token)]);
     expect(second!.attempts).toBe(2);
 

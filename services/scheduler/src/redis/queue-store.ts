@@ -1,79 +1,27 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
-import { JobStatus, LeaseStatus, ReportStatus } from "@taskflow/proto";
 import { callRedis, isScriptCode, ScriptCode, scriptCodeError } from "../errors.js";
-import { queueKeys, queuesKey, type QueueKeys } from "./keys.js";
+import {
+  type CancelRequest,
+  type EnqueueJob,
+  type ExtendResult,
+  type LeaseAsk,
+  type LeasedRecord,
+  type LeaseRef,
+  type ReportInput,
+  type ReportOutcome,
+  toLeasedRecord,
+  type TypeCounts,
+  typeCountsOf,
+} from "./job-records.js";
+import { legacyReadyKey, queueKeys, queuesKey, type QueueKeys } from "./keys.js";
 import { defineScripts, type ScriptName, type Scripts } from "./scripts.js";
 import { jobStatusOf } from "./status-text.js";
 
+export type * from "./job-records.js";
+
 /** A lease may outlive its attempt deadline by this much, so a report sent right at the deadline still counts. */
 export const DEADLINE_GRACE_MS = 5_000;
-/** How long a finished job's hash stays as a tombstone answering retried reports and cancels, in s. */
-export const TOMBSTONE_TTL_S = 3_600;
-
-/** A validated job to enqueue. `runAtMs` > 0 wins over `delayMs`. */
-export interface EnqueueJob {
-  id: string;
-  type: string;
-  payloadJson: string;
-  priority: number;
-  maxAttempts: number;
-  timeoutMs: number;
-  delayMs: number;
-  runAtMs: number;
-  createdMs: number;
-}
-
-/** A job just leased, as the lease script returns it. Times are ms since the Unix epoch. */
-export interface LeasedRecord {
-  id: string;
-  type: string;
-  queue: string;
-  payloadJson: string;
-  priority: number;
-  maxAttempts: number;
-  attempts: number;
-  timeoutMs: number;
-  scheduledMs: number;
-  createdMs: number;
-  token: string;
-  leaseUntilMs: number;
-  deadlineMs: number;
-  startedMs: number;
-}
-
-/** One lease a worker names: the job and its fencing token. */
-export interface LeaseRef {
-  id: string;
-  token: string;
-}
-
-export interface ExtendResult {
-  status: LeaseStatus;
-  /** New lease deadline, ms since the Unix epoch; 0 when the lease is lost. */
-  leaseUntilMs: number;
-}
-
-/** A worker's report; `body` is the result as JSON text, or the error text. */
-export interface ReportInput extends LeaseRef {
-  outcome: "completed" | "failed";
-  body: string;
-  permanent: boolean;
-}
-
-/** Who asks for a cancel and why, as the audit trail records it. */
-export interface CancelRequest {
-  /** The caller's free-text reason, kept in the event's details; "" for none. */
-  reason: string;
-  /** "api" or "api:<caller>". */
-  actor: string;
-}
-
-export interface ReportOutcome {
-  status: ReportStatus;
-  /** The job's status after the report; UNSPECIFIED when Redis no longer knows it. */
-  jobStatus: JobStatus;
-}
 
 export interface QueueStoreOptions {
   redis: Redis;
@@ -86,6 +34,7 @@ export interface QueueStoreOptions {
 }
 
 const ENQUEUE_CHUNK = 500;
+const LEGACY_MOVE_BATCH = 1_000;
 /** Queue name of health checks; "_" is outside the queue alphabet, so no job uses it. */
 const HEALTH_QUEUE = "_health";
 
@@ -111,28 +60,32 @@ export class QueueStore {
     return queueKeys(this.keyPrefix, queue);
   }
 
-  /** Creates the jobs of one queue (ready or delayed); resolves to how many were new. */
-  async enqueue(queue: string, jobs: readonly EnqueueJob[]): Promise<number> {
+  /** Creates the jobs of one queue (ready or delayed); resolves to how many were new, and how many of each type are ready. */
+  async enqueue(queue: string, jobs: readonly EnqueueJob[]): Promise<{ created: number; ready: TypeCounts }> {
     const k = this.keys(queue);
     let created = 0;
+    const ready = new Map<string, number>();
     // Chunks keep one script call (which blocks Redis) short for huge batches.
     for (let i = 0; i < jobs.length; i += ENQUEUE_CHUNK) {
       const args = jobs.slice(i, i + ENQUEUE_CHUNK).flatMap((j) => [
         j.id, j.type, j.payloadJson, j.priority, j.maxAttempts, j.timeoutMs, j.delayMs, j.runAtMs, j.createdMs,
       ]);
-      created += Number(await this.run("enqueue-jobs", [k.ready, k.delayed, k.jobPrefix], [queue, ...args]));
+      const [n, counts] = (await this.run("enqueue-jobs", [k.readyPrefix, k.types, k.delayed, k.jobPrefix, k.meta], [queue, ...args])) as [number, unknown];
+      created += Number(n);
+      for (const [type, c] of typeCountsOf(counts)) ready.set(type, (ready.get(type) ?? 0) + c);
     }
-    return created;
+    return { created, ready };
   }
 
-  /** Leases up to `max` ready jobs of `queue` to `workerId`, best first. */
-  async lease(queue: string, workerId: string, max: number): Promise<LeasedRecord[]> {
+  /** Leases ready jobs of `queue` to `workerId`, best first (see lease-jobs.lua). */
+  async lease(queue: string, workerId: string, ask: LeaseAsk): Promise<LeasedRecord[]> {
     const k = this.keys(queue);
     const nonce = randomBytes(12).toString("base64url");
+    const requestKey = k.leaseRequest(workerId, ask.requestId === "" ? nonce : ask.requestId);
     const reply = (await this.run(
       "lease-jobs",
-      [k.ready, k.leased, k.outbox, k.jobPrefix],
-      [max, workerId, this.opts.leaseMs, DEADLINE_GRACE_MS, nonce],
+      [k.readyPrefix, k.types, k.leased, k.outbox, k.jobPrefix, requestKey],
+      [ask.max, workerId, this.opts.leaseMs, DEADLINE_GRACE_MS, nonce, ask.maxBytes, ...ask.types],
     )) as unknown[][];
     return reply.map((row) => toLeasedRecord(queue, row));
   }
@@ -145,7 +98,7 @@ export class QueueStore {
       "extend-leases",
       [k.leased, k.jobPrefix],
       [this.opts.leaseMs, DEADLINE_GRACE_MS, ...leases.flatMap((l) => [l.id, l.token])],
-    )) as [LeaseStatus, number][];
+    )) as [number, number][];
     return reply.map(([status, until]) => ({ status, leaseUntilMs: Number(until) }));
   }
 
@@ -159,21 +112,35 @@ export class QueueStore {
     ]);
     const reply = (await this.run(
       "report-jobs",
-      [k.leased, k.delayed, k.outbox, k.jobPrefix],
-      [workerId, this.opts.retryBaseMs, this.opts.retryMaxMs, TOMBSTONE_TTL_S, ...args],
-    )) as [ReportStatus, string][];
+      [k.leased, k.delayed, k.outbox, k.jobPrefix, k.readyPrefix, k.types],
+      [workerId, this.opts.retryBaseMs, this.opts.retryMaxMs, ...args],
+    )) as [number, string][];
     return reply.map(([status, jobStatus]) => ({ status, jobStatus: jobStatusOf(jobStatus) }));
   }
 
-  /** Hands leases on jobs of `queue` back unrun; resolves to how many were released. */
-  async release(queue: string, workerId: string, leases: readonly LeaseRef[]): Promise<number> {
-    if (leases.length === 0) return 0;
+  /**
+   * Hands leases on jobs of `queue` back, ready again at once; resolves to how many were handed
+   * back, and how many of each type are ready again. Unrun jobs get their attempt back (`reason`
+   * "lease_not_delivered" records that the scheduler did it for a caller that went away); with
+   * `attemptsRan` (the handlers ran and were stopped) the attempt counts, and a job on its last
+   * attempt fails (attempts_exhausted).
+   */
+  async release(
+    queue: string,
+    workerId: string,
+    leases: readonly LeaseRef[],
+    opts: { reason?: "worker_released" | "lease_not_delivered"; attemptsRan?: boolean } = {},
+  ): Promise<{ released: number; ready: TypeCounts }> {
+    if (leases.length === 0) return { released: 0, ready: new Map() };
     const k = this.keys(queue);
-    return Number(await this.run(
+    const reason = opts.reason ?? "worker_released";
+    const actor = reason === "lease_not_delivered" ? "scheduler:lease-jobs" : "";
+    const [released, counts] = (await this.run(
       "release-jobs",
-      [k.ready, k.leased, k.outbox, k.jobPrefix],
-      [workerId, TOMBSTONE_TTL_S, ...leases.flatMap((l) => [l.id, l.token])],
-    ));
+      [k.readyPrefix, k.types, k.leased, k.outbox, k.jobPrefix],
+      [workerId, reason, actor, opts.attemptsRan ? "1" : "0", ...leases.flatMap((l) => [l.id, l.token])],
+    )) as [number, unknown];
+    return { released: Number(released), ready: typeCountsOf(counts) };
   }
 
   /**
@@ -184,32 +151,32 @@ export class QueueStore {
    */
   async cancel(queue: string, id: string, by: CancelRequest): Promise<"cancelled" | "requested" | "missing"> {
     const k = this.keys(queue);
-    const details = by.reason === "" ? "" : JSON.stringify({ reason: by.reason });
     const reply = await this.run(
       "cancel-job",
-      [k.ready, k.delayed, k.outbox, k.jobPrefix + id],
-      [id, details, TOMBSTONE_TTL_S, by.actor],
+      [k.readyPrefix, k.types, k.delayed, k.outbox, k.jobPrefix + id],
+      [id, cancelDetails(by), by.actor],
     );
     if (reply === ScriptCode.JobMissing) return "missing";
     if (isScriptCode(reply)) throw scriptCodeError(reply, id);
     return reply === 1 ? "cancelled" : "requested";
   }
 
-  /** Moves up to `limit` due delayed jobs of `queue` to ready; resolves to how many moved. */
-  async promoteDelayed(queue: string, limit: number): Promise<number> {
+  /** Moves up to `limit` due delayed jobs of `queue` to ready; resolves to how many were handled and became ready per type. */
+  async promoteDelayed(queue: string, limit: number): Promise<{ moved: number; ready: TypeCounts }> {
     const k = this.keys(queue);
-    return Number(await this.run("promote-delayed", [k.delayed, k.ready, k.jobPrefix], [limit]));
+    const [moved, counts] = (await this.run("promote-delayed", [k.delayed, k.readyPrefix, k.types, k.jobPrefix], [limit])) as [number, unknown];
+    return { moved: Number(moved), ready: typeCountsOf(counts) };
   }
 
   /** Recovers up to `limit` expired leases of `queue`. */
-  async expireLeases(queue: string, limit: number): Promise<{ requeued: number; ended: number }> {
+  async expireLeases(queue: string, limit: number): Promise<{ requeued: number; ended: number; ready: TypeCounts }> {
     const k = this.keys(queue);
-    const [requeued, ended] = (await this.run(
+    const [requeued, ended, counts] = (await this.run(
       "expire-leases",
-      [k.leased, k.ready, k.outbox, k.jobPrefix],
-      [limit, TOMBSTONE_TTL_S],
-    )) as [number, number];
-    return { requeued, ended };
+      [k.leased, k.readyPrefix, k.types, k.outbox, k.jobPrefix],
+      [limit],
+    )) as [number, number, unknown];
+    return { requeued: Number(requeued), ended: Number(ended), ready: typeCountsOf(counts) };
   }
 
   /**
@@ -226,9 +193,38 @@ export class QueueStore {
     await callRedis(() => this.redis.sadd(queuesKey(this.keyPrefix), ...queues));
   }
 
-  /** Every queue that ever received a job. */
+  /** The queues the loops sweep: those holding jobs, or that received one lately. */
   async knownQueues(): Promise<string[]> {
     return callRedis(() => this.redis.smembers(queuesKey(this.keyPrefix)));
+  }
+
+  /**
+   * Takes `queue` off the swept set when it is idle (see forget-queue.lua) and last touched
+   * before `idleBeforeMs`. A job enqueued meanwhile puts it back: enqueues add their queue to
+   * the set after their script, and a second look after the removal adds it back when the
+   * queue was touched since the first.
+   * @returns whether the queue was forgotten.
+   */
+  async forgetIfIdle(queue: string, idleBeforeMs: number): Promise<boolean> {
+    const k = this.keys(queue);
+    const keys = [k.types, k.delayed, k.leased, k.outbox, k.outboxDead, k.meta];
+    if (Number(await this.run("forget-queue", keys, [idleBeforeMs])) !== 1) return false;
+    await callRedis(() => this.redis.srem(queuesKey(this.keyPrefix), queue));
+    const stillIdle = Number(await this.run("forget-queue", keys, [idleBeforeMs])) === 1;
+    if (!stillIdle) await this.addQueues([queue]);
+    return stillIdle;
+  }
+
+  /** Moves a queue's ready jobs out of the single ready set of earlier versions; resolves to how many moved. */
+  async migrateLegacyReady(queue: string): Promise<number> {
+    const k = this.keys(queue);
+    const keys = [legacyReadyKey(this.keyPrefix, queue), k.readyPrefix, k.types, k.jobPrefix];
+    let total = 0;
+    for (;;) {
+      const moved = Number(await this.run("migrate-legacy-ready", keys, [LEGACY_MOVE_BATCH]));
+      total += moved;
+      if (moved < LEGACY_MOVE_BATCH) return total;
+    }
   }
 
   private run(name: ScriptName, keys: string[], args: (string | number)[]): Promise<unknown> {
@@ -236,22 +232,5 @@ export class QueueStore {
   }
 }
 
-function toLeasedRecord(queue: string, row: unknown[]): LeasedRecord {
-  const [id, type, payload, priority, maxAttempts, attempts, timeoutMs, scheduledMs, createdMs, token, leaseUntil, deadline, started] = row;
-  return {
-    id: String(id),
-    type: String(type),
-    queue,
-    payloadJson: String(payload),
-    priority: Number(priority),
-    maxAttempts: Number(maxAttempts),
-    attempts: Number(attempts),
-    timeoutMs: Number(timeoutMs),
-    scheduledMs: Number(scheduledMs),
-    createdMs: Number(createdMs),
-    token: String(token),
-    leaseUntilMs: Number(leaseUntil),
-    deadlineMs: Number(deadline),
-    startedMs: Number(started),
-  };
-}
+/** The details a cancel records: the caller's reason, when given. */
+export const cancelDetails = (by: CancelRequest): string => (by.reason === "" ? "" : JSON.stringify({ reason: by.reason }));

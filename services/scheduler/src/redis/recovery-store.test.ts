@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import { testRedisUrl, uniqueQueue } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRedisFixture, jobHash, makeJob, outboxEntries, redisNow, type RedisFixture } from "../../test/redis-fixture.js";
+import { ask, createRedisFixture, jobHash, makeJob, outboxEntries, redisNow, type RedisFixture } from "../../test/redis-fixture.js";
 import { RecoveryStore, RestoreOutcome, type RestoreJob } from "./recovery-store.js";
 
 let f: RedisFixture;
@@ -30,10 +30,10 @@ describe("restore", () => {
     const later = lostJob({ scheduledMs: (await redisNow(f.redis)) + 3_600_000 });
     expect(await recovery.restore(q, [due, later])).toEqual([RestoreOutcome.Ready, RestoreOutcome.Delayed]);
     expect(await jobHash(f, q, due.id)).toMatchObject({ state: "ready", status: "pending", seq: "4", attempts: "1", queue: q });
-    expect(await f.redis.zscore(f.keys(q).ready, due.id)).not.toBeNull();
+    expect(await f.redis.zscore(f.keys(q).ready("test.echo"), due.id)).not.toBeNull();
     expect(Number(await f.redis.zscore(f.keys(q).delayed, later.id))).toBe(later.scheduledMs);
     expect(await outboxEntries(f, q)).toEqual([]);
-    const [leased] = await f.store.lease(q, "w1", 1);
+    const [leased] = await f.store.lease(q, "w1", ask(1));
     expect(leased).toMatchObject({ id: due.id, attempts: 2 });
     expect((await outboxEntries(f, q))[0]).toMatchObject({ type: "STARTED", seq: "5", attempt: "2" });
   });
@@ -49,7 +49,7 @@ describe("restore", () => {
     ]);
     expect(await jobHash(f, q, running.id)).toMatchObject({ state: "ready", status: "pending" });
     expect(await jobHash(f, q, last.id)).toMatchObject({ state: "done", status: "failed" });
-    expect(await f.redis.zcard(f.keys(q).ready)).toBe(1);
+    expect(await f.redis.zcard(f.keys(q).ready("test.echo"))).toBe(1);
   });
 
   it("leaves a job Redis holds alone", async () => {
@@ -74,7 +74,7 @@ describe("restore", () => {
       const restoredOnce = jobs.filter((_, i) => (a[i] !== RestoreOutcome.Present) !== (b[jobs.length - 1 - i] !== RestoreOutcome.Present));
       expect(restoredTwice).toEqual([]);
       expect(restoredOnce).toHaveLength(50);
-      expect(await f.redis.zcard(f.keys(q).ready)).toBe(50);
+      expect(await f.redis.zcard(f.keys(q).ready("test.echo"))).toBe(50);
       expect(await outboxEntries(f, q)).toHaveLength(50);
     } finally {
       await other.quit();
@@ -96,14 +96,14 @@ describe("missing, drop, scan and bury", () => {
     const q = uniqueQueue();
     const [ready, leased, delayed] = [makeJob(), makeJob(), makeJob({ delayMs: 3_600_000 })];
     await f.store.enqueue(q, [leased]);
-    await f.store.lease(q, "w1", 1);
+    await f.store.lease(q, "w1", ask(1));
     await f.store.enqueue(q, [ready, delayed]);
     const ids = [ready.id, leased.id, delayed.id];
-    expect(await recovery.drop(q, ids)).toBe(3);
+    expect(await recovery.drop(q, ids.map((id) => ({ id, seenType: "" })))).toBe(3);
     const k = f.keys(q);
-    expect(await Promise.all([f.redis.zcard(k.ready), f.redis.zcard(k.leased), f.redis.zcard(k.delayed)])).toEqual([0, 0, 0]);
+    expect(await Promise.all([f.redis.zcard(k.ready("test.echo")), f.redis.zcard(k.leased), f.redis.zcard(k.delayed)])).toEqual([0, 0, 0]);
     expect(await recovery.missing(q, ids)).toEqual(ids);
-    expect(await recovery.drop(q, ids)).toBe(0);
+    expect(await recovery.drop(q, ids.map((id) => ({ id, seenType: "" })))).toBe(0);
   });
 
   it("walks a large set in bounded steps and sees every member", async () => {
@@ -124,17 +124,26 @@ describe("missing, drop, scan and bury", () => {
     expect(seen.size).toBe(1_200);
   });
 
-  it("buries a job Redis lacks so a late enqueue creates nothing, and leaves a held one alone", async () => {
+  it("buries a job Redis lacks with its CANCELLED event, so a late enqueue creates nothing, and leaves a held one alone", async () => {
     const q = uniqueQueue();
     const late = makeJob();
-    expect(await recovery.bury(q, late.id)).toBe(true);
-    expect(await f.store.enqueue(q, [late])).toBe(0);
-    expect(await jobHash(f, q, late.id)).toMatchObject({ state: "done", status: "cancelled" });
-    expect(await f.redis.ttl(f.keys(q).jobPrefix + late.id)).toBeGreaterThan(0);
-    expect(await f.redis.zcard(f.keys(q).ready)).toBe(0);
+    const by = { actor: "api:ops", reason: "not needed" };
+    const at = await recovery.bury({ id: late.id, queue: q, type: late.type, lastSeq: 1, attempts: 0 }, by);
+    expect(at).toBeGreaterThan(0);
+    expect((await f.store.enqueue(q, [late])).created).toBe(0);
+    expect(await jobHash(f, q, late.id)).toMatchObject({ state: "done", status: "cancelled", seq: "2" });
+    // Kept until history has recorded the cancel.
+    expect(await f.redis.pttl(f.keys(q).jobPrefix + late.id)).toBe(-1);
+    expect(await f.redis.zcard(f.keys(q).ready("test.echo"))).toBe(0);
+    expect(await outboxEntries(f, q)).toEqual([
+      expect.objectContaining({
+        job: late.id, seq: "2", type: "CANCELLED", status: "cancelled", actor: "api:ops", reason: "cancel_requested",
+        details: JSON.stringify({ reason: "not needed" }), at: String(at),
+      }),
+    ]);
     const held = makeJob();
     await f.store.enqueue(q, [held]);
-    expect(await recovery.bury(q, held.id)).toBe(false);
+    expect(await recovery.bury({ id: held.id, queue: q, type: held.type, lastSeq: 1, attempts: 0 }, by)).toBeUndefined();
     expect((await jobHash(f, q, held.id)).state).toBe("ready");
   });
 });

@@ -1,7 +1,8 @@
 import type { Redis } from "ioredis";
 import { callRedis, fromRedisError } from "../errors.js";
 import { queueKeys, type QueueKeys } from "./keys.js";
-import { TOMBSTONE_TTL_S } from "./queue-store.js";
+import type { CancelRequest } from "./job-records.js";
+import { cancelDetails } from "./queue-store.js";
 import { defineScripts, type ScriptName, type Scripts } from "./scripts.js";
 
 /** A job history holds as unfinished, to put back into Redis. Times are ms since the Unix epoch. */
@@ -35,6 +36,16 @@ export enum RestoreOutcome {
   LeaseExpired = 3,
   /** It was running its last attempt: LEASE_EXPIRED, failed. */
   Failed = 4,
+}
+
+/** A job history holds as unfinished and Redis does not, to cancel. */
+export interface BuryJob {
+  id: string;
+  queue: string;
+  type: string;
+  /** seq of history's newest event of the job. */
+  lastSeq: number;
+  attempts: number;
 }
 
 /** One step of a cursor walk over a sorted set. */
@@ -96,17 +107,29 @@ export class RecoveryStore {
     ]);
     const reply = (await this.run(
       "restore-jobs",
-      [k.ready, k.delayed, k.leased, k.outbox, k.jobPrefix],
-      [queue, TOMBSTONE_TTL_S, ...args],
+      [k.readyPrefix, k.types, k.delayed, k.leased, k.outbox, k.jobPrefix],
+      [queue, ...args],
     )) as number[];
     return reply.map((code) => code as RestoreOutcome);
   }
 
-  /** Removes jobs from the queue's sets and deletes their hashes; resolves to how many Redis held. */
-  async drop(queue: string, ids: readonly string[]): Promise<number> {
-    if (ids.length === 0) return 0;
+  /**
+   * Removes jobs from the queue's sets and deletes their hashes; `seenType` is the type whose
+   * ready set a job was found in ("" for none). Resolves to how many Redis held.
+   */
+  async drop(queue: string, jobs: readonly { id: string; seenType: string }[]): Promise<number> {
+    if (jobs.length === 0) return 0;
     const k = this.keys(queue);
-    return Number(await this.run("drop-jobs", [k.ready, k.delayed, k.leased, k.jobPrefix], [...ids]));
+    return Number(await this.run(
+      "drop-jobs",
+      [k.readyPrefix, k.types, k.delayed, k.leased, k.jobPrefix],
+      jobs.flatMap((j) => [j.id, j.seenType]),
+    ));
+  }
+
+  /** The job types of `queue` that have ready jobs. */
+  async readyTypes(queue: string): Promise<string[]> {
+    return callRedis(() => this.redis.smembers(this.keys(queue).types));
   }
 
   /** One ZSCAN step over `zset` from `cursor`; about `count` members per step. */
@@ -116,12 +139,19 @@ export class RecoveryStore {
   }
 
   /**
-   * Writes a cancelled tombstone for a job Redis does not hold (see bury-job.lua).
-   * @returns false when Redis holds the job after all.
+   * Cancels a job Redis does not hold: writes a cancelled tombstone and its CANCELLED event
+   * (seq `lastSeq + 1`) in one step (see bury-job.lua).
+   * @returns the time of the event, ms since the Unix epoch; undefined when Redis holds the job
+   *   after all (nothing changed).
    */
-  async bury(queue: string, id: string): Promise<boolean> {
-    const reply = await this.run("bury-job", [this.keys(queue).jobPrefix + id], [id, queue, TOMBSTONE_TTL_S]);
-    return reply === 1;
+  async bury(job: BuryJob, by: CancelRequest): Promise<number | undefined> {
+    const k = this.keys(job.queue);
+    const [buried, atMs] = (await this.run(
+      "bury-job",
+      [k.jobPrefix + job.id, k.outbox],
+      [job.id, job.queue, job.type, job.lastSeq, job.attempts, by.actor, cancelDetails(by)],
+    )) as [number, number];
+    return buried === 1 ? Number(atMs) : undefined;
   }
 
   private run(name: ScriptName, keys: string[], args: (string | number)[]): Promise<unknown> {

@@ -14,6 +14,10 @@ export const SCRIPT_NAMES = [
   "restore-jobs",
   "drop-jobs",
   "bury-job",
+  "forget-queue",
+  "migrate-legacy-ready",
+  "begin-restore",
+  "save-reconcile-state",
   "renew-lock",
   "release-lock",
 ] as const;

@@ -14,7 +14,7 @@ const TERMINAL = new Set([JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCE
 /**
  * CancelJob: a pending job ends CANCELLED at once; a running one is flagged
  * and its worker stops at its next heartbeat. A job history holds as unfinished
- * but Redis does not is cancelled in history directly (see {@link cancelLostJob}).
+ * but Redis does not is cancelled with a tombstone written first (see {@link cancelLostJob}).
  * The caller ("api" or "api:<caller>", see {@link callerActor}) is the actor of a CANCELLED
  * written now; a running job's CANCELLED, written by whoever ends the attempt, names it in
  * `details.requested_by`.

@@ -10,19 +10,21 @@ import { workerRecord } from "./worker-presence.js";
 type LeaseStateInit = MessageInitShape<typeof LeaseStateSchema>;
 
 /**
- * Heartbeat: extends the worker's leases (one script call per queue) and
- * answers, per lease, ACTIVE, LOST or CANCEL_REQUESTED. The worker's presence
- * goes to history on the side: a history outage must not cost leases.
+ * Heartbeat: extends the worker's leases (one script call per queue) and answers, per lease,
+ * ACTIVE, LOST or CANCEL_REQUESTED, from Redis alone. The worker's presence goes to history in
+ * the background (SendPresence): a slow or absent history must neither delay these answers nor
+ * cost leases.
  * @throws invalid_argument for a bad worker id or lease.
  */
 export const heartbeat =
   (d: Deps): ServiceImpl<typeof WorkerService>["heartbeat"] =>
-  async (req, ctx) => {
+  async (req) => {
     checkWorkerId(req.workerId);
     const leases = parseLeases(req.leases, "leases");
-    const states = await extendAll(d, leases);
+    const [states, reg] = await Promise.all([extendAll(d, leases), d.workers.touch(req.workerId)]);
     const held = leases.filter((_, i) => states[i]!.status !== LeaseStatus.LOST);
-    await reportPresence(d, req.workerId, held, ctx.signal);
+    const current = { jobIds: held.map((l) => l.id), queues: [...new Set(held.map((l) => l.queue))] };
+    d.presence.note(workerRecord(req.workerId, WorkerStatus.HEALTHY, reg, current));
     return { leases: states };
   };
 
@@ -42,14 +44,4 @@ async function extendAll(d: Deps, leases: PlacedLease[]): Promise<LeaseStateInit
     }),
   );
   return states;
-}
-
-async function reportPresence(d: Deps, workerId: string, held: PlacedLease[], signal: AbortSignal): Promise<void> {
-  try {
-    const reg = await d.workers.touch(workerId);
-    const current = { jobIds: held.map((l) => l.id), queues: [...new Set(held.map((l) => l.queue))] };
-    await d.history.upsertWorkers([workerRecord(workerId, WorkerStatus.HEALTHY, reg, current)], signal);
-  } catch (err) {
-    d.logger.warn({ err, worker_id: workerId }, "worker presence not recorded");
-  }
 }

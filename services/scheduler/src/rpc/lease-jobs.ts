@@ -1,10 +1,11 @@
 import type { JsonObject, MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs, durationMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { JobStatus, type LeasedJobSchema, type WorkerService } from "@taskflow/proto";
+import { JobStatus, type LeasedJobSchema, type LeaseJobsRequest, type WorkerService } from "@taskflow/proto";
 import type { Deps } from "../deps.js";
 import type { LeasedRecord } from "../redis/queue-store.js";
-import { checkQueues, checkWorkerId } from "../validate.js";
+import type { LeaseWaiter } from "../redis/lease-waiters.js";
+import { checkJobTypes, checkQueues, checkRequestId, checkWorkerId } from "../validate.js";
 
 /** Most jobs one LeaseJobs call hands out; larger asks are clamped. */
 export const MAX_LEASE_JOBS = 1_000;
@@ -13,47 +14,103 @@ export const MAX_LEASE_WAIT_MS = 60_000;
 
 const clamp = (v: number, min: number, max: number): number => Math.min(max, Math.max(min, v));
 
+/** A validated lease request. */
+interface Ask {
+  workerId: string;
+  queues: string[];
+  types: string[];
+  requestId: string;
+  max: number;
+}
+
 /**
- * LeaseJobs: leases up to `max_jobs` jobs from the queues in order of
- * preference. When none is ready it long-polls: it sleeps until a queue is
- * announced (a submit, promotion, release or expiry on any replica), `wait`
- * elapses or the caller goes away, and never spins.
+ * LeaseJobs: leases up to `max_jobs` jobs of the worker's `job_types` from the queues in order
+ * of preference, within the scheduler's byte budget per answer. When none is ready it
+ * long-polls: it sleeps until jobs it can take are announced (a submit, promotion, release or
+ * expiry on any replica), `wait` elapses or the caller goes away, and never spins. A retry
+ * with the same `request_id` answers what the first call leased (see lease-jobs.lua); jobs
+ * leased for a caller that went away before the answer are handed back at once.
  */
 export const leaseJobs =
   (d: Deps): ServiceImpl<typeof WorkerService>["leaseJobs"] =>
   async (req, ctx) => {
-    checkWorkerId(req.workerId);
-    checkQueues(req.queues);
-    const queues = [...new Set(req.queues)];
-    const max = clamp(req.maxJobs, 1, MAX_LEASE_JOBS);
+    const ask = parseAsk(req);
     const waitMs = req.wait === undefined ? 0 : clamp(durationMs(req.wait), 0, MAX_LEASE_WAIT_MS);
     const until = Date.now() + waitMs;
-    for (;;) {
-      // Registered before the try, so a job arriving in between still wakes us.
-      const waiter = d.waiters.register(queues);
-      try {
-        const leased = await leaseFrom(d, queues, req.workerId, max);
-        const left = until - Date.now();
-        if (leased.length > 0 || left <= 0 || ctx.signal.aborted || d.waiters.closed) {
-          return { jobs: leased.map((r) => toLeasedJob(r, req.workerId)) };
+    // Registered before the first try, so jobs arriving in between still wake this call.
+    const waiter = d.waiters.register({ queues: ask.queues, types: ask.types, want: ask.max });
+    try {
+      for (;;) {
+        const leased = await attempt(d, ask, waiter);
+        if (ctx.signal.aborted) {
+          await handBack(d, ask.workerId, leased);
+          return { jobs: [] };
         }
-        d.logger.debug({ worker_id: req.workerId, queues, wait_ms: left }, "lease poll waiting");
-        await waiter.wait(left, ctx.signal);
-      } finally {
-        waiter.dispose();
+        const left = until - Date.now();
+        if (leased.length > 0 || left <= 0 || d.waiters.closed) {
+          return { jobs: leased.map((r) => toLeasedJob(r, ask.workerId)) };
+        }
+        d.logger.debug({ worker_id: ask.workerId, queues: ask.queues, wait_ms: left }, "lease poll waiting");
+        if ((await waiter.wait(left, ctx.signal)) === "aborted") return { jobs: [] };
       }
-      if (ctx.signal.aborted) return { jobs: [] };
+    } finally {
+      waiter.dispose();
     }
   };
 
-async function leaseFrom(d: Deps, queues: readonly string[], workerId: string, max: number): Promise<LeasedRecord[]> {
+function parseAsk(req: LeaseJobsRequest): Ask {
+  checkWorkerId(req.workerId);
+  checkQueues(req.queues);
+  checkJobTypes(req.jobTypes);
+  checkRequestId(req.requestId);
+  return {
+    workerId: req.workerId,
+    queues: [...new Set(req.queues)],
+    types: [...new Set(req.jobTypes)],
+    requestId: req.requestId,
+    max: clamp(req.maxJobs, 1, MAX_LEASE_JOBS),
+  };
+}
+
+/** One pass over the queues, best queue first, until the ask or the byte budget is filled. */
+async function attempt(d: Deps, ask: Ask, waiter: LeaseWaiter): Promise<LeasedRecord[]> {
+  waiter.beginAttempt();
   const out: LeasedRecord[] = [];
-  for (const q of queues) {
-    out.push(...(await d.store.lease(q, workerId, max - out.length)));
-    if (out.length >= max) break;
+  let bytes = 0;
+  for (const q of ask.queues) {
+    const maxBytes = d.config.leaseMaxBytes - bytes;
+    if (out.length >= ask.max || (out.length > 0 && maxBytes <= 0)) break;
+    const leased = await d.store.lease(q, ask.workerId, { max: ask.max - out.length, types: ask.types, requestId: ask.requestId, maxBytes });
+    out.push(...leased);
+    for (const r of leased) bytes += Buffer.byteLength(r.payloadJson, "utf8");
   }
+  waiter.endAttempt(out.length);
   if (out.length > 0) d.eventsWritten();
   return out;
+}
+
+/**
+ * Gives back jobs leased for a caller that went away before the answer (a long poll whose
+ * client left, a deadline that passed): nobody will run them, so the attempt must not count.
+ * Best effort: should it fail, the leases expire and the jobs run later.
+ */
+async function handBack(d: Deps, workerId: string, leased: readonly LeasedRecord[]): Promise<void> {
+  if (leased.length === 0) return;
+  const byQueue = new Map<string, LeasedRecord[]>();
+  for (const r of leased) byQueue.set(r.queue, [...(byQueue.get(r.queue) ?? []), r]);
+  try {
+    const arrivals = [];
+    for (const [queue, records] of byQueue) {
+      const leases = records.map((r) => ({ id: r.id, token: r.token }));
+      const { ready } = await d.store.release(queue, workerId, leases, { reason: "lease_not_delivered" });
+      arrivals.push({ queue, ready });
+    }
+    d.eventsWritten();
+    await d.waiters.announce(arrivals);
+    d.logger.info({ worker_id: workerId, jobs: leased.length }, "undelivered leases handed back");
+  } catch (err) {
+    d.logger.warn({ err, worker_id: workerId, jobs: leased.length }, "undelivered leases not handed back");
+  }
 }
 
 function toLeasedJob(r: LeasedRecord, workerId: string): MessageInitShape<typeof LeasedJobSchema> {

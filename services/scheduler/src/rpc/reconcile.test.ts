@@ -28,14 +28,14 @@ describe("AdminService.Reconcile", () => {
 
     const dry = await s.admin.reconcile({ dryRun: true });
     expect(new Set(dry.requeuedJobIds)).toEqual(new Set(ids.slice(0, 2)));
-    expect(await s.redis.zcard(queueKeys(s.config.redisKeyPrefix, q).ready)).toBe(1);
+    expect(await s.redis.zcard(queueKeys(s.config.redisKeyPrefix, q).ready("t.x"))).toBe(1);
 
     const res = await s.admin.reconcile({});
     expect(new Set(res.requeuedJobIds)).toEqual(new Set(ids.slice(0, 2)));
     expect(res.droppedJobIds).toEqual([]);
     expect(res.unfinishedChecked).toBeGreaterThanOrEqual(3);
     expect(res.redisChecked).toBeGreaterThanOrEqual(3);
-    expect(await s.redis.zcard(queueKeys(s.config.redisKeyPrefix, q).ready)).toBe(3);
+    expect(await s.redis.zcard(queueKeys(s.config.redisKeyPrefix, q).ready("t.x"))).toBe(3);
 
     const metrics = await (await fetch(`${s.url}/metrics`)).text();
     expect(metrics).toContain("taskflow_reconcile_requeued_total 2");
@@ -45,7 +45,7 @@ describe("AdminService.Reconcile", () => {
     expect(new Set(await runJobs(s, q, 3))).toEqual(new Set(ids));
   });
 
-  it("requeues each job once when two replicas reconcile at the same time after Redis lost everything", async () => {
+  it("restores each job once after Redis lost everything, though two replicas watch", async () => {
     const q = uniqueQueue();
     const { jobs } = await s.scheduler.submitJobs({ jobs: Array.from({ length: 20 }, () => ({ type: "t.x", queue: q })) });
     const ids = jobs.map((j) => j.id);
@@ -53,11 +53,7 @@ describe("AdminService.Reconcile", () => {
     for (const id of ids) await historyStatus(s, id, S.PROCESSING);
     await deleteKeysWithPrefix(testRedisUrl(), `${s.config.redisKeyPrefix}:`);
 
-    const answers = await Promise.all([s.admin.reconcile({}), replica.admin.reconcile({})]);
-    const requeued = answers.flatMap((a) => a.requeuedJobIds);
-    expect(requeued.sort()).toEqual([...ids].sort());
-    expect(await s.redis.zcard(queueKeys(s.config.redisKeyPrefix, q).ready)).toBe(20);
-
+    await eventually(async () => ((await s.redis.zcard(queueKeys(s.config.redisKeyPrefix, q).ready("t.x"))) === 20 ? true : undefined));
     expect(new Set(await runJobs(replica, q, 20))).toEqual(new Set(ids));
     for (const id of ids) await historyStatus(s, id, S.COMPLETED);
     for (const id of ids) {
@@ -80,11 +76,11 @@ describe("AdminService.Reconcile", () => {
     // A live copy coming back after the tombstone is gone (e.g. Redis restored from an old snapshot).
     await s.redis.del(queueKeys(s.config.redisKeyPrefix, q).jobPrefix + job!.id);
     const store = new QueueStore({ ...s.config, redis: s.redis, keyPrefix: s.config.redisKeyPrefix });
-    await store.enqueue(q, [makeJob({ id: job!.id })]);
+    await store.enqueue(q, [makeJob({ id: job!.id, type: "t.x" })]);
     const res = await replica.admin.reconcile({});
     expect(res.droppedJobIds).toEqual([job!.id]);
     expect(res.requeuedJobIds).toEqual([]);
-    expect(await s.redis.zcard(queueKeys(s.config.redisKeyPrefix, q).ready)).toBe(0);
+    expect(await s.redis.zcard(queueKeys(s.config.redisKeyPrefix, q).ready("t.x"))).toBe(0);
     await eventually(async () => ((await s.history.getJob({ id: job!.id })).job?.status === S.CANCELLED ? true : undefined));
   });
 });

@@ -6,14 +6,15 @@ import type { Deps } from "../deps.js";
 export const ADMIN_LOCK_WAIT_MS = 10_000;
 
 /**
- * Reconcile: runs the reconciler once, now, and answers what it found and repaired (or, on a
- * dry run, what it would repair). Waits for a run in progress on another replica to end first.
+ * Reconcile: runs a full reconciliation once, now (every unfinished job older than the grace
+ * period, every job in Redis), and answers what it found and repaired (or, on a dry run, what it
+ * would repair). Waits for a run in progress on another replica to end first.
  * @throws unavailable when history or Redis fails, or another replica's run outlasts the wait.
  */
 export const reconcile =
   (d: Deps): ServiceImpl<typeof AdminService>["reconcile"] =>
   async (req) => {
-    const report = await d.reconciler.runOnce({ dryRun: req.dryRun, waitForLockMs: ADMIN_LOCK_WAIT_MS });
+    const report = await d.reconciler.runOnce({ dryRun: req.dryRun, full: true, waitForLockMs: ADMIN_LOCK_WAIT_MS });
     if (report === undefined) {
       throw new ConnectError("another replica is reconciling; retry shortly", Code.Unavailable);
     }

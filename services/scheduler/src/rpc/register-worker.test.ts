@@ -39,6 +39,8 @@ describe("worker registration and presence", () => {
     const { job } = await s.scheduler.submitJob({ type: "t.a", queue: "beat" });
     const { jobs } = await s.worker.leaseJobs({ workerId: "host-2", queues: ["beat"], maxJobs: 1 });
     await s.worker.heartbeat({ workerId: "host-2", leases: [{ jobId: job!.id, queue: "beat", leaseToken: jobs[0]!.leaseToken }] });
+    // Presence reaches history in the background, after the heartbeat answered.
+    await eventually(async () => ((await workerRow("host-2"))?.currentJobIds.includes(job!.id) ? true : undefined));
     expect(await workerRow("host-2")).toMatchObject({ queues: ["beat"], jobTypes: ["t.a"], currentJobIds: [job!.id] });
   });
 
@@ -49,7 +51,7 @@ describe("worker registration and presence", () => {
     const lease = { jobId: job!.id, queue: "rel", leaseToken: jobs[0]!.leaseToken };
     expect((await s.worker.releaseJobs({ workerId: "host-3", leases: [lease] })).released).toBe(1);
     expect((await s.worker.releaseJobs({ workerId: "host-3", leases: [lease] })).released).toBe(0);
-    expect(await s.redis.zscore(queueKeys(s.config.redisKeyPrefix, "rel").ready, job!.id)).not.toBeNull();
+    expect(await s.redis.zscore(queueKeys(s.config.redisKeyPrefix, "rel").ready("t.a"), job!.id)).not.toBeNull();
     await s.worker.deregisterWorker({ workerId: "host-3" });
     expect((await workerRow("host-3"))!.status).toBe(WorkerStatus.GONE);
 

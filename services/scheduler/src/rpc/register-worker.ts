@@ -49,7 +49,7 @@ function checkDescription(hostname: string, metadata: Record<string, string>): v
  */
 export const registerWorker =
   (d: Deps): ServiceImpl<typeof WorkerService>["registerWorker"] =>
-  async (req, ctx) => {
+  async (req) => {
     const id = req.workerId === "" ? `worker-${uuidv7()}` : req.workerId;
     checkWorkerId(id);
     checkQueues(req.queues);
@@ -68,7 +68,7 @@ export const registerWorker =
       startedMs: Date.now(),
     };
     await d.workers.save(reg);
-    await d.history.upsertWorkers([workerRecord(id, WorkerStatus.HEALTHY, reg)], ctx.signal);
+    await d.presence.send(workerRecord(id, WorkerStatus.HEALTHY, reg));
     return {
       workerId: id,
       leaseDuration: durationFromMs(d.config.leaseMs),

@@ -6,6 +6,8 @@ import { codeOf } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobKeys, startStack, type Stack } from "../../test/stack.js";
 import { queueKeys } from "../redis/keys.js";
+import { requestDigest } from "../request-digest.js";
+import { parseSubmitJob } from "../validate.js";
 
 let s: Stack;
 beforeAll(async () => {
@@ -27,7 +29,7 @@ describe("SubmitJob", () => {
     expect(stored!.payload).toEqual({ to: "a@example.com" });
     const { job: inHistory } = await s.history.getJob({ id: stored!.id });
     expect(inHistory!.status).toBe(JobStatus.PENDING);
-    expect(await s.redis.zscore(keys("mail").ready, stored!.id)).not.toBeNull();
+    expect(await s.redis.zscore(keys("mail").ready("email.send"), stored!.id)).not.toBeNull();
     expect(await s.redis.sismember(`${s.config.redisKeyPrefix}:queues`, "mail")).toBe(1);
   });
 
@@ -36,14 +38,31 @@ describe("SubmitJob", () => {
       job({ queue: "later", schedule: { case: "delay", value: durationFromMs(3_600_000) } }),
     );
     expect(await s.redis.zscore(keys("later").delayed, stored!.id)).not.toBeNull();
-    expect(await s.redis.zcard(keys("later").ready)).toBe(0);
+    expect(await s.redis.zcard(keys("later").ready("email.send"))).toBe(0);
+  });
+
+  it("enqueues at once the job a retried key holds when the first submit's enqueue never happened", async () => {
+    // As a first submit leaves it when Redis failed after history's commit: in history only.
+    const first = parseSubmitJob(job({ queue: "idem-retry", idempotencyKey: "order-43" }), s.config);
+    await s.ingest.insertJobs({
+      jobs: [{ id: first.id, type: first.type, queue: first.queue, payload: first.payload, maxAttempts: first.maxAttempts,
+        timeout: durationFromMs(first.timeoutMs), idempotencyKey: first.idempotencyKey }],
+      requestDigests: [requestDigest(first)],
+    });
+    // The caller, told unavailable, retries the same request.
+    const { job: again } = await s.scheduler.submitJob(job({ queue: "idem-retry", idempotencyKey: "order-43" }));
+    expect(again!.id).toBe(first.id);
+    // Ready now, not after the reconciler's grace period.
+    expect(await s.redis.zscore(keys("idem-retry").ready("email.send"), first.id)).not.toBeNull();
+    const { jobs } = await s.worker.leaseJobs({ workerId: "w1", queues: ["idem-retry"], maxJobs: 5 });
+    expect(jobs.map((j) => j.job!.id)).toEqual([first.id]);
   });
 
   it("answers the first job again for a reused idempotency key and enqueues it once", async () => {
     const first = await s.scheduler.submitJob(job({ queue: "idem", idempotencyKey: "order-42" }));
     const again = await s.scheduler.submitJob(job({ queue: "idem", idempotencyKey: "order-42" }));
     expect(again.job!.id).toBe(first.job!.id);
-    expect(await s.redis.zcard(keys("idem").ready)).toBe(1);
+    expect(await s.redis.zcard(keys("idem").ready("email.send"))).toBe(1);
   });
 });
 
@@ -53,8 +72,10 @@ describe("SubmitJobs", () => {
       jobs: [job({ queue: "b1", type: "t.a" }), job({ queue: "b2", type: "t.b" }), job({ queue: "b1", type: "t.c" })],
     });
     expect(jobs.map((j) => [j.queue, j.type])).toEqual([["b1", "t.a"], ["b2", "t.b"], ["b1", "t.c"]]);
-    expect(await s.redis.zrange(keys("b1").ready, "0", "-1")).toEqual([jobs[0]!.id, jobs[2]!.id]);
-    expect(await s.redis.zrange(keys("b2").ready, "0", "-1")).toEqual([jobs[1]!.id]);
+    expect(await s.redis.zrange(keys("b1").ready("t.a"), "0", "-1")).toEqual([jobs[0]!.id]);
+    expect(await s.redis.zrange(keys("b1").ready("t.c"), "0", "-1")).toEqual([jobs[2]!.id]);
+    expect(await s.redis.zrange(keys("b2").ready("t.b"), "0", "-1")).toEqual([jobs[1]!.id]);
+    expect((await s.redis.smembers(keys("b1").types)).sort()).toEqual(["t.a", "t.c"]);
   });
 });
 

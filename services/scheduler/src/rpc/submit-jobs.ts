@@ -1,11 +1,12 @@
 import type { ServiceImpl } from "@connectrpc/connect";
-import { durationFromMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
-import type { Job, SchedulerService } from "@taskflow/proto";
+import { durationFromMs, durationMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { type Job, JobStatus, type SchedulerService } from "@taskflow/proto";
 import { callerActor } from "../caller.js";
 import type { Deps } from "../deps.js";
 import type { JobInit } from "../history-client.js";
 import { crashAfterHistoryCommit } from "../faults.js";
 import type { EnqueueJob } from "../redis/queue-store.js";
+import { requestDigest } from "../request-digest.js";
 import { parseSubmitJobs, type NewJob } from "../validate.js";
 
 /**
@@ -21,32 +22,43 @@ export const submitJobs =
   };
 
 /**
- * Commits valid jobs to history first, then enqueues them in Redis, so an
- * answered submit survives the loss of Redis. Jobs history already had (same
- * idempotency key) are answered as stored and not enqueued again. `actor` is
- * recorded on the SUBMITTED events ("api" or "api:<caller>").
- * @throws unavailable when history or Redis cannot be reached (history failing means nothing was enqueued).
+ * Commits valid jobs to history first, then enqueues them in Redis, so an answered submit
+ * survives the loss of Redis. A job whose idempotency key history already holds is answered as
+ * stored, and enqueued too while history still has it pending: a retry after an enqueue that
+ * failed runs the job at once instead of waiting for the reconciler (the enqueue creates nothing
+ * when Redis holds the job). `actor` is recorded on the SUBMITTED events ("api" or
+ * "api:<caller>").
+ * @throws unavailable when history or Redis cannot be reached (history failing means nothing was
+ *   enqueued); already_exists when an idempotency key was used for a different request.
  */
 export async function acceptJobs(d: Deps, jobs: readonly NewJob[], actor: string, signal: AbortSignal): Promise<Job[]> {
-  const stored = await d.history.insertJobs(jobs.map(toInsertJob), actor, signal);
+  const digests = jobs.some((j) => j.idempotencyKey !== "") ? jobs.map((j) => (j.idempotencyKey === "" ? "" : requestDigest(j))) : [];
+  const stored = await d.history.insertJobs(jobs.map(toInsertJob), actor, signal, digests);
   if (stored.length !== jobs.length) throw new Error("history answered InsertJobs with a different job count");
   crashAfterHistoryCommit(d.config);
   const byQueue = new Map<string, EnqueueJob[]>();
   jobs.forEach((job, i) => {
     const s = stored[i]!;
-    if (s.id !== job.id) return;
-    const list = byQueue.get(job.queue) ?? [];
-    list.push(toEnqueueJob(job, s));
-    byQueue.set(job.queue, list);
+    const enqueue = s.id === job.id ? toEnqueueJob(job, s) : s.status === JobStatus.PENDING ? storedToEnqueueJob(s, d.config.defaultTimeoutMs) : undefined;
+    if (enqueue === undefined) return;
+    const queue = s.id === job.id ? job.queue : s.queue;
+    byQueue.set(queue, [...(byQueue.get(queue) ?? []), enqueue]);
   });
-  if (byQueue.size > 0) {
-    const queues = [...byQueue.keys()];
-    // One connection with auto-pipelining: the queue set and every queue's
-    // script call leave in one write, the set first.
-    await Promise.all([d.store.addQueues(queues), ...queues.map((q) => d.store.enqueue(q, byQueue.get(q)!))]);
-    await d.waiters.announce(queues);
-  }
+  if (byQueue.size > 0) await enqueueAll(d, byQueue);
   return stored;
+}
+
+/**
+ * Enqueues per queue and wakes the waiters that can take the ready jobs. The queues join the
+ * swept set before the enqueue (a crash in between leaves no job unswept) and again after it
+ * (a queue found idle and forgotten meanwhile comes back; see QueueStore.forgetIfIdle).
+ */
+async function enqueueAll(d: Deps, byQueue: ReadonlyMap<string, EnqueueJob[]>): Promise<void> {
+  const queues = [...byQueue.keys()];
+  // One connection with auto-pipelining: the queue set and every queue's script call leave in one write.
+  const [, ...results] = await Promise.all([d.store.addQueues(queues), ...queues.map((q) => d.store.enqueue(q, byQueue.get(q)!))]);
+  await d.store.addQueues(queues);
+  await d.waiters.announce(queues.map((queue, i) => ({ queue, ready: results[i]!.ready })));
 }
 
 function toInsertJob(job: NewJob): JobInit {
@@ -74,5 +86,21 @@ function toEnqueueJob(job: NewJob, stored: Job): EnqueueJob {
     delayMs: job.delayMs,
     runAtMs: job.runAtMs,
     createdMs: stored.createdAt === undefined ? 0 : timestampMs(stored.createdAt),
+  };
+}
+
+/** A job history already held (an idempotent retry), enqueued as history stored it. */
+function storedToEnqueueJob(s: Job, defaultTimeoutMs: number): EnqueueJob {
+  return {
+    id: s.id,
+    type: s.type,
+    payloadJson: JSON.stringify(s.payload ?? {}),
+    priority: s.priority,
+    maxAttempts: s.maxAttempts,
+    timeoutMs: s.timeout === undefined ? defaultTimeoutMs : Math.round(durationMs(s.timeout)),
+    delayMs: 0,
+    // 0 would mean "no run time": a due time in the past runs now.
+    runAtMs: s.scheduledAt === undefined ? 1 : Math.max(1, timestampMs(s.scheduledAt)),
+    createdMs: s.createdAt === undefined ? 0 : timestampMs(s.createdAt),
   };
 }

@@ -72,7 +72,7 @@ describe("appendEvents", () => {
   it("applies a full lifecycle", async () => {
     const id = await newJob();
     const res = await appendEvents(f.pool, lifecycle(id));
-    expect(res).toEqual({ appended: 4, moved: 1, unknownJobIds: [] });
+    expect(res).toEqual({ appended: 4, moved: 1, unknownJobIds: [], clashingEvents: [] });
 
     expect(await readJob(id)).toMatchObject({
       status: "completed",
@@ -95,7 +95,7 @@ describe("appendEvents", () => {
     await appendEvents(f.pool, lifecycle(id));
     const before = await readJob(id);
     const again = await appendEvents(f.pool, lifecycle(id));
-    expect(again).toEqual({ appended: 0, moved: 0, unknownJobIds: [] });
+    expect(again).toEqual({ appended: 0, moved: 0, unknownJobIds: [], clashingEvents: [] });
     expect(await readJob(id)).toEqual(before);
     expect(await trail(id)).toHaveLength(5);
   });
@@ -152,7 +152,7 @@ describe("appendEvents", () => {
     const done = await readJob(id);
     const late = makeEvent(id, { seq: 6, type: "started", status: "processing", attempt: 3, workerId: "w3" });
     const res = await appendEvents(f.pool, [late]);
-    expect(res).toEqual({ appended: 1, moved: 0, unknownJobIds: [] });
+    expect(res).toEqual({ appended: 1, moved: 0, unknownJobIds: [], clashingEvents: [] });
     expect(await readJob(id)).toEqual(done);
   });
 
@@ -197,7 +197,7 @@ describe("appendEvents", () => {
       makeEvent(ghostA, { seq: 2, type: "started", status: "processing", attempt: 1 }),
       makeEvent(ghostA, { seq: 3, type: "completed", status: "completed", attempt: 1 }),
     ]);
-    expect(res).toEqual({ appended: 1, moved: 1, unknownJobIds: [ghostA, ghostB].sort() });
+    expect(res).toEqual({ appended: 1, moved: 1, unknownJobIds: [ghostA, ghostB].sort(), clashingEvents: [] });
     expect(await readJob(id)).toMatchObject({ status: "processing", attempts: 1, started_at: at(2), worker_id: "w1" });
     const { rows } = await f.pool.query("SELECT count(*) FROM job_events WHERE job_id = ANY($1)", [[ghostA, ghostB]]);
     expect(Number(rows[0].count)).toBe(0);

@@ -1,5 +1,6 @@
 import type { Queryable } from "../queryable.js";
 import type { JobEventTypeText, JobStatusText, JsonObject, JsonValue } from "../rows.js";
+import { findClashes, sortedRefs } from "./clashing-events.js";
 
 /** One transition to record, as the scheduler's outbox holds it. */
 export interface NewJobEvent {
@@ -30,6 +31,17 @@ export interface AppendEventsResult {
   moved: number;
   /** Jobs history does not know, sorted; their events were skipped. */
   unknownJobIds: string[];
+  /**
+   * Events of known jobs whose (job_id, seq) the trail holds for another transition (another
+   * type or attempt), sorted by job id and seq, each once: they were not recorded.
+   */
+  clashingEvents: EventRef[];
+}
+
+/** One position of a job's trail. */
+export interface EventRef {
+  jobId: string;
+  seq: number;
 }
 
 const TERMINAL = "('completed', 'failed', 'cancelled')";
@@ -40,11 +52,12 @@ const TERMINAL = "('completed', 'failed', 'cancelled')";
  */
 export const WORKER_COUNT_STRIPES = 8;
 
-// The job row is a fold of its events, computed from the current row (j) and the batch's
-// per-job summary (b) only. Written this way, a concurrent batch for the same job cannot be
-// lost: under READ COMMITTED, UPDATE re-reads a row changed by a concurrent commit and
-// evaluates these expressions again on the new version. And every rule is order-free, so
-// events applied twice, in any order or split over batches, give the same row.
+// The job row is a fold of its recorded events, computed from the current row (j) and the
+// summary (b) of the events this statement recorded only: an event refused as a clash never
+// shapes it, and one recorded before (a replay) already has. Written this way, a concurrent
+// batch for the same job cannot be lost: under READ COMMITTED, UPDATE re-reads a row changed by
+// a concurrent commit and evaluates these expressions again on the new version. And every rule
+// is order-free, so events applied twice, in any order or split over batches, give the same row.
 
 /** The job takes the status of the batch's newest event; a terminal status never changes. */
 const MOVES = `(j.status NOT IN ${TERMINAL} AND (b.seq > j.last_seq OR b.status IN ${TERMINAL}))`;
@@ -55,25 +68,53 @@ const ERRS = "(b.error_seq > coalesce(j.error_seq, 0))";
 
 /**
  * Applies a batch of events in one statement: records each event once
- * (`ON CONFLICT (job_id, seq) DO NOTHING`) and moves each job to its newest event. Only events
- * up to a job's first terminal event shape its row, so a late 'started' never moves a
- * finished job back. Events of unknown jobs are skipped and reported. Each newly recorded
+ * (`ON CONFLICT (job_id, seq) DO NOTHING`) and moves each job to its newest event. Only the
+ * events it records, up to a job's first terminal event, shape the row, so a late 'started'
+ * never moves a finished job back. Events of unknown jobs are skipped and reported. Each newly recorded
  * 'completed', 'retry_scheduled' or 'failed' event of a worker adds to that worker's completed
  * or failed count in worker_outcome_counts, on the stripe `$14`; counting only rows the INSERT
  * returned keeps the counts exact when a batch is applied again.
+ *
+ * Clashes. An event whose (job_id, seq) the trail already holds for another transition (another
+ * type or attempt) is not recorded and is reported; one equal in type and attempt is a replay.
+ * Within a batch the first of two events of one (job_id, seq) is recorded. What the trail held
+ * comes from RETURNING (this statement's rows) or the snapshot (`prior`: one primary-key probe
+ * per skipped position, which the LIMIT keeps a probe whatever the statistics say, never a scan
+ * of the trail). An event skipped for a row neither shows was recorded by a statement that
+ * committed after the snapshot (it held the job's lock first), and is answered in `unseen` for
+ * the caller to compare.
+ *
+ * Lock order. Replicas apply overlapping batches at once (the same jobs, in any order), and an
+ * UPDATE locks rows in whatever order its plan visits them (physical order, which differs
+ * between snapshots), so two such statements used to deadlock. `locked` therefore takes every
+ * known job's row lock first, in id order, and everything else reads from it: the event
+ * INSERT sorts all of `known` (a join on `locked`) before its first row, so no event is written
+ * before every lock is held. After that no wait can close a cycle: the UPDATE changes only rows
+ * already held; an event (job_id, seq) is written only under its job's lock, so two statements
+ * meeting on one are already ordered by that lock; and worker_outcome_counts rows come after
+ * every job lock (they count what the INSERT returned), in worker_id order, on one stripe.
+ * `locked` also reads the newest committed version of each row (READ COMMITTED re-reads a row
+ * it waited for), and a job deleted meanwhile (retention) is reported unknown.
  */
 export const APPEND_EVENTS_SQL = `
 WITH input AS (
   SELECT *
   FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[],
               $8::text[], $9::jsonb[], $10::jsonb[], $11::timestamptz[], $12::text[], $13::text[])
-    AS e(job_id, seq, type, status, attempt, worker_id, error, actor, result, details, occurred_at,
-         lease_id, reason)
+    WITH ORDINALITY AS e(job_id, seq, type, status, attempt, worker_id, error, actor, result,
+                         details, occurred_at, lease_id, reason, ord)
+),
+locked AS MATERIALIZED (
+  SELECT j.id, j.status IN ${TERMINAL} AS job_final, j.last_seq AS job_last_seq
+  FROM jobs j
+  WHERE j.id = ANY($1::uuid[])
+  ORDER BY j.id
+  FOR NO KEY UPDATE
 ),
 known AS (
-  SELECT e.*, j.status IN ${TERMINAL} AS job_final, j.last_seq AS job_last_seq
+  SELECT e.*
   FROM input e
-  JOIN jobs j ON j.id = e.job_id
+  JOIN locked l ON l.id = e.job_id
 ),
 appended AS (
   INSERT INTO job_events (job_id, seq, type, status, attempt, worker_id, error, actor, result,
@@ -81,9 +122,26 @@ appended AS (
   SELECT job_id, seq, type, status, attempt, worker_id, error, actor, result, details, occurred_at,
          lease_id, reason
   FROM known
-  ORDER BY job_id, seq
+  ORDER BY job_id, seq, ord
   ON CONFLICT (job_id, seq) DO NOTHING
-  RETURNING type, worker_id
+  RETURNING job_id, seq, type, status, attempt, worker_id, error, result, occurred_at
+),
+prior AS (
+  SELECT s.job_id, s.seq, p.type, p.attempt
+  FROM (SELECT job_id, seq FROM known EXCEPT SELECT job_id, seq FROM appended) s
+  CROSS JOIN LATERAL (
+    SELECT e.type, e.attempt FROM job_events e
+    WHERE e.job_id = s.job_id AND e.seq = s.seq
+    LIMIT 1
+  ) p
+),
+verdicts AS (
+  SELECT DISTINCT k.job_id, k.seq, h.job_id IS NULL AS unseen,
+         coalesce(h.type <> k.type OR h.attempt <> k.attempt, false) AS clashes
+  FROM known k
+  LEFT JOIN (SELECT job_id, seq, type, attempt FROM appended
+             UNION ALL
+             SELECT job_id, seq, type, attempt FROM prior) h USING (job_id, seq)
 ),
 worker_outcomes AS (
   SELECT worker_id,
@@ -102,14 +160,19 @@ counted AS (
     completed = c.completed + excluded.completed,
     failed = c.failed + excluded.failed
 ),
+recorded AS (
+  SELECT a.*, l.job_final, l.job_last_seq
+  FROM appended a
+  JOIN locked l ON l.id = a.job_id
+),
 first_terminal AS (
-  SELECT job_id, min(seq) AS seq FROM known WHERE status IN ${TERMINAL} GROUP BY job_id
+  SELECT job_id, min(seq) AS seq FROM recorded WHERE status IN ${TERMINAL} GROUP BY job_id
 ),
 shaping AS (
-  SELECT k.*
-  FROM known k
+  SELECT r.*
+  FROM recorded r
   LEFT JOIN first_terminal t USING (job_id)
-  WHERE k.seq <= coalesce(t.seq, k.seq) AND NOT (k.job_final AND k.seq > k.job_last_seq)
+  WHERE r.seq <= coalesce(t.seq, r.seq) AND NOT (r.job_final AND r.seq > r.job_last_seq)
 ),
 newest AS (
   SELECT DISTINCT ON (job_id) * FROM shaping ORDER BY job_id, seq DESC
@@ -159,21 +222,30 @@ moved AS (
 SELECT (SELECT count(*)::int FROM appended) AS appended,
        (SELECT count(*)::int FROM moved) AS moved,
        ARRAY(SELECT DISTINCT e.job_id::text FROM input e
-             WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = e.job_id)
-             ORDER BY 1) AS unknown_job_ids`;
+             WHERE NOT EXISTS (SELECT 1 FROM locked l WHERE l.id = e.job_id)
+             ORDER BY 1) AS unknown_job_ids,
+       (SELECT coalesce(json_agg(json_build_object('jobId', job_id, 'seq', seq) ORDER BY job_id, seq), '[]')
+        FROM verdicts WHERE clashes) AS clashing,
+       (SELECT coalesce(json_agg(json_build_object('jobId', job_id, 'seq', seq)), '[]')
+        FROM verdicts WHERE unseen) AS unseen`;
 
 interface AppendRow {
   appended: number;
   moved: number;
   unknown_job_ids: string[];
+  clashing: EventRef[];
+  unseen: EventRef[];
 }
 
 /**
- * Applies `events` (see {@link APPEND_EVENTS_SQL}); one statement for the whole batch.
- * @returns how many events were new, how many jobs changed, and the unknown job ids.
+ * Applies `events` (see {@link APPEND_EVENTS_SQL}); one statement for the whole batch, and one
+ * read more only when it skipped an event for a row a concurrent batch committed after its
+ * snapshot ({@link findClashes}).
+ * @returns how many events were new, how many jobs changed, the unknown job ids and the
+ *   clashing events.
  */
 export async function appendEvents(db: Queryable, events: readonly NewJobEvent[]): Promise<AppendEventsResult> {
-  if (events.length === 0) return { appended: 0, moved: 0, unknownJobIds: [] };
+  if (events.length === 0) return { appended: 0, moved: 0, unknownJobIds: [], clashingEvents: [] };
   const { rows } = await db.query<AppendRow>({
     name: "history_append_events",
     text: APPEND_EVENTS_SQL,
@@ -195,5 +267,7 @@ export async function appendEvents(db: Queryable, events: readonly NewJobEvent[]
     ],
   });
   const row = rows[0] as AppendRow;
-  return { appended: row.appended, moved: row.moved, unknownJobIds: row.unknown_job_ids };
+  const clashingEvents =
+    row.unseen.length === 0 ? row.clashing : sortedRefs([...row.clashing, ...(await findClashes(db, events, row.unseen))]);
+  return { appended: row.appended, moved: row.moved, unknownJobIds: row.unknown_job_ids, clashingEvents };
 }

@@ -16,6 +16,11 @@ export interface NewJob {
   idempotencyKey: string | null;
   /** When the job is due; null means now (history's clock). */
   scheduledAt: Date | null;
+  /**
+   * Digest of the submit request, kept with the idempotency key this job claims; a job naming a
+   * key claimed with another digest is refused. Null matches any request.
+   */
+  requestDigest: string | null;
 }
 
 /** Options of {@link insertJobs}. */
@@ -30,51 +35,94 @@ const DEFAULT_OPTIONS: InsertJobsOptions = { idempotencyWindowMs: 86_400_000 };
 
 /**
  * Inserts every new job as 'pending' with its 'submitted' event (seq 1) in one statement, and
- * returns the stored row for every requested job in request order. A job's created_at is the
- * timestamp of its UUIDv7 id (when the scheduler accepted it), so created-time ranges are id
- * ranges and prune the day partitions exactly.
+ * returns, for every requested job in request order, its stored row (NULL columns when the
+ * statement cannot see it) and `refused_ord`. A job's created_at is the timestamp of its UUIDv7
+ * id (when the scheduler accepted it), so created-time ranges are id ranges and prune the day
+ * partitions exactly.
  *
  * Idempotency keys live in `idempotency_keys`. The first job of the batch naming a key claims
- * it: a key no one holds is inserted, an expired one is taken over, a live one is left alone
- * (the unique key, not a read, settles a race). A job that did not claim its key is not
- * inserted and resolves to the key's holder. Claims go in key order, so two batches sharing
- * keys lock them in the same order. A job whose id exists already (a retried batch) resolves to
- * itself. The statement's snapshot cannot see what its own CTEs insert, so those rows come from
- * RETURNING; nor what a concurrent transaction committed after the snapshot was taken, so a key
- * row read from the snapshot is trusted only while live (an expired one may have been taken
- * over since), and a job left unresolved is read again by {@link SELECT_REQUESTED_JOBS_SQL}.
+ * it: a key no one holds is inserted, an expired one is taken over, a live one is left to its
+ * holder. A job that did not claim its key is not inserted and resolves to the key's holder;
+ * a job whose id exists already (a retried batch) resolves to itself.
+ *
+ * A job resolving to a holder claimed with another request digest (a non-null digest on both
+ * sides) is refused: `refused_ord` is then the ordinal of the first such job on every row, and
+ * the statement writes nothing at all, since every write below waits on `refused` being empty.
+ * So the holder must be known before the first write, with the newest committed state:
+ *   * `existing` locks the batch's key rows the snapshot shows, in key order, and so reads
+ *     their newest version (READ COMMITTED re-reads a row it waited for): a key taken over
+ *     after the snapshot is compared with its new holder, and cannot change again until commit.
+ *   * A key the snapshot does not show is inserted plainly, without ON CONFLICT: when a
+ *     concurrent submit claimed it after the snapshot, the unique key fails the whole statement
+ *     (23505 on idempotency_keys_pkey, after waiting for that submit to commit), nothing of the
+ *     batch is kept, and {@link insertJobs} runs it again with a snapshot that shows the key.
+ * Keys are locked, then inserted, each in key order, so two batches sharing keys take them in
+ * the same order. The snapshot cannot see what the statement's own CTEs insert, so those rows come from
+ * RETURNING; nor a holder's job committed after it (a key taken over meanwhile), which
+ * {@link SELECT_REQUESTED_JOBS_SQL} reads afterwards.
  */
 export const INSERT_JOBS_SQL = `
 WITH input AS (
   SELECT *
   FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::int[], $6::int[], $7::int[],
-              $8::text[], $9::timestamptz[])
+              $8::text[], $9::timestamptz[], $12::text[])
     WITH ORDINALITY AS t(id, type, queue, payload, max_attempts, priority, timeout_ms,
-                         idempotency_key, scheduled_at, ord)
+                         idempotency_key, scheduled_at, request_digest, ord)
 ),
 candidates AS (
-  SELECT DISTINCT ON (idempotency_key) idempotency_key AS key, id AS job_id
+  SELECT DISTINCT ON (idempotency_key) idempotency_key AS key, id AS job_id, request_digest
   FROM input
   WHERE idempotency_key IS NOT NULL
   ORDER BY idempotency_key, ord
 ),
-claimed AS (
-  INSERT INTO idempotency_keys AS k (key, job_id, expires_at)
-  SELECT key, job_id, now() + $10::bigint * interval '1 millisecond'
-  FROM candidates
-  ORDER BY key
-  ON CONFLICT (key) DO UPDATE SET job_id = excluded.job_id, expires_at = excluded.expires_at
-    WHERE k.expires_at <= now()
+existing AS MATERIALIZED (
+  SELECT k.key, k.job_id, k.request_digest, k.expires_at > now() AS live
+  FROM idempotency_keys k
+  WHERE k.key IN (SELECT key FROM candidates)
+  ORDER BY k.key
+  FOR NO KEY UPDATE OF k
+),
+holders AS (
+  SELECT c.key,
+         CASE WHEN e.live THEN e.job_id ELSE c.job_id END AS job_id,
+         CASE WHEN e.live THEN e.request_digest ELSE c.request_digest END AS request_digest
+  FROM candidates c
+  LEFT JOIN existing e USING (key)
+),
+refused AS (
+  SELECT i.ord
+  FROM input i
+  JOIN holders h ON h.key = i.idempotency_key
+  WHERE i.request_digest <> h.request_digest
+    AND i.id <> h.job_id
+    AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = i.id)
+),
+taken AS (
+  UPDATE idempotency_keys k
+  SET job_id = c.job_id, expires_at = now() + $10::bigint * interval '1 millisecond',
+      request_digest = c.request_digest
+  FROM candidates c
+  JOIN existing e USING (key)
+  WHERE k.key = c.key AND NOT e.live AND NOT EXISTS (SELECT 1 FROM refused)
   RETURNING k.key, k.job_id
+),
+fresh AS (
+  INSERT INTO idempotency_keys (key, job_id, expires_at, request_digest)
+  SELECT c.key, c.job_id, now() + $10::bigint * interval '1 millisecond', c.request_digest
+  FROM candidates c
+  WHERE c.key NOT IN (SELECT key FROM existing) AND NOT EXISTS (SELECT 1 FROM refused)
+  ORDER BY c.key
+  RETURNING key, job_id
+),
+claimed AS (
+  SELECT key, job_id FROM taken
+  UNION ALL
+  SELECT key, job_id FROM fresh
 ),
 held AS (
   SELECT key, job_id FROM claimed
   UNION ALL
-  SELECT k.key, k.job_id
-  FROM idempotency_keys k
-  WHERE k.key IN (SELECT key FROM candidates)
-    AND k.key NOT IN (SELECT key FROM claimed)
-    AND k.expires_at > now()
+  SELECT key, job_id FROM existing WHERE live
 ),
 inserted AS (
   INSERT INTO jobs (id, type, queue, payload, status, max_attempts, priority, timeout_ms,
@@ -82,7 +130,8 @@ inserted AS (
   SELECT i.id, i.type, i.queue, i.payload, 'pending', i.max_attempts, i.priority, i.timeout_ms,
          i.idempotency_key, 1, taskflow_uuid_time(i.id), now(), coalesce(i.scheduled_at, now())
   FROM input i
-  WHERE i.idempotency_key IS NULL OR i.id IN (SELECT job_id FROM claimed)
+  WHERE (i.idempotency_key IS NULL OR i.id IN (SELECT job_id FROM claimed))
+    AND NOT EXISTS (SELECT 1 FROM refused)
   ORDER BY i.ord
   ON CONFLICT (id) DO NOTHING
   RETURNING ${JOB_COLUMNS.join(", ")}
@@ -104,9 +153,9 @@ stored AS (
   UNION ALL
   SELECT ${JOB_COLUMNS.join(", ")} FROM jobs WHERE id IN (SELECT id FROM resolved)
 )
-SELECT ${jobColumns("s")}
+SELECT (SELECT min(ord) FROM refused) AS refused_ord, ${jobColumns("s")}
 FROM resolved r
-JOIN stored s ON s.id = r.id
+LEFT JOIN stored s ON s.id = r.id
 ORDER BY r.ord`;
 
 /**
@@ -137,12 +186,34 @@ export class IdempotencyKeyReservedError extends Error {
   }
 }
 
+/** `jobs[index]` names a key that a live holder claimed for a request with another digest. */
+export class IdempotencyKeyConflictError extends Error {
+  constructor(
+    readonly index: number,
+    readonly key: string,
+  ) {
+    super("idempotency key used for a different request");
+    this.name = "IdempotencyKeyConflictError";
+  }
+}
+
+/** SQLSTATE unique_violation, on the constraint that means "a concurrent submit claimed the key". */
+const UNIQUE_VIOLATION = "23505";
+const KEYS_PRIMARY_KEY = "idempotency_keys_pkey";
+/** Statements tried before a batch whose keys keep being claimed under it fails. */
+const MAX_ATTEMPTS = 3;
+
+type InsertedRow = Omit<JobRow, "id"> & { id: string | null; refused_ord: string | null };
 type RequestedRow = Omit<JobRow, "id"> & { id: string | null; key_job_id: string | null };
 
 /**
- * Inserts `jobs` (see {@link INSERT_JOBS_SQL}); one statement for the whole batch, and a second
- * only when a concurrent submit of the same key committed while the first ran.
+ * Inserts `jobs` (see {@link INSERT_JOBS_SQL}); one statement for the whole batch. It runs again
+ * only when a key it did not see was claimed by a concurrent submit (that attempt kept nothing),
+ * and a read follows only when a holder's job committed while it ran. Run it outside a
+ * transaction: the failed attempt would abort one.
  * @returns the stored row of every requested job, in request order.
+ * @throws {IdempotencyKeyConflictError} when a job names a key held, within its window, for a
+ *   request with another digest; nothing of the batch is stored.
  * @throws {IdempotencyKeyReservedError} when a job's key is held, within its window, by a job
  *   that has been deleted since.
  * @throws Error when a requested job is neither inserted nor found (a concurrent delete).
@@ -153,25 +224,48 @@ export async function insertJobs(
   opts: InsertJobsOptions = DEFAULT_OPTIONS,
 ): Promise<JobRow[]> {
   if (jobs.length === 0) return [];
-  const { rows } = await db.query<JobRow>({
-    name: "history_insert_jobs",
-    text: INSERT_JOBS_SQL,
-    values: [
-      jobs.map((j) => j.id),
-      jobs.map((j) => j.type),
-      jobs.map((j) => j.queue),
-      jobs.map((j) => JSON.stringify(j.payload)),
-      jobs.map((j) => j.maxAttempts),
-      jobs.map((j) => j.priority),
-      jobs.map((j) => j.timeoutMs),
-      jobs.map((j) => j.idempotencyKey),
-      jobs.map((j) => j.scheduledAt?.toISOString() ?? null),
-      opts.idempotencyWindowMs,
-      opts.actor ?? "api",
-    ],
-  });
-  if (rows.length === jobs.length) return rows;
+  const rows = await runInsert(db, jobs, opts);
+  const refused = rows[0]?.refused_ord ?? null;
+  if (refused !== null) {
+    const index = Number(refused) - 1;
+    throw new IdempotencyKeyConflictError(index, jobs[index]?.idempotencyKey ?? "");
+  }
+  if (rows.every((r) => r.id !== null)) return rows.map(({ refused_ord: _, ...job }) => job as JobRow);
   return selectRequestedJobs(db, jobs);
+}
+
+async function runInsert(db: Queryable, jobs: readonly NewJob[], opts: InsertJobsOptions): Promise<InsertedRow[]> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const { rows } = await db.query<InsertedRow>({
+        name: "history_insert_jobs",
+        text: INSERT_JOBS_SQL,
+        values: [
+          jobs.map((j) => j.id),
+          jobs.map((j) => j.type),
+          jobs.map((j) => j.queue),
+          jobs.map((j) => JSON.stringify(j.payload)),
+          jobs.map((j) => j.maxAttempts),
+          jobs.map((j) => j.priority),
+          jobs.map((j) => j.timeoutMs),
+          jobs.map((j) => j.idempotencyKey),
+          jobs.map((j) => j.scheduledAt?.toISOString() ?? null),
+          opts.idempotencyWindowMs,
+          opts.actor ?? "api",
+          jobs.map((j) => j.requestDigest),
+        ],
+      });
+      return rows;
+    } catch (err) {
+      if (attempt >= MAX_ATTEMPTS || !isConcurrentClaim(err)) throw err;
+    }
+  }
+}
+
+/** Whether `err` is the statement meeting a key that a submit claimed after its snapshot. */
+function isConcurrentClaim(err: unknown): boolean {
+  const e = err as { code?: unknown; constraint?: unknown } | null;
+  return e?.code === UNIQUE_VIOLATION && e.constraint === KEYS_PRIMARY_KEY;
 }
 
 async function selectRequestedJobs(db: Queryable, jobs: readonly NewJob[]): Promise<JobRow[]> {

@@ -1,52 +1,40 @@
 import { JOB_COLUMNS, type Queryable } from "../queryable.js";
 import type { JobRow } from "../rows.js";
 
-/** Where a page of unfinished jobs starts: after this (updated_at, id), exclusive. */
-export interface UnfinishedCursor {
-  /** updated_at of the previous page's last job, in microseconds since the Unix epoch. */
-  updatedUs: string;
-  id: string;
-}
-
 export interface ListUnfinishedJobsQuery {
-  /** Only rows whose updated_at is before this moment. */
-  updatedBefore: Date;
-  after: UnfinishedCursor;
+  /** Only jobs created (by their UUIDv7 id) before this moment. */
+  createdBefore: Date;
+  /** Only ids after this one; {@link FIRST_JOB_ID} for the first page. */
+  afterId: string;
   /** Rows to return, at least 1. */
   limit: number;
 }
 
-/** A job row with its updated_at in whole microseconds, the cursor's precision. */
-export interface UnfinishedJobRow extends JobRow {
-  updated_us: string;
-}
-
-/** The cursor of the first page: before every row. */
-export const FIRST_UNFINISHED_CURSOR: UnfinishedCursor = { updatedUs: "0", id: "00000000-0000-0000-0000-000000000000" };
+/** Sorts before every job id: the cursor of a walk's first page. */
+export const FIRST_JOB_ID = "00000000-0000-0000-0000-000000000000";
 
 /**
- * Pending and processing jobs last changed before `$1`, oldest change first, after the cursor
- * (`$2` µs, `$3` id; {@link FIRST_UNFINISHED_CURSOR} for the first page). The status predicate
- * matches idx_jobs_unfinished_updated (migration 0004) word for word, so a page is one ordered
- * index range scan, however deep it is. The cursor keeps microseconds (a Date
- * holds only milliseconds), so rows changed within one millisecond are neither skipped nor
- * repeated; the row comparison is what the index's (updated_at, id) order walks.
+ * Pending and processing jobs whose id sorts after `$1` and that were created before `$2`, in id
+ * (so creation) order. The status predicate matches idx_jobs_unfinished_id (migration 0007) word
+ * for word, so a page is one ordered walk of each day partition's copy of that index from the
+ * cursor on, however deep the cursor is; `id < taskflow_uuid_floor($2)` also prunes the days
+ * after the moment.
  */
 export const LIST_UNFINISHED_JOBS_SQL = `
-SELECT ${JOB_COLUMNS.join(", ")}, (extract(epoch FROM updated_at) * 1000000)::bigint::text AS updated_us
+SELECT ${JOB_COLUMNS.join(", ")}
 FROM jobs
 WHERE status IN ('pending', 'processing')
-  AND updated_at < $1
-  AND (updated_at, id) > ('epoch'::timestamptz + $2::bigint * interval '1 microsecond', $3::uuid)
-ORDER BY updated_at, id
-LIMIT $4`;
+  AND id > $1::uuid
+  AND id < taskflow_uuid_floor($2::timestamptz)
+ORDER BY id
+LIMIT $3`;
 
 /** Reads one page of unfinished jobs (see {@link LIST_UNFINISHED_JOBS_SQL}). */
-export async function listUnfinishedJobs(db: Queryable, q: ListUnfinishedJobsQuery): Promise<UnfinishedJobRow[]> {
-  const { rows } = await db.query<UnfinishedJobRow>({
+export async function listUnfinishedJobs(db: Queryable, q: ListUnfinishedJobsQuery): Promise<JobRow[]> {
+  const { rows } = await db.query<JobRow>({
     name: "history_list_unfinished_jobs",
     text: LIST_UNFINISHED_JOBS_SQL,
-    values: [q.updatedBefore.toISOString(), q.after.updatedUs, q.after.id, q.limit],
+    values: [q.afterId, q.createdBefore.toISOString(), q.limit],
   });
   return rows;
 }

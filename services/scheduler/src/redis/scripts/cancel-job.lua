@@ -6,25 +6,25 @@
   the hash, so the CANCELLED event that later ends the attempt still says who
   asked and why (see cancel_details in include/common.lua).
 
-  KEYS[1] ready zset
-  KEYS[2] delayed zset
-  KEYS[3] outbox stream
-  KEYS[4] the job's hash
+  KEYS[1] ready set prefix (one zset per type)
+  KEYS[2] set of types with ready jobs
+  KEYS[3] delayed zset
+  KEYS[4] outbox stream
+  KEYS[5] the job's hash
 
   ARGV[1] job id
   ARGV[2] details JSON recorded with the event (e.g. the caller's reason), or ''
-  ARGV[3] seconds a finished job's hash is kept
-  ARGV[4] actor: who asked, "api" or "api:<caller>"
+  ARGV[3] actor: who asked, "api" or "api:<caller>"
 
   Returns 1 CANCELLED (stopped now), 2 REQUESTED (running; its worker will
   stop), -1 JOB_MISSING (Redis does not know the job), -2 JOB_FINISHED (it
   already reached a terminal status).
 ]]
 
-local ready, delayed, outbox, key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local id, details, ttl_s, actor = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local ready_prefix, types, delayed, outbox, key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local id, details, actor = ARGV[1], ARGV[2], ARGV[3]
 
-local f = redis.call('HMGET', key, 'state', 'attempts')
+local f = redis.call('HMGET', key, 'state', 'attempts', 'type')
 local state = f[1]
 if not state then
   return -1
@@ -37,9 +37,9 @@ if state == 'leased' then
   return 2
 end
 
-redis.call('ZREM', ready, id)
+remove_ready(ready_prefix, types, f[3] or '', id)
 redis.call('ZREM', delayed, id)
 emit(outbox, key, id, { type = 'CANCELLED', status = 'cancelled', attempt = tonumber(f[2]),
   at = now_ms(), actor = actor, reason = 'cancel_requested', details = details })
-finish(key, ttl_s)
+finish(key)
 return 1

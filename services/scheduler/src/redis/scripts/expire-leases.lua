@@ -1,9 +1,10 @@
 --[[
   Recovers jobs whose lease ran out (the worker died, hung, or overran the
-  attempt deadline). Each goes back to the ready set with a LEASE_EXPIRED
-  event (status pending); after its last attempt it fails with LEASE_EXPIRED
-  (status failed, error "lease expired"); with a cancel requested it ends
-  CANCELLED. Every event carries the expired lease's token and a reason:
+  attempt deadline). Each goes back to the ready set of its type with a
+  LEASE_EXPIRED event (status pending); after its last attempt it fails with
+  LEASE_EXPIRED (status failed, error "lease expired"); with a cancel
+  requested it ends CANCELLED. Every event carries the expired lease's token
+  and a reason:
     cancel_requested       CANCELLED;
     attempts_exhausted     LEASE_EXPIRED, failed (that was the last attempt);
     attempt_timed_out      LEASE_EXPIRED, pending, when the lease reached past the
@@ -11,23 +12,28 @@
                            alive but did not report in time;
     lease_deadline_passed  LEASE_EXPIRED, pending, when the lease ran out before
                            the attempt deadline: the worker stopped heartbeating.
+  A requeued job remembers the expired token (`expired_token`), so that a
+  completion its worker reports late, before another attempt starts, still
+  counts (see report-jobs.lua).
 
   KEYS[1] leased zset
-  KEYS[2] ready zset
-  KEYS[3] outbox stream
-  KEYS[4] job hash prefix
+  KEYS[2] ready set prefix (one zset per type)
+  KEYS[3] set of types with ready jobs
+  KEYS[4] outbox stream
+  KEYS[5] job hash prefix
 
   ARGV[1] most leases to expire in this call
-  ARGV[2] seconds a finished job's hash is kept
 
-  Returns { requeued, ended }: jobs put back in the ready set, jobs finished.
+  Returns { requeued, ended, { type1, n1, ... } }: jobs put back in a ready
+  set, jobs finished, and the requeued jobs per type.
 ]]
 
-local leased, ready, outbox, job_prefix = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local limit, ttl_s = tonumber(ARGV[1]), tonumber(ARGV[2])
+local leased, ready_prefix, types, outbox, job_prefix = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local limit = tonumber(ARGV[1])
 local actor = 'scheduler:expire-leases'
 local now = now_ms()
 local requeued, ended = 0, 0
+local counts = {}
 
 local expired = redis.call('ZRANGE', leased, '-inf', now, 'BYSCORE', 'LIMIT', 0, limit)
 for _, id in ipairs(expired) do
@@ -53,13 +59,14 @@ for _, id in ipairs(expired) do
     end
     emit(outbox, key, id, ev)
     if ev.status == 'pending' then
-      make_ready(ready, key, id, now)
+      count_type(counts, make_ready(ready_prefix, types, key, id, now))
+      redis.call('HSET', key, 'expired_token', f[6])
       requeued = requeued + 1
     else
-      finish(key, ttl_s)
+      finish(key)
       ended = ended + 1
     end
   end
 end
 
-return { requeued, ended }
+return { requeued, ended, flat_counts(counts) }

@@ -1,20 +1,24 @@
 --[[
-  Moves delayed jobs whose due time has come into the ready set, oldest due
-  first. Their ready time is their due time, so a job that waited for a
-  retry does not lose its place to jobs submitted after it was due.
+  Moves delayed jobs whose due time has come into the ready sets of their
+  types, oldest due first. Their ready time is their due time, so a job that
+  waited for a retry does not lose its place to jobs submitted after it was
+  due.
 
   KEYS[1] delayed zset
-  KEYS[2] ready zset
-  KEYS[3] job hash prefix
+  KEYS[2] ready set prefix (one zset per type)
+  KEYS[3] set of types with ready jobs
+  KEYS[4] job hash prefix
 
   ARGV[1] most jobs to move in this call
 
-  Returns the number of jobs moved.
+  Returns { moved, { type1, n1, ... } }: the delayed entries handled and, per
+  type, the jobs that became ready.
 ]]
 
-local delayed, ready, job_prefix = KEYS[1], KEYS[2], KEYS[3]
+local delayed, ready_prefix, types, job_prefix = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local limit = tonumber(ARGV[1])
 local now = now_ms()
+local counts = {}
 
 local due = redis.call('ZRANGE', delayed, '-inf', now, 'BYSCORE', 'LIMIT', 0, limit, 'WITHSCORES')
 for i = 1, #due, 2 do
@@ -22,8 +26,8 @@ for i = 1, #due, 2 do
   redis.call('ZREM', delayed, id)
   local key = job_prefix .. id
   if redis.call('HGET', key, 'state') == 'delayed' then
-    make_ready(ready, key, id, tonumber(due[i + 1]))
+    count_type(counts, make_ready(ready_prefix, types, key, id, tonumber(due[i + 1])))
   end
 end
 
-return #due / 2
+return { #due / 2, flat_counts(counts) }

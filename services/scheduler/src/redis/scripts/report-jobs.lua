@@ -13,16 +13,22 @@
   A report repeating the last accepted one (same token) is a DUPLICATE and
   changes nothing, so a worker may retry a report whose answer it lost.
 
+  A completion reported late, under a lease that expired while the job waits
+  to run again (ready or delayed, no newer attempt started), is accepted as
+  well: the work is done, and a transport failure must not make it run again
+  or fail it. The event then says so in its details (`late_report`).
+
   KEYS[1] leased zset
   KEYS[2] delayed zset
   KEYS[3] outbox stream
   KEYS[4] job hash prefix
+  KEYS[5] ready set prefix (one zset per type)
+  KEYS[6] set of types with ready jobs
 
   ARGV[1] worker id
   ARGV[2] retry base delay, ms
   ARGV[3] retry delay cap, ms
-  ARGV[4] seconds a finished job's hash is kept
-  ARGV[5..] 6 fields per report: job id, lease token, outcome ('completed' or
+  ARGV[4..] 6 fields per report: job id, lease token, outcome ('completed' or
             'failed'), result JSON or error text, permanent ('1' or '0'),
             jitter r in [0, 1)
 
@@ -33,8 +39,9 @@
 ]]
 
 local leased, delayed, outbox, job_prefix = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local ready_prefix, types = KEYS[5], KEYS[6]
 local worker = ARGV[1]
-local base_ms, max_ms, ttl_s = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local base_ms, max_ms = tonumber(ARGV[2]), tonumber(ARGV[3])
 local actor = 'worker:' .. worker
 local now = now_ms()
 local out = {}
@@ -61,29 +68,39 @@ local function fail(key, id, token, attempts, max_attempts, cancel, err, permane
     return
   end
   emit(outbox, key, id, ev)
-  finish(key, ttl_s)
+  finish(key)
 end
 
-for i = 5, #ARGV, 6 do
+local function complete(key, id, token, attempts, body, details)
+  emit(outbox, key, id, { type = 'COMPLETED', status = 'completed', attempt = attempts,
+    at = now, actor = actor, worker = worker, result = body, lease = token,
+    reason = 'handler_succeeded', details = details })
+  finish(key)
+end
+
+for i = 4, #ARGV, 6 do
   local id, token, outcome, body = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local key = job_prefix .. id
   local f = redis.call('HMGET', key, 'state', 'token', 'reported_token', 'attempts',
-    'max_attempts', 'cancel', 'status')
+    'max_attempts', 'cancel', 'status', 'expired_token', 'type')
   if f[1] == 'leased' and f[2] == token then
     local attempts = tonumber(f[4])
     redis.call('ZREM', leased, id)
     redis.call('HSET', key, 'reported_token', token)
     if outcome == 'completed' then
-      emit(outbox, key, id, { type = 'COMPLETED', status = 'completed', attempt = attempts,
-        at = now, actor = actor, worker = worker, result = body, lease = token,
-        reason = 'handler_succeeded' })
-      finish(key, ttl_s)
+      complete(key, id, token, attempts, body, nil)
     else
       fail(key, id, token, attempts, tonumber(f[5]), f[6], body, ARGV[i + 4], tonumber(ARGV[i + 5]))
     end
     out[#out + 1] = { 1, redis.call('HGET', key, 'status') }
   elseif f[3] == token and token ~= '' then
     out[#out + 1] = { 2, f[7] or '' }
+  elseif outcome == 'completed' and token ~= '' and f[8] == token and (f[1] == 'ready' or f[1] == 'delayed') then
+    remove_ready(ready_prefix, types, f[9] or '', id)
+    redis.call('ZREM', delayed, id)
+    redis.call('HSET', key, 'reported_token', token, 'expired_token', '')
+    complete(key, id, token, tonumber(f[4]), body, cjson.encode({ late_report = true }))
+    out[#out + 1] = { 1, 'completed' }
   else
     out[#out + 1] = { 3, f[7] or '' }
   end

@@ -13,15 +13,15 @@
   token (the token was lost with Redis; history's STARTED event of the
   attempt holds it).
 
-  KEYS[1] ready zset
-  KEYS[2] delayed zset
-  KEYS[3] leased zset
-  KEYS[4] outbox stream
-  KEYS[5] job hash prefix
+  KEYS[1] ready set prefix (one zset per type)
+  KEYS[2] set of types with ready jobs
+  KEYS[3] delayed zset
+  KEYS[4] leased zset
+  KEYS[5] outbox stream
+  KEYS[6] job hash prefix
 
   ARGV[1] queue name
-  ARGV[2] seconds a finished job's hash is kept
-  ARGV[3..] 12 fields per job: id, type, payload (JSON text), priority,
+  ARGV[2..] 12 fields per job: id, type, payload (JSON text), priority,
             max_attempts, attempts, timeout_ms, seq (history's newest event),
             scheduled_ms, created_ms, processing ('1' or '0'), worker id
 
@@ -29,8 +29,8 @@
   2 delayed, 3 lease expired and ready again, 4 lease expired and failed.
 ]]
 
-local ready, delayed, leased, outbox, job_prefix = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local queue, ttl_s = ARGV[1], tonumber(ARGV[2])
+local ready_prefix, types, delayed, leased, outbox, job_prefix = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local queue = ARGV[1]
 local actor = 'scheduler:reconcile'
 local now = now_ms()
 local out = {}
@@ -41,16 +41,16 @@ local function recover_lease(key, id, attempts, max_attempts, worker)
   if attempts >= max_attempts then
     ev.status = 'failed'
     emit(outbox, key, id, ev)
-    finish(key, ttl_s)
+    finish(key)
     return 4
   end
   ev.status = 'pending'
   emit(outbox, key, id, ev)
-  make_ready(ready, key, id, now)
+  make_ready(ready_prefix, types, key, id, now)
   return 3
 end
 
-for i = 3, #ARGV, 12 do
+for i = 2, #ARGV, 12 do
   local id = ARGV[i]
   local key = job_prefix .. id
   if redis.call('EXISTS', key) == 1 then
@@ -59,7 +59,7 @@ for i = 3, #ARGV, 12 do
     local priority, max_attempts, attempts = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])
     local due = tonumber(ARGV[i + 8])
     -- Entries a partial loss may have left behind would otherwise point at the new hash.
-    redis.call('ZREM', ready, id)
+    remove_ready(ready_prefix, types, ARGV[i + 1], id)
     redis.call('ZREM', delayed, id)
     redis.call('ZREM', leased, id)
     redis.call('HSET', key,
@@ -75,7 +75,7 @@ for i = 3, #ARGV, 12 do
       redis.call('ZADD', delayed, due, id)
       out[#out + 1] = 2
     else
-      redis.call('ZADD', ready, ready_score(priority, now), id)
+      add_ready(ready_prefix, types, ARGV[i + 1], priority, now, id)
       out[#out + 1] = 1
     end
   end

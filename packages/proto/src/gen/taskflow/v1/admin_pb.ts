@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskflow/v1/admin.proto.
  */
 export const file_taskflow_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("Chd0YXNrZmxvdy92MS9hZG1pbi5wcm90bxILdGFza2Zsb3cudjEiIwoQUmVjb25jaWxlUmVxdWVzdBIPCgdkcnlfcnVuGAEgASgIInkKEVJlY29uY2lsZVJlc3BvbnNlEhoKEnVuZmluaXNoZWRfY2hlY2tlZBgBIAEoBRIVCg1yZWRpc19jaGVja2VkGAIgASgFEhgKEHJlcXVldWVkX2pvYl9pZHMYAyADKAkSFwoPZHJvcHBlZF9qb2JfaWRzGAQgAygJIjMKF0dldERhdGFiYXNlU3RhdHNSZXF1ZXN0EhgKEHN0YXRlbWVudHNfbGltaXQYASABKAUiVAoJUG9vbFN0YXRzEgwKBG5hbWUYASABKAkSDQoFdG90YWwYAiABKAUSDAoEaWRsZRgDIAEoBRIPCgd3YWl0aW5nGAQgASgFEgsKA21heBgFIAEoBSLhAQoPU3RhdGVtZW50VGltaW5nEgwKBG5hbWUYASABKAkSDQoFY2FsbHMYAiABKAMSDgoGZXJyb3JzGAMgASgDEigKBXRvdGFsGAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEicKBG1lYW4YBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJgoDcDk1GAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEiYKA21heBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiKQAQoPU2VydmVyU3RhdGVtZW50Eg0KBXF1ZXJ5GAEgASgJEg0KBWNhbGxzGAIgASgDEigKBXRvdGFsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEicKBG1lYW4YBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDAoEcm93cxgFIAEoAyLqAgoKVGFibGVTdGF0cxIMCgRuYW1lGAEgASgJEg4KBnBhcmVudBgCIAEoCRITCgt0b3RhbF9ieXRlcxgDIAEoAxITCgtpbmRleF9ieXRlcxgEIAEoAxIcChRncm93dGhfYnl0ZXNfcGVyX2RheRgFIAEoAxITCgtsaXZlX3R1cGxlcxgGIAEoAxITCgtkZWFkX3R1cGxlcxgHIAEoAxIvCgtsYXN0X3ZhY3V1bRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPbGFzdF9hdXRvdmFjdXVtGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxsYXN0X2FuYWx5emUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjQKEGxhc3RfYXV0b2FuYWx5emUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkcKCkluZGV4U3RhdHMSDAoEbmFtZRgBIAEoCRINCgV0YWJsZRgCIAEoCRINCgVieXRlcxgDIAEoAxINCgVzY2FucxgEIAEoAyKcAQoITG9ja1dhaXQSCwoDcGlkGAEgASgFEg0KBXF1ZXJ5GAIgASgJEhEKCWxvY2tfdHlwZRgDIAEoCRIMCgRtb2RlGAQgASgJEhAKCHJlbGF0aW9uGAUgASgJEioKB3dhaXRpbmcYBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFQoNYmxvY2tpbmdfcGlkcxgHIAMoBSLVAQoKU3RhbmRieUxhZxIYChBhcHBsaWNhdGlvbl9uYW1lGAEgASgJEhMKC2NsaWVudF9hZGRyGAIgASgJEg0KBXN0YXRlGAMgASgJEiwKCXdyaXRlX2xhZxgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIsCglmbHVzaF9sYWcYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLQoKcmVwbGF5X2xhZxgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiK1AQoQUmVwbGljYXRpb25TdGF0cxIfChdyZWFkX3JlcGxpY2FfY29uZmlndXJlZBgBIAEoCBIgChhyZWFkX3JlcGxpY2FfaW5fcmVjb3ZlcnkYAiABKAgSMwoQcmVhZF9yZXBsaWNhX2xhZxgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIpCghzdGFuZGJ5cxgEIAMoCzIXLnRhc2tmbG93LnYxLlN0YW5kYnlMYWci+QMKGEdldERhdGFiYXNlU3RhdHNSZXNwb25zZRIwCgxjb2xsZWN0ZWRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiUKBXBvb2xzGAIgAygLMhYudGFza2Zsb3cudjEuUG9vbFN0YXRzEjgKEnNsb3dlc3Rfc3RhdGVtZW50cxgDIAMoCzIcLnRhc2tmbG93LnYxLlN0YXRlbWVudFRpbWluZxI5ChNmcmVxdWVudF9zdGF0ZW1lbnRzGAQgAygLMhwudGFza2Zsb3cudjEuU3RhdGVtZW50VGltaW5nEiQKHHBnX3N0YXRfc3RhdGVtZW50c19hdmFpbGFibGUYBSABKAgSNwoRc2VydmVyX3N0YXRlbWVudHMYBiADKAsyHC50YXNrZmxvdy52MS5TZXJ2ZXJTdGF0ZW1lbnQSJwoGdGFibGVzGAcgAygLMhcudGFza2Zsb3cudjEuVGFibGVTdGF0cxIoCgdpbmRleGVzGAggAygLMhcudGFza2Zsb3cudjEuSW5kZXhTdGF0cxIpCgpsb2NrX3dhaXRzGAkgAygLMhUudGFza2Zsb3cudjEuTG9ja1dhaXQSMgoLcmVwbGljYXRpb24YCiABKAsyHS50YXNrZmxvdy52MS5SZXBsaWNhdGlvblN0YXRzIiYKE1J1blJldGVudGlvblJlcXVlc3QSDwoHZHJ5X3J1bhgBIAEoCCKiAQoUUnVuUmV0ZW50aW9uUmVzcG9uc2USKgoGY3V0b2ZmGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIaChJkcm9wcGVkX3BhcnRpdGlvbnMYAiADKAkSFAoMam9ic19kZWxldGVkGAMgASgDEhUKDWpvYnNfYXJjaGl2ZWQYBCABKAMSFQoNYXJjaGl2ZV9maWxlcxgFIAMoCTJaCgxBZG1pblNlcnZpY2USSgoJUmVjb25jaWxlEh0udGFza2Zsb3cudjEuUmVjb25jaWxlUmVxdWVzdBoeLnRhc2tmbG93LnYxLlJlY29uY2lsZVJlc3BvbnNlMssBChNIaXN0b3J5QWRtaW5TZXJ2aWNlEl8KEEdldERhdGFiYXNlU3RhdHMSJC50YXNrZmxvdy52MS5HZXREYXRhYmFzZVN0YXRzUmVxdWVzdBolLnRhc2tmbG93LnYxLkdldERhdGFiYXNlU3RhdHNSZXNwb25zZRJTCgxSdW5SZXRlbnRpb24SIC50YXNrZmxvdy52MS5SdW5SZXRlbnRpb25SZXF1ZXN0GiEudGFza2Zsb3cudjEuUnVuUmV0ZW50aW9uUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("Chd0YXNrZmxvdy92MS9hZG1pbi5wcm90bxILdGFza2Zsb3cudjEiIwoQUmVjb25jaWxlUmVxdWVzdBIPCgdkcnlfcnVuGAEgASgIInkKEVJlY29uY2lsZVJlc3BvbnNlEhoKEnVuZmluaXNoZWRfY2hlY2tlZBgBIAEoBRIVCg1yZWRpc19jaGVja2VkGAIgASgFEhgKEHJlcXVldWVkX2pvYl9pZHMYAyADKAkSFwoPZHJvcHBlZF9qb2JfaWRzGAQgAygJIk8KF0xpc3RQYXJrZWRFdmVudHNSZXF1ZXN0Eg0KBXF1ZXVlGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIpICCgtQYXJrZWRFdmVudBIQCghlbnRyeV9pZBgBIAEoCRINCgVxdWV1ZRgCIAEoCRIOCgZqb2JfaWQYAyABKAkSCwoDc2VxGAQgASgFEhIKCmV2ZW50X3R5cGUYBSABKAkSDgoGc3RhdHVzGAYgASgJEg0KBWVycm9yGAcgASgJEi0KCXBhcmtlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNAoGZmllbGRzGAkgAygLMiQudGFza2Zsb3cudjEuUGFya2VkRXZlbnQuRmllbGRzRW50cnkaLQoLRmllbGRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJdChhMaXN0UGFya2VkRXZlbnRzUmVzcG9uc2USKAoGZXZlbnRzGAEgAygLMhgudGFza2Zsb3cudjEuUGFya2VkRXZlbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIj0KGVJlcGxheVBhcmtlZEV2ZW50c1JlcXVlc3QSDQoFcXVldWUYASABKAkSEQoJZW50cnlfaWRzGAIgAygJInEKGlJlcGxheVBhcmtlZEV2ZW50c1Jlc3BvbnNlEhAKCHJlcGxheWVkGAEgASgFEi4KDHN0aWxsX3BhcmtlZBgCIAMoCzIYLnRhc2tmbG93LnYxLlBhcmtlZEV2ZW50EhEKCW5vdF9mb3VuZBgDIAMoCSIzChdHZXREYXRhYmFzZVN0YXRzUmVxdWVzdBIYChBzdGF0ZW1lbnRzX2xpbWl0GAEgASgFIlQKCVBvb2xTdGF0cxIMCgRuYW1lGAEgASgJEg0KBXRvdGFsGAIgASgFEgwKBGlkbGUYAyABKAUSDwoHd2FpdGluZxgEIAEoBRILCgNtYXgYBSABKAUi4QEKD1N0YXRlbWVudFRpbWluZxIMCgRuYW1lGAEgASgJEg0KBWNhbGxzGAIgASgDEg4KBmVycm9ycxgDIAEoAxIoCgV0b3RhbBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhInCgRtZWFuGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEiYKA3A5NRgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhImCgNtYXgYByABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24ikAEKD1NlcnZlclN0YXRlbWVudBINCgVxdWVyeRgBIAEoCRINCgVjYWxscxgCIAEoAxIoCgV0b3RhbBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhInCgRtZWFuGAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEgwKBHJvd3MYBSABKAMi6gIKClRhYmxlU3RhdHMSDAoEbmFtZRgBIAEoCRIOCgZwYXJlbnQYAiABKAkSEwoLdG90YWxfYnl0ZXMYAyABKAMSEwoLaW5kZXhfYnl0ZXMYBCABKAMSHAoUZ3Jvd3RoX2J5dGVzX3Blcl9kYXkYBSABKAMSEwoLbGl2ZV90dXBsZXMYBiABKAMSEwoLZGVhZF90dXBsZXMYByABKAMSLwoLbGFzdF92YWN1dW0YCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKD2xhc3RfYXV0b3ZhY3V1bRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF9hbmFseXplGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBsYXN0X2F1dG9hbmFseXplGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJHCgpJbmRleFN0YXRzEgwKBG5hbWUYASABKAkSDQoFdGFibGUYAiABKAkSDQoFYnl0ZXMYAyABKAMSDQoFc2NhbnMYBCABKAMinAEKCExvY2tXYWl0EgsKA3BpZBgBIAEoBRINCgVxdWVyeRgCIAEoCRIRCglsb2NrX3R5cGUYAyABKAkSDAoEbW9kZRgEIAEoCRIQCghyZWxhdGlvbhgFIAEoCRIqCgd3YWl0aW5nGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhUKDWJsb2NraW5nX3BpZHMYByADKAUi1QEKClN0YW5kYnlMYWcSGAoQYXBwbGljYXRpb25fbmFtZRgBIAEoCRITCgtjbGllbnRfYWRkchgCIAEoCRINCgVzdGF0ZRgDIAEoCRIsCgl3cml0ZV9sYWcYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLAoJZmx1c2hfbGFnGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi0KCnJlcGxheV9sYWcYBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24itQEKEFJlcGxpY2F0aW9uU3RhdHMSHwoXcmVhZF9yZXBsaWNhX2NvbmZpZ3VyZWQYASABKAgSIAoYcmVhZF9yZXBsaWNhX2luX3JlY292ZXJ5GAIgASgIEjMKEHJlYWRfcmVwbGljYV9sYWcYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SKQoIc3RhbmRieXMYBCADKAsyFy50YXNrZmxvdy52MS5TdGFuZGJ5TGFnIvkDChhHZXREYXRhYmFzZVN0YXRzUmVzcG9uc2USMAoMY29sbGVjdGVkX2F0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIlCgVwb29scxgCIAMoCzIWLnRhc2tmbG93LnYxLlBvb2xTdGF0cxI4ChJzbG93ZXN0X3N0YXRlbWVudHMYAyADKAsyHC50YXNrZmxvdy52MS5TdGF0ZW1lbnRUaW1pbmcSOQoTZnJlcXVlbnRfc3RhdGVtZW50cxgEIAMoCzIcLnRhc2tmbG93LnYxLlN0YXRlbWVudFRpbWluZxIkChxwZ19zdGF0X3N0YXRlbWVudHNfYXZhaWxhYmxlGAUgASgIEjcKEXNlcnZlcl9zdGF0ZW1lbnRzGAYgAygLMhwudGFza2Zsb3cudjEuU2VydmVyU3RhdGVtZW50EicKBnRhYmxlcxgHIAMoCzIXLnRhc2tmbG93LnYxLlRhYmxlU3RhdHMSKAoHaW5kZXhlcxgIIAMoCzIXLnRhc2tmbG93LnYxLkluZGV4U3RhdHMSKQoKbG9ja193YWl0cxgJIAMoCzIVLnRhc2tmbG93LnYxLkxvY2tXYWl0EjIKC3JlcGxpY2F0aW9uGAogASgLMh0udGFza2Zsb3cudjEuUmVwbGljYXRpb25TdGF0cyImChNSdW5SZXRlbnRpb25SZXF1ZXN0Eg8KB2RyeV9ydW4YASABKAgiogEKFFJ1blJldGVudGlvblJlc3BvbnNlEioKBmN1dG9mZhgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGgoSZHJvcHBlZF9wYXJ0aXRpb25zGAIgAygJEhQKDGpvYnNfZGVsZXRlZBgDIAEoAxIVCg1qb2JzX2FyY2hpdmVkGAQgASgDEhUKDWFyY2hpdmVfZmlsZXMYBSADKAkyogIKDEFkbWluU2VydmljZRJKCglSZWNvbmNpbGUSHS50YXNrZmxvdy52MS5SZWNvbmNpbGVSZXF1ZXN0Gh4udGFza2Zsb3cudjEuUmVjb25jaWxlUmVzcG9uc2USXwoQTGlzdFBhcmtlZEV2ZW50cxIkLnRhc2tmbG93LnYxLkxpc3RQYXJrZWRFdmVudHNSZXF1ZXN0GiUudGFza2Zsb3cudjEuTGlzdFBhcmtlZEV2ZW50c1Jlc3BvbnNlEmUKElJlcGxheVBhcmtlZEV2ZW50cxImLnRhc2tmbG93LnYxLlJlcGxheVBhcmtlZEV2ZW50c1JlcXVlc3QaJy50YXNrZmxvdy52MS5SZXBsYXlQYXJrZWRFdmVudHNSZXNwb25zZTLLAQoTSGlzdG9yeUFkbWluU2VydmljZRJfChBHZXREYXRhYmFzZVN0YXRzEiQudGFza2Zsb3cudjEuR2V0RGF0YWJhc2VTdGF0c1JlcXVlc3QaJS50YXNrZmxvdy52MS5HZXREYXRhYmFzZVN0YXRzUmVzcG9uc2USUwoMUnVuUmV0ZW50aW9uEiAudGFza2Zsb3cudjEuUnVuUmV0ZW50aW9uUmVxdWVzdBohLnRhc2tmbG93LnYxLlJ1blJldGVudGlvblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message taskflow.v1.ReconcileRequest
@@ -74,6 +74,188 @@ export const ReconcileResponseSchema: GenMessage<ReconcileResponse> = /*@__PURE_
   messageDesc(file_taskflow_v1_admin, 1);
 
 /**
+ * @generated from message taskflow.v1.ListParkedEventsRequest
+ */
+export type ListParkedEventsRequest = Message<"taskflow.v1.ListParkedEventsRequest"> & {
+  /**
+   * Queue whose parked entries to list (required).
+   *
+   * @generated from field: string queue = 1;
+   */
+  queue: string;
+
+  /**
+   * 1 to 1000 (default 100).
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * next_page_token of the previous page; empty for the first.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message taskflow.v1.ListParkedEventsRequest.
+ * Use `create(ListParkedEventsRequestSchema)` to create a new message.
+ */
+export const ListParkedEventsRequestSchema: GenMessage<ListParkedEventsRequest> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_admin, 2);
+
+/**
+ * ParkedEvent is one outbox entry history refused.
+ *
+ * @generated from message taskflow.v1.ParkedEvent
+ */
+export type ParkedEvent = Message<"taskflow.v1.ParkedEvent"> & {
+  /**
+   * Id of the entry in the parked stream (pass it to ReplayParkedEvents).
+   *
+   * @generated from field: string entry_id = 1;
+   */
+  entryId: string;
+
+  /**
+   * @generated from field: string queue = 2;
+   */
+  queue: string;
+
+  /**
+   * @generated from field: string job_id = 3;
+   */
+  jobId: string;
+
+  /**
+   * @generated from field: int32 seq = 4;
+   */
+  seq: number;
+
+  /**
+   * Event type and status as the outbox recorded them, e.g. "COMPLETED".
+   *
+   * @generated from field: string event_type = 5;
+   */
+  eventType: string;
+
+  /**
+   * @generated from field: string status = 6;
+   */
+  status: string;
+
+  /**
+   * Why history refused it (or why it did not parse).
+   *
+   * @generated from field: string error = 7;
+   */
+  error: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp parked_at = 8;
+   */
+  parkedAt?: Timestamp | undefined;
+
+  /**
+   * Every field of the outbox entry as it was written.
+   *
+   * @generated from field: map<string, string> fields = 9;
+   */
+  fields: { [key: string]: string };
+};
+
+/**
+ * Describes the message taskflow.v1.ParkedEvent.
+ * Use `create(ParkedEventSchema)` to create a new message.
+ */
+export const ParkedEventSchema: GenMessage<ParkedEvent> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_admin, 3);
+
+/**
+ * @generated from message taskflow.v1.ListParkedEventsResponse
+ */
+export type ListParkedEventsResponse = Message<"taskflow.v1.ListParkedEventsResponse"> & {
+  /**
+   * @generated from field: repeated taskflow.v1.ParkedEvent events = 1;
+   */
+  events: ParkedEvent[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message taskflow.v1.ListParkedEventsResponse.
+ * Use `create(ListParkedEventsResponseSchema)` to create a new message.
+ */
+export const ListParkedEventsResponseSchema: GenMessage<ListParkedEventsResponse> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_admin, 4);
+
+/**
+ * @generated from message taskflow.v1.ReplayParkedEventsRequest
+ */
+export type ReplayParkedEventsRequest = Message<"taskflow.v1.ReplayParkedEventsRequest"> & {
+  /**
+   * Queue of the entries (required).
+   *
+   * @generated from field: string queue = 1;
+   */
+  queue: string;
+
+  /**
+   * Entries to replay (up to 1000); empty replays the oldest 1000.
+   *
+   * @generated from field: repeated string entry_ids = 2;
+   */
+  entryIds: string[];
+};
+
+/**
+ * Describes the message taskflow.v1.ReplayParkedEventsRequest.
+ * Use `create(ReplayParkedEventsRequestSchema)` to create a new message.
+ */
+export const ReplayParkedEventsRequestSchema: GenMessage<ReplayParkedEventsRequest> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_admin, 5);
+
+/**
+ * @generated from message taskflow.v1.ReplayParkedEventsResponse
+ */
+export type ReplayParkedEventsResponse = Message<"taskflow.v1.ReplayParkedEventsResponse"> & {
+  /**
+   * Entries history recorded (or already held), now removed from the
+   * parked list.
+   *
+   * @generated from field: int32 replayed = 1;
+   */
+  replayed: number;
+
+  /**
+   * Entries refused again, with the new error; they stay parked.
+   *
+   * @generated from field: repeated taskflow.v1.ParkedEvent still_parked = 2;
+   */
+  stillParked: ParkedEvent[];
+
+  /**
+   * Requested entry ids that are not parked (already replayed or unknown).
+   *
+   * @generated from field: repeated string not_found = 3;
+   */
+  notFound: string[];
+};
+
+/**
+ * Describes the message taskflow.v1.ReplayParkedEventsResponse.
+ * Use `create(ReplayParkedEventsResponseSchema)` to create a new message.
+ */
+export const ReplayParkedEventsResponseSchema: GenMessage<ReplayParkedEventsResponse> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_admin, 6);
+
+/**
  * @generated from message taskflow.v1.GetDatabaseStatsRequest
  */
 export type GetDatabaseStatsRequest = Message<"taskflow.v1.GetDatabaseStatsRequest"> & {
@@ -90,7 +272,7 @@ export type GetDatabaseStatsRequest = Message<"taskflow.v1.GetDatabaseStatsReque
  * Use `create(GetDatabaseStatsRequestSchema)` to create a new message.
  */
 export const GetDatabaseStatsRequestSchema: GenMessage<GetDatabaseStatsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_admin, 2);
+  messageDesc(file_taskflow_v1_admin, 7);
 
 /**
  * PoolStats is one connection pool of the history process.
@@ -135,7 +317,7 @@ export type PoolStats = Message<"taskflow.v1.PoolStats"> & {
  * Use `create(PoolStatsSchema)` to create a new message.
  */
 export const PoolStatsSchema: GenMessage<PoolStats> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_admin, 3);
+  messageDesc(file_taskflow_v1_admin, 8);
 
 /**
  * StatementTiming is one named statement as this history process timed it
@@ -185,7 +367,7 @@ export type StatementTiming = Message<"taskflow.v1.StatementTiming"> & {
  * Use `create(StatementTimingSchema)` to create a new message.
  */
 export const StatementTimingSchema: GenMessage<StatementTiming> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_admin, 4);
+  messageDesc(file_taskflow_v1_admin, 9);
 
 /**
  * ServerStatement is one row of pg_stat_statements.
@@ -224,7 +406,7 @@ export type ServerStatement = Message<"taskflow.v1.ServerStatement"> & {
  * Use `create(ServerStatementSchema)` to create a new message.
  */
 export const ServerStatementSchema: GenMessage<ServerStatement> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_admin, 5);
+  messageDesc(file_taskflow_v1_admin, 10);
 
 /**
  * TableStats is one table or partition of the history schema.
@@ -301,7 +483,7 @@ export type TableStats = Message<"taskflow.v1.TableStats"> & {
  * Use `create(TableStatsSchema)` to create a new message.
  */
 export const TableStatsSchema: GenMessage<TableStats> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_admin, 6);
+  messageDesc(file_taskflow_v1_admin, 11);
 
 /**
  * IndexStats is one index of the history schema.
@@ -337,7 +519,7 @@ export type IndexStats = Message<"taskflow.v1.IndexStats"> & {
  * Use `create(IndexStatsSchema)` to create a new message.
  */
 export const IndexStatsSchema: GenMessage<IndexStats> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_admin, 7);
+  messageDesc(file_taskflow_v1_admin, 12);
 
 /**
  * LockWait is a session waiting for a lock.
@@ -390,7 +572,7 @@ export type LockWait = Message<"taskflow.v1.LockWait"> & {
  * Use `create(LockWaitSchema)` to create a new message.
  */
 export const LockWaitSchema: GenMessage<LockWait> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_admin, 8);
+  messageDesc(file_taskflow_v1_admin, 13);
 
 /**
  * StandbyLag is one streaming replica as the primary sees it.
@@ -434,7 +616,7 @@ export type StandbyLag = Message<"taskflow.v1.StandbyLag"> & {
  * Use `create(StandbyLagSchema)` to create a new message.
  */
 export const StandbyLagSchema: GenMessage<StandbyLag> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_admin, 9);
+  messageDesc(file_taskflow_v1_admin, 14);
 
 /**
  * @generated from message taskflow.v1.ReplicationStats
@@ -475,7 +657,7 @@ export type ReplicationStats = Message<"taskflow.v1.ReplicationStats"> & {
  * Use `create(ReplicationStatsSchema)` to create a new message.
  */
 export const ReplicationStatsSchema: GenMessage<ReplicationStats> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_admin, 10);
+  messageDesc(file_taskflow_v1_admin, 15);
 
 /**
  * @generated from message taskflow.v1.GetDatabaseStatsResponse
@@ -545,7 +727,7 @@ export type GetDatabaseStatsResponse = Message<"taskflow.v1.GetDatabaseStatsResp
  * Use `create(GetDatabaseStatsResponseSchema)` to create a new message.
  */
 export const GetDatabaseStatsResponseSchema: GenMessage<GetDatabaseStatsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_admin, 11);
+  messageDesc(file_taskflow_v1_admin, 16);
 
 /**
  * @generated from message taskflow.v1.RunRetentionRequest
@@ -564,7 +746,7 @@ export type RunRetentionRequest = Message<"taskflow.v1.RunRetentionRequest"> & {
  * Use `create(RunRetentionRequestSchema)` to create a new message.
  */
 export const RunRetentionRequestSchema: GenMessage<RunRetentionRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_admin, 12);
+  messageDesc(file_taskflow_v1_admin, 17);
 
 /**
  * @generated from message taskflow.v1.RunRetentionResponse
@@ -612,7 +794,7 @@ export type RunRetentionResponse = Message<"taskflow.v1.RunRetentionResponse"> &
  * Use `create(RunRetentionResponseSchema)` to create a new message.
  */
 export const RunRetentionResponseSchema: GenMessage<RunRetentionResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_admin, 13);
+  messageDesc(file_taskflow_v1_admin, 18);
 
 /**
  * AdminService holds operator actions, served by the scheduler.
@@ -632,6 +814,29 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof ReconcileRequestSchema;
     output: typeof ReconcileResponseSchema;
+  },
+  /**
+   * Lists outbox entries history refused (parked), oldest first. They are
+   * kept until replayed.
+   *
+   * @generated from rpc taskflow.v1.AdminService.ListParkedEvents
+   */
+  listParkedEvents: {
+    methodKind: "unary";
+    input: typeof ListParkedEventsRequestSchema;
+    output: typeof ListParkedEventsResponseSchema;
+  },
+  /**
+   * Sends parked entries of one queue to history again: those history
+   * records leave the parked list; those it refuses again stay, with the
+   * new error.
+   *
+   * @generated from rpc taskflow.v1.AdminService.ReplayParkedEvents
+   */
+  replayParkedEvents: {
+    methodKind: "unary";
+    input: typeof ReplayParkedEventsRequestSchema;
+    output: typeof ReplayParkedEventsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_taskflow_v1_admin, 0);

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskflow/v1/ingest.proto.
  */
 export const file_taskflow_v1_ingest: GenFile = /*@__PURE__*/
-  fileDesc("Chh0YXNrZmxvdy92MS9pbmdlc3QucHJvdG8SC3Rhc2tmbG93LnYxIkIKEUluc2VydEpvYnNSZXF1ZXN0Eh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2ISDQoFYWN0b3IYAiABKAkiNAoSSW5zZXJ0Sm9ic1Jlc3BvbnNlEh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2IiPAoTQXBwZW5kRXZlbnRzUmVxdWVzdBIlCgZldmVudHMYASADKAsyFS50YXNrZmxvdy52MS5Kb2JFdmVudCJBChRBcHBlbmRFdmVudHNSZXNwb25zZRIQCghhcHBlbmRlZBgBIAEoBRIXCg91bmtub3duX2pvYl9pZHMYAiADKAkiPAoUVXBzZXJ0V29ya2Vyc1JlcXVlc3QSJAoHd29ya2VycxgBIAMoCzITLnRhc2tmbG93LnYxLldvcmtlciIXChVVcHNlcnRXb3JrZXJzUmVzcG9uc2UidgoZTGlzdFVuZmluaXNoZWRKb2JzUmVxdWVzdBIyCg51cGRhdGVkX2JlZm9yZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiVQoaTGlzdFVuZmluaXNoZWRKb2JzUmVzcG9uc2USHgoEam9icxgBIAMoCzIQLnRhc2tmbG93LnYxLkpvYhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiIgoTR2V0Sm9iU3RhdGVzUmVxdWVzdBILCgNpZHMYASADKAkiVgoISm9iU3RhdGUSCgoCaWQYASABKAkSJgoGc3RhdHVzGAIgASgOMhYudGFza2Zsb3cudjEuSm9iU3RhdHVzEhYKDmxhc3RfZXZlbnRfc2VxGAMgASgFIj0KFEdldEpvYlN0YXRlc1Jlc3BvbnNlEiUKBnN0YXRlcxgBIAMoCzIVLnRhc2tmbG93LnYxLkpvYlN0YXRlMs4DChRIaXN0b3J5SW5nZXN0U2VydmljZRJNCgpJbnNlcnRKb2JzEh4udGFza2Zsb3cudjEuSW5zZXJ0Sm9ic1JlcXVlc3QaHy50YXNrZmxvdy52MS5JbnNlcnRKb2JzUmVzcG9uc2USUwoMQXBwZW5kRXZlbnRzEiAudGFza2Zsb3cudjEuQXBwZW5kRXZlbnRzUmVxdWVzdBohLnRhc2tmbG93LnYxLkFwcGVuZEV2ZW50c1Jlc3BvbnNlElYKDVVwc2VydFdvcmtlcnMSIS50YXNrZmxvdy52MS5VcHNlcnRXb3JrZXJzUmVxdWVzdBoiLnRhc2tmbG93LnYxLlVwc2VydFdvcmtlcnNSZXNwb25zZRJlChJMaXN0VW5maW5pc2hlZEpvYnMSJi50YXNrZmxvdy52MS5MaXN0VW5maW5pc2hlZEpvYnNSZXF1ZXN0GicudGFza2Zsb3cudjEuTGlzdFVuZmluaXNoZWRKb2JzUmVzcG9uc2USUwoMR2V0Sm9iU3RhdGVzEiAudGFza2Zsb3cudjEuR2V0Sm9iU3RhdGVzUmVxdWVzdBohLnRhc2tmbG93LnYxLkdldEpvYlN0YXRlc1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_taskflow_v1_history, file_taskflow_v1_job]);
+  fileDesc("Chh0YXNrZmxvdy92MS9pbmdlc3QucHJvdG8SC3Rhc2tmbG93LnYxIlsKEUluc2VydEpvYnNSZXF1ZXN0Eh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2ISDQoFYWN0b3IYAiABKAkSFwoPcmVxdWVzdF9kaWdlc3RzGAMgAygJIjQKEkluc2VydEpvYnNSZXNwb25zZRIeCgRqb2JzGAEgAygLMhAudGFza2Zsb3cudjEuSm9iIjwKE0FwcGVuZEV2ZW50c1JlcXVlc3QSJQoGZXZlbnRzGAEgAygLMhUudGFza2Zsb3cudjEuSm9iRXZlbnQicQoUQXBwZW5kRXZlbnRzUmVzcG9uc2USEAoIYXBwZW5kZWQYASABKAUSFwoPdW5rbm93bl9qb2JfaWRzGAIgAygJEi4KD2NsYXNoaW5nX2V2ZW50cxgDIAMoCzIVLnRhc2tmbG93LnYxLkV2ZW50UmVmIicKCEV2ZW50UmVmEg4KBmpvYl9pZBgBIAEoCRILCgNzZXEYAiABKAUiPAoUVXBzZXJ0V29ya2Vyc1JlcXVlc3QSJAoHd29ya2VycxgBIAMoCzITLnRhc2tmbG93LnYxLldvcmtlciIXChVVcHNlcnRXb3JrZXJzUmVzcG9uc2UinAEKGUxpc3RVbmZpbmlzaGVkSm9ic1JlcXVlc3QSMgoOY3JlYXRlZF9iZWZvcmUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGFmdGVyX2lkGAUgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBUoECAEQAkoECAMQBFIOdXBkYXRlZF9iZWZvcmVSCnBhZ2VfdG9rZW4iPAoaTGlzdFVuZmluaXNoZWRKb2JzUmVzcG9uc2USHgoEam9icxgBIAMoCzIQLnRhc2tmbG93LnYxLkpvYiIiChNHZXRKb2JTdGF0ZXNSZXF1ZXN0EgsKA2lkcxgBIAMoCSJWCghKb2JTdGF0ZRIKCgJpZBgBIAEoCRImCgZzdGF0dXMYAiABKA4yFi50YXNrZmxvdy52MS5Kb2JTdGF0dXMSFgoObGFzdF9ldmVudF9zZXEYAyABKAUiPQoUR2V0Sm9iU3RhdGVzUmVzcG9uc2USJQoGc3RhdGVzGAEgAygLMhUudGFza2Zsb3cudjEuSm9iU3RhdGUyzgMKFEhpc3RvcnlJbmdlc3RTZXJ2aWNlEk0KCkluc2VydEpvYnMSHi50YXNrZmxvdy52MS5JbnNlcnRKb2JzUmVxdWVzdBofLnRhc2tmbG93LnYxLkluc2VydEpvYnNSZXNwb25zZRJTCgxBcHBlbmRFdmVudHMSIC50YXNrZmxvdy52MS5BcHBlbmRFdmVudHNSZXF1ZXN0GiEudGFza2Zsb3cudjEuQXBwZW5kRXZlbnRzUmVzcG9uc2USVgoNVXBzZXJ0V29ya2VycxIhLnRhc2tmbG93LnYxLlVwc2VydFdvcmtlcnNSZXF1ZXN0GiIudGFza2Zsb3cudjEuVXBzZXJ0V29ya2Vyc1Jlc3BvbnNlEmUKEkxpc3RVbmZpbmlzaGVkSm9icxImLnRhc2tmbG93LnYxLkxpc3RVbmZpbmlzaGVkSm9ic1JlcXVlc3QaJy50YXNrZmxvdy52MS5MaXN0VW5maW5pc2hlZEpvYnNSZXNwb25zZRJTCgxHZXRKb2JTdGF0ZXMSIC50YXNrZmxvdy52MS5HZXRKb2JTdGF0ZXNSZXF1ZXN0GiEudGFza2Zsb3cudjEuR2V0Sm9iU3RhdGVzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_taskflow_v1_history, file_taskflow_v1_job]);
 
 /**
  * @generated from message taskflow.v1.InsertJobsRequest
@@ -37,6 +37,15 @@ export type InsertJobsRequest = Message<"taskflow.v1.InsertJobsRequest"> & {
    * @generated from field: string actor = 2;
    */
   actor: string;
+
+  /**
+   * One per job, or none: a digest of the submit request of each job that
+   * names an idempotency key. A job whose key is held by a job submitted
+   * with another digest is refused with already_exists (the whole batch).
+   *
+   * @generated from field: repeated string request_digests = 3;
+   */
+  requestDigests: string[];
 };
 
 /**
@@ -99,6 +108,14 @@ export type AppendEventsResponse = Message<"taskflow.v1.AppendEventsResponse"> &
    * @generated from field: repeated string unknown_job_ids = 2;
    */
   unknownJobIds: string[];
+
+  /**
+   * Events whose (job_id, seq) history holds for a different transition
+   * (another type or attempt): they were not recorded.
+   *
+   * @generated from field: repeated taskflow.v1.EventRef clashing_events = 3;
+   */
+  clashingEvents: EventRef[];
 };
 
 /**
@@ -107,6 +124,30 @@ export type AppendEventsResponse = Message<"taskflow.v1.AppendEventsResponse"> &
  */
 export const AppendEventsResponseSchema: GenMessage<AppendEventsResponse> = /*@__PURE__*/
   messageDesc(file_taskflow_v1_ingest, 3);
+
+/**
+ * EventRef names one event of a job's trail.
+ *
+ * @generated from message taskflow.v1.EventRef
+ */
+export type EventRef = Message<"taskflow.v1.EventRef"> & {
+  /**
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+
+  /**
+   * @generated from field: int32 seq = 2;
+   */
+  seq: number;
+};
+
+/**
+ * Describes the message taskflow.v1.EventRef.
+ * Use `create(EventRefSchema)` to create a new message.
+ */
+export const EventRefSchema: GenMessage<EventRef> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 4);
 
 /**
  * @generated from message taskflow.v1.UpsertWorkersRequest
@@ -125,7 +166,7 @@ export type UpsertWorkersRequest = Message<"taskflow.v1.UpsertWorkersRequest"> &
  * Use `create(UpsertWorkersRequestSchema)` to create a new message.
  */
 export const UpsertWorkersRequestSchema: GenMessage<UpsertWorkersRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 4);
+  messageDesc(file_taskflow_v1_ingest, 5);
 
 /**
  * @generated from message taskflow.v1.UpsertWorkersResponse
@@ -138,19 +179,28 @@ export type UpsertWorkersResponse = Message<"taskflow.v1.UpsertWorkersResponse">
  * Use `create(UpsertWorkersResponseSchema)` to create a new message.
  */
 export const UpsertWorkersResponseSchema: GenMessage<UpsertWorkersResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 5);
+  messageDesc(file_taskflow_v1_ingest, 6);
 
 /**
  * @generated from message taskflow.v1.ListUnfinishedJobsRequest
  */
 export type ListUnfinishedJobsRequest = Message<"taskflow.v1.ListUnfinishedJobsRequest"> & {
   /**
-   * Only jobs whose row last changed before this moment (a grace period,
-   * so that a submit in flight is not taken for a lost one).
+   * Only jobs created before this moment (required; the caller's grace
+   * period, so that a submit in flight is not taken for a lost job).
    *
-   * @generated from field: google.protobuf.Timestamp updated_before = 1;
+   * @generated from field: google.protobuf.Timestamp created_before = 4;
    */
-  updatedBefore?: Timestamp | undefined;
+  createdBefore?: Timestamp | undefined;
+
+  /**
+   * Only jobs whose id sorts after this one; empty starts at the first.
+   * Ids are UUIDv7, so this is a cursor in creation order that the caller
+   * keeps between calls (the last id of the previous page).
+   *
+   * @generated from field: string after_id = 5;
+   */
+  afterId: string;
 
   /**
    * 1 to 1000 (default 500).
@@ -158,11 +208,6 @@ export type ListUnfinishedJobsRequest = Message<"taskflow.v1.ListUnfinishedJobsR
    * @generated from field: int32 page_size = 2;
    */
   pageSize: number;
-
-  /**
-   * @generated from field: string page_token = 3;
-   */
-  pageToken: string;
 };
 
 /**
@@ -170,23 +215,19 @@ export type ListUnfinishedJobsRequest = Message<"taskflow.v1.ListUnfinishedJobsR
  * Use `create(ListUnfinishedJobsRequestSchema)` to create a new message.
  */
 export const ListUnfinishedJobsRequestSchema: GenMessage<ListUnfinishedJobsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 6);
+  messageDesc(file_taskflow_v1_ingest, 7);
 
 /**
  * @generated from message taskflow.v1.ListUnfinishedJobsResponse
  */
 export type ListUnfinishedJobsResponse = Message<"taskflow.v1.ListUnfinishedJobsResponse"> & {
   /**
-   * With last_event_seq set.
+   * Pending and processing jobs in id order, with last_event_seq set. Fewer
+   * than page_size means there are no more.
    *
    * @generated from field: repeated taskflow.v1.Job jobs = 1;
    */
   jobs: Job[];
-
-  /**
-   * @generated from field: string next_page_token = 2;
-   */
-  nextPageToken: string;
 };
 
 /**
@@ -194,7 +235,7 @@ export type ListUnfinishedJobsResponse = Message<"taskflow.v1.ListUnfinishedJobs
  * Use `create(ListUnfinishedJobsResponseSchema)` to create a new message.
  */
 export const ListUnfinishedJobsResponseSchema: GenMessage<ListUnfinishedJobsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 7);
+  messageDesc(file_taskflow_v1_ingest, 8);
 
 /**
  * @generated from message taskflow.v1.GetJobStatesRequest
@@ -213,7 +254,7 @@ export type GetJobStatesRequest = Message<"taskflow.v1.GetJobStatesRequest"> & {
  * Use `create(GetJobStatesRequestSchema)` to create a new message.
  */
 export const GetJobStatesRequestSchema: GenMessage<GetJobStatesRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 8);
+  messageDesc(file_taskflow_v1_ingest, 9);
 
 /**
  * @generated from message taskflow.v1.JobState
@@ -240,7 +281,7 @@ export type JobState = Message<"taskflow.v1.JobState"> & {
  * Use `create(JobStateSchema)` to create a new message.
  */
 export const JobStateSchema: GenMessage<JobState> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 9);
+  messageDesc(file_taskflow_v1_ingest, 10);
 
 /**
  * @generated from message taskflow.v1.GetJobStatesResponse
@@ -259,7 +300,7 @@ export type GetJobStatesResponse = Message<"taskflow.v1.GetJobStatesResponse"> &
  * Use `create(GetJobStatesResponseSchema)` to create a new message.
  */
 export const GetJobStatesResponseSchema: GenMessage<GetJobStatesResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 10);
+  messageDesc(file_taskflow_v1_ingest, 11);
 
 /**
  * HistoryIngestService is how the scheduler writes to history. It is
@@ -302,8 +343,8 @@ export const HistoryIngestService: GenService<{
     output: typeof UpsertWorkersResponseSchema;
   },
   /**
-   * Lists jobs that are not terminal and were last changed before a moment,
-   * oldest first, for reconciliation with Redis.
+   * Lists jobs that are not terminal and were created before a moment, in
+   * id order from a cursor, for reconciliation with Redis.
    *
    * @generated from rpc taskflow.v1.HistoryIngestService.ListUnfinishedJobs
    */

@@ -244,7 +244,10 @@ export type JobEvent = Message<"taskflow.v1.JobEvent"> & {
    * (LEASE_EXPIRED: the lease ran out before the attempt deadline),
    * "attempt_timed_out" (LEASE_EXPIRED: the lease ran out past the attempt
    * deadline), "restored_after_redis_loss" (LEASE_EXPIRED written by the
-   * reconciler), "worker_released" (RELEASED), "cancel_requested" (CANCELLED).
+   * reconciler), "worker_released" (RELEASED), "lease_not_delivered"
+   * (RELEASED: the worker went away before the lease answer reached it),
+   * "handler_stopped" (RELEASED with the attempt counted: a shutdown stopped
+   * the handler after its grace period), "cancel_requested" (CANCELLED).
    *
    * @generated from field: string reason = 13;
    */

@@ -48,11 +48,14 @@ local function emit(outbox, job_key, id, ev)
 end
 
 -- Ends a job: the hash stays as a tombstone (so a retried report is answered
--- DUPLICATE and a cancel answers "finished") without its payload, then expires.
-local function finish(job_key, ttl_s)
+-- DUPLICATE, a cancel answers "finished", and the reconciler never takes the
+-- job for one Redis lost) without its payload. It does not expire yet: the
+-- outbox forwarder sets its expiry once history has recorded the terminal
+-- event, so the job cannot be restored and run again while history still
+-- holds it as unfinished.
+local function finish(job_key)
   redis.call('HSET', job_key, 'state', 'done', 'lease_until', '')
   redis.call('HDEL', job_key, 'payload')
-  redis.call('EXPIRE', job_key, ttl_s)
 end
 
 -- Details of the CANCELLED event that ends a running job whose cancel was
@@ -74,9 +77,44 @@ local function cancel_details(job_key)
   return cjson.encode(d)
 end
 
--- Puts a job back at the end of its priority band in the ready set.
-local function make_ready(ready, job_key, id, at_ms)
-  local priority = tonumber(redis.call('HGET', job_key, 'priority')) or 0
+-- Adds a job to the ready set of its type and notes the type as having ready jobs.
+local function add_ready(ready_prefix, types, job_type, priority, at_ms, id)
+  redis.call('ZADD', ready_prefix .. job_type, ready_score(priority, at_ms), id)
+  redis.call('SADD', types, job_type)
+end
+
+-- Removes a job from the ready set of its type; the type leaves the set of
+-- types with ready jobs when that was its last one. Returns 1 when it was ready.
+local function remove_ready(ready_prefix, types, job_type, id)
+  local key = ready_prefix .. job_type
+  local removed = redis.call('ZREM', key, id)
+  if removed == 1 and redis.call('EXISTS', key) == 0 then
+    redis.call('SREM', types, job_type)
+  end
+  return removed
+end
+
+-- Puts a job back at the end of its priority band in the ready set of its type.
+-- Returns the job's type.
+local function make_ready(ready_prefix, types, job_key, id, at_ms)
+  local f = redis.call('HMGET', job_key, 'priority', 'type')
+  local job_type = f[2] or ''
   redis.call('HSET', job_key, 'state', 'ready', 'token', '', 'lease_until', '')
-  redis.call('ZADD', ready, ready_score(priority, at_ms), id)
+  add_ready(ready_prefix, types, job_type, tonumber(f[1]) or 0, at_ms, id)
+  return job_type
+end
+
+-- Counts one job of `job_type` in `counts`, a { type = n } table.
+local function count_type(counts, job_type)
+  counts[job_type] = (counts[job_type] or 0) + 1
+end
+
+-- A { type = n } table as the flat array { type1, n1, type2, n2, ... } a reply can carry.
+local function flat_counts(counts)
+  local out = {}
+  for job_type, n in pairs(counts) do
+    out[#out + 1] = job_type
+    out[#out + 1] = n
+  end
+  return out
 end

@@ -1,0 +1,104 @@
+import { deleteKeysWithPrefix, randomKeyPrefix, testRedisUrl } from "@taskflow/testkit";
+import { Redis } from "ioredis";
+import pino from "pino";
+import { v7 as uuidv7 } from "uuid";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestHistory } from "../../test/stack.js";
+import { createHistoryClient, type HistoryClient } from "../history-client.js";
+import { queueKeys } from "../redis/keys.js";
+import { LeaseWaiters } from "../redis/lease-waiters.js";
+import { QueueStore } from "../redis/queue-store.js";
+import { ReconcileLock } from "../redis/reconcile-lock.js";
+import { ReconcileStateStore } from "../redis/reconcile-state.js";
+import { RecoveryStore } from "../redis/recovery-store.js";
+import { Reconciler } from "./reconcile.js";
+
+const silent = pino({ level: "silent" });
+const prefix = randomKeyPrefix();
+let redis: Redis;
+let hist: Awaited<ReturnType<typeof startTestHistory>>;
+let history: HistoryClient;
+let state: ReconcileStateStore;
+
+/** A reconciler with no scheduler around it, over `client` (to step into a run). */
+function reconcilerOver(client: HistoryClient): Reconciler {
+  return new Reconciler({
+    store: new QueueStore({ redis, keyPrefix: prefix, leaseMs: 30_000, retryBaseMs: 1_000, retryMaxMs: 60_000 }),
+    recovery: new RecoveryStore(redis, prefix),
+    history: client,
+    waiters: new LeaseWaiters(redis, redis, prefix, silent),
+    logger: silent,
+    eventsWritten: () => undefined,
+    lock: new ReconcileLock(redis, prefix),
+    state,
+    intervalMs: 3_600_000,
+    watchIntervalMs: 3_600_000,
+    graceMs: 0,
+    maxJobsPerRun: 10_000,
+    defaultTimeoutMs: 300_000,
+  });
+}
+
+beforeAll(async () => {
+  hist = await startTestHistory();
+  history = createHistoryClient(hist.url);
+  redis = new Redis(testRedisUrl());
+  state = new ReconcileStateStore(redis, prefix);
+});
+afterAll(async () => {
+  await deleteKeysWithPrefix(testRedisUrl(), `${prefix}:`);
+  redis.disconnect();
+  await hist.close();
+});
+
+describe("the marker of Redis's data", () => {
+  it("is not put back by a run that began before Redis lost its data, so the loss is still repaired", async () => {
+    const ids = [uuidv7(), uuidv7()];
+    await history.insertJobs(ids.map((id) => ({ id, type: "t.x", queue: "marked", payload: {}, maxAttempts: 3 })), "api");
+    const hash = (id: string) => queueKeys(prefix, "marked").jobPrefix + id;
+    // Redis is new: the first run restores both jobs and sets the marker.
+    expect(await reconcilerOver(history).runOnce()).toMatchObject({ mode: "restore", requeuedJobIds: ids });
+    expect(await state.intact()).toBe(true);
+
+    // Redis loses everything while a periodic run is under way.
+    let wiped = false;
+    const wiping: HistoryClient = {
+      ...history,
+      listUnfinishedJobs: async (page, signal) => {
+        if (!wiped) {
+          wiped = true;
+          await deleteKeysWithPrefix(testRedisUrl(), `${prefix}:`);
+        }
+        return history.listUnfinishedJobs(page, signal);
+      },
+    };
+    expect(await reconcilerOver(wiping).runOnce()).toMatchObject({ mode: "incremental" });
+    expect(wiped).toBe(true);
+    expect(await redis.exists(hash(ids[0]!))).toBe(0);
+    // The run's end did not recreate the marker: the watch still sees the loss.
+    expect(await state.intact()).toBe(false);
+    expect(await reconcilerOver(history).runOnce()).toMatchObject({ mode: "restore", requeuedJobIds: ids });
+    expect(await redis.exists(hash(ids[0]!), hash(ids[1]!))).toBe(2);
+    expect(await state.intact()).toBe(true);
+  });
+
+  it("is not set by a restore during which Redis lost its data again", async () => {
+    await deleteKeysWithPrefix(testRedisUrl(), `${prefix}:`);
+    let wiped = false;
+    const wiping: HistoryClient = {
+      ...history,
+      listUnfinishedJobs: async (page, signal) => {
+        const jobs = await history.listUnfinishedJobs(page, signal);
+        if (!wiped) {
+          wiped = true;
+          await deleteKeysWithPrefix(testRedisUrl(), `${prefix}:`);
+        }
+        return jobs;
+      },
+    };
+    expect(await reconcilerOver(wiping).runOnce()).toMatchObject({ mode: "restore" });
+    expect(await state.intact()).toBe(false);
+    expect(await reconcilerOver(history).runOnce()).toMatchObject({ mode: "restore" });
+    expect(await state.intact()).toBe(true);
+  });
+});
