@@ -15,6 +15,8 @@ export interface SchedulerMetrics {
   readonly redisDataLost: Counter;
   /** Leases that ran out before their worker reported. */
   readonly leaseExpired: Counter;
+  /** Lease script runs, one per queue tried by a lease attempt (what long polls cost Redis). */
+  readonly leaseScripts: Counter;
 }
 
 /**
@@ -44,5 +46,6 @@ export function createSchedulerMetrics(parkedNow?: () => Promise<ReadonlyMap<str
     reconcileDropped: counter("taskflow_reconcile_dropped_total", "Jobs dropped from Redis: finished in history or unknown to it"),
     redisDataLost: counter("taskflow_redis_data_lost_total", "Restores of every unfinished job after Redis lost its data"),
     leaseExpired: counter("taskflow_lease_expired_total", "Leases that ran out before their worker reported"),
+    leaseScripts: counter("taskflow_lease_scripts_total", "Lease script runs, one per queue a lease attempt tried"),
   };
 }

@@ -80,6 +80,7 @@ async function attempt(d: Deps, ask: Ask, waiter: LeaseWaiter): Promise<LeasedRe
   for (const q of ask.queues) {
     const maxBytes = d.config.leaseMaxBytes - bytes;
     if (out.length >= ask.max || (out.length > 0 && maxBytes <= 0)) break;
+    d.metrics.leaseScripts.inc();
     const leased = await d.store.lease(q, ask.workerId, { max: ask.max - out.length, types: ask.types, requestId: ask.requestId, maxBytes });
     out.push(...leased);
     for (const r of leased) bytes += Buffer.byteLength(r.payloadJson, "utf8");
