@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { StackParts } from "./stack-parts.js";
+import { StackParts, type ReplicaGroup } from "./stack-parts.js";
 import type { StackService } from "./stack-service.js";
 import type { TcpBalancer } from "./start-tcp-balancer.js";
 import {
@@ -36,6 +36,12 @@ export interface TestStackOptions {
   databaseAdminUrl?: string;
   /** Script every worker process runs (default the worker service), e.g. a test's fixture worker. */
   workerEntry?: string;
+  /**
+   * Services and clients call the one replica of each group directly, past the balancers (only
+   * with one scheduler and one history): for benchmarks, where relaying every byte in the test's
+   * process would take CPU the services should have.
+   */
+  direct?: boolean;
 }
 
 /**
@@ -82,10 +88,12 @@ export interface TestStack {
 export async function spawnTestStack(opts: TestStackOptions = {}): Promise<TestStack> {
   const schedulerCount = replicaCount("schedulers", opts.schedulers);
   const historyCount = replicaCount("histories", opts.histories);
+  if (opts.direct === true && schedulerCount + historyCount > 2) throw new Error("direct: one scheduler and one history only");
   const db = await createTestDatabase(opts.databaseAdminUrl);
   const keyPrefix = randomKeyPrefix();
   const redisUrl = opts.redisUrl ?? testRedisUrl();
   const parts = new StackParts(opts.echo ?? false);
+  const entry = (group: ReplicaGroup): string => (opts.direct === true ? group.replicas[0]!.url : group.balancer.url);
   const stop = async (): Promise<void> => {
     const errors = await parts.stop();
     for (const r of await Promise.allSettled([db.drop(), deleteKeysWithPrefix(redisUrl, keyPrefix)])) {
@@ -102,19 +110,19 @@ export async function spawnTestStack(opts: TestStackOptions = {}): Promise<TestS
     const scheduler = await parts.startGroup(schedulerCount, {
       service: "scheduler",
       portVar: "SCHEDULER_PORT",
-      env: { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: keyPrefix, HISTORY_URL: history.balancer.url, ...opts.scheduler },
+      env: { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: keyPrefix, HISTORY_URL: entry(history), ...opts.scheduler },
     });
     const workers = parts.newGroup();
     const addWorker = async (env: NodeJS.ProcessEnv = {}): Promise<StackService> => {
-      const workerEnv = { SCHEDULER_URL: scheduler.balancer.url, ...env };
+      const workerEnv = { SCHEDULER_URL: entry(scheduler), ...env };
       const worker = await parts.spawn({ service: "worker", portVar: "WORKER_PORT", env: workerEnv, entry: opts.workerEntry });
       workers.push(worker);
       return worker;
     };
     if (opts.worker !== false) await addWorker(opts.worker);
     return {
-      historyUrl: history.balancer.url,
-      schedulerUrl: scheduler.balancer.url,
+      historyUrl: entry(history),
+      schedulerUrl: entry(scheduler),
       db,
       redisUrl,
       keyPrefix,
