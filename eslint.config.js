@@ -18,7 +18,7 @@ export default tseslint.config(
   },
   {
     // Tests read loosely typed wire data (grpc-js, JSON answers) on purpose.
-    files: ["**/*.test.ts", "**/test/**/*.ts", "e2e/**/*.ts"],
+    files: ["**/*.test.ts", "**/test/**/*.ts", "testing/e2e/**/*.ts"],
     rules: {
       "@typescript-eslint/no-explicit-any": "off",
       "@typescript-eslint/no-unsafe-assignment": "off",

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The repository's root folder (this file is `packages/devstack/{src,dist}/store-dir.*`). */
+/** The repository's root folder (this file is `tools/devstack/{src,dist}/store-dir.*`). */
 export const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 
 /**

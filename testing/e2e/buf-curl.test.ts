@@ -4,7 +4,7 @@ import { promisify } from "node:util";
 import { spawnTestStack, type TestStack } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-const buf = fileURLToPath(new URL("../node_modules/.bin/buf", import.meta.url));
+const buf = fileURLToPath(new URL("../../node_modules/.bin/buf", import.meta.url));
 const run = promisify(execFile);
 
 let stack: TestStack;

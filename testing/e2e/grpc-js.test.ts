@@ -4,7 +4,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import { spawnTestStack, type TestStack } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-const root = fileURLToPath(new URL("../", import.meta.url));
+const root = fileURLToPath(new URL("../../", import.meta.url));
 type Callback<T> = (err: grpc.ServiceError | null, res: T) => void;
 type UnaryClient = grpc.Client & Record<string, (req: unknown, cb: Callback<any>) => void>;
 
