@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { eventually } from "./eventually.js";
+import { eventually } from "@taskflow/test-helpers";
 import { spawnStackService, type StackService } from "./stack-service.js";
 import { superviseWorkers } from "./supervise-workers.js";
 

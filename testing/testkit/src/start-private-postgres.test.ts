@@ -1,6 +1,6 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { rejection } from "./rejection.js";
+import { rejection } from "@taskflow/test-helpers";
 import { startPrivatePostgres, type PrivatePostgres } from "./start-private-postgres.js";
 
 let server: PrivatePostgres;

@@ -1,7 +1,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually } from "./eventually.js";
-import { rejection } from "./rejection.js";
+import { eventually } from "@taskflow/test-helpers";
+import { rejection } from "@taskflow/test-helpers";
 import { startPrivatePostgres, type PrivatePostgres } from "./start-private-postgres.js";
 import { startPrivateReplica, type PrivateReplica } from "./start-private-replica.js";
 

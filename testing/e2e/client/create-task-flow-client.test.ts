@@ -5,11 +5,16 @@ import { JobEventType, JobStatus, WorkerStatus } from "@taskflow/proto";
 import { startInProcessStack, type InProcessStack } from "@taskflow/test-stack";
 import { eventually, uniqueQueue } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HandWorker } from "../test/hand-worker.js";
-import { createTaskFlowClient, type JobFilter, type TaskFlowClient } from "./create-task-flow-client.js";
-import type { ClientProtocol } from "./create-transport.js";
-import { jobPayload, jobResult } from "./job-json.js";
-import { WaitTimeoutError } from "./wait-for-job.js";
+import { HandWorker } from "./hand-worker.js";
+import {
+  type ClientProtocol,
+  createTaskFlowClient,
+  type JobFilter,
+  jobPayload,
+  jobResult,
+  type TaskFlowClient,
+  WaitTimeoutError,
+} from "@taskflow/client";
 
 let stack: InProcessStack;
 let client: TaskFlowClient;

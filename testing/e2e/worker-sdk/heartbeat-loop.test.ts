@@ -4,11 +4,9 @@ import { startInProcessStack, type InProcessStack } from "@taskflow/test-stack";
 import { eventually, startTcpProxy, uniqueQueue, type TcpProxy } from "@taskflow/testkit";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deferred, LogTap } from "../test/helpers.js";
-import { startWorkerServiceRelay, type RelayedCall } from "../test/worker-service-relay.js";
-import { createWorker } from "./create-worker.js";
-import type { JobAbortError } from "./job-abort-error.js";
-import type { JobContext } from "./types.js";
+import { deferred, LogTap } from "./helpers.js";
+import { startWorkerServiceRelay, type RelayedCall } from "./worker-service-relay.js";
+import { createWorker, type JobAbortError, type JobContext } from "@taskflow/worker-sdk";
 
 let stack: InProcessStack;
 let client: TaskFlowClient;

@@ -4,11 +4,8 @@ import { createTaskFlowClient, JobEventType, JobStatus, WorkerStatus, jobResult,
 import { startInProcessStack, type InProcessStack } from "@taskflow/test-stack";
 import { eventually, uniqueQueue } from "@taskflow/testkit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { deferred } from "../test/helpers.js";
-import { createWorker } from "./create-worker.js";
-import { JobAbortError } from "./job-abort-error.js";
-import { PermanentError } from "./permanent-error.js";
-import type { Handler, JobContext, Worker, WorkerOptions } from "./types.js";
+import { deferred } from "./helpers.js";
+import { createWorker, JobAbortError, PermanentError, type Handler, type JobContext, type Worker, type WorkerOptions } from "@taskflow/worker-sdk";
 
 let stack: InProcessStack;
 let client: TaskFlowClient;

@@ -3,9 +3,9 @@ import { startInProcessStack, type InProcessStack } from "@taskflow/test-stack";
 import { eventually, startTcpProxy, uniqueQueue } from "@taskflow/testkit";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LogTap } from "../test/helpers.js";
-import { startWorkerServiceRelay, type RelayedCall } from "../test/worker-service-relay.js";
-import { createWorker } from "./create-worker.js";
+import { LogTap } from "./helpers.js";
+import { startWorkerServiceRelay, type RelayedCall } from "./worker-service-relay.js";
+import { createWorker } from "@taskflow/worker-sdk";
 
 let stack: InProcessStack;
 let client: TaskFlowClient;

@@ -3,8 +3,8 @@ import { startInProcessStack, type InProcessStack } from "@taskflow/test-stack";
 import { uniqueQueue } from "@taskflow/testkit";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deferred, LogTap, logWatch } from "../test/helpers.js";
-import { createWorker } from "./create-worker.js";
+import { deferred, LogTap, logWatch } from "./helpers.js";
+import { createWorker } from "@taskflow/worker-sdk";
 
 let stack: InProcessStack;
 let client: TaskFlowClient;
