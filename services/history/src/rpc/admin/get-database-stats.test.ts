@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { quietLogger, uuidv7, waitForLockWaiter } from "../../../test/fixtures.js";
 import { HISTORY_DEFAULTS } from "../../config.js";
 import { endPool } from "../../db/pool.js";
-import { type RunningHistory, startHistory } from "../../server.js";
+import { type RunningHistory, startHistory } from "../../start-history.js";
 import { durationOfMs, STATEMENTS_LIMIT_DEFAULT } from "./get-database-stats.js";
 
 describe("GetDatabaseStats over gRPC (HTTP/2)", () => {

@@ -20,7 +20,7 @@ import {
   tempArchiveDir,
 } from "../../../test/retention-data.js";
 import { HISTORY_DEFAULTS, type HistoryConfig } from "../../config.js";
-import { type RunningHistory, startHistory } from "../../server.js";
+import { type RunningHistory, startHistory } from "../../start-history.js";
 
 const HOUR = 3_600_000;
 
