@@ -1,6 +1,7 @@
 import { HistoryAdminService, HistoryIngestService, HistoryService } from "@taskflow/proto";
 import { type RunningServer, startServer } from "@taskflow/service-kit";
 import { checkDatabase } from "./db/pool.js";
+import { createErrorMapper } from "./errors.js";
 import { getDatabaseStats } from "./rpc/admin/get-database-stats.js";
 import { runRetention } from "./rpc/admin/run-retention.js";
 import { appendEvents } from "./rpc/append-events.js";
@@ -28,7 +29,8 @@ export const HISTORY_READ_MAX_BYTES = 16 * 1024 * 1024;
 /**
  * Serves HistoryService, HistoryIngestService and HistoryAdminService, and the database health
  * check, on `d.config`'s host and port. Every request first passes the text guard, so no string
- * PostgreSQL would refuse reaches a statement.
+ * PostgreSQL would refuse reaches a statement; every failure is answered through `mapError`
+ * (errors.ts), so a database outage is `unavailable`, not `internal`.
  */
 export function createServer(d: HistoryDeps): Promise<RunningServer> {
   return startServer({
@@ -37,7 +39,7 @@ export function createServer(d: HistoryDeps): Promise<RunningServer> {
     logger: d.logger,
     readMaxBytes: HISTORY_READ_MAX_BYTES,
     health: { check: checkDatabase(d.pool) },
-    interceptors: [createTextGuard()],
+    interceptors: [createErrorMapper(d.logger.child({ component: "server" })), createTextGuard()],
     services: [
       {
         service: HistoryService,

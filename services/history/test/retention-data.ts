@@ -3,7 +3,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import type pg from "pg";
-import pino from "pino";
 import { appendEvents, type NewJobEvent } from "../src/db/queries/append-events.js";
 import { insertJobs } from "../src/db/queries/insert-jobs.js";
 import { StatementTimings } from "../src/db/statements.js";
@@ -106,11 +105,4 @@ function expectEndsWithNewline(text: string): void {
 /** Names of the files in `dir`, sorted. */
 export async function filesIn(dir: string): Promise<string[]> {
   return (await readdir(dir)).sort();
-}
-
-/** A logger that keeps every line, parsed, for tests that check what was logged. */
-export function capturingLogger(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const logger = pino({ level: "debug" }, { write: (msg: string) => void lines.push(JSON.parse(msg) as Record<string, unknown>) });
-  return { logger, lines };
 }

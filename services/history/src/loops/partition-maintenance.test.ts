@@ -1,8 +1,8 @@
 import { eventually } from "@taskflow/testkit";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DbFixture, quietLogger, setupDatabase } from "../../test/fixtures.js";
-import { addJob, capturingLogger, dayStartMs, suffixOf } from "../../test/retention-data.js";
+import { capturingLogger, type DbFixture, quietLogger, setupDatabase } from "../../test/fixtures.js";
+import { addJob, dayStartMs, suffixOf } from "../../test/retention-data.js";
 import { listPartitions } from "../db/queries/partitions.js";
 import { StatementTimings } from "../db/statements.js";
 import { PartitionMaintenance, type PartitionMaintenanceOptions } from "./partition-maintenance.js";

@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import { eventually } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DbFixture, setupDatabase } from "../../test/fixtures.js";
-import { addJob, capturingLogger, dayStartMs, jobIds, retentionTestOptions, tempArchiveDir } from "../../test/retention-data.js";
+import { capturingLogger, type DbFixture, setupDatabase } from "../../test/fixtures.js";
+import { addJob, dayStartMs, jobIds, retentionTestOptions, tempArchiveDir } from "../../test/retention-data.js";
 import { RetentionLoop } from "./retention.js";
 
 describe("RetentionLoop", () => {

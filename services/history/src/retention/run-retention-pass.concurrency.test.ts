@@ -1,8 +1,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DbFixture, setupDatabase, waitForLockWaiter } from "../../test/fixtures.js";
+import { capturingLogger, type DbFixture, setupDatabase, waitForLockWaiter } from "../../test/fixtures.js";
 import {
-  capturingLogger,
   eventCount,
   filesIn,
   jobIds,
