@@ -5,6 +5,7 @@ import {
   eventCount,
   filesIn,
   jobIds,
+  pinToday,
   readArchive,
   retentionTestOptions,
   suffixOf,
@@ -20,6 +21,7 @@ describe("retention beside other sessions", () => {
   let archive: Awaited<ReturnType<typeof tempArchiveDir>>;
   beforeAll(async () => {
     f = await setupDatabase();
+    await pinToday(f.pool);
     archive = await tempArchiveDir();
     s = await buildScenario(f.pool);
   });
@@ -69,6 +71,7 @@ describe("two replicas running retention at once", () => {
   let archive: Awaited<ReturnType<typeof tempArchiveDir>>;
   beforeAll(async () => {
     f = await setupDatabase();
+    await pinToday(f.pool);
     archive = await tempArchiveDir();
     s = await buildScenario(f.pool);
   });
@@ -97,6 +100,7 @@ describe("an event arriving while retention archives a day", () => {
   let archive: Awaited<ReturnType<typeof tempArchiveDir>>;
   beforeAll(async () => {
     f = await setupDatabase();
+    await pinToday(f.pool);
     archive = await tempArchiveDir();
     s = await buildScenario(f.pool);
   });
