@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { quietLogger, uuidv7 } from "../test/fixtures.js";
 import { HISTORY_DEFAULTS } from "./config.js";
 import { endPool } from "./db/pool.js";
-import { type RunningHistory, startHistory } from "./server.js";
+import { type RunningHistory, startHistory } from "./start-history.js";
 
 type JobInit = MessageInitShape<typeof JobSchema>;
 
