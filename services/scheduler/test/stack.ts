@@ -1,10 +1,9 @@
-import { createServer, type AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { loadConfig as loadHistoryConfig, startHistory, type RunningHistory } from "@taskflow/history";
 import { AdminService, HistoryIngestService, HistoryService, SchedulerService, WorkerService } from "@taskflow/proto";
-import { createTestDatabase, deleteKeysWithPrefix, randomKeyPrefix, testRedisUrl, type TestDatabase } from "@taskflow/testkit";
+import { createTestDatabase, deleteKeysWithPrefix, freePort, randomKeyPrefix, testRedisUrl, type TestDatabase } from "@taskflow/testkit";
 import { Redis } from "ioredis";
 import pino, { type Logger } from "pino";
 import { loadConfig, type SchedulerConfig } from "../src/config.js";
@@ -88,11 +87,7 @@ export async function startTestHistory(): Promise<RunningHistory & { databaseUrl
 
 /** A URL where nothing listens: a port bound once and released. */
 export async function deadUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return `http://127.0.0.1:${port}`;
+  return `http://127.0.0.1:${await freePort()}`;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {

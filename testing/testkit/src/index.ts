@@ -7,6 +7,7 @@ export * from "./rejection.js";
 export * from "./stack-service.js";
 export * from "./supervise-workers.js";
 export * from "./start-private-redis.js";
+export { freePort } from "@taskflow/devstack";
 export * from "./start-private-postgres.js";
 export * from "./start-private-replica.js";
 export * from "./raw-call.js";
