@@ -3,4 +3,13 @@ export { ensureRedis, type EnsureRedisOptions, type RedisHandle } from "./ensure
 export { freePort } from "./free-port.js";
 export { spawnService, type RunningService, type SpawnServiceOptions } from "./spawn-service.js";
 export { startRedisServer, type RedisServer, type RedisServerOptions } from "./start-redis-server.js";
-export { startStack, type ServiceName, type Stack, type StackOptions } from "./start-stack.js";
+export {
+  startStack,
+  type Front,
+  type LaunchOptions,
+  type ReplicatedService,
+  type ServiceGroup,
+  type ServiceName,
+  type Stack,
+  type StackOptions,
+} from "./start-stack.js";
