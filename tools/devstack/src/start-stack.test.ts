@@ -47,7 +47,8 @@ describe("startStack", () => {
       entries: { history: fake, scheduler: join(tmpdir(), "no-such-service.js") },
     });
     await expect(failing).rejects.toThrow(/^scheduler: .*no-such-service.js does not exist/);
-    await expect(fetch(`http://127.0.0.1:${historyPort}`)).rejects.toThrow();
+    // History was stopped: nothing listens on its port any more.
+    await expect(fetch(`http://127.0.0.1:${historyPort}`)).rejects.toMatchObject({ cause: { code: "ECONNREFUSED" } });
   });
 
   it("puts replicas behind the front it is given, lays each service's environment over the stack's, and adds workers on demand", async () => {
