@@ -13,3 +13,4 @@ export * from "./start-private-replica.js";
 export * from "./raw-call.js";
 export * from "./exec-log.js";
 export * from "./start-services-in-process.js";
+export * from "./prng.js";

@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { PrivateRedis, StackService, WorkerPool } from "@taskflow/testkit";
-import type { Prng } from "./prng.js";
+import type { PrivateRedis, Prng, StackService, WorkerPool } from "@taskflow/testkit";
 
 /**
  * What one chaos action hits: a worker, a whole service (every replica at once), one replica of

@@ -1,10 +1,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { toSubmitRequest, type SubmitInput } from "@taskflow/client";
-import { readExecLog } from "@taskflow/testkit";
+import { createPrng, readExecLog } from "@taskflow/testkit";
 import { emptyTally, runBatchLoad, type LoadTally } from "./batch-load.js";
 import { startAgain, runChaos, type ChaosAction, type ChaosOutcome } from "./chaos-loop.js";
 import type { ChaosRig } from "./chaos-rig.js";
-import { createPrng } from "./prng.js";
 import {
   countDuplicates,
   countLost,
