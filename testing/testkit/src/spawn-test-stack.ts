@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { StackParts, type ReplicaGroup } from "./stack-parts.js";
-import type { StackService } from "./stack-service.js";
-import type { TcpBalancer } from "./start-tcp-balancer.js";
+import { startStack, type Stack } from "@taskflow/devstack";
+import { spawnStackService, type StackService } from "./stack-service.js";
+import { startTcpBalancer, type TcpBalancer } from "./start-tcp-balancer.js";
 import {
   createTestDatabase,
   deleteKeysWithPrefix,
@@ -16,6 +16,8 @@ import {
  * (`TEST_STACK_REPLICAS` overrides it, e.g. 1 to tell a replica bug from another).
  */
 const DEFAULT_REPLICAS = 2;
+/** Wait between a stop signal and SIGKILL, in ms. */
+const GRACE_MS = 10_000;
 
 export interface TestStackOptions {
   /** Scheduler processes (default 2), all on one Redis and key prefix, behind one balancer. */
@@ -92,53 +94,60 @@ export async function spawnTestStack(opts: TestStackOptions = {}): Promise<TestS
   const db = await createTestDatabase(opts.databaseAdminUrl);
   const keyPrefix = randomKeyPrefix();
   const redisUrl = opts.redisUrl ?? testRedisUrl();
-  const parts = new StackParts(opts.echo ?? false);
-  const entry = (group: ReplicaGroup): string => (opts.direct === true ? group.replicas[0]!.url : group.balancer.url);
-  const stop = async (): Promise<void> => {
-    const errors = await parts.stop();
+  const balancers: Partial<TestStack["balancers"]> = {};
+  // The processes first: what they write meanwhile is deleted with the rest.
+  const stop = async (running: Stack<StackService> | undefined): Promise<void> => {
+    const errors: unknown[] = [];
+    await running?.stop().catch((err: unknown) => errors.push(err));
     for (const r of await Promise.allSettled([db.drop(), deleteKeysWithPrefix(redisUrl, keyPrefix)])) {
       if (r.status === "rejected") errors.push(r.reason);
     }
     if (errors.length > 0) throw new AggregateError(errors, "the test stack did not stop cleanly");
   };
+  let stack: Stack<StackService> | undefined;
   try {
-    const history = await parts.startGroup(historyCount, {
-      service: "history",
-      portVar: "HISTORY_PORT",
-      env: { DATABASE_URL: db.url, PAGE_TOKEN_SECRET: randomBytes(24).toString("hex"), ...opts.history },
+    stack = await startStack<StackService>({
+      env: { DATABASE_URL: db.url, REDIS_URL: redisUrl, LOG_LEVEL: "info" },
+      ports: { history: 0, scheduler: 0, worker: 0 },
+      serviceEnv: {
+        history: { PAGE_TOKEN_SECRET: randomBytes(24).toString("hex"), ...opts.history },
+        scheduler: { REDIS_KEY_PREFIX: keyPrefix, ...opts.scheduler },
+      },
+      entries: { worker: opts.workerEntry },
+      replicas: { history: historyCount, scheduler: schedulerCount },
+      front: async (service, urls) => {
+        const balancer = await startTcpBalancer(urls);
+        balancers[service] = balancer;
+        // Direct: the balancer stands by, and the only replica is called past it.
+        return opts.direct === true ? { url: urls[0]!, close: () => balancer.close() } : balancer;
+      },
+      workers: 0,
+      launch: spawnStackService,
+      echo: opts.echo ?? false,
+      graceMs: GRACE_MS,
     });
-    const scheduler = await parts.startGroup(schedulerCount, {
-      service: "scheduler",
-      portVar: "SCHEDULER_PORT",
-      env: { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: keyPrefix, HISTORY_URL: entry(history), ...opts.scheduler },
-    });
-    const workers = parts.newGroup();
-    const addWorker = async (env: NodeJS.ProcessEnv = {}): Promise<StackService> => {
-      const workerEnv = { SCHEDULER_URL: entry(scheduler), ...env };
-      const worker = await parts.spawn({ service: "worker", portVar: "WORKER_PORT", env: workerEnv, entry: opts.workerEntry });
-      workers.push(worker);
-      return worker;
-    };
-    if (opts.worker !== false) await addWorker(opts.worker);
-    return {
-      historyUrl: entry(history),
-      schedulerUrl: entry(scheduler),
-      db,
-      redisUrl,
-      keyPrefix,
-      history: history.replicas[0]!,
-      scheduler: scheduler.replicas[0]!,
-      histories: history.replicas,
-      schedulers: scheduler.replicas,
-      balancers: { history: history.balancer, scheduler: scheduler.balancer },
-      workers,
-      addWorker,
-      stop,
-    };
+    // Its environment is the first worker's only: `addWorker` takes its own.
+    if (opts.worker !== false) await stack.addWorker(opts.worker);
   } catch (err) {
-    await stop().catch(() => undefined);
+    await stop(stack).catch(() => undefined);
     throw err;
   }
+  const { history, scheduler, workers } = stack;
+  return {
+    historyUrl: history.url,
+    schedulerUrl: scheduler.url,
+    db,
+    redisUrl,
+    keyPrefix,
+    history: history.replicas[0]!,
+    scheduler: scheduler.replicas[0]!,
+    histories: history.replicas,
+    schedulers: scheduler.replicas,
+    balancers: { history: balancers.history!, scheduler: balancers.scheduler! },
+    workers,
+    addWorker: (env) => stack.addWorker(env),
+    stop: () => stop(stack),
+  };
 }
 
 /** The replica count asked for, else `TEST_STACK_REPLICAS`, else two. @throws Error when not a positive integer. */

@@ -1,25 +1,15 @@
 import type { ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
-import { spawnService, type RunningService } from "@taskflow/devstack";
+import { spawnService, type LaunchOptions, type RunningService } from "@taskflow/devstack";
 
 /** Lines of a service's output kept for {@link StackService.waitForOutput}. */
 const KEPT_LINES = 2_000;
 
-/** How to start one service process of a test stack. */
-export interface StackServiceOptions {
-  /** Names the service in errors and echoed output, e.g. "scheduler". */
-  name: string;
-  /** The script `node` runs. */
-  entry: string;
-  /** The child's whole environment. */
-  env: NodeJS.ProcessEnv;
-  /** The variable that sets its port, e.g. SCHEDULER_PORT (set to 0 at first start). */
-  portVar: string;
-  /** Print the child's output. */
-  echo: boolean;
-  /** Wait between a stop signal and SIGKILL, in ms. */
-  graceMs: number;
-}
+/**
+ * How to start one service process of a test stack: devstack's launch options (name, entry,
+ * whole environment, echo, grace), and `portVar`, set to 0 at first start.
+ */
+export type StackServiceOptions = LaunchOptions;
 
 /**
  * A service process a fault test may kill, stop, pause and start again. It keeps its url:
@@ -100,13 +90,7 @@ class ServiceHandle implements StackService {
     this.env = { ...this.env, ...env };
     for (const [key, value] of Object.entries(this.env)) if (value === undefined) delete this.env[key];
     if (this.current !== undefined) this.env[this.opts.portVar] = new URL(this.current.url).port;
-    const service = await spawnService({
-      name: this.name,
-      entry: this.opts.entry,
-      env: this.env,
-      echo: this.opts.echo,
-      graceMs: this.opts.graceMs,
-    });
+    const service = await spawnService({ ...this.opts, env: this.env });
     this.current = service;
     this.expectingExit = false;
     this.paused = false;

@@ -4,8 +4,8 @@ import { appendFile, chmod, cp, mkdir, mkdtemp, rm, stat, writeFile } from "node
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
+import { freePort } from "@taskflow/devstack";
 import pg from "pg";
-import { freePort } from "./free-port.js";
 import { pgCtlOf } from "./start-private-postgres.js";
 
 const run = promisify(execFile);

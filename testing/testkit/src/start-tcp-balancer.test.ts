@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import * as net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { freePort } from "./free-port.js";
+import { freePort } from "@taskflow/devstack";
 import { startTcpBalancer, type TcpBalancer } from "./start-tcp-balancer.js";
 
 /** A TCP server that answers what it reads prefixed with its name, e.g. "a:ping". */

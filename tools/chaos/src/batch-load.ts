@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { SubmitInput } from "@taskflow/client";
-import type { Prng } from "./prng.js";
+import type { Prng } from "@taskflow/testkit";
 
 /** Jobs per SubmitJobs call: small, so one failed call loses little of the load. */
 const MAX_BATCH = 10;

@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { PrivateRedis, StackService, WorkerPool } from "@taskflow/testkit";
-import type { Prng } from "./prng.js";
+import type { PrivateRedis, Prng, StackService, WorkerPool } from "@taskflow/testkit";
 
 /**
  * What one chaos action hits: a worker, a whole service (every replica at once), one replica of
@@ -8,9 +7,8 @@ import type { Prng } from "./prng.js";
  */
 export type ChaosAction = "worker" | "scheduler" | "history" | "scheduler_replica" | "history_replica" | "redis";
 
-/** Pause between two actions, in ms. */
-const GAP_MIN_MS = 3_000;
-const GAP_MAX_MS = 8_000;
+/** Pause between two actions, in ms: from 3 to 8 s. */
+const GAP_MS: readonly [number, number] = [3_000, 8_000];
 /** How long a killed service, or one killed replica, stays down before it is started again, in ms. */
 const DOWNTIME_MS: Record<"scheduler" | "history", [number, number]> = {
   scheduler: [500, 2_000],
@@ -39,6 +37,10 @@ export interface ChaosOptions {
    * job (null: not within its wait). Its results are kept in `restores`.
    */
   timeRestore: (lostAtMs: number) => Promise<number | null>;
+  /** Pause between two actions, shortest and longest, in ms (default 3 to 8 s). */
+  gapMs?: readonly [number, number];
+  /** The actions to choose from (default every one the stack allows). */
+  actions?: readonly ChaosAction[];
 }
 
 /** What a chaos run did: the count per action, and how long each Redis loss took to repair. */
@@ -58,8 +60,9 @@ export const noActions = (): Record<ChaosAction, number> => ({
   redis: 0,
 });
 
-/** The actions open to a run: killing one replica only where a service has more than one. */
-function actionsFor(opts: ChaosOptions): ChaosAction[] {
+/** The actions open to a run: those asked for, else every one, killing one replica only where a service has more than one. */
+function actionsFor(opts: ChaosOptions): readonly ChaosAction[] {
+  if (opts.actions !== undefined) return opts.actions;
   const actions: ChaosAction[] = ["worker", "scheduler", "history", "redis"];
   if (opts.schedulers.length > 1) actions.push("scheduler_replica");
   if (opts.histories.length > 1) actions.push("history_replica");
@@ -67,9 +70,9 @@ function actionsFor(opts: ChaosOptions): ChaosAction[] {
 }
 
 /**
- * Every 3 to 8 s (seeded), SIGKILLs a random worker (its supervisor starts it again), kills
- * every replica of the scheduler or of history, or one replica of either, and starts what it
- * killed again after a short downtime, or restarts Redis empty. Each action completes (the
+ * Every 3 to 8 s (or `gapMs`; seeded), SIGKILLs a random worker (its supervisor starts it
+ * again), kills every replica of the scheduler or of history, or one replica of either, and starts
+ * what it killed again after a short downtime, or restarts Redis empty. Each action completes (the
  * service is back) before the next. Resolves with the count per action once `durationMs` has
  * passed or `signal` aborted. @throws Error when a killed process cannot be started again.
  */
@@ -78,9 +81,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosOutcome> {
   const restores: (number | null)[] = [];
   const actions = actionsFor(opts);
   const deadline = Date.now() + opts.durationMs;
-  const maxActions = Math.ceil(opts.durationMs / GAP_MIN_MS);
+  const [gapMin, gapMax] = opts.gapMs ?? GAP_MS;
+  const maxActions = Math.ceil(opts.durationMs / gapMin);
   for (let i = 0; i < maxActions; i++) {
-    const gap = opts.prng.int(GAP_MIN_MS, GAP_MAX_MS);
+    const gap = opts.prng.int(gapMin, gapMax);
     if (Date.now() + gap >= deadline) break;
     await sleep(gap, undefined, { signal: opts.signal }).catch(() => undefined);
     if (opts.signal.aborted) break;

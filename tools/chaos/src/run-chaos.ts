@@ -1,10 +1,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { toSubmitRequest, type SubmitInput } from "@taskflow/client";
-import { readExecLog } from "@taskflow/testkit";
+import { createPrng, readExecLog } from "@taskflow/testkit";
 import { emptyTally, runBatchLoad, type LoadTally } from "./batch-load.js";
-import { startAgain, runChaos, type ChaosAction, type ChaosOutcome } from "./chaos-loop.js";
+import { startAgain, runChaos, type ChaosAction, type ChaosOptions, type ChaosOutcome } from "./chaos-loop.js";
 import type { ChaosRig } from "./chaos-rig.js";
-import { createPrng } from "./prng.js";
 import {
   countDuplicates,
   countLost,
@@ -28,7 +27,7 @@ const SUBMIT_TIMEOUT_MS = 5_000;
 /** Pause between progress lines, in ms. */
 const PROGRESS_MS = 10_000;
 
-export interface ChaosRunOptions {
+export interface ChaosRunOptions extends Pick<ChaosOptions, "gapMs" | "actions"> {
   durationS: number;
   /** Jobs offered per second. */
   rate: number;
@@ -93,7 +92,7 @@ export async function runChaosExperiment(rig: ChaosRig, o: ChaosRunOptions): Pro
     duplicate_causes: await duplicateCauses(rig.db, execLog),
     mismatches: await settledMismatches(rig, o.signal),
     recovery_ms: recoveryMs,
-    redis_restore_ms: summarize(restores),
+    redis_restore_ms: summarizeRestores(restores),
     chaos_actions: actions,
     replicas: { scheduler: rig.stack.schedulers.length, history: rig.stack.histories.length },
     duration_s: o.durationS,
@@ -120,7 +119,8 @@ async function underChaos(rig: ChaosRig, o: ChaosRunOptions): Promise<{ tally: L
     const { stack, pool, redis } = rig;
     const chaos = { pool, redis, schedulers: stack.schedulers, histories: stack.histories, prng: createPrng(o.seed) };
     const restore = (lostAtMs: number) => timeRestore(rig.db, rig.redisClient, stack.keyPrefix, lostAtMs);
-    const outcome = await runChaos({ ...chaos, durationMs, signal: phase.signal, log: o.log, timeRestore: restore }).catch(
+    const pace = { gapMs: o.gapMs, actions: o.actions };
+    const outcome = await runChaos({ ...chaos, ...pace, durationMs, signal: phase.signal, log: o.log, timeRestore: restore }).catch(
       (err: unknown) => {
         phase.abort();
         throw err;
@@ -135,8 +135,8 @@ async function underChaos(rig: ChaosRig, o: ChaosRunOptions): Promise<{ tally: L
   }
 }
 
-/** Count, median and worst of the restore times. */
-function summarize(restores: readonly (number | null)[]): ChaosReport["redis_restore_ms"] {
+/** Count, median (the lower middle of an even count) and worst of the restore times; null ones were not restored. */
+export function summarizeRestores(restores: readonly (number | null)[]): ChaosReport["redis_restore_ms"] {
   const done = restores.filter((ms): ms is number => ms !== null).sort((a, b) => a - b);
   return {
     losses: restores.length,

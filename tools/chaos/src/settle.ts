@@ -92,7 +92,7 @@ export async function countMismatches(db: pg.Pool, redis: Redis, keyPrefix: stri
  * Executions beyond one per job, per job, from the fixture worker's log: its "start" lines less
  * one, less the attempts a flaky job failed on purpose ("fail" lines), which were meant to run.
  */
-function extraRuns(records: readonly ExecRecord[]): Map<string, number> {
+export function extraRuns(records: readonly ExecRecord[]): Map<string, number> {
   const extra = new Map<string, number>();
   for (const r of records) {
     if (r.event === "start") extra.set(r.job_id, (extra.get(r.job_id) ?? -1) + 1);
@@ -128,8 +128,7 @@ export interface DuplicateCauses {
  */
 export async function duplicateCauses(db: pg.Pool, records: readonly ExecRecord[]): Promise<DuplicateCauses> {
   const extra = extraRuns(records);
-  const causes: DuplicateCauses = { lease_expired: 0, restored_after_redis_loss: 0, outbox_lost_with_redis: 0 };
-  if (extra.size === 0) return causes;
+  if (extra.size === 0) return attributeDuplicates(extra, new Map());
   const { rows } = await db.query<{ job_id: string; expired: number; restored: number }>(
     `SELECT job_id::text,
             count(*) FILTER (WHERE reason IN ('lease_deadline_passed', 'attempt_timed_out'))::int AS expired,
@@ -137,7 +136,24 @@ export async function duplicateCauses(db: pg.Pool, records: readonly ExecRecord[
      FROM job_events WHERE job_id = ANY($1::uuid[]) AND type = 'lease_expired' GROUP BY job_id`,
     [[...extra.keys()]],
   );
-  const trail = new Map(rows.map((r) => [r.job_id, r]));
+  return attributeDuplicates(extra, new Map(rows.map((r) => [r.job_id, r])));
+}
+
+/** A job's lease expiries in its trail, by reason. */
+export interface LapseCounts {
+  /** The lease ran out (lease_deadline_passed, attempt_timed_out). */
+  expired: number;
+  /** Redis lost the lease (restored_after_redis_loss). */
+  restored: number;
+}
+
+/**
+ * Gives each job's extra runs (see {@link extraRuns}) the causes its trail holds, lease expiries
+ * first, then restores, each event explaining at most one run; the rest were lost with Redis's
+ * outbox. The causes add up to the extra runs.
+ */
+export function attributeDuplicates(extra: ReadonlyMap<string, number>, trail: ReadonlyMap<string, LapseCounts>): DuplicateCauses {
+  const causes: DuplicateCauses = { lease_expired: 0, restored_after_redis_loss: 0, outbox_lost_with_redis: 0 };
   for (const [id, n] of extra) {
     const t = trail.get(id);
     const expired = Math.min(n, t?.expired ?? 0);

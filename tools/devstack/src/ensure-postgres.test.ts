@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensurePostgres } from "./ensure-postgres.js";
 import { freePort } from "./free-port.js";
 import { resolvePostgresOwner } from "./resolve-postgres-owner.js";
+import { startEmbeddedPostgres, type EmbeddedPostgres } from "./start-embedded-postgres.js";
 
 async function query(url: string, sql: string): Promise<Record<string, unknown>[]> {
   const client = new pg.Client({ connectionString: url });
@@ -43,6 +44,8 @@ async function expectDataToSurviveRestart(dir: string): Promise<string> {
 describe("ensurePostgres", () => {
   let parent: string;
   const fallbacks: string[] = [];
+  /** A server of this file's own that stands for a developer's local one. */
+  let local: EmbeddedPostgres | undefined;
 
   beforeAll(async () => {
     parent = await mkdtemp(join(tmpdir(), "devstack-pg-"));
@@ -50,6 +53,7 @@ describe("ensurePostgres", () => {
     await chmod(parent, 0o755);
   });
   afterAll(async () => {
+    await local?.stop();
     for (const dir of [parent, ...fallbacks]) await rm(dir, { recursive: true, force: true });
   });
 
@@ -60,7 +64,10 @@ describe("ensurePostgres", () => {
   });
 
   it("uses a reachable server, creating its taskflow database", async () => {
-    const adminUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+    // Not the shared test server: its taskflow database would outlive the test (and may be a
+    // developer's, which `npm start` uses).
+    local = await startEmbeddedPostgres(join(parent, "local"));
+    const { adminUrl } = local;
     const db = await ensurePostgres({ env: {}, localAdminUrls: [adminUrl] });
     expect(db).toMatchObject({ adminUrl, source: "local" });
     expect(await query(db.url, "select current_database() as name")).toEqual([{ name: "taskflow" }]);

@@ -1,18 +1,10 @@
-import { spawn } from "node:child_process";
-import { mkdir } from "node:fs/promises";
 import { findOnPath } from "./find-on-path.js";
-import { freePort } from "./free-port.js";
 import { pingRedis } from "./ping-redis.js";
-import { killOnExit, stopChild } from "./stop-child.js";
+import { startRedisServer } from "./start-redis-server.js";
 import { storeDir } from "./store-dir.js";
-import { waitForLine } from "./wait-for-line.js";
 
 /** Where a Redis server usually runs on a developer's machine. */
 const DEFAULT_PROBE = { host: "127.0.0.1", port: 6379 };
-/** How long redis-server may take to accept connections, in ms. */
-const START_TIMEOUT_MS = 10_000;
-/** Wait between SIGTERM and SIGKILL when stopping it, in ms (it saves nothing, so exits fast). */
-const STOP_GRACE_MS = 5_000;
 
 /** Options of {@link ensureRedis}. */
 export interface EnsureRedisOptions {
@@ -54,36 +46,7 @@ export async function ensureRedis(opts: EnsureRedisOptions = {}): Promise<RedisH
         "redis-server; macOS: brew install redis) or set REDIS_URL=redis://host:port.",
     );
   }
-  return startRedisServer(binary, opts.dir ?? storeDir("redis"), env);
-}
-
-async function startRedisServer(
-  binary: string,
-  dir: string,
-  env: NodeJS.ProcessEnv,
-): Promise<RedisHandle> {
-  await mkdir(dir, { recursive: true });
-  const port = await freePort();
-  // A scratch server: no snapshots, no append-only file, and errors instead of evictions, so a
-  // full memory never silently drops jobs.
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", ""];
-  args.push("--appendonly", "no", "--maxmemory-policy", "noeviction", "--daemonize", "no");
-  // Its own process group, so a terminal's Ctrl-C leaves it to the launcher to stop, last.
-  const child = spawn(binary, args, { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
-  killOnExit(child);
-  try {
-    await waitForLine(child, {
-      name: "redis-server",
-      match: (line) => (line.includes("Ready to accept connections") ? true : undefined),
-      timeoutMs: START_TIMEOUT_MS,
-    });
-  } catch (err) {
-    await stopChild(child, "SIGKILL");
-    throw err;
-  }
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    source: "started",
-    stop: () => stopChild(child, "SIGTERM", STOP_GRACE_MS),
-  };
+  // A process group of its own: a terminal's Ctrl-C leaves it to the launcher to stop, last.
+  const server = await startRedisServer({ binary, dir: opts.dir ?? storeDir("redis"), env, detached: true });
+  return { url: server.url, source: "started", stop: () => server.stop() };
 }

@@ -17,7 +17,7 @@ export function welcomeText(stack: Stack): string {
     "TaskFlow is running:",
     `  scheduler   ${urls.scheduler}   (gRPC, Connect and gRPC-Web; server reflection)`,
     `  history     ${urls.history}`,
-    `  worker      ${urls.worker}   (health only)`,
+    ...(urls.worker === undefined ? [] : [`  worker      ${urls.worker}   (health only)`]),
     `  PostgreSQL  ${postgres.url}   (${postgres.source})`,
     `  Redis       ${redis.url}   (${redis.source})`,
     "",
