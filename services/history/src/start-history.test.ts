@@ -261,6 +261,6 @@ describe("history over gRPC (HTTP/2)", () => {
 
   it("fails to start, leaving nothing open, when PostgreSQL is unreachable", async () => {
     const config = { ...HISTORY_DEFAULTS, port: 0, databaseUrl: "postgres://postgres@127.0.0.1:1/none" };
-    await expect(startHistory(config, { logger: quietLogger })).rejects.toThrow();
+    await expect(startHistory(config, { logger: quietLogger })).rejects.toMatchObject({ code: "ECONNREFUSED" });
   });
 });

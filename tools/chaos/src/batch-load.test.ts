@@ -26,9 +26,9 @@ describe("runBatchLoad", () => {
     expect(tally.unanswered).toBe(20);
     expect(tally.acknowledged).toHaveLength(40);
     expect(new Set(tally.acknowledged).size).toBe(40);
-    // Batch b goes no earlier than b × 100 ms in (a timer may round down by a millisecond).
+    // Batch b goes no earlier than b × 100 ms in (timers and the clock read here may differ by a few ms).
     const sent = calls.map((c) => c.atMs).sort((a, b) => a - b);
-    sent.forEach((atMs, b) => expect(atMs).toBeGreaterThanOrEqual(b * 100 - 1));
+    sent.forEach((atMs, b) => expect(atMs).toBeGreaterThanOrEqual(b * 100 - 5));
   });
 
   it("sends one job per call at a low rate, and counts into the tally it is given", async () => {
