@@ -29,9 +29,9 @@ const env = {
 const installStamp = join(root, "node_modules", ".taskflow-install-stamp");
 // Scripts run with the stores' urls in the environment, as the tests are.
 const storeScripts = {
-  bench: "packages/bench/dist/cli.js",
-  "bench:history": "packages/bench/dist/history/cli.js",
-  chaos: "packages/chaos/dist/cli.js",
+  bench: "tools/bench/dist/cli.js",
+  "bench:history": "tools/bench/dist/history/cli.js",
+  chaos: "tools/chaos/dist/cli.js",
 };
 // Scripts that use only PostgreSQL: no Redis is started for them.
 const postgresOnlyScripts = new Set(["bench:history"]);
@@ -109,7 +109,7 @@ async function prepare() {
  * stores, which it stops after.
  */
 async function withStores(body, { redis: useRedis = true } = {}) {
-  const devstack = join(root, "packages", "devstack", "dist", "index.js");
+  const devstack = join(root, "tools", "devstack", "dist", "index.js");
   const { ensurePostgres, ensureRedis } = await import(pathToFileURL(devstack).href);
   const started = [];
   try {
@@ -134,7 +134,7 @@ async function main() {
   const [command, ...args] = process.argv.slice(2);
   if (command === "start") {
     await prepare();
-    return run(process.execPath, [join(root, "packages", "devstack", "dist", "cli.js"), "start"]);
+    return run(process.execPath, [join(root, "tools", "devstack", "dist", "cli.js"), "start"]);
   }
   if (command === "test") {
     await prepare();

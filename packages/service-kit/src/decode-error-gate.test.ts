@@ -2,9 +2,9 @@ import { create, toBinary, type JsonObject } from "@bufbuild/protobuf";
 import { Code, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { HistoryService, SchedulerService, SubmitJobRequestSchema } from "@taskflow/proto";
-import { rejection } from "@taskflow/testkit";
+import { rejection } from "@taskflow/test-helpers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { rawCall } from "@taskflow/testkit";
+import { rawCall } from "@taskflow/test-helpers";
 import { captureLogs, schedulerRegistration } from "../test/support.js";
 import { startServer, type RunningServer } from "./start-server.js";
 

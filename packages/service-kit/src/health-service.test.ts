@@ -4,7 +4,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import { Code, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "@taskflow/proto/gen/grpc/health/v1/health_pb";
-import { rejection } from "@taskflow/testkit";
+import { rejection } from "@taskflow/test-helpers";
 import { afterEach, describe, expect, it } from "vitest";
 import { captureLogs, schedulerRegistration } from "../test/support.js";
 import type { HealthOptions } from "./health-monitor.js";

@@ -3,7 +3,7 @@ import { Code, createClient, type ServiceImpl } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { SchedulerService } from "@taskflow/proto";
 import { Health } from "@taskflow/proto/gen/grpc/health/v1/health_pb";
-import { rejection } from "@taskflow/testkit";
+import { rejection } from "@taskflow/test-helpers";
 import { describe, expect, it } from "vitest";
 import { captureLogs } from "../test/support.js";
 import { startServer, type ServerOptions } from "./start-server.js";

@@ -4,7 +4,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import { Code, createClient, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { SchedulerService } from "@taskflow/proto";
-import { rejection } from "@taskflow/testkit";
+import { rejection } from "@taskflow/test-helpers";
 import { afterEach, describe, expect, it } from "vitest";
 import { allTransports, captureLogs, schedulerRegistration, StreamService } from "../test/support.js";
 import { startServer, type RunningServer, type ServerOptions } from "./start-server.js";

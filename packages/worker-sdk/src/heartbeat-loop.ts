@@ -1,6 +1,6 @@
 import { LeaseStatus, type LeaseState } from "@taskflow/proto";
 import type { Logger } from "pino";
-import { sleep } from "./backoff.js";
+import { RepeatUntilStopped } from "./repeat-until-stopped.js";
 import type { LeaseRef } from "./start-job.js";
 import { rpcTimeoutMs, type WorkerRpc } from "./worker-rpc.js";
 
@@ -24,10 +24,14 @@ export interface HeartbeatDeps {
  * only says the worker is alive), and passes lost leases and cancellations on.
  */
 export class HeartbeatLoop {
-  private readonly stopping = new AbortController();
-  private loop: Promise<void> | undefined;
+  private readonly loop: RepeatUntilStopped;
+  /** When the next beat is due (performance.now() time). */
+  private next: number;
 
-  constructor(private readonly deps: HeartbeatDeps) {}
+  constructor(private readonly deps: HeartbeatDeps) {
+    this.next = performance.now() + deps.intervalMs;
+    this.loop = new RepeatUntilStopped(() => this.round(), deps.intervalMs);
+  }
 
   /** Sends one heartbeat; a failure is logged, and the next beat tries again. */
   async runOnce(): Promise<void> {
@@ -54,26 +58,22 @@ export class HeartbeatLoop {
   }
 
   start(): void {
-    this.loop ??= this.run();
+    this.loop.start();
   }
 
   /** Stops beating; resolves once a beat in flight has ended. */
-  async stop(): Promise<void> {
-    this.stopping.abort();
-    await this.loop;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
-  private async run(): Promise<void> {
-    const signal = this.stopping.signal;
-    const interval = this.deps.intervalMs;
-    // Beats keep their cadence however long a call takes, so a slow heartbeat does not push
-    // the next one past the lease (the wait is measured from the previous beat's start).
-    let next = performance.now() + interval;
-    while (!signal.aborted) {
-      await sleep(Math.max(0, next - performance.now()), signal);
-      next = Math.max(next + interval, performance.now());
-      if (!signal.aborted) await this.runOnce();
-    }
+  /**
+   * One beat. Beats keep their cadence however long a call takes, so a slow heartbeat does not
+   * push the next one past the lease (the wait is measured from the previous beat's start).
+   */
+  private async round(): Promise<number> {
+    this.next = Math.max(this.next + this.deps.intervalMs, performance.now());
+    await this.runOnce();
+    return Math.max(0, this.next - performance.now());
   }
 }
 

@@ -3,8 +3,9 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import type { LeaseJobsRequestSchema, LeasedJob } from "@taskflow/proto";
 import type { Logger } from "pino";
-import { Backoff, sleep } from "./backoff.js";
+import { Backoff } from "./backoff.js";
 import type { JobTable } from "./job-table.js";
+import { RepeatUntilStopped } from "./repeat-until-stopped.js";
 import { isRefusal, rpcTimeoutMs, type WorkerRpc } from "./worker-rpc.js";
 
 type LeaseAsk = MessageInitShape<typeof LeaseJobsRequestSchema>;
@@ -34,9 +35,8 @@ export interface LeaseLoopDeps {
  * An answered or refused ask is done; the next one gets a new id.
  */
 export class LeaseLoop {
-  private readonly stopping = new AbortController();
   private readonly backoff = new Backoff(200, 5_000);
-  private loop: Promise<void> | undefined;
+  private readonly loop = new RepeatUntilStopped((signal) => this.round(signal));
   /** The ask sent and not yet answered, to repeat on retry. */
   private unanswered: LeaseAsk | undefined;
 
@@ -46,9 +46,8 @@ export class LeaseLoop {
    * Waits for a free slot, long-polls once and dispatches what it got. Returns the number of
    * jobs leased; throws the RPC's ConnectError unless the loop is stopping.
    */
-  async runOnce(): Promise<number> {
+  async runOnce(signal = this.loop.signal): Promise<number> {
     const { table, rpc } = this.deps;
-    const signal = this.stopping.signal;
     await table.whenSlotFree(signal);
     if (signal.aborted) return 0;
     // Slots only free up while an ask waits for its retry, so a repeated ask never asks for more than fit.
@@ -81,27 +80,25 @@ export class LeaseLoop {
   }
 
   start(): void {
-    this.loop ??= this.run();
+    this.loop.start();
   }
 
   /** Stops leasing at once, aborting the long poll in flight. */
-  async stop(): Promise<void> {
-    this.stopping.abort();
-    await this.loop;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
-  private async run(): Promise<void> {
-    const signal = this.stopping.signal;
-    while (!signal.aborted) {
-      try {
-        const leased = await this.runOnce();
-        this.backoff.reset();
-        this.deps.logger.debug({ jobs: leased }, "lease poll ended");
-      } catch (err) {
-        const waitMs = this.backoff.next();
-        this.deps.logger.warn({ err, retry_in_ms: Math.round(waitMs) }, "lease failed, retrying");
-        await sleep(waitMs, signal);
-      }
+  /** One long poll; after a failure, waits out a backoff before the next. */
+  private async round(signal: AbortSignal): Promise<number> {
+    try {
+      const leased = await this.runOnce(signal);
+      this.backoff.reset();
+      this.deps.logger.debug({ jobs: leased }, "lease poll ended");
+      return 0;
+    } catch (err) {
+      const waitMs = this.backoff.next();
+      this.deps.logger.warn({ err, retry_in_ms: Math.round(waitMs) }, "lease failed, retrying");
+      return waitMs;
     }
   }
 }

@@ -1,4 +1,3 @@
 export { HISTORY_DEFAULTS, type HistoryConfig, loadConfig } from "./config.js";
 export { migrate, MIGRATION_LOCK_KEY, type MigrateOptions } from "./db/migrate.js";
-export { JOB_COLUMNS } from "./db/queryable.js";
-export { type RunningHistory, startHistory } from "./server.js";
+export { type RunningHistory, startHistory } from "./start-history.js";

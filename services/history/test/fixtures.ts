@@ -115,3 +115,10 @@ export async function waitForLockWaiter(pool: pg.Pool): Promise<void> {
     await new Promise((r) => setImmediate(r));
   }
 }
+
+/** A logger that keeps every line, parsed, for tests that check what was logged. */
+export function capturingLogger(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino({ level: "debug" }, { write: (msg: string) => void lines.push(JSON.parse(msg) as Record<string, unknown>) });
+  return { logger, lines };
+}

@@ -3,7 +3,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import type pg from "pg";
-import pino from "pino";
 import { appendEvents, type NewJobEvent } from "../src/db/queries/append-events.js";
 import { insertJobs } from "../src/db/queries/insert-jobs.js";
 import { StatementTimings } from "../src/db/statements.js";
@@ -12,10 +11,43 @@ import { makeEvent, makeJob, quietLogger, uuidAt } from "./fixtures.js";
 
 export const DAY_MS = 86_400_000;
 
-/** UTC midnight of today plus `offsetDays`, in ms. */
+/** UTC midnight of the day {@link pinToday} took from the database, in ms. */
+let pinnedTodayMs: number | undefined;
+
+/**
+ * Closer than this to midnight (UTC, by the database's clock), {@link pinToday} waits for the new
+ * day: setup after it and a test (at most 30 s) then end before the day changes again.
+ */
+const MIDNIGHT_MARGIN_MS = 45_000;
+
+const TODAY_SQL = `
+SELECT (now() AT TIME ZONE 'UTC')::date::text AS today,
+       (extract(epoch FROM date_trunc('day', now() AT TIME ZONE 'UTC') + interval '1 day' - (now() AT TIME ZONE 'UTC')) * 1000)::float8 AS left_ms`;
+
+/**
+ * Makes "today" for {@link dayStartMs}, {@link dayOf} and {@link suffixOf} the day PostgreSQL's
+ * clock says (UTC), the clock of everything that names days by `now()`: the migrations and
+ * partition upkeep creating today's partitions, retention's cutoff. A day taken from the test
+ * process's clock, and read again at each use, could differ from the database's near midnight.
+ * Near midnight (see {@link MIDNIGHT_MARGIN_MS}) it first waits for the new day. Call it in the
+ * setup of each test, before building the test's days.
+ */
+export async function pinToday(pool: pg.Pool): Promise<void> {
+  for (;;) {
+    const { rows } = await pool.query<{ today: string; left_ms: number }>(TODAY_SQL);
+    const { today, left_ms: leftMs } = rows[0]!;
+    if (leftMs >= MIDNIGHT_MARGIN_MS) {
+      pinnedTodayMs = Date.parse(`${today}T00:00:00Z`);
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(leftMs + 50, 1_000)));
+  }
+}
+
+/** UTC midnight of today (as pinned by {@link pinToday}) plus `offsetDays`, in ms. */
 export function dayStartMs(offsetDays: number): number {
-  const now = new Date();
-  return Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()) + offsetDays * DAY_MS;
+  if (pinnedTodayMs === undefined) throw new Error("call pinToday(pool) in the test's setup before naming days");
+  return pinnedTodayMs + offsetDays * DAY_MS;
 }
 
 /** `YYYY-MM-DD` of today plus `offsetDays` (UTC). */
@@ -23,7 +55,6 @@ export const dayOf = (offsetDays: number): string => new Date(dayStartMs(offsetD
 
 /** `YYYYMMDD`, as partition names carry the day. */
 export const suffixOf = (offsetDays: number): string => dayOf(offsetDays).replaceAll("-", "");
-
 
 /** Creates the day partitions of today plus `offsetDays`, as the upkeep would have then. */
 export async function makeDayPartitions(pool: pg.Pool, offsetDays: number): Promise<void> {
@@ -106,11 +137,4 @@ function expectEndsWithNewline(text: string): void {
 /** Names of the files in `dir`, sorted. */
 export async function filesIn(dir: string): Promise<string[]> {
   return (await readdir(dir)).sort();
-}
-
-/** A logger that keeps every line, parsed, for tests that check what was logged. */
-export function capturingLogger(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const logger = pino({ level: "debug" }, { write: (msg: string) => void lines.push(JSON.parse(msg) as Record<string, unknown>) });
-  return { logger, lines };
 }

@@ -10,6 +10,13 @@ import { loadConfig } from "./config.js";
 import { startScheduler } from "./start-scheduler.js";
 
 const logger = pino({ level: "silent" });
+/**
+ * How soon a call must fail once Redis is gone, in ms: the scheduler's 1 s Redis command
+ * timeout, which bounds it, plus room for a loaded machine, and half the deadline below.
+ */
+const FAIL_FAST_BOUND_MS = 5_000;
+/** The deadline of that call, in ms. */
+const CALL_DEADLINE_MS = 10_000;
 
 describe("startScheduler with history unreachable", () => {
   let s: Stack;
@@ -65,11 +72,12 @@ describe("health and shutdown", () => {
       await s.scheduler.submitJob({ type: "t.x", queue: "cut" });
       proxy.partition();
       const started = Date.now();
+      // A call held until Redis came back would run into this deadline (deadline_exceeded).
       const err = await s.worker
-        .leaseJobs({ workerId: "w1", queues: ["cut"], maxJobs: 1 })
+        .leaseJobs({ workerId: "w1", queues: ["cut"], maxJobs: 1 }, { timeoutMs: CALL_DEADLINE_MS })
         .catch((e: unknown) => ConnectError.from(e));
       expect(err).toMatchObject({ code: Code.Unavailable });
-      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(Date.now() - started).toBeLessThan(FAIL_FAST_BOUND_MS);
       expect(await healthOf(s.url)).toBe(HealthCheckResponse_ServingStatus.NOT_SERVING);
     } finally {
       await s.close();
@@ -84,7 +92,8 @@ describe("health and shutdown", () => {
       REDIS_KEY_PREFIX: randomKeyPrefix(),
       HISTORY_URL: await deadUrl(),
     });
-    await expect(startScheduler(config, { logger })).rejects.toThrow();
+    // ioredis's own words for a connection that never opened (not an eviction check, nor a port).
+    await expect(startScheduler(config, { logger })).rejects.toThrow("Connection is closed.");
   });
 });
 

@@ -15,8 +15,9 @@ export interface RedisFixture {
 
 export const TEST_LEASE_MS = 30_000;
 
-export async function createRedisFixture(overrides: Partial<QueueStoreOptions> = {}): Promise<RedisFixture> {
-  const redis = new Redis(testRedisUrl(), { lazyConnect: true });
+/** A fixture on `redisUrl` (default the shared test server; a private one for server-wide commands). */
+export async function createRedisFixture(overrides: Partial<QueueStoreOptions> = {}, redisUrl = testRedisUrl()): Promise<RedisFixture> {
+  const redis = new Redis(redisUrl, { lazyConnect: true });
   await redis.connect();
   const prefix = randomKeyPrefix();
   const store = new QueueStore({
@@ -33,7 +34,7 @@ export async function createRedisFixture(overrides: Partial<QueueStoreOptions> =
     store,
     keys: (queue) => queueKeys(prefix, queue),
     close: async () => {
-      await deleteKeysWithPrefix(testRedisUrl(), `${prefix}:`);
+      await deleteKeysWithPrefix(redisUrl, `${prefix}:`);
       await redis.quit();
     },
   };

@@ -1,14 +1,13 @@
-import { createServer, type AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { loadConfig as loadHistoryConfig, startHistory, type RunningHistory } from "@taskflow/history";
+import { loadConfig as loadHistoryConfig, startHistory, type HistoryConfig, type RunningHistory } from "@taskflow/history";
 import { AdminService, HistoryIngestService, HistoryService, SchedulerService, WorkerService } from "@taskflow/proto";
-import { createTestDatabase, deleteKeysWithPrefix, randomKeyPrefix, testRedisUrl, type TestDatabase } from "@taskflow/testkit";
+import { freePort, startHistoryInProcess, startServicesInProcess, testRedisUrl } from "@taskflow/testkit";
 import { Redis } from "ioredis";
 import pino, { type Logger } from "pino";
 import { loadConfig, type SchedulerConfig } from "../src/config.js";
-import { startScheduler, type RunningScheduler } from "../src/start-scheduler.js";
+import { startScheduler } from "../src/start-scheduler.js";
 
 /** History (on a database of its own) plus a scheduler (on a key prefix of its own), driven over HTTP/2. */
 export interface Stack {
@@ -65,79 +64,55 @@ export interface StackOptions {
   historyUrl?: string;
 }
 
+/** The built history, logging nothing. */
+const historyModule = {
+  loadConfig: loadHistoryConfig,
+  start: (config: HistoryConfig) => startHistory(config, { logger: silent }),
+};
+
 /** History alone, on a database of its own; `close()` stops it and drops the database. */
-export async function startTestHistory(): Promise<RunningHistory & { databaseUrl: string }> {
-  const db: TestDatabase = await createTestDatabase();
-  try {
-    const hist = await startHistory(loadHistoryConfig({ DATABASE_URL: db.url, HISTORY_PORT: "0", LOG_LEVEL: "silent" }), {
-      logger: silent,
-    });
-    return {
-      url: hist.url,
-      databaseUrl: db.url,
-      close: async () => {
-        await hist.close();
-        await db.drop();
-      },
-    };
-  } catch (err) {
-    await db.drop();
-    throw err;
-  }
+export function startTestHistory(): Promise<RunningHistory & { databaseUrl: string }> {
+  return startHistoryInProcess(historyModule, { LOG_LEVEL: "silent" });
 }
 
 /** A URL where nothing listens: a port bound once and released. */
 export async function deadUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return `http://127.0.0.1:${port}`;
+  return `http://127.0.0.1:${await freePort()}`;
 }
 
+/**
+ * testkit's in-process stack with this package's scheduler (the code under test, not the
+ * build), whose log lines the stack's `logged` waits for, and the clients tests call it with.
+ */
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
-  let hist: (RunningHistory & { databaseUrl: string }) | undefined;
-  let sched: RunningScheduler | undefined;
+  const tap = new LogTap();
+  const services = await startServicesInProcess({
+    history: historyModule,
+    scheduler: { loadConfig, start: (config: SchedulerConfig) => startScheduler(config, { logger: tap.logger }) },
+    historyEnv: { LOG_LEVEL: "silent" },
+    schedulerEnv: { SWEEP_INTERVAL_MS: "50", ...opts.env },
+    historyUrl: opts.historyUrl,
+  });
   const redis = new Redis(testRedisUrl());
-  const prefix = randomKeyPrefix();
-  const close = async (): Promise<void> => {
-    await sched?.close();
-    await hist?.close();
-    await deleteKeysWithPrefix(testRedisUrl(), `${prefix}:`);
-    await redis.quit();
+  const transport = createGrpcTransport({ baseUrl: services.schedulerUrl });
+  const historyTransport = createGrpcTransport({ baseUrl: services.historyUrl });
+  return {
+    url: services.schedulerUrl,
+    scheduler: createClient(SchedulerService, transport),
+    worker: createClient(WorkerService, transport),
+    admin: createClient(AdminService, transport),
+    history: createClient(HistoryService, historyTransport),
+    ingest: createClient(HistoryIngestService, historyTransport),
+    redis,
+    config: services.schedulerConfig,
+    historyUrl: services.historyUrl,
+    databaseUrl: services.databaseUrl,
+    logged: (msg) => tap.next(msg),
+    close: async () => {
+      await services.close();
+      await redis.quit();
+    },
   };
-  try {
-    hist = await startTestHistory();
-    const config = loadConfig({
-      SCHEDULER_PORT: "0",
-      REDIS_URL: testRedisUrl(),
-      REDIS_KEY_PREFIX: prefix,
-      HISTORY_URL: opts.historyUrl ?? hist.url,
-      SWEEP_INTERVAL_MS: "50",
-      ...opts.env,
-    });
-    const tap = new LogTap();
-    sched = await startScheduler(config, { logger: tap.logger });
-    const transport = createGrpcTransport({ baseUrl: sched.url });
-    const historyTransport = createGrpcTransport({ baseUrl: hist.url });
-    return {
-      url: sched.url,
-      scheduler: createClient(SchedulerService, transport),
-      worker: createClient(WorkerService, transport),
-      admin: createClient(AdminService, transport),
-      history: createClient(HistoryService, historyTransport),
-      ingest: createClient(HistoryIngestService, historyTransport),
-      redis,
-      config,
-      historyUrl: hist.url,
-      databaseUrl: hist.databaseUrl,
-      logged: (msg) => tap.next(msg),
-      close,
-    };
-  } catch (err) {
-    await close();
-    throw err;
-  }
 }
 
 /** Every job hash under the scheduler's prefix (to prove a refused request enqueued nothing). */

@@ -15,7 +15,13 @@ export const MIGRATION_LOCK_KEY = 0x74_66_68_69_73_74;
 const MIGRATIONS_TABLE = "pgmigrations";
 
 /** services/history/migrations, from both src/db and dist/db. */
-const MIGRATIONS_DIR = fileURLToPath(new URL("../../migrations", import.meta.url));
+export const MIGRATIONS_DIR = fileURLToPath(new URL("../../migrations", import.meta.url));
+
+/**
+ * Files of {@link MIGRATIONS_DIR} that are not migrations: hidden ones and any not named `*.sql`,
+ * such as `CHECKSUMS` (node-pg-migrate anchors the pattern, `^(...)$`).
+ */
+const NOT_A_MIGRATION = "(\\..*|.*(?<!\\.sql))";
 
 export interface MigrateOptions {
   /** Receives a summary of what ran; silent when omitted. */
@@ -44,6 +50,7 @@ export async function migrate(databaseUrl: string, opts: MigrateOptions = {}): P
         dbClient: client,
         dir: MIGRATIONS_DIR,
         migrationsTable: MIGRATIONS_TABLE,
+        ignorePattern: NOT_A_MIGRATION,
         direction: opts.direction ?? "up",
         count: opts.count ?? (opts.direction === "down" ? 1 : Number.POSITIVE_INFINITY),
         noLock: true,

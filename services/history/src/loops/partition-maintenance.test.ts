@@ -1,18 +1,21 @@
 import { eventually } from "@taskflow/testkit";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DbFixture, quietLogger, setupDatabase } from "../../test/fixtures.js";
-import { addJob, capturingLogger, dayStartMs, suffixOf } from "../../test/retention-data.js";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { capturingLogger, type DbFixture, quietLogger, setupDatabase } from "../../test/fixtures.js";
+import { addJob, dayStartMs, pinToday, suffixOf } from "../../test/retention-data.js";
 import { listPartitions } from "../db/queries/partitions.js";
 import { StatementTimings } from "../db/statements.js";
 import { PartitionMaintenance, type PartitionMaintenanceOptions } from "./partition-maintenance.js";
 
+// The upkeep names days by the database's now(), so the tests take today from it too; each has a
+// database of its own, so none depends on the partitions or jobs of another.
 describe("PartitionMaintenance", () => {
   let f: DbFixture;
-  beforeAll(async () => {
+  beforeEach(async () => {
     f = await setupDatabase();
+    await pinToday(f.pool);
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await f?.close();
   });
 
@@ -93,6 +96,7 @@ describe("PartitionMaintenance", () => {
   });
 
   it("gives up within the lock timeout while a reader holds the parent, and catches up once it is gone", async () => {
+    await addJob(f.pool, dayStartMs(0) + 3_600_000, "pending");
     const blocker = new pg.Client({ connectionString: f.db.url });
     await blocker.connect();
     const { logger, lines } = capturingLogger();

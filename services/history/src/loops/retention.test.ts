@@ -1,18 +1,20 @@
 import { join } from "node:path";
 import { eventually } from "@taskflow/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DbFixture, setupDatabase } from "../../test/fixtures.js";
-import { addJob, capturingLogger, dayStartMs, jobIds, retentionTestOptions, tempArchiveDir } from "../../test/retention-data.js";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { capturingLogger, type DbFixture, setupDatabase } from "../../test/fixtures.js";
+import { addJob, dayStartMs, jobIds, pinToday, retentionTestOptions, tempArchiveDir } from "../../test/retention-data.js";
 import { RetentionLoop } from "./retention.js";
 
 describe("RetentionLoop", () => {
   let f: DbFixture;
   let archive: Awaited<ReturnType<typeof tempArchiveDir>>;
-  beforeAll(async () => {
+  // A database and an archive directory per test: each test holds only the jobs it added.
+  beforeEach(async () => {
     f = await setupDatabase();
+    await pinToday(f.pool);
     archive = await tempArchiveDir();
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await f?.close();
     await archive?.remove();
   });
@@ -35,6 +37,7 @@ describe("RetentionLoop", () => {
 
   it("keeps retrying a pass whose archive cannot be written, removing nothing, until it can", async () => {
     const id = await oldFinished();
+    await oldFinished();
     const { logger, lines } = capturingLogger();
     const broken = new RetentionLoop({ ...retentionTestOptions(f.pool, { archiveDir: join(archive.dir, "missing"), logger }), intervalMs: 10 });
 

@@ -1,26 +1,13 @@
-import { JobEventType, JobStatus, WorkerStatus } from "@taskflow/proto";
+import {
+  enumFromText,
+  enumText,
+  type JobEventType,
+  JobEventTypeSchema,
+  type JobStatus,
+  JobStatusSchema,
+  WorkerStatus,
+} from "@taskflow/proto";
 import type { JobEventTypeText, JobStatusText, StoredWorkerStatus, WorkerHealth } from "../db/rows.js";
-
-const STATUS_TEXT = new Map<JobStatus, JobStatusText>([
-  [JobStatus.PENDING, "pending"],
-  [JobStatus.PROCESSING, "processing"],
-  [JobStatus.COMPLETED, "completed"],
-  [JobStatus.FAILED, "failed"],
-  [JobStatus.CANCELLED, "cancelled"],
-]);
-const STATUS_ENUM = new Map([...STATUS_TEXT].map(([e, t]) => [t, e]));
-
-const EVENT_TYPE_TEXT = new Map<JobEventType, JobEventTypeText>([
-  [JobEventType.SUBMITTED, "submitted"],
-  [JobEventType.STARTED, "started"],
-  [JobEventType.COMPLETED, "completed"],
-  [JobEventType.RETRY_SCHEDULED, "retry_scheduled"],
-  [JobEventType.FAILED, "failed"],
-  [JobEventType.LEASE_EXPIRED, "lease_expired"],
-  [JobEventType.RELEASED, "released"],
-  [JobEventType.CANCELLED, "cancelled"],
-]);
-const EVENT_TYPE_ENUM = new Map([...EVENT_TYPE_TEXT].map(([e, t]) => [t, e]));
 
 const HEALTH_ENUM = new Map<WorkerHealth, WorkerStatus>([
   ["healthy", WorkerStatus.HEALTHY],
@@ -29,18 +16,21 @@ const HEALTH_ENUM = new Map<WorkerHealth, WorkerStatus>([
 ]);
 const HEALTH_TEXT = new Map([...HEALTH_ENUM].map(([h, e]) => [e, h]));
 
+// Job statuses and event types are stored as the contract names them (enumText): the proto enums
+// are the one place they are spelled, and the schema's CHECK constraints hold the same words.
+
 /** The stored text of a job status; undefined for UNSPECIFIED and values the contract lacks. */
-export const jobStatusText = (s: JobStatus): JobStatusText | undefined => STATUS_TEXT.get(s);
+export const jobStatusText = (s: JobStatus): JobStatusText | undefined => enumText(JobStatusSchema, s) as JobStatusText | undefined;
 
 /** The proto enum of a stored job status. */
-export const jobStatusEnum = (t: JobStatusText): JobStatus => STATUS_ENUM.get(t) ?? JobStatus.UNSPECIFIED;
+export const jobStatusEnum = (t: JobStatusText): JobStatus => enumFromText<JobStatus>(JobStatusSchema, t);
 
 /** The stored text of an event type; undefined for UNSPECIFIED and values the contract lacks. */
-export const eventTypeText = (t: JobEventType): JobEventTypeText | undefined => EVENT_TYPE_TEXT.get(t);
+export const eventTypeText = (t: JobEventType): JobEventTypeText | undefined =>
+  enumText(JobEventTypeSchema, t) as JobEventTypeText | undefined;
 
 /** The proto enum of a stored event type. */
-export const eventTypeEnum = (t: JobEventTypeText): JobEventType =>
-  EVENT_TYPE_ENUM.get(t) ?? JobEventType.UNSPECIFIED;
+export const eventTypeEnum = (t: JobEventTypeText): JobEventType => enumFromText<JobEventType>(JobEventTypeSchema, t);
 
 /** The proto enum of a worker's derived health. */
 export const workerStatusEnum = (h: WorkerHealth): WorkerStatus => HEALTH_ENUM.get(h) ?? WorkerStatus.UNSPECIFIED;

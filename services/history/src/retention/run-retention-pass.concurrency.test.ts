@@ -1,11 +1,11 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DbFixture, setupDatabase, waitForLockWaiter } from "../../test/fixtures.js";
+import { capturingLogger, type DbFixture, setupDatabase, waitForLockWaiter } from "../../test/fixtures.js";
 import {
-  capturingLogger,
   eventCount,
   filesIn,
   jobIds,
+  pinToday,
   readArchive,
   retentionTestOptions,
   suffixOf,
@@ -21,6 +21,7 @@ describe("retention beside other sessions", () => {
   let archive: Awaited<ReturnType<typeof tempArchiveDir>>;
   beforeAll(async () => {
     f = await setupDatabase();
+    await pinToday(f.pool);
     archive = await tempArchiveDir();
     s = await buildScenario(f.pool);
   });
@@ -70,6 +71,7 @@ describe("two replicas running retention at once", () => {
   let archive: Awaited<ReturnType<typeof tempArchiveDir>>;
   beforeAll(async () => {
     f = await setupDatabase();
+    await pinToday(f.pool);
     archive = await tempArchiveDir();
     s = await buildScenario(f.pool);
   });
@@ -98,6 +100,7 @@ describe("an event arriving while retention archives a day", () => {
   let archive: Awaited<ReturnType<typeof tempArchiveDir>>;
   beforeAll(async () => {
     f = await setupDatabase();
+    await pinToday(f.pool);
     archive = await tempArchiveDir();
     s = await buildScenario(f.pool);
   });

@@ -1,8 +1,8 @@
-import { writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fromJson } from "@bufbuild/protobuf";
 import { JobSchema, JobStatus } from "@taskflow/proto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type DbFixture, setupDatabase } from "../../test/fixtures.js";
 import {
   addJob,
@@ -12,6 +12,7 @@ import {
   filesIn,
   jobIds,
   makeDayPartitions,
+  pinToday,
   readArchive,
   retentionTestOptions,
   suffixOf,
@@ -23,18 +24,21 @@ import { ArchiveError } from "./archive.js";
 import type { RetentionOptions } from "./options.js";
 import { runRetentionPass } from "./run-retention-pass.js";
 
+// Each test builds the days on a database and an archive directory of its own, and runs every
+// pass it checks: none depends on what an earlier test removed or archived.
 describe("a retention pass over hand-built days", () => {
   let f: DbFixture;
   let s: Scenario;
   let archive: Awaited<ReturnType<typeof tempArchiveDir>>;
   let options: RetentionOptions;
-  beforeAll(async () => {
+  beforeEach(async () => {
     f = await setupDatabase();
+    await pinToday(f.pool);
     archive = await tempArchiveDir();
     s = await buildScenario(f.pool);
     options = retentionTestOptions(f.pool, { archiveDir: archive.dir });
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await f?.close();
     await archive?.remove();
   });
@@ -67,7 +71,9 @@ describe("a retention pass over hand-built days", () => {
     const notDir = join(archive.dir, "..", `${archive.dir.split("/").pop() ?? "x"}-file`);
     await writeFile(notDir, "not a directory");
 
-    const err = await runRetentionPass({ ...options, archiveDir: join(notDir, "archive") }, { dryRun: false }).catch((e: unknown) => e);
+    const err = await runRetentionPass({ ...options, archiveDir: join(notDir, "archive") }, { dryRun: false })
+      .catch((e: unknown) => e)
+      .finally(() => rm(notDir));
 
     expect(err).toBeInstanceOf(ArchiveError);
     expect((err as Error).message).toMatch(/ENOTDIR/);
@@ -90,7 +96,9 @@ describe("a retention pass over hand-built days", () => {
     expect(rows.map((x) => x.status).sort()).toEqual(["completed", "pending", "processing"]);
   });
 
-  it("archived every removed job, with its trail, in files that sort by day", async () => {
+  it("archives every removed job, with its trail, in files that sort by day", async () => {
+    await runRetentionPass(options, { dryRun: false });
+
     const names = await filesIn(archive.dir);
     expect(names).toHaveLength(4);
     expect(names.every((n) => /^jobs-\d{8}-(partition|batch)-\d{8}T\d{9}Z-[0-9a-f]{8}\.ndjson\.gz$/.test(n))).toBe(true);
@@ -125,6 +133,7 @@ describe("a retention pass over hand-built days", () => {
   });
 
   it("finds nothing more on the next pass", async () => {
+    await runRetentionPass(options, { dryRun: false });
     const before = await snapshot(f.pool);
 
     const r = await runRetentionPass(options, { dryRun: false });
@@ -137,13 +146,14 @@ describe("a retention pass over hand-built days", () => {
 describe("retention's row batches", () => {
   let f: DbFixture;
   let archive: Awaited<ReturnType<typeof tempArchiveDir>>;
-  beforeAll(async () => {
+  beforeEach(async () => {
     f = await setupDatabase();
+    await pinToday(f.pool);
     archive = await tempArchiveDir();
     await makeDayPartitions(f.pool, -30);
     await addJob(f.pool, dayStartMs(-30), "pending");
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await f?.close();
     await archive?.remove();
   });

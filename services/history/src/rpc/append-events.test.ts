@@ -6,7 +6,7 @@ import { createTestDatabase, type TestDatabase } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { quietLogger, uuidv7 } from "../../test/fixtures.js";
 import { HISTORY_DEFAULTS } from "../config.js";
-import { type RunningHistory, startHistory } from "../server.js";
+import { type RunningHistory, startHistory } from "../start-history.js";
 
 describe("AppendEvents clashing events over gRPC", () => {
   let db: TestDatabase;

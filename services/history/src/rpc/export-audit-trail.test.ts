@@ -17,7 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { quietLogger, uuidv7 } from "../../test/fixtures.js";
 import { HISTORY_DEFAULTS } from "../config.js";
 import { endPool } from "../db/pool.js";
-import { createHistoryDeps, type RunningHistory, startHistory } from "../server.js";
+import { createHistoryDeps } from "../create-history-deps.js";
+import { type RunningHistory, startHistory } from "../start-history.js";
 import type { HistoryDeps } from "./deps.js";
 import { exportAuditTrail } from "./export-audit-trail.js";
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { quietLogger, uuidv7 } from "../../test/fixtures.js";
 import { HISTORY_DEFAULTS } from "../config.js";
 import { endPool } from "../db/pool.js";
-import { type RunningHistory, startHistory } from "../server.js";
+import { type RunningHistory, startHistory } from "../start-history.js";
 
 const STARTED = new Date("2026-03-01T00:00:00.000Z");
 

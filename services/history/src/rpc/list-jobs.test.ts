@@ -11,7 +11,7 @@ import { insertJobSet, jobId, labelsOf } from "../../test/job-set.js";
 import { HISTORY_DEFAULTS } from "../config.js";
 import { endPool } from "../db/pool.js";
 import { insertJobs } from "../db/queries/insert-jobs.js";
-import { type RunningHistory, startHistory } from "../server.js";
+import { type RunningHistory, startHistory } from "../start-history.js";
 
 type Req = MessageInitShape<typeof ListJobsRequestSchema>;
 

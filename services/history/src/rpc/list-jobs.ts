@@ -1,14 +1,14 @@
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { type HistoryService, type JobStatus, type ListJobsRequest, SortOrder, type TimeRange } from "@taskflow/proto";
-import { ANY_TIME, type InstantRange, type JobOrder, type ListJobsFilter, listJobs as readJobs } from "../db/queries/list-jobs.js";
+import { type HistoryService, type JobStatus, type ListJobsRequest, SortOrder } from "@taskflow/proto";
+import { type JobOrder, type ListJobsFilter, listJobs as readJobs } from "../db/queries/list-jobs.js";
 import type { JobStatusText } from "../db/rows.js";
 import { invalidArgument } from "../errors.js";
 import { jobStatusText } from "../mapping/enums.js";
 import { jobToProto } from "../mapping/to-proto.js";
 import type { HistoryDeps } from "./deps.js";
-import { isUuid, pageSize, toDate } from "./validate.js";
+import { parseTimeRange } from "./time-range.js";
+import { isUuid, pageSize } from "./validate.js";
 
 export const LIST_JOBS_DEFAULT_PAGE_SIZE = 50;
 export const LIST_JOBS_MAX_PAGE_SIZE = 500;
@@ -34,38 +34,6 @@ function sortOrder(order: SortOrder): JobOrder {
   if (order === SortOrder.UNSPECIFIED || order === SortOrder.NEWEST_FIRST) return "newest_first";
   if (order === SortOrder.OLDEST_FIRST) return "oldest_first";
   throw invalidArgument(`order: must be a known sort order, got ${Number(order)}`);
-}
-
-/** -1, 0 or 1 as `a` is before, at or after `b`. */
-const compare = (a: Timestamp, b: Timestamp): number =>
-  a.seconds !== b.seconds ? (a.seconds < b.seconds ? -1 : 1) : Math.sign(a.nanos - b.nanos);
-
-/**
- * `t` rounded up to the millisecond. Jobs are created and finish at whole milliseconds (ids and
- * event times carry no finer part), so a job is at or after `t` exactly when it is at or after
- * the rounded instant, and before `t` exactly when it is before it.
- */
-function ceilToMs(t: Timestamp, field: string): Date {
-  toDate(t, field);
-  return new Date(Number(t.seconds) * 1000 + Math.ceil(t.nanos / 1_000_000));
-}
-
-/**
- * A TimeRange as instants; an unset end leaves that side open.
- * @throws {ConnectError} InvalidArgument naming the field for a timestamp outside years 1 to
- *   9999, or a start that is not before the end.
- */
-function timeRange(r: TimeRange | undefined, field: string): InstantRange {
-  if (r === undefined) return ANY_TIME;
-  const { startTime: start, endTime: end } = r;
-  const range = {
-    from: start === undefined ? undefined : ceilToMs(start, `${field}.start_time`),
-    before: end === undefined ? undefined : ceilToMs(end, `${field}.end_time`),
-  };
-  if (start !== undefined && end !== undefined && compare(start, end) >= 0) {
-    throw invalidArgument(`${field}: start_time must be before end_time`);
-  }
-  return range;
 }
 
 /** The text query trimmed; undefined when nothing is left, which means no text filter. */
@@ -97,8 +65,8 @@ function parseListJobs(req: ListJobsRequest): Omit<ListJobsFilter, "afterId" | "
     types: canonical(req.types),
     queues: canonical(req.queues),
     workerId: req.workerId === "" ? undefined : req.workerId,
-    created: timeRange(req.created, "created"),
-    finished: timeRange(req.finished, "finished"),
+    created: parseTimeRange(req.created, "created"),
+    finished: parseTimeRange(req.finished, "finished"),
     // {} is contained in every payload: no filter.
     payloadContains: payload === undefined || Object.keys(payload).length === 0 ? undefined : (sortKeys(payload) as JsonObject),
     textQuery: textQuery(req.textQuery),

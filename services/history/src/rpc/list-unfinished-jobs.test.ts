@@ -6,7 +6,7 @@ import { createTestDatabase, rejection, type TestDatabase } from "@taskflow/test
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { quietLogger, uuidv7 } from "../../test/fixtures.js";
 import { HISTORY_DEFAULTS } from "../config.js";
-import { type RunningHistory, startHistory } from "../server.js";
+import { type RunningHistory, startHistory } from "../start-history.js";
 
 /** An event of `jobId` happening now. */
 const event = (jobId: string, seq: number, type: JobEventType, status: JobStatus, attempt = 0) => ({

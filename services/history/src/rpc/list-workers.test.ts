@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { quietLogger } from "../../test/fixtures.js";
 import { HISTORY_DEFAULTS } from "../config.js";
 import { endPool } from "../db/pool.js";
-import { type RunningHistory, startHistory } from "../server.js";
+import { type RunningHistory, startHistory } from "../start-history.js";
 
 const { HEALTHY, STALE, GONE } = WorkerStatus;
 

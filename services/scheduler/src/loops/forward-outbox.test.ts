@@ -5,7 +5,7 @@ import { HistoryService, JobEventType, JobStatus } from "@taskflow/proto";
 import type { RunningHistory } from "@taskflow/history";
 import { eventually } from "@taskflow/testkit";
 import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ask, createRedisFixture, makeJob, type RedisFixture } from "../../test/redis-fixture.js";
 import { deadUrl, startTestHistory } from "../../test/stack.js";
 import { createHistoryClient, type HistoryClient } from "../history-client.js";
@@ -21,13 +21,20 @@ let history: HistoryClient;
 let down: HistoryClient;
 
 beforeAll(async () => {
-  [f, hist] = await Promise.all([createRedisFixture(), startTestHistory()]);
+  hist = await startTestHistory();
   history = createHistoryClient(hist.url);
   down = createHistoryClient(await deadUrl(), 2_000);
 });
 afterAll(async () => {
-  await f.close();
   await hist.close();
+});
+// A key prefix per case: a forwarder sweeps every queue it knows, so each case sees its own
+// queues and outbox entries only, whatever ran before it (history's jobs have ids of their own).
+beforeEach(async () => {
+  f = await createRedisFixture();
+});
+afterEach(async () => {
+  await f.close();
 });
 
 function forwarder(

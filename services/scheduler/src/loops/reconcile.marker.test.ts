@@ -2,7 +2,7 @@ import { deleteKeysWithPrefix, randomKeyPrefix, testRedisUrl } from "@taskflow/t
 import { Redis } from "ioredis";
 import pino from "pino";
 import { v7 as uuidv7 } from "uuid";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startTestHistory } from "../../test/stack.js";
 import { createHistoryClient, type HistoryClient } from "../history-client.js";
 import { queueKeys } from "../redis/keys.js";
@@ -14,7 +14,7 @@ import { RecoveryStore } from "../redis/recovery-store.js";
 import { Reconciler } from "./reconcile.js";
 
 const silent = pino({ level: "silent" });
-const prefix = randomKeyPrefix();
+let prefix: string;
 let redis: Redis;
 let hist: Awaited<ReturnType<typeof startTestHistory>>;
 let history: HistoryClient;
@@ -43,12 +43,18 @@ beforeAll(async () => {
   hist = await startTestHistory();
   history = createHistoryClient(hist.url);
   redis = new Redis(testRedisUrl());
-  state = new ReconcileStateStore(redis, prefix);
 });
 afterAll(async () => {
-  await deleteKeysWithPrefix(testRedisUrl(), `${prefix}:`);
   redis.disconnect();
   await hist.close();
+});
+// A key prefix per case: each starts on a Redis that is new to it, with no marker.
+beforeEach(() => {
+  prefix = randomKeyPrefix();
+  state = new ReconcileStateStore(redis, prefix);
+});
+afterEach(async () => {
+  await deleteKeysWithPrefix(testRedisUrl(), `${prefix}:`);
 });
 
 describe("the marker of Redis's data", () => {
@@ -83,7 +89,6 @@ describe("the marker of Redis's data", () => {
   });
 
   it("is not set by a restore during which Redis lost its data again", async () => {
-    await deleteKeysWithPrefix(testRedisUrl(), `${prefix}:`);
     let wiped = false;
     const wiping: HistoryClient = {
       ...history,

@@ -3,7 +3,7 @@ import pg from "pg";
 import pino from "pino";
 import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startPrivateRedis, type PrivateRedis } from "../../test/private-redis.js";
+import { startPrivateRedis, type PrivateRedis } from "@taskflow/testkit";
 import { makeJob } from "../../test/redis-fixture.js";
 import { startTestHistory } from "../../test/stack.js";
 import { createHistoryClient } from "../history-client.js";

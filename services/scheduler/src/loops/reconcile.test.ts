@@ -2,7 +2,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { JobEventType as E, JobStatus as S } from "@taskflow/proto";
 import { deleteKeysWithPrefix, eventually, testRedisUrl, uniqueQueue } from "@taskflow/testkit";
 import { v7 as uuidv7 } from "uuid";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   commitOnly,
   createTestReconciler,
@@ -26,11 +26,16 @@ beforeAll(async () => {
   // watches the marker; the test's reconciler makes the periodic runs.
   s = await startStack({ env: { RECONCILE_INTERVAL_MS: "3600000", RECONCILE_GRACE_MS: String(GRACE_MS) } });
   await eventually(async () => ((await s.redis.hget(reconcileStateKey(s.config.redisKeyPrefix), "phase")) === "ok" ? true : undefined));
-  r = createTestReconciler(s, GRACE_MS);
 });
 afterAll(async () => {
-  await r.close();
   await s.close();
+});
+// A reconciler per case: its metrics count that case's repairs only, whatever ran before.
+beforeEach(() => {
+  r = createTestReconciler(s, GRACE_MS);
+});
+afterEach(async () => {
+  await r.close();
 });
 
 const keys = (queue: string) => queueKeys(s.config.redisKeyPrefix, queue);

@@ -1,5 +1,5 @@
 import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ask, createRedisFixture, makeJob, redisNow, type RedisFixture } from "../../test/redis-fixture.js";
 import { legacyReadyKey, queuesKey } from "../redis/keys.js";
 import { OUTBOX_GROUP, OutboxReader } from "../redis/outbox.js";
@@ -8,10 +8,11 @@ import { TendQueues } from "./tend-queues.js";
 const logger = pino({ level: "silent" });
 let f: RedisFixture;
 
-beforeAll(async () => {
+// A key prefix per case: a tender sweeps every queue it knows, so each case sees its own only.
+beforeEach(async () => {
   f = await createRedisFixture();
 });
-afterAll(async () => {
+afterEach(async () => {
   await f.close();
 });
 

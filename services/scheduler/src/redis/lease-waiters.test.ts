@@ -83,6 +83,9 @@ describe("LeaseWaiters", () => {
     const here = Array.from({ length: 10 }, () => idle(a, ["few"]));
     const there = Array.from({ length: 10 }, () => idle(b, ["few"]));
     await a.announce([jobs("few", { "t.a": 3 })]);
+    // The other replica hears of them through Redis pub/sub, however long that takes here.
+    expect(await ends(there.slice(0, 3), 10_000)).toEqual(Array(3).fill("woken"));
+    // Each replica wakes its waiters in one go when it hears: the rest stay asleep.
     const [endsHere, endsThere] = await Promise.all([ends(here, 300), ends(there, 300)]);
     expect(endsHere).toEqual([...Array(3).fill("woken"), ...Array(7).fill("timeout")]);
     expect(endsThere).toEqual([...Array(3).fill("woken"), ...Array(7).fill("timeout")]);

@@ -1,17 +1,27 @@
 import { Code } from "@connectrpc/connect";
 import { LeaseStatus, ReportStatus } from "@taskflow/proto";
-import { codeOf, uniqueQueue } from "@taskflow/testkit";
+import { codeOf, startPrivateRedis, uniqueQueue, type PrivateRedis } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ask, backdate, createRedisFixture, jobHash, makeJob, outboxEntries, type RedisFixture } from "../../test/redis-fixture.js";
 
+let server: PrivateRedis;
 let f: RedisFixture;
 
 beforeAll(async () => {
-  f = await createRedisFixture();
+  // SCRIPT FLUSH empties the script cache of every client of a server: a server of this file's own.
+  server = await startPrivateRedis();
+  f = await createRedisFixture({}, server.url);
 });
 afterAll(async () => {
-  await f.close();
+  await f?.close();
+  await server?.stop();
 });
+
+/** A counter of the private server's INFO `section`, e.g. `errorstat_NOSCRIPT:count=2`; 0 when absent. */
+async function serverCount(section: string, field: string): Promise<number> {
+  const text = await f.redis.info(section);
+  return Number(new RegExp(`^${field}:(?:count=)?(\\d+)`, "m").exec(text)?.[1] ?? "0");
+}
 
 describe("cancel-job", () => {
   it("cancels a ready job at once", async () => {
@@ -131,12 +141,21 @@ describe("expire-leases", () => {
 
 describe("script loading", () => {
   it("reloads scripts after SCRIPT FLUSH (NOSCRIPT)", async () => {
+    const noscript = () => serverCount("errorstats", "errorstat_NOSCRIPT");
+    const cached = () => serverCount("memory", "number_of_cached_scripts");
     const q = uniqueQueue();
+    // Redis knows the scripts of an enqueue, a lease and the health check, until they are flushed.
     await f.store.enqueue(q, [makeJob()]);
+    expect(await f.store.lease(uniqueQueue(), "w1", ask(1))).toEqual([]);
+    await f.store.ping();
     await f.redis.script("FLUSH");
+    expect(await cached()).toBe(0);
+    const refused = await noscript();
+
     await f.store.enqueue(q, [makeJob()]);
     expect(await f.store.lease(q, "w1", ask(5))).toHaveLength(2);
-    await f.redis.script("FLUSH");
-    await f.store.ping();
+    await expect(f.store.ping()).resolves.toBeUndefined();
+    // Each was answered NOSCRIPT once, sent its script again, and ran.
+    expect([await noscript(), await cached()]).toEqual([refused + 3, 3]);
   });
 });

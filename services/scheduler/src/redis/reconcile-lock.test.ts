@@ -16,13 +16,21 @@ describe("ReconcileLock", () => {
   it("lets one holder in at a time and frees the lock on release", async () => {
     const a = new ReconcileLock(f.redis, f.prefix);
     const b = new ReconcileLock(f.redis, f.prefix);
+    // What the lock key holds: its holder's token, 16 random bytes in base64url.
+    const holder = () => f.redis.get(reconcileLockKey(f.prefix));
+    const token = /^[\w-]{22}$/;
     const held = await a.acquire();
-    expect(held).toBeDefined();
+    expect(held?.signal.aborted).toBe(false);
+    const first = await holder();
+    expect(first).toMatch(token);
     expect(await b.acquire()).toBeUndefined();
     const waiting = b.acquire(5_000);
     await held!.release();
     const next = await waiting;
-    expect(next).toBeDefined();
+    expect(next?.signal.aborted).toBe(false);
+    const second = await holder();
+    expect(second).toMatch(token);
+    expect(second).not.toBe(first);
     await next!.release();
     expect(await f.redis.exists(reconcileLockKey(f.prefix))).toBe(0);
   });

@@ -128,8 +128,11 @@ describe("missing, drop, scan and bury", () => {
     const q = uniqueQueue();
     const late = makeJob();
     const by = { actor: "api:ops", reason: "not needed" };
+    const before = await redisNow(f.redis);
     const at = await recovery.bury({ id: late.id, queue: q, type: late.type, lastSeq: 1, attempts: 0 }, by);
-    expect(at).toBeGreaterThan(0);
+    // The time of the event, on Redis's clock: during the call.
+    expect(at).toBeGreaterThanOrEqual(before);
+    expect(at).toBeLessThanOrEqual(await redisNow(f.redis));
     expect((await f.store.enqueue(q, [late])).created).toBe(0);
     expect(await jobHash(f, q, late.id)).toMatchObject({ state: "done", status: "cancelled", seq: "2" });
     // Kept until history has recorded the cancel.

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { historyStatus, loseJobs, runJobs, trail } from "../../test/reconcile-fixture.js";
 import { startReplica, startStack, type Replica, type Stack } from "../../test/stack.js";
 import { makeJob } from "../../test/redis-fixture.js";
-import { queueKeys } from "../redis/keys.js";
+import { queueKeys, reconcileStateKey } from "../redis/keys.js";
 import { QueueStore } from "../redis/queue-store.js";
 
 let s: Stack;
@@ -14,6 +14,9 @@ beforeAll(async () => {
   // No grace: every discrepancy counts at once; no periodic run: only the calls under test reconcile.
   s = await startStack({ env: { RECONCILE_GRACE_MS: "0", RECONCILE_INTERVAL_MS: "3600000" } });
   replica = await startReplica(s);
+  // The scheduler restores at start (Redis holds no marker yet); a late restore would put back
+  // what a case loses before the case's own call could see it lost.
+  await eventually(async () => ((await s.redis.hget(reconcileStateKey(s.config.redisKeyPrefix), "phase")) === "ok" ? true : undefined));
 });
 afterAll(async () => {
   await replica.close();

@@ -1,7 +1,8 @@
-import { eventually } from "@taskflow/testkit";
+import { createTestDatabase, eventually, type PrivatePostgres, startPrivatePostgres, type TestDatabase } from "@taskflow/testkit";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DbFixture, makeJob, setupDatabase, waitForLockWaiter } from "../../../test/fixtures.js";
+import { endPool } from "../pool.js";
 import { StatementTimings } from "../statements.js";
 import {
   readIndexStats,
@@ -86,6 +87,7 @@ describe("database stats queries", () => {
   });
 
   it("reports growth per day from the samples of the last 7 days, 0 while they span less than an hour", async () => {
+    await f.pool.query("DELETE FROM table_size_samples");
     await f.pool.query(
       `INSERT INTO table_size_samples (relation, sampled_hour, sampled_at, total_bytes) VALUES
          ('idempotency_keys', date_trunc('hour', now() - interval '9 days'), now() - interval '9 days', 0),
@@ -106,6 +108,7 @@ describe("database stats queries", () => {
   });
 
   it("estimates a table someone locks exclusively instead of waiting, and the sampler skips it", async () => {
+    await f.pool.query("DELETE FROM table_size_samples");
     const holder = await holdExclusive(f.db.url, "workers");
     try {
       const started = Date.now();
@@ -171,21 +174,43 @@ describe("database stats queries", () => {
     expect(await readLockWaits(f.pool, 1_024)).toEqual([]);
   });
 
-  it("reports pg_stat_statements unavailable when not installed, and when installed but not preloaded", async () => {
-    expect(await readServerStatements(f.pool, 20, 1_024)).toBeUndefined();
-    const { rows } = await f.pool.query<{ libs: string }>("SELECT current_setting('shared_preload_libraries') AS libs");
-    // The shared test server does not preload the library; read-replica.test.ts covers a server that does.
-    expect(rows[0]!.libs).not.toContain("pg_stat_statements");
-    await f.pool.query("CREATE EXTENSION pg_stat_statements");
-    try {
-      expect(await readServerStatements(f.pool, 20, 1_024)).toBeUndefined();
-    } finally {
-      await f.pool.query("DROP EXTENSION pg_stat_statements");
-    }
-  });
-
   it("reports a primary as not in recovery with no replay lag", async () => {
     expect(await readReplicaState(f.pool)).toEqual({ in_recovery: false, lag_ms: null });
     expect(Array.isArray(await readStandbys(f.pool))).toBe(true);
+  });
+});
+
+/**
+ * pg_stat_statements on a private server of this file, which does not preload the library,
+ * whatever the shared test server loads; read-replica.test.ts covers a server that preloads it.
+ */
+describe("database stats queries without pg_stat_statements preloaded", () => {
+  let server: PrivatePostgres;
+  let db: TestDatabase;
+  let pool: pg.Pool;
+
+  beforeAll(async () => {
+    server = await startPrivatePostgres();
+    db = await createTestDatabase(server.adminUrl);
+    pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  });
+  afterAll(async () => {
+    try {
+      if (pool) await endPool(pool);
+    } finally {
+      await server?.close();
+    }
+  });
+
+  it("reports pg_stat_statements unavailable when not installed, and when installed but not preloaded", async () => {
+    expect(await readServerStatements(pool, 20, 1_024)).toBeUndefined();
+    const { rows } = await pool.query<{ libs: string }>("SELECT current_setting('shared_preload_libraries') AS libs");
+    expect(rows[0]!.libs).not.toContain("pg_stat_statements");
+    await pool.query("CREATE EXTENSION pg_stat_statements");
+    try {
+      expect(await readServerStatements(pool, 20, 1_024)).toBeUndefined();
+    } finally {
+      await pool.query("DROP EXTENSION pg_stat_statements");
+    }
   });
 });

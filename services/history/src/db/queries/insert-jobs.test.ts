@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DbFixture, makeJob, setupDatabase, waitForLockWaiter } from "../../../test/fixtures.js";
-import { insertJobs } from "./insert-jobs.js";
+import type { Queryable } from "../queryable.js";
+import { INSERT_MAX_ATTEMPTS, InsertRetriesExhaustedError, insertJobs } from "./insert-jobs.js";
 
 const opts = { idempotencyWindowMs: 86_400_000 };
 
@@ -126,5 +127,31 @@ describe("insertJobs", () => {
 
   it("inserts nothing for an empty batch", async () => {
     expect(await insertJobs(f.pool, [], opts)).toEqual([]);
+  });
+
+  it("gives up with InsertRetriesExhaustedError when a concurrent claim fails every attempt, storing nothing", async () => {
+    // The error PostgreSQL raises when a key the statement did not see was claimed under it.
+    const k = makeJob({ idempotencyKey: "key-always-claimed" });
+    await insertJobs(f.pool, [k], opts);
+    const claimed = await f.pool
+      .query("INSERT INTO idempotency_keys (key, job_id, expires_at) VALUES ($1, $2, now())", [k.idempotencyKey, k.id])
+      .then(() => new Error("no unique violation"), (err: Error) => err);
+    expect(claimed).toMatchObject({ code: "23505", constraint: "idempotency_keys_pkey" });
+    let attempts = 0;
+    const racing: Queryable = {
+      query: (config) => {
+        if (config.name !== "history_insert_jobs") return f.pool.query(config);
+        attempts += 1;
+        return Promise.reject(claimed);
+      },
+    };
+    const job = makeJob({ idempotencyKey: "key-raced" });
+
+    const err = await insertJobs(racing, [job], opts).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(InsertRetriesExhaustedError);
+    expect((err as Error).cause).toBe(claimed);
+    expect(attempts).toBe(INSERT_MAX_ATTEMPTS);
+    expect(await countJobs([job.id])).toBe(0);
   });
 });

@@ -197,11 +197,25 @@ export class IdempotencyKeyConflictError extends Error {
   }
 }
 
+/**
+ * Concurrent submits claimed keys of the batch under every one of its {@link INSERT_MAX_ATTEMPTS}
+ * statements; nothing of the batch is stored, and the same call may succeed when tried again.
+ */
+export class InsertRetriesExhaustedError extends Error {
+  constructor(
+    readonly attempts: number,
+    cause: unknown,
+  ) {
+    super(`idempotency keys of the batch were claimed concurrently under each of ${attempts} attempts`, { cause });
+    this.name = "InsertRetriesExhaustedError";
+  }
+}
+
 /** SQLSTATE unique_violation, on the constraint that means "a concurrent submit claimed the key". */
 const UNIQUE_VIOLATION = "23505";
 const KEYS_PRIMARY_KEY = "idempotency_keys_pkey";
 /** Statements tried before a batch whose keys keep being claimed under it fails. */
-const MAX_ATTEMPTS = 3;
+export const INSERT_MAX_ATTEMPTS = 3;
 
 type InsertedRow = Omit<JobRow, "id"> & { id: string | null; refused_ord: string | null };
 type RequestedRow = Omit<JobRow, "id"> & { id: string | null; key_job_id: string | null };
@@ -216,6 +230,8 @@ type RequestedRow = Omit<JobRow, "id"> & { id: string | null; key_job_id: string
  *   request with another digest; nothing of the batch is stored.
  * @throws {IdempotencyKeyReservedError} when a job's key is held, within its window, by a job
  *   that has been deleted since.
+ * @throws {InsertRetriesExhaustedError} when keys of the batch were claimed by concurrent
+ *   submits under each of {@link INSERT_MAX_ATTEMPTS} statements; nothing of the batch is stored.
  * @throws Error when a requested job is neither inserted nor found (a concurrent delete).
  */
 export async function insertJobs(
@@ -257,7 +273,8 @@ async function runInsert(db: Queryable, jobs: readonly NewJob[], opts: InsertJob
       });
       return rows;
     } catch (err) {
-      if (attempt >= MAX_ATTEMPTS || !isConcurrentClaim(err)) throw err;
+      if (!isConcurrentClaim(err)) throw err;
+      if (attempt >= INSERT_MAX_ATTEMPTS) throw new InsertRetriesExhaustedError(attempt, err);
     }
   }
 }

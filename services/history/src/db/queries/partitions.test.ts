@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type DbFixture, setupDatabase } from "../../../test/fixtures.js";
-import { dayOf, dayStartMs, makeDayPartitions, suffixOf } from "../../../test/retention-data.js";
+import { dayOf, dayStartMs, makeDayPartitions, pinToday, suffixOf } from "../../../test/retention-data.js";
 import { ensurePartitions, listPartitions } from "./partitions.js";
 
 /** The smallest UUIDv7 of millisecond `ms`, as taskflow_uuid_floor computes it. */
@@ -9,12 +9,15 @@ const floorId = (ms: number): string => {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-0000-0000-000000000000`;
 };
 
+// Today is the database's (the migrations and ensurePartitions create partitions by its now()),
+// and each test has a database of its own.
 describe("partition queries", () => {
   let f: DbFixture;
-  beforeAll(async () => {
+  beforeEach(async () => {
     f = await setupDatabase();
+    await pinToday(f.pool);
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await f?.close();
   });
 

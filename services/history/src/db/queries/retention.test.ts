@@ -1,6 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type DbFixture, setupDatabase } from "../../../test/fixtures.js";
-import { addJob, DAY_MS, dayOf, dayStartMs, eventCount, makeDayPartitions, suffixOf, tableExists } from "../../../test/retention-data.js";
+import {
+  addJob,
+  DAY_MS,
+  dayOf,
+  dayStartMs,
+  eventCount,
+  makeDayPartitions,
+  pinToday,
+  suffixOf,
+  tableExists,
+} from "../../../test/retention-data.js";
 import { listPartitions } from "./partitions.js";
 import {
   type DayRange,
@@ -14,14 +24,16 @@ import {
 
 const HOUR = 3_600_000;
 
+// Each test has a database of its own, so none sees the days and jobs another one made.
 describe("retention queries", () => {
   let f: DbFixture;
   let cutoff: Date;
-  beforeAll(async () => {
+  beforeEach(async () => {
     f = await setupDatabase();
+    await pinToday(f.pool);
     cutoff = (await retentionCutoff(f.pool, 10)).cutoff;
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await f?.close();
   });
 

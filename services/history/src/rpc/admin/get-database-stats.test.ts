@@ -2,34 +2,49 @@ import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { HistoryAdminService, HistoryIngestService, HistoryService, type StatementTiming } from "@taskflow/proto";
-import { createTestDatabase, eventually, rejection, type TestDatabase } from "@taskflow/testkit";
+import {
+  createTestDatabase,
+  eventually,
+  type PrivatePostgres,
+  rejection,
+  startPrivatePostgres,
+  type TestDatabase,
+} from "@taskflow/testkit";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { quietLogger, uuidv7, waitForLockWaiter } from "../../../test/fixtures.js";
 import { HISTORY_DEFAULTS } from "../../config.js";
 import { endPool } from "../../db/pool.js";
-import { type RunningHistory, startHistory } from "../../server.js";
+import { type RunningHistory, startHistory } from "../../start-history.js";
 import { durationOfMs, STATEMENTS_LIMIT_DEFAULT } from "./get-database-stats.js";
 
 describe("GetDatabaseStats over gRPC (HTTP/2)", () => {
   let db: TestDatabase;
   let history: RunningHistory;
   let admin: Client<typeof HistoryAdminService>;
-  let client: Client<typeof HistoryService>;
-  let ingest: Client<typeof HistoryIngestService>;
   let sql: pg.Pool;
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    history = await startHistory(
+  /** A history server on the file's database, and its clients. */
+  const serve = async () => {
+    const started = await startHistory(
       { ...HISTORY_DEFAULTS, port: 0, databaseUrl: db.url, databasePoolMax: 7, pageTokenSecret: "test-secret-0123456789" },
       { logger: quietLogger },
     );
-    const transport = createGrpcTransport({ baseUrl: history.url });
-    admin = createClient(HistoryAdminService, transport);
-    client = createClient(HistoryService, transport);
-    ingest = createClient(HistoryIngestService, transport);
+    const transport = createGrpcTransport({ baseUrl: started.url });
+    return {
+      history: started,
+      admin: createClient(HistoryAdminService, transport),
+      client: createClient(HistoryService, transport),
+      ingest: createClient(HistoryIngestService, transport),
+    };
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    ({ history, admin } = await serve());
     sql = new pg.Pool({ connectionString: db.url, max: 3 });
+    // The sampler's first run starts with the server: let it finish before a test locks a table it samples.
+    await eventually(async () => ((await sql.query("SELECT 1 FROM table_size_samples LIMIT 1")).rowCount ? true : undefined));
   });
   afterAll(async () => {
     if (sql) await endPool(sql);
@@ -49,6 +64,9 @@ describe("GetDatabaseStats over gRPC (HTTP/2)", () => {
   });
 
   it("reports the primary pool and this process's statements, ranked and limited", async () => {
+    // A server of its own: the ranking is of one process's statements, which other tests' calls would change.
+    const { history, admin, client, ingest } = await serve();
+    onTestFinished(() => history.close());
     const id = uuidv7();
     await ingest.insertJobs({ jobs: [{ id, type: "t.x", queue: "q", maxAttempts: 1 }] });
     for (let i = 0; i < 6; i++) await client.getJob({ id });
@@ -147,19 +165,6 @@ describe("GetDatabaseStats over gRPC (HTTP/2)", () => {
     expect((await admin.getDatabaseStats({})).lockWaits).toEqual([]);
   });
 
-  it("reports pg_stat_statements unavailable, also once installed without its preloaded library", async () => {
-    expect((await admin.getDatabaseStats({})).pgStatStatementsAvailable).toBe(false);
-    await sql.query("CREATE EXTENSION pg_stat_statements");
-    try {
-      const res = await admin.getDatabaseStats({});
-      expect(res.pgStatStatementsAvailable).toBe(false);
-      expect(res.serverStatements).toEqual([]);
-      expect(res.tables.length).toBeGreaterThan(0);
-    } finally {
-      await sql.query("DROP EXTENSION pg_stat_statements");
-    }
-  });
-
   it("reports no read replica when DATABASE_READ_URL is unset", async () => {
     const { replication } = await admin.getDatabaseStats({});
     expect(replication).toMatchObject({ readReplicaConfigured: false, readReplicaInRecovery: false });
@@ -190,5 +195,48 @@ describe("GetDatabaseStats over gRPC (HTTP/2)", () => {
   it("rounds durations to whole nanoseconds", () => {
     expect(durationOfMs(1_234.567_891_4)).toEqual({ seconds: 1n, nanos: 234_567_891 });
     expect(durationOfMs(0.000_000_4)).toEqual({ seconds: 0n, nanos: 0 });
+  });
+});
+
+/**
+ * pg_stat_statements on a private server of this file, which does not preload the library,
+ * whatever the shared test server loads; read-replica.test.ts covers a server that preloads it.
+ */
+describe("GetDatabaseStats without pg_stat_statements preloaded", () => {
+  let server: PrivatePostgres;
+  let db: TestDatabase;
+  let history: RunningHistory;
+  let admin: Client<typeof HistoryAdminService>;
+  let sql: pg.Pool;
+
+  beforeAll(async () => {
+    server = await startPrivatePostgres();
+    db = await createTestDatabase(server.adminUrl);
+    history = await startHistory({ ...HISTORY_DEFAULTS, port: 0, databaseUrl: db.url }, { logger: quietLogger });
+    admin = createClient(HistoryAdminService, createGrpcTransport({ baseUrl: history.url }));
+    sql = new pg.Pool({ connectionString: db.url, max: 1 });
+  });
+  afterAll(async () => {
+    try {
+      if (sql) await endPool(sql);
+      await history?.close();
+    } finally {
+      await server?.close();
+    }
+  });
+
+  it("reports pg_stat_statements unavailable, also once installed without its preloaded library", async () => {
+    const { rows } = await sql.query<{ libs: string }>("SELECT current_setting('shared_preload_libraries') AS libs");
+    expect(rows[0]!.libs).not.toContain("pg_stat_statements");
+    expect((await admin.getDatabaseStats({})).pgStatStatementsAvailable).toBe(false);
+    await sql.query("CREATE EXTENSION pg_stat_statements");
+    try {
+      const res = await admin.getDatabaseStats({});
+      expect(res.pgStatStatementsAvailable).toBe(false);
+      expect(res.serverStatements).toEqual([]);
+      expect(res.tables.length).toBeGreaterThan(0);
+    } finally {
+      await sql.query("DROP EXTENSION pg_stat_statements");
+    }
   });
 });

@@ -5,7 +5,7 @@ import { Code, type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { HistoryAdminService, HistoryService } from "@taskflow/proto";
 import { rejection } from "@taskflow/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type DbFixture, quietLogger, setupDatabase } from "../../../test/fixtures.js";
 import {
   addJob,
@@ -14,20 +14,23 @@ import {
   filesIn,
   jobIds,
   makeDayPartitions,
+  pinToday,
   readArchive,
   suffixOf,
   tableExists,
   tempArchiveDir,
 } from "../../../test/retention-data.js";
 import { HISTORY_DEFAULTS, type HistoryConfig } from "../../config.js";
-import { type RunningHistory, startHistory } from "../../server.js";
+import { type RunningHistory, startHistory } from "../../start-history.js";
 
 const HOUR = 3_600_000;
 
+// Each test gets its own database, days, archive directory and server: the ones checking that
+// nothing was removed do not depend on running before the one that removes.
 describe("RunRetention over gRPC (HTTP/2)", () => {
   let f: DbFixture;
   let archive: Awaited<ReturnType<typeof tempArchiveDir>>;
-  const servers: RunningHistory[] = [];
+  let servers: RunningHistory[] = [];
   let ids: { dropped: string[]; deleted: string[]; kept: string[] };
 
   /** A history server on the test database; retention's loop would first run a day later. */
@@ -51,8 +54,9 @@ describe("RunRetention over gRPC (HTTP/2)", () => {
   let admin: Client<typeof HistoryAdminService>;
   let history: Client<typeof HistoryService>;
 
-  beforeAll(async () => {
+  beforeEach(async () => {
     f = await setupDatabase();
+    await pinToday(f.pool);
     archive = await tempArchiveDir();
     await makeDayPartitions(f.pool, -40);
     await makeDayPartitions(f.pool, -30);
@@ -63,8 +67,9 @@ describe("RunRetention over gRPC (HTTP/2)", () => {
     };
     ({ admin, history } = await serve({ retentionArchiveDir: archive.dir, retentionBatchSize: 1 }));
   });
-  afterAll(async () => {
+  afterEach(async () => {
     for (const s of servers) await s.close();
+    servers = [];
     await f?.close();
     await archive?.remove();
   });

@@ -1,7 +1,6 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 import type { HistoryAdminService } from "@taskflow/proto";
-import { ArchiveError } from "../../retention/archive.js";
 import { retentionOptions } from "../../retention/options.js";
 import { runRetentionPass } from "../../retention/run-retention-pass.js";
 import type { HistoryDeps } from "../deps.js";
@@ -11,23 +10,18 @@ import type { HistoryDeps } from "../deps.js";
  * what it would remove, changing nothing. With RETENTION_DAYS=0 it removes nothing and answers
  * no cutoff. FailedPrecondition when the archive cannot be written (RETENTION_ARCHIVE_DIR
  * missing, not writable, full): nothing of that day or batch was removed, and the call can
- * succeed only once an operator has fixed the directory.
+ * succeed only once an operator has fixed the directory (the ArchiveError is answered in errors.ts).
  */
 export const runRetention = (d: HistoryDeps): ServiceImpl<typeof HistoryAdminService>["runRetention"] => {
   const options = retentionOptions(d);
   return async (req) => {
-    try {
-      const r = await runRetentionPass(options, { dryRun: req.dryRun });
-      return {
-        cutoff: r.cutoff === undefined ? undefined : timestampFromDate(r.cutoff),
-        droppedPartitions: r.droppedPartitions,
-        jobsDeleted: BigInt(r.jobsDeleted),
-        jobsArchived: BigInt(r.jobsArchived),
-        archiveFiles: r.archiveFiles,
-      };
-    } catch (err) {
-      if (err instanceof ArchiveError) throw new ConnectError(err.message, Code.FailedPrecondition, undefined, undefined, err);
-      throw err;
-    }
+    const r = await runRetentionPass(options, { dryRun: req.dryRun });
+    return {
+      cutoff: r.cutoff === undefined ? undefined : timestampFromDate(r.cutoff),
+      droppedPartitions: r.droppedPartitions,
+      jobsDeleted: BigInt(r.jobsDeleted),
+      jobsArchived: BigInt(r.jobsArchived),
+      archiveFiles: r.archiveFiles,
+    };
   };
 };

@@ -1,4 +1,0 @@
-export { ensurePostgres, type EnsurePostgresOptions, type PostgresHandle } from "./ensure-postgres.js";
-export { ensureRedis, type EnsureRedisOptions, type RedisHandle } from "./ensure-redis.js";
-export { spawnService, type RunningService, type SpawnServiceOptions } from "./spawn-service.js";
-export { startStack, type ServiceName, type Stack, type StackOptions } from "./start-stack.js";

@@ -1,0 +1,45 @@
+import type { Logger } from "pino";
+import type { HistoryConfig } from "./config.js";
+import { createPool, endPool } from "./db/pool.js";
+import { StatementTimings, timed } from "./db/statements.js";
+import type { HistoryDeps } from "./rpc/deps.js";
+import { PageTokens } from "./rpc/page-token.js";
+
+/**
+ * The pools, statement timings and page-token signer of one history process. Nothing connects
+ * until the first query.
+ */
+export function createHistoryDeps(config: HistoryConfig, logger: Logger): HistoryDeps {
+  const poolLogger = logger.child({ component: "pool" });
+  const pool = createPool(
+    { databaseUrl: config.databaseUrl, max: config.databasePoolMax, statementTimeoutMs: config.statementTimeoutMs },
+    poolLogger,
+  );
+  const readPool =
+    config.databaseReadUrl === ""
+      ? pool
+      : createPool(
+          { databaseUrl: config.databaseReadUrl, max: config.databaseReadPoolMax, statementTimeoutMs: config.statementTimeoutMs },
+          poolLogger.child({ pool: "replica" }),
+        );
+  if (config.pageTokenSecret === "") {
+    logger.warn("PAGE_TOKEN_SECRET is not set: page tokens work only on the replica that issued them, until it restarts");
+  }
+  const timings = new StatementTimings();
+  return {
+    pool,
+    readPool,
+    db: timed(pool, timings),
+    readDb: timed(readPool, timings),
+    timings,
+    pageTokens: new PageTokens(config.pageTokenSecret),
+    config,
+    logger,
+  };
+}
+
+/** Ends the pools of {@link createHistoryDeps} and resolves once their connections are closed. */
+export async function endHistoryPools(d: Pick<HistoryDeps, "pool" | "readPool">): Promise<void> {
+  await endPool(d.pool);
+  if (d.readPool !== d.pool) await endPool(d.readPool);
+}

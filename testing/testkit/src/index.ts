@@ -1,0 +1,14 @@
+export * from "./stores.js";
+export * from "./spawn-test-stack.js";
+export * from "./start-tcp-proxy.js";
+export * from "./start-tcp-balancer.js";
+export * from "./stack-service.js";
+export * from "./supervise-workers.js";
+export * from "./start-private-redis.js";
+export { freePort } from "@taskflow/devstack";
+export * from "./start-private-postgres.js";
+export * from "./start-private-replica.js";
+export * from "./exec-log.js";
+export * from "@taskflow/test-helpers";
+export * from "./start-services-in-process.js";
+export * from "./prng.js";
