@@ -1,9 +1,10 @@
+import { createServer, type AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { loadConfig as loadHistoryConfig, startHistory, type HistoryConfig, type RunningHistory } from "@taskflow/history";
 import { AdminService, HistoryIngestService, HistoryService, SchedulerService, WorkerService } from "@taskflow/proto";
-import { freePort, startHistoryInProcess, startServicesInProcess, testRedisUrl } from "@taskflow/testkit";
+import { startHistoryInProcess, startServicesInProcess, testRedisUrl } from "@taskflow/testkit";
 import { Redis } from "ioredis";
 import pino, { type Logger } from "pino";
 import { loadConfig, type SchedulerConfig } from "../src/config.js";
@@ -75,9 +76,16 @@ export function startTestHistory(): Promise<RunningHistory & { databaseUrl: stri
   return startHistoryInProcess(historyModule, { LOG_LEVEL: "silent" });
 }
 
-/** A URL where nothing listens: a port bound once and released. */
+/**
+ * A URL where nothing answers: a port held for the rest of the test run (so that no service a
+ * parallel test starts can take it) whose every connection is reset at once, as a refused
+ * connection would be.
+ */
 export async function deadUrl(): Promise<string> {
-  return `http://127.0.0.1:${await freePort()}`;
+  const server = createServer((socket) => socket.resetAndDestroy());
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  server.unref();
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 /**
