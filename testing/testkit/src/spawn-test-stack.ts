@@ -28,6 +28,8 @@ export interface TestStackOptions {
   history?: NodeJS.ProcessEnv;
   /** Extra environment of every scheduler process. */
   scheduler?: NodeJS.ProcessEnv;
+  /** Flags of `node` for the processes of a service (e.g. `--cpu-prof` for a profile). */
+  nodeArgs?: { history?: string[]; scheduler?: string[]; worker?: string[] };
   /** Extra environment of the worker process, or false for no worker. */
   worker?: NodeJS.ProcessEnv | false;
   /** Print the services' output (for debugging a test). */
@@ -114,6 +116,7 @@ export async function spawnTestStack(opts: TestStackOptions = {}): Promise<TestS
         scheduler: { REDIS_KEY_PREFIX: keyPrefix, ...opts.scheduler },
       },
       entries: { worker: opts.workerEntry },
+      nodeArgs: opts.nodeArgs,
       replicas: { history: historyCount, scheduler: schedulerCount },
       front: async (service, urls) => {
         const balancer = await startTcpBalancer(urls);

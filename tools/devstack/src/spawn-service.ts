@@ -15,6 +15,8 @@ export interface SpawnServiceOptions {
   entry: string;
   /** The child's whole environment. */
   env: NodeJS.ProcessEnv;
+  /** Flags of `node` itself, before the entry (e.g. `--cpu-prof`, which NODE_OPTIONS may not carry). */
+  nodeArgs?: string[];
   /** Print the child's output, one line at a time, prefixed by its name. */
   echo?: boolean;
   /** How long to wait for the listening line, in ms (default 60 000). */
@@ -45,7 +47,7 @@ export async function spawnService(opts: SpawnServiceOptions): Promise<RunningSe
   }
   // Its own process group: a terminal's Ctrl-C reaches the launcher only, which stops the
   // services in order (worker first) instead of all at once.
-  const child = spawn(process.execPath, [opts.entry], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.entry], {
     env: opts.env,
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,

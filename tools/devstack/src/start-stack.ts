@@ -38,6 +38,8 @@ export interface StackOptions<S extends RunningService = RunningService> {
   echo?: boolean;
   /** Scripts to run instead of `services/<name>/dist/main.js` (tests use stand-ins). */
   entries?: Partial<Record<ServiceName, string>>;
+  /** Flags of `node` for one service's processes (e.g. `--cpu-prof`). */
+  nodeArgs?: Partial<Record<ServiceName, string[]>>;
   /** Environment of one service's processes, over `env` and the urls the stack gives it. */
   serviceEnv?: Partial<Record<ServiceName, NodeJS.ProcessEnv>>;
   /**
@@ -137,7 +139,8 @@ class Starter<S extends RunningService> {
     const entry = this.opts.entries?.[service] ?? join(repoRoot, "services", service, "dist", "main.js");
     const listenPort = String(this.opts.ports?.[service] ?? this.env[variable] ?? port);
     const env = { ...this.env, ...this.opts.serviceEnv?.[service], ...own, [variable]: listenPort };
-    return this.launch({ name, entry, env, portVar: variable, echo: this.opts.echo ?? false, graceMs: this.opts.graceMs });
+    const nodeArgs = this.opts.nodeArgs?.[service];
+    return this.launch({ name, entry, env, nodeArgs, portVar: variable, echo: this.opts.echo ?? false, graceMs: this.opts.graceMs });
   }
 
   /**

@@ -44,6 +44,12 @@ export async function inTransaction<T>(
   const client = await pool.connect();
   const db = timed(client, timings);
   let broken: Error | undefined;
+  // The connection can fail between two statements (a server shutting down says so at once):
+  // the client then emits "error", which must not go unheard, and is not given back for reuse.
+  const onError = (err: Error): void => {
+    broken = err;
+  };
+  client.on("error", onError);
   try {
     await db.query(BEGIN);
     let result: T;
@@ -63,6 +69,7 @@ export async function inTransaction<T>(
     }
     return result;
   } finally {
+    client.off("error", onError);
     client.release(broken);
   }
 }
