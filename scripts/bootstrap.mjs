@@ -6,7 +6,7 @@
 //
 //   node scripts/bootstrap.mjs start                   the whole stack, until Ctrl-C
 //   node scripts/bootstrap.mjs test [vitest args]      every test, against real stores
-//   node scripts/bootstrap.mjs bench|bench:history|chaos [args]
+//   node scripts/bootstrap.mjs bench|bench:profile|bench:history|chaos [args]
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { constants } from "node:os";
@@ -30,6 +30,7 @@ const installStamp = join(root, "node_modules", ".taskflow-install-stamp");
 // Scripts run with the stores' urls in the environment, as the tests are.
 const storeScripts = {
   bench: "tools/bench/dist/cli.js",
+  "bench:profile": "tools/bench/dist/profile.js",
   "bench:history": "tools/bench/dist/history/cli.js",
   chaos: "tools/chaos/dist/cli.js",
 };

@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { type LatencySummary, summarize } from "./percentiles.js";
+import { type LatencySummary, summarize } from "../percentiles.js";
 import { type Probe, type Shape, type ShapeContext, ShapeUnavailable } from "./shape.js";
 
 /** How one shape went. */
