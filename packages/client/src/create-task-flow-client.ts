@@ -28,7 +28,7 @@ export interface TaskFlowClientOptions {
   schedulerUrl: string;
   /** Base URL of history, e.g. "http://127.0.0.1:50052". */
   historyUrl: string;
-  /** "grpc" (default, HTTP/2), "connect" or "grpc-web" (both HTTP/1.1). */
+  /** Wire protocol (default "connect": the Connect protocol over HTTP/2); see {@link ClientProtocol}. */
   protocol?: ClientProtocol;
   /**
    * Who is calling, e.g. "billing-service": sent as `x-taskflow-caller` on every call, so jobs
@@ -134,7 +134,7 @@ export interface TaskFlowClient {
 
 /** Creates a {@link TaskFlowClient} over gRPC (default), Connect or gRPC-Web. */
 export function createTaskFlowClient(options: TaskFlowClientOptions): TaskFlowClient {
-  const protocol = options.protocol ?? "grpc";
+  const protocol = options.protocol ?? "connect";
   const interceptors = options.caller === undefined ? [] : [callerInterceptor(options.caller)];
   const schedulerTransport = createOwnedTransport(options.schedulerUrl, protocol, interceptors);
   const historyTransport = createOwnedTransport(options.historyUrl, protocol, interceptors);

@@ -8,8 +8,13 @@ import {
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
 
-/** Wire protocol a client speaks: gRPC over HTTP/2, or Connect / gRPC-Web over HTTP/1.1. */
-export type ClientProtocol = "grpc" | "connect" | "grpc-web";
+/**
+ * Wire protocol a client speaks: "connect" (the Connect protocol with binary messages over
+ * HTTP/2, the default and the cheapest per call), "grpc" (over HTTP/2), or "connect-http1" and
+ * "grpc-web" (over HTTP/1.1, for proxies that speak only that). The services serve all of them on
+ * one port.
+ */
+export type ClientProtocol = "connect" | "grpc" | "connect-http1" | "grpc-web";
 
 /**
  * Request header in which a caller names itself; the scheduler records `api:<caller>` as the
@@ -32,27 +37,29 @@ export interface OwnedTransport {
 }
 
 /**
- * Creates a transport to `baseUrl` that owns its connections: an HTTP/2 session for gRPC,
- * a keep-alive agent for the HTTP/1.1 protocols. Calling `close()` drops them.
+ * Creates a transport to `baseUrl` that owns its connections: an HTTP/2 session for "connect"
+ * and "grpc", a keep-alive agent for the HTTP/1.1 protocols. Calling `close()` drops them.
+ * Responses come uncompressed: compression costs more CPU than it saves bytes between services.
  */
 export function createOwnedTransport(
   baseUrl: string,
   protocol: ClientProtocol,
   interceptors: Interceptor[] = [],
 ): OwnedTransport {
-  if (protocol === "grpc") {
+  if (protocol === "grpc" || protocol === "connect") {
     const sessionManager = new Http2SessionManager(baseUrl);
+    const options = { baseUrl, sessionManager, interceptors, acceptCompression: [] };
     return {
-      transport: createGrpcTransport({ baseUrl, sessionManager, interceptors }),
+      transport: protocol === "grpc" ? createGrpcTransport(options) : createConnectTransport({ ...options, httpVersion: "2" }),
       close: () => sessionManager.abort(),
     };
   }
   const agent = new URL(baseUrl).protocol === "https:"
     ? new https.Agent({ keepAlive: true })
     : new http.Agent({ keepAlive: true });
-  const options = { baseUrl, httpVersion: "1.1" as const, nodeOptions: { agent }, interceptors };
+  const options = { baseUrl, httpVersion: "1.1" as const, nodeOptions: { agent }, interceptors, acceptCompression: [] };
   return {
-    transport: protocol === "connect" ? createConnectTransport(options) : createGrpcWebTransport(options),
+    transport: protocol === "connect-http1" ? createConnectTransport(options) : createGrpcWebTransport(options),
     close: () => agent.destroy(),
   };
 }

@@ -30,10 +30,12 @@ async function countingRelay(port: number) {
 }
 
 describe("createServiceTransport", () => {
-  it("calls another service over gRPC, every call on one h2c connection", async () => {
+  it("calls another service with the Connect protocol, binary and uncompressed, every call on one h2c connection", async () => {
     const contentTypes: (string | null)[] = [];
+    const accepted: (string | null)[] = [];
     const record: Interceptor = (next) => async (req) => {
       contentTypes.push(req.header.get("content-type"));
+      accepted.push(req.header.get("accept-encoding"));
       return next(req);
     };
     const server: RunningServer = await startServer({
@@ -49,7 +51,9 @@ describe("createServiceTransport", () => {
     const jobs = await Promise.all(["a", "b", "c"].map((type) => client.submitJob({ type })));
     await client.submitJob({ type: "d" });
     expect(jobs.map((r) => r.job?.type)).toEqual(["a", "b", "c"]);
-    expect(contentTypes).toEqual(Array(4).fill("application/grpc+proto"));
+    expect(contentTypes).toEqual(Array(4).fill("application/proto"));
+    // No compression offered: the answers come back as they are.
+    expect(accepted).toEqual(Array(4).fill(null));
     expect(relay.connections()).toBe(1);
   });
 });

@@ -1,5 +1,5 @@
 import type { Transport } from "@connectrpc/connect";
-import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 
 /**
  * Keepalive PING interval of service-to-service connections, in milliseconds. A peer that
@@ -28,9 +28,12 @@ export interface ServiceConnection {
 
 /**
  * A connection one TaskFlow service uses to call another, e.g. the scheduler calling history at
- * `http://127.0.0.1:50052`: gRPC over h2c on one multiplexed connection that is opened on first
- * use, kept alive with PINGs, and closed after 15 idle minutes. An idle connection does not keep
- * the process alive.
+ * `http://127.0.0.1:50052`: the Connect protocol with binary messages over h2c, on one
+ * multiplexed connection that is opened on first use, kept alive with PINGs, and closed after
+ * 15 idle minutes. An idle connection does not keep the process alive. Connect rather than gRPC:
+ * the same messages, without trailers, and a third of the CPU per call on both ends in
+ * connect-node; uncompressed, since services talk over a local network and compression only
+ * costs CPU there.
  */
 export function createServiceConnection(baseUrl: string): ServiceConnection {
   const sessionManager = new Http2SessionManager(
@@ -39,7 +42,7 @@ export function createServiceConnection(baseUrl: string): ServiceConnection {
     { maxSessionMemory: SERVICE_SESSION_MEMORY_MB },
   );
   return {
-    transport: createGrpcTransport({ baseUrl, sessionManager }),
+    transport: createConnectTransport({ baseUrl, httpVersion: "2", sessionManager, acceptCompression: [] }),
     reset: () => sessionManager.abort(),
   };
 }

@@ -1,5 +1,5 @@
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
-import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-node";
+import { Http2SessionManager, createConnectTransport } from "@connectrpc/connect-node";
 import { WorkerService } from "@taskflow/proto";
 
 /** The WorkerService client of one worker and the HTTP/2 connection it owns. */
@@ -12,7 +12,10 @@ export interface WorkerRpc {
 /** Timeout of the short RPCs (register, heartbeat, report, release, deregister), in ms. */
 export const rpcTimeoutMs = 10_000;
 
-/** Connects to the scheduler's WorkerService over gRPC (HTTP/2). */
+/**
+ * Connects to the scheduler's WorkerService: the Connect protocol with binary messages over
+ * HTTP/2, uncompressed (cheaper per call than gRPC in connect-node; the scheduler serves both).
+ */
 export function createWorkerRpc(schedulerUrl: string): WorkerRpc {
   // Pings find a dead connection under a long poll in seconds rather than at the poll's end.
   const sessionManager = new Http2SessionManager(schedulerUrl, {
@@ -20,7 +23,10 @@ export function createWorkerRpc(schedulerUrl: string): WorkerRpc {
     pingTimeoutMs: 5_000,
   });
   return {
-    client: createClient(WorkerService, createGrpcTransport({ baseUrl: schedulerUrl, sessionManager })),
+    client: createClient(
+      WorkerService,
+      createConnectTransport({ baseUrl: schedulerUrl, httpVersion: "2", sessionManager, acceptCompression: [] }),
+    ),
     close: () => sessionManager.abort(),
   };
 }

@@ -275,7 +275,7 @@ describe("caller", () => {
   });
 });
 
-describe.each<ClientProtocol>(["connect", "grpc-web", "grpc"])("over %s", (protocol) => {
+describe.each<ClientProtocol>(["connect", "grpc", "connect-http1", "grpc-web"])("over %s", (protocol) => {
   it("submits, reads, lists, cancels and waits", async () => {
     const other = createTaskFlowClient({ schedulerUrl: stack.schedulerUrl, historyUrl: stack.historyUrl, protocol });
     try {
