@@ -22,6 +22,11 @@ export interface SchedulerConfig {
   readonly maxSubmitBatch: number;
   /** Largest payload (and result) as JSON text, in bytes (MAX_PAYLOAD_BYTES). */
   readonly maxPayloadBytes: number;
+  /**
+   * Inserts into history of concurrent submits (without idempotency keys) in flight at once per
+   * caller (SUBMIT_GROUPS_IN_FLIGHT); submits arriving meanwhile are committed together next.
+   */
+  readonly submitGroupsInFlight: number;
   /** First retry delay, doubled per attempt, in ms (RETRY_BASE_MS). */
   readonly retryBaseMs: number;
   /** Cap of the retry delay, in ms (RETRY_MAX_MS). */
@@ -86,6 +91,7 @@ const DEFAULTS = {
   sweepIntervalMs: 1_000,
   defaultTimeoutMs: 300_000,
   maxSubmitBatch: 1_000,
+  submitGroupsInFlight: 2,
   maxPayloadBytes: 1_048_576,
   retryBaseMs: 1_000,
   retryMaxMs: 3_600_000,
@@ -119,6 +125,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sweepIntervalMs: r.int("SWEEP_INTERVAL_MS", DEFAULTS.sweepIntervalMs, { min: 10, max: 60_000 }),
     defaultTimeoutMs: r.int("DEFAULT_TIMEOUT_MS", DEFAULTS.defaultTimeoutMs, { min: 1_000, max: DAY_MS }),
     maxSubmitBatch: r.int("MAX_SUBMIT_BATCH", DEFAULTS.maxSubmitBatch, { min: 1, max: 10_000 }),
+    submitGroupsInFlight: r.int("SUBMIT_GROUPS_IN_FLIGHT", DEFAULTS.submitGroupsInFlight, { min: 1, max: 64 }),
     maxPayloadBytes: r.int("MAX_PAYLOAD_BYTES", DEFAULTS.maxPayloadBytes, { min: 2, max: 16 * 1_048_576 }),
     retryBaseMs: r.int("RETRY_BASE_MS", DEFAULTS.retryBaseMs, { min: 1, max: DAY_MS }),
     retryMaxMs: r.int("RETRY_MAX_MS", DEFAULTS.retryMaxMs, { min: 1, max: 7 * DAY_MS }),

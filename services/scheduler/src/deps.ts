@@ -1,5 +1,7 @@
+import type { Job } from "@taskflow/proto";
 import type { Logger } from "pino";
 import type { SchedulerConfig } from "./config.js";
+import type { GroupCommit } from "./group-commit.js";
 import type { HistoryClient } from "./history-client.js";
 import type { Reconciler } from "./loops/reconcile.js";
 import type { SendPresence } from "./loops/send-presence.js";
@@ -9,6 +11,7 @@ import type { ParkedEvents } from "./redis/parked-events.js";
 import type { QueueStore } from "./redis/queue-store.js";
 import type { RecoveryStore } from "./redis/recovery-store.js";
 import type { WorkerRegistry } from "./redis/worker-registry.js";
+import type { NewJob } from "./validate.js";
 
 /** What the RPC handlers share; built once by `startScheduler`, literally in tests. */
 export interface Deps {
@@ -22,6 +25,8 @@ export interface Deps {
   readonly parked: ParkedEvents;
   readonly workers: WorkerRegistry;
   readonly history: HistoryClient;
+  /** Concurrent submits' jobs (without idempotency keys) inserted into history together, per actor. */
+  readonly submits: GroupCommit<NewJob, Job>;
   /** Sends workers' presence to history in the background. */
   readonly presence: Pick<SendPresence, "note" | "send">;
   readonly logger: Logger;

@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { createLogger } from "@taskflow/service-kit";
 import type { SchedulerConfig } from "./config.js";
 import type { Deps } from "./deps.js";
+import { GroupCommit } from "./group-commit.js";
 import { createHistoryClient } from "./history-client.js";
 import { ExpireLeases } from "./loops/expire-leases.js";
 import { ForwardOutbox } from "./loops/forward-outbox.js";
@@ -22,7 +23,15 @@ import { ReconcileLock } from "./redis/reconcile-lock.js";
 import { ReconcileStateStore } from "./redis/reconcile-state.js";
 import { RecoveryStore } from "./redis/recovery-store.js";
 import { WorkerRegistry } from "./redis/worker-registry.js";
+import { insertGroup } from "./rpc/submit-jobs.js";
 import { createServer } from "./server.js";
+import type { NewJob } from "./validate.js";
+
+/**
+ * Most payload bytes of one group of submits committed together; a larger single submit goes
+ * alone. Well under history's read limit, so a group is never refused for its size.
+ */
+const SUBMIT_GROUP_MAX_BYTES = 2 * 1_048_576;
 
 /** A running scheduler. */
 export interface RunningScheduler {
@@ -125,8 +134,14 @@ function assemble(config: SchedulerConfig, logger: Logger, redis: Redis, subscri
     defaultTimeoutMs: config.defaultTimeoutMs,
   });
   const presence = new SendPresence({ history, intervalMs: config.sweepIntervalMs, logger });
+  const submits = new GroupCommit(insertGroup({ history }), {
+    maxInFlight: config.submitGroupsInFlight,
+    maxItems: config.maxSubmitBatch,
+    maxWeight: SUBMIT_GROUP_MAX_BYTES,
+    weight: (job: NewJob) => job.payloadJson.length,
+  });
   const deps: Deps = {
-    config, store, recovery, reconciler, metrics, waiters, history, presence, parked, logger, eventsWritten,
+    config, store, recovery, reconciler, metrics, waiters, history, presence, parked, logger, eventsWritten, submits,
     workers: new WorkerRegistry(redis, prefix),
   };
   const expire = new ExpireLeases({ ...loopDeps, eventsWritten, leaseExpired: metrics.leaseExpired });

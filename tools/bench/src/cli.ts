@@ -76,7 +76,7 @@ function parseOptions(argv: string[]): Options {
 
 async function machine(redis: Redis, db: pg.Client) {
   const redisVersion = /^redis_version:(\S+)/m.exec(await redis.info("server"))?.[1];
-  const pgVersion = (await db.query<{ v: string }>("SHOW server_version AS v")).rows[0]?.v;
+  const pgVersion = (await db.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v;
   return { cpus: cpus().length, cpu_model: cpus()[0]?.model, memory_gib: Math.round(totalmem() / 2 ** 30), node: process.version, redis: redisVersion, postgres: pgVersion };
 }
 

@@ -37,4 +37,7 @@ export const JOB_COLUMNS = [
 ] as const;
 
 /** `a.id, a.type, …` for a table alias. */
-export const jobColumns = (alias: string): string => JOB_COLUMNS.map((c) => `${alias}.${c}`).join(", ");
+export const jobColumns = (alias: string, except: readonly string[] = []): string =>
+  JOB_COLUMNS.filter((c) => !except.includes(c))
+    .map((c) => `${alias}.${c}`)
+    .join(", ");

@@ -11,11 +11,20 @@ const value = (v: JsonValue): Value | undefined => (v === null ? undefined : fro
 
 /** A `jobs` row as a taskflow.v1.Job; NULL text columns become "". */
 export function jobToProto(row: JobRow): Job {
+  return jobMessage(row, row.payload);
+}
+
+/** {@link jobToProto} without the payload, for a caller that holds it already. */
+export function jobToProtoWithoutPayload(row: JobRow): Job {
+  return jobMessage(row, undefined);
+}
+
+function jobMessage(row: JobRow, payload: JobRow["payload"] | undefined): Job {
   return create(JobSchema, {
     id: row.id,
     type: row.type,
     queue: row.queue,
-    payload: row.payload,
+    payload,
     status: jobStatusEnum(row.status),
     result: value(row.result),
     error: row.error ?? "",

@@ -1,7 +1,7 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { HistoryIngestService } from "@taskflow/proto";
 import { insertJobs as storeJobs } from "../db/queries/insert-jobs.js";
-import { jobToProto } from "../mapping/to-proto.js";
+import { jobToProto, jobToProtoWithoutPayload } from "../mapping/to-proto.js";
 import type { HistoryDeps } from "./deps.js";
 import { parseInsertJobs } from "./parse-ingest.js";
 
@@ -9,7 +9,8 @@ import { parseInsertJobs } from "./parse-ingest.js";
  * InsertJobs: stores new jobs as PENDING with their SUBMITTED event, in one statement, and
  * answers the stored jobs in request order: the original job where an idempotency key was
  * used within the last `IDEMPOTENCY_WINDOW_MS` for the same request (same digest, or none on
- * either side). InvalidArgument, changing nothing, when any job or digest is malformed;
+ * either side). A job stored under the requested id comes back without its payload, which the
+ * caller sent. InvalidArgument, changing nothing, when any job or digest is malformed;
  * AlreadyExists, changing nothing, when a job's key was used for a different request;
  * AlreadyExists when a key is still reserved for a job no longer kept; Unavailable, changing
  * nothing, when concurrent submits kept claiming the batch's keys (the errors of the store are
@@ -21,5 +22,7 @@ export const insertJobs =
     const jobs = parseInsertJobs(req);
     const actor = req.actor === "" ? "api" : req.actor;
     const rows = await storeJobs(d.db, jobs, { idempotencyWindowMs: d.config.idempotencyWindowMs, actor });
-    return { jobs: rows.map(jobToProto) };
+    // The caller sent the payload of every job stored under the id it asked for: only a key
+    // holder's (another request's job) goes back.
+    return { jobs: rows.map((row, i) => (row.id === jobs[i]!.id ? jobToProtoWithoutPayload(row) : jobToProto(row))) };
   };

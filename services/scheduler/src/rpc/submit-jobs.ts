@@ -32,9 +32,7 @@ export const submitJobs =
  *   enqueued); already_exists when an idempotency key was used for a different request.
  */
 export async function acceptJobs(d: Deps, jobs: readonly NewJob[], actor: string, signal: AbortSignal): Promise<Job[]> {
-  const digests = jobs.some((j) => j.idempotencyKey !== "") ? jobs.map((j) => (j.idempotencyKey === "" ? "" : requestDigest(j))) : [];
-  const stored = await d.history.insertJobs(jobs.map(toInsertJob), actor, signal, digests);
-  if (stored.length !== jobs.length) throw new Error("history answered InsertJobs with a different job count");
+  const stored = await insertJobs(d, jobs, actor, signal);
   crashAfterHistoryCommit(d.config);
   const byQueue = new Map<string, EnqueueJob[]>();
   jobs.forEach((job, i) => {
@@ -49,6 +47,24 @@ export async function acceptJobs(d: Deps, jobs: readonly NewJob[], actor: string
 }
 
 /**
+ * Commits the jobs to history: jobs with idempotency keys in a call of their own (a key is
+ * answered per request), the others together with those of concurrent submits (see
+ * {@link GroupCommit}), which no single caller can cancel.
+ */
+async function insertJobs(d: Deps, jobs: readonly NewJob[], actor: string, signal: AbortSignal): Promise<Job[]> {
+  const keyed = jobs.some((j) => j.idempotencyKey !== "");
+  const stored = keyed
+    ? await d.history.insertJobs(jobs.map(toInsertJob), actor, signal, jobs.map((j) => (j.idempotencyKey === "" ? "" : requestDigest(j))))
+    : await d.submits.add(actor, jobs);
+  if (stored.length !== jobs.length) throw new Error("history answered InsertJobs with a different job count");
+  // History sends no payload back for a job stored as asked: it is the one submitted.
+  stored.forEach((s, i) => {
+    if (s.id === jobs[i]!.id) s.payload = jobs[i]!.payload;
+  });
+  return stored;
+}
+
+/**
  * Enqueues per queue and wakes the waiters that can take the ready jobs. The queues join the
  * swept set before the enqueue (a crash in between leaves no job unswept) and again after it
  * (a queue found idle and forgotten meanwhile comes back; see QueueStore.forgetIfIdle).
@@ -59,6 +75,11 @@ async function enqueueAll(d: Deps, byQueue: ReadonlyMap<string, EnqueueJob[]>): 
   const [, ...results] = await Promise.all([d.store.addQueues(queues), ...queues.map((q) => d.store.enqueue(q, byQueue.get(q)!))]);
   await d.store.addQueues(queues);
   await d.waiters.announce(queues.map((queue, i) => ({ queue, ready: results[i]!.ready })));
+}
+
+/** Inserts a group of jobs without idempotency keys (what {@link GroupCommit} runs). */
+export function insertGroup(d: Pick<Deps, "history">): (actor: string, jobs: NewJob[]) => Promise<Job[]> {
+  return (actor, jobs) => d.history.insertJobs(jobs.map(toInsertJob), actor);
 }
 
 function toInsertJob(job: NewJob): JobInit {

@@ -36,7 +36,9 @@ const DEFAULT_OPTIONS: InsertJobsOptions = { idempotencyWindowMs: 86_400_000 };
 /**
  * Inserts every new job as 'pending' with its 'submitted' event (seq 1) in one statement, and
  * returns, for every requested job in request order, its stored row (NULL columns when the
- * statement cannot see it) and `refused_ord`. A job's created_at is the timestamp of its UUIDv7
+ * statement cannot see it) and `refused_ord`. The payloads come as one JSON array (`$4`), parsed
+ * once by PostgreSQL and never escaped element by element; a row stored under the requested id
+ * returns no payload (NULL), since the caller holds it, only a key holder's row does. A job's created_at is the timestamp of its UUIDv7
  * id (when the scheduler accepted it), so created-time ranges are id ranges and prune the day
  * partitions exactly.
  *
@@ -63,11 +65,12 @@ const DEFAULT_OPTIONS: InsertJobsOptions = { idempotencyWindowMs: 86_400_000 };
  */
 export const INSERT_JOBS_SQL = `
 WITH input AS (
-  SELECT *
-  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::int[], $6::int[], $7::int[],
+  SELECT t.*, p.payload
+  FROM unnest($1::uuid[], $2::text[], $3::text[], $5::int[], $6::int[], $7::int[],
               $8::text[], $9::timestamptz[], $12::text[])
-    WITH ORDINALITY AS t(id, type, queue, payload, max_attempts, priority, timeout_ms,
+    WITH ORDINALITY AS t(id, type, queue, max_attempts, priority, timeout_ms,
                          idempotency_key, scheduled_at, request_digest, ord)
+  JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY AS p(payload, ord) USING (ord)
 ),
 candidates AS (
   SELECT DISTINCT ON (idempotency_key) idempotency_key AS key, id AS job_id, request_digest
@@ -142,7 +145,7 @@ submitted AS (
   ON CONFLICT (job_id, seq) DO NOTHING
 ),
 resolved AS (
-  SELECT i.ord, coalesce(ni.id, ji.id, h.job_id) AS id
+  SELECT i.ord, i.id AS requested_id, coalesce(ni.id, ji.id, h.job_id) AS id
   FROM input i
   LEFT JOIN inserted ni ON ni.id = i.id
   LEFT JOIN jobs ji ON ji.id = i.id
@@ -153,7 +156,8 @@ stored AS (
   UNION ALL
   SELECT ${JOB_COLUMNS.join(", ")} FROM jobs WHERE id IN (SELECT id FROM resolved)
 )
-SELECT (SELECT min(ord) FROM refused) AS refused_ord, ${jobColumns("s")}
+SELECT (SELECT min(ord) FROM refused) AS refused_ord, ${jobColumns("s", ["payload"])},
+       CASE WHEN s.id = r.requested_id THEN NULL ELSE s.payload END AS payload
 FROM resolved r
 LEFT JOIN stored s ON s.id = r.id
 ORDER BY r.ord`;
@@ -217,7 +221,7 @@ const KEYS_PRIMARY_KEY = "idempotency_keys_pkey";
 /** Statements tried before a batch whose keys keep being claimed under it fails. */
 export const INSERT_MAX_ATTEMPTS = 3;
 
-type InsertedRow = Omit<JobRow, "id"> & { id: string | null; refused_ord: string | null };
+type InsertedRow = Omit<JobRow, "id" | "payload"> & { id: string | null; payload: JobRow["payload"] | null; refused_ord: string | null };
 type RequestedRow = Omit<JobRow, "id"> & { id: string | null; key_job_id: string | null };
 
 /**
@@ -246,7 +250,9 @@ export async function insertJobs(
     const index = Number(refused) - 1;
     throw new IdempotencyKeyConflictError(index, jobs[index]?.idempotencyKey ?? "");
   }
-  if (rows.every((r) => r.id !== null)) return rows.map(({ refused_ord: _, ...job }) => job as JobRow);
+  if (rows.every((r) => r.id !== null)) {
+    return rows.map(({ refused_ord: _, ...job }, i) => ({ ...job, payload: job.payload ?? jobs[i]!.payload }) as JobRow);
+  }
   return selectRequestedJobs(db, jobs);
 }
 
@@ -260,7 +266,7 @@ async function runInsert(db: Queryable, jobs: readonly NewJob[], opts: InsertJob
           jobs.map((j) => j.id),
           jobs.map((j) => j.type),
           jobs.map((j) => j.queue),
-          jobs.map((j) => JSON.stringify(j.payload)),
+          JSON.stringify(jobs.map((j) => j.payload)),
           jobs.map((j) => j.maxAttempts),
           jobs.map((j) => j.priority),
           jobs.map((j) => j.timeoutMs),

@@ -60,7 +60,9 @@ export const InsertJobsRequestSchema: GenMessage<InsertJobsRequest> = /*@__PURE_
  */
 export type InsertJobsResponse = Message<"taskflow.v1.InsertJobsResponse"> & {
   /**
-   * The stored jobs, in the order of the request.
+   * The stored jobs, in the order of the request. A job stored under the id
+   * the request gave comes without its payload, which the caller sent; a job
+   * stored before (the holder of an idempotency key) comes whole.
    *
    * @generated from field: repeated taskflow.v1.Job jobs = 1;
    */
