@@ -4,6 +4,7 @@ import type { Deps } from "./deps.js";
 import { cancelJob } from "./rpc/cancel-job.js";
 import { deregisterWorker } from "./rpc/deregister-worker.js";
 import { heartbeat } from "./rpc/heartbeat.js";
+import { dispatchJobs } from "./rpc/dispatch-jobs.js";
 import { leaseJobs } from "./rpc/lease-jobs.js";
 import { listParkedEvents } from "./rpc/list-parked-events.js";
 import { reconcile } from "./rpc/reconcile.js";
@@ -42,6 +43,7 @@ export function createServer(d: Deps): Promise<RunningServer> {
         impl: {
           registerWorker: registerWorker(d),
           leaseJobs: leaseJobs(d),
+          dispatchJobs: dispatchJobs(d),
           heartbeat: heartbeat(d),
           reportJobs: reportJobs(d),
           releaseJobs: releaseJobs(d),

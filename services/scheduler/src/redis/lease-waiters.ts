@@ -22,6 +22,8 @@ export interface LeaseWaiter {
   beginAttempt(): void;
   /** The attempt leased `leased` jobs. */
   endAttempt(leased: number): void;
+  /** Changes how many jobs it takes at once (a stream's credits); 0 takes no wake. */
+  setWant(want: number): void;
   /** Resolves when jobs it can take arrived since its attempt began, after `ms`, or when `signal` aborts. */
   wait(ms: number, signal: AbortSignal): Promise<WaitEnd>;
   /** Unregisters. A wake it took and did not act on (or that may have left jobs) goes to another waiter. */
@@ -101,7 +103,10 @@ export class LeaseWaiters {
         if (!this.isClosed) rearm();
       },
       endAttempt: (leased) => {
-        w.full = leased >= w.want;
+        w.full = w.want > 0 && leased >= w.want;
+      },
+      setWant: (want) => {
+        w.want = want;
       },
       wait: (ms, signal) => waitFor(woken, ms, signal),
       dispose: () => {

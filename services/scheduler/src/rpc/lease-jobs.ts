@@ -15,7 +15,7 @@ export const MAX_LEASE_WAIT_MS = 60_000;
 const clamp = (v: number, min: number, max: number): number => Math.min(max, Math.max(min, v));
 
 /** A validated lease request. */
-interface Ask {
+export interface Ask {
   workerId: string;
   queues: string[];
   types: string[];
@@ -73,7 +73,7 @@ function parseAsk(req: LeaseJobsRequest): Ask {
 }
 
 /** One pass over the queues, best queue first, until the ask or the byte budget is filled. */
-async function attempt(d: Deps, ask: Ask, waiter: LeaseWaiter): Promise<LeasedRecord[]> {
+export async function attempt(d: Deps, ask: Ask, waiter: LeaseWaiter): Promise<LeasedRecord[]> {
   waiter.beginAttempt();
   const out: LeasedRecord[] = [];
   let bytes = 0;
@@ -95,7 +95,7 @@ async function attempt(d: Deps, ask: Ask, waiter: LeaseWaiter): Promise<LeasedRe
  * client left, a deadline that passed): nobody will run them, so the attempt must not count.
  * Best effort: should it fail, the leases expire and the jobs run later.
  */
-async function handBack(d: Deps, workerId: string, leased: readonly LeasedRecord[]): Promise<void> {
+export async function handBack(d: Deps, workerId: string, leased: readonly LeasedRecord[]): Promise<void> {
   if (leased.length === 0) return;
   const byQueue = new Map<string, LeasedRecord[]>();
   for (const r of leased) byQueue.set(r.queue, [...(byQueue.get(r.queue) ?? []), r]);
@@ -114,7 +114,7 @@ async function handBack(d: Deps, workerId: string, leased: readonly LeasedRecord
   }
 }
 
-function toLeasedJob(r: LeasedRecord, workerId: string): MessageInitShape<typeof LeasedJobSchema> {
+export function toLeasedJob(r: LeasedRecord, workerId: string): MessageInitShape<typeof LeasedJobSchema> {
   return {
     job: {
       id: r.id,

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskflow/v1/worker.proto.
  */
 export const file_taskflow_v1_worker: GenFile = /*@__PURE__*/
-  fileDesc("Chh0YXNrZmxvdy92MS93b3JrZXIucHJvdG8SC3Rhc2tmbG93LnYxIukBChVSZWdpc3RlcldvcmtlclJlcXVlc3QSEQoJd29ya2VyX2lkGAEgASgJEg4KBnF1ZXVlcxgCIAMoCRIRCglqb2JfdHlwZXMYAyADKAkSEwoLY29uY3VycmVuY3kYBCABKAUSEAoIaG9zdG5hbWUYBSABKAkSQgoIbWV0YWRhdGEYBiADKAsyMC50YXNrZmxvdy52MS5SZWdpc3RlcldvcmtlclJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEilQEKFlJlZ2lzdGVyV29ya2VyUmVzcG9uc2USEQoJd29ya2VyX2lkGAEgASgJEjEKDmxlYXNlX2R1cmF0aW9uGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjUKEmhlYXJ0YmVhdF9pbnRlcnZhbBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiKXAQoQTGVhc2VKb2JzUmVxdWVzdBIRCgl3b3JrZXJfaWQYASABKAkSDgoGcXVldWVzGAIgAygJEhAKCG1heF9qb2JzGAMgASgFEicKBHdhaXQYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEQoJam9iX3R5cGVzGAUgAygJEhIKCnJlcXVlc3RfaWQYBiABKAkiOQoRTGVhc2VKb2JzUmVzcG9uc2USJAoEam9icxgBIAMoCzIWLnRhc2tmbG93LnYxLkxlYXNlZEpvYiKjAQoJTGVhc2VkSm9iEh0KA2pvYhgBIAEoCzIQLnRhc2tmbG93LnYxLkpvYhITCgtsZWFzZV90b2tlbhgCIAEoCRI0ChBsZWFzZV9leHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghkZWFkbGluZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiOwoFTGVhc2USDgoGam9iX2lkGAEgASgJEg0KBXF1ZXVlGAIgASgJEhMKC2xlYXNlX3Rva2VuGAMgASgJIkkKEEhlYXJ0YmVhdFJlcXVlc3QSEQoJd29ya2VyX2lkGAEgASgJEiIKBmxlYXNlcxgCIAMoCzISLnRhc2tmbG93LnYxLkxlYXNlIjwKEUhlYXJ0YmVhdFJlc3BvbnNlEicKBmxlYXNlcxgBIAMoCzIXLnRhc2tmbG93LnYxLkxlYXNlU3RhdGUifAoKTGVhc2VTdGF0ZRIOCgZqb2JfaWQYASABKAkSKAoGc3RhdHVzGAIgASgOMhgudGFza2Zsb3cudjEuTGVhc2VTdGF0dXMSNAoQbGVhc2VfZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAilQEKCUpvYlJlcG9ydBIhCgVsZWFzZRgBIAEoCzISLnRhc2tmbG93LnYxLkxlYXNlEi8KCWNvbXBsZXRlZBgCIAEoCzIaLnRhc2tmbG93LnYxLkpvYkNvbXBsZXRpb25IABIpCgZmYWlsZWQYAyABKAsyFy50YXNrZmxvdy52MS5Kb2JGYWlsdXJlSABCCQoHb3V0Y29tZSI3Cg1Kb2JDb21wbGV0aW9uEiYKBnJlc3VsdBgBIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZSIuCgpKb2JGYWlsdXJlEg0KBWVycm9yGAEgASgJEhEKCXBlcm1hbmVudBgCIAEoCCJPChFSZXBvcnRKb2JzUmVxdWVzdBIRCgl3b3JrZXJfaWQYASABKAkSJwoHcmVwb3J0cxgCIAMoCzIWLnRhc2tmbG93LnYxLkpvYlJlcG9ydCJ1CgxSZXBvcnRSZXN1bHQSDgoGam9iX2lkGAEgASgJEikKBnN0YXR1cxgCIAEoDjIZLnRhc2tmbG93LnYxLlJlcG9ydFN0YXR1cxIqCgpqb2Jfc3RhdHVzGAMgASgOMhYudGFza2Zsb3cudjEuSm9iU3RhdHVzIkAKElJlcG9ydEpvYnNSZXNwb25zZRIqCgdyZXN1bHRzGAEgAygLMhkudGFza2Zsb3cudjEuUmVwb3J0UmVzdWx0ImEKElJlbGVhc2VKb2JzUmVxdWVzdBIRCgl3b3JrZXJfaWQYASABKAkSIgoGbGVhc2VzGAIgAygLMhIudGFza2Zsb3cudjEuTGVhc2USFAoMYXR0ZW1wdHNfcmFuGAMgASgIIicKE1JlbGVhc2VKb2JzUmVzcG9uc2USEAoIcmVsZWFzZWQYASABKAUiLAoXRGVyZWdpc3RlcldvcmtlclJlcXVlc3QSEQoJd29ya2VyX2lkGAEgASgJIhoKGERlcmVnaXN0ZXJXb3JrZXJSZXNwb25zZSp+CgtMZWFzZVN0YXR1cxIcChhMRUFTRV9TVEFUVVNfVU5TUEVDSUZJRUQQABIXChNMRUFTRV9TVEFUVVNfQUNUSVZFEAESFQoRTEVBU0VfU1RBVFVTX0xPU1QQAhIhCh1MRUFTRV9TVEFUVVNfQ0FOQ0VMX1JFUVVFU1RFRBADKoQBCgxSZXBvcnRTdGF0dXMSHQoZUkVQT1JUX1NUQVRVU19VTlNQRUNJRklFRBAAEhoKFlJFUE9SVF9TVEFUVVNfQUNDRVBURUQQARIbChdSRVBPUlRfU1RBVFVTX0RVUExJQ0FURRACEhwKGFJFUE9SVF9TVEFUVVNfTEVBU0VfTE9TVBADMoQECg1Xb3JrZXJTZXJ2aWNlElkKDlJlZ2lzdGVyV29ya2VyEiIudGFza2Zsb3cudjEuUmVnaXN0ZXJXb3JrZXJSZXF1ZXN0GiMudGFza2Zsb3cudjEuUmVnaXN0ZXJXb3JrZXJSZXNwb25zZRJKCglMZWFzZUpvYnMSHS50YXNrZmxvdy52MS5MZWFzZUpvYnNSZXF1ZXN0Gh4udGFza2Zsb3cudjEuTGVhc2VKb2JzUmVzcG9uc2USSgoJSGVhcnRiZWF0Eh0udGFza2Zsb3cudjEuSGVhcnRiZWF0UmVxdWVzdBoeLnRhc2tmbG93LnYxLkhlYXJ0YmVhdFJlc3BvbnNlEk0KClJlcG9ydEpvYnMSHi50YXNrZmxvdy52MS5SZXBvcnRKb2JzUmVxdWVzdBofLnRhc2tmbG93LnYxLlJlcG9ydEpvYnNSZXNwb25zZRJQCgtSZWxlYXNlSm9icxIfLnRhc2tmbG93LnYxLlJlbGVhc2VKb2JzUmVxdWVzdBogLnRhc2tmbG93LnYxLlJlbGVhc2VKb2JzUmVzcG9uc2USXwoQRGVyZWdpc3RlcldvcmtlchIkLnRhc2tmbG93LnYxLkRlcmVnaXN0ZXJXb3JrZXJSZXF1ZXN0GiUudGFza2Zsb3cudjEuRGVyZWdpc3RlcldvcmtlclJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_taskflow_v1_job]);
+  fileDesc("Chh0YXNrZmxvdy92MS93b3JrZXIucHJvdG8SC3Rhc2tmbG93LnYxIukBChVSZWdpc3RlcldvcmtlclJlcXVlc3QSEQoJd29ya2VyX2lkGAEgASgJEg4KBnF1ZXVlcxgCIAMoCRIRCglqb2JfdHlwZXMYAyADKAkSEwoLY29uY3VycmVuY3kYBCABKAUSEAoIaG9zdG5hbWUYBSABKAkSQgoIbWV0YWRhdGEYBiADKAsyMC50YXNrZmxvdy52MS5SZWdpc3RlcldvcmtlclJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEilQEKFlJlZ2lzdGVyV29ya2VyUmVzcG9uc2USEQoJd29ya2VyX2lkGAEgASgJEjEKDmxlYXNlX2R1cmF0aW9uGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjUKEmhlYXJ0YmVhdF9pbnRlcnZhbBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiKXAQoQTGVhc2VKb2JzUmVxdWVzdBIRCgl3b3JrZXJfaWQYASABKAkSDgoGcXVldWVzGAIgAygJEhAKCG1heF9qb2JzGAMgASgFEicKBHdhaXQYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEQoJam9iX3R5cGVzGAUgAygJEhIKCnJlcXVlc3RfaWQYBiABKAkiOQoRTGVhc2VKb2JzUmVzcG9uc2USJAoEam9icxgBIAMoCzIWLnRhc2tmbG93LnYxLkxlYXNlZEpvYiJcChNEaXNwYXRjaEpvYnNSZXF1ZXN0EhEKCXdvcmtlcl9pZBgBIAEoCRIOCgZxdWV1ZXMYAiADKAkSEQoJam9iX3R5cGVzGAMgAygJEg8KB2NyZWRpdHMYBCABKAUiSwoURGlzcGF0Y2hKb2JzUmVzcG9uc2USDQoFYmF0Y2gYASABKAMSJAoEam9icxgCIAMoCzIWLnRhc2tmbG93LnYxLkxlYXNlZEpvYiKjAQoJTGVhc2VkSm9iEh0KA2pvYhgBIAEoCzIQLnRhc2tmbG93LnYxLkpvYhITCgtsZWFzZV90b2tlbhgCIAEoCRI0ChBsZWFzZV9leHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghkZWFkbGluZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiOwoFTGVhc2USDgoGam9iX2lkGAEgASgJEg0KBXF1ZXVlGAIgASgJEhMKC2xlYXNlX3Rva2VuGAMgASgJIkkKEEhlYXJ0YmVhdFJlcXVlc3QSEQoJd29ya2VyX2lkGAEgASgJEiIKBmxlYXNlcxgCIAMoCzISLnRhc2tmbG93LnYxLkxlYXNlIjwKEUhlYXJ0YmVhdFJlc3BvbnNlEicKBmxlYXNlcxgBIAMoCzIXLnRhc2tmbG93LnYxLkxlYXNlU3RhdGUifAoKTGVhc2VTdGF0ZRIOCgZqb2JfaWQYASABKAkSKAoGc3RhdHVzGAIgASgOMhgudGFza2Zsb3cudjEuTGVhc2VTdGF0dXMSNAoQbGVhc2VfZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAilQEKCUpvYlJlcG9ydBIhCgVsZWFzZRgBIAEoCzISLnRhc2tmbG93LnYxLkxlYXNlEi8KCWNvbXBsZXRlZBgCIAEoCzIaLnRhc2tmbG93LnYxLkpvYkNvbXBsZXRpb25IABIpCgZmYWlsZWQYAyABKAsyFy50YXNrZmxvdy52MS5Kb2JGYWlsdXJlSABCCQoHb3V0Y29tZSI3Cg1Kb2JDb21wbGV0aW9uEiYKBnJlc3VsdBgBIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZSIuCgpKb2JGYWlsdXJlEg0KBWVycm9yGAEgASgJEhEKCXBlcm1hbmVudBgCIAEoCCJPChFSZXBvcnRKb2JzUmVxdWVzdBIRCgl3b3JrZXJfaWQYASABKAkSJwoHcmVwb3J0cxgCIAMoCzIWLnRhc2tmbG93LnYxLkpvYlJlcG9ydCJ1CgxSZXBvcnRSZXN1bHQSDgoGam9iX2lkGAEgASgJEikKBnN0YXR1cxgCIAEoDjIZLnRhc2tmbG93LnYxLlJlcG9ydFN0YXR1cxIqCgpqb2Jfc3RhdHVzGAMgASgOMhYudGFza2Zsb3cudjEuSm9iU3RhdHVzIkAKElJlcG9ydEpvYnNSZXNwb25zZRIqCgdyZXN1bHRzGAEgAygLMhkudGFza2Zsb3cudjEuUmVwb3J0UmVzdWx0ImEKElJlbGVhc2VKb2JzUmVxdWVzdBIRCgl3b3JrZXJfaWQYASABKAkSIgoGbGVhc2VzGAIgAygLMhIudGFza2Zsb3cudjEuTGVhc2USFAoMYXR0ZW1wdHNfcmFuGAMgASgIIicKE1JlbGVhc2VKb2JzUmVzcG9uc2USEAoIcmVsZWFzZWQYASABKAUiLAoXRGVyZWdpc3RlcldvcmtlclJlcXVlc3QSEQoJd29ya2VyX2lkGAEgASgJIhoKGERlcmVnaXN0ZXJXb3JrZXJSZXNwb25zZSp+CgtMZWFzZVN0YXR1cxIcChhMRUFTRV9TVEFUVVNfVU5TUEVDSUZJRUQQABIXChNMRUFTRV9TVEFUVVNfQUNUSVZFEAESFQoRTEVBU0VfU1RBVFVTX0xPU1QQAhIhCh1MRUFTRV9TVEFUVVNfQ0FOQ0VMX1JFUVVFU1RFRBADKoQBCgxSZXBvcnRTdGF0dXMSHQoZUkVQT1JUX1NUQVRVU19VTlNQRUNJRklFRBAAEhoKFlJFUE9SVF9TVEFUVVNfQUNDRVBURUQQARIbChdSRVBPUlRfU1RBVFVTX0RVUExJQ0FURRACEhwKGFJFUE9SVF9TVEFUVVNfTEVBU0VfTE9TVBADMt0ECg1Xb3JrZXJTZXJ2aWNlElkKDlJlZ2lzdGVyV29ya2VyEiIudGFza2Zsb3cudjEuUmVnaXN0ZXJXb3JrZXJSZXF1ZXN0GiMudGFza2Zsb3cudjEuUmVnaXN0ZXJXb3JrZXJSZXNwb25zZRJKCglMZWFzZUpvYnMSHS50YXNrZmxvdy52MS5MZWFzZUpvYnNSZXF1ZXN0Gh4udGFza2Zsb3cudjEuTGVhc2VKb2JzUmVzcG9uc2USVwoMRGlzcGF0Y2hKb2JzEiAudGFza2Zsb3cudjEuRGlzcGF0Y2hKb2JzUmVxdWVzdBohLnRhc2tmbG93LnYxLkRpc3BhdGNoSm9ic1Jlc3BvbnNlKAEwARJKCglIZWFydGJlYXQSHS50YXNrZmxvdy52MS5IZWFydGJlYXRSZXF1ZXN0Gh4udGFza2Zsb3cudjEuSGVhcnRiZWF0UmVzcG9uc2USTQoKUmVwb3J0Sm9icxIeLnRhc2tmbG93LnYxLlJlcG9ydEpvYnNSZXF1ZXN0Gh8udGFza2Zsb3cudjEuUmVwb3J0Sm9ic1Jlc3BvbnNlElAKC1JlbGVhc2VKb2JzEh8udGFza2Zsb3cudjEuUmVsZWFzZUpvYnNSZXF1ZXN0GiAudGFza2Zsb3cudjEuUmVsZWFzZUpvYnNSZXNwb25zZRJfChBEZXJlZ2lzdGVyV29ya2VyEiQudGFza2Zsb3cudjEuRGVyZWdpc3RlcldvcmtlclJlcXVlc3QaJS50YXNrZmxvdy52MS5EZXJlZ2lzdGVyV29ya2VyUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_taskflow_v1_job]);
 
 /**
  * @generated from message taskflow.v1.RegisterWorkerRequest
@@ -166,6 +166,68 @@ export const LeaseJobsResponseSchema: GenMessage<LeaseJobsResponse> = /*@__PURE_
   messageDesc(file_taskflow_v1_worker, 3);
 
 /**
+ * @generated from message taskflow.v1.DispatchJobsRequest
+ */
+export type DispatchJobsRequest = Message<"taskflow.v1.DispatchJobsRequest"> & {
+  /**
+   * The first message names the worker, its queues in order of preference and
+   * its job types, as LeaseJobsRequest does; later messages leave them empty.
+   *
+   * @generated from field: string worker_id = 1;
+   */
+  workerId: string;
+
+  /**
+   * @generated from field: repeated string queues = 2;
+   */
+  queues: string[];
+
+  /**
+   * @generated from field: repeated string job_types = 3;
+   */
+  jobTypes: string[];
+
+  /**
+   * More jobs the scheduler may send (0 to 1000), on top of those granted
+   * and not yet sent.
+   *
+   * @generated from field: int32 credits = 4;
+   */
+  credits: number;
+};
+
+/**
+ * Describes the message taskflow.v1.DispatchJobsRequest.
+ * Use `create(DispatchJobsRequestSchema)` to create a new message.
+ */
+export const DispatchJobsRequestSchema: GenMessage<DispatchJobsRequest> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_worker, 4);
+
+/**
+ * @generated from message taskflow.v1.DispatchJobsResponse
+ */
+export type DispatchJobsResponse = Message<"taskflow.v1.DispatchJobsResponse"> & {
+  /**
+   * Numbers the batches of one stream from 1.
+   *
+   * @generated from field: int64 batch = 1;
+   */
+  batch: bigint;
+
+  /**
+   * @generated from field: repeated taskflow.v1.LeasedJob jobs = 2;
+   */
+  jobs: LeasedJob[];
+};
+
+/**
+ * Describes the message taskflow.v1.DispatchJobsResponse.
+ * Use `create(DispatchJobsResponseSchema)` to create a new message.
+ */
+export const DispatchJobsResponseSchema: GenMessage<DispatchJobsResponse> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_worker, 5);
+
+/**
  * @generated from message taskflow.v1.LeasedJob
  */
 export type LeasedJob = Message<"taskflow.v1.LeasedJob"> & {
@@ -199,7 +261,7 @@ export type LeasedJob = Message<"taskflow.v1.LeasedJob"> & {
  * Use `create(LeasedJobSchema)` to create a new message.
  */
 export const LeasedJobSchema: GenMessage<LeasedJob> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_worker, 4);
+  messageDesc(file_taskflow_v1_worker, 6);
 
 /**
  * Lease names one leased job.
@@ -228,7 +290,7 @@ export type Lease = Message<"taskflow.v1.Lease"> & {
  * Use `create(LeaseSchema)` to create a new message.
  */
 export const LeaseSchema: GenMessage<Lease> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_worker, 5);
+  messageDesc(file_taskflow_v1_worker, 7);
 
 /**
  * @generated from message taskflow.v1.HeartbeatRequest
@@ -250,7 +312,7 @@ export type HeartbeatRequest = Message<"taskflow.v1.HeartbeatRequest"> & {
  * Use `create(HeartbeatRequestSchema)` to create a new message.
  */
 export const HeartbeatRequestSchema: GenMessage<HeartbeatRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_worker, 6);
+  messageDesc(file_taskflow_v1_worker, 8);
 
 /**
  * @generated from message taskflow.v1.HeartbeatResponse
@@ -267,7 +329,7 @@ export type HeartbeatResponse = Message<"taskflow.v1.HeartbeatResponse"> & {
  * Use `create(HeartbeatResponseSchema)` to create a new message.
  */
 export const HeartbeatResponseSchema: GenMessage<HeartbeatResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_worker, 7);
+  messageDesc(file_taskflow_v1_worker, 9);
 
 /**
  * @generated from message taskflow.v1.LeaseState
@@ -294,7 +356,7 @@ export type LeaseState = Message<"taskflow.v1.LeaseState"> & {
  * Use `create(LeaseStateSchema)` to create a new message.
  */
 export const LeaseStateSchema: GenMessage<LeaseState> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_worker, 8);
+  messageDesc(file_taskflow_v1_worker, 10);
 
 /**
  * @generated from message taskflow.v1.JobReport
@@ -328,7 +390,7 @@ export type JobReport = Message<"taskflow.v1.JobReport"> & {
  * Use `create(JobReportSchema)` to create a new message.
  */
 export const JobReportSchema: GenMessage<JobReport> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_worker, 9);
+  messageDesc(file_taskflow_v1_worker, 11);
 
 /**
  * @generated from message taskflow.v1.JobCompletion
@@ -345,7 +407,7 @@ export type JobCompletion = Message<"taskflow.v1.JobCompletion"> & {
  * Use `create(JobCompletionSchema)` to create a new message.
  */
 export const JobCompletionSchema: GenMessage<JobCompletion> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_worker, 10);
+  messageDesc(file_taskflow_v1_worker, 12);
 
 /**
  * @generated from message taskflow.v1.JobFailure
@@ -369,7 +431,7 @@ export type JobFailure = Message<"taskflow.v1.JobFailure"> & {
  * Use `create(JobFailureSchema)` to create a new message.
  */
 export const JobFailureSchema: GenMessage<JobFailure> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_worker, 11);
+  messageDesc(file_taskflow_v1_worker, 13);
 
 /**
  * @generated from message taskflow.v1.ReportJobsRequest
@@ -391,7 +453,7 @@ export type ReportJobsRequest = Message<"taskflow.v1.ReportJobsRequest"> & {
  * Use `create(ReportJobsRequestSchema)` to create a new message.
  */
 export const ReportJobsRequestSchema: GenMessage<ReportJobsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_worker, 12);
+  messageDesc(file_taskflow_v1_worker, 14);
 
 /**
  * @generated from message taskflow.v1.ReportResult
@@ -420,7 +482,7 @@ export type ReportResult = Message<"taskflow.v1.ReportResult"> & {
  * Use `create(ReportResultSchema)` to create a new message.
  */
 export const ReportResultSchema: GenMessage<ReportResult> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_worker, 13);
+  messageDesc(file_taskflow_v1_worker, 15);
 
 /**
  * @generated from message taskflow.v1.ReportJobsResponse
@@ -439,7 +501,7 @@ export type ReportJobsResponse = Message<"taskflow.v1.ReportJobsResponse"> & {
  * Use `create(ReportJobsResponseSchema)` to create a new message.
  */
 export const ReportJobsResponseSchema: GenMessage<ReportJobsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_worker, 14);
+  messageDesc(file_taskflow_v1_worker, 16);
 
 /**
  * @generated from message taskflow.v1.ReleaseJobsRequest
@@ -471,7 +533,7 @@ export type ReleaseJobsRequest = Message<"taskflow.v1.ReleaseJobsRequest"> & {
  * Use `create(ReleaseJobsRequestSchema)` to create a new message.
  */
 export const ReleaseJobsRequestSchema: GenMessage<ReleaseJobsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_worker, 15);
+  messageDesc(file_taskflow_v1_worker, 17);
 
 /**
  * @generated from message taskflow.v1.ReleaseJobsResponse
@@ -488,7 +550,7 @@ export type ReleaseJobsResponse = Message<"taskflow.v1.ReleaseJobsResponse"> & {
  * Use `create(ReleaseJobsResponseSchema)` to create a new message.
  */
 export const ReleaseJobsResponseSchema: GenMessage<ReleaseJobsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_worker, 16);
+  messageDesc(file_taskflow_v1_worker, 18);
 
 /**
  * @generated from message taskflow.v1.DeregisterWorkerRequest
@@ -505,7 +567,7 @@ export type DeregisterWorkerRequest = Message<"taskflow.v1.DeregisterWorkerReque
  * Use `create(DeregisterWorkerRequestSchema)` to create a new message.
  */
 export const DeregisterWorkerRequestSchema: GenMessage<DeregisterWorkerRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_worker, 17);
+  messageDesc(file_taskflow_v1_worker, 19);
 
 /**
  * @generated from message taskflow.v1.DeregisterWorkerResponse
@@ -518,7 +580,7 @@ export type DeregisterWorkerResponse = Message<"taskflow.v1.DeregisterWorkerResp
  * Use `create(DeregisterWorkerResponseSchema)` to create a new message.
  */
 export const DeregisterWorkerResponseSchema: GenMessage<DeregisterWorkerResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_worker, 18);
+  messageDesc(file_taskflow_v1_worker, 20);
 
 /**
  * @generated from enum taskflow.v1.LeaseStatus
@@ -622,6 +684,23 @@ export const WorkerService: GenService<{
     methodKind: "unary";
     input: typeof LeaseJobsRequestSchema;
     output: typeof LeaseJobsResponseSchema;
+  },
+  /**
+   * Streams jobs to a worker as they become ready: the worker grants credits
+   * (one per free slot) and the scheduler sends leased jobs as soon as it has
+   * both a credit and a ready job, without a request per job. A job sent is
+   * the worker's as a leased job is: when the stream breaks it stays leased
+   * until its lease expires (the worker may be running it). A worker that
+   * half-closes reads the stream to its end. Outcomes still go through
+   * ReportJobs. LeaseJobs is the same service for clients without
+   * bidirectional streams (HTTP/1.1, plain JSON).
+   *
+   * @generated from rpc taskflow.v1.WorkerService.DispatchJobs
+   */
+  dispatchJobs: {
+    methodKind: "bidi_streaming";
+    input: typeof DispatchJobsRequestSchema;
+    output: typeof DispatchJobsResponseSchema;
   },
   /**
    * Extends the worker's leases and tells it which were lost or cancelled.

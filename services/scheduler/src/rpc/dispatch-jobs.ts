@@ -1,0 +1,129 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type { DispatchJobsRequest, DispatchJobsResponseSchema, WorkerService } from "@taskflow/proto";
+import type { Deps } from "../deps.js";
+import type { LeaseWaiter } from "../redis/lease-waiters.js";
+import { checkJobTypes, checkQueues, checkWorkerId } from "../validate.js";
+import { attempt, handBack, MAX_LEASE_JOBS, toLeasedJob, type Ask } from "./lease-jobs.js";
+
+/**
+ * Longest wait for a wake-up before a stream with credits looks at its queues again, in ms: a
+ * safety net for a wake-up lost between replicas, as a long poll's end is.
+ */
+export const DISPATCH_RECHECK_MS = 10_000;
+
+type Response = MessageInitShape<typeof DispatchJobsResponseSchema>;
+
+/** What the worker's side of one stream has said so far. */
+class StreamState {
+  /** Jobs the worker can take that were not sent yet. */
+  credits = 0;
+  /** The worker half-closed its side: send nothing more, end the stream. */
+  ended = false;
+  /** Why reading the worker's side failed (a bad message, a broken stream). */
+  failure: unknown;
+  /** Counts what was heard, so a wait that starts after news returns at once. */
+  version = 0;
+  private listener: (() => void) | undefined;
+
+  heard(): void {
+    this.version += 1;
+    this.listener?.();
+  }
+
+  /**
+   * Waits, from `seen` (a {@link version}), for news from the worker, a wake-up of `waiter` (when
+   * given: the stream has credits and found nothing ready), the recheck period, or the end of
+   * the call. Without credits only the worker's news counts: a wake-up taken earlier must not
+   * end the wait, or the stream would spin.
+   */
+  async idle(seen: number, signal: AbortSignal, waiter?: LeaseWaiter): Promise<void> {
+    if (this.version !== seen || signal.aborted) return;
+    const stop = new AbortController();
+    const abort = (): void => stop.abort();
+    signal.addEventListener("abort", abort, { once: true });
+    this.listener = abort;
+    try {
+      if (waiter === undefined) await sleep(DISPATCH_RECHECK_MS, undefined, { signal: stop.signal }).catch(() => undefined);
+      else await waiter.wait(DISPATCH_RECHECK_MS, stop.signal);
+    } finally {
+      this.listener = undefined;
+      signal.removeEventListener("abort", abort);
+    }
+  }
+}
+
+/**
+ * DispatchJobs: a stream of leased jobs for one worker. Its first message names the worker, its
+ * queues and job types (checked as LeaseJobs checks them); every message may grant credits.
+ * While it holds credits the stream leases what is ready (the lease script, best queue first,
+ * within the byte budget of an answer) and sends it as one batch; with none ready it sleeps until
+ * jobs it can take are announced, as a long poll does. A job sent is the worker's, as any leased
+ * job: should the stream break, it stays leased until its lease expires, since the worker may be
+ * running it (a handler that kills its process still spends its attempts). Jobs leased for a
+ * worker that went away before they were sent are handed back, the attempt not counted. A
+ * stream the worker half-closes ends after the batch in hand.
+ */
+export const dispatchJobs = (d: Deps): ServiceImpl<typeof WorkerService>["dispatchJobs"] =>
+  async function* (requests, ctx: HandlerContext): AsyncGenerator<Response> {
+    const reader = requests[Symbol.asyncIterator]();
+    const first = await reader.next();
+    if (first.done === true) return;
+    const ask = parseOpen(first.value);
+    const state = new StreamState();
+    const hear = (req: DispatchJobsRequest): void => {
+      if (!Number.isInteger(req.credits) || req.credits < 0 || req.credits > MAX_LEASE_JOBS) {
+        throw new ConnectError(`credits: must be from 0 to ${MAX_LEASE_JOBS}`, Code.InvalidArgument);
+      }
+      state.credits = Math.min(MAX_LEASE_JOBS, state.credits + req.credits);
+      state.heard();
+    };
+    hear(first.value);
+    // The worker's messages are read beside the loop below; a bad one or a broken stream ends it.
+    void (async () => {
+      try {
+        for (let r = await reader.next(); r.done !== true; r = await reader.next()) hear(r.value);
+        state.ended = true;
+      } catch (err) {
+        state.failure = err;
+      }
+      state.heard();
+    })();
+    const waiter = d.waiters.register({ queues: ask.queues, types: ask.types, want: 0 });
+    let batch = 0n;
+    try {
+      for (;;) {
+        const seen = state.version;
+        if (state.failure !== undefined) throw ConnectError.from(state.failure);
+        if (state.ended || ctx.signal.aborted || d.waiters.closed) break;
+        waiter.setWant(state.credits);
+        if (state.credits === 0) {
+          await state.idle(seen, ctx.signal);
+          continue;
+        }
+        const leased = await attempt(d, { ...ask, max: state.credits }, waiter);
+        if (leased.length === 0) {
+          await state.idle(seen, ctx.signal, waiter);
+          continue;
+        }
+        if (ctx.signal.aborted) {
+          // The worker went away during the lease: these never left, so the attempt must not count.
+          await handBack(d, ask.workerId, leased);
+          break;
+        }
+        batch += 1n;
+        state.credits = Math.max(0, state.credits - leased.length);
+        yield { batch, jobs: leased.map((r) => toLeasedJob(r, ask.workerId)) };
+      }
+    } finally {
+      waiter.dispose();
+    }
+  };
+
+function parseOpen(req: DispatchJobsRequest): Omit<Ask, "max"> {
+  checkWorkerId(req.workerId);
+  checkQueues(req.queues);
+  checkJobTypes(req.jobTypes);
+  return { workerId: req.workerId, queues: [...new Set(req.queues)], types: [...new Set(req.jobTypes)], requestId: "" };
+}
