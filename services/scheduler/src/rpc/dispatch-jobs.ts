@@ -40,16 +40,14 @@ class StreamState {
    */
   async idle(seen: number, signal: AbortSignal, waiter?: LeaseWaiter): Promise<void> {
     if (this.version !== seen || signal.aborted) return;
-    const stop = new AbortController();
-    const abort = (): void => stop.abort();
-    signal.addEventListener("abort", abort, { once: true });
-    this.listener = abort;
+    const news = new AbortController();
+    this.listener = () => news.abort();
+    const until = AbortSignal.any([signal, news.signal]);
     try {
-      if (waiter === undefined) await sleep(DISPATCH_RECHECK_MS, undefined, { signal: stop.signal }).catch(() => undefined);
-      else await waiter.wait(DISPATCH_RECHECK_MS, stop.signal);
+      if (waiter === undefined) await sleep(DISPATCH_RECHECK_MS, undefined, { signal: until }).catch(() => undefined);
+      else await waiter.wait(DISPATCH_RECHECK_MS, until);
     } finally {
       this.listener = undefined;
-      signal.removeEventListener("abort", abort);
     }
   }
 }
