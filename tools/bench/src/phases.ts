@@ -86,16 +86,17 @@ export async function runPhase(sys: SystemUnderTest, phase: Phase, ctx: PhaseCon
     const jobs = phase.rate * ctx.openSeconds;
     const delayMs = phase.kind === "delayed" ? { min: 1_000, max: 2_000 } : undefined;
     const submitted = await produce({ mode: "open", jobs, batch: 1, rate: phase.rate, delayMs });
-    await untilCompleted(sys, ctx.queue, jobs + WARM_UP_JOBS);
+    await untilCompleted(sys, ctx.queue, jobs - submitted.refused + WARM_UP_JOBS);
     const c1 = await sample();
     const times = (await sys.jobTimes(ctx.queue)).filter((j) => j.t >= submitted.startedMs);
     const cpu = { [name]: perThousand(cpuSpent(c0, c1), submitted.cpuMs, jobs) };
     if (phase.kind === "delayed") {
       const late = summarize(times.filter((j) => j.due !== undefined).map((j) => j.s - j.due!));
-      return { metrics: percentileMetrics(`${name}.late`, late), cpu };
+      return { metrics: { ...percentileMetrics(`${name}.late`, late), [`${name}.refused`]: submitted.refused }, cpu };
     }
     return {
       metrics: {
+        [`${name}.refused`]: submitted.refused,
         ...percentileMetrics(`${name}.answer`, summarize(submitted.callsMs)),
         ...percentileMetrics(`${name}.start`, summarize(times.map((j) => j.s - j.t))),
         ...percentileMetrics(`${name}.completed`, summarize(times.map((j) => j.done - j.t))),

@@ -58,7 +58,7 @@ async function inBatches(task: ProducerTask, submit: Submit, callsMs: number[]):
  * An open loop: job i is submitted at i / rate seconds from the start, alone in its call,
  * whether or not earlier calls have answered, so a slow answer delays no later submit.
  */
-async function openLoop(task: ProducerTask, submit: Submit, callsMs: number[]): Promise<void> {
+async function openLoop(task: ProducerTask, submit: Submit, callsMs: number[], refused: { count: number }): Promise<void> {
   const start = performance.now();
   const pending: Promise<void>[] = [];
   const one = async (): Promise<void> => {
@@ -66,8 +66,13 @@ async function openLoop(task: ProducerTask, submit: Submit, callsMs: number[]): 
     const d = task.delayMs;
     const dueMs = d === undefined ? undefined : now + d.min + Math.random() * (d.max - d.min);
     const t0 = performance.now();
-    await submit([{ payload: benchPayload(now, dueMs), dueMs }]);
-    callsMs.push(performance.now() - t0);
+    try {
+      await submit([{ payload: benchPayload(now, dueMs), dueMs }]);
+      callsMs.push(performance.now() - t0);
+    } catch {
+      // An overloaded system may refuse a submit (its calls time out): counted, not fatal.
+      refused.count += 1;
+    }
   };
   for (let i = 0; i < task.jobs; ) {
     const elapsed = performance.now() - start;
@@ -81,14 +86,15 @@ async function main(): Promise<void> {
   const task = taskFromArgv<ProducerTask>();
   const conn = await connect(task);
   const callsMs: number[] = [];
+  const refused = { count: 0 };
   // One job first, before the clock starts, so that connections are open and scripts loaded:
   // the phase's queue receives `jobs + 1` jobs (see WARM_UP_JOBS).
   await conn.submit([{ payload: benchPayload(Date.now()) }]);
   const startedMs = Date.now();
   const cpuBefore = process.cpuUsage();
-  await (task.mode === "batches" ? inBatches(task, conn.submit, callsMs) : openLoop(task, conn.submit, callsMs));
+  await (task.mode === "batches" ? inBatches(task, conn.submit, callsMs) : openLoop(task, conn.submit, callsMs, refused));
   const cpu = process.cpuUsage(cpuBefore);
-  const result: ProducerResult = { startedMs, endedMs: Date.now(), callsMs, cpuMs: (cpu.user + cpu.system) / 1000 };
+  const result: ProducerResult = { startedMs, endedMs: Date.now(), callsMs, refused: refused.count, cpuMs: (cpu.user + cpu.system) / 1000 };
   await conn.close();
   tell({ kind: "done", result });
 }

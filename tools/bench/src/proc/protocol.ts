@@ -32,8 +32,10 @@ export interface ProducerResult {
   /** Date.now() before the first call and after the last answer. */
   startedMs: number;
   endedMs: number;
-  /** How long each call took to answer, in ms. */
+  /** How long each answered call took, in ms. */
   callsMs: number[];
+  /** Calls that failed (open loop only: an overloaded system refusing or timing out). */
+  refused: number;
   /** CPU time the producer spent from its first to its last call, in ms. */
   cpuMs: number;
 }
