@@ -35,4 +35,19 @@ describe("JobTable", () => {
     await waiting;
     expect(table.size).toBe(1);
   });
+
+  it("tells removal listeners once per job that leaves, until they unsubscribe", () => {
+    const table = new JobTable(3);
+    table.add(job("a"));
+    table.add(job("b"));
+    let removed = 0;
+    const off = table.onRemove(() => (removed += 1));
+    table.remove("t-a");
+    table.remove("t-a");
+    expect(removed).toBe(1);
+    off();
+    table.remove("t-b");
+    expect(removed).toBe(1);
+    expect(table.size).toBe(0);
+  });
 });

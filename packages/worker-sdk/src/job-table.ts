@@ -7,6 +7,7 @@ import type { ActiveJob, LeaseRef } from "./start-job.js";
 export class JobTable {
   private readonly jobs = new Map<string, ActiveJob>();
   private waiters: Array<() => void> = [];
+  private readonly removalListeners = new Set<() => void>();
 
   constructor(readonly capacity: number) {}
 
@@ -24,9 +25,16 @@ export class JobTable {
 
   remove(leaseToken: string): void {
     if (!this.jobs.delete(leaseToken)) return;
+    for (const listener of this.removalListeners) listener();
     const waiters = this.waiters;
     this.waiters = [];
     for (const wake of waiters) wake();
+  }
+
+  /** Calls `listener` each time a job leaves the table (a slot frees); returns its removal. */
+  onRemove(listener: () => void): () => void {
+    this.removalListeners.add(listener);
+    return () => this.removalListeners.delete(listener);
   }
 
   get(leaseToken: string): ActiveJob | undefined {

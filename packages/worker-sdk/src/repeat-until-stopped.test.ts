@@ -31,4 +31,18 @@ describe("RepeatUntilStopped", () => {
     expect(seen.aborted).toBe(true);
     expect(rounds).toBe(1);
   });
+
+  it("ends on its own after a round that answers null", async () => {
+    let rounds = 0;
+    const loop = new RepeatUntilStopped(() => {
+      rounds += 1;
+      return Promise.resolve(rounds === 2 ? null : 0);
+    });
+    loop.start();
+    while (rounds < 2) await new Promise((resolve) => setTimeout(resolve, 1));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(rounds).toBe(2);
+    expect(loop.signal.aborted).toBe(false);
+    await loop.stop();
+  });
 });

@@ -2,9 +2,9 @@ import { sleep } from "./backoff.js";
 
 /**
  * A round of a background loop: does its work (or fails, having logged why) and answers how long
- * to wait before the next round, in ms. `signal` aborts when the loop stops.
+ * to wait before the next round, in ms, or `null` to end the loop. `signal` aborts when the loop stops.
  */
-export type Round = (signal: AbortSignal) => Promise<number>;
+export type Round = (signal: AbortSignal) => Promise<number | null>;
 
 /**
  * The background loop of the lease and heartbeat loops: runs `round` again and again, after
@@ -36,8 +36,8 @@ export class RepeatUntilStopped {
 
   private async run(): Promise<void> {
     const signal = this.stopping.signal;
-    let waitMs = this.firstWaitMs;
-    while (!signal.aborted) {
+    let waitMs: number | null = this.firstWaitMs;
+    while (!signal.aborted && waitMs !== null) {
       // Even a round that asks for no wait yields to the event loop first: a round that ends
       // at once (a call refused without I/O) must not starve everything else.
       await sleep(waitMs, signal);

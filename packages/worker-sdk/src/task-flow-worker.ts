@@ -4,7 +4,7 @@ import { hostname } from "node:os";
 import type { LeasedJob } from "@taskflow/proto";
 import { HeartbeatLoop } from "./heartbeat-loop.js";
 import { JobTable } from "./job-table.js";
-import { LeaseLoop } from "./lease-loop.js";
+import { DispatchLoop } from "./dispatch-loop.js";
 import { registerWorker } from "./register-worker.js";
 import { ReportBatcher } from "./report-batcher.js";
 import type { WorkerSettings } from "./resolve-options.js";
@@ -15,7 +15,7 @@ import { createWorkerRpc, rpcTimeoutMs } from "./worker-rpc.js";
 const defaultLeaseMs = 30_000;
 type Counters = Omit<WorkerStats, "inFlight">;
 
-/** The Worker behind createWorker: lease loop, heartbeat loop and report batcher around a job table. */
+/** The Worker behind createWorker: dispatch loop, heartbeat loop and report batcher around a job table. */
 export class TaskFlowWorker implements Worker {
   private workerId: string;
   private leaseMs = defaultLeaseMs;
@@ -27,7 +27,7 @@ export class TaskFlowWorker implements Worker {
   private readonly counters: Counters = { leased: 0, completed: 0, failed: 0, lost: 0, released: 0 };
   private starting: Promise<void> | undefined;
   private stopped: Promise<void> | undefined;
-  private loops: { lease: LeaseLoop; heartbeat: HeartbeatLoop } | undefined;
+  private loops: { lease: DispatchLoop; heartbeat: HeartbeatLoop } | undefined;
   private readonly onSignal = (): void => void this.stop();
 
   constructor(private readonly s: WorkerSettings) {
@@ -84,8 +84,8 @@ export class TaskFlowWorker implements Worker {
     );
   }
 
-  private createLeaseLoop(): LeaseLoop {
-    return new LeaseLoop({
+  private createLeaseLoop(): DispatchLoop {
+    return new DispatchLoop({
       rpc: this.rpc,
       workerId: () => this.workerId,
       queues: this.s.queues,
@@ -93,7 +93,7 @@ export class TaskFlowWorker implements Worker {
       leaseWaitMs: this.s.leaseWaitMs,
       table: this.table,
       dispatch: (leased) => this.dispatch(leased),
-      logger: this.s.logger.child({ component: "lease-loop" }),
+      logger: this.s.logger.child({ component: "dispatch" }),
     });
   }
 

@@ -43,7 +43,10 @@ export interface WorkerOptions {
   workerId?: string;
   /** Pino logger (default: pino at info to stdout). */
   logger?: Logger;
-  /** Longest wait of one LeaseJobs long poll, in ms (default 10 000, at most 60 000). */
+  /**
+   * Longest wait of one LeaseJobs long poll, in ms (default 10 000, at most 60 000). Used only
+   * with a scheduler that does not serve the DispatchJobs stream, when the worker long-polls.
+   */
   leaseWaitMs?: number;
   /** How long stop() lets running jobs finish before aborting them, in ms (default 25 000). */
   shutdownGraceMs?: number;

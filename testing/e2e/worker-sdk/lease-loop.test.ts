@@ -20,7 +20,7 @@ afterAll(async () => {
   await stack?.close();
 });
 
-describe("lease asks", () => {
+describe("lease asks, against a scheduler that does not serve DispatchJobs", () => {
   it("name the worker's job types, and a retry keeps the id of the ask whose answer was lost", async () => {
     const queue = uniqueQueue();
     // Worker -> link the test cuts -> relay that keeps what the scheduler received -> scheduler.

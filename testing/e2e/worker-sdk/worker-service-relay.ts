@@ -9,10 +9,13 @@ type Method = keyof typeof WorkerService.method;
 /** One call the relay passed on, in the order the calls began. */
 export interface RelayedCall {
   method: Method;
-  /** The request as the scheduler received it. */
+  /** The request as the scheduler received it (a stream's first message). */
   request: any;
   /** The scheduler's answer once it came; undefined while the call runs or when it failed. */
   response?: any;
+  /** Every message of a stream, each way, as they passed. */
+  requests?: any[];
+  responses?: any[];
   /** The error the call ended with. */
   error?: unknown;
   done: boolean;
@@ -21,7 +24,9 @@ export interface RelayedCall {
 /**
  * A gRPC server in front of a real scheduler that passes every WorkerService call on unchanged
  * and keeps each request and answer, so a test reads what the scheduler received from the SDK
- * (fields that scheduler does not act on yet included). It answers nothing itself.
+ * (fields that scheduler does not act on yet included). It answers nothing itself. The
+ * DispatchJobs stream passes only with `streams: true`; without, the relay is a scheduler that
+ * does not serve it (`unimplemented`), as an older one would.
  */
 export interface WorkerServiceRelay {
   url: string;
@@ -31,7 +36,10 @@ export interface WorkerServiceRelay {
   close(): Promise<void>;
 }
 
-export async function startWorkerServiceRelay(schedulerUrl: string): Promise<WorkerServiceRelay> {
+export async function startWorkerServiceRelay(
+  schedulerUrl: string,
+  opts: { streams?: boolean } = {},
+): Promise<WorkerServiceRelay> {
   const upstream = createClient(WorkerService, createGrpcTransport({ baseUrl: schedulerUrl }));
   const calls: RelayedCall[] = [];
   const pass =
@@ -49,6 +57,28 @@ export async function startWorkerServiceRelay(schedulerUrl: string): Promise<Wor
         call.done = true;
       }
     };
+  async function* relayStream(requests: AsyncIterable<any>, ctx: HandlerContext): AsyncGenerator<any> {
+    const call: RelayedCall = { method: "dispatchJobs", request: undefined, requests: [], responses: [], done: false };
+    calls.push(call);
+    async function* tapped(): AsyncGenerator<any> {
+      for await (const req of requests) {
+        call.request ??= req;
+        call.requests!.push(req);
+        yield req;
+      }
+    }
+    try {
+      for await (const res of upstream.dispatchJobs(tapped(), { signal: ctx.signal })) {
+        call.responses!.push(res);
+        yield res;
+      }
+    } catch (err) {
+      call.error = err;
+      throw err;
+    } finally {
+      call.done = true;
+    }
+  }
   const routes = (router: ConnectRouter): void => {
     router.service(WorkerService, {
       registerWorker: pass("registerWorker", (r, o) => upstream.registerWorker(r, o)),
@@ -57,6 +87,7 @@ export async function startWorkerServiceRelay(schedulerUrl: string): Promise<Wor
       reportJobs: pass("reportJobs", (r, o) => upstream.reportJobs(r, o)),
       releaseJobs: pass("releaseJobs", (r, o) => upstream.releaseJobs(r, o)),
       deregisterWorker: pass("deregisterWorker", (r, o) => upstream.deregisterWorker(r, o)),
+      ...(opts.streams === true ? { dispatchJobs: relayStream } : {}),
     });
   };
   // Results near the payload limit pass through, as they would reach the scheduler.
