@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { packageOf, selfTimes, type CpuProfile } from "./cpu-profile.js";
+import { callersOf, packageOf, selfTimes, type CpuProfile } from "./cpu-profile.js";
 
 const frame = (id: number, functionName: string, url: string, lineNumber = 0) => ({ id, callFrame: { functionName, url, lineNumber } });
 
@@ -35,6 +35,26 @@ describe("selfTimes", () => {
     expect(t.packages).toEqual([
       { name: "@bufbuild/protobuf", ms: 3, pct: 60 },
       { name: "@taskflow/scheduler", ms: 2, pct: 40 },
+    ]);
+  });
+});
+
+describe("callersOf", () => {
+  it("sums the self time of one function per call path, heaviest path first", () => {
+    const profile: CpuProfile = {
+      nodes: [
+        { ...frame(1, "(root)", ""), children: [2, 3] },
+        { ...frame(2, "send", "file:///w/node_modules/ioredis/built/Redis.js", 9), children: [4] },
+        { ...frame(3, "log", "file:///w/node_modules/pino/lib/proto.js", 1), children: [5] },
+        frame(4, "writeUtf8String", ""),
+        frame(5, "writeUtf8String", ""),
+      ],
+      samples: [4, 4, 5, 2],
+      timeDeltas: [2000, 2000, 1000, 7000],
+    };
+    expect(callersOf(profile, "writeUtf8String")).toEqual([
+      { path: "writeUtf8String < send built/Redis.js:10 < (root)", ms: 4 },
+      { path: "writeUtf8String < log lib/proto.js:2 < (root)", ms: 1 },
     ]);
   });
 });

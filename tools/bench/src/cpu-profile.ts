@@ -58,3 +58,27 @@ export function selfTimes(profile: CpuProfile): { functions: SelfTime[]; package
       .sort((a, b) => b.ms - a.ms);
   return { functions: rank(fnMs), packages: rank(pkgMs), busyMs: Math.round(busy), idleMs: Math.round(idle) };
 }
+
+/**
+ * The call paths, up to `depth` frames above it, that spent self time in functions named
+ * `name`, heaviest first: where a hot native or library function is called from.
+ */
+export function callersOf(profile: CpuProfile, name: string, depth = 8): { path: string; ms: number }[] {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const label = (id: number): string => {
+    const f = byId.get(id)!.callFrame;
+    const file = f.url.replace(/^file:\/\//, "").split("/").slice(-2).join("/");
+    return `${f.functionName || "(anonymous)"}${file ? ` ${file}:${f.lineNumber + 1}` : ""}`;
+  };
+  const paths = new Map<string, number>();
+  profile.samples.forEach((id, i) => {
+    if (byId.get(id)?.callFrame.functionName !== name) return;
+    const frames: string[] = [];
+    for (let at: number | undefined = id; at !== undefined && frames.length <= depth; at = parent.get(at)) frames.push(label(at));
+    const path = frames.join(" < ");
+    paths.set(path, (paths.get(path) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+  });
+  return [...paths].map(([path, ms]) => ({ path, ms: Math.round(ms) })).sort((a, b) => b.ms - a.ms);
+}

@@ -6,16 +6,17 @@ import { parseArgs } from "node:util";
 import { testRedisUrl } from "@taskflow/testkit";
 import { Redis } from "ioredis";
 import { postmasterPid } from "./cpu.js";
-import { selfTimes, type CpuProfile } from "./cpu-profile.js";
+import { callersOf, selfTimes, type CpuProfile } from "./cpu-profile.js";
 import { phaseName, runPhase, type Phase } from "./phases.js";
 import { startTaskFlow } from "./systems.js";
 import { formatTable } from "./tally.js";
 
 const USAGE = `pnpm bench:profile [--service scheduler|history|worker|producer] [--phase e2e|drain|latency|delayed]
-                   [--concurrency N] [--jobs N] [--rate N] [--top N]
+                   [--concurrency N] [--jobs N] [--rate N] [--top N] [--callers FUNCTION]
 
 Runs one bench phase on TaskFlow (see pnpm bench) with one process under node --cpu-prof, then
-prints where that process spent its CPU: per package and the top functions by self time.
+prints where that process spent its CPU: per package and the top functions by self time, and
+with --callers, the call paths that spent self time in one function (e.g. writeUtf8String).
 Defaults: --service scheduler --phase e2e --concurrency 100 --jobs 10000 --rate 1000 --top 30.`;
 
 const SERVICES = ["scheduler", "history", "worker", "producer"] as const;
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
       jobs: { type: "string", default: "10000" },
       rate: { type: "string", default: "1000" },
       top: { type: "string", default: "30" },
+      callers: { type: "string" },
       help: { type: "boolean" },
     },
   });
@@ -75,6 +77,10 @@ async function main(): Promise<void> {
   console.log(formatTable([["package", "self ms", "%"], ...t.packages.slice(0, 15).map((p) => [p.name, String(p.ms), String(p.pct)])]));
   console.log();
   console.log(formatTable([["function", "self ms", "%"], ...t.functions.slice(0, top).map((f) => [f.name, String(f.ms), String(f.pct)])]));
+  if (values.callers !== undefined) {
+    console.log(`\ncall paths into ${values.callers}:`);
+    for (const c of callersOf(profile, values.callers).slice(0, 10)) console.log(`${String(c.ms).padStart(6)} ms  ${c.path}`);
+  }
   await rm(dir, { recursive: true, force: true });
 }
 
