@@ -74,6 +74,28 @@ describe("DispatchJobs", () => {
     stream.abort();
   });
 
+  it("waits with credits for a wake-up, not running a lease script for each credit granted meanwhile", async () => {
+    const leaseScripts = async (): Promise<number> =>
+      Number(/^taskflow_lease_scripts_total (\d+)/m.exec(await (await fetch(`${s.url}/metrics`)).text())?.[1] ?? "NaN");
+    const stream = openStream({ workerId: "d-idle", queues: ["dq-idle"], jobTypes: [], credits: 1 });
+    expect(await stream.next(300)).toBe("quiet");
+    const before = await leaseScripts();
+    for (let i = 0; i < 20; i += 1) stream.send({ credits: 1 });
+    expect(await stream.next(300)).toBe("quiet");
+    expect((await leaseScripts()) - before).toBe(0);
+    // The credits count: a batch of submits fills them in one push.
+    await s.scheduler.submitJobs({ jobs: Array.from({ length: 30 }, () => ({ type: "t.a", queue: "dq-idle" })) });
+    const sent: number[] = [];
+    while (sent.reduce((a, b) => a + b, 0) < 21) {
+      const b = await stream.next();
+      if (typeof b === "string") throw new Error(`expected a batch, got ${b}`);
+      sent.push(b.jobs.length);
+    }
+    expect(sent.reduce((a, b) => a + b, 0)).toBe(21);
+    expect(await stream.next(300)).toBe("quiet");
+    stream.abort();
+  });
+
   it("leaves a job sent on a stream that breaks leased to the worker, which may be running it", async () => {
     const stream = openStream({ workerId: "d2", queues: ["dq2"], jobTypes: [], credits: 1 });
     const job = await submit("dq2");

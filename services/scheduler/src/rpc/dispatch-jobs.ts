@@ -27,21 +27,34 @@ class StreamState {
   version = 0;
   private listener: (() => void) | undefined;
 
+  /** Called on each message heard, before any wait is told. */
+  onHeard: (() => void) | undefined;
+
   heard(): void {
     this.version += 1;
+    this.onHeard?.();
     this.listener?.();
+  }
+
+  /** The worker's side is over: it half-closed the stream or reading it failed. */
+  get over(): boolean {
+    return this.ended || this.failure !== undefined;
   }
 
   /**
    * Waits, from `seen` (a {@link version}), for news from the worker, a wake-up of `waiter` (when
    * given: the stream has credits and found nothing ready), the recheck period, or the end of
-   * the call. Without credits only the worker's news counts: a wake-up taken earlier must not
-   * end the wait, or the stream would spin.
+   * the call. Without credits the worker's news ends the wait. With credits only the end of
+   * its side does: more credits change nothing while nothing is ready, and a lease attempt per
+   * credit would cost Redis a script call per finished job on an idle queue.
    */
   async idle(seen: number, signal: AbortSignal, waiter?: LeaseWaiter): Promise<void> {
-    if (this.version !== seen || signal.aborted) return;
+    const ends = (): boolean => waiter === undefined || this.over;
+    if (signal.aborted || (this.version !== seen && ends())) return;
     const news = new AbortController();
-    this.listener = () => news.abort();
+    this.listener = () => {
+      if (ends()) news.abort();
+    };
     const until = AbortSignal.any([signal, news.signal]);
     try {
       if (waiter === undefined) await sleep(DISPATCH_RECHECK_MS, undefined, { signal: until }).catch(() => undefined);
@@ -88,7 +101,9 @@ export const dispatchJobs = (d: Deps): ServiceImpl<typeof WorkerService>["dispat
       }
       state.heard();
     })();
-    const waiter = d.waiters.register({ queues: ask.queues, types: ask.types, want: 0 });
+    const waiter = d.waiters.register({ queues: ask.queues, types: ask.types, want: state.credits });
+    // Credits granted while the stream waits for ready jobs count in the wake-ups it takes.
+    state.onHeard = () => waiter.setWant(state.credits);
     let batch = 0n;
     try {
       for (;;) {
