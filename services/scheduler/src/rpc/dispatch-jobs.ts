@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { DispatchJobsRequest, DispatchJobsResponseSchema, WorkerService } from "@taskflow/proto";
@@ -51,18 +50,32 @@ class StreamState {
   async idle(seen: number, signal: AbortSignal, waiter?: LeaseWaiter): Promise<void> {
     const ends = (): boolean => waiter === undefined || this.over;
     if (signal.aborted || (this.version !== seen && ends())) return;
-    const news = new AbortController();
-    this.listener = () => {
-      if (ends()) news.abort();
-    };
-    const until = AbortSignal.any([signal, news.signal]);
     try {
-      if (waiter === undefined) await sleep(DISPATCH_RECHECK_MS, undefined, { signal: until }).catch(() => undefined);
-      else await waiter.wait(DISPATCH_RECHECK_MS, until);
+      // Without credits, news comes once per finished job: a plain timer and callback, no abort signals.
+      if (waiter === undefined) return await wakeOrTimeout(DISPATCH_RECHECK_MS, signal, (wake) => (this.listener = wake));
+      const news = new AbortController();
+      this.listener = () => {
+        if (ends()) news.abort();
+      };
+      await waiter.wait(DISPATCH_RECHECK_MS, AbortSignal.any([signal, news.signal]));
     } finally {
       this.listener = undefined;
     }
   }
+}
+
+/** Resolves once `arm`'s wake is called, after `ms`, or when `signal` aborts, leaving no timer or listener behind. */
+function wakeOrTimeout(ms: number, signal: AbortSignal, arm: (wake: () => void) => void): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+    arm(done);
+  });
 }
 
 /**
