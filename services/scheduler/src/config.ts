@@ -16,6 +16,13 @@ export interface SchedulerConfig {
   readonly leaseMs: number;
   /** Period of the background loops, in ms (SWEEP_INTERVAL_MS). */
   readonly sweepIntervalMs: number;
+  /**
+   * Period of the sweep promoting due delayed jobs of every queue, in ms
+   * (PROMOTE_SWEEP_INTERVAL_MS). A safety net only: a timer per replica promotes each job at
+   * its due time; the sweep catches a due time the timer never heard of (a replica that
+   * crashed before announcing it, a message lost while reconnecting), this much late at most.
+   */
+  readonly promoteSweepIntervalMs: number;
   /** Timeout of one attempt when the submit names none, in ms (DEFAULT_TIMEOUT_MS). */
   readonly defaultTimeoutMs: number;
   /** Most jobs one SubmitJobs call may carry (MAX_SUBMIT_BATCH). */
@@ -89,6 +96,7 @@ const DEFAULTS = {
   historyUrl: "http://127.0.0.1:50052",
   leaseMs: 30_000,
   sweepIntervalMs: 1_000,
+  promoteSweepIntervalMs: 5_000,
   defaultTimeoutMs: 300_000,
   maxSubmitBatch: 1_000,
   submitGroupsInFlight: 2,
@@ -123,6 +131,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     historyUrl: r.url("HISTORY_URL", DEFAULTS.historyUrl),
     leaseMs: r.int("LEASE_MS", DEFAULTS.leaseMs, { min: 100, max: DAY_MS }),
     sweepIntervalMs: r.int("SWEEP_INTERVAL_MS", DEFAULTS.sweepIntervalMs, { min: 10, max: 60_000 }),
+    promoteSweepIntervalMs: r.int("PROMOTE_SWEEP_INTERVAL_MS", DEFAULTS.promoteSweepIntervalMs, { min: 10, max: 3_600_000 }),
     defaultTimeoutMs: r.int("DEFAULT_TIMEOUT_MS", DEFAULTS.defaultTimeoutMs, { min: 1_000, max: DAY_MS }),
     maxSubmitBatch: r.int("MAX_SUBMIT_BATCH", DEFAULTS.maxSubmitBatch, { min: 1, max: 10_000 }),
     submitGroupsInFlight: r.int("SUBMIT_GROUPS_IN_FLIGHT", DEFAULTS.submitGroupsInFlight, { min: 1, max: 64 }),

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { SchedulerConfig } from "./config.js";
 import type { GroupCommit } from "./group-commit.js";
 import type { HistoryClient } from "./history-client.js";
+import type { DueTimer } from "./loops/due-timer.js";
 import type { Reconciler } from "./loops/reconcile.js";
 import type { SendPresence } from "./loops/send-presence.js";
 import type { SchedulerMetrics } from "./metrics.js";
@@ -21,6 +22,8 @@ export interface Deps {
   readonly reconciler: Reconciler;
   readonly metrics: SchedulerMetrics;
   readonly waiters: LeaseWaiters;
+  /** Arms delayed promotion for jobs a handler put into a delayed set (a delayed submit, a retry). */
+  readonly dueTimer: Pick<DueTimer, "enqueued" | "delayed">;
   /** Outbox entries history refused, kept until replayed. */
   readonly parked: ParkedEvents;
   readonly workers: WorkerRegistry;

@@ -9,12 +9,14 @@ import { GroupCommit } from "./group-commit.js";
 import { createHistoryClient } from "./history-client.js";
 import { ExpireLeases } from "./loops/expire-leases.js";
 import { ForwardOutbox } from "./loops/forward-outbox.js";
+import { DueTimer } from "./loops/due-timer.js";
 import { PromoteDelayed } from "./loops/promote-delayed.js";
 import { Reconciler } from "./loops/reconcile.js";
 import { SendPresence } from "./loops/send-presence.js";
 import { TendQueues } from "./loops/tend-queues.js";
 import { createSchedulerMetrics } from "./metrics.js";
 import { checkEvictionPolicy } from "./redis/check-eviction-policy.js";
+import { DueChannel } from "./redis/due-channel.js";
 import { LeaseWaiters } from "./redis/lease-waiters.js";
 import { OutboxReader } from "./redis/outbox.js";
 import { QueueStore } from "./redis/queue-store.js";
@@ -77,9 +79,10 @@ export async function startScheduler(config: SchedulerConfig, opts: { logger?: L
   const disconnect = async (): Promise<void> => {
     await Promise.all([closeRedis(redis), closeRedis(subscriber)]);
   };
-  const { deps, loops } = assemble(config, logger, redis, subscriber);
+  const { deps, loops, dueTimer } = assemble(config, logger, redis, subscriber);
   try {
     await deps.waiters.start();
+    await dueTimer.listen();
     for (const loop of loops) loop.start();
     const server = await createServer(deps);
     logger.info({ url: server.url }, "listening");
@@ -100,10 +103,17 @@ export async function startScheduler(config: SchedulerConfig, opts: { logger?: L
 }
 
 /** Builds the handlers' dependencies and the background loops over two Redis connections. */
-function assemble(config: SchedulerConfig, logger: Logger, redis: Redis, subscriber: Redis): { deps: Deps; loops: Loop[] } {
+function assemble(
+  config: SchedulerConfig,
+  logger: Logger,
+  redis: Redis,
+  subscriber: Redis,
+): { deps: Deps; loops: Loop[]; dueTimer: DueTimer } {
   const prefix = config.redisKeyPrefix;
   const waiters = new LeaseWaiters(redis, subscriber, prefix, logger.child({ component: "lease-waiters" }));
   const store = new QueueStore({ ...config, redis, keyPrefix: prefix });
+  const channel = new DueChannel(redis, subscriber, prefix, logger.child({ component: "due-channel" }));
+  const dueTimer = new DueTimer({ store, waiters, channel, logger });
   const history = createHistoryClient(config.historyUrl);
   // One consumer per process: a restarted process must not inherit a dead one's pending entries
   // by name; those are claimed once idle.
@@ -124,7 +134,7 @@ function assemble(config: SchedulerConfig, logger: Logger, redis: Redis, subscri
   const eventsWritten = (): void => forward.nudge();
   const recovery = new RecoveryStore(redis, prefix);
   const reconciler = new Reconciler({
-    store, recovery, history, waiters, logger, eventsWritten, metrics,
+    store, recovery, history, waiters, logger, eventsWritten, metrics, dueTimer,
     lock: new ReconcileLock(redis, prefix),
     state: new ReconcileStateStore(redis, prefix),
     intervalMs: config.reconcileIntervalMs,
@@ -141,7 +151,7 @@ function assemble(config: SchedulerConfig, logger: Logger, redis: Redis, subscri
     weight: (job: NewJob) => job.payloadJson.length,
   });
   const deps: Deps = {
-    config, store, recovery, reconciler, metrics, waiters, history, presence, parked, logger, eventsWritten, submits,
+    config, store, recovery, reconciler, metrics, waiters, dueTimer, history, presence, parked, logger, eventsWritten, submits,
     workers: new WorkerRegistry(redis, prefix),
   };
   const expire = new ExpireLeases({ ...loopDeps, eventsWritten, leaseExpired: metrics.leaseExpired });
@@ -152,7 +162,8 @@ function assemble(config: SchedulerConfig, logger: Logger, redis: Redis, subscri
     consumerIdleMs: config.queueIdleMs,
     now: () => recovery.now(),
   });
-  return { deps, loops: [new PromoteDelayed(loopDeps), expire, forward, reconciler, presence, tend] };
+  const promote = new PromoteDelayed({ ...loopDeps, intervalMs: config.promoteSweepIntervalMs, timer: dueTimer });
+  return { deps, loops: [dueTimer, promote, expire, forward, reconciler, presence, tend], dueTimer };
 }
 
 /** Quits politely when connected; a connection that is down is dropped, or QUIT would wait for it. */

@@ -4,6 +4,7 @@ import { Redis } from "ioredis";
 import { testRedisUrl } from "@taskflow/testkit";
 import { backdate, createRedisFixture, makeJob, type RedisFixture } from "../../test/redis-fixture.js";
 import { LeaseWaiters } from "../redis/lease-waiters.js";
+import { DueTimer } from "./due-timer.js";
 import { PromoteDelayed } from "./promote-delayed.js";
 
 const logger = pino({ level: "silent" });
@@ -66,5 +67,23 @@ describe("PromoteDelayed", () => {
     waiter.dispose();
     await loop.stop();
     expect(await f.redis.zscore(f.keys("c").ready("test.echo"), job.id)).not.toBeNull();
+  });
+
+  it("hands the timer every queue's next due time, so a job it was never told of starts on time", async () => {
+    const timer = new DueTimer({ store: f.store, waiters, logger });
+    timer.start();
+    const sweep = new PromoteDelayed({ store: f.store, waiters, intervalMs: INTERVAL_MS, logger, timer });
+    const job = makeJob({ delayMs: 300 });
+    await f.store.enqueue("e", [job]);
+    await f.store.addQueues(["e"]);
+    const waiter = waiters.register({ queues: ["e"], types: [], want: 1 });
+    const woke = waiter.wait(WAKE_BOUND_MS, never);
+    await sweep.runOnce();
+    expect(timer.armedDueMs).toBe(Number(await f.redis.zscore(f.keys("e").delayed, job.id)));
+    // The timer, not a sweep (none runs again), promotes it.
+    expect(await woke).toBe("woken");
+    waiter.dispose();
+    await timer.stop();
+    expect(await f.redis.zscore(f.keys("e").ready("test.echo"), job.id)).not.toBeNull();
   });
 });

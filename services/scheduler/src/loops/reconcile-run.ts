@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { HistoryClient } from "../history-client.js";
+import type { DueTimer } from "./due-timer.js";
 import type { LeaseWaiters } from "../redis/lease-waiters.js";
 import type { QueueStore } from "../redis/queue-store.js";
 import type { RecoveryStore } from "../redis/recovery-store.js";
@@ -51,6 +52,8 @@ export interface ReconcileContext {
   maxJobsPerRun: number;
   /** Called when transitions were written to an outbox. */
   eventsWritten: () => void;
+  /** Arms delayed promotion for restored jobs that wait for their run time; none: the sweep finds them. */
+  dueTimer?: Pick<DueTimer, "delayed">;
 }
 
 /** One run in progress. */

@@ -49,6 +49,8 @@ async function requeueQueue(run: ReconcileRun, queue: string, jobs: readonly Job
   const outcomes = await restoreOrSkip(run, queue, restorable);
   const { ready, emitted } = record(run, queue, restorable, outcomes);
   if (emitted) run.eventsWritten();
+  const delayed = restorable.filter((_, i) => outcomes[i] === RestoreOutcome.Delayed).map((j) => j.scheduledMs);
+  if (delayed.length > 0) run.dueTimer?.delayed(queue, Math.min(...delayed));
   if (ready.size > 0) await run.waiters.announce([{ queue, ready }]);
 }
 

@@ -70,6 +70,13 @@ export const reconcileLockKey = (prefix: string): string => `${prefix}:reconcile
  */
 export const reconcileStateKey = (prefix: string): string => `${prefix}:reconcile`;
 
+/**
+ * Pub/sub channel announcing that a queue's delayed set got a job due earlier than its sender
+ * knew of, so every replica arms its promotion timer for it. One channel for every queue:
+ * nothing is announced for jobs due after a queue's known head, so it carries little.
+ */
+export const dueChannel = (prefix: string): string => `${prefix}:due`;
+
 /** Pattern matching every queue's wake channel under `prefix`. */
 export function wakePattern(prefix: string): string {
   return `${escapeGlob(prefix)}:{*}:wake`;

@@ -15,6 +15,7 @@ import {
   typeCountsOf,
 } from "./job-records.js";
 import { legacyReadyKey, queueKeys, queuesKey, type QueueKeys } from "./keys.js";
+import { timeReplyMs } from "./redis-clock.js";
 import { defineScripts, type ScriptName, type Scripts } from "./scripts.js";
 import { jobStatusOf } from "./status-text.js";
 
@@ -168,6 +169,26 @@ export class QueueStore {
     return { moved: Number(moved), ready: typeCountsOf(counts) };
   }
 
+  /**
+   * The earliest due time in each queue's delayed set (ms since the Unix epoch, undefined when
+   * the set is empty), in the order of `queues`, and Redis's time read just before them
+   * (`redisMs`, with its fraction) with the local monotonic time its answer arrived
+   * (`receivedMs`, `performance.now()`). The reads go out together, TIME first; no script, so
+   * they need not share a slot.
+   */
+  async delayedHeads(queues: readonly string[]): Promise<{ redisMs: number; receivedMs: number; heads: (number | undefined)[] }> {
+    return callRedis(async () => {
+      let receivedMs = 0;
+      const time = this.redis.time().then((reply) => {
+        receivedMs = performance.now();
+        return timeReplyMs(reply);
+      });
+      const reads = queues.map((q) => this.redis.zrange(this.keys(q).delayed, 0, "0", "WITHSCORES"));
+      const [redisMs, ...replies] = await Promise.all([time, ...reads]);
+      return { redisMs, receivedMs, heads: replies.map(firstScore) };
+    });
+  }
+
   /** Recovers up to `limit` expired leases of `queue`. */
   async expireLeases(queue: string, limit: number): Promise<{ requeued: number; ended: number; ready: TypeCounts }> {
     const k = this.keys(queue);
@@ -230,6 +251,13 @@ export class QueueStore {
   private run(name: ScriptName, keys: string[], args: (string | number)[]): Promise<unknown> {
     return callRedis(() => this.scripts[name](keys, args));
   }
+}
+
+/** The score of a one-member ZRANGE WITHSCORES reply, flat (RESP2) or in pairs (RESP3); undefined when empty. */
+function firstScore(reply: unknown): number | undefined {
+  if (!Array.isArray(reply) || reply.length === 0) return undefined;
+  const score: unknown = Array.isArray(reply[0]) ? (reply[0] as unknown[])[1] : reply[1];
+  return score === undefined ? undefined : Number(score);
 }
 
 /** The details a cancel records: the caller's reason, when given. */

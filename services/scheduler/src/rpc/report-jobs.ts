@@ -1,10 +1,10 @@
 import { toJson, type JsonValue, type MessageInitShape } from "@bufbuild/protobuf";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { JobReport, ReportResultSchema, WorkerService } from "@taskflow/proto";
+import { JobStatus, ReportStatus, type JobReport, type ReportResultSchema, type WorkerService } from "@taskflow/proto";
 import type { Deps } from "../deps.js";
 import { invalidArgument } from "../errors.js";
-import type { ReportInput } from "../redis/queue-store.js";
+import type { ReportInput, ReportOutcome } from "../redis/queue-store.js";
 import { checkWorkerId, containsNul } from "../validate.js";
 import { groupByQueue, parseLeases, type PlacedLease } from "./lease-refs.js";
 
@@ -29,11 +29,18 @@ export const reportJobs =
       [...groupByQueue(reports)].map(async ([queue, group]) => {
         const outcomes = await d.store.report(queue, req.workerId, group);
         group.forEach((r, i) => (results[r.index] = { jobId: r.id, ...outcomes[i]! }));
+        // The script draws a retry's backoff: the timer reads when the earliest is due.
+        if (group.some((r, i) => isRetry(r, outcomes[i]!))) d.dueTimer.delayed(queue);
       }),
     );
     if (reports.length > 0) d.eventsWritten();
     return { results };
   };
+
+/** Whether an accepted failure left the job pending: it waits in the delayed set for its retry. */
+function isRetry(report: ReportInput, outcome: ReportOutcome): boolean {
+  return report.outcome === "failed" && outcome.status === ReportStatus.ACCEPTED && outcome.jobStatus === JobStatus.PENDING;
+}
 
 function parseReports(reports: readonly JobReport[], maxResultBytes: number): PlacedReport[] {
   const leases = parseLeases(

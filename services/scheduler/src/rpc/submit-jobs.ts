@@ -65,14 +65,17 @@ async function insertJobs(d: Deps, jobs: readonly NewJob[], actor: string, signa
 }
 
 /**
- * Enqueues per queue and wakes the waiters that can take the ready jobs. The queues join the
- * swept set before the enqueue (a crash in between leaves no job unswept) and again after it
- * (a queue found idle and forgotten meanwhile comes back; see QueueStore.forgetIfIdle).
+ * Enqueues per queue, wakes the waiters that can take the ready jobs and arms delayed
+ * promotion for the others. The queues join the swept set before the enqueue (a crash in
+ * between leaves no job unswept) and again after it (a queue found idle and forgotten
+ * meanwhile comes back; see QueueStore.forgetIfIdle).
  */
 async function enqueueAll(d: Deps, byQueue: ReadonlyMap<string, EnqueueJob[]>): Promise<void> {
   const queues = [...byQueue.keys()];
+  const sentMs = performance.now();
   // One connection with auto-pipelining: the queue set and every queue's script call leave in one write.
   const [, ...results] = await Promise.all([d.store.addQueues(queues), ...queues.map((q) => d.store.enqueue(q, byQueue.get(q)!))]);
+  for (const q of queues) d.dueTimer.enqueued(q, byQueue.get(q)!, sentMs);
   await d.store.addQueues(queues);
   await d.waiters.announce(queues.map((queue, i) => ({ queue, ready: results[i]!.ready })));
 }
