@@ -79,6 +79,12 @@ export interface SchedulerConfig {
    * that reconciliation enqueues them. See `faults.ts`.
    */
   readonly faultCrashAfterHistoryCommit: boolean;
+  /**
+   * Testing only, never set in a deployment (REDIS_CHECK_SCRIPT_KEYS, "true" or "false", default
+   * false): every Lua script fails when it touches a key it did not declare in KEYS, or declares
+   * keys of more than one hash tag, so tests on one Redis catch what Redis Cluster would refuse.
+   */
+  readonly checkScriptKeys: boolean;
 }
 
 const DEFAULTS = {
@@ -141,6 +147,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     queueTendIntervalMs: r.int("QUEUE_TEND_INTERVAL_MS", DEFAULTS.queueTendIntervalMs, { min: 100, max: DAY_MS }),
     redisAllowEviction: r.oneOf("REDIS_ALLOW_EVICTION", "false", ["true", "false"]) === "true",
     faultCrashAfterHistoryCommit: r.oneOf("FAULT_CRASH_AFTER_HISTORY_COMMIT", "false", ["true", "false"]) === "true",
+    checkScriptKeys: r.oneOf("REDIS_CHECK_SCRIPT_KEYS", "false", ["true", "false"]) === "true",
   };
   r.done();
   return Object.freeze(config);

@@ -102,6 +102,7 @@ export async function startScheduler(config: SchedulerConfig, opts: { logger?: L
 /** Builds the handlers' dependencies and the background loops over two Redis connections. */
 function assemble(config: SchedulerConfig, logger: Logger, redis: Redis, subscriber: Redis): { deps: Deps; loops: Loop[] } {
   const prefix = config.redisKeyPrefix;
+  const scriptOptions = { checkKeys: config.checkScriptKeys };
   const waiters = new LeaseWaiters(redis, subscriber, prefix, logger.child({ component: "lease-waiters" }));
   const store = new QueueStore({ ...config, redis, keyPrefix: prefix });
   const history = createHistoryClient(config.historyUrl);
@@ -122,11 +123,11 @@ function assemble(config: SchedulerConfig, logger: Logger, redis: Redis, subscri
     parked: metrics.outboxParked,
   });
   const eventsWritten = (): void => forward.nudge();
-  const recovery = new RecoveryStore(redis, prefix);
+  const recovery = new RecoveryStore(redis, prefix, { types: store.types, ...scriptOptions });
   const reconciler = new Reconciler({
     store, recovery, history, waiters, logger, eventsWritten, metrics,
-    lock: new ReconcileLock(redis, prefix),
-    state: new ReconcileStateStore(redis, prefix),
+    lock: new ReconcileLock(redis, prefix, undefined, scriptOptions),
+    state: new ReconcileStateStore(redis, prefix, scriptOptions),
     intervalMs: config.reconcileIntervalMs,
     watchIntervalMs: config.sweepIntervalMs,
     graceMs: config.reconcileGraceMs,

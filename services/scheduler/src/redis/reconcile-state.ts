@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { callRedis } from "../errors.js";
 import { reconcileStateKey } from "./keys.js";
-import { defineScripts, type Scripts } from "./scripts.js";
+import { defineScripts, type ScriptOptions, type Scripts } from "./scripts.js";
 
 /** Where the reconciler's walk of Redis's queue sets stands. */
 export interface SetWalk {
@@ -46,9 +46,10 @@ export class ReconcileStateStore {
   constructor(
     private readonly redis: Redis,
     keyPrefix: string,
+    opts: ScriptOptions = {},
   ) {
     this.key = reconcileStateKey(keyPrefix);
-    this.scripts = defineScripts(redis);
+    this.scripts = defineScripts(redis, opts);
   }
 
   /** Whether Redis holds its data: the marker is there and no restore is unfinished. */

@@ -9,6 +9,7 @@ export const SCRIPT_NAMES = [
   "report-jobs",
   "release-jobs",
   "cancel-job",
+  "find-due",
   "promote-delayed",
   "expire-leases",
   "restore-jobs",
@@ -29,8 +30,36 @@ export type RunScript = (keys: readonly string[], args: readonly (string | numbe
 
 export type Scripts = Readonly<Record<ScriptName, RunScript>>;
 
+export interface ScriptOptions {
+  /**
+   * Testing only: every `redis.call` of a script first checks that its key came in through
+   * KEYS (and fails the script when not), and every call checks that its keys share one hash
+   * tag, so a single Redis catches what Redis Cluster would refuse or leave undefined.
+   */
+  checkKeys?: boolean;
+}
+
 const readScript = (file: string): string =>
   readFileSync(new URL(`./scripts/${file}`, import.meta.url), "utf8");
+
+/**
+ * Prepended to every script under `checkKeys`: `redis.call` is replaced by `checked_call`,
+ * which refuses a key that is not in KEYS. Every command the scripts use takes its one key
+ * first; TIME takes none.
+ */
+const KEY_CHECK = `
+local DECLARED_KEYS = {}
+for _, k in ipairs(KEYS) do
+  DECLARED_KEYS[k] = true
+end
+local function checked_call(command, ...)
+  local key = ...
+  if string.upper(command) ~= 'TIME' and not DECLARED_KEYS[key] then
+    error('script touched a key not in KEYS: ' .. tostring(key))
+  end
+  return redis.call(command, ...)
+end
+`;
 
 /** Source of each script, with the shared helpers in front. Read once per process. */
 const SOURCES: ReadonlyMap<ScriptName, string> = (() => {
@@ -38,23 +67,49 @@ const SOURCES: ReadonlyMap<ScriptName, string> = (() => {
   return new Map(SCRIPT_NAMES.map((name) => [name, `${common}\n${readScript(`${name}.lua`)}`]));
 })();
 
-const commandName = (name: ScriptName): string => `tf_${name.replaceAll("-", "_")}`;
+const sourceOf = (name: ScriptName, checkKeys: boolean): string => {
+  const source = SOURCES.get(name) ?? "";
+  return checkKeys ? `${KEY_CHECK}\n${source.replaceAll("redis.call(", "checked_call(")}` : source;
+};
+
+const commandName = (name: ScriptName, checkKeys: boolean): string =>
+  `tf_${name.replaceAll("-", "_")}${checkKeys ? "_checked" : ""}`;
 
 type ScriptCommand = (...args: (string | number)[]) => Promise<unknown>;
 
 /**
- * Registers every script on `redis` with `defineCommand`: ioredis then sends
- * EVALSHA and falls back to EVAL when Redis answers NOSCRIPT (after a restart
- * or `SCRIPT FLUSH`), so scripts never need loading by hand.
+ * Registers every script on `redis` with `defineCommand`: ioredis then
+ * sends EVALSHA to the node serving the keys' slot and falls back to EVAL when Redis answers
+ * NOSCRIPT (after a restart, a failover or `SCRIPT FLUSH`), so scripts never need loading by hand.
  */
-export function defineScripts(redis: Redis): Scripts {
+export function defineScripts(redis: Redis, opts: ScriptOptions = {}): Scripts {
+  const checkKeys = opts.checkKeys ?? false;
   const commands = redis as unknown as Record<string, ScriptCommand>;
   const entries = SCRIPT_NAMES.map((name): [ScriptName, RunScript] => {
-    const command = commandName(name);
+    const command = commandName(name, checkKeys);
     if (typeof commands[command] !== "function") {
-      redis.defineCommand(command, { lua: SOURCES.get(name) ?? "" });
+      redis.defineCommand(command, { lua: sourceOf(name, checkKeys) });
     }
-    return [name, (keys, args) => commands[command]!(keys.length, ...keys, ...args)];
+    return [
+      name,
+      async (keys, args) => {
+        if (checkKeys) checkOneSlot(name, keys);
+        return commands[command]!(keys.length, ...keys, ...args);
+      },
+    ];
   });
   return Object.freeze(Object.fromEntries(entries) as Record<ScriptName, RunScript>);
+}
+
+/** The part of a key Redis Cluster hashes: its first non-empty `{...}`, else the whole key. */
+export function hashTagOf(key: string): string {
+  const open = key.indexOf("{");
+  if (open < 0) return key;
+  const close = key.indexOf("}", open + 1);
+  return close <= open + 1 ? key : key.slice(open + 1, close);
+}
+
+function checkOneSlot(name: ScriptName, keys: readonly string[]): void {
+  const tags = new Set(keys.map(hashTagOf));
+  if (tags.size > 1) throw new Error(`${name}: keys of more than one hash tag: ${[...tags].join(", ")}`);
 }
