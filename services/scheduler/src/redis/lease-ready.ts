@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
 import { callRedis } from "../errors.js";
 import { declaredKeys, type KnownTypes } from "./declared-types.js";
 import { toLeasedRecord, type LeaseAsk, type LeasedRecord } from "./job-records.js";
 import type { QueueKeys } from "./keys.js";
+import type { RedisClient } from "./redis-client.js";
 import type { RunScript } from "./scripts.js";
 
 /** A lease reads this many candidates beyond its ask, so a few taken meanwhile still leave it enough. */
@@ -18,7 +18,7 @@ const MAX_CANDIDATES = 4_096;
 
 /** What {@link leaseReady} works with. */
 export interface LeaseContext {
-  redis: Redis;
+  redis: RedisClient;
   run: RunScript;
   types: KnownTypes;
   leaseMs: number;
@@ -79,7 +79,7 @@ export async function leaseReady(c: LeaseContext, k: QueueKeys, workerId: string
 }
 
 /** The best `depth` ready jobs of `types` (every type with ready jobs when empty), and what the request key holds. */
-async function readCandidates(redis: Redis, k: QueueKeys, types: readonly string[], depth: number, requestKey: string | undefined): Promise<Read> {
+async function readCandidates(redis: RedisClient, k: QueueKeys, types: readonly string[], depth: number, requestKey: string | undefined): Promise<Read> {
   const wanted = types.length > 0 ? types : await callRedis(() => redis.smembers(k.types));
   const replies = await callRedis(() => {
     const p = redis.pipeline();

@@ -1,4 +1,3 @@
-import type { Redis } from "ioredis";
 import { callRedis, isScriptCode, ScriptCode, scriptCodeError } from "../errors.js";
 import { KnownTypes, runDeclaring, type DeclaringCall } from "./declared-types.js";
 import {
@@ -15,6 +14,7 @@ import {
 } from "./job-records.js";
 import { legacyReadyKey, queueKeys, queuesKey, type QueueKeys } from "./keys.js";
 import { leaseReady } from "./lease-ready.js";
+import type { RedisClient } from "./redis-client.js";
 import { defineScripts, type ScriptName, type Scripts } from "./scripts.js";
 import { jobStatusOf } from "./status-text.js";
 
@@ -24,7 +24,8 @@ export type * from "./job-records.js";
 export const DEADLINE_GRACE_MS = 5_000;
 
 export interface QueueStoreOptions {
-  redis: Redis;
+  /** One Redis or a Redis Cluster. */
+  redis: RedisClient;
   keyPrefix: string;
   leaseMs: number;
   retryBaseMs: number;
@@ -47,7 +48,7 @@ const HEALTH_QUEUE = "_health";
  * comes first. Redis connection failures surface as `unavailable` ConnectErrors.
  */
 export class QueueStore {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keyPrefix: string;
   /** The job types seen per queue, whose ready sets the scripts declare (see KnownTypes). */
   readonly types = new KnownTypes();

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { fromRedisError } from "../errors.js";
 import { reconcileLockKey } from "./keys.js";
+import type { RedisClient } from "./redis-client.js";
 import { defineScripts, type ScriptOptions, type Scripts } from "./scripts.js";
 
 /**
@@ -33,7 +33,7 @@ export class ReconcileLock {
   private readonly key: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     keyPrefix: string,
     private readonly ttlMs = RECONCILE_LOCK_TTL_MS,
     opts: ScriptOptions = {},

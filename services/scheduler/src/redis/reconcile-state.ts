@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
 import { callRedis } from "../errors.js";
 import { reconcileStateKey } from "./keys.js";
+import type { RedisClient } from "./redis-client.js";
 import { defineScripts, type ScriptOptions, type Scripts } from "./scripts.js";
 
 /** Where the reconciler's walk of Redis's queue sets stands. */
@@ -44,7 +44,7 @@ export class ReconcileStateStore {
   private readonly scripts: Scripts;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     keyPrefix: string,
     opts: ScriptOptions = {},
   ) {

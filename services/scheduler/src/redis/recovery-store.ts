@@ -1,9 +1,9 @@
-import type { Redis } from "ioredis";
 import { callRedis, fromRedisError } from "../errors.js";
 import { KnownTypes, runDeclaring, type DeclaringCall } from "./declared-types.js";
 import { queueKeys, type QueueKeys } from "./keys.js";
 import type { CancelRequest } from "./job-records.js";
 import { cancelDetails } from "./queue-store.js";
+import type { RedisClient } from "./redis-client.js";
 import { defineScripts, type ScriptName, type ScriptOptions, type Scripts } from "./scripts.js";
 
 /** A job history holds as unfinished, to put back into Redis. Times are ms since the Unix epoch. */
@@ -68,7 +68,7 @@ export class RecoveryStore {
 
   /** `opts.types`: the job types known per queue, shared with the QueueStore (see KnownTypes). */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyPrefix: string,
     opts: ScriptOptions & { types?: KnownTypes } = {},
   ) {

@@ -1,5 +1,6 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-client.js";
 
 /** Every Lua script, one per atomic step; each lives in `scripts/<name>.lua`. */
 export const SCRIPT_NAMES = [
@@ -72,31 +73,32 @@ const sourceOf = (name: ScriptName, checkKeys: boolean): string => {
   return checkKeys ? `${KEY_CHECK}\n${source.replaceAll("redis.call(", "checked_call(")}` : source;
 };
 
-const commandName = (name: ScriptName, checkKeys: boolean): string =>
-  `tf_${name.replaceAll("-", "_")}${checkKeys ? "_checked" : ""}`;
-
-type ScriptCommand = (...args: (string | number)[]) => Promise<unknown>;
+const digestOf = (source: string): string => createHash("sha1").update(source).digest("hex");
 
 /**
- * Registers every script on `redis` with `defineCommand`: ioredis then
- * sends EVALSHA to the node serving the keys' slot and falls back to EVAL when Redis answers
- * NOSCRIPT (after a restart, a failover or `SCRIPT FLUSH`), so scripts never need loading by hand.
+ * Binds every script to `redis` (one Redis or a cluster): a call sends EVALSHA, and EVAL (which
+ * loads the script again) when Redis answers NOSCRIPT (after a restart, a failover or
+ * `SCRIPT FLUSH`), so scripts never need loading by hand. Plain EVALSHA rather than ioredis'
+ * `defineCommand`: ioredis knows where EVALSHA's keys are, so on a cluster auto-pipelining
+ * groups each call with the others bound for the master of its keys' slot; it groups a custom
+ * command by its first argument (the number of keys), which mixes queues of different masters
+ * in one pipeline, and the cluster client refuses that.
  */
-export function defineScripts(redis: Redis, opts: ScriptOptions = {}): Scripts {
+export function defineScripts(redis: RedisClient, opts: ScriptOptions = {}): Scripts {
   const checkKeys = opts.checkKeys ?? false;
-  const commands = redis as unknown as Record<string, ScriptCommand>;
   const entries = SCRIPT_NAMES.map((name): [ScriptName, RunScript] => {
-    const command = commandName(name, checkKeys);
-    if (typeof commands[command] !== "function") {
-      redis.defineCommand(command, { lua: sourceOf(name, checkKeys) });
-    }
-    return [
-      name,
-      async (keys, args) => {
-        if (checkKeys) checkOneSlot(name, keys);
-        return commands[command]!(keys.length, ...keys, ...args);
-      },
-    ];
+    const source = sourceOf(name, checkKeys);
+    const sha = digestOf(source);
+    const run: RunScript = async (keys, args) => {
+      if (checkKeys) checkOneSlot(name, keys);
+      try {
+        return await redis.evalsha(sha, keys.length, ...keys, ...args);
+      } catch (err) {
+        if (!(err instanceof Error && err.message.startsWith("NOSCRIPT"))) throw err;
+        return redis.eval(source, keys.length, ...keys, ...args);
+      }
+    };
+    return [name, run];
   });
   return Object.freeze(Object.fromEntries(entries) as Record<ScriptName, RunScript>);
 }
