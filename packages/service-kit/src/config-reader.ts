@@ -95,8 +95,8 @@ export class ConfigReader {
   }
 
   /**
-   * Records a problem the caller found in `name` with a check of its own (e.g. two variables
-   * that exclude each other); {@link ConfigReader.done} then reports it with the others.
+   * Records a problem the caller found in `name` with a check of its own (e.g. a list item it
+   * cannot parse); {@link ConfigReader.done} then reports it with the others.
    */
   invalid(name: string, problem: string): void {
     this.problems.push(`${name}: ${problem}`);
