@@ -4,10 +4,13 @@ import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "./deploy-paths.js";
 import { TASKFLOW_SERVICES, type TaskflowServiceName } from "./taskflow-services.js";
 
-/** The variable names a service's config.ts reads through its ConfigReader (`r.int("NAME", …)`). */
+/**
+ * The variable names a service's config.ts reads through its ConfigReader (`r.int("NAME", …)`),
+ * each once (a name is also named where a problem with it is recorded, `r.invalid("NAME", …)`).
+ */
 function namesReadBy(service: TaskflowServiceName): string[] {
   const source = readFileSync(join(REPO_ROOT, "services", service, "src", "config.ts"), "utf8");
-  return [...source.matchAll(/\br\.\w+(?:<[^>]*>)?\(\s*"([A-Z][A-Z0-9_]*)"/g)].map((m) => m[1]!).sort();
+  return [...new Set([...source.matchAll(/\br\.\w+(?:<[^>]*>)?\(\s*"([A-Z][A-Z0-9_]*)"/g)].map((m) => m[1]!))].sort();
 }
 
 describe("TASKFLOW_SERVICES", () => {

@@ -58,6 +58,7 @@ describe("ConfigReader", () => {
         c.oneOf("LOG_LEVEL", "info", ["info", "debug"]);
         c.secret("TOKEN_SECRET", "", 16);
         c.string("FINE", "x");
+        c.invalid("BOTH", "set one of A and B, not both");
       },
       {
         PORT: "70000",
@@ -82,6 +83,7 @@ describe("ConfigReader", () => {
       "DATABASE_URL: must be an absolute URL",
       'LOG_LEVEL: must be one of info, debug, got "loud"',
       "TOKEN_SECRET: must be at least 16 characters",
+      "BOTH: set one of A and B, not both",
     ]);
     expect(err.message).toBe(`invalid configuration: ${err.problems.join("; ")}`);
     expect(err.message).not.toContain("secret");

@@ -95,6 +95,14 @@ export class ConfigReader {
   }
 
   /**
+   * Records a problem the caller found in `name` with a check of its own (e.g. a list item it
+   * cannot parse); {@link ConfigReader.done} then reports it with the others.
+   */
+  invalid(name: string, problem: string): void {
+    this.problems.push(`${name}: ${problem}`);
+  }
+
+  /**
    * Ends reading.
    * @throws {ConfigError} listing every problem found by the readers, if there was any.
    */
@@ -109,7 +117,7 @@ export class ConfigReader {
   }
 
   private fail<T>(name: string, problem: string, def: T): T {
-    this.problems.push(`${name}: ${problem}`);
+    this.invalid(name, problem);
     return def;
   }
 }

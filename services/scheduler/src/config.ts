@@ -1,4 +1,5 @@
 import { ConfigReader } from "@taskflow/service-kit";
+import { parseClusterNode, type ClusterNode, type RedisTarget } from "./redis/redis-client.js";
 
 /** Scheduler settings, read once from the environment. */
 export interface SchedulerConfig {
@@ -6,9 +7,19 @@ export interface SchedulerConfig {
   readonly host: string;
   /** Port the server listens on; 0 picks a free one (SCHEDULER_PORT). */
   readonly port: number;
-  /** Redis holding the queues (REDIS_URL). */
+  /** Redis holding the queues (REDIS_URL), unless `redisClusterNodes` names a cluster. */
   readonly redisUrl: string;
-  /** Prefix of every Redis key, so several deployments can share one Redis (REDIS_KEY_PREFIX). */
+  /**
+   * Seed nodes of the Redis Cluster holding the queues (REDIS_CLUSTER_NODES, comma-separated
+   * `host:port` or `redis://[user:password@]host:port`, `rediss://` for TLS; credentials and
+   * TLS of the first apply to every node); empty: one Redis at `redisUrl`. When set, it wins
+   * over REDIS_URL.
+   */
+  readonly redisClusterNodes: readonly ClusterNode[];
+  /**
+   * Prefix of every Redis key, so several deployments can share one Redis (REDIS_KEY_PREFIX).
+   * Without `{` or `}`: the queue name in braces is each key's Redis Cluster hash tag.
+   */
   readonly redisKeyPrefix: string;
   /** Base URL of the history service (HISTORY_URL). */
   readonly historyUrl: string;
@@ -86,6 +97,12 @@ export interface SchedulerConfig {
    * that reconciliation enqueues them. See `faults.ts`.
    */
   readonly faultCrashAfterHistoryCommit: boolean;
+  /**
+   * Testing only, never set in a deployment (REDIS_CHECK_SCRIPT_KEYS, "true" or "false", default
+   * false): every Lua script fails when it touches a key it did not declare in KEYS, or declares
+   * keys of more than one hash tag, so tests on one Redis catch what Redis Cluster would refuse.
+   */
+  readonly checkScriptKeys: boolean;
 }
 
 const DEFAULTS = {
@@ -127,7 +144,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: r.string("SCHEDULER_HOST", DEFAULTS.host),
     port: r.int("SCHEDULER_PORT", DEFAULTS.port, { min: 0, max: 65_535 }),
     redisUrl: r.url("REDIS_URL", DEFAULTS.redisUrl),
-    redisKeyPrefix: r.string("REDIS_KEY_PREFIX", DEFAULTS.redisKeyPrefix),
+    redisClusterNodes: readClusterNodes(r),
+    redisKeyPrefix: readKeyPrefix(r),
     historyUrl: r.url("HISTORY_URL", DEFAULTS.historyUrl),
     leaseMs: r.int("LEASE_MS", DEFAULTS.leaseMs, { min: 100, max: DAY_MS }),
     sweepIntervalMs: r.int("SWEEP_INTERVAL_MS", DEFAULTS.sweepIntervalMs, { min: 10, max: 60_000 }),
@@ -150,7 +168,33 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     queueTendIntervalMs: r.int("QUEUE_TEND_INTERVAL_MS", DEFAULTS.queueTendIntervalMs, { min: 100, max: DAY_MS }),
     redisAllowEviction: r.oneOf("REDIS_ALLOW_EVICTION", "false", ["true", "false"]) === "true",
     faultCrashAfterHistoryCommit: r.oneOf("FAULT_CRASH_AFTER_HISTORY_COMMIT", "false", ["true", "false"]) === "true",
+    checkScriptKeys: r.oneOf("REDIS_CHECK_SCRIPT_KEYS", "false", ["true", "false"]) === "true",
   };
   r.done();
   return Object.freeze(config);
 }
+
+/** The cluster's seed nodes; none unless REDIS_CLUSTER_NODES is set. */
+function readClusterNodes(r: ConfigReader): ClusterNode[] {
+  const nodes: ClusterNode[] = [];
+  for (const text of r.list("REDIS_CLUSTER_NODES", [])) {
+    const node = parseClusterNode(text);
+    if (typeof node === "string") {
+      r.invalid("REDIS_CLUSTER_NODES", node);
+      return [];
+    }
+    nodes.push(node);
+  }
+  return nodes;
+}
+
+function readKeyPrefix(r: ConfigReader): string {
+  const prefix = r.string("REDIS_KEY_PREFIX", DEFAULTS.redisKeyPrefix);
+  if (!/[{}]/.test(prefix)) return prefix;
+  r.invalid("REDIS_KEY_PREFIX", "must not hold { or } (the queue in braces is the key's hash tag)");
+  return DEFAULTS.redisKeyPrefix;
+}
+
+/** Where the scheduler's queues live, from its settings. */
+export const redisTargetOf = (config: SchedulerConfig): RedisTarget =>
+  config.redisClusterNodes.length > 0 ? { clusterNodes: config.redisClusterNodes } : { url: config.redisUrl };

@@ -1,9 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { createLogger } from "@taskflow/service-kit";
-import type { SchedulerConfig } from "./config.js";
+import { redisTargetOf, type SchedulerConfig } from "./config.js";
 import type { Deps } from "./deps.js";
 import { GroupCommit } from "./group-commit.js";
 import { createHistoryClient } from "./history-client.js";
@@ -24,6 +23,7 @@ import { ParkedEvents } from "./redis/parked-events.js";
 import { ReconcileLock } from "./redis/reconcile-lock.js";
 import { ReconcileStateStore } from "./redis/reconcile-state.js";
 import { RecoveryStore } from "./redis/recovery-store.js";
+import { closeRedis, connectRedis, type RedisClient } from "./redis/redis-client.js";
 import { WorkerRegistry } from "./redis/worker-registry.js";
 import { insertGroup } from "./rpc/submit-jobs.js";
 import { createServer } from "./server.js";
@@ -48,14 +48,16 @@ interface Loop {
   stop(): Promise<void>;
 }
 
+/** Longest wait for one Redis command on the main connection, in milliseconds. */
+const REDIS_COMMAND_TIMEOUT_MS = 1_000;
+
 /**
- * Connects to Redis, checks that it never evicts keys, starts the background loops and serves
- * the scheduler; logs `listening` with the url once the port is bound (port 0 picks one).
+ * Connects to Redis (one server, or a Redis Cluster when `redisClusterNodes` names one), checks
+ * that it never evicts keys, starts the background loops and serves the scheduler; logs
+ * `listening` with the url once the port is bound (port 0 picks one).
  * @throws when Redis cannot be reached, may evict keys (EvictionPolicyError, unless
  *   `redisAllowEviction`), or the port cannot be bound (nothing is left running).
  */
-/** Longest wait for one Redis command on the main connection, in milliseconds. */
-const REDIS_COMMAND_TIMEOUT_MS = 1_000;
 
 export async function startScheduler(config: SchedulerConfig, opts: { logger?: Logger } = {}): Promise<RunningScheduler> {
   const logger = opts.logger ?? createLogger({ name: "scheduler", level: config.logLevel });
@@ -63,7 +65,8 @@ export async function startScheduler(config: SchedulerConfig, opts: { logger?: L
   // of piling up. Auto-pipelining sends the per-queue script calls of one request in one write.
   // A command Redis does not answer within a second (a connection cut mid-command, which
   // ioredis can otherwise leave pending) fails as unavailable too; every script is O(batch).
-  const redis = await connectRedis(config.redisUrl, logger, {
+  const target = redisTargetOf(config);
+  const redis = await connectRedis(target, logger, {
     enableOfflineQueue: false,
     enableAutoPipelining: true,
     commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
@@ -72,7 +75,7 @@ export async function startScheduler(config: SchedulerConfig, opts: { logger?: L
     redis.disconnect();
     throw err;
   });
-  const subscriber = await connectRedis(config.redisUrl, logger, {}).catch((err: unknown) => {
+  const subscriber = await connectRedis(target, logger, {}).catch((err: unknown) => {
     redis.disconnect();
     throw err;
   });
@@ -106,10 +109,11 @@ export async function startScheduler(config: SchedulerConfig, opts: { logger?: L
 function assemble(
   config: SchedulerConfig,
   logger: Logger,
-  redis: Redis,
-  subscriber: Redis,
+  redis: RedisClient,
+  subscriber: RedisClient,
 ): { deps: Deps; loops: Loop[]; dueTimer: DueTimer } {
   const prefix = config.redisKeyPrefix;
+  const scriptOptions = { checkKeys: config.checkScriptKeys };
   const waiters = new LeaseWaiters(redis, subscriber, prefix, logger.child({ component: "lease-waiters" }));
   const store = new QueueStore({ ...config, redis, keyPrefix: prefix });
   const channel = new DueChannel(redis, subscriber, prefix, logger.child({ component: "due-channel" }));
@@ -132,11 +136,11 @@ function assemble(
     parked: metrics.outboxParked,
   });
   const eventsWritten = (): void => forward.nudge();
-  const recovery = new RecoveryStore(redis, prefix);
+  const recovery = new RecoveryStore(redis, prefix, { types: store.types, ...scriptOptions });
   const reconciler = new Reconciler({
     store, recovery, history, waiters, logger, eventsWritten, metrics, dueTimer,
-    lock: new ReconcileLock(redis, prefix),
-    state: new ReconcileStateStore(redis, prefix),
+    lock: new ReconcileLock(redis, prefix, undefined, scriptOptions),
+    state: new ReconcileStateStore(redis, prefix, scriptOptions),
     intervalMs: config.reconcileIntervalMs,
     watchIntervalMs: config.sweepIntervalMs,
     graceMs: config.reconcileGraceMs,
@@ -164,29 +168,4 @@ function assemble(
   });
   const promote = new PromoteDelayed({ ...loopDeps, intervalMs: config.promoteSweepIntervalMs, timer: dueTimer });
   return { deps, loops: [dueTimer, promote, expire, forward, reconciler, presence, tend], dueTimer };
-}
-
-/** Quits politely when connected; a connection that is down is dropped, or QUIT would wait for it. */
-async function closeRedis(redis: Redis): Promise<void> {
-  if (redis.status !== "ready") {
-    redis.disconnect();
-    return;
-  }
-  await redis.quit().catch(() => redis.disconnect());
-}
-
-async function connectRedis(
-  url: string,
-  logger: Logger,
-  options: { enableOfflineQueue?: boolean; enableAutoPipelining?: boolean; commandTimeout?: number },
-): Promise<Redis> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, ...options });
-  redis.on("error", (err: Error) => logger.warn({ err }, "redis connection error"));
-  try {
-    await redis.connect();
-  } catch (err) {
-    redis.disconnect();
-    throw err;
-  }
-  return redis;
 }

@@ -26,6 +26,8 @@ export async function createRedisFixture(overrides: Partial<QueueStoreOptions> =
     leaseMs: TEST_LEASE_MS,
     retryBaseMs: 1_000,
     retryMaxMs: 60_000,
+    // Every script call proves it touches only the keys it declares, as Redis Cluster needs.
+    checkScriptKeys: true,
     ...overrides,
   });
   return {

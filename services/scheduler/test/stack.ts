@@ -98,7 +98,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     history: historyModule,
     scheduler: { loadConfig, start: (config: SchedulerConfig) => startScheduler(config, { logger: tap.logger }) },
     historyEnv: { LOG_LEVEL: "silent" },
-    schedulerEnv: { SWEEP_INTERVAL_MS: "50", ...opts.env },
+    // Every script call proves it touches only the keys it declares, as Redis Cluster needs.
+    schedulerEnv: { SWEEP_INTERVAL_MS: "50", REDIS_CHECK_SCRIPT_KEYS: "true", ...opts.env },
     historyUrl: opts.historyUrl,
   });
   const redis = new Redis(testRedisUrl());

@@ -5,6 +5,7 @@ export * from "./start-tcp-balancer.js";
 export * from "./stack-service.js";
 export * from "./supervise-workers.js";
 export * from "./start-private-redis.js";
+export * from "./start-redis-cluster.js";
 export { freePort } from "@taskflow/devstack";
 export * from "./start-private-postgres.js";
 export * from "./start-private-replica.js";

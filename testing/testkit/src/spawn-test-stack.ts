@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { startStack, type Stack } from "@taskflow/devstack";
 import { spawnStackService, type StackService } from "./stack-service.js";
+import type { RedisCluster } from "./start-redis-cluster.js";
 import { startTcpBalancer, type TcpBalancer } from "./start-tcp-balancer.js";
 import {
   createTestDatabase,
@@ -36,6 +37,8 @@ export interface TestStackOptions {
   echo?: boolean;
   /** Redis the scheduler uses (default the shared test server); a fault test passes a private one. */
   redisUrl?: string;
+  /** A Redis Cluster the schedulers use instead (REDIS_CLUSTER_NODES), e.g. from startRedisCluster. */
+  redisCluster?: RedisCluster;
   /** Admin url of the PostgreSQL server the stack's database is made on (default the shared one). */
   databaseAdminUrl?: string;
   /** Script every worker process runs (default the worker service), e.g. a test's fixture worker. */
@@ -59,8 +62,13 @@ export interface TestStack {
   /** The scheduler balancer: what workers and clients call. */
   schedulerUrl: string;
   db: TestDatabase;
-  /** Redis the scheduler uses. */
+  /**
+   * Redis the scheduler uses; with `redisCluster`, its first master (a plain connection there
+   * reaches that node's slots only).
+   */
   redisUrl: string;
+  /** The Redis Cluster the schedulers use, when given one. */
+  redisCluster?: RedisCluster;
   keyPrefix: string;
   /** The first history replica (`histories[0]`). */
   history: StackService;
@@ -95,13 +103,20 @@ export async function spawnTestStack(opts: TestStackOptions = {}): Promise<TestS
   if (opts.direct === true && schedulerCount + historyCount > 2) throw new Error("direct: one scheduler and one history only");
   const db = await createTestDatabase(opts.databaseAdminUrl);
   const keyPrefix = randomKeyPrefix();
-  const redisUrl = opts.redisUrl ?? testRedisUrl();
+  const cluster = opts.redisCluster;
+  const redisUrl = cluster?.urls[0] ?? opts.redisUrl ?? testRedisUrl();
+  // Every master holds keys of its own slots: each is swept for the stack's keys.
+  const redisUrls = cluster?.urls ?? [redisUrl];
+  // With a cluster, REDIS_URL (its first master) only keeps the stack from looking for a Redis;
+  // the schedulers' REDIS_CLUSTER_NODES wins over it.
+  const clusterEnv = cluster === undefined ? {} : { REDIS_CLUSTER_NODES: cluster.nodesSetting };
   const balancers: Partial<TestStack["balancers"]> = {};
   // The processes first: what they write meanwhile is deleted with the rest.
   const stop = async (running: Stack<StackService> | undefined): Promise<void> => {
     const errors: unknown[] = [];
     await running?.stop().catch((err: unknown) => errors.push(err));
-    for (const r of await Promise.allSettled([db.drop(), deleteKeysWithPrefix(redisUrl, keyPrefix)])) {
+    const deletes = redisUrls.map((url) => deleteKeysWithPrefix(url, keyPrefix));
+    for (const r of await Promise.allSettled([db.drop(), ...deletes])) {
       if (r.status === "rejected") errors.push(r.reason);
     }
     if (errors.length > 0) throw new AggregateError(errors, "the test stack did not stop cleanly");
@@ -113,7 +128,7 @@ export async function spawnTestStack(opts: TestStackOptions = {}): Promise<TestS
       ports: { history: 0, scheduler: 0, worker: 0 },
       serviceEnv: {
         history: { PAGE_TOKEN_SECRET: randomBytes(24).toString("hex"), ...opts.history },
-        scheduler: { REDIS_KEY_PREFIX: keyPrefix, ...opts.scheduler },
+        scheduler: { REDIS_KEY_PREFIX: keyPrefix, ...clusterEnv, ...opts.scheduler },
       },
       entries: { worker: opts.workerEntry },
       nodeArgs: opts.nodeArgs,
@@ -141,6 +156,7 @@ export async function spawnTestStack(opts: TestStackOptions = {}): Promise<TestS
     schedulerUrl: scheduler.url,
     db,
     redisUrl,
+    redisCluster: cluster,
     keyPrefix,
     history: history.replicas[0]!,
     scheduler: scheduler.replicas[0]!,

@@ -53,13 +53,19 @@ async function withAdmin<T>(adminUrl: string, fn: (c: pg.Client) => Promise<T>):
   }
 }
 
-/** Deletes every Redis key that starts with `prefix` (a test's own keys). */
+/**
+ * Deletes every Redis key that starts with `prefix` (a test's own keys) from one server: for a
+ * cluster, call it on every master. One UNLINK per key, pipelined: a cluster node refuses one
+ * UNLINK of keys in different slots.
+ */
 export async function deleteKeysWithPrefix(redisUrl: string, prefix: string): Promise<void> {
   const redis = new Redis(redisUrl, { lazyConnect: true });
   await redis.connect();
   try {
     for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 500 })) {
-      if ((keys as string[]).length > 0) await redis.unlink(...(keys as string[]));
+      const pipeline = redis.pipeline();
+      for (const key of keys as string[]) pipeline.unlink(key);
+      await pipeline.exec();
     }
   } finally {
     redis.disconnect();

@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
+import { mastersOf, type RedisClient } from "./redis-client.js";
 
 /** The only maxmemory-policy under which Redis never drops a key to make room. */
 export const SAFE_POLICY = "noeviction";
@@ -17,14 +18,18 @@ export class EvictionPolicyError extends Error {
 }
 
 /**
- * Checks Redis's `maxmemory-policy` with `CONFIG GET`. Any policy but noeviction refuses to
- * start unless `allowEviction`, which turns it into a warning on every start. A Redis that
- * does not allow CONFIG (managed services often rename or forbid it) cannot be checked: that
- * is a warning too.
+ * Checks Redis's `maxmemory-policy` with `CONFIG GET`, on every master of a cluster. Any policy
+ * but noeviction refuses to start unless `allowEviction`, which turns it into a warning on
+ * every start. A Redis that does not allow CONFIG (managed services often rename or forbid it)
+ * cannot be checked: that is a warning too.
  * @throws EvictionPolicyError when Redis may evict keys and `allowEviction` is false; the
  *   connection's error when Redis cannot be reached.
  */
-export async function checkEvictionPolicy(redis: Redis, opts: { allowEviction: boolean; logger: Logger }): Promise<void> {
+export async function checkEvictionPolicy(redis: RedisClient, opts: { allowEviction: boolean; logger: Logger }): Promise<void> {
+  for (const server of mastersOf(redis)) await checkServer(server, opts);
+}
+
+async function checkServer(redis: Redis, opts: { allowEviction: boolean; logger: Logger }): Promise<void> {
   let policy: string | undefined;
   try {
     policy = policyOf(await redis.call("CONFIG", "GET", "maxmemory-policy"));

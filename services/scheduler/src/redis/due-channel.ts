@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-client.js";
 import type { Logger } from "pino";
 import { dueChannel } from "./keys.js";
 
@@ -25,8 +25,8 @@ export class DueChannel {
   private onReady: (() => void) | undefined;
 
   constructor(
-    private readonly publisher: Redis,
-    private readonly subscriber: Redis,
+    private readonly publisher: RedisClient,
+    private readonly subscriber: RedisClient,
     keyPrefix: string,
     private readonly logger: Logger,
   ) {

@@ -1,6 +1,8 @@
 /**
  * Redis key layout. Every key of a queue carries the queue's hash tag
- * (`tf:{emails}:delayed`) so that one script call touches a single Redis Cluster slot.
+ * (`tf:{emails}:delayed`) so that one script call touches a single Redis Cluster slot; the
+ * deployment-wide keys (`tf:queues`, the reconciler's) carry none, and no script call mixes
+ * them with a queue's keys.
  */
 
 /** The keys of one queue. */
@@ -30,6 +32,8 @@ export interface QueueKeys {
   readonly wakeChannel: string;
   /** The ready zset of the queue's jobs of one type. */
   ready(type: string): string;
+  /** The hash of one job (`<jobPrefix><id>`). */
+  job(id: string): string;
   /** Jobs one LeaseJobs request leased from this queue, so that a retry of it answers them again. */
   leaseRequest(workerId: string, requestId: string): string;
 }
@@ -50,6 +54,7 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     meta: `${base}:meta`,
     wakeChannel: `${base}:wake`,
     ready: (type) => readyPrefix + type,
+    job: (id) => `${base}:job:${id}`,
     leaseRequest: (workerId, requestId) => `${base}:lease-request:${workerId}:${requestId}`,
   };
 }

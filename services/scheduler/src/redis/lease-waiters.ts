@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { TypeCounts } from "./job-records.js";
 import { queueKeys, queueOfWakeChannel, wakePattern } from "./keys.js";
+import type { RedisClient } from "./redis-client.js";
 
 /** Jobs that became ready in one queue, per job type. */
 export interface Arrival {
@@ -62,8 +62,8 @@ export class LeaseWaiters {
   private isClosed = false;
 
   constructor(
-    private readonly publisher: Redis,
-    private readonly subscriber: Redis,
+    private readonly publisher: RedisClient,
+    private readonly subscriber: RedisClient,
     private readonly keyPrefix: string,
     private readonly logger: Logger,
   ) {}

@@ -1,9 +1,9 @@
 import { fromJsonString, type JsonObject } from "@bufbuild/protobuf";
 import { timestampFromMs, ValueSchema } from "@bufbuild/protobuf/wkt";
-import type { Redis } from "ioredis";
 import { fromRedisError } from "../errors.js";
 import type { JobEventInit } from "../history-client.js";
 import { queueKeys } from "./keys.js";
+import type { RedisClient } from "./redis-client.js";
 import { eventTypeOf, jobStatusOf } from "./status-text.js";
 
 /** Consumer group every scheduler replica reads the outboxes with. */
@@ -62,7 +62,7 @@ export class OutboxReader {
   private readonly groups = new Set<string>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyPrefix: string,
     /** This process's consumer name, unique per process. */
     readonly consumer: string,

@@ -1,7 +1,7 @@
-import type { Redis } from "ioredis";
 import { callRedis, fromRedisError } from "../errors.js";
 import { queueKeys } from "./keys.js";
 import { FINISHED_JOB_TTL_MS, toEntry, type OutboxEntry, type RawEntry } from "./outbox.js";
+import type { RedisClient } from "./redis-client.js";
 
 /** One parked outbox entry. */
 export interface ParkedRecord {
@@ -30,7 +30,7 @@ export interface ReplayOutcome {
  */
 export class ParkedEvents {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyPrefix: string,
   ) {}
 
@@ -84,14 +84,15 @@ export class ParkedEvents {
     }));
   }
 
-  /** Parked entries per queue now. */
+  /**
+   * Parked entries per queue now. One command per queue, not a pipeline: queues live in other
+   * slots (other nodes of a cluster); auto-pipelining still sends them together per node.
+   */
   async counts(queues: readonly string[]): Promise<Map<string, number>> {
-    const lengths = await callRedis(() => {
-      const p = this.redis.pipeline();
-      for (const q of queues) p.xlen(queueKeys(this.keyPrefix, q).outboxDead);
-      return p.exec();
-    });
-    return new Map(queues.map((q, i) => [q, Number(lengths?.[i]?.[1] ?? 0)]));
+    const lengths = await callRedis(() =>
+      Promise.all(queues.map((q) => this.redis.xlen(queueKeys(this.keyPrefix, q).outboxDead))),
+    );
+    return new Map(queues.map((q, i) => [q, Number(lengths[i] ?? 0)]));
   }
 }
 

@@ -1,6 +1,5 @@
-import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
 import { callRedis, isScriptCode, ScriptCode, scriptCodeError } from "../errors.js";
+import { KnownTypes, runDeclaring, type DeclaringCall } from "./declared-types.js";
 import {
   type CancelRequest,
   type EnqueueJob,
@@ -10,12 +9,13 @@ import {
   type LeaseRef,
   type ReportInput,
   type ReportOutcome,
-  toLeasedRecord,
   type TypeCounts,
   typeCountsOf,
 } from "./job-records.js";
 import { legacyReadyKey, queueKeys, queuesKey, type QueueKeys } from "./keys.js";
 import { timeReplyMs } from "./redis-clock.js";
+import { leaseReady } from "./lease-ready.js";
+import type { RedisClient } from "./redis-client.js";
 import { defineScripts, type ScriptName, type Scripts } from "./scripts.js";
 import { jobStatusOf } from "./status-text.js";
 
@@ -25,13 +25,16 @@ export type * from "./job-records.js";
 export const DEADLINE_GRACE_MS = 5_000;
 
 export interface QueueStoreOptions {
-  redis: Redis;
+  /** One Redis or a Redis Cluster. */
+  redis: RedisClient;
   keyPrefix: string;
   leaseMs: number;
   retryBaseMs: number;
   retryMaxMs: number;
   /** Jitter source in [0, 1), replaceable in tests. */
   random?: () => number;
+  /** Testing only: scripts fail when they touch a key they did not declare (see ScriptOptions). */
+  checkScriptKeys?: boolean;
 }
 
 const ENQUEUE_CHUNK = 500;
@@ -40,13 +43,16 @@ const LEGACY_MOVE_BATCH = 1_000;
 const HEALTH_QUEUE = "_health";
 
 /**
- * Typed access to one deployment's queues in Redis. Every method is one
- * atomic script call per queue; Redis connection failures surface as
- * `unavailable` ConnectErrors.
+ * Typed access to one deployment's queues in Redis. Every change is one atomic script call
+ * per queue and batch, declaring every key it touches (so it runs on Redis Cluster); where
+ * the script picks the jobs (leases, promotions, expiries) a cheap read of the candidates
+ * comes first. Redis connection failures surface as `unavailable` ConnectErrors.
  */
 export class QueueStore {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keyPrefix: string;
+  /** The job types seen per queue, whose ready sets the scripts declare (see KnownTypes). */
+  readonly types = new KnownTypes();
   private readonly scripts: Scripts;
   private readonly opts: QueueStoreOptions;
 
@@ -54,7 +60,7 @@ export class QueueStore {
     this.opts = opts;
     this.redis = opts.redis;
     this.keyPrefix = opts.keyPrefix;
-    this.scripts = defineScripts(opts.redis);
+    this.scripts = defineScripts(opts.redis, { checkKeys: opts.checkScriptKeys });
   }
 
   keys(queue: string): QueueKeys {
@@ -68,27 +74,28 @@ export class QueueStore {
     const ready = new Map<string, number>();
     // Chunks keep one script call (which blocks Redis) short for huge batches.
     for (let i = 0; i < jobs.length; i += ENQUEUE_CHUNK) {
-      const args = jobs.slice(i, i + ENQUEUE_CHUNK).flatMap((j) => [
+      const chunk = jobs.slice(i, i + ENQUEUE_CHUNK);
+      const args = chunk.flatMap((j) => [
         j.id, j.type, j.payloadJson, j.priority, j.maxAttempts, j.timeoutMs, j.delayMs, j.runAtMs, j.createdMs,
       ]);
-      const [n, counts] = (await this.run("enqueue-jobs", [k.readyPrefix, k.types, k.delayed, k.jobPrefix, k.meta], [queue, ...args])) as [number, unknown];
+      const [n, counts] = (await this.runDeclaring("enqueue-jobs", queue, {
+        fixed: [k.types, k.delayed, k.meta],
+        jobKeys: chunk.map((j) => k.job(j.id)),
+        args: [queue, ...args],
+        types: new Set(chunk.map((j) => j.type)),
+        declareKnown: false,
+      })) as [number, unknown];
       created += Number(n);
       for (const [type, c] of typeCountsOf(counts)) ready.set(type, (ready.get(type) ?? 0) + c);
     }
     return { created, ready };
   }
 
-  /** Leases ready jobs of `queue` to `workerId`, best first (see lease-jobs.lua). */
+  /** Leases ready jobs of `queue` to `workerId`, best first (see lease-ready.ts and lease-jobs.lua). */
   async lease(queue: string, workerId: string, ask: LeaseAsk): Promise<LeasedRecord[]> {
-    const k = this.keys(queue);
-    const nonce = randomBytes(12).toString("base64url");
-    const requestKey = k.leaseRequest(workerId, ask.requestId === "" ? nonce : ask.requestId);
-    const reply = (await this.run(
-      "lease-jobs",
-      [k.readyPrefix, k.types, k.leased, k.outbox, k.jobPrefix, requestKey],
-      [ask.max, workerId, this.opts.leaseMs, DEADLINE_GRACE_MS, nonce, ask.maxBytes, ...ask.types],
-    )) as unknown[][];
-    return reply.map((row) => toLeasedRecord(queue, row));
+    const run = this.scripts["lease-jobs"];
+    const c = { redis: this.redis, run, types: this.types, leaseMs: this.opts.leaseMs, graceMs: DEADLINE_GRACE_MS };
+    return leaseReady(c, this.keys(queue), workerId, ask);
   }
 
   /** Extends leases on jobs of `queue`; one result per lease, in order. */
@@ -97,7 +104,7 @@ export class QueueStore {
     const k = this.keys(queue);
     const reply = (await this.run(
       "extend-leases",
-      [k.leased, k.jobPrefix],
+      [k.leased, ...leases.map((l) => k.job(l.id))],
       [this.opts.leaseMs, DEADLINE_GRACE_MS, ...leases.flatMap((l) => [l.id, l.token])],
     )) as [number, number][];
     return reply.map(([status, until]) => ({ status, leaseUntilMs: Number(until) }));
@@ -111,11 +118,11 @@ export class QueueStore {
     const args = reports.flatMap((r) => [
       r.id, r.token, r.outcome, r.body, r.permanent ? "1" : "0", String(random()),
     ]);
-    const reply = (await this.run(
-      "report-jobs",
-      [k.leased, k.delayed, k.outbox, k.jobPrefix, k.readyPrefix, k.types],
-      [workerId, this.opts.retryBaseMs, this.opts.retryMaxMs, ...args],
-    )) as [number, string][];
+    const reply = (await this.runDeclaring("report-jobs", queue, {
+      fixed: [k.leased, k.delayed, k.outbox, k.types],
+      jobKeys: reports.map((r) => k.job(r.id)),
+      args: [workerId, this.opts.retryBaseMs, this.opts.retryMaxMs, ...args],
+    })) as [number, string][];
     return reply.map(([status, jobStatus]) => ({ status, jobStatus: jobStatusOf(jobStatus) }));
   }
 
@@ -136,11 +143,11 @@ export class QueueStore {
     const k = this.keys(queue);
     const reason = opts.reason ?? "worker_released";
     const actor = reason === "lease_not_delivered" ? "scheduler:lease-jobs" : "";
-    const [released, counts] = (await this.run(
-      "release-jobs",
-      [k.readyPrefix, k.types, k.leased, k.outbox, k.jobPrefix],
-      [workerId, reason, actor, opts.attemptsRan ? "1" : "0", ...leases.flatMap((l) => [l.id, l.token])],
-    )) as [number, unknown];
+    const [released, counts] = (await this.runDeclaring("release-jobs", queue, {
+      fixed: [k.types, k.leased, k.outbox],
+      jobKeys: leases.map((l) => k.job(l.id)),
+      args: [workerId, reason, actor, opts.attemptsRan ? "1" : "0", ...leases.flatMap((l) => [l.id, l.token])],
+    })) as [number, unknown];
     return { released: Number(released), ready: typeCountsOf(counts) };
   }
 
@@ -152,21 +159,31 @@ export class QueueStore {
    */
   async cancel(queue: string, id: string, by: CancelRequest): Promise<"cancelled" | "requested" | "missing"> {
     const k = this.keys(queue);
-    const reply = await this.run(
-      "cancel-job",
-      [k.readyPrefix, k.types, k.delayed, k.outbox, k.jobPrefix + id],
-      [id, cancelDetails(by), by.actor],
-    );
+    const reply = await this.runDeclaring("cancel-job", queue, {
+      fixed: [k.types, k.delayed, k.outbox, k.job(id)],
+      jobKeys: [],
+      args: [id, cancelDetails(by), by.actor],
+    });
     if (reply === ScriptCode.JobMissing) return "missing";
     if (isScriptCode(reply)) throw scriptCodeError(reply, id);
     return reply === 1 ? "cancelled" : "requested";
   }
 
-  /** Moves up to `limit` due delayed jobs of `queue` to ready; resolves to how many were handled and became ready per type. */
+  /**
+   * Moves up to `limit` due delayed jobs of `queue` to ready: reads the due ids, then promotes
+   * those still due in one script call. `moved` counts the due ids read, so `moved === limit`
+   * means more may be due; `ready` counts the jobs that became ready, per type.
+   */
   async promoteDelayed(queue: string, limit: number): Promise<{ moved: number; ready: TypeCounts }> {
     const k = this.keys(queue);
-    const [moved, counts] = (await this.run("promote-delayed", [k.delayed, k.readyPrefix, k.types, k.jobPrefix], [limit])) as [number, unknown];
-    return { moved: Number(moved), ready: typeCountsOf(counts) };
+    const ids = await this.findDue(k.delayed, limit);
+    if (ids.length === 0) return { moved: 0, ready: new Map() };
+    const [, counts] = (await this.runDeclaring("promote-delayed", queue, {
+      fixed: [k.delayed, k.types],
+      jobKeys: ids.map((id) => k.job(id)),
+      args: ids,
+    })) as [number, unknown];
+    return { moved: ids.length, ready: typeCountsOf(counts) };
   }
 
   /**
@@ -189,14 +206,16 @@ export class QueueStore {
     });
   }
 
-  /** Recovers up to `limit` expired leases of `queue`. */
+  /** Recovers up to `limit` expired leases of `queue`: reads the expired ids, then recovers those still expired in one script call. */
   async expireLeases(queue: string, limit: number): Promise<{ requeued: number; ended: number; ready: TypeCounts }> {
     const k = this.keys(queue);
-    const [requeued, ended, counts] = (await this.run(
-      "expire-leases",
-      [k.leased, k.readyPrefix, k.types, k.outbox, k.jobPrefix],
-      [limit],
-    )) as [number, number, unknown];
+    const ids = await this.findDue(k.leased, limit);
+    if (ids.length === 0) return { requeued: 0, ended: 0, ready: new Map() };
+    const [requeued, ended, counts] = (await this.runDeclaring("expire-leases", queue, {
+      fixed: [k.leased, k.types, k.outbox],
+      jobKeys: ids.map((id) => k.job(id)),
+      args: ids,
+    })) as [number, number, unknown];
     return { requeued: Number(requeued), ended: Number(ended), ready: typeCountsOf(counts) };
   }
 
@@ -230,22 +249,38 @@ export class QueueStore {
     const k = this.keys(queue);
     const keys = [k.types, k.delayed, k.leased, k.outbox, k.outboxDead, k.meta];
     if (Number(await this.run("forget-queue", keys, [idleBeforeMs])) !== 1) return false;
+    // The set of queues is a key of its own (another slot on a cluster): a call of its own.
     await callRedis(() => this.redis.srem(queuesKey(this.keyPrefix), queue));
     const stillIdle = Number(await this.run("forget-queue", keys, [idleBeforeMs])) === 1;
     if (!stillIdle) await this.addQueues([queue]);
+    else this.types.forget(queue);
     return stillIdle;
   }
 
   /** Moves a queue's ready jobs out of the single ready set of earlier versions; resolves to how many moved. */
   async migrateLegacyReady(queue: string): Promise<number> {
     const k = this.keys(queue);
-    const keys = [legacyReadyKey(this.keyPrefix, queue), k.readyPrefix, k.types, k.jobPrefix];
+    const legacy = legacyReadyKey(this.keyPrefix, queue);
     let total = 0;
     for (;;) {
-      const moved = Number(await this.run("migrate-legacy-ready", keys, [LEGACY_MOVE_BATCH]));
-      total += moved;
-      if (moved < LEGACY_MOVE_BATCH) return total;
+      const ids = await callRedis(() => this.redis.zrange(legacy, 0, String(LEGACY_MOVE_BATCH - 1)));
+      if (ids.length === 0) return total;
+      total += Number(await this.runDeclaring("migrate-legacy-ready", queue, {
+        fixed: [legacy, k.types],
+        jobKeys: ids.map((id) => k.job(id)),
+        args: ids,
+      }));
+      if (ids.length < LEGACY_MOVE_BATCH) return total;
     }
+  }
+
+  /** Up to `limit` ids of a time-scored zset whose time has come by Redis's clock, earliest first. */
+  private async findDue(zset: string, limit: number): Promise<string[]> {
+    return (await this.run("find-due", [zset], [limit])) as string[];
+  }
+
+  private runDeclaring(name: ScriptName, queue: string, call: DeclaringCall): Promise<unknown> {
+    return runDeclaring(this.scripts[name], this.types, this.keys(queue), call);
   }
 
   private run(name: ScriptName, keys: string[], args: (string | number)[]): Promise<unknown> {

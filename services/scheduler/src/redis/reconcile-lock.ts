@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Redis } from "ioredis";
 import { fromRedisError } from "../errors.js";
 import { reconcileLockKey } from "./keys.js";
-import { defineScripts, type Scripts } from "./scripts.js";
+import type { RedisClient } from "./redis-client.js";
+import { defineScripts, type ScriptOptions, type Scripts } from "./scripts.js";
 
 /**
  * How long the lock lives without renewal, in ms: a crashed holder blocks reconciliation this
@@ -33,11 +33,12 @@ export class ReconcileLock {
   private readonly key: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     keyPrefix: string,
     private readonly ttlMs = RECONCILE_LOCK_TTL_MS,
+    opts: ScriptOptions = {},
   ) {
-    this.scripts = defineScripts(redis);
+    this.scripts = defineScripts(redis, opts);
     this.key = reconcileLockKey(keyPrefix);
   }
 

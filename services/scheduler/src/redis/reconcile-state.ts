@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
 import { callRedis } from "../errors.js";
 import { reconcileStateKey } from "./keys.js";
-import { defineScripts, type Scripts } from "./scripts.js";
+import type { RedisClient } from "./redis-client.js";
+import { defineScripts, type ScriptOptions, type Scripts } from "./scripts.js";
 
 /** Where the reconciler's walk of Redis's queue sets stands. */
 export interface SetWalk {
@@ -44,11 +44,12 @@ export class ReconcileStateStore {
   private readonly scripts: Scripts;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     keyPrefix: string,
+    opts: ScriptOptions = {},
   ) {
     this.key = reconcileStateKey(keyPrefix);
-    this.scripts = defineScripts(redis);
+    this.scripts = defineScripts(redis, opts);
   }
 
   /** Whether Redis holds its data: the marker is there and no restore is unfinished. */

@@ -1,9 +1,10 @@
-import type { Redis } from "ioredis";
 import { callRedis, fromRedisError } from "../errors.js";
+import { KnownTypes, runDeclaring, type DeclaringCall } from "./declared-types.js";
 import { queueKeys, type QueueKeys } from "./keys.js";
 import type { CancelRequest } from "./job-records.js";
 import { cancelDetails } from "./queue-store.js";
-import { defineScripts, type ScriptName, type Scripts } from "./scripts.js";
+import type { RedisClient } from "./redis-client.js";
+import { defineScripts, type ScriptName, type ScriptOptions, type Scripts } from "./scripts.js";
 
 /** A job history holds as unfinished, to put back into Redis. Times are ms since the Unix epoch. */
 export interface RestoreJob {
@@ -63,12 +64,16 @@ export interface ScanStep {
  */
 export class RecoveryStore {
   private readonly scripts: Scripts;
+  private readonly types: KnownTypes;
 
+  /** `opts.types`: the job types known per queue, shared with the QueueStore (see KnownTypes). */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyPrefix: string,
+    opts: ScriptOptions & { types?: KnownTypes } = {},
   ) {
-    this.scripts = defineScripts(redis);
+    this.scripts = defineScripts(redis, opts);
+    this.types = opts.types ?? new KnownTypes();
   }
 
   keys(queue: string): QueueKeys {
@@ -84,10 +89,11 @@ export class RecoveryStore {
   /** The ids among `ids` whose job hash Redis does not hold; one pipeline. */
   async missing(queue: string, ids: readonly string[]): Promise<string[]> {
     if (ids.length === 0) return [];
-    const prefix = this.keys(queue).jobPrefix;
+    const k = this.keys(queue);
+    // One queue's keys share a slot, so the pipeline goes to one node of a cluster.
     const replies = await callRedis(() => {
       const pipeline = this.redis.pipeline();
-      for (const id of ids) pipeline.exists(prefix + id);
+      for (const id of ids) pipeline.exists(k.job(id));
       return pipeline.exec();
     });
     return ids.filter((_, i) => {
@@ -105,11 +111,13 @@ export class RecoveryStore {
       j.id, j.type, j.payloadJson, j.priority, j.maxAttempts, j.attempts, j.timeoutMs, j.seq,
       j.scheduledMs, j.createdMs, j.processing ? "1" : "0", j.workerId,
     ]);
-    const reply = (await this.run(
-      "restore-jobs",
-      [k.readyPrefix, k.types, k.delayed, k.leased, k.outbox, k.jobPrefix],
-      [queue, ...args],
-    )) as number[];
+    const reply = (await this.runDeclaring("restore-jobs", queue, {
+      fixed: [k.types, k.delayed, k.leased, k.outbox],
+      jobKeys: jobs.map((j) => k.job(j.id)),
+      args: [queue, ...args],
+      types: new Set(jobs.map((j) => j.type)),
+      declareKnown: false,
+    })) as number[];
     return reply.map((code) => code as RestoreOutcome);
   }
 
@@ -120,11 +128,12 @@ export class RecoveryStore {
   async drop(queue: string, jobs: readonly { id: string; seenType: string }[]): Promise<number> {
     if (jobs.length === 0) return 0;
     const k = this.keys(queue);
-    return Number(await this.run(
-      "drop-jobs",
-      [k.readyPrefix, k.types, k.delayed, k.leased, k.jobPrefix],
-      jobs.flatMap((j) => [j.id, j.seenType]),
-    ));
+    return Number(await this.runDeclaring("drop-jobs", queue, {
+      fixed: [k.types, k.delayed, k.leased],
+      jobKeys: jobs.map((j) => k.job(j.id)),
+      args: jobs.flatMap((j) => [j.id, j.seenType]),
+      types: new Set(jobs.map((j) => j.seenType).filter((t) => t !== "")),
+    }));
   }
 
   /** The job types of `queue` that have ready jobs. */
@@ -148,7 +157,7 @@ export class RecoveryStore {
     const k = this.keys(job.queue);
     const [buried, atMs] = (await this.run(
       "bury-job",
-      [k.jobPrefix + job.id, k.outbox],
+      [k.job(job.id), k.outbox],
       [job.id, job.queue, job.type, job.lastSeq, job.attempts, by.actor, cancelDetails(by)],
     )) as [number, number];
     return buried === 1 ? Number(atMs) : undefined;
@@ -156,5 +165,9 @@ export class RecoveryStore {
 
   private run(name: ScriptName, keys: string[], args: (string | number)[]): Promise<unknown> {
     return callRedis(() => this.scripts[name](keys, args));
+  }
+
+  private runDeclaring(name: ScriptName, queue: string, call: DeclaringCall): Promise<unknown> {
+    return runDeclaring(this.scripts[name], this.types, this.keys(queue), call);
   }
 }

@@ -1,5 +1,5 @@
-import type { Redis } from "ioredis";
 import { fromRedisError } from "../errors.js";
+import type { RedisClient } from "./redis-client.js";
 
 /** What a worker announced when it registered. */
 export interface WorkerRegistration {
@@ -23,7 +23,7 @@ export const REGISTRATION_TTL_S = 86_400;
  */
 export class WorkerRegistry {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyPrefix: string,
   ) {}
 

@@ -6,30 +6,45 @@
   Notes the time in the queue's meta hash, so an idle queue is not forgotten
   while jobs arrive.
 
-  KEYS[1] ready set prefix (`<prefix>:{<queue>}:ready:`, one zset per type)
-  KEYS[2] set of types with ready jobs
-  KEYS[3] delayed zset
-  KEYS[4] job hash prefix (`<prefix>:{<queue>}:job:`, same slot as the others)
-  KEYS[5] queue meta hash
+  KEYS[1] set of types with ready jobs
+  KEYS[2] delayed zset
+  KEYS[3] queue meta hash
+  KEYS[4..3+n] the ready sets of the n job types declared in ARGV (every
+               type of the batch)
+  KEYS[4+n..] the jobs' hashes, one per job in ARGV order
 
-  ARGV[1] queue name
-  ARGV[2..] 9 fields per job: id, type, payload (JSON text), priority,
+  ARGV[1] n, the number of declared ready sets
+  ARGV[2..n+1] their job types
+  ARGV[n+2] queue name
+  ARGV[n+3..] 9 fields per job: id, type, payload (JSON text), priority,
             max_attempts, timeout_ms, delay_ms, run_at_ms (0 = use delay_ms),
             created_ms
 
   Returns { created, { type1, n1, ... } }: the number of jobs created and, per
-  type, how many of them are ready now.
+  type, how many of them are ready now; or the error TF_UNDECLARED_TYPES (see
+  include/common.lua) when a job's type has no declared ready set.
 ]]
 
-local ready_prefix, types, delayed, job_prefix, meta = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local queue = ARGV[1]
+local types, delayed, meta = KEYS[1], KEYS[2], KEYS[3]
+local at, job_at = declare_ready(4)
+local queue = ARGV[at]
+local first = at + 1
 local now = now_ms()
 local created = 0
 local ready_counts = {}
 
-for i = 2, #ARGV, 9 do
+local batch_types = {}
+for i = first, #ARGV, 9 do
+  batch_types[#batch_types + 1] = ARGV[i + 1]
+end
+local refused = check_types(batch_types)
+if refused then
+  return refused
+end
+
+for i = first, #ARGV, 9 do
   local id = ARGV[i]
-  local key = job_prefix .. id
+  local key = KEYS[job_at + (i - first) / 9]
   if redis.call('EXISTS', key) == 0 then
     local job_type, priority = ARGV[i + 1], tonumber(ARGV[i + 3])
     local run_at = tonumber(ARGV[i + 7])
@@ -48,7 +63,7 @@ for i = 2, #ARGV, 9 do
       'token', '', 'worker', '', 'lease_until', '', 'deadline', '', 'cancel', 0,
       'reported_token', '', 'scheduled_ms', int(due), 'created_ms', ARGV[i + 8])
     if state == 'ready' then
-      add_ready(ready_prefix, types, job_type, priority, now, id)
+      add_ready(types, job_type, priority, now, id)
       count_type(ready_counts, job_type)
     else
       redis.call('ZADD', delayed, due, id)

@@ -16,29 +16,54 @@
   completion its worker reports late, before another attempt starts, still
   counts (see report-jobs.lua).
 
-  KEYS[1] leased zset
-  KEYS[2] ready set prefix (one zset per type)
-  KEYS[3] set of types with ready jobs
-  KEYS[4] outbox stream
-  KEYS[5] job hash prefix
+  The candidates are ids the caller read (find-due.lua); each is checked
+  again here, and one no longer in the leased set, or whose lease no longer
+  ran out (it was reported, released or extended since), is passed over.
 
-  ARGV[1] most leases to expire in this call
+  KEYS[1] leased zset
+  KEYS[2] set of types with ready jobs
+  KEYS[3] outbox stream
+  KEYS[4..3+n] the ready sets of the n job types declared in ARGV
+  KEYS[4+n..] the candidates' hashes, one per id in ARGV order
+
+  ARGV[1] n, the number of declared ready sets
+  ARGV[2..n+1] their job types
+  ARGV[n+2..] the candidate ids
 
   Returns { requeued, ended, { type1, n1, ... } }: jobs put back in a ready
-  set, jobs finished, and the requeued jobs per type.
+  set, jobs finished, and the requeued jobs per type; or the error
+  TF_UNDECLARED_TYPES (see include/common.lua) when a job's type has no
+  declared ready set.
 ]]
 
-local leased, ready_prefix, types, outbox, job_prefix = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local limit = tonumber(ARGV[1])
+local leased, types, outbox = KEYS[1], KEYS[2], KEYS[3]
+local first, job_at = declare_ready(4)
 local actor = 'scheduler:expire-leases'
 local now = now_ms()
 local requeued, ended = 0, 0
 local counts = {}
 
-local expired = redis.call('ZRANGE', leased, '-inf', now, 'BYSCORE', 'LIMIT', 0, limit)
-for _, id in ipairs(expired) do
+local expired, needed = {}, {}
+for i = first, #ARGV do
+  local id = ARGV[i]
+  local score = tonumber(redis.call('ZSCORE', leased, id))
+  if score and score <= now then
+    local key = KEYS[job_at + i - first]
+    expired[#expired + 1] = { id = id, key = key }
+    local f = redis.call('HMGET', key, 'state', 'type')
+    if f[1] == 'leased' then
+      needed[#needed + 1] = f[2] or ''
+    end
+  end
+end
+local refused = check_types(needed)
+if refused then
+  return refused
+end
+
+for _, c in ipairs(expired) do
+  local id, key = c.id, c.key
   redis.call('ZREM', leased, id)
-  local key = job_prefix .. id
   local f = redis.call('HMGET', key, 'state', 'attempts', 'max_attempts', 'cancel', 'worker',
     'token', 'lease_until', 'deadline')
   if f[1] == 'leased' then
@@ -59,7 +84,7 @@ for _, id in ipairs(expired) do
     end
     emit(outbox, key, id, ev)
     if ev.status == 'pending' then
-      count_type(counts, make_ready(ready_prefix, types, key, id, now))
+      count_type(counts, make_ready(types, key, id, now))
       redis.call('HSET', key, 'expired_token', f[6])
       requeued = requeued + 1
     else

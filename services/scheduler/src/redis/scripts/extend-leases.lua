@@ -4,7 +4,7 @@
   overruns its timeout loses its lease even while its worker heartbeats.
 
   KEYS[1] leased zset
-  KEYS[2] job hash prefix
+  KEYS[2..] the jobs' hashes, one per pair in ARGV order
 
   ARGV[1] lease duration, ms
   ARGV[2] grace after the attempt deadline, ms
@@ -15,14 +15,14 @@
   extended, so the worker has time to stop and report).
 ]]
 
-local leased, job_prefix = KEYS[1], KEYS[2]
+local leased = KEYS[1]
 local lease_ms, grace_ms = tonumber(ARGV[1]), tonumber(ARGV[2])
 local now = now_ms()
 local out = {}
 
 for i = 3, #ARGV, 2 do
   local id, token = ARGV[i], ARGV[i + 1]
-  local key = job_prefix .. id
+  local key = KEYS[2 + (i - 3) / 2]
   local f = redis.call('HMGET', key, 'state', 'token', 'deadline', 'cancel')
   local lease_until = 0
   if f[1] == 'leased' and f[2] == token then

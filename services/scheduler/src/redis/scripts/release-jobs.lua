@@ -16,27 +16,36 @@
   "cancel_requested"), since nobody wants it run any more. Every event carries
   the released lease's token.
 
-  KEYS[1] ready set prefix (one zset per type)
-  KEYS[2] set of types with ready jobs
-  KEYS[3] leased zset
-  KEYS[4] outbox stream
-  KEYS[5] job hash prefix
+  KEYS[1] set of types with ready jobs
+  KEYS[2] leased zset
+  KEYS[3] outbox stream
+  KEYS[4..3+n] the ready sets of the n job types declared in ARGV (those of
+               the jobs named)
+  KEYS[4+n..] the jobs' hashes, one per pair in ARGV order
 
-  ARGV[1] worker id
-  ARGV[2] reason of the RELEASED events of unrun jobs: "worker_released" (the
-          worker handed them back) or "lease_not_delivered" (the scheduler
-          did: the caller went away before the lease answer reached it)
-  ARGV[3] actor of the events ('' for "worker:<id>")
-  ARGV[4] attempts_ran: '1' the handlers ran (attempts count), '0' they did not
-  ARGV[5..] pairs: job id, lease token
+  ARGV[1] n, the number of declared ready sets
+  ARGV[2..n+1] their job types
+  then, from a = n + 2:
+  ARGV[a] worker id
+  ARGV[a+1] reason of the RELEASED events of unrun jobs: "worker_released"
+            (the worker handed them back) or "lease_not_delivered" (the
+            scheduler did: the caller went away before the lease answer
+            reached it)
+  ARGV[a+2] actor of the events ('' for "worker:<id>")
+  ARGV[a+3] attempts_ran: '1' the handlers ran (attempts count), '0' they did not
+  ARGV[a+4..] pairs: job id, lease token
 
   Returns { released, { type1, n1, ... } }: the number of leases handed back,
   whatever became of their jobs (pairs whose token did not match a live lease
-  are skipped), and, per type, the jobs that became ready.
+  are skipped), and, per type, the jobs that became ready; or the error
+  TF_UNDECLARED_TYPES (see include/common.lua) when a job's type has no
+  declared ready set.
 ]]
 
-local ready_prefix, types, leased, outbox, job_prefix = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local worker, reason, actor, attempts_ran = ARGV[1], ARGV[2], ARGV[3], ARGV[4] == '1'
+local types, leased, outbox = KEYS[1], KEYS[2], KEYS[3]
+local at, job_at = declare_ready(4)
+local worker, reason, actor, attempts_ran = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3] == '1'
+local first = at + 4
 if actor == '' then
   actor = 'worker:' .. worker
 end
@@ -44,9 +53,18 @@ local now = now_ms()
 local released = 0
 local counts = {}
 
-for i = 5, #ARGV, 2 do
+local job_keys = {}
+for i = first, #ARGV, 2 do
+  job_keys[#job_keys + 1] = KEYS[job_at + (i - first) / 2]
+end
+local refused = check_types(types_of(job_keys))
+if refused then
+  return refused
+end
+
+for i = first, #ARGV, 2 do
   local id, token = ARGV[i], ARGV[i + 1]
-  local key = job_prefix .. id
+  local key = job_keys[1 + (i - first) / 2]
   local f = redis.call('HMGET', key, 'state', 'token', 'attempts', 'cancel', 'max_attempts')
   if f[1] == 'leased' and f[2] == token then
     redis.call('ZREM', leased, id)
@@ -72,7 +90,7 @@ for i = 5, #ARGV, 2 do
       else
         ev.reason = 'handler_stopped'
       end
-      count_type(counts, make_ready(ready_prefix, types, key, id, now))
+      count_type(counts, make_ready(types, key, id, now))
       ev.type, ev.status = 'RELEASED', 'pending'
       emit(outbox, key, id, ev)
     end

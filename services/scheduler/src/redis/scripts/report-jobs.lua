@@ -21,27 +21,33 @@
   KEYS[1] leased zset
   KEYS[2] delayed zset
   KEYS[3] outbox stream
-  KEYS[4] job hash prefix
-  KEYS[5] ready set prefix (one zset per type)
-  KEYS[6] set of types with ready jobs
+  KEYS[4] set of types with ready jobs
+  KEYS[5..4+n] the ready sets of the n job types declared in ARGV (those of
+               the jobs named: a late completion takes its job out of one)
+  KEYS[5+n..] the jobs' hashes, one per report in ARGV order
 
-  ARGV[1] worker id
-  ARGV[2] retry base delay, ms
-  ARGV[3] retry delay cap, ms
-  ARGV[4..] 6 fields per report: job id, lease token, outcome ('completed' or
-            'failed'), result JSON or error text, permanent ('1' or '0'),
+  ARGV[1] n, the number of declared ready sets
+  ARGV[2..n+1] their job types
+  then, from a = n + 2:
+  ARGV[a] worker id
+  ARGV[a+1] retry base delay, ms
+  ARGV[a+2] retry delay cap, ms
+  ARGV[a+3..] 6 fields per report: job id, lease token, outcome ('completed'
+            or 'failed'), result JSON or error text, permanent ('1' or '0'),
             jitter r in [0, 1)
 
   Returns one { code, status } per report, in order. code: 1 ACCEPTED,
   2 DUPLICATE, 3 LEASE_LOST; status: the job's status afterwards
   ('pending', 'processing', 'completed', 'failed', 'cancelled', or '' when
-  the job is unknown).
+  the job is unknown); or the error TF_UNDECLARED_TYPES (see
+  include/common.lua) when a job's type has no declared ready set.
 ]]
 
-local leased, delayed, outbox, job_prefix = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local ready_prefix, types = KEYS[5], KEYS[6]
-local worker = ARGV[1]
-local base_ms, max_ms = tonumber(ARGV[2]), tonumber(ARGV[3])
+local leased, delayed, outbox, types = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local at, job_at = declare_ready(5)
+local worker = ARGV[at]
+local base_ms, max_ms = tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2])
+local first = at + 3
 local actor = 'worker:' .. worker
 local now = now_ms()
 local out = {}
@@ -78,9 +84,22 @@ local function complete(key, id, token, attempts, body, details)
   finish(key)
 end
 
-for i = 4, #ARGV, 6 do
+local function job_key(i)
+  return KEYS[job_at + (i - first) / 6]
+end
+
+local job_keys = {}
+for i = first, #ARGV, 6 do
+  job_keys[#job_keys + 1] = job_key(i)
+end
+local refused = check_types(types_of(job_keys))
+if refused then
+  return refused
+end
+
+for i = first, #ARGV, 6 do
   local id, token, outcome, body = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local key = job_prefix .. id
+  local key = job_key(i)
   local f = redis.call('HMGET', key, 'state', 'token', 'reported_token', 'attempts',
     'max_attempts', 'cancel', 'status', 'expired_token', 'type')
   if f[1] == 'leased' and f[2] == token then
@@ -96,7 +115,7 @@ for i = 4, #ARGV, 6 do
   elseif f[3] == token and token ~= '' then
     out[#out + 1] = { 2, f[7] or '' }
   elseif outcome == 'completed' and token ~= '' and f[8] == token and (f[1] == 'ready' or f[1] == 'delayed') then
-    remove_ready(ready_prefix, types, f[9] or '', id)
+    remove_ready(types, f[9] or '', id)
     redis.call('ZREM', delayed, id)
     redis.call('HSET', key, 'reported_token', token, 'expired_token', '')
     complete(key, id, token, tonumber(f[4]), body, cjson.encode({ late_report = true }))

@@ -13,24 +13,31 @@
   token (the token was lost with Redis; history's STARTED event of the
   attempt holds it).
 
-  KEYS[1] ready set prefix (one zset per type)
-  KEYS[2] set of types with ready jobs
-  KEYS[3] delayed zset
-  KEYS[4] leased zset
-  KEYS[5] outbox stream
-  KEYS[6] job hash prefix
+  KEYS[1] set of types with ready jobs
+  KEYS[2] delayed zset
+  KEYS[3] leased zset
+  KEYS[4] outbox stream
+  KEYS[5..4+n] the ready sets of the n job types declared in ARGV (every
+               type of the batch)
+  KEYS[5+n..] the jobs' hashes, one per job in ARGV order
 
-  ARGV[1] queue name
-  ARGV[2..] 12 fields per job: id, type, payload (JSON text), priority,
+  ARGV[1] n, the number of declared ready sets
+  ARGV[2..n+1] their job types
+  ARGV[n+2] queue name
+  ARGV[n+3..] 12 fields per job: id, type, payload (JSON text), priority,
             max_attempts, attempts, timeout_ms, seq (history's newest event),
             scheduled_ms, created_ms, processing ('1' or '0'), worker id
 
   Returns one code per job, in order: 0 present (nothing changed), 1 ready,
-  2 delayed, 3 lease expired and ready again, 4 lease expired and failed.
+  2 delayed, 3 lease expired and ready again, 4 lease expired and failed; or
+  the error TF_UNDECLARED_TYPES (see include/common.lua) when a job's type
+  has no declared ready set.
 ]]
 
-local ready_prefix, types, delayed, leased, outbox, job_prefix = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local queue = ARGV[1]
+local types, delayed, leased, outbox = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local at, job_at = declare_ready(5)
+local queue = ARGV[at]
+local first = at + 1
 local actor = 'scheduler:reconcile'
 local now = now_ms()
 local out = {}
@@ -46,20 +53,29 @@ local function recover_lease(key, id, attempts, max_attempts, worker)
   end
   ev.status = 'pending'
   emit(outbox, key, id, ev)
-  make_ready(ready_prefix, types, key, id, now)
+  make_ready(types, key, id, now)
   return 3
 end
 
-for i = 2, #ARGV, 12 do
+local batch_types = {}
+for i = first, #ARGV, 12 do
+  batch_types[#batch_types + 1] = ARGV[i + 1]
+end
+local refused = check_types(batch_types)
+if refused then
+  return refused
+end
+
+for i = first, #ARGV, 12 do
   local id = ARGV[i]
-  local key = job_prefix .. id
+  local key = KEYS[job_at + (i - first) / 12]
   if redis.call('EXISTS', key) == 1 then
     out[#out + 1] = 0
   else
     local priority, max_attempts, attempts = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])
     local due = tonumber(ARGV[i + 8])
     -- Entries a partial loss may have left behind would otherwise point at the new hash.
-    remove_ready(ready_prefix, types, ARGV[i + 1], id)
+    remove_ready(types, ARGV[i + 1], id)
     redis.call('ZREM', delayed, id)
     redis.call('ZREM', leased, id)
     redis.call('HSET', key,
@@ -75,7 +91,7 @@ for i = 2, #ARGV, 12 do
       redis.call('ZADD', delayed, due, id)
       out[#out + 1] = 2
     else
-      add_ready(ready_prefix, types, ARGV[i + 1], priority, now, id)
+      add_ready(types, ARGV[i + 1], priority, now, id)
       out[#out + 1] = 1
     end
   end

@@ -3,7 +3,8 @@
   so each script stays one self-contained, atomic Lua call.
 
   Times come from Redis TIME only: every replica of the scheduler then agrees
-  on one clock.
+  on one clock per queue (on Redis Cluster, the clock of the master serving
+  the queue's slot).
 ]]
 
 local EPOCH_2024_MS = 1704067200000
@@ -77,16 +78,76 @@ local function cancel_details(job_key)
   return cjson.encode(d)
 end
 
+-- Declared keys. Every key a script touches comes in through KEYS, so that it
+-- runs on Redis Cluster: the script's own keys first, then the ready sets the
+-- call declares (their job types in ARGV), then one job hash per job named in
+-- ARGV, in order. Scripts that take job types from job hashes check, before
+-- any write, that each one's ready set was declared (check_types), and refuse
+-- the call otherwise, naming the types, so the caller calls again with them.
+
+-- The ready sets this call declared, by job type.
+local READY = {}
+
+-- Reads the declared ready sets: ARGV[1] = n, ARGV[2..n+1] their job types,
+-- KEYS[first..first+n-1] their keys. Returns where the script's own arguments
+-- start in ARGV, and where the job hashes start in KEYS.
+local function declare_ready(first)
+  local n = tonumber(ARGV[1])
+  for i = 1, n do
+    READY[ARGV[1 + i]] = KEYS[first + i - 1]
+  end
+  return n + 2, first + n
+end
+
+-- The declared ready set of a job type. check_types ran before any write, so
+-- an undeclared one here is a bug, and the error says so.
+local function ready_key(job_type)
+  local key = READY[job_type]
+  if key == nil then
+    error('ready set of job type "' .. job_type .. '" not declared')
+  end
+  return key
+end
+
+-- nil when every type in the list has a declared ready set; else the error
+-- reply to return at once (nothing written yet): TF_UNDECLARED_TYPES and the
+-- missing types as a JSON array.
+local function check_types(job_types)
+  local missing, seen = {}, {}
+  for _, t in ipairs(job_types) do
+    if READY[t] == nil and not seen[t] then
+      seen[t] = true
+      missing[#missing + 1] = t
+    end
+  end
+  if #missing == 0 then
+    return nil
+  end
+  return redis.error_reply('TF_UNDECLARED_TYPES ' .. cjson.encode(missing))
+end
+
+-- The job types of the job hashes in `keys` that exist.
+local function types_of(keys)
+  local out = {}
+  for _, key in ipairs(keys) do
+    local t = redis.call('HGET', key, 'type')
+    if t then
+      out[#out + 1] = t
+    end
+  end
+  return out
+end
+
 -- Adds a job to the ready set of its type and notes the type as having ready jobs.
-local function add_ready(ready_prefix, types, job_type, priority, at_ms, id)
-  redis.call('ZADD', ready_prefix .. job_type, ready_score(priority, at_ms), id)
+local function add_ready(types, job_type, priority, at_ms, id)
+  redis.call('ZADD', ready_key(job_type), ready_score(priority, at_ms), id)
   redis.call('SADD', types, job_type)
 end
 
 -- Removes a job from the ready set of its type; the type leaves the set of
 -- types with ready jobs when that was its last one. Returns 1 when it was ready.
-local function remove_ready(ready_prefix, types, job_type, id)
-  local key = ready_prefix .. job_type
+local function remove_ready(types, job_type, id)
+  local key = ready_key(job_type)
   local removed = redis.call('ZREM', key, id)
   if removed == 1 and redis.call('EXISTS', key) == 0 then
     redis.call('SREM', types, job_type)
@@ -96,11 +157,11 @@ end
 
 -- Puts a job back at the end of its priority band in the ready set of its type.
 -- Returns the job's type.
-local function make_ready(ready_prefix, types, job_key, id, at_ms)
+local function make_ready(types, job_key, id, at_ms)
   local f = redis.call('HMGET', job_key, 'priority', 'type')
   local job_type = f[2] or ''
   redis.call('HSET', job_key, 'state', 'ready', 'token', '', 'lease_until', '')
-  add_ready(ready_prefix, types, job_type, tonumber(f[1]) or 0, at_ms, id)
+  add_ready(types, job_type, tonumber(f[1]) or 0, at_ms, id)
   return job_type
 end
 
