@@ -6,7 +6,7 @@
 //
 //   node scripts/bootstrap.mjs start                   the whole stack, until Ctrl-C
 //   node scripts/bootstrap.mjs test [vitest args]      every test, against real stores
-//   node scripts/bootstrap.mjs bench|bench:profile|bench:history|chaos [args]
+//   node scripts/bootstrap.mjs bench|bench:profile|bench:history|bench:history-ingest|chaos [args]
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { constants } from "node:os";
@@ -32,10 +32,11 @@ const storeScripts = {
   bench: "tools/bench/dist/cli.js",
   "bench:profile": "tools/bench/dist/profile.js",
   "bench:history": "tools/bench/dist/history/cli.js",
+  "bench:history-ingest": "tools/bench/dist/history/ingest-cli.js",
   chaos: "tools/chaos/dist/cli.js",
 };
 // Scripts that use only PostgreSQL: no Redis is started for them.
-const postgresOnlyScripts = new Set(["bench:history"]);
+const postgresOnlyScripts = new Set(["bench:history", "bench:history-ingest"]);
 
 let child; // the command running now, which gets the signals this process gets
 let stopSignal; // the first stop signal received, if any

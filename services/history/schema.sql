@@ -379,6 +379,13 @@ CREATE INDEX idx_idempotency_keys_expires_at ON public.idempotency_keys USING bt
 
 
 --
+-- Name: idx_job_events_errors; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_job_events_errors ON ONLY public.job_events USING btree (occurred_at) INCLUDE (error, job_id) WHERE ((type = ANY (ARRAY['retry_scheduled'::text, 'failed'::text, 'lease_expired'::text])) AND (error IS NOT NULL));
+
+
+--
 -- Name: idx_job_events_occurred_at; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -390,6 +397,13 @@ CREATE INDEX idx_job_events_occurred_at ON ONLY public.job_events USING btree (o
 --
 
 CREATE INDEX idx_jobs_completed_at ON ONLY public.jobs USING btree (completed_at) INCLUDE (status, type, queue, scheduled_at, started_at) WHERE (completed_at IS NOT NULL);
+
+
+--
+-- Name: idx_jobs_failed_cancelled; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_jobs_failed_cancelled ON ONLY public.jobs USING btree (id, status) WHERE (status = ANY (ARRAY['failed'::text, 'cancelled'::text]));
 
 
 --
@@ -407,24 +421,10 @@ CREATE INDEX idx_jobs_queue ON ONLY public.jobs USING btree (queue, id);
 
 
 --
--- Name: idx_jobs_scheduled_at; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX idx_jobs_scheduled_at ON ONLY public.jobs USING btree (scheduled_at);
-
-
---
 -- Name: idx_jobs_search; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX idx_jobs_search ON ONLY public.jobs USING gin (search);
-
-
---
--- Name: idx_jobs_status; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX idx_jobs_status ON ONLY public.jobs USING btree (status, id);
 
 
 --
@@ -445,7 +445,7 @@ CREATE INDEX idx_jobs_unfinished_id ON ONLY public.jobs USING btree (id) WHERE (
 -- Name: idx_jobs_worker; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX idx_jobs_worker ON ONLY public.jobs USING btree (worker_id, id);
+CREATE INDEX idx_jobs_worker ON ONLY public.jobs USING btree (worker_id, id) WHERE (worker_id IS NOT NULL);
 
 
 --
@@ -470,6 +470,13 @@ CREATE INDEX idx_workers_status ON public.workers USING btree (status);
 
 
 --
+-- Name: job_events_default_occurred_at_error_job_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX job_events_default_occurred_at_error_job_id_idx ON public.job_events_default USING btree (occurred_at) INCLUDE (error, job_id) WHERE ((type = ANY (ARRAY['retry_scheduled'::text, 'failed'::text, 'lease_expired'::text])) AND (error IS NOT NULL));
+
+
+--
 -- Name: job_events_default_occurred_at_job_id_seq_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -491,6 +498,13 @@ CREATE INDEX jobs_default_id_idx ON public.jobs_default USING btree (id) WHERE (
 
 
 --
+-- Name: jobs_default_id_status_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX jobs_default_id_status_idx ON public.jobs_default USING btree (id, status) WHERE (status = ANY (ARRAY['failed'::text, 'cancelled'::text]));
+
+
+--
 -- Name: jobs_default_payload_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -505,24 +519,10 @@ CREATE INDEX jobs_default_queue_id_idx ON public.jobs_default USING btree (queue
 
 
 --
--- Name: jobs_default_scheduled_at_idx; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX jobs_default_scheduled_at_idx ON public.jobs_default USING btree (scheduled_at);
-
-
---
 -- Name: jobs_default_search_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX jobs_default_search_idx ON public.jobs_default USING gin (search);
-
-
---
--- Name: jobs_default_status_id_idx; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX jobs_default_status_id_idx ON public.jobs_default USING btree (status, id);
 
 
 --
@@ -536,7 +536,14 @@ CREATE INDEX jobs_default_type_id_idx ON public.jobs_default USING btree (type, 
 -- Name: jobs_default_worker_id_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX jobs_default_worker_id_id_idx ON public.jobs_default USING btree (worker_id, id);
+CREATE INDEX jobs_default_worker_id_id_idx ON public.jobs_default USING btree (worker_id, id) WHERE (worker_id IS NOT NULL);
+
+
+--
+-- Name: job_events_default_occurred_at_error_job_id_idx; Type: INDEX ATTACH; Schema: public; Owner: -
+--
+
+ALTER INDEX public.idx_job_events_errors ATTACH PARTITION public.job_events_default_occurred_at_error_job_id_idx;
 
 
 --
@@ -568,6 +575,13 @@ ALTER INDEX public.idx_jobs_unfinished_id ATTACH PARTITION public.jobs_default_i
 
 
 --
+-- Name: jobs_default_id_status_idx; Type: INDEX ATTACH; Schema: public; Owner: -
+--
+
+ALTER INDEX public.idx_jobs_failed_cancelled ATTACH PARTITION public.jobs_default_id_status_idx;
+
+
+--
 -- Name: jobs_default_payload_idx; Type: INDEX ATTACH; Schema: public; Owner: -
 --
 
@@ -589,24 +603,10 @@ ALTER INDEX public.idx_jobs_queue ATTACH PARTITION public.jobs_default_queue_id_
 
 
 --
--- Name: jobs_default_scheduled_at_idx; Type: INDEX ATTACH; Schema: public; Owner: -
---
-
-ALTER INDEX public.idx_jobs_scheduled_at ATTACH PARTITION public.jobs_default_scheduled_at_idx;
-
-
---
 -- Name: jobs_default_search_idx; Type: INDEX ATTACH; Schema: public; Owner: -
 --
 
 ALTER INDEX public.idx_jobs_search ATTACH PARTITION public.jobs_default_search_idx;
-
-
---
--- Name: jobs_default_status_id_idx; Type: INDEX ATTACH; Schema: public; Owner: -
---
-
-ALTER INDEX public.idx_jobs_status ATTACH PARTITION public.jobs_default_status_id_idx;
 
 
 --

@@ -12,6 +12,7 @@ const ALL = [
   "0006_table_size_samples",
   "0007_unfinished_jobs_by_id",
   "0008_idempotency_request_digest",
+  "0009_lean_job_indexes",
 ];
 const TABLES = [
   "idempotency_keys",
@@ -23,6 +24,20 @@ const TABLES = [
   "workers",
 ];
 const LAST = ALL[ALL.length - 1];
+
+/** Indexes of the jobs and job_events parents, with their definitions. */
+async function parentIndexes(url: string): Promise<string[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ indexdef: string }>(
+      "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename IN ('jobs', 'job_events') ORDER BY indexname",
+    );
+    return rows.map((r) => r.indexdef);
+  } finally {
+    await client.end();
+  }
+}
 
 /** Tables of the public schema; partitions are left out (their days depend on the date). */
 async function tables(url: string): Promise<string[]> {
@@ -69,6 +84,21 @@ describe("migrate", () => {
     expect(await migrate(a.url, { direction: "down" })).toEqual([LAST]);
     expect(await migrate(a.url)).toEqual([LAST]);
     expect(await tables(a.url)).toEqual(TABLES);
+  });
+
+  it("gives back the indexes of 0008 when 0009 is reverted", async () => {
+    const before = await createTestDatabase();
+    try {
+      expect(await migrate(before.url, { count: ALL.indexOf("0008_idempotency_request_digest") + 1 })).toHaveLength(8);
+      const withoutLean = await parentIndexes(before.url);
+      expect(withoutLean).toContain("CREATE INDEX idx_jobs_status ON ONLY public.jobs USING btree (status, id)");
+      expect(await migrate(a.url, { direction: "down" })).toEqual(["0009_lean_job_indexes"]);
+      expect(await parentIndexes(a.url)).toEqual(withoutLean);
+      expect(await migrate(a.url)).toEqual(["0009_lean_job_indexes"]);
+      expect(await parentIndexes(a.url)).not.toContain("CREATE INDEX idx_jobs_status ON ONLY public.jobs USING btree (status, id)");
+    } finally {
+      await before.drop();
+    }
   });
 
   it("lets concurrent callers on one fresh database all succeed, migrating once", async () => {

@@ -3,6 +3,9 @@ import { migrate } from "@taskflow/history";
 import pg from "pg";
 import { type LoadPlan, timeline } from "./generate-jobs.js";
 
+/** The fixed prefixes of bench databases' names. */
+export type BenchPrefix = "taskflow_bench_history" | "taskflow_bench_ingest";
+
 /** A database the bench made for one run. */
 export interface BenchDatabase {
   name: string;
@@ -13,12 +16,13 @@ export interface BenchDatabase {
 }
 
 /**
- * Creates an empty database `taskflow_bench_history_<random>` on the server of `adminUrl`, so a
- * run never touches another run's data or the stack's own `taskflow` database.
+ * Creates an empty database `<prefix>_<random>` (default `taskflow_bench_history_<random>`) on
+ * the server of `adminUrl`, so a run never touches another run's data or the stack's own
+ * `taskflow` database.
  */
-export async function createBenchDatabase(adminUrl: string): Promise<BenchDatabase> {
+export async function createBenchDatabase(adminUrl: string, prefix: BenchPrefix = "taskflow_bench_history"): Promise<BenchDatabase> {
   // Identifiers cannot be parameters; the name is a fixed prefix and hex digits only.
-  const name = `taskflow_bench_history_${randomBytes(5).toString("hex")}`;
+  const name = `${prefix}_${randomBytes(5).toString("hex")}`;
   await withClient(adminUrl, (c) => c.query(`CREATE DATABASE ${name}`));
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;

@@ -63,38 +63,58 @@ export const WORKER_COUNT_STRIPES = 8;
 const MOVES = `(j.status NOT IN ${TERMINAL} AND (b.seq > j.last_seq OR b.status IN ${TERMINAL}))`;
 /** started_at and worker_id belong to the highest attempt; attempts only grow. */
 const STARTS = "(b.start_attempt >= j.attempts)";
-/** error is the newest event's error that had one, by seq (error_seq remembers which). */
-const ERRS = "(b.error_seq > coalesce(j.error_seq, 0))";
+
+/**
+ * What every update of a job row sets. `error` is not among them: the generated `search` column
+ * (the payload's values and the error, as tsvector) is computed again by an UPDATE that names
+ * `error` or `payload`, whatever their values, so only the update of a job whose error changes
+ * names it ({@link APPEND_EVENTS_SQL}); every other transition leaves the vector as InsertJobs
+ * built it.
+ */
+const MOVE_SETS = `
+    status = CASE WHEN ${MOVES} THEN b.status ELSE j.status END,
+    last_seq = CASE WHEN ${MOVES} THEN b.seq ELSE j.last_seq END,
+    result = CASE WHEN ${MOVES} AND b.type = 'completed' THEN b.result ELSE j.result END,
+    completed_at = CASE WHEN ${MOVES} AND b.status IN ${TERMINAL} THEN b.occurred_at
+                        ELSE j.completed_at END,
+    attempts = greatest(j.attempts, b.max_attempt),
+    started_at = CASE WHEN ${STARTS} THEN b.start_at ELSE j.started_at END,
+    worker_id = CASE WHEN ${STARTS} THEN b.start_worker ELSE coalesce(j.worker_id, b.worker_id) END,
+    updated_at = now()`;
 
 /**
  * Applies a batch of events in one statement: records each event once
- * (`ON CONFLICT (job_id, seq) DO NOTHING`) and moves each job to its newest event. Only the
- * events it records, up to a job's first terminal event, shape the row, so a late 'started'
- * never moves a finished job back. Events of unknown jobs are skipped and reported. Each newly recorded
- * 'completed', 'retry_scheduled' or 'failed' event of a worker adds to that worker's completed
- * or failed count in worker_outcome_counts, on the stripe `$14`; counting only rows the INSERT
- * returned keeps the counts exact when a batch is applied again.
+ * (`ON CONFLICT (job_id, seq) DO NOTHING`) and moves each job to its newest event, writing each
+ * job's row once whatever number of its events the batch holds. Only the events it records, up
+ * to a job's first terminal event, shape the row, so a late 'started' never moves a finished job
+ * back. error is the newest recorded event's error that had one, by seq (error_seq remembers
+ * which). Events of unknown jobs are skipped and reported. Each newly recorded 'completed',
+ * 'retry_scheduled' or 'failed' event of a worker adds to that worker's completed or failed count
+ * in worker_outcome_counts, on the stripe `$14`; counting only rows the INSERT returned keeps the
+ * counts exact when a batch is applied again.
  *
  * Clashes. An event whose (job_id, seq) the trail already holds for another transition (another
  * type or attempt) is not recorded and is reported; one equal in type and attempt is a replay.
- * Within a batch the first of two events of one (job_id, seq) is recorded. What the trail held
- * comes from RETURNING (this statement's rows) or the snapshot (`prior`: one primary-key probe
- * per skipped position, which the LIMIT keeps a probe whatever the statistics say, never a scan
- * of the trail). An event skipped for a row neither shows was recorded by a statement that
- * committed after the snapshot (it held the job's lock first), and is answered in `unseen` for
- * the caller to compare.
+ * Within a batch the first of two events of one (job_id, seq) is recorded. Only the events the
+ * INSERT did not return as they are (`unmatched`, usually none) are judged, against what the
+ * trail holds at their position: from RETURNING (this statement's rows) or the snapshot (`prior`:
+ * one primary-key probe per skipped position, which the LIMIT keeps a probe whatever the
+ * statistics say, never a scan of the trail). An event skipped for a row neither shows was
+ * recorded by a statement that committed after the snapshot (it held the job's lock first), and
+ * is answered in `unseen` for the caller to compare.
  *
  * Lock order. Replicas apply overlapping batches at once (the same jobs, in any order), and an
  * UPDATE locks rows in whatever order its plan visits them (physical order, which differs
  * between snapshots), so two such statements used to deadlock. `locked` therefore takes every
  * known job's row lock first, in id order, and everything else reads from it: the event
  * INSERT sorts all of `known` (a join on `locked`) before its first row, so no event is written
- * before every lock is held. After that no wait can close a cycle: the UPDATE changes only rows
+ * before every lock is held. After that no wait can close a cycle: the UPDATEs change only rows
  * already held; an event (job_id, seq) is written only under its job's lock, so two statements
  * meeting on one are already ordered by that lock; and worker_outcome_counts rows come after
  * every job lock (they count what the INSERT returned), in worker_id order, on one stripe.
  * `locked` also reads the newest committed version of each row (READ COMMITTED re-reads a row
- * it waited for), and a job deleted meanwhile (retention) is reported unknown.
+ * it waited for), and a job deleted meanwhile (retention) is reported unknown. Whether a job's
+ * error changes is decided from that version, which no one else can change before this commits.
  */
 export const APPEND_EVENTS_SQL = `
 WITH input AS (
@@ -105,7 +125,8 @@ WITH input AS (
                          details, occurred_at, lease_id, reason, ord)
 ),
 locked AS MATERIALIZED (
-  SELECT j.id, j.status IN ${TERMINAL} AS job_final, j.last_seq AS job_last_seq
+  SELECT j.id, j.status IN ${TERMINAL} AS job_final, j.last_seq AS job_last_seq,
+         j.error_seq AS job_error_seq
   FROM jobs j
   WHERE j.id = ANY($1::uuid[])
   ORDER BY j.id
@@ -126,9 +147,14 @@ appended AS (
   ON CONFLICT (job_id, seq) DO NOTHING
   RETURNING job_id, seq, type, status, attempt, worker_id, error, result, occurred_at
 ),
+unmatched AS (
+  SELECT job_id, seq, type, attempt FROM known
+  EXCEPT
+  SELECT job_id, seq, type, attempt FROM appended
+),
 prior AS (
   SELECT s.job_id, s.seq, p.type, p.attempt
-  FROM (SELECT job_id, seq FROM known EXCEPT SELECT job_id, seq FROM appended) s
+  FROM (SELECT job_id, seq FROM unmatched EXCEPT SELECT job_id, seq FROM appended) s
   CROSS JOIN LATERAL (
     SELECT e.type, e.attempt FROM job_events e
     WHERE e.job_id = s.job_id AND e.seq = s.seq
@@ -136,9 +162,9 @@ prior AS (
   ) p
 ),
 verdicts AS (
-  SELECT DISTINCT k.job_id, k.seq, h.job_id IS NULL AS unseen,
-         coalesce(h.type <> k.type OR h.attempt <> k.attempt, false) AS clashes
-  FROM known k
+  SELECT DISTINCT u.job_id, u.seq, h.job_id IS NULL AS unseen,
+         coalesce(h.type <> u.type OR h.attempt <> u.attempt, false) AS clashes
+  FROM unmatched u
   LEFT JOIN (SELECT job_id, seq, type, attempt FROM appended
              UNION ALL
              SELECT job_id, seq, type, attempt FROM prior) h USING (job_id, seq)
@@ -161,7 +187,7 @@ counted AS (
     failed = c.failed + excluded.failed
 ),
 recorded AS (
-  SELECT a.*, l.job_final, l.job_last_seq
+  SELECT a.*, l.job_final, l.job_last_seq, l.job_error_seq
   FROM appended a
   JOIN locked l ON l.id = a.job_id
 ),
@@ -190,37 +216,34 @@ last_error AS (
 batch AS (
   SELECT n.job_id, n.seq, n.type, n.status, n.worker_id, n.result, n.occurred_at, a.max_attempt,
          s.attempt AS start_attempt, s.worker_id AS start_worker, s.occurred_at AS start_at,
-         le.seq AS error_seq, le.error
+         le.seq AS error_seq, le.error,
+         coalesce(le.seq > coalesce(n.job_error_seq, 0), false) AS new_error
   FROM newest n
   JOIN (SELECT job_id, max(attempt) AS max_attempt FROM shaping GROUP BY job_id) a USING (job_id)
   LEFT JOIN last_start s USING (job_id)
   LEFT JOIN last_error le USING (job_id)
 ),
 moved AS (
-  UPDATE jobs j SET
-    status = CASE WHEN ${MOVES} THEN b.status ELSE j.status END,
-    last_seq = CASE WHEN ${MOVES} THEN b.seq ELSE j.last_seq END,
-    result = CASE WHEN ${MOVES} AND b.type = 'completed' THEN b.result ELSE j.result END,
-    completed_at = CASE WHEN ${MOVES} AND b.status IN ${TERMINAL} THEN b.occurred_at
-                        ELSE j.completed_at END,
-    attempts = greatest(j.attempts, b.max_attempt),
-    started_at = CASE WHEN ${STARTS} THEN b.start_at ELSE j.started_at END,
-    worker_id = CASE WHEN ${STARTS} THEN b.start_worker ELSE coalesce(j.worker_id, b.worker_id) END,
-    error = CASE WHEN ${ERRS} THEN b.error ELSE j.error END,
-    error_seq = CASE WHEN ${ERRS} THEN b.error_seq ELSE j.error_seq END,
-    updated_at = now()
+  UPDATE jobs j SET ${MOVE_SETS}
   FROM batch b
-  WHERE j.id = b.job_id
+  WHERE j.id = b.job_id AND NOT b.new_error
     AND (${MOVES}
-      OR ${ERRS}
       OR b.max_attempt > j.attempts
       OR (${STARTS} AND (b.start_at IS DISTINCT FROM j.started_at
                          OR b.start_worker IS DISTINCT FROM j.worker_id))
       OR (j.worker_id IS NULL AND b.worker_id IS NOT NULL))
   RETURNING 1
+),
+moved_with_error AS (
+  UPDATE jobs j SET ${MOVE_SETS},
+    error = b.error,
+    error_seq = b.error_seq
+  FROM batch b
+  WHERE j.id = b.job_id AND b.new_error
+  RETURNING 1
 )
 SELECT (SELECT count(*)::int FROM appended) AS appended,
-       (SELECT count(*)::int FROM moved) AS moved,
+       (SELECT count(*)::int FROM moved) + (SELECT count(*)::int FROM moved_with_error) AS moved,
        ARRAY(SELECT DISTINCT e.job_id::text FROM input e
              WHERE NOT EXISTS (SELECT 1 FROM locked l WHERE l.id = e.job_id)
              ORDER BY 1) AS unknown_job_ids,

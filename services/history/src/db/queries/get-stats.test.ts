@@ -2,7 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DbFixture, makeEvent, makeJob, setupDatabase, uuidv7 } from "../../../test/fixtures.js";
 import type { JobEventTypeText, JobStatusText } from "../rows.js";
 import { appendEvents } from "./append-events.js";
-import { getStats, STATS_CREATED_SQL, type StatsQuery, type ThroughputCounts } from "./get-stats.js";
+import {
+  getStats,
+  STATS_CREATED_SQL,
+  STATS_DURATIONS_SQL,
+  STATS_FINISHED_SQL,
+  STATS_TOP_ERRORS_SQL,
+  type StatsQuery,
+  type ThroughputCounts,
+} from "./get-stats.js";
 import { insertJobs } from "./insert-jobs.js";
 
 /** 2030-06-10 at h:m:s.ms UTC. */
@@ -128,6 +136,30 @@ describe("getStats", () => {
     ]);
     const relations = JSON.stringify(rows[0]?.["QUERY PLAN"]).match(/"Relation Name":"[^"]+"/g);
     expect(relations).toEqual(['"Relation Name":"jobs_p20300610"']);
+  });
+
+  it("reads finished jobs and failed attempts from indexes that hold all they need, not the rows", async () => {
+    const client = await f.pool.connect();
+    const plan = async (sql: string, values: unknown[]) =>
+      JSON.stringify((await client.query<{ "QUERY PLAN": unknown }>(`EXPLAIN (FORMAT JSON) ${sql}`, values)).rows[0]?.["QUERY PLAN"]);
+    try {
+      // Six rows cost less to scan than anything; forbid scans to see which index serves each statement.
+      await client.query("BEGIN");
+      await client.query("SET LOCAL enable_seqscan = off");
+      await client.query("SET LOCAL enable_bitmapscan = off");
+      const window = [T(10, 30), T(13, 0), [], []];
+      for (const sql of [STATS_FINISHED_SQL, STATS_DURATIONS_SQL]) {
+        const p = await plan(sql, sql === STATS_FINISHED_SQL ? [...window, "1 hour", T(10, 0)] : window);
+        expect(p).toMatch(/"Node Type":"Index Only Scan"[^}]*"Index Name":"jobs_p20300610_completed_at_\w*idx"/);
+        expect(p).not.toMatch(/"Node Type":"(Seq Scan|Index Scan)"/);
+      }
+      const errors = await plan(STATS_TOP_ERRORS_SQL, [T(10, 30), T(13, 0), 10]);
+      expect(errors).toMatch(/"Node Type":"Index Only Scan"[^}]*"Index Name":"job_events_p20300610_occurred_at_error_job_id_idx"/);
+      expect(errors).not.toMatch(/"Node Type":"(Seq Scan|Index Scan)"|occurred_at_job_id_seq_idx/);
+      await client.query("ROLLBACK");
+    } finally {
+      client.release();
+    }
   });
 
   it("counts every figure of the window, boundaries included (start inclusive, end exclusive)", async () => {

@@ -80,12 +80,26 @@ WHERE id >= taskflow_uuid_floor(greatest($1::timestamptz, 'epoch'))
   AND ${JOB_FILTER}
 GROUP BY status, bucket`;
 
-/** Jobs finished in [$1, $2) by terminal status and bucket, through idx_jobs_completed_at. */
+/**
+ * The jobs finished in [$1, $2) of the types $3 and queues $4, with `columns`, read from
+ * idx_jobs_completed_at alone. That index holds every column these statements read (INCLUDE),
+ * in an eighth of the pages of the rows; but where a window covers most of a day partition,
+ * PostgreSQL costs reading the index as random reads and scans the partition instead, twice as
+ * slow. Asking for completed_at order, which the index gives for free and a scan only by sorting,
+ * makes the index the cheaper plan.
+ */
+const finishedIn = (columns: string) => `(
+  SELECT ${columns}
+  FROM jobs
+  WHERE completed_at >= $1::timestamptz AND completed_at < $2::timestamptz
+    AND ${JOB_FILTER}
+  ORDER BY completed_at
+) f`;
+
+/** Jobs finished in [$1, $2) by terminal status and bucket (see {@link finishedIn}). */
 export const STATS_FINISHED_SQL = `
 SELECT status, date_bin($5::interval, completed_at, $6::timestamptz) AS bucket, count(*) AS jobs
-FROM jobs
-WHERE completed_at >= $1::timestamptz AND completed_at < $2::timestamptz
-  AND ${JOB_FILTER}
+FROM ${finishedIn("status, completed_at")}
 GROUP BY status, bucket`;
 
 const PERCENTILES = "percentile_cont('{0.5,0.95,0.99}'::float8[])";
@@ -104,9 +118,7 @@ SELECT count(*) FILTER (WHERE started_at IS NOT NULL) AS waited,
        count(*) FILTER (WHERE ${RAN}) AS ran,
        ${PERCENTILES} WITHIN GROUP (ORDER BY greatest(date_part('epoch', completed_at - started_at), 0))
          FILTER (WHERE ${RAN}) AS run_s
-FROM jobs
-WHERE completed_at >= $1::timestamptz AND completed_at < $2::timestamptz
-  AND ${JOB_FILTER}`;
+FROM ${finishedIn("status, scheduled_at, started_at, completed_at")}`;
 
 const ERRORS_SELECT = `
 SELECT e.error, count(*) AS attempts, count(DISTINCT e.job_id) AS jobs, max(e.occurred_at) AS last_seen_at
@@ -120,9 +132,10 @@ ORDER BY attempts DESC, e.error COLLATE "C"`;
 
 /**
  * Errors of attempts that failed in [$1, $2), most frequent first, ties in byte order of the
- * text (the same on every replica, whatever its collation), at most $3. Read through
- * idx_job_events_occurred_at. A job's events live in its creation day's partition, which may
- * lie long before the window, so job_id is not bounded.
+ * text (the same on every replica, whatever its collation), at most $3. Read from
+ * idx_job_events_errors alone (migration 0009), which holds exactly these events and repeats
+ * {@link ERRORS_WHERE}'s predicate. A job's events live in its creation day's partition, which
+ * may lie long before the window, so job_id is not bounded.
  */
 export const STATS_TOP_ERRORS_SQL = `${ERRORS_SELECT}${ERRORS_WHERE}${ERRORS_ORDER}
 LIMIT $3`;

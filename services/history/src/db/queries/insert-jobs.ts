@@ -61,7 +61,9 @@ const DEFAULT_OPTIONS: InsertJobsOptions = { idempotencyWindowMs: 86_400_000 };
  * Keys are locked, then inserted, each in key order, so two batches sharing keys take them in
  * the same order. The snapshot cannot see what the statement's own CTEs insert, so those rows come from
  * RETURNING; nor a holder's job committed after it (a key taken over meanwhile), which
- * {@link SELECT_REQUESTED_JOBS_SQL} reads afterwards.
+ * {@link SELECT_REQUESTED_JOBS_SQL} reads afterwards. A job the statement inserted is answered from
+ * RETURNING alone: the table is read only for the jobs it did not insert (a retried batch's, a
+ * key holder), one primary-key probe each.
  */
 export const INSERT_JOBS_SQL = `
 WITH input AS (
@@ -145,16 +147,17 @@ submitted AS (
   ON CONFLICT (job_id, seq) DO NOTHING
 ),
 resolved AS (
-  SELECT i.ord, i.id AS requested_id, coalesce(ni.id, ji.id, h.job_id) AS id
+  SELECT i.ord, i.id AS requested_id, ni.id IS NOT NULL AS fresh,
+         CASE WHEN ni.id IS NOT NULL THEN ni.id
+              ELSE coalesce((SELECT j.id FROM jobs j WHERE j.id = i.id), h.job_id) END AS id
   FROM input i
   LEFT JOIN inserted ni ON ni.id = i.id
-  LEFT JOIN jobs ji ON ji.id = i.id
   LEFT JOIN held h ON h.key = i.idempotency_key
 ),
 stored AS (
   SELECT * FROM inserted
   UNION ALL
-  SELECT ${JOB_COLUMNS.join(", ")} FROM jobs WHERE id IN (SELECT id FROM resolved)
+  SELECT ${JOB_COLUMNS.join(", ")} FROM jobs WHERE id IN (SELECT id FROM resolved WHERE NOT fresh)
 )
 SELECT (SELECT min(ord) FROM refused) AS refused_ord, ${jobColumns("s", ["payload"])},
        CASE WHEN s.id = r.requested_id THEN NULL ELSE s.payload END AS payload

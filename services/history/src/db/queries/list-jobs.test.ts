@@ -145,7 +145,7 @@ describe("listJobsQuery", () => {
       limit: 5,
     });
     expect(q.text).toMatch(
-      /^SELECT id, .* FROM jobs WHERE status = \$1 AND queue = ANY \(\$2::text\[\]\) AND worker_id = \$3 AND id >= \$4::uuid AND payload @> \$5::jsonb AND search @@ websearch_to_tsquery\('simple', \$6::text\) AND attempts > \$7::int AND id > \$8::uuid ORDER BY id ASC LIMIT \$9$/,
+      /^SELECT id, .* FROM jobs WHERE status = \$1 AND status IN \('failed', 'cancelled'\) AND queue = ANY \(\$2::text\[\]\) AND worker_id = \$3 AND id >= \$4::uuid AND payload @> \$5::jsonb AND search @@ websearch_to_tsquery\('simple', \$6::text\) AND attempts > \$7::int AND id > \$8::uuid ORDER BY id ASC LIMIT \$9$/,
     );
     expect(q.text).not.toContain("DROP");
     expect(q.values).toEqual(["failed", ["a", "b"], "w'; DROP TABLE jobs; --", uuidFloor(at("2026-03-01T00:00:00Z")), '{"k":"v"}', "x", 2, jobId("a"), 5]);

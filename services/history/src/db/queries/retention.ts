@@ -40,7 +40,8 @@ export async function retentionCutoff(db: Queryable, days: number): Promise<Rete
 /**
  * Whether the day partition `$4` still exists, and whether every job of the id range [$1, $2)
  * is finished before `$3`. Two index probes, whatever the partition's size: no unfinished job
- * (`(status, id)`), no job finished at or after the cutoff (`(completed_at)`). A finished job
+ * (idx_jobs_unfinished_id, whose predicate the first test repeats word for word), no job
+ * finished at or after the cutoff (`(completed_at)`). A finished job
  * always has completed_at (AppendEvents sets it in the update that makes the job terminal), so
  * nothing else can keep a day.
  */
