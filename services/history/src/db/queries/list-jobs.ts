@@ -125,9 +125,12 @@ const STATUS_SUBSETS: readonly { statuses: readonly JobStatusText[]; predicate: 
  * Builds the statement of one page. The text is assembled from fixed fragments only, holding
  * just the filters given, and every value is a parameter. Each distinct text gets its own
  * stable name (a hash of the text), because pg prepares a named statement once per connection
- * and refuses one name for two texts.
+ * and refuses one name for two texts. With `allMatches`, the jobs matching the filter are read
+ * whole and then sorted (the filter sits in a subquery with `OFFSET 0`, which PostgreSQL plans
+ * on its own), never by walking an index in id order until the page is full: for a stage of a
+ * containment page (see {@link STAGE_AGES_MS}).
  */
-export function listJobsQuery(f: ListJobsFilter): Statement {
+export function listJobsQuery(f: ListJobsFilter, allMatches = false): Statement {
   const w = new Where();
   w.anyOf("status", f.statuses);
   const subset = STATUS_SUBSETS.find((set) => f.statuses.length > 0 && f.statuses.every((st) => set.statuses.includes(st)));
@@ -135,8 +138,8 @@ export function listJobsQuery(f: ListJobsFilter): Statement {
   w.anyOf("type", f.types);
   w.anyOf("queue", f.queues);
   if (f.workerId !== undefined) w.add("worker_id = $?", f.workerId);
-  const { from, before } = f.created;
-  w.range("id", "uuid", from && uuidFloor(from), before && uuidFloor(before));
+  const created = f.created;
+  w.range("id", "uuid", created.from && uuidFloor(created.from), created.before && uuidFloor(created.before));
   w.range("completed_at", "timestamptz", f.finished.from?.toISOString(), f.finished.before?.toISOString());
   if (f.payloadContains !== undefined) w.add("payload @> $?::jsonb", JSON.stringify(f.payloadContains));
   if (f.textQuery !== undefined) w.add("search @@ websearch_to_tsquery('simple', $?::text)", f.textQuery);
@@ -145,7 +148,9 @@ export function listJobsQuery(f: ListJobsFilter): Statement {
   if (f.afterId !== undefined) w.add(newest ? "id < $?::uuid" : "id > $?::uuid", f.afterId);
   const filter = w.conditions.length === 0 ? "" : ` WHERE ${w.conditions.join(" AND ")}`;
   w.values.push(f.limit);
-  const text = `SELECT ${JOB_COLUMNS.join(", ")} FROM jobs${filter} ORDER BY id ${newest ? "DESC" : "ASC"} LIMIT $${w.values.length}`;
+  const columns = JOB_COLUMNS.join(", ");
+  const from = allMatches ? `(SELECT ${columns} FROM jobs${filter} OFFSET 0) j` : `jobs${filter}`;
+  const text = `SELECT ${columns} FROM ${from} ORDER BY id ${newest ? "DESC" : "ASC"} LIMIT $${w.values.length}`;
   const key = `history_list_jobs_${createHash("sha1").update(text).digest("hex").slice(0, 12)}`;
   // A full-text or containment filter matches from no job to most of them depending on its
   // value, and the best plan follows that count: the GIN index for a rare word, a walk of the
@@ -160,31 +165,48 @@ export function listJobsQuery(f: ListJobsFilter): Statement {
  * Reads one page of jobs in creation order, keyset-paged on id: a page starts past the previous
  * page's last id, so jobs created meanwhile (larger ids) never shift the pages being walked.
  * Newest first, they lie before the walk's start and never show up; oldest first, they come
- * at its end. A newest-first page with a full-text or containment filter is read in two
- * stages, the last day then the rest (see {@link RECENT_STAGE_MS}).
+ * at its end. A newest-first page with a full-text or containment filter is read in stages, the
+ * last hour, the rest of the last day, the two days before, then the rest, until it is full (see
+ * {@link STAGE_AGES_MS}).
  */
 export async function listJobs(db: Queryable, f: ListJobsFilter, now = new Date()): Promise<JobRow[]> {
-  const recentFrom = new Date(now.getTime() - RECENT_STAGE_MS);
   const staged = f.order === "newest_first" && (f.textQuery !== undefined || f.payloadContains !== undefined);
-  if (!staged || (f.afterId !== undefined && f.afterId < uuidFloor(recentFrom))) return run(db, f);
-  const recent = await run(db, { ...f, created: within(f.created, { from: recentFrom, before: undefined }) });
-  const older = within(f.created, { from: undefined, before: recentFrom });
-  if (recent.length >= f.limit || isEmpty(older)) return recent;
-  return [...recent, ...(await run(db, { ...f, created: older, afterId: undefined, limit: f.limit - recent.length }))];
+  if (!staged) return run(db, f);
+  const rows: JobRow[] = [];
+  let before: Date | undefined;
+  for (const from of [...STAGE_AGES_MS.map((ms) => new Date(now.getTime() - ms)), undefined]) {
+    const stage = within(f.created, { from, before });
+    before = from;
+    // A page that continues past an older job has nothing to read in the stages newer than it.
+    if (isEmpty(stage) || (from !== undefined && f.afterId !== undefined && f.afterId < uuidFloor(from))) continue;
+    const afterId = rows.length === 0 ? f.afterId : undefined;
+    const page = { ...f, created: stage, afterId, limit: f.limit - rows.length };
+    rows.push(...(await run(db, page, f.payloadContains !== undefined)));
+    if (rows.length >= f.limit) break;
+  }
+  return rows;
 }
 
 /**
- * Newest-first pages with a full-text or containment filter look at the last day first. How
- * many jobs such a filter matches depends on its value (a common word, a customer with
- * thousands of jobs), and PostgreSQL cannot tell: it estimates `@>` with a fixed selectivity.
- * Reading every partition's GIN matches and sorting them costs tens of milliseconds for a
- * value with tens of thousands of matches; the last day alone usually fills the page, and
- * when it does not, the older days hold few matches, so the second statement is cheap too.
+ * Where the stages of a newest-first full-text or containment page begin, as ages: the last
+ * hour, the rest of the last day, the two days before, then everything older. How many jobs such
+ * a filter matches depends on its value (a common word, a customer with hundreds of jobs, a
+ * region with most of them), and a page of a rare value read newest first in one statement
+ * would fetch and sort every match, or walk the primary key through whole partitions. A stage
+ * bounds both: a common value fills the page within the last hour, and a rarer one is read
+ * through the GIN index one stage at a time, each holding few matches.
+ *
+ * Words are left to the planner, which estimates a tsvector match from the column's statistics
+ * of its words and walks the primary key for a common word. It has no statistics of the values
+ * inside a payload, and estimates `@>` from a sample of a hundred whole payloads: no match or one
+ * in a hundred, for a customer whose few dozen jobs a day are one in two thousand; taking them
+ * for common, it walked the whole day's primary key to find them. A containment stage therefore
+ * reads its matches whole ({@link listJobsQuery}'s `allMatches`): for a common value, an hour's.
  */
-export const RECENT_STAGE_MS = 86_400_000;
+export const STAGE_AGES_MS: readonly number[] = [3_600_000, 86_400_000, 3 * 86_400_000];
 
-async function run(db: Queryable, f: ListJobsFilter): Promise<JobRow[]> {
-  const { rows } = await db.query<JobRow>(listJobsQuery(f));
+async function run(db: Queryable, f: ListJobsFilter, allMatches = false): Promise<JobRow[]> {
+  const { rows } = await db.query<JobRow>(listJobsQuery(f, allMatches));
   return rows;
 }
 
