@@ -19,7 +19,7 @@ import {
   type TableCounters,
   walBytes,
 } from "./ingest-cost.js";
-import { appendRequests, type EventMode, insertRequests } from "./ingest-requests.js";
+import { type AppendRequest, appendRequests, type EventMode, type InsertRequest, insertRequests } from "./ingest-requests.js";
 
 const USAGE = `pnpm bench:history-ingest [--jobs N] [--batch N] [--max-events N] [--mode together|apart]
                           [--seed N] [--keep]
@@ -136,6 +136,41 @@ function formatPhase(c: PhaseCost, jobs: number): string {
   ].join("\n");
 }
 
+/** Starts history on the bench database and sends the jobs through it: the insert and events phases. */
+async function ingestPhases(url: string, m: Meters, inserts: InsertRequest[], appends: AppendRequest[], jobs: number): Promise<PhaseCost[]> {
+  const history = await startHistory({ ...HISTORY_DEFAULTS, port: 0, databaseUrl: url, pageTokenSecret: randomBytes(24).toString("hex"), retentionDays: 0, logLevel: "warn" });
+  try {
+    const client = createClient(HistoryIngestService, createGrpcTransport({ baseUrl: history.url }));
+    await sleep(1_000); // the loops' first runs at start-up
+    const events = appends.reduce((n, r) => n + (r.events?.length ?? 0), 0);
+    const insert = await measure("insert", m, async () => {
+      for (const req of inserts) await client.insertJobs(req);
+      return inserts.length;
+    }, { jobsInserted: jobs, eventsInserted: jobs });
+    const append = await measure("events", m, async () => {
+      for (const req of appends) await client.appendEvents(req);
+      return appends.length;
+    }, { jobsInserted: 0, eventsInserted: events });
+    return [insert, append];
+  } finally {
+    await history.close();
+  }
+}
+
+/** VACUUM of both tables on a connection of its own, open until the phase is measured so its CPU counts. */
+async function vacuumPhase(url: string, m: Meters): Promise<PhaseCost> {
+  const vacuum = new pg.Client({ connectionString: url, application_name: "taskflow-bench-ingest-vacuum" });
+  await vacuum.connect();
+  try {
+    return await measure("vacuum", m, async () => {
+      await vacuum.query("VACUUM jobs, job_events");
+      return 1;
+    });
+  } finally {
+    await vacuum.end();
+  }
+}
+
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   const plan: LoadPlan = { seed: o.seed, jobs: o.jobs, days: 1, endMs: Date.now() };
@@ -153,36 +188,9 @@ async function main(): Promise<void> {
     await Promise.all([admin.connect(), db.connect()]);
     await disableAutovacuum(db);
     const meters: Meters = { admin, db, dbName: bench.name };
-    const history = await startHistory({ ...HISTORY_DEFAULTS, port: 0, databaseUrl: bench.url, pageTokenSecret: randomBytes(24).toString("hex"), retentionDays: 0, logLevel: "warn" });
-    const phases: PhaseCost[] = [];
-    try {
-      const client = createClient(HistoryIngestService, createGrpcTransport({ baseUrl: history.url }));
-      await sleep(1_000); // the loops' first runs at start-up
-      const events = appends.reduce((n, r) => n + (r.events?.length ?? 0), 0);
-      phases.push(await measure("insert", meters, async () => {
-        for (const req of inserts) await client.insertJobs(req);
-        return inserts.length;
-      }, { jobsInserted: jobs.length, eventsInserted: jobs.length }));
-      phases.push(await measure("events", meters, async () => {
-        for (const req of appends) await client.appendEvents(req);
-        return appends.length;
-      }, { jobsInserted: 0, eventsInserted: events }));
-    } finally {
-      await history.close();
-    }
-    // A connection of its own that stays open until the phase is measured, so its CPU counts.
-    const vacuum = new pg.Client({ connectionString: bench.url, application_name: "taskflow-bench-ingest-vacuum" });
-    await vacuum.connect();
-    try {
-      phases.push(await measure("vacuum", meters, async () => {
-        await vacuum.query("VACUUM jobs, job_events");
-        return 1;
-      }));
-    } finally {
-      await vacuum.end();
-    }
+    const phases = [...(await ingestPhases(bench.url, meters, inserts, appends, jobs.length)), await vacuumPhase(bench.url, meters)];
     for (const p of phases) console.log(formatPhase(p, o.jobs));
-    const total = phases.reduce((s, p) => s + p.pgCpuMs, 0);
+    const total = phases.reduce((sum, p) => sum + p.pgCpuMs, 0);
     console.log(`total PostgreSQL CPU ${(total / o.jobs).toFixed(3)} ms per job`);
     console.log(JSON.stringify({ jobs: o.jobs, batch: o.batch, maxEvents: o.maxEvents, mode: o.mode, seed: o.seed, pgCpuMsPerJob: total / o.jobs, phases }));
   } finally {

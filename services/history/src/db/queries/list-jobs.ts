@@ -138,8 +138,8 @@ export function listJobsQuery(f: ListJobsFilter, allMatches = false): Statement 
   w.anyOf("type", f.types);
   w.anyOf("queue", f.queues);
   if (f.workerId !== undefined) w.add("worker_id = $?", f.workerId);
-  const created = f.created;
-  w.range("id", "uuid", created.from && uuidFloor(created.from), created.before && uuidFloor(created.before));
+  const { from, before } = f.created;
+  w.range("id", "uuid", from && uuidFloor(from), before && uuidFloor(before));
   w.range("completed_at", "timestamptz", f.finished.from?.toISOString(), f.finished.before?.toISOString());
   if (f.payloadContains !== undefined) w.add("payload @> $?::jsonb", JSON.stringify(f.payloadContains));
   if (f.textQuery !== undefined) w.add("search @@ websearch_to_tsquery('simple', $?::text)", f.textQuery);
@@ -149,8 +149,8 @@ export function listJobsQuery(f: ListJobsFilter, allMatches = false): Statement 
   const filter = w.conditions.length === 0 ? "" : ` WHERE ${w.conditions.join(" AND ")}`;
   w.values.push(f.limit);
   const columns = JOB_COLUMNS.join(", ");
-  const from = allMatches ? `(SELECT ${columns} FROM jobs${filter} OFFSET 0) j` : `jobs${filter}`;
-  const text = `SELECT ${columns} FROM ${from} ORDER BY id ${newest ? "DESC" : "ASC"} LIMIT $${w.values.length}`;
+  const source = allMatches ? `(SELECT ${columns} FROM jobs${filter} OFFSET 0) j` : `jobs${filter}`;
+  const text = `SELECT ${columns} FROM ${source} ORDER BY id ${newest ? "DESC" : "ASC"} LIMIT $${w.values.length}`;
   const key = `history_list_jobs_${createHash("sha1").update(text).digest("hex").slice(0, 12)}`;
   // A full-text or containment filter matches from no job to most of them depending on its
   // value, and the best plan follows that count: the GIN index for a rare word, a walk of the
