@@ -26,12 +26,8 @@ class StreamState {
   version = 0;
   private listener: (() => void) | undefined;
 
-  /** Called on each message heard, before any wait is told. */
-  onHeard: (() => void) | undefined;
-
   heard(): void {
     this.version += 1;
-    this.onHeard?.();
     this.listener?.();
   }
 
@@ -96,29 +92,29 @@ export const dispatchJobs = (d: Deps): ServiceImpl<typeof WorkerService>["dispat
     if (first.done === true) return;
     const ask = parseOpen(first.value);
     const state = new StreamState();
+    const waiter = d.waiters.register({ queues: ask.queues, types: ask.types, want: 0 });
     const hear = (req: DispatchJobsRequest): void => {
       if (!Number.isInteger(req.credits) || req.credits < 0 || req.credits > MAX_LEASE_JOBS) {
         throw new ConnectError(`credits: must be from 0 to ${MAX_LEASE_JOBS}`, Code.InvalidArgument);
       }
       state.credits = Math.min(MAX_LEASE_JOBS, state.credits + req.credits);
+      // Credits granted while the stream waits for ready jobs count in the wake-ups it takes.
+      waiter.setWant(state.credits);
       state.heard();
     };
-    hear(first.value);
-    // The worker's messages are read beside the loop below; a bad one or a broken stream ends it.
-    void (async () => {
-      try {
-        for (let r = await reader.next(); r.done !== true; r = await reader.next()) hear(r.value);
-        state.ended = true;
-      } catch (err) {
-        state.failure = err;
-      }
-      state.heard();
-    })();
-    const waiter = d.waiters.register({ queues: ask.queues, types: ask.types, want: state.credits });
-    // Credits granted while the stream waits for ready jobs count in the wake-ups it takes.
-    state.onHeard = () => waiter.setWant(state.credits);
     let batch = 0n;
     try {
+      hear(first.value);
+      // The worker's messages are read beside the loop below; a bad one or a broken stream ends it.
+      void (async () => {
+        try {
+          for (let r = await reader.next(); r.done !== true; r = await reader.next()) hear(r.value);
+          state.ended = true;
+        } catch (err) {
+          state.failure = err;
+        }
+        state.heard();
+      })();
       for (;;) {
         const seen = state.version;
         if (state.failure !== undefined) throw ConnectError.from(state.failure);

@@ -33,11 +33,7 @@ local now = now_ms()
 local created = 0
 local ready_counts = {}
 
-local batch_types = {}
-for i = first, #ARGV, 9 do
-  batch_types[#batch_types + 1] = ARGV[i + 1]
-end
-local refused = check_types(batch_types)
+local refused = check_types(batch_types(first, 9))
 if refused then
   return refused
 end

@@ -57,11 +57,7 @@ local function recover_lease(key, id, attempts, max_attempts, worker)
   return 3
 end
 
-local batch_types = {}
-for i = first, #ARGV, 12 do
-  batch_types[#batch_types + 1] = ARGV[i + 1]
-end
-local refused = check_types(batch_types)
+local refused = check_types(batch_types(first, 12))
 if refused then
   return refused
 end

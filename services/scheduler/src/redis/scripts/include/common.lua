@@ -126,6 +126,16 @@ local function check_types(job_types)
   return redis.error_reply('TF_UNDECLARED_TYPES ' .. cjson.encode(missing))
 end
 
+-- The job types of a batch of jobs in ARGV: records of `stride` arguments from
+-- `first`, each with the job's type second.
+local function batch_types(first, stride)
+  local out = {}
+  for i = first, #ARGV, stride do
+    out[#out + 1] = ARGV[i + 1]
+  end
+  return out
+end
+
 -- The job types of the job hashes in `keys` that exist.
 local function types_of(keys)
   local out = {}
