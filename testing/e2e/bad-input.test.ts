@@ -22,11 +22,12 @@ function clientsOver(make: (baseUrl: string, sessionManager: Http2SessionManager
   };
   const scheduler = transport(stack.schedulerUrl);
   const history = transport(stack.historyUrl);
+  const internal = transport(stack.historyInternalUrl);
   return {
     scheduler: createClient(SchedulerService, scheduler),
     worker: createClient(WorkerService, scheduler),
     history: createClient(HistoryService, history),
-    ingest: createClient(HistoryIngestService, history),
+    ingest: createClient(HistoryIngestService, internal),
   };
 }
 
@@ -66,7 +67,7 @@ afterAll(async () => {
 /** Sends one row over one protocol; resolves to the code and message it was answered with. */
 async function send(row: Row, protocol: WireProtocol): Promise<RawAnswer> {
   if ("path" in row) {
-    const baseUrl = row.path.includes(".History") ? stack.historyUrl : stack.schedulerUrl;
+    const baseUrl = row.path.includes(".HistoryIngest") ? stack.historyInternalUrl : row.path.includes(".History") ? stack.historyUrl : stack.schedulerUrl;
     return rawCall(baseUrl, row.path, { protocol, codec: row.codec, body: row.body });
   }
   const c = protocol === "connect" && row.binaryOnly === true ? clients["connect-binary"] : clients[protocol];

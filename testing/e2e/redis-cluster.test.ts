@@ -119,7 +119,7 @@ describe("TaskFlow on a Redis Cluster of three masters", () => {
   }, 60_000);
 
   it("reconciles: enqueues a job history holds that Redis never got, and answers a full run", async () => {
-    const ingest = createClient(HistoryIngestService, createGrpcTransport({ baseUrl: stack.historyUrl }));
+    const ingest = createClient(HistoryIngestService, createGrpcTransport({ baseUrl: stack.historyInternalUrl }));
     // Committed to history and never enqueued, as a submit that crashed in between leaves it: the
     // reconciler enqueues it once it is older than the grace period (RECONCILE_GRACE_MS).
     const ids = QUEUES.slice(0, 6).map(() => uuidv7());

@@ -18,24 +18,18 @@ import {
   type Worker,
   type WorkerStatus,
 } from "@taskflow/proto";
-import { callerInterceptor, createOwnedTransport, type ClientProtocol } from "./create-transport.js";
+import { credentialInterceptors, createOwnedTransport, type ClientCredentials, type ClientProtocol } from "./create-transport.js";
 import { toSubmitRequest, type SubmitInput } from "./to-submit-request.js";
 import { waitForJob, type WaitForOptions } from "./wait-for-job.js";
 
 /** Where the services are and how to talk to them. */
-export interface TaskFlowClientOptions {
+export interface TaskFlowClientOptions extends ClientCredentials {
   /** Base URL of the scheduler, e.g. "http://127.0.0.1:50051". */
   schedulerUrl: string;
   /** Base URL of history, e.g. "http://127.0.0.1:50052". */
   historyUrl: string;
   /** Wire protocol (default "connect": the Connect protocol over HTTP/2); see {@link ClientProtocol}. */
   protocol?: ClientProtocol;
-  /**
-   * Who is calling, e.g. "billing-service": sent as `x-taskflow-caller` on every call, so jobs
-   * this client submits or cancels record the actor `api:<caller>` (1 to 128 characters of
-   * `[A-Za-z0-9._:@/-]`; the scheduler refuses anything else with `invalid_argument`).
-   */
-  caller?: string;
 }
 
 /** A half-open time range [from, to); a missing end is unbounded. */
@@ -135,9 +129,9 @@ export interface TaskFlowClient {
 /** Creates a {@link TaskFlowClient} over gRPC (default), Connect or gRPC-Web. */
 export function createTaskFlowClient(options: TaskFlowClientOptions): TaskFlowClient {
   const protocol = options.protocol ?? "connect";
-  const interceptors = options.caller === undefined ? [] : [callerInterceptor(options.caller)];
-  const schedulerTransport = createOwnedTransport(options.schedulerUrl, protocol, interceptors);
-  const historyTransport = createOwnedTransport(options.historyUrl, protocol, interceptors);
+  const interceptors = credentialInterceptors(options);
+  const schedulerTransport = createOwnedTransport(options.schedulerUrl, protocol, interceptors, options.tls);
+  const historyTransport = createOwnedTransport(options.historyUrl, protocol, interceptors, options.tls);
   const scheduler = createClient(SchedulerService, schedulerTransport.transport);
   const history = createClient(HistoryService, historyTransport.transport);
   const historyAdmin = createClient(HistoryAdminService, historyTransport.transport);

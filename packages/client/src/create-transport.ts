@@ -16,18 +16,40 @@ import {
  */
 export type ClientProtocol = "connect" | "grpc" | "connect-http1" | "grpc-web";
 
-/**
- * Request header in which a caller names itself; the scheduler records `api:<caller>` as the
- * actor of the jobs it submits and cancels (1 to 128 characters of `[A-Za-z0-9._:@/-]`).
- */
-export const CALLER_HEADER = "x-taskflow-caller";
+/** How a client proves who it is, and what else it sends with every call. */
+export interface ClientCredentials {
+  /**
+   * Bearer token sent as `Authorization: Bearer <token>` (a function is asked on every call, so
+   * a rotated token takes effect at once). The services record `api:<name>` of the token's
+   * identity as the actor of what it does.
+   */
+  token?: string | (() => string);
+  /** TLS for https URLs: the CA that signs the services' certificates, and a client certificate and key for mutual TLS (PEM). */
+  tls?: TlsCredentials;
+  /** Extra headers sent on every call. */
+  headers?: Record<string, string>;
+  /** Interceptors run on every call, after the credentials are set. */
+  interceptors?: Interceptor[];
+}
 
-/** Names the caller on every request it sees, so the audit trail says who acted. */
-export function callerInterceptor(caller: string): Interceptor {
-  return (next) => (req) => {
-    req.header.set(CALLER_HEADER, caller);
+/** PEM text of a CA, and of a client certificate and its key. */
+export interface TlsCredentials {
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+/** The interceptors that send `c`'s token and headers, then `c`'s own. */
+export function credentialInterceptors(c: ClientCredentials): Interceptor[] {
+  const { token, headers = {} } = c;
+  const tokenOf = typeof token === "function" ? token : () => token;
+  const send: Interceptor = (next) => (req) => {
+    for (const [name, value] of Object.entries(headers)) req.header.set(name, value);
+    const t = tokenOf();
+    if (t !== undefined) req.header.set("authorization", `Bearer ${t}`);
     return next(req);
   };
+  return [send, ...(c.interceptors ?? [])];
 }
 
 /** A transport plus the connection it owns, so that `close()` leaves no socket open. */
@@ -45,9 +67,10 @@ export function createOwnedTransport(
   baseUrl: string,
   protocol: ClientProtocol,
   interceptors: Interceptor[] = [],
+  tls: TlsCredentials = {},
 ): OwnedTransport {
   if (protocol === "grpc" || protocol === "connect") {
-    const sessionManager = new Http2SessionManager(baseUrl);
+    const sessionManager = new Http2SessionManager(baseUrl, undefined, tls);
     const options = { baseUrl, sessionManager, interceptors, acceptCompression: [] };
     return {
       transport: protocol === "grpc" ? createGrpcTransport(options) : createConnectTransport({ ...options, httpVersion: "2" }),
@@ -55,7 +78,7 @@ export function createOwnedTransport(
     };
   }
   const agent = new URL(baseUrl).protocol === "https:"
-    ? new https.Agent({ keepAlive: true })
+    ? new https.Agent({ keepAlive: true, ...tls })
     : new http.Agent({ keepAlive: true });
   const options = { baseUrl, httpVersion: "1.1" as const, nodeOptions: { agent }, interceptors, acceptCompression: [] };
   return {

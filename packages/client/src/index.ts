@@ -8,7 +8,7 @@ export {
   type TaskFlowClient,
   type TaskFlowClientOptions,
 } from "./create-task-flow-client.js";
-export type { ClientProtocol } from "./create-transport.js";
+export { credentialInterceptors, type ClientCredentials, type ClientProtocol, type TlsCredentials } from "./create-transport.js";
 export { isTerminal, jobPayload, jobResult } from "./job-json.js";
 export { toSubmitRequest, type SubmitInput } from "./to-submit-request.js";
 export { WaitTimeoutError, type WaitForOptions } from "./wait-for-job.js";

@@ -1,4 +1,4 @@
-import type { Transport } from "@connectrpc/connect";
+import type { Interceptor, Transport } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 
 /**
@@ -35,19 +35,36 @@ export interface ServiceConnection {
  * connect-node; uncompressed, since services talk over a local network and compression only
  * costs CPU there.
  */
-export function createServiceConnection(baseUrl: string): ServiceConnection {
+export function createServiceConnection(baseUrl: string, credentials: ServiceCredentials = {}): ServiceConnection {
   const sessionManager = new Http2SessionManager(
     baseUrl,
     { pingIntervalMs: SERVICE_PING_INTERVAL_MS },
-    { maxSessionMemory: SERVICE_SESSION_MEMORY_MB },
+    { maxSessionMemory: SERVICE_SESSION_MEMORY_MB, ...credentials.tls },
   );
+  const interceptors = credentials.token === undefined ? [] : [bearerInterceptor(credentials.token)];
   return {
-    transport: createConnectTransport({ baseUrl, httpVersion: "2", sessionManager, acceptCompression: [] }),
+    transport: createConnectTransport({ baseUrl, httpVersion: "2", sessionManager, acceptCompression: [], interceptors }),
     reset: () => sessionManager.abort(),
   };
 }
 
 /** The transport of {@link createServiceConnection}, for a caller that never resets it. */
-export function createServiceTransport(baseUrl: string): Transport {
-  return createServiceConnection(baseUrl).transport;
+export function createServiceTransport(baseUrl: string, credentials?: ServiceCredentials): Transport {
+  return createServiceConnection(baseUrl, credentials).transport;
+}
+
+/** How one service proves itself to another. */
+export interface ServiceCredentials {
+  /** The bearer token to send, read per call (so a re-read token file takes effect at once). */
+  token?: () => string;
+  /** TLS towards an https URL: the CA that signs the peer's certificate, and a client certificate for mutual TLS (PEM). */
+  tls?: { ca?: string; cert?: string; key?: string };
+}
+
+/** Sends `Authorization: Bearer <token>` on every call. */
+export function bearerInterceptor(token: () => string): Interceptor {
+  return (next) => (req) => {
+    req.header.set("authorization", `Bearer ${token()}`);
+    return next(req);
+  };
 }

@@ -6,6 +6,8 @@ export { DEFAULT_HEALTH_INTERVAL_MS, DEFAULT_HEALTH_TIMEOUT_MS, type HealthOptio
 export {
   createServiceConnection,
   createServiceTransport,
+  bearerInterceptor,
+  type ServiceCredentials,
   SERVICE_PING_INTERVAL_MS,
   type ServiceConnection,
 } from "./create-service-transport.js";
@@ -20,3 +22,11 @@ export {
   type ServiceRegistration,
 } from "./start-server.js";
 export { PeriodicLoop, type PeriodicLoopOptions } from "./periodic-loop.js";
+export { TASKFLOW_ACCESS, PUBLIC_SERVICES, rolesFor, type AccessPolicy } from "./auth/access-policy.js";
+export { AUTH_VARIABLES, readAuthConfig, startAuth, isLoopback, type AuthConfig } from "./auth/auth-config.js";
+export { createAuthInterceptor } from "./auth/auth-interceptor.js";
+export { Authenticator, peerCertificateKey, type AuthSources, type PeerCertificate } from "./auth/authenticator.js";
+export { actorOf, identityKey, identityOf, isRole, ROLES, UNVERIFIED, type Identity, type Role } from "./auth/identity.js";
+export { parseTokensFile, tokenDigest, MIN_TOKEN_LENGTH, type TokenTable } from "./auth/tokens-file.js";
+export { WatchedFile, WATCH_INTERVAL_MS } from "./auth/watched-file.js";
+export { credentialVariables, readCredentialFiles, readCredentials, type CredentialFiles } from "./auth/credentials.js";

@@ -8,6 +8,9 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { Health } from "@taskflow/proto/gen/grpc/health/v1/health_pb";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import { createAuthInterceptor } from "./auth/auth-interceptor.js";
+import { TASKFLOW_ACCESS, type AccessPolicy } from "./auth/access-policy.js";
+import type { Authenticator } from "./auth/authenticator.js";
 import { invalidArgumentOnDecodeError } from "./decode-error-gate.js";
 import { createErrorInterceptor } from "./error-interceptor.js";
 import { HealthMonitor, type HealthOptions } from "./health-monitor.js";
@@ -54,6 +57,12 @@ export interface ServerOptions {
    * Prometheus scrapes, and h2c); without it that path is the RPC router's 404.
    */
   metrics?: Registry;
+  /**
+   * Who may call: every call but health and reflection needs an identity the authenticator
+   * verifies, holding a role `policy` (default TaskFlow's) names for the method. Without an
+   * authenticator (authentication off) every call passes unverified.
+   */
+  auth?: { authenticator: Authenticator | undefined; policy?: AccessPolicy };
 }
 
 /** A listening server. */
@@ -117,7 +126,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     // must be an error, not a silently dropped setting.
     jsonOptions: { ignoreUnknownFields: false },
     requestGate: invalidArgumentOnDecodeError,
-    interceptors: [createLoggingInterceptor(logger), createErrorInterceptor(logger), ...(opts.interceptors ?? [])],
+    interceptors: [
+      createLoggingInterceptor(logger),
+      createErrorInterceptor(logger),
+      createAuthInterceptor(opts.auth?.authenticator, opts.auth?.policy ?? TASKFLOW_ACCESS),
+      ...(opts.interceptors ?? []),
+    ],
     shutdownSignal: shutdown.signal,
   });
   const conns = new ServerConnections();

@@ -1,11 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { pino, type Logger } from "pino";
+import type { ClientCredentials } from "@taskflow/client";
 import type { Handler, WorkerOptions } from "./types.js";
 
 /** WorkerOptions with every default filled in. */
 export interface WorkerSettings {
   scheduler: string;
+  /** What every call to the scheduler carries: token, headers, interceptors, TLS. */
+  credentials: ClientCredentials;
   queues: string[];
   handlers: Record<string, Handler>;
   concurrency: number;
@@ -25,6 +28,7 @@ export interface WorkerSettings {
 export function resolveOptions(options: WorkerOptions): WorkerSettings {
   const settings: WorkerSettings = {
     scheduler: options.scheduler,
+    credentials: { token: options.token, tls: options.tls, headers: options.headers, interceptors: options.interceptors },
     queues: options.queues,
     handlers: options.handlers,
     concurrency: options.concurrency ?? 10,

@@ -33,7 +33,7 @@ export class TaskFlowWorker implements Worker {
   constructor(private readonly s: WorkerSettings) {
     this.workerId = s.workerId;
     this.logger = s.logger.child({ component: "worker" });
-    this.rpc = createWorkerRpc(s.scheduler);
+    this.rpc = createWorkerRpc(s.scheduler, s.credentials);
     this.table = new JobTable(s.concurrency);
     this.batcher = new ReportBatcher(this.rpc, () => this.workerId, s.reportBatchMs, s.logger.child({ component: "reports" }));
   }

@@ -1,3 +1,4 @@
+import type { ClientCredentials } from "@taskflow/client";
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import type { Logger } from "pino";
 
@@ -30,7 +31,7 @@ export interface JobContext {
 export type Handler = (ctx: JobContext) => Promise<JsonValue | void>;
 
 /** Options of createWorker. */
-export interface WorkerOptions {
+export interface WorkerOptions extends ClientCredentials {
   /** Base URL of the scheduler, e.g. "http://127.0.0.1:50051". */
   scheduler: string;
   /** Queues to lease from, in order of preference. */

@@ -1,5 +1,6 @@
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { Http2SessionManager, createConnectTransport } from "@connectrpc/connect-node";
+import { credentialInterceptors, type ClientCredentials } from "@taskflow/client";
 import { WorkerService } from "@taskflow/proto";
 
 /** The WorkerService client of one worker and the HTTP/2 connection it owns. */
@@ -16,16 +17,18 @@ export const rpcTimeoutMs = 10_000;
  * Connects to the scheduler's WorkerService: the Connect protocol with binary messages over
  * HTTP/2, uncompressed (cheaper per call than gRPC in connect-node; the scheduler serves both).
  */
-export function createWorkerRpc(schedulerUrl: string): WorkerRpc {
+export function createWorkerRpc(schedulerUrl: string, credentials: ClientCredentials = {}): WorkerRpc {
   // Pings find a dead connection under a long poll in seconds rather than at the poll's end.
-  const sessionManager = new Http2SessionManager(schedulerUrl, {
-    pingIntervalMs: 15_000,
-    pingTimeoutMs: 5_000,
-  });
+  const sessionManager = new Http2SessionManager(
+    schedulerUrl,
+    { pingIntervalMs: 15_000, pingTimeoutMs: 5_000 },
+    credentials.tls,
+  );
+  const interceptors = credentialInterceptors(credentials);
   return {
     client: createClient(
       WorkerService,
-      createConnectTransport({ baseUrl: schedulerUrl, httpVersion: "2", sessionManager, acceptCompression: [] }),
+      createConnectTransport({ baseUrl: schedulerUrl, httpVersion: "2", sessionManager, acceptCompression: [], interceptors }),
     ),
     close: () => sessionManager.abort(),
   };

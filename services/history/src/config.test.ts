@@ -14,6 +14,8 @@ describe("loadConfig", () => {
       loadConfig({
         HISTORY_HOST: "0.0.0.0",
         HISTORY_PORT: "0",
+        HISTORY_INTERNAL_PORT: "50060",
+        AUTH_TOKENS_FILE: "/etc/taskflow/tokens",
         DATABASE_URL: "postgres://u@db:5432/tf",
         DATABASE_POOL_MAX: "20",
         STATEMENT_TIMEOUT_MS: "5000",
@@ -36,6 +38,10 @@ describe("loadConfig", () => {
     ).toEqual({
       host: "0.0.0.0",
       port: 0,
+      // The internal listener binds where the public one does unless told otherwise.
+      internalHost: "0.0.0.0",
+      internalPort: 50_060,
+      auth: { ...HISTORY_DEFAULTS.auth, tokensFile: "/etc/taskflow/tokens" },
       databaseUrl: "postgres://u@db:5432/tf",
       databasePoolMax: 20,
       statementTimeoutMs: 5_000,

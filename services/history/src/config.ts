@@ -1,4 +1,4 @@
-import { ConfigReader, LOG_LEVELS } from "@taskflow/service-kit";
+import { ConfigReader, LOG_LEVELS, readAuthConfig, type AuthConfig } from "@taskflow/service-kit";
 
 /** Settings of the history service; {@link loadConfig} is the only reader of the environment. */
 export interface HistoryConfig {
@@ -6,6 +6,12 @@ export interface HistoryConfig {
   readonly host: string;
   /** Port of the server; 0 picks a free one (`HISTORY_PORT`). */
   readonly port: number;
+  /** Interface of the internal listener, which alone serves the scheduler's ingest calls (`HISTORY_INTERNAL_HOST`, default `HISTORY_HOST`). */
+  readonly internalHost: string;
+  /** Port of the internal listener; 0 picks a free one (`HISTORY_INTERNAL_PORT`). */
+  readonly internalPort: number;
+  /** Who may call (AUTH_* and TLS_CLIENT_CA_FILE). */
+  readonly auth: AuthConfig;
   /** PostgreSQL connection string (`DATABASE_URL`). */
   readonly databaseUrl: string;
   /** Most connections the pool opens (`DATABASE_POOL_MAX`). */
@@ -67,6 +73,17 @@ export interface HistoryConfig {
 export const HISTORY_DEFAULTS: HistoryConfig = Object.freeze({
   host: "127.0.0.1",
   port: 50052,
+  internalHost: "127.0.0.1",
+  internalPort: 50054,
+  auth: Object.freeze({
+    tokensFile: "",
+    jwksFile: "",
+    jwtIssuer: "",
+    jwtAudience: "",
+    jwtRolesClaim: "roles",
+    clientCaFile: "",
+    disabled: false,
+  }),
   databaseUrl: "postgres://postgres@127.0.0.1:5432/taskflow",
   databasePoolMax: 10,
   statementTimeoutMs: 30_000,
@@ -97,6 +114,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const config: HistoryConfig = {
     host: r.string("HISTORY_HOST", d.host),
     port: r.int("HISTORY_PORT", d.port, { min: 0, max: 65_535 }),
+    internalHost: r.string("HISTORY_INTERNAL_HOST", r.string("HISTORY_HOST", d.internalHost)),
+    internalPort: r.int("HISTORY_INTERNAL_PORT", d.internalPort, { min: 0, max: 65_535 }),
+    auth: readAuthConfig(r),
     databaseUrl: r.url("DATABASE_URL", d.databaseUrl),
     databasePoolMax: r.int("DATABASE_POOL_MAX", d.databasePoolMax, { min: 1, max: 1_000 }),
     statementTimeoutMs: r.int("STATEMENT_TIMEOUT_MS", d.statementTimeoutMs, { min: 1 }),

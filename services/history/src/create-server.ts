@@ -1,5 +1,5 @@
 import { HistoryAdminService, HistoryIngestService, HistoryService } from "@taskflow/proto";
-import { type RunningServer, startServer } from "@taskflow/service-kit";
+import { type Authenticator, type RunningServer, startServer, TASKFLOW_ACCESS } from "@taskflow/service-kit";
 import { checkDatabase } from "./db/pool.js";
 import { createErrorMapper } from "./errors.js";
 import { getDatabaseStats } from "./rpc/admin/get-database-stats.js";
@@ -26,47 +26,72 @@ import { upsertWorkers } from "./rpc/upsert-workers.js";
  */
 export const HISTORY_READ_MAX_BYTES = 16 * 1024 * 1024;
 
+/** The listeners of one history process. */
+export interface HistoryServers {
+  /** Readers and admins: HistoryService and HistoryAdminService. */
+  public: RunningServer;
+  /** The scheduler: HistoryIngestService, and HistoryService for its reads. */
+  internal: RunningServer;
+}
+
 /**
- * Serves HistoryService, HistoryIngestService and HistoryAdminService, and the database health
- * check, on `d.config`'s host and port. Every request first passes the text guard, so no string
- * PostgreSQL would refuse reaches a statement; every failure is answered through `mapError`
- * (errors.ts), so a database outage is `unavailable`, not `internal`.
+ * Serves HistoryService and HistoryAdminService on `d.config`'s host and port, and
+ * HistoryIngestService (with HistoryService, which the scheduler reads too) on the internal
+ * host and port alone, each with the database health check. Every call must be allowed by
+ * `authenticator` (see TASKFLOW_ACCESS; on the internal listener the service role may read
+ * too). Every request first passes the text guard, so no string PostgreSQL would refuse
+ * reaches a statement; every failure is answered through `mapError` (errors.ts), so a database
+ * outage is `unavailable`, not `internal`.
  */
-export function createServer(d: HistoryDeps): Promise<RunningServer> {
-  return startServer({
-    host: d.config.host,
-    port: d.config.port,
+export async function createServers(d: HistoryDeps, authenticator: Authenticator | undefined): Promise<HistoryServers> {
+  const common = {
     logger: d.logger,
     readMaxBytes: HISTORY_READ_MAX_BYTES,
     health: { check: checkDatabase(d.pool) },
     interceptors: [createErrorMapper(d.logger.child({ component: "server" })), createTextGuard()],
-    services: [
-      {
-        service: HistoryService,
-        impl: {
-          getJob: getJob(d),
-          listJobs: listJobs(d),
-          listJobEvents: listJobEvents(d),
-          listWorkers: listWorkers(d),
-          getWorker: getWorker(d),
-          getStats: getStats(d),
-          exportAuditTrail: exportAuditTrail(d),
-        },
-      },
-      {
-        service: HistoryIngestService,
-        impl: {
-          insertJobs: insertJobs(d),
-          appendEvents: appendEvents(d),
-          upsertWorkers: upsertWorkers(d),
-          listUnfinishedJobs: listUnfinishedJobs(d),
-          getJobStates: getJobStates(d),
-        },
-      },
-      {
-        service: HistoryAdminService,
-        impl: { getDatabaseStats: getDatabaseStats(d), runRetention: runRetention(d) },
-      },
-    ],
+  };
+  const reads = {
+    service: HistoryService,
+    impl: {
+      getJob: getJob(d),
+      listJobs: listJobs(d),
+      listJobEvents: listJobEvents(d),
+      listWorkers: listWorkers(d),
+      getWorker: getWorker(d),
+      getStats: getStats(d),
+      exportAuditTrail: exportAuditTrail(d),
+    },
+  };
+  const publicServer = await startServer({
+    ...common,
+    host: d.config.host,
+    port: d.config.port,
+    auth: { authenticator },
+    services: [reads, { service: HistoryAdminService, impl: { getDatabaseStats: getDatabaseStats(d), runRetention: runRetention(d) } }],
   });
+  try {
+    const internal = await startServer({
+      ...common,
+      host: d.config.internalHost,
+      port: d.config.internalPort,
+      auth: { authenticator, policy: { ...TASKFLOW_ACCESS, [HistoryService.typeName]: ["reader", "service"] } },
+      services: [
+        reads,
+        {
+          service: HistoryIngestService,
+          impl: {
+            insertJobs: insertJobs(d),
+            appendEvents: appendEvents(d),
+            upsertWorkers: upsertWorkers(d),
+            listUnfinishedJobs: listUnfinishedJobs(d),
+            getJobStates: getJobStates(d),
+          },
+        },
+      ],
+    });
+    return { public: publicServer, internal };
+  } catch (err) {
+    await publicServer.close();
+    throw err;
+  }
 }

@@ -55,6 +55,7 @@ describe("history with a streaming read replica", () => {
       {
         ...HISTORY_DEFAULTS,
         port: 0,
+        internalPort: 0,
         databaseUrl: db.url,
         databaseReadUrl: replica.urlOf(db.url),
         pageTokenSecret: "test-secret-0123456789",
@@ -63,7 +64,7 @@ describe("history with a streaming read replica", () => {
     );
     const transport = createGrpcTransport({ baseUrl: history.url });
     client = createClient(HistoryService, transport);
-    ingest = createClient(HistoryIngestService, transport);
+    ingest = createClient(HistoryIngestService, createGrpcTransport({ baseUrl: history.internalUrl }));
     admin = createClient(HistoryAdminService, transport);
   });
   afterAll(async () => {

@@ -39,10 +39,10 @@ describe("history while its database fails", () => {
   const log = capturingLogger();
 
   const serve = async (over: Partial<HistoryConfig> = {}) => {
-    const history = await startHistory({ ...HISTORY_DEFAULTS, port: 0, databaseUrl: db.url, ...over }, { logger: log.logger });
+    const history = await startHistory({ ...HISTORY_DEFAULTS, port: 0, internalPort: 0, databaseUrl: db.url, ...over }, { logger: log.logger });
     servers.push(history);
     const transport = createGrpcTransport({ baseUrl: history.url });
-    return { client: createClient(HistoryService, transport), ingest: createClient(HistoryIngestService, transport) };
+    return { client: createClient(HistoryService, transport), ingest: createClient(HistoryIngestService, createGrpcTransport({ baseUrl: history.internalUrl })) };
   };
   let client: Client<typeof HistoryService>;
   let ingest: Client<typeof HistoryIngestService>;

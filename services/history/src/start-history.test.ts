@@ -42,10 +42,10 @@ describe("history over gRPC (HTTP/2)", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    history = await startHistory({ ...HISTORY_DEFAULTS, port: 0, databaseUrl: db.url }, { logger: quietLogger });
+    history = await startHistory({ ...HISTORY_DEFAULTS, port: 0, internalPort: 0, databaseUrl: db.url }, { logger: quietLogger });
     const transport = createGrpcTransport({ baseUrl: history.url });
     client = createClient(HistoryService, transport);
-    ingest = createClient(HistoryIngestService, transport);
+    ingest = createClient(HistoryIngestService, createGrpcTransport({ baseUrl: history.internalUrl }));
     health = createClient(Health, transport);
     sql = new pg.Pool({ connectionString: db.url, max: 2 });
   });
@@ -263,7 +263,7 @@ describe("history over gRPC (HTTP/2)", () => {
   });
 
   it("fails to start, leaving nothing open, when PostgreSQL is unreachable", async () => {
-    const config = { ...HISTORY_DEFAULTS, port: 0, databaseUrl: "postgres://postgres@127.0.0.1:1/none" };
+    const config = { ...HISTORY_DEFAULTS, port: 0, internalPort: 0, databaseUrl: "postgres://postgres@127.0.0.1:1/none" };
     await expect(startHistory(config, { logger: quietLogger })).rejects.toMatchObject({ code: "ECONNREFUSED" });
   });
 });

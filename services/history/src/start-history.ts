@@ -1,8 +1,8 @@
-import { createLogger, type RunningServer } from "@taskflow/service-kit";
+import { createLogger, startAuth } from "@taskflow/service-kit";
 import type { Logger } from "pino";
 import type { HistoryConfig } from "./config.js";
 import { createHistoryDeps, endHistoryPools } from "./create-history-deps.js";
-import { createServer } from "./create-server.js";
+import { createServers, type HistoryServers } from "./create-server.js";
 import { migrate } from "./db/migrate.js";
 import { PartitionMaintenance } from "./loops/partition-maintenance.js";
 import { PurgeIdempotencyKeys } from "./loops/purge-idempotency-keys.js";
@@ -13,8 +13,10 @@ import { retentionOptions } from "./retention/options.js";
 
 /** A running history service. */
 export interface RunningHistory {
-  /** `http://host:port` with the port actually bound. */
+  /** `http://host:port` with the port actually bound: readers and admins. */
   url: string;
+  /** The internal listener's `http://host:port`: the scheduler's HISTORY_URL. */
+  internalUrl: string;
   /** Stops the loops, then the server (letting running calls finish), then closes the database pools. Idempotent. */
   close(): Promise<void>;
 }
@@ -35,28 +37,31 @@ interface Loop {
  */
 export async function startHistory(config: HistoryConfig, opts: { logger?: Logger } = {}): Promise<RunningHistory> {
   const logger = opts.logger ?? createLogger({ name: "history", level: config.logLevel });
+  const authenticator = startAuth(config.auth, [config.host, config.internalHost], logger);
   const d = createHistoryDeps(config, logger);
-  let server: RunningServer;
+  let servers: HistoryServers;
   try {
     await migrate(config.databaseUrl, { logger: logger.child({ component: "migrate" }) });
-    server = await createServer(d);
+    servers = await createServers(d, authenticator);
   } catch (err) {
+    authenticator?.close();
     await endHistoryPools(d);
     throw err;
   }
   const loops = createLoops(d);
   for (const loop of loops) loop.start();
-  logger.info({ url: server.url }, "listening");
+  logger.info({ url: servers.public.url, internal_url: servers.internal.url }, "listening");
   const close = async (): Promise<void> => {
     try {
       await Promise.all(loops.map((l) => l.stop()));
-      await server.close();
+      await Promise.all([servers.public.close(), servers.internal.close()]);
     } finally {
+      authenticator?.close();
       await endHistoryPools(d);
     }
   };
   let closing: Promise<void> | undefined;
-  return { url: server.url, close: () => (closing ??= close()) };
+  return { url: servers.public.url, internalUrl: servers.internal.url, close: () => (closing ??= close()) };
 }
 
 /**

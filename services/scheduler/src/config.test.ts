@@ -7,7 +7,7 @@ describe("loadConfig", () => {
     const c = loadConfig({});
     expect(c).toMatchObject({
       host: "127.0.0.1", port: 50051, redisUrl: "redis://127.0.0.1:6379", redisKeyPrefix: "tf",
-      historyUrl: "http://127.0.0.1:50052", leaseMs: 30_000, sweepIntervalMs: 1_000, promoteSweepIntervalMs: 5_000,
+      historyUrl: "http://127.0.0.1:50054", leaseMs: 30_000, sweepIntervalMs: 1_000, promoteSweepIntervalMs: 5_000,
       defaultTimeoutMs: 300_000,
       maxSubmitBatch: 1_000, maxPayloadBytes: 1_048_576, retryBaseMs: 1_000, retryMaxMs: 3_600_000,
       outboxBatchSize: 500, logLevel: "info", faultCrashAfterHistoryCommit: false,

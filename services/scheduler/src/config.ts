@@ -1,4 +1,4 @@
-import { ConfigReader } from "@taskflow/service-kit";
+import { ConfigReader, readAuthConfig, readCredentialFiles, type AuthConfig, type CredentialFiles } from "@taskflow/service-kit";
 import { parseClusterNode, type ClusterNode, type RedisTarget } from "./redis/redis-client.js";
 
 /** Scheduler settings, read once from the environment. */
@@ -103,6 +103,10 @@ export interface SchedulerConfig {
    * keys of more than one hash tag, so tests on one Redis catch what Redis Cluster would refuse.
    */
   readonly checkScriptKeys: boolean;
+  /** Who may call (AUTH_* and TLS_CLIENT_CA_FILE). */
+  readonly auth: AuthConfig;
+  /** What the scheduler presents to history's internal listener (HISTORY_TOKEN_FILE, HISTORY_CA_FILE, HISTORY_CERT_FILE, HISTORY_KEY_FILE). */
+  readonly historyCredentials: CredentialFiles;
 }
 
 const DEFAULTS = {
@@ -110,7 +114,7 @@ const DEFAULTS = {
   port: 50051,
   redisUrl: "redis://127.0.0.1:6379",
   redisKeyPrefix: "tf",
-  historyUrl: "http://127.0.0.1:50052",
+  historyUrl: "http://127.0.0.1:50054",
   leaseMs: 30_000,
   sweepIntervalMs: 1_000,
   promoteSweepIntervalMs: 5_000,
@@ -169,6 +173,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisAllowEviction: r.oneOf("REDIS_ALLOW_EVICTION", "false", ["true", "false"]) === "true",
     faultCrashAfterHistoryCommit: r.oneOf("FAULT_CRASH_AFTER_HISTORY_COMMIT", "false", ["true", "false"]) === "true",
     checkScriptKeys: r.oneOf("REDIS_CHECK_SCRIPT_KEYS", "false", ["true", "false"]) === "true",
+    auth: readAuthConfig(r),
+    historyCredentials: readCredentialFiles(r, "HISTORY"),
   };
   r.done();
   return Object.freeze(config);

@@ -1,5 +1,6 @@
 import type { Job } from "@taskflow/proto";
 import type { Logger } from "pino";
+import type { Authenticator } from "@taskflow/service-kit";
 import type { SchedulerConfig } from "./config.js";
 import type { GroupCommit } from "./group-commit.js";
 import type { HistoryClient } from "./history-client.js";
@@ -35,4 +36,6 @@ export interface Deps {
   readonly logger: Logger;
   /** Tells the outbox forwarder that new events wait, so history hears of them promptly. */
   readonly eventsWritten: () => void;
+  /** Verifies callers; undefined when authentication is off. */
+  readonly authenticator?: Authenticator;
 }

@@ -12,7 +12,7 @@ import {
 } from "@taskflow/proto";
 import { Health, HealthCheckResponse_ServingStatus } from "@taskflow/proto/gen/grpc/health/v1/health_pb";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createServiceConnection } from "@taskflow/service-kit";
+import { createServiceConnection, type ServiceCredentials } from "@taskflow/service-kit";
 import { fromHistoryError } from "./errors.js";
 
 /** Longest wait for one history call, in ms; past it the call fails as `unavailable`. */
@@ -68,9 +68,9 @@ export interface UnfinishedPage {
  * connection of their own: their large batches never hold up a submit, and when history refuses a
  * batch for its size that connection alone is replaced (see ServiceConnection.reset).
  */
-export function createHistoryClient(baseUrl: string, timeoutMs = HISTORY_CALL_TIMEOUT_MS): HistoryClient {
-  const { transport } = createServiceConnection(baseUrl);
-  const bulk = createServiceConnection(baseUrl);
+export function createHistoryClient(baseUrl: string, credentials: ServiceCredentials = {}, timeoutMs = HISTORY_CALL_TIMEOUT_MS): HistoryClient {
+  const { transport } = createServiceConnection(baseUrl, credentials);
+  const bulk = createServiceConnection(baseUrl, credentials);
   const ingest = createClient(HistoryIngestService, transport);
   const events = createClient(HistoryIngestService, bulk.transport);
   const history = createClient(HistoryService, transport);

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
-import { createLogger } from "@taskflow/service-kit";
+import { createLogger, readCredentials, startAuth, type Authenticator } from "@taskflow/service-kit";
 import { redisTargetOf, type SchedulerConfig } from "./config.js";
 import type { Deps } from "./deps.js";
 import { GroupCommit } from "./group-commit.js";
@@ -61,6 +61,16 @@ const REDIS_COMMAND_TIMEOUT_MS = 1_000;
 
 export async function startScheduler(config: SchedulerConfig, opts: { logger?: Logger } = {}): Promise<RunningScheduler> {
   const logger = opts.logger ?? createLogger({ name: "scheduler", level: config.logLevel });
+  const authenticator = startAuth(config.auth, [config.host], logger);
+  try {
+    return await startWithAuth(config, logger, authenticator);
+  } catch (err) {
+    authenticator?.close();
+    throw err;
+  }
+}
+
+async function startWithAuth(config: SchedulerConfig, logger: Logger, authenticator: Authenticator | undefined): Promise<RunningScheduler> {
   // No offline queue: while Redis is down, calls fail at once as `unavailable` instead
   // of piling up. Auto-pipelining sends the per-queue script calls of one request in one write.
   // A command Redis does not answer within a second (a connection cut mid-command, which
@@ -82,7 +92,7 @@ export async function startScheduler(config: SchedulerConfig, opts: { logger?: L
   const disconnect = async (): Promise<void> => {
     await Promise.all([closeRedis(redis), closeRedis(subscriber)]);
   };
-  const { deps, loops, dueTimer } = assemble(config, logger, redis, subscriber);
+  const { deps, loops, dueTimer } = assemble(config, logger, redis, subscriber, authenticator);
   try {
     await deps.waiters.start();
     await dueTimer.listen();
@@ -96,6 +106,7 @@ export async function startScheduler(config: SchedulerConfig, opts: { logger?: L
         await deps.waiters.close();
         await server.close();
         await disconnect();
+        authenticator?.close();
       },
     };
   } catch (err) {
@@ -111,6 +122,7 @@ function assemble(
   logger: Logger,
   redis: RedisClient,
   subscriber: RedisClient,
+  authenticator: Authenticator | undefined,
 ): { deps: Deps; loops: Loop[]; dueTimer: DueTimer } {
   const prefix = config.redisKeyPrefix;
   const scriptOptions = { checkKeys: config.checkScriptKeys };
@@ -118,7 +130,7 @@ function assemble(
   const store = new QueueStore({ ...config, redis, keyPrefix: prefix });
   const channel = new DueChannel(redis, subscriber, prefix, logger.child({ component: "due-channel" }));
   const dueTimer = new DueTimer({ store, waiters, channel, logger });
-  const history = createHistoryClient(config.historyUrl);
+  const history = createHistoryClient(config.historyUrl, readCredentials(config.historyCredentials, logger));
   // One consumer per process: a restarted process must not inherit a dead one's pending entries
   // by name; those are claimed once idle.
   const consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
@@ -155,7 +167,7 @@ function assemble(
     weight: (job: NewJob) => job.payloadJson.length,
   });
   const deps: Deps = {
-    config, store, recovery, reconciler, metrics, waiters, dueTimer, history, presence, parked, logger, eventsWritten, submits,
+    config, store, recovery, reconciler, metrics, waiters, dueTimer, history, presence, parked, logger, eventsWritten, submits, authenticator,
     workers: new WorkerRegistry(redis, prefix),
   };
   const expire = new ExpireLeases({ ...loopDeps, eventsWritten, leaseExpired: metrics.leaseExpired });

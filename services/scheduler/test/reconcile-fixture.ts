@@ -31,7 +31,7 @@ export function createTestReconciler(s: Stack, graceMs = 60_000, maxJobsPerRun =
   const reconciler = new Reconciler({
     store,
     recovery: new RecoveryStore(redis, prefix),
-    history: createHistoryClient(s.historyUrl),
+    history: createHistoryClient(s.historyInternalUrl),
     // Only announces: the stack's scheduler hears them on its wake channels.
     waiters: new LeaseWaiters(redis, redis, prefix, silent),
     logger: silent,

@@ -87,4 +87,4 @@ export async function redisNow(redis: Redis): Promise<number> {
 }
 
 /** What a test leases: up to `max` jobs of any type, within the default byte budget. */
-export const ask = (max: number): LeaseAsk => ({ max, types: [], requestId: "", maxBytes: 4 * 1_048_576 });
+export const ask = (max: number): LeaseAsk => ({ max, types: [], requestId: "", maxBytes: 4 * 1_048_576, actor: "worker:w1" });

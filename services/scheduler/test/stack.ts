@@ -22,6 +22,8 @@ export interface Stack {
   redis: Redis;
   config: SchedulerConfig;
   historyUrl: string;
+  /** History's internal listener, which the scheduler calls. */
+  historyInternalUrl: string;
   /** History's own database, for tests that must set what no RPC sets (e.g. a row's age). */
   databaseUrl: string;
   /** Resolves when the scheduler logs a line with this `msg`, from now on. */
@@ -105,16 +107,18 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const redis = new Redis(testRedisUrl());
   const transport = createGrpcTransport({ baseUrl: services.schedulerUrl });
   const historyTransport = createGrpcTransport({ baseUrl: services.historyUrl });
+  const internalTransport = createGrpcTransport({ baseUrl: services.historyInternalUrl });
   return {
     url: services.schedulerUrl,
     scheduler: createClient(SchedulerService, transport),
     worker: createClient(WorkerService, transport),
     admin: createClient(AdminService, transport),
     history: createClient(HistoryService, historyTransport),
-    ingest: createClient(HistoryIngestService, historyTransport),
+    ingest: createClient(HistoryIngestService, internalTransport),
     redis,
     config: services.schedulerConfig,
     historyUrl: services.historyUrl,
+    historyInternalUrl: services.historyInternalUrl,
     databaseUrl: services.databaseUrl,
     logged: (msg) => tap.next(msg),
     close: async () => {

@@ -7,6 +7,7 @@ describe("loadConfig", () => {
   it("has defaults for everything", () => {
     expect(loadConfig({})).toEqual({
       schedulerUrl: "http://127.0.0.1:50051",
+      schedulerCredentials: { tokenFile: "", caFile: "", certFile: "", keyFile: "" },
       workerId: `${hostname()}-${process.pid}`,
       queues: ["default"],
       concurrency: 10,

@@ -1,11 +1,13 @@
 import { hostname } from "node:os";
-import { ConfigError, ConfigReader, LOG_LEVELS } from "@taskflow/service-kit";
+import { ConfigError, ConfigReader, LOG_LEVELS, readCredentialFiles, type CredentialFiles } from "@taskflow/service-kit";
 import { builtInHandlerNames, type BuiltInHandlerName } from "./handlers/index.js";
 
 /** Settings of the worker service, read once from the environment. */
 export interface WorkerConfig {
   /** Scheduler the worker leases from (SCHEDULER_URL). */
   readonly schedulerUrl: string;
+  /** What the worker presents to the scheduler (SCHEDULER_TOKEN_FILE, SCHEDULER_CA_FILE, SCHEDULER_CERT_FILE, SCHEDULER_KEY_FILE). */
+  readonly schedulerCredentials: CredentialFiles;
   /** Stable worker id (WORKER_ID, default hostname-pid). */
   readonly workerId: string;
   /** Queues to lease from, in order of preference (WORKER_QUEUES). */
@@ -40,6 +42,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const handlers = r.list("WORKER_HANDLERS", builtInHandlerNames);
   const config: WorkerConfig = {
     schedulerUrl: r.url("SCHEDULER_URL", DEFAULT_SCHEDULER_URL),
+    schedulerCredentials: readCredentialFiles(r, "SCHEDULER"),
     workerId: r.string("WORKER_ID", `${hostname()}-${process.pid}`),
     queues: r.list("WORKER_QUEUES", DEFAULT_QUEUES),
     concurrency: r.int("WORKER_CONCURRENCY", DEFAULT_CONCURRENCY, { min: 1, max: 1000 }),

@@ -1,6 +1,6 @@
 import type { Handler } from "@taskflow/worker-sdk";
 import { createWorker } from "@taskflow/worker-sdk";
-import { createLogger, startServer } from "@taskflow/service-kit";
+import { createLogger, readCredentials, startServer } from "@taskflow/service-kit";
 import type { Logger } from "pino";
 import { createSchedulerHealthCheck } from "./check-scheduler-health.js";
 import type { WorkerConfig } from "./config.js";
@@ -27,8 +27,10 @@ export async function startWorkerService(
   const logger = opts.logger ?? createLogger({ name: "worker", level: config.logLevel });
   const handlers: Record<string, Handler> = {};
   for (const name of config.handlers) handlers[name] = builtInHandlers[name];
+  const credentials = readCredentials(config.schedulerCredentials, logger);
   const worker = createWorker({
     scheduler: config.schedulerUrl,
+    ...credentials,
     workerId: config.workerId,
     queues: [...config.queues],
     concurrency: config.concurrency,
@@ -41,7 +43,7 @@ export async function startWorkerService(
     port: config.port,
     services: [],
     logger,
-    health: { check: createSchedulerHealthCheck(config.schedulerUrl) },
+    health: { check: createSchedulerHealthCheck(config.schedulerUrl, credentials) },
   }).catch(async (err: unknown) => {
     await worker.stop();
     throw err;

@@ -246,35 +246,6 @@ describe("workers", () => {
   });
 });
 
-describe("caller", () => {
-  it("names the caller on submit and cancel, recorded as the actor api:<caller>; without it the actor is api", async () => {
-    const named = createTaskFlowClient({ schedulerUrl: stack.schedulerUrl, historyUrl: stack.historyUrl, caller: "billing-service" });
-    try {
-      const queue = uniqueQueue();
-      const [job] = await named.submitMany([{ type: "audited", queue, delayMs: 60_000 }]);
-      await named.cancel(job!.id);
-      await named.waitFor(job!.id, { timeoutMs: 10_000 });
-      expect((await named.events(job!.id)).map((e) => [e.type, e.actor])).toEqual([
-        [JobEventType.SUBMITTED, "api:billing-service"],
-        [JobEventType.CANCELLED, "api:billing-service"],
-      ]);
-      const anonymous = await client.submit({ type: "audited", queue });
-      expect((await client.events(anonymous.id))[0]?.actor).toBe("api");
-    } finally {
-      await named.close();
-    }
-  });
-
-  it("passes the scheduler's invalid_argument for a malformed caller through", async () => {
-    const bad = createTaskFlowClient({ schedulerUrl: stack.schedulerUrl, historyUrl: stack.historyUrl, caller: "not ok" });
-    try {
-      expect(errorCode(await bad.submit({ type: "audited", queue: uniqueQueue() }).catch((e: unknown) => e))).toBe(Code.InvalidArgument);
-    } finally {
-      await bad.close();
-    }
-  });
-});
-
 describe.each<ClientProtocol>(["connect", "grpc", "connect-http1", "grpc-web"])("over %s", (protocol) => {
   it("submits, reads, lists, cancels and waits", async () => {
     const other = createTaskFlowClient({ schedulerUrl: stack.schedulerUrl, historyUrl: stack.historyUrl, protocol });

@@ -7,6 +7,8 @@ import { pino, type Logger } from "pino";
 export interface InProcessStack {
   schedulerUrl: string;
   historyUrl: string;
+  /** History's internal listener, which the scheduler calls. */
+  historyInternalUrl: string;
   /** The logger both services write to (silent unless `TEST_LOG_LEVEL` is set). */
   logger: Logger;
   /** Stops the scheduler; the returned function starts it again on the same port and key prefix. */
@@ -19,6 +21,8 @@ export interface InProcessStack {
 export interface InProcessStackOptions {
   /** Logger of both services; default pino at `TEST_LOG_LEVEL`, else silent. */
   logger?: Logger;
+  /** History variables over the test defaults (e.g. AUTH_TOKENS_FILE). */
+  historyEnv?: Record<string, string>;
 }
 
 /** Scheduler settings of a test stack: loops sweep every 50 ms and retries wait 10 to 50 ms. */
@@ -46,7 +50,8 @@ export async function startInProcessStack(
     history: { loadConfig: loadHistoryConfig, start: (config) => startHistory(config, { logger }) },
     scheduler: { loadConfig: loadSchedulerConfig, start: (config) => startScheduler(config, { logger }) },
     schedulerEnv: { ...FAST_SCHEDULER_ENV, ...schedulerEnv },
+    historyEnv: opts.historyEnv,
   });
-  const { schedulerUrl, historyUrl } = stack;
-  return { schedulerUrl, historyUrl, logger, stopScheduler: () => stack.stopScheduler(), close: () => stack.close() };
+  const { schedulerUrl, historyUrl, historyInternalUrl } = stack;
+  return { schedulerUrl, historyUrl, historyInternalUrl, logger, stopScheduler: () => stack.stopScheduler(), close: () => stack.close() };
 }

@@ -59,6 +59,8 @@ export interface TestStackOptions {
 export interface TestStack {
   /** The history balancer: what the schedulers and clients call. */
   historyUrl: string;
+  /** The balancer in front of history's internal listeners, which the schedulers call. */
+  historyInternalUrl: string;
   /** The scheduler balancer: what workers and clients call. */
   schedulerUrl: string;
   db: TestDatabase;
@@ -79,7 +81,7 @@ export interface TestStack {
   /** Every scheduler replica, each restartable on its own port behind the scheduler balancer. */
   schedulers: StackService[];
   /** The balancers in front of each group (how many connections each replica was handed). */
-  balancers: { history: TcpBalancer; scheduler: TcpBalancer };
+  balancers: { history: TcpBalancer; historyInternal: TcpBalancer; scheduler: TcpBalancer };
   /** Every worker process started, in order (exited ones included). */
   workers: StackService[];
   /** Starts one more worker process against this stack's scheduler balancer. */
@@ -133,9 +135,10 @@ export async function spawnTestStack(opts: TestStackOptions = {}): Promise<TestS
       entries: { worker: opts.workerEntry },
       nodeArgs: opts.nodeArgs,
       replicas: { history: historyCount, scheduler: schedulerCount },
-      front: async (service, urls) => {
+      front: async (service, urls, listener) => {
         const balancer = await startTcpBalancer(urls);
-        balancers[service] = balancer;
+        if (listener === "internal") balancers.historyInternal = balancer;
+        else balancers[service] = balancer;
         // Direct: the balancer stands by, and the only replica is called past it.
         return opts.direct === true ? { url: urls[0]!, close: () => balancer.close() } : balancer;
       },
@@ -153,6 +156,7 @@ export async function spawnTestStack(opts: TestStackOptions = {}): Promise<TestS
   const { history, scheduler, workers } = stack;
   return {
     historyUrl: history.url,
+    historyInternalUrl: history.internalUrl!,
     schedulerUrl: scheduler.url,
     db,
     redisUrl,
@@ -162,7 +166,7 @@ export async function spawnTestStack(opts: TestStackOptions = {}): Promise<TestS
     scheduler: scheduler.replicas[0]!,
     histories: history.replicas,
     schedulers: scheduler.replicas,
-    balancers: { history: balancers.history!, scheduler: balancers.scheduler! },
+    balancers: { history: balancers.history!, historyInternal: balancers.historyInternal!, scheduler: balancers.scheduler! },
     workers,
     addWorker: (env) => stack.addWorker(env),
     stop: () => stop(stack),

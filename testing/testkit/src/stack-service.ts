@@ -48,7 +48,8 @@ export interface StackService extends RunningService {
 /** Spawns a service and returns its restartable handle. @throws Error when it does not start. */
 export async function spawnStackService(opts: StackServiceOptions): Promise<StackService> {
   const handle = new ServiceHandle(opts);
-  await handle.start({ [opts.portVar]: "0" });
+  // History's internal listener takes a free port as well.
+  await handle.start({ [opts.portVar]: "0", ...(opts.portVar === "HISTORY_PORT" ? { HISTORY_INTERNAL_PORT: "0" } : {}) });
   return handle;
 }
 
@@ -73,6 +74,10 @@ class ServiceHandle implements StackService {
     return this.running().url;
   }
 
+  get internalUrl(): string | undefined {
+    return this.running().internalUrl;
+  }
+
   get child(): ChildProcess {
     return this.running().child;
   }
@@ -89,7 +94,11 @@ class ServiceHandle implements StackService {
     if (this.current !== undefined && !this.exited) throw new Error(`${this.name} is still running`);
     this.env = { ...this.env, ...env };
     for (const [key, value] of Object.entries(this.env)) if (value === undefined) delete this.env[key];
-    if (this.current !== undefined) this.env[this.opts.portVar] = new URL(this.current.url).port;
+    if (this.current !== undefined) {
+      this.env[this.opts.portVar] = new URL(this.current.url).port;
+      // History's internal listener keeps its port too: the scheduler's HISTORY_URL names it.
+      if (this.current.internalUrl !== undefined) this.env.HISTORY_INTERNAL_PORT = new URL(this.current.internalUrl).port;
+    }
     const service = await spawnService({ ...this.opts, env: this.env });
     this.current = service;
     this.expectingExit = false;

@@ -52,7 +52,7 @@ describe("startServicesInProcess", () => {
       historyEnv: { LOG_LEVEL: "silent" },
       schedulerEnv: { SWEEP_INTERVAL_MS: "50" },
     });
-    expect(histories).toEqual([{ env: { HISTORY_PORT: "0", DATABASE_URL: stack.databaseUrl, LOG_LEVEL: "silent" }, port: 0 }]);
+    expect(histories).toEqual([{ env: { HISTORY_PORT: "0", HISTORY_INTERNAL_PORT: "0", DATABASE_URL: stack.databaseUrl, LOG_LEVEL: "silent" }, port: 0 }]);
     expect(stack.schedulerConfig.env).toMatchObject({ SCHEDULER_PORT: "0", REDIS_URL: testRedisUrl(), HISTORY_URL: stack.historyUrl, SWEEP_INTERVAL_MS: "50" });
     expect(stack.schedulerConfig.env.REDIS_KEY_PREFIX).toMatch(/^tft-[0-9a-f]{8}$/);
     expect(await databaseExists(stack.databaseUrl)).toBe(true);

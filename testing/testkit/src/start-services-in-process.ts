@@ -3,6 +3,8 @@ import { createTestDatabase, deleteKeysWithPrefix, randomKeyPrefix, testRedisUrl
 /** A service running in this process. */
 export interface InProcessService {
   url: string;
+  /** History's internal listener (the scheduler's HISTORY_URL), when it has one. */
+  internalUrl?: string;
   close(): Promise<void>;
 }
 
@@ -31,6 +33,8 @@ export interface InProcessServicesOptions<HC, SC extends { port: number }> {
 /** History and scheduler in this process, on a database and key prefix of their own. */
 export interface InProcessServices<SC> {
   historyUrl: string;
+  /** History's internal listener, which the scheduler calls. */
+  historyInternalUrl: string;
   schedulerUrl: string;
   /** History's own database. */
   databaseUrl: string;
@@ -46,15 +50,16 @@ export interface InProcessServices<SC> {
 export async function startHistoryInProcess<C>(
   history: InProcessServiceModule<C>,
   env: Record<string, string> = {},
-): Promise<InProcessService & { databaseUrl: string }> {
+): Promise<InProcessService & { internalUrl: string; databaseUrl: string }> {
   const db = await createTestDatabase();
   try {
-    const running = await history.start(history.loadConfig({ HISTORY_PORT: "0", DATABASE_URL: db.url, ...env }));
+    const running = await history.start(history.loadConfig({ HISTORY_PORT: "0", HISTORY_INTERNAL_PORT: "0", DATABASE_URL: db.url, ...env }));
     const close = async (): Promise<void> => {
       await running.close();
       await db.drop();
     };
-    return { url: running.url, databaseUrl: db.url, close };
+    // A service without an internal listener serves its callers on its one port.
+    return { url: running.url, internalUrl: running.internalUrl ?? running.url, databaseUrl: db.url, close };
   } catch (err) {
     await db.drop();
     throw err;
@@ -82,13 +87,13 @@ export async function startServicesInProcess<HC, SC extends { port: number }>(
       SCHEDULER_PORT: "0",
       REDIS_URL: testRedisUrl(),
       REDIS_KEY_PREFIX: prefix,
-      HISTORY_URL: opts.historyUrl ?? history.url,
+      HISTORY_URL: opts.historyUrl ?? history.internalUrl,
       ...opts.schedulerEnv,
     });
     const scheduler = await startRestartable(opts.scheduler, schedulerConfig);
     cleanups.push(() => scheduler.close());
     const { url: schedulerUrl, stop: stopScheduler } = scheduler;
-    return { historyUrl: history.url, schedulerUrl, databaseUrl: history.databaseUrl, schedulerConfig, stopScheduler, close };
+    return { historyUrl: history.url, historyInternalUrl: history.internalUrl, schedulerUrl, databaseUrl: history.databaseUrl, schedulerConfig, stopScheduler, close };
   } catch (err) {
     await close();
     throw err;

@@ -45,3 +45,9 @@ export function listeningUrl(line: string): string | undefined {
   const record = parseRecord(line);
   return record?.msg === "listening" && typeof record.url === "string" ? record.url : undefined;
 }
+
+/** The `internal_url` of a `"msg":"listening"` line: history's internal listener, which the scheduler calls. */
+export function listeningInternalUrl(line: string): string | undefined {
+  const record = parseRecord(line);
+  return record?.msg === "listening" && typeof record.internal_url === "string" ? record.internal_url : undefined;
+}

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { formatLogLine, listeningUrl } from "./format-log-line.js";
+import { formatLogLine, listeningInternalUrl, listeningUrl } from "./format-log-line.js";
 import { DEFAULT_GRACE_MS, killOnExit, stopChild } from "./stop-child.js";
 import { waitForLine } from "./wait-for-line.js";
 
@@ -30,6 +30,8 @@ export interface RunningService {
   name: string;
   /** The url from the service's `"msg":"listening"` line (the real port when asked for 0). */
   url: string;
+  /** The `internal_url` of that line, when the service has an internal listener (history). */
+  internalUrl?: string;
   child: ChildProcess;
   /** Sends `signal` (default SIGTERM), then SIGKILL after the grace; resolves once it exited. */
   stop(signal?: NodeJS.Signals): Promise<void>;
@@ -57,14 +59,16 @@ export async function spawnService(opts: SpawnServiceOptions): Promise<RunningSe
     process.stdout.write(`${formatLogLine(opts.name, line)}\n`);
   };
   try {
-    const url = await waitForLine(child, {
+    const line = await waitForLine(child, {
       name: opts.name,
-      match: listeningUrl,
+      match: (l) => (listeningUrl(l) === undefined ? undefined : l),
       timeoutMs: opts.timeoutMs ?? DEFAULT_START_TIMEOUT_MS,
       onLine: opts.echo ? echo : undefined,
     });
     const graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
-    return { name: opts.name, url, child, stop: (signal) => stopChild(child, signal, graceMs) };
+    const url = listeningUrl(line)!;
+    const internalUrl = listeningInternalUrl(line);
+    return { name: opts.name, url, internalUrl, child, stop: (signal) => stopChild(child, signal, graceMs) };
   } catch (err) {
     await stopChild(child, "SIGKILL");
     throw err;

@@ -49,9 +49,10 @@ export interface StackOptions<S extends RunningService = RunningService> {
   replicas?: Partial<Record<ReplicatedService, number>>;
   /**
    * Puts each history and scheduler group behind one address, which the services after it and
-   * clients then call (default: the group's single process, called directly).
+   * clients then call (default: the group's single process, called directly); called again with
+   * "internal" for history's internal listeners.
    */
-  front?: (service: ReplicatedService, urls: string[]) => Promise<Front>;
+  front?: (service: ReplicatedService, urls: string[], listener?: "internal") => Promise<Front>;
   /** Worker processes started with the stack (default 1); `addWorker` starts more. */
   workers?: number;
   /** Starts one process (default spawnService; required when S is a handle of another kind). */
@@ -63,6 +64,8 @@ export interface StackOptions<S extends RunningService = RunningService> {
 /** The replicas of one service, and the address the others call them at. */
 export interface ServiceGroup<S extends RunningService = RunningService> {
   url: string;
+  /** History's internal listener (behind its own front with several replicas). */
+  internalUrl?: string;
   replicas: S[];
 }
 
@@ -103,7 +106,7 @@ export async function startStack<S extends RunningService = RunningService>(opts
     stoppers.add(() => redis.stop());
     const starter = new Starter(opts, env, stoppers);
     const history = await starter.group("history", { DATABASE_URL: postgres.url });
-    const scheduler = await starter.group("scheduler", { REDIS_URL: redis.url, HISTORY_URL: history.url });
+    const scheduler = await starter.group("scheduler", { REDIS_URL: redis.url, HISTORY_URL: history.internalUrl ?? history.url });
     const workers: S[] = [];
     stoppers.add(() => stopAtOnce(workers));
     const addWorker = async (own: NodeJS.ProcessEnv = {}): Promise<S> => {
@@ -138,7 +141,9 @@ class Starter<S extends RunningService> {
     const { variable, port } = PORTS[service];
     const entry = this.opts.entries?.[service] ?? join(repoRoot, "services", service, "dist", "main.js");
     const listenPort = String(this.opts.ports?.[service] ?? this.env[variable] ?? port);
-    const env = { ...this.env, ...this.opts.serviceEnv?.[service], ...own, [variable]: listenPort };
+    // History's internal listener follows its public one onto a free port.
+    const internal = service === "history" && listenPort === "0" ? { HISTORY_INTERNAL_PORT: "0" } : {};
+    const env = { ...this.env, ...this.opts.serviceEnv?.[service], ...own, [variable]: listenPort, ...internal };
     const nodeArgs = this.opts.nodeArgs?.[service];
     return this.launch({ name, entry, env, nodeArgs, portVar: variable, echo: this.opts.echo ?? false, graceMs: this.opts.graceMs });
   }
@@ -158,10 +163,14 @@ class Starter<S extends RunningService> {
     replicas.push(...results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : [])));
     const failed = results.find((r) => r.status === "rejected");
     if (failed !== undefined) throw failed.reason;
-    if (this.opts.front === undefined) return { url: replicas[0]!.url, replicas };
+    const internalUrls = replicas.flatMap((r) => (r.internalUrl === undefined ? [] : [r.internalUrl]));
+    if (this.opts.front === undefined) return { url: replicas[0]!.url, internalUrl: internalUrls[0], replicas };
     const front = await this.opts.front(service, replicas.map((r) => r.url));
     this.stoppers.add(() => front.close());
-    return { url: front.url, replicas };
+    if (internalUrls.length === 0) return { url: front.url, replicas };
+    const internalFront = await this.opts.front(service, internalUrls, "internal");
+    this.stoppers.add(() => internalFront.close());
+    return { url: front.url, internalUrl: internalFront.url, replicas };
   }
 }
 

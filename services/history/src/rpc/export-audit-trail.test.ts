@@ -64,10 +64,10 @@ describe("ExportAuditTrail over gRPC (HTTP/2)", () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     history = await startHistory(
-      { ...HISTORY_DEFAULTS, port: 0, databaseUrl: db.url, pageTokenSecret: "test-secret-0123456789" },
+      { ...HISTORY_DEFAULTS, port: 0, internalPort: 0, databaseUrl: db.url, pageTokenSecret: "test-secret-0123456789" },
       { logger: quietLogger },
     );
-    const transport = createGrpcTransport({ baseUrl: history.url });
+    const transport = createGrpcTransport({ baseUrl: history.internalUrl });
     client = createClient(HistoryService, transport);
     const ingest = createClient(HistoryIngestService, transport);
     const job = (id: string, type: string, queue: string) => ({ id, type, queue, maxAttempts: 3 });
@@ -214,7 +214,7 @@ describe("ExportAuditTrail over gRPC (HTTP/2)", () => {
     const PAGES = Math.ceil(BULK_EVENTS / 10);
 
     beforeAll(async () => {
-      d = createHistoryDeps({ ...HISTORY_DEFAULTS, port: 0, databaseUrl: db.url }, quietLogger);
+      d = createHistoryDeps({ ...HISTORY_DEFAULTS, port: 0, internalPort: 0, databaseUrl: db.url }, quietLogger);
       const inner = exportAuditTrail(d, { batchSize: 10, chunkMaxEvents: 10 });
       let done = () => {};
       // Resolves when a call's handler has ended, however it ended.

@@ -15,8 +15,8 @@ describe("GetJobStates over gRPC", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    history = await startHistory({ ...HISTORY_DEFAULTS, port: 0, databaseUrl: db.url }, { logger: quietLogger });
-    ingest = createClient(HistoryIngestService, createGrpcTransport({ baseUrl: history.url }));
+    history = await startHistory({ ...HISTORY_DEFAULTS, port: 0, internalPort: 0, databaseUrl: db.url }, { logger: quietLogger });
+    ingest = createClient(HistoryIngestService, createGrpcTransport({ baseUrl: history.internalUrl }));
   });
   afterAll(async () => {
     await history?.close();

@@ -36,10 +36,10 @@ describe("GetStats over gRPC (HTTP/2)", () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     history = await startHistory(
-      { ...HISTORY_DEFAULTS, port: 0, databaseUrl: db.url, pageTokenSecret: "test-secret-0123456789" },
+      { ...HISTORY_DEFAULTS, port: 0, internalPort: 0, databaseUrl: db.url, pageTokenSecret: "test-secret-0123456789" },
       { logger: quietLogger },
     );
-    const transport = createGrpcTransport({ baseUrl: history.url });
+    const transport = createGrpcTransport({ baseUrl: history.internalUrl });
     client = createClient(HistoryService, transport);
     const ingest = createClient(HistoryIngestService, transport);
     // P ran once (wait 2 s, run 10 s); Q failed, was retried and failed for good (its latest

@@ -34,10 +34,10 @@ describe("GetWorker over gRPC (HTTP/2)", () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     history = await startHistory(
-      { ...HISTORY_DEFAULTS, port: 0, databaseUrl: db.url, pageTokenSecret: "test-secret-0123456789" },
+      { ...HISTORY_DEFAULTS, port: 0, internalPort: 0, databaseUrl: db.url, pageTokenSecret: "test-secret-0123456789" },
       { logger: quietLogger },
     );
-    const transport = createGrpcTransport({ baseUrl: history.url });
+    const transport = createGrpcTransport({ baseUrl: history.internalUrl });
     client = createClient(HistoryService, transport);
     ingest = createClient(HistoryIngestService, transport);
     sql = new pg.Pool({ connectionString: db.url, max: 2 });

@@ -20,8 +20,8 @@ describe("InsertJobs request digests over gRPC", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    history = await startHistory({ ...HISTORY_DEFAULTS, port: 0, databaseUrl: db.url }, { logger: quietLogger });
-    const transport = createGrpcTransport({ baseUrl: history.url });
+    history = await startHistory({ ...HISTORY_DEFAULTS, port: 0, internalPort: 0, databaseUrl: db.url }, { logger: quietLogger });
+    const transport = createGrpcTransport({ baseUrl: history.internalUrl });
     ingest = createClient(HistoryIngestService, transport);
     client = createClient(HistoryService, transport);
   });

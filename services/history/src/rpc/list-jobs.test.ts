@@ -29,7 +29,7 @@ describe("ListJobs over gRPC (HTTP/2)", () => {
     db = await createTestDatabase();
     // Retention off: the set is from March 2026 and must stay.
     history = await startHistory(
-      { ...HISTORY_DEFAULTS, port: 0, databaseUrl: db.url, pageTokenSecret: "test-secret-0123456789", retentionDays: 0 },
+      { ...HISTORY_DEFAULTS, port: 0, internalPort: 0, databaseUrl: db.url, pageTokenSecret: "test-secret-0123456789", retentionDays: 0 },
       { logger: quietLogger },
     );
     client = createClient(HistoryService, createGrpcTransport({ baseUrl: history.url }));

@@ -21,8 +21,8 @@ describe("ListUnfinishedJobs and last_event_seq over gRPC", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    history = await startHistory({ ...HISTORY_DEFAULTS, port: 0, databaseUrl: db.url }, { logger: quietLogger });
-    const transport = createGrpcTransport({ baseUrl: history.url });
+    history = await startHistory({ ...HISTORY_DEFAULTS, port: 0, internalPort: 0, databaseUrl: db.url }, { logger: quietLogger });
+    const transport = createGrpcTransport({ baseUrl: history.internalUrl });
     reader = createClient(HistoryService, transport);
     ingest = createClient(HistoryIngestService, transport);
   });

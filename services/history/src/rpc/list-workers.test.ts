@@ -22,10 +22,10 @@ describe("ListWorkers filtered by status over gRPC (HTTP/2)", () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     history = await startHistory(
-      { ...HISTORY_DEFAULTS, port: 0, databaseUrl: db.url, pageTokenSecret: "test-secret-0123456789", workerStaleMs: 20_000, workerGoneMs: 120_000 },
+      { ...HISTORY_DEFAULTS, port: 0, internalPort: 0, databaseUrl: db.url, pageTokenSecret: "test-secret-0123456789", workerStaleMs: 20_000, workerGoneMs: 120_000 },
       { logger: quietLogger },
     );
-    const transport = createGrpcTransport({ baseUrl: history.url });
+    const transport = createGrpcTransport({ baseUrl: history.internalUrl });
     client = createClient(HistoryService, transport);
     const ingest = createClient(HistoryIngestService, transport);
     sql = new pg.Pool({ connectionString: db.url, max: 2 });

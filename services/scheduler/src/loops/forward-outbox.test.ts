@@ -22,8 +22,8 @@ let down: HistoryClient;
 
 beforeAll(async () => {
   hist = await startTestHistory();
-  history = createHistoryClient(hist.url);
-  down = createHistoryClient(await deadUrl(), 2_000);
+  history = createHistoryClient(hist.internalUrl);
+  down = createHistoryClient(await deadUrl(), {}, 2_000);
 });
 afterAll(async () => {
   await hist.close();

@@ -41,7 +41,7 @@ function reconcilerOver(client: HistoryClient): Reconciler {
 
 beforeAll(async () => {
   hist = await startTestHistory();
-  history = createHistoryClient(hist.url);
+  history = createHistoryClient(hist.internalUrl);
   redis = new Redis(testRedisUrl());
 });
 afterAll(async () => {

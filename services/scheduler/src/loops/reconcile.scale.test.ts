@@ -64,7 +64,7 @@ beforeAll(async () => {
   reconciler = new Reconciler({
     store,
     recovery: new RecoveryStore(redis, prefix),
-    history: createHistoryClient(hist.url),
+    history: createHistoryClient(hist.internalUrl),
     waiters: new LeaseWaiters(redis, redis, prefix, pino({ level: "silent" })),
     logger: pino({ level: "silent" }),
     eventsWritten: () => undefined,

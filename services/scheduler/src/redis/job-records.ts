@@ -47,6 +47,8 @@ export interface LeaseAsk {
   requestId: string;
   /** Byte budget of the payloads; the first job is leased whatever its size. */
   maxBytes: number;
+  /** Actor of the STARTED events: `worker:<name>` of the caller. */
+  actor: string;
 }
 
 /** One lease a worker names: the job and its fencing token. */

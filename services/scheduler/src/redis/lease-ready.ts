@@ -60,7 +60,7 @@ export async function leaseReady(c: LeaseContext, k: QueueKeys, workerId: string
       fixed: [k.types, k.leased, k.outbox, requestKey],
       jobKeys: [...read.candidates.map((x) => k.job(x.id)), ...read.prior.map((id) => k.job(id))],
       args: [
-        ask.max, workerId, c.leaseMs, c.graceMs, nonce, ask.maxBytes, read.candidates.length, read.prior.length,
+        ask.max, workerId, c.leaseMs, c.graceMs, nonce, ask.maxBytes, read.candidates.length, read.prior.length, ask.actor,
         ...read.candidates.flatMap((x) => [x.id, x.type]), ...read.prior,
       ],
     });

@@ -110,8 +110,8 @@ export class QueueStore {
     return reply.map(([status, until]) => ({ status, leaseUntilMs: Number(until) }));
   }
 
-  /** Records reports on jobs of `queue`; one outcome per report, in order. */
-  async report(queue: string, workerId: string, reports: readonly ReportInput[]): Promise<ReportOutcome[]> {
+  /** Records reports on jobs of `queue` by `actor` (default `worker:<workerId>`); one outcome per report, in order. */
+  async report(queue: string, workerId: string, reports: readonly ReportInput[], actor = `worker:${workerId}`): Promise<ReportOutcome[]> {
     if (reports.length === 0) return [];
     const k = this.keys(queue);
     const random = this.opts.random ?? Math.random;
@@ -121,7 +121,7 @@ export class QueueStore {
     const reply = (await this.runDeclaring("report-jobs", queue, {
       fixed: [k.leased, k.delayed, k.outbox, k.types],
       jobKeys: reports.map((r) => k.job(r.id)),
-      args: [workerId, this.opts.retryBaseMs, this.opts.retryMaxMs, ...args],
+      args: [workerId, actor, this.opts.retryBaseMs, this.opts.retryMaxMs, ...args],
     })) as [number, string][];
     return reply.map(([status, jobStatus]) => ({ status, jobStatus: jobStatusOf(jobStatus) }));
   }
@@ -137,12 +137,12 @@ export class QueueStore {
     queue: string,
     workerId: string,
     leases: readonly LeaseRef[],
-    opts: { reason?: "worker_released" | "lease_not_delivered"; attemptsRan?: boolean } = {},
+    opts: { reason?: "worker_released" | "lease_not_delivered"; attemptsRan?: boolean; actor?: string } = {},
   ): Promise<{ released: number; ready: TypeCounts }> {
     if (leases.length === 0) return { released: 0, ready: new Map() };
     const k = this.keys(queue);
     const reason = opts.reason ?? "worker_released";
-    const actor = reason === "lease_not_delivered" ? "scheduler:lease-jobs" : "";
+    const actor = reason === "lease_not_delivered" ? "scheduler:lease-jobs" : (opts.actor ?? "");
     const [released, counts] = (await this.runDeclaring("release-jobs", queue, {
       fixed: [k.types, k.leased, k.outbox],
       jobKeys: leases.map((l) => k.job(l.id)),

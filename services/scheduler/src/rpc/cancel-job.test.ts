@@ -29,7 +29,7 @@ function deps() {
   return {
     store: new QueueStore({ ...s.config, redis: s.redis, keyPrefix: s.config.redisKeyPrefix }),
     recovery: new RecoveryStore(s.redis, s.config.redisKeyPrefix),
-    history: createHistoryClient(s.historyUrl),
+    history: createHistoryClient(s.historyInternalUrl),
     logger: pino({ level: "silent" }),
     eventsWritten: () => undefined,
   };
@@ -130,7 +130,7 @@ describe("CancelJob", () => {
     const id = uuidv7();
     const [stored] = (await s.ingest.insertJobs({ jobs: [{ id, type: "t.x", queue: "c7", payload: {}, maxAttempts: 3 }] })).jobs;
     const store = new QueueStore({ ...s.config, redis: s.redis, keyPrefix: s.config.redisKeyPrefix });
-    const real = createHistoryClient(s.historyUrl);
+    const real = createHistoryClient(s.historyInternalUrl);
     let raced = false;
     // Right after the cancel's write to history, the enqueue lands and a worker runs the job.
     const history = {

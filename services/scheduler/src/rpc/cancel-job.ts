@@ -1,6 +1,6 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { JobStatus, type SchedulerService } from "@taskflow/proto";
-import { callerActor } from "../caller.js";
+import { actorOf } from "@taskflow/service-kit";
 import type { Deps } from "../deps.js";
 import { invalidArgument, jobFinished } from "../errors.js";
 import { checkJobId, checkText } from "../validate.js";
@@ -15,7 +15,7 @@ const TERMINAL = new Set([JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCE
  * CancelJob: a pending job ends CANCELLED at once; a running one is flagged
  * and its worker stops at its next heartbeat. A job history holds as unfinished
  * but Redis does not is cancelled with a tombstone written first (see {@link cancelLostJob}).
- * The caller ("api" or "api:<caller>", see {@link callerActor}) is the actor of a CANCELLED
+ * The caller ("api:<name>" of the verified identity, plain "api" with authentication off) is the actor of a CANCELLED
  * written now; a running job's CANCELLED, written by whoever ends the attempt, names it in
  * `details.requested_by`.
  * @throws invalid_argument for a bad id, reason or caller header; not_found for an unknown id;
@@ -25,7 +25,7 @@ const TERMINAL = new Set([JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCE
 export const cancelJob =
   (d: Deps): ServiceImpl<typeof SchedulerService>["cancelJob"] =>
   async (req, ctx) => {
-    const actor = callerActor(ctx);
+    const actor = actorOf(ctx, "api");
     checkJobId(req.id, "id");
     if (req.reason.length > MAX_REASON_LENGTH) {
       throw invalidArgument("reason", `must be at most ${MAX_REASON_LENGTH} characters`);

@@ -4,6 +4,7 @@ import type { DispatchJobsRequest, DispatchJobsResponseSchema, WorkerService } f
 import type { Deps } from "../deps.js";
 import type { LeaseWaiter } from "../redis/lease-waiters.js";
 import { checkJobTypes, checkQueues, checkWorkerId } from "../validate.js";
+import { workerActor } from "../worker-actor.js";
 import { attempt, handBack, MAX_LEASE_JOBS, toLeasedJob, type Ask } from "./lease-jobs.js";
 
 /**
@@ -90,7 +91,7 @@ export const dispatchJobs = (d: Deps): ServiceImpl<typeof WorkerService>["dispat
     const reader = requests[Symbol.asyncIterator]();
     const first = await reader.next();
     if (first.done === true) return;
-    const ask = parseOpen(first.value);
+    const ask = { ...parseOpen(first.value), actor: workerActor(ctx, first.value.workerId) };
     const state = new StreamState();
     const waiter = d.waiters.register({ queues: ask.queues, types: ask.types, want: 0 });
     const hear = (req: DispatchJobsRequest): void => {
@@ -143,7 +144,7 @@ export const dispatchJobs = (d: Deps): ServiceImpl<typeof WorkerService>["dispat
     }
   };
 
-function parseOpen(req: DispatchJobsRequest): Omit<Ask, "max"> {
+function parseOpen(req: DispatchJobsRequest): Omit<Ask, "max" | "actor"> {
   checkWorkerId(req.workerId);
   checkQueues(req.queues);
   checkJobTypes(req.jobTypes);

@@ -11,7 +11,7 @@ let replica: Replica;
 beforeAll(async () => {
   s = await startStack();
   // A scheduler whose history stops answering (a stalled database, a hung history) on demand.
-  hole = await startAnswerBlackhole(s.historyUrl);
+  hole = await startAnswerBlackhole(s.historyInternalUrl);
   replica = await startReplica(s, { HISTORY_URL: hole.url });
 });
 afterAll(async () => {

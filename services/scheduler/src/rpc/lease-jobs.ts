@@ -2,6 +2,7 @@ import type { JsonObject, MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs, durationMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { JobStatus, type LeasedJobSchema, type LeaseJobsRequest, type WorkerService } from "@taskflow/proto";
+import { workerActor } from "../worker-actor.js";
 import type { Deps } from "../deps.js";
 import type { LeasedRecord } from "../redis/queue-store.js";
 import type { LeaseWaiter } from "../redis/lease-waiters.js";
@@ -21,6 +22,8 @@ export interface Ask {
   types: string[];
   requestId: string;
   max: number;
+  /** Actor of the STARTED events (see workerActor). */
+  actor: string;
 }
 
 /**
@@ -34,7 +37,7 @@ export interface Ask {
 export const leaseJobs =
   (d: Deps): ServiceImpl<typeof WorkerService>["leaseJobs"] =>
   async (req, ctx) => {
-    const ask = parseAsk(req);
+    const ask = { ...parseAsk(req), actor: workerActor(ctx, req.workerId) };
     const waitMs = req.wait === undefined ? 0 : clamp(durationMs(req.wait), 0, MAX_LEASE_WAIT_MS);
     const until = Date.now() + waitMs;
     // Registered before the first try, so jobs arriving in between still wake this call.
@@ -58,7 +61,7 @@ export const leaseJobs =
     }
   };
 
-function parseAsk(req: LeaseJobsRequest): Ask {
+function parseAsk(req: LeaseJobsRequest): Omit<Ask, "actor"> {
   checkWorkerId(req.workerId);
   checkQueues(req.queues);
   checkJobTypes(req.jobTypes);
@@ -81,7 +84,7 @@ export async function attempt(d: Deps, ask: Ask, waiter: LeaseWaiter): Promise<L
     const maxBytes = d.config.leaseMaxBytes - bytes;
     if (out.length >= ask.max || (out.length > 0 && maxBytes <= 0)) break;
     d.metrics.leaseScripts.inc();
-    const leased = await d.store.lease(q, ask.workerId, { max: ask.max - out.length, types: ask.types, requestId: ask.requestId, maxBytes });
+    const leased = await d.store.lease(q, ask.workerId, { max: ask.max - out.length, types: ask.types, requestId: ask.requestId, maxBytes, actor: ask.actor });
     out.push(...leased);
     for (const r of leased) bytes += Buffer.byteLength(r.payloadJson, "utf8");
   }

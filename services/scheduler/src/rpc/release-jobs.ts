@@ -2,6 +2,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { WorkerService } from "@taskflow/proto";
 import type { Deps } from "../deps.js";
 import { checkWorkerId } from "../validate.js";
+import { workerActor } from "../worker-actor.js";
 import { groupByQueue, parseLeases } from "./lease-refs.js";
 
 /**
@@ -13,10 +14,10 @@ import { groupByQueue, parseLeases } from "./lease-refs.js";
  */
 export const releaseJobs =
   (d: Deps): ServiceImpl<typeof WorkerService>["releaseJobs"] =>
-  async (req) => {
+  async (req, ctx) => {
     checkWorkerId(req.workerId);
     const groups = [...groupByQueue(parseLeases(req.leases, "leases"))];
-    const opts = { attemptsRan: req.attemptsRan };
+    const opts = { attemptsRan: req.attemptsRan, actor: workerActor(ctx, req.workerId) };
     const results = await Promise.all(groups.map(([queue, leases]) => d.store.release(queue, req.workerId, leases, opts)));
     const released = results.reduce((n, r) => n + r.released, 0);
     if (released > 0) {

@@ -6,6 +6,7 @@ import type { Deps } from "../deps.js";
 import { invalidArgument } from "../errors.js";
 import type { ReportInput, ReportOutcome } from "../redis/queue-store.js";
 import { checkWorkerId, containsNul } from "../validate.js";
+import { workerActor } from "../worker-actor.js";
 import { groupByQueue, parseLeases, type PlacedLease } from "./lease-refs.js";
 
 /** Longest error text kept, in characters; longer ones are cut (a report must not fail over its error). */
@@ -21,13 +22,14 @@ type PlacedReport = PlacedLease & ReportInput;
  */
 export const reportJobs =
   (d: Deps): ServiceImpl<typeof WorkerService>["reportJobs"] =>
-  async (req) => {
+  async (req, ctx) => {
     checkWorkerId(req.workerId);
+    const actor = workerActor(ctx, req.workerId);
     const reports = parseReports(req.reports, d.config.maxPayloadBytes);
     const results = new Array<MessageInitShape<typeof ReportResultSchema>>(reports.length);
     await Promise.all(
       [...groupByQueue(reports)].map(async ([queue, group]) => {
-        const outcomes = await d.store.report(queue, req.workerId, group);
+        const outcomes = await d.store.report(queue, req.workerId, group, actor);
         group.forEach((r, i) => (results[r.index] = { jobId: r.id, ...outcomes[i]! }));
         // The script draws a retry's backoff: the timer reads when the earliest is due.
         if (group.some((r, i) => isRetry(r, outcomes[i]!))) d.dueTimer.delayed(queue);

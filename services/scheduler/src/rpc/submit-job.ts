@@ -1,6 +1,6 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { SchedulerService } from "@taskflow/proto";
-import { callerActor } from "../caller.js";
+import { actorOf } from "@taskflow/service-kit";
 import type { Deps } from "../deps.js";
 import { parseSubmitJob } from "../validate.js";
 import { acceptJobs } from "./submit-jobs.js";
@@ -9,7 +9,7 @@ import { acceptJobs } from "./submit-jobs.js";
 export const submitJob =
   (d: Deps): ServiceImpl<typeof SchedulerService>["submitJob"] =>
   async (req, ctx) => {
-    const actor = callerActor(ctx);
+    const actor = actorOf(ctx, "api");
     const job = parseSubmitJob(req, d.config);
     const [stored] = await acceptJobs(d, [job], actor, ctx.signal);
     return { job: stored };

@@ -1,7 +1,7 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { durationFromMs, durationMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { type Job, JobStatus, type SchedulerService } from "@taskflow/proto";
-import { callerActor } from "../caller.js";
+import { actorOf } from "@taskflow/service-kit";
 import type { Deps } from "../deps.js";
 import type { JobInit } from "../history-client.js";
 import { crashAfterHistoryCommit } from "../faults.js";
@@ -16,7 +16,7 @@ import { parseSubmitJobs, type NewJob } from "../validate.js";
 export const submitJobs =
   (d: Deps): ServiceImpl<typeof SchedulerService>["submitJobs"] =>
   async (req, ctx) => {
-    const actor = callerActor(ctx);
+    const actor = actorOf(ctx, "api");
     const jobs = parseSubmitJobs(req.jobs, d.config);
     return { jobs: await acceptJobs(d, jobs, actor, ctx.signal) };
   };
@@ -26,8 +26,8 @@ export const submitJobs =
  * survives the loss of Redis. A job whose idempotency key history already holds is answered as
  * stored, and enqueued too while history still has it pending: a retry after an enqueue that
  * failed runs the job at once instead of waiting for the reconciler (the enqueue creates nothing
- * when Redis holds the job). `actor` is recorded on the SUBMITTED events ("api" or
- * "api:<caller>").
+ * when Redis holds the job). `actor` is recorded on the SUBMITTED events ("api:<name>" of the
+ * verified caller, plain "api" with authentication off).
  * @throws unavailable when history or Redis cannot be reached (history failing means nothing was
  *   enqueued); already_exists when an idempotency key was used for a different request.
  */

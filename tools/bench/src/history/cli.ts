@@ -93,6 +93,7 @@ async function measureAll(url: string, plan: LoadPlan, o: Options, signal: Abort
   const history = await startHistory({
     ...HISTORY_DEFAULTS,
     port: 0,
+    internalPort: 0,
     databaseUrl: url,
     pageTokenSecret: randomBytes(24).toString("hex"),
     retentionDays: 0,

@@ -138,9 +138,9 @@ function formatPhase(c: PhaseCost, jobs: number): string {
 
 /** Starts history on the bench database and sends the jobs through it: the insert and events phases. */
 async function ingestPhases(url: string, m: Meters, inserts: InsertRequest[], appends: AppendRequest[], jobs: number): Promise<PhaseCost[]> {
-  const history = await startHistory({ ...HISTORY_DEFAULTS, port: 0, databaseUrl: url, pageTokenSecret: randomBytes(24).toString("hex"), retentionDays: 0, logLevel: "warn" });
+  const history = await startHistory({ ...HISTORY_DEFAULTS, port: 0, internalPort: 0, databaseUrl: url, pageTokenSecret: randomBytes(24).toString("hex"), retentionDays: 0, logLevel: "warn" });
   try {
-    const client = createClient(HistoryIngestService, createGrpcTransport({ baseUrl: history.url }));
+    const client = createClient(HistoryIngestService, createGrpcTransport({ baseUrl: history.internalUrl }));
     await sleep(1_000); // the loops' first runs at start-up
     const events = appends.reduce((n, r) => n + (r.events?.length ?? 0), 0);
     const insert = await measure("insert", m, async () => {

@@ -28,6 +28,7 @@ describe("measureShape against a running history service", () => {
     history = await startHistory({
       ...HISTORY_DEFAULTS,
       port: 0,
+      internalPort: 0,
       databaseUrl: db.url,
       pageTokenSecret: randomBytes(16).toString("hex"),
       retentionDays: 0,

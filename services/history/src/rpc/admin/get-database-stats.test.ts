@@ -27,7 +27,7 @@ describe("GetDatabaseStats over gRPC (HTTP/2)", () => {
   /** A history server on the file's database, and its clients. */
   const serve = async () => {
     const started = await startHistory(
-      { ...HISTORY_DEFAULTS, port: 0, databaseUrl: db.url, databasePoolMax: 7, pageTokenSecret: "test-secret-0123456789" },
+      { ...HISTORY_DEFAULTS, port: 0, internalPort: 0, databaseUrl: db.url, databasePoolMax: 7, pageTokenSecret: "test-secret-0123456789" },
       { logger: quietLogger },
     );
     const transport = createGrpcTransport({ baseUrl: started.url });
@@ -35,7 +35,7 @@ describe("GetDatabaseStats over gRPC (HTTP/2)", () => {
       history: started,
       admin: createClient(HistoryAdminService, transport),
       client: createClient(HistoryService, transport),
-      ingest: createClient(HistoryIngestService, transport),
+      ingest: createClient(HistoryIngestService, createGrpcTransport({ baseUrl: started.internalUrl })),
     };
   };
 
@@ -174,7 +174,7 @@ describe("GetDatabaseStats over gRPC (HTTP/2)", () => {
   it("samples again on its interval", async () => {
     const loopDb = await createTestDatabase();
     const fast = await startHistory(
-      { ...HISTORY_DEFAULTS, port: 0, databaseUrl: loopDb.url, partitionMaintenanceIntervalMs: 20 },
+      { ...HISTORY_DEFAULTS, port: 0, internalPort: 0, databaseUrl: loopDb.url, partitionMaintenanceIntervalMs: 20 },
       { logger: quietLogger },
     );
     const probe = new pg.Client({ connectionString: loopDb.url });
@@ -212,7 +212,7 @@ describe("GetDatabaseStats without pg_stat_statements preloaded", () => {
   beforeAll(async () => {
     server = await startPrivatePostgres();
     db = await createTestDatabase(server.adminUrl);
-    history = await startHistory({ ...HISTORY_DEFAULTS, port: 0, databaseUrl: db.url }, { logger: quietLogger });
+    history = await startHistory({ ...HISTORY_DEFAULTS, port: 0, internalPort: 0, databaseUrl: db.url }, { logger: quietLogger });
     admin = createClient(HistoryAdminService, createGrpcTransport({ baseUrl: history.url }));
     sql = new pg.Pool({ connectionString: db.url, max: 1 });
   });

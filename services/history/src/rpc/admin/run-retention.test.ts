@@ -39,6 +39,7 @@ describe("RunRetention over gRPC (HTTP/2)", () => {
       {
         ...HISTORY_DEFAULTS,
         port: 0,
+        internalPort: 0,
         databaseUrl: f.db.url,
         pageTokenSecret: "test-secret-0123456789",
         retentionDays: 10,

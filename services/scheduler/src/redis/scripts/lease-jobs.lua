@@ -39,7 +39,8 @@
             this, except that the first job is always leased
   ARGV[a+6] c, the number of candidates
   ARGV[a+7] p, the number of ids the request key held
-  ARGV[a+8..] c pairs: candidate id, its job type (best first); then p ids
+  ARGV[a+8] actor of the events: 'worker:' and the verified name of the caller
+  ARGV[a+9..] c pairs: candidate id, its job type (best first); then p ids
 
   Returns { jobs, passed }: one array per leased job,
     { id, type, payload, priority, max_attempts, attempts, timeout_ms,
@@ -53,7 +54,8 @@ local limit = tonumber(ARGV[at])
 local worker, lease_ms, grace_ms, nonce = ARGV[at + 1], tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3]), ARGV[at + 4]
 local max_bytes = tonumber(ARGV[at + 5])
 local n_candidates, n_prior = tonumber(ARGV[at + 6]), tonumber(ARGV[at + 7])
-local candidates_at = at + 8
+local actor = ARGV[at + 8]
+local candidates_at = at + 9
 local prior_at = candidates_at + 2 * n_candidates
 local now = now_ms()
 local out = {}
@@ -126,7 +128,7 @@ for i = 1, n_candidates do
       redis.call('ZADD', leased, lease_until, id)
       emit(outbox, key, id, {
         type = 'STARTED', status = 'processing', attempt = attempts, at = now,
-        actor = 'worker:' .. worker, worker = worker, lease = token, reason = 'leased',
+        actor = actor, worker = worker, lease = token, reason = 'leased',
       })
       f[6] = attempts
       out[#out + 1] = record(id, f, token, lease_until, deadline, now)

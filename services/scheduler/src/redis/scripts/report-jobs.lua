@@ -30,9 +30,10 @@
   ARGV[2..n+1] their job types
   then, from a = n + 2:
   ARGV[a] worker id
-  ARGV[a+1] retry base delay, ms
-  ARGV[a+2] retry delay cap, ms
-  ARGV[a+3..] 6 fields per report: job id, lease token, outcome ('completed'
+  ARGV[a+1] actor of the events: 'worker:' and the verified name of the caller
+  ARGV[a+2] retry base delay, ms
+  ARGV[a+3] retry delay cap, ms
+  ARGV[a+4..] 6 fields per report: job id, lease token, outcome ('completed'
             or 'failed'), result JSON or error text, permanent ('1' or '0'),
             jitter r in [0, 1)
 
@@ -45,10 +46,9 @@
 
 local leased, delayed, outbox, types = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local at, job_at = declare_ready(5)
-local worker = ARGV[at]
-local base_ms, max_ms = tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2])
-local first = at + 3
-local actor = 'worker:' .. worker
+local worker, actor = ARGV[at], ARGV[at + 1]
+local base_ms, max_ms = tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3])
+local first = at + 4
 local now = now_ms()
 local out = {}
 
