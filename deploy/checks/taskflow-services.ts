@@ -59,7 +59,7 @@ export const TASKFLOW_SERVICES: Readonly<Record<TaskflowServiceName, TaskflowSer
   worker: {
     env: [
       "SCHEDULER_URL", "WORKER_ID", "WORKER_QUEUES", "WORKER_CONCURRENCY", "WORKER_HANDLERS", "WORKER_HOST",
-      "WORKER_PORT", "SHUTDOWN_GRACE_MS", "LOG_LEVEL",
+      "WORKER_PORT", "SHUTDOWN_GRACE_MS", "LOG_LEVEL", "HTTP_HANDLER_ENABLED", "HTTP_HANDLER_ALLOW",
     ],
     required: ["SCHEDULER_URL"],
     hostVar: "WORKER_HOST",
