@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { ConfigError, ConfigReader, LOG_LEVELS, readCredentialFiles, type CredentialFiles } from "@taskflow/service-kit";
+import { parseAllowlist, type AllowEntry } from "./handlers/destination-policy.js";
 import { builtInHandlerNames, type BuiltInHandlerName } from "./handlers/index.js";
 
 /** Settings of the worker service, read once from the environment. */
@@ -14,8 +15,16 @@ export interface WorkerConfig {
   readonly queues: readonly string[];
   /** Jobs run at once (WORKER_CONCURRENCY). */
   readonly concurrency: number;
-  /** Built-in handlers enabled (WORKER_HANDLERS). */
+  /**
+   * Built-in handlers enabled (WORKER_HANDLERS, default all of them; `http` only with
+   * HTTP_HANDLER_ENABLED=true, because it calls any URL a job names).
+   */
   readonly handlers: readonly BuiltInHandlerName[];
+  /**
+   * Destinations the `http` handler may call (HTTP_HANDLER_ALLOW, comma-separated host names,
+   * `*.domain`, IPs and CIDRs). Empty allows public addresses only; see destination-policy.ts.
+   */
+  readonly httpAllow: readonly AllowEntry[];
   /** Interface of the health endpoint (WORKER_HOST). */
   readonly host: string;
   /** Port of the health endpoint (WORKER_PORT); 0 picks a free one. */
@@ -32,28 +41,52 @@ export const DEFAULT_CONCURRENCY = 10;
 export const DEFAULT_HOST = "127.0.0.1";
 export const DEFAULT_PORT = 50053;
 export const DEFAULT_SHUTDOWN_GRACE_MS = 25_000;
+/** The `http` handler is off unless HTTP_HANDLER_ENABLED says otherwise. */
+export const DEFAULT_HTTP_HANDLER_ENABLED = "false";
 
 /**
  * Reads the worker's configuration.
- * @throws ConfigError listing every bad variable, including unknown names in WORKER_HANDLERS.
+ * @throws ConfigError listing every bad variable, including unknown names in WORKER_HANDLERS,
+ * `http` listed there while HTTP_HANDLER_ENABLED is not `true`, and unreadable allowlist entries.
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): WorkerConfig {
   const r = new ConfigReader(env);
-  const handlers = r.list("WORKER_HANDLERS", builtInHandlerNames);
+  const { handlers, httpAllow, problems } = readHandlers(r);
   const config: WorkerConfig = {
     schedulerUrl: r.url("SCHEDULER_URL", DEFAULT_SCHEDULER_URL),
     schedulerCredentials: readCredentialFiles(r, "SCHEDULER"),
     workerId: r.string("WORKER_ID", `${hostname()}-${process.pid}`),
     queues: r.list("WORKER_QUEUES", DEFAULT_QUEUES),
     concurrency: r.int("WORKER_CONCURRENCY", DEFAULT_CONCURRENCY, { min: 1, max: 1000 }),
-    handlers: handlers.filter(isBuiltIn),
+    handlers,
+    httpAllow,
     host: r.string("WORKER_HOST", DEFAULT_HOST),
     port: r.int("WORKER_PORT", DEFAULT_PORT, { min: 0, max: 65535 }),
     shutdownGraceMs: r.int("SHUTDOWN_GRACE_MS", DEFAULT_SHUTDOWN_GRACE_MS, { min: 0, max: 3_600_000 }),
     logLevel: r.oneOf("LOG_LEVEL", "info", LOG_LEVELS),
   };
-  finish(r, unknownHandlerProblems(handlers));
+  finish(r, problems);
   return Object.freeze(config);
+}
+
+/** WORKER_HANDLERS, HTTP_HANDLER_ENABLED and HTTP_HANDLER_ALLOW, with the problems WORKER_HANDLERS has. */
+function readHandlers(r: ConfigReader): {
+  handlers: BuiltInHandlerName[];
+  httpAllow: AllowEntry[];
+  problems: string[];
+} {
+  const listed = r.list("WORKER_HANDLERS", []);
+  const httpEnabled = r.oneOf("HTTP_HANDLER_ENABLED", DEFAULT_HTTP_HANDLER_ENABLED, ["true", "false"]) === "true";
+  const allow = parseAllowlist(r.list("HTTP_HANDLER_ALLOW", []));
+  for (const problem of allow.problems) r.invalid("HTTP_HANDLER_ALLOW", problem);
+  const problems = unknownHandlerProblems(listed);
+  // Listing http by name without enabling it is a contradiction worth stopping for, not a silent drop.
+  if (listed.includes("http") && !httpEnabled) {
+    problems.push("WORKER_HANDLERS: http is listed but HTTP_HANDLER_ENABLED is not true");
+  }
+  const named = listed.length > 0 ? listed.filter(isBuiltIn) : [...builtInHandlerNames];
+  const handlers = named.filter((name) => name !== "http" || httpEnabled);
+  return { handlers, httpAllow: allow.entries, problems };
 }
 
 const isBuiltIn = (name: string): name is BuiltInHandlerName =>

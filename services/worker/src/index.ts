@@ -1,3 +1,4 @@
 export { loadConfig, type WorkerConfig } from "./config.js";
-export { builtInHandlerNames, builtInHandlers, type BuiltInHandlerName } from "./handlers/index.js";
+export { builtInHandlerNames, createBuiltInHandlers, type BuiltInHandlerName } from "./handlers/index.js";
+export { parseAllowlist, type AllowEntry } from "./handlers/destination-policy.js";
 export { startWorkerService, type RunningWorkerService } from "./start-worker-service.js";

@@ -9,6 +9,7 @@ import {
 } from "@taskflow/proto/gen/grpc/health/v1/health_pb";
 import { startInProcessStack, type InProcessStack } from "@taskflow/test-stack";
 import { uniqueQueue } from "@taskflow/testkit";
+import { pino, type Logger } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "./config.js";
 import { startWorkerService } from "./start-worker-service.js";
@@ -17,11 +18,13 @@ let stack: InProcessStack;
 let client: TaskFlowClient;
 let hook: Server;
 let hookUrl: string;
+let hookCalls = 0;
 
 beforeAll(async () => {
   stack = await startInProcessStack({ LEASE_MS: "3000" });
   client = createTaskFlowClient({ schedulerUrl: stack.schedulerUrl, historyUrl: stack.historyUrl });
   hook = createServer((_req, res) => {
+    hookCalls++;
     res.writeHead(200, { "content-type": "application/json" });
     res.end('{"received":true}');
   });
@@ -36,14 +39,25 @@ afterAll(async () => {
   await stack?.close();
 });
 
-function serviceConfig(schedulerUrl: string, queue: string) {
+function serviceConfig(schedulerUrl: string, queue: string, env: Record<string, string> = {}) {
   return loadConfig({
     SCHEDULER_URL: schedulerUrl,
     WORKER_ID: `svc-${queue}`,
     WORKER_QUEUES: queue,
     WORKER_PORT: "0",
     SHUTDOWN_GRACE_MS: "1000",
+    ...env,
   });
+}
+
+/** The webhook receiver listens on loopback, which the http handler calls only when allowed. */
+const httpOn = { HTTP_HANDLER_ENABLED: "true", HTTP_HANDLER_ALLOW: "127.0.0.1/32" };
+
+/** A logger that keeps its info lines, parsed. */
+function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  return { logger, lines };
 }
 
 async function healthOf(url: string): Promise<ServingStatus> {
@@ -54,7 +68,13 @@ async function healthOf(url: string): Promise<ServingStatus> {
 describe("startWorkerService", () => {
   it("runs the built-in handlers and serves gRPC health", async () => {
     const queue = uniqueQueue();
-    const service = await startWorkerService(serviceConfig(stack.schedulerUrl, queue), { logger: stack.logger });
+    const { logger, lines } = capturingLogger();
+    const service = await startWorkerService(serviceConfig(stack.schedulerUrl, queue, httpOn), { logger });
+    expect(lines.find((l) => l["msg"] === "built-in handlers")).toMatchObject({
+      handlers: ["echo", "sleep", "fail", "flaky", "http"],
+      http_handler: true,
+      http_allow: ["127.0.0.1/32"],
+    });
     try {
       expect(await healthOf(service.url)).toBe(ServingStatus.SERVING);
       const [echo, sleep, flaky, http] = await client.submitMany([
@@ -78,6 +98,28 @@ describe("startWorkerService", () => {
     }
     const me = (await client.workers()).find((w) => w.id === `svc-${queue}`);
     expect(me?.status).toBe(WorkerStatus.GONE);
+  });
+
+  it("does not lease http jobs while the http handler is off, as it is by default", async () => {
+    const queue = uniqueQueue();
+    const { logger, lines } = capturingLogger();
+    const service = await startWorkerService(serviceConfig(stack.schedulerUrl, queue), { logger });
+    expect(lines.find((l) => l["msg"] === "built-in handlers")).toMatchObject({
+      handlers: ["echo", "sleep", "fail", "flaky"],
+      http_handler: false,
+    });
+    const callsBefore = hookCalls;
+    try {
+      expect((await client.worker(`svc-${queue}`)).jobTypes).toEqual(["echo", "sleep", "fail", "flaky"]);
+      // Submitted first, so a worker serving http would lease it before the echo job.
+      const http = await client.submit({ type: "http", queue, payload: { url: hookUrl } });
+      const echo = await client.submit({ type: "echo", queue, payload: {} });
+      expect((await client.waitFor(echo.id, { timeoutMs: 20_000 })).status).toBe(JobStatus.COMPLETED);
+      expect(await client.get(http.id)).toMatchObject({ status: JobStatus.PENDING, attempts: 0 });
+    } finally {
+      await service.close();
+    }
+    expect(hookCalls).toBe(callsBefore);
   });
 
   it("fails jobs of the fail handler after their attempts", async () => {

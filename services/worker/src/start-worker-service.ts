@@ -1,10 +1,9 @@
-import type { Handler } from "@taskflow/worker-sdk";
 import { createWorker } from "@taskflow/worker-sdk";
 import { createLogger, readCredentials, startServer } from "@taskflow/service-kit";
 import type { Logger } from "pino";
 import { createSchedulerHealthCheck } from "./check-scheduler-health.js";
 import type { WorkerConfig } from "./config.js";
-import { builtInHandlers } from "./handlers/index.js";
+import { createBuiltInHandlers } from "./handlers/index.js";
 
 /** A running worker service. */
 export interface RunningWorkerService {
@@ -25,8 +24,8 @@ export async function startWorkerService(
   opts: { logger?: Logger } = {},
 ): Promise<RunningWorkerService> {
   const logger = opts.logger ?? createLogger({ name: "worker", level: config.logLevel });
-  const handlers: Record<string, Handler> = {};
-  for (const name of config.handlers) handlers[name] = builtInHandlers[name];
+  const handlers = createBuiltInHandlers(config.handlers, { httpAllow: config.httpAllow });
+  logBuiltInHandlers(logger, config);
   const credentials = readCredentials(config.schedulerCredentials, logger);
   const worker = createWorker({
     scheduler: config.schedulerUrl,
@@ -62,4 +61,11 @@ export async function startWorkerService(
     await server.close();
   };
   return { url: server.url, close: () => (closing ??= close()) };
+}
+
+/** Says at start-up which handlers run, and where the `http` handler may call when it does. */
+function logBuiltInHandlers(logger: Logger, config: WorkerConfig): void {
+  const http = config.handlers.includes("http");
+  const httpAllow = http ? config.httpAllow.map((e) => e.text) : undefined;
+  logger.info({ handlers: config.handlers, http_handler: http, http_allow: httpAllow }, "built-in handlers");
 }

@@ -3,7 +3,8 @@ import type { AddressInfo } from "node:net";
 import { PermanentError } from "@taskflow/worker-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeContext } from "../../test/make-context.js";
-import { http, maxBodyBytes } from "./http.js";
+import { parseAllowlist } from "./destination-policy.js";
+import { createHttpHandler, maxBodyBytes } from "./http.js";
 
 interface Seen {
   method: string;
@@ -13,7 +14,13 @@ interface Seen {
 
 let server: Server;
 let base: string;
+let port: number;
 const seen: Seen[] = [];
+
+/** The handler as a deployment that allows its loopback webhook receiver configures it. */
+const http = createHttpHandler({ allow: parseAllowlist(["127.0.0.1/32"]).entries });
+/** The handler with no allowlist: public addresses only. */
+const guarded = createHttpHandler({ allow: [] });
 
 const routes: Record<string, (res: ServerResponse, req: Seen) => void> = {
   "/json": (res, req) => {
@@ -46,7 +53,8 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  port = (server.address() as AddressInfo).port;
+  base = `http://127.0.0.1:${port}`;
 });
 
 afterAll(async () => {
@@ -124,5 +132,84 @@ describe("http", () => {
     ["a bad timeout", { url: "http://127.0.0.1/x", timeout_ms: 0 }],
   ])("fails permanently on %s", async (_name, payload) => {
     await expect(http(makeContext(payload))).rejects.toBeInstanceOf(PermanentError);
+  });
+});
+
+describe("http destinations", () => {
+  // A receiver of its own: requests that earlier tests aborted may still reach the shared one late.
+  let target: Server;
+  let targetPort: number;
+  /** Path of each request the receiver got. */
+  const targetPaths: string[] = [];
+  const targetHosts: string[] = [];
+
+  beforeAll(async () => {
+    target = createServer((req, res) => {
+      targetPaths.push(req.url ?? "");
+      targetHosts.push(req.headers.host ?? "");
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.end("hello");
+    });
+    await new Promise<void>((resolve) => target.listen(0, "127.0.0.1", resolve));
+    targetPort = (target.address() as AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    target.closeAllConnections();
+    await new Promise((resolve) => target.close(resolve));
+  });
+
+  /**
+   * Runs the handler, expecting a refusal, and returns its message once an allowed request to the
+   * receiver (sent after the refused one, so arriving after it) shows the refused one never came.
+   */
+  async function refusal(handler: typeof http, url: string): Promise<string> {
+    targetPaths.length = 0;
+    const err = await handler(makeContext({ url, body: { secret: 1 } })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PermanentError);
+    await http(makeContext({ method: "GET", url: `http://127.0.0.1:${targetPort}/barrier` }));
+    expect(targetPaths).toEqual(["/barrier"]);
+    return (err as Error).message;
+  }
+
+  it("refuses loopback by default, without sending anything", async () => {
+    expect(await refusal(guarded, `http://127.0.0.1:${targetPort}/x?token=secret`)).toBe(
+      "HTTP handler refused 127.0.0.1: a loopback address",
+    );
+  });
+
+  it("refuses IPv6 loopback and IPv4-mapped loopback", async () => {
+    expect(await refusal(guarded, `http://[::1]:${targetPort}/x`)).toBe("HTTP handler refused ::1: a loopback address");
+    expect(await refusal(http, `http://[::1]:${targetPort}/x`)).toBe("HTTP handler refused ::1: a loopback address");
+    expect(await refusal(guarded, `http://[::ffff:127.0.0.1]:${targetPort}/x`)).toBe(
+      "HTTP handler refused ::ffff:7f00:1: a loopback address",
+    );
+  });
+
+  it("refuses a host name that resolves to loopback", async () => {
+    expect(await refusal(guarded, `http://localhost:${targetPort}/x`)).toMatch(
+      /^HTTP handler refused localhost: resolves to (127\.0\.0\.1|::1), a loopback address$/,
+    );
+  });
+
+  it("refuses a loopback address the allowlist does not cover", async () => {
+    expect(await refusal(http, `http://127.0.0.2:${targetPort}/x`)).toBe("HTTP handler refused 127.0.0.2: a loopback address");
+  });
+
+  it("calls a host the allowlist names exactly", async () => {
+    const named = createHttpHandler({ allow: parseAllowlist(["localhost"]).entries });
+    expect(await named(makeContext({ url: `http://localhost:${targetPort}/named`, body: "hi" }))).toMatchObject({
+      status: 200,
+      body: "hello",
+    });
+    expect([targetPaths.at(-1), targetHosts.at(-1)]).toEqual(["/named", `localhost:${targetPort}`]);
+  });
+
+  it("calls an allowlisted IPv4-mapped address as its IPv4 form", async () => {
+    expect(await http(makeContext({ method: "GET", url: `http://[::ffff:127.0.0.1]:${targetPort}/mapped` }))).toMatchObject({
+      status: 200,
+      body: "hello",
+    });
+    expect(targetPaths.at(-1)).toBe("/mapped");
   });
 });
