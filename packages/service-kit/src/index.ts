@@ -1,5 +1,5 @@
 export { ConfigError, ConfigReader, type IntRange } from "./config-reader.js";
-export { createLogger, LOG_LEVELS, type LoggerOptions } from "./create-logger.js";
+export { createLogger, LOG_LEVELS, MASKED_FIELDS, REDACT_PATHS, type LoggerOptions } from "./create-logger.js";
 export { createErrorInterceptor, INTERNAL_ERROR_MESSAGE } from "./error-interceptor.js";
 export { createLoggingInterceptor } from "./logging-interceptor.js";
 export { DEFAULT_HEALTH_INTERVAL_MS, DEFAULT_HEALTH_TIMEOUT_MS, type HealthOptions } from "./health-monitor.js";
@@ -10,7 +10,7 @@ export {
   type ServiceConnection,
 } from "./create-service-transport.js";
 export { isMetricsRequest, METRICS_PATH } from "./metrics-route.js";
-export { runService, type RunServiceOptions, type StartedService } from "./run-service.js";
+export { runService, type LoggedConfig, type RunServiceOptions, type StartedService } from "./run-service.js";
 export {
   DEFAULT_READ_MAX_BYTES,
   DEFAULT_SHUTDOWN_GRACE_MS,
@@ -20,3 +20,11 @@ export {
   type ServiceRegistration,
 } from "./start-server.js";
 export { PeriodicLoop, type PeriodicLoopOptions } from "./periodic-loop.js";
+export {
+  DEFAULT_SECRET_PAYLOAD_KEYS,
+  isSecretKey,
+  maskSecrets,
+  normaliseKeyName,
+  readSecretPayloadKeys,
+  REDACTED,
+} from "./mask-secrets.js";
