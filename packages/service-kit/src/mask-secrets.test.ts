@@ -82,22 +82,19 @@ describe("readSecretPayloadKeys", () => {
     return keys;
   };
 
-  it("defaults to the documented list, normalised", () => {
-    expect(read(undefined)).toEqual([
-      "authorization",
-      "password",
-      "passwd",
-      "secret",
-      "token",
-      "apikey",
-      "privatekey",
-      "cookie",
-      "credential",
-    ]);
+  it("defaults to the documented list", () => {
+    expect(read(undefined)).toBe(DEFAULT_SECRET_PAYLOAD_KEYS);
+    expect(read(" ")).toBe(DEFAULT_SECRET_PAYLOAD_KEYS);
+    expect(DEFAULT_SECRET_PAYLOAD_KEYS.join(",")).toBe(
+      "authorization,password,passwd,secret,token,api_key,apikey,private_key,cookie,credential",
+    );
   });
 
-  it("reads a comma-separated list, normalised and without repeats", () => {
-    expect(read(" IBAN, session-id ,Session_ID,,token ")).toEqual(["iban", "sessionid", "token"]);
+  it("reads a comma-separated list, trimmed, without empty items or repeats", () => {
+    const keys = read(" IBAN, session-id ,,IBAN,token ");
+    expect(keys).toEqual(["IBAN", "session-id", "token"]);
+    expect(isSecretKey("customer_iban", keys)).toBe(true);
+    expect(isSecretKey("password", keys)).toBe(false);
   });
 
   it("refuses a name that would match every key", () => {

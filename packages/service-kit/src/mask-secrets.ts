@@ -97,16 +97,17 @@ function walkArray(v: readonly unknown[], m: Masking, depth: number): readonly u
 }
 
 /**
- * Reads `SECRET_PAYLOAD_KEYS` (comma-separated key names, default
- * {@link DEFAULT_SECRET_PAYLOAD_KEYS}) for a service's `loadConfig`, normalised and de-duplicated.
- * A name with nothing left once normalised (`-`) is a problem: it would match every key.
+ * Reads `SECRET_PAYLOAD_KEYS` for a service's `loadConfig`: comma-separated key names, as written
+ * (matching normalises them), or {@link DEFAULT_SECRET_PAYLOAD_KEYS} itself when unset. A name with
+ * nothing left once normalised (`-`) is a problem: it would match every key.
  */
 export function readSecretPayloadKeys(r: ConfigReader, name = "SECRET_PAYLOAD_KEYS"): readonly string[] {
-  const listed = r.list(name, [...DEFAULT_SECRET_PAYLOAD_KEYS]);
+  const listed = r.list(name, []);
+  if (listed.length === 0) return DEFAULT_SECRET_PAYLOAD_KEYS;
   const empty = listed.filter((k) => normaliseKeyName(k) === "");
   if (empty.length > 0) {
     r.invalid(name, `names without letters or digits match every key: ${empty.map((k) => JSON.stringify(k)).join(", ")}`);
-    return Object.freeze([...needlesOf(DEFAULT_SECRET_PAYLOAD_KEYS)]);
+    return DEFAULT_SECRET_PAYLOAD_KEYS;
   }
-  return Object.freeze([...new Set(listed.map(normaliseKeyName))]);
+  return Object.freeze([...new Set(listed)]);
 }

@@ -60,7 +60,7 @@ const REDIS_COMMAND_TIMEOUT_MS = 1_000;
  */
 
 export async function startScheduler(config: SchedulerConfig, opts: { logger?: Logger } = {}): Promise<RunningScheduler> {
-  const logger = opts.logger ?? createLogger({ name: "scheduler", level: config.logLevel });
+  const logger = opts.logger ?? createLogger({ name: "scheduler", level: config.logLevel, secretKeys: config.secretPayloadKeys });
   // No offline queue: while Redis is down, calls fail at once as `unavailable` instead
   // of piling up. Auto-pipelining sends the per-queue script calls of one request in one write.
   // A command Redis does not answer within a second (a connection cut mid-command, which

@@ -24,7 +24,7 @@ export async function startWorkerService(
   config: WorkerConfig,
   opts: { logger?: Logger } = {},
 ): Promise<RunningWorkerService> {
-  const logger = opts.logger ?? createLogger({ name: "worker", level: config.logLevel });
+  const logger = opts.logger ?? createLogger({ name: "worker", level: config.logLevel, secretKeys: config.secretPayloadKeys });
   const handlers: Record<string, Handler> = {};
   for (const name of config.handlers) handlers[name] = builtInHandlers[name];
   const worker = createWorker({
