@@ -302,10 +302,11 @@ async function runInsert(db: Queryable, jobs: readonly NewJob[], opts: InsertJob
 }
 
 /**
- * `$13` of {@link INSERT_JOBS_SQL}: per job, its payload with the value of every secret-named key
- * nulled, or null when it has none (`maskSecrets` then returns the payload itself).
+ * `$13` of {@link INSERT_JOBS_SQL}, as one JSON array: per job, its payload with the value of
+ * every secret-named key nulled, or null when it has none (`maskSecrets` then returns the payload
+ * itself).
  */
-function searchablePayloads(jobs: readonly NewJob[], secretKeys: readonly string[]): string {
+export function searchablePayloads(jobs: readonly { payload: JsonObject }[], secretKeys: readonly string[]): string {
   return JSON.stringify(
     jobs.map((j) => {
       const searchable = maskSecrets(j.payload, secretKeys, null);
