@@ -25,6 +25,5 @@ export {
   isSecretKey,
   maskSecrets,
   normaliseKeyName,
-  readSecretPayloadKeys,
   REDACTED,
 } from "./mask-secrets.js";

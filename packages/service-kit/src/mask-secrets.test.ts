@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, ConfigReader } from "./config-reader.js";
-import { DEFAULT_SECRET_PAYLOAD_KEYS, isSecretKey, maskSecrets, readSecretPayloadKeys, REDACTED } from "./mask-secrets.js";
+import { DEFAULT_SECRET_PAYLOAD_KEYS, isSecretKey, maskSecrets, REDACTED } from "./mask-secrets.js";
 
 describe("isSecretKey", () => {
   it.each(["Authorization", "X-Api-Key", "client_secret", "accessToken", "PASSWORD", "passwd", "Set-Cookie", "private key", "aws_credentials"])(
@@ -74,10 +74,10 @@ describe("maskSecrets", () => {
   });
 });
 
-describe("readSecretPayloadKeys", () => {
+describe("ConfigReader.keyNames reading SECRET_PAYLOAD_KEYS", () => {
   const read = (value: string | undefined) => {
     const r = new ConfigReader({ SECRET_PAYLOAD_KEYS: value });
-    const keys = readSecretPayloadKeys(r);
+    const keys = r.keyNames("SECRET_PAYLOAD_KEYS", DEFAULT_SECRET_PAYLOAD_KEYS);
     r.done();
     return keys;
   };

@@ -1,5 +1,3 @@
-import type { ConfigReader } from "./config-reader.js";
-
 /**
  * Key names whose values are secrets unless `SECRET_PAYLOAD_KEYS` says otherwise: a key matches
  * when its name, normalised (see {@link normaliseKeyName}), contains one of them.
@@ -94,20 +92,4 @@ function walkArray(v: readonly unknown[], m: Masking, depth: number): readonly u
     if (masked !== item) (copy ??= [...v])[i] = masked;
   });
   return copy ?? v;
-}
-
-/**
- * Reads `SECRET_PAYLOAD_KEYS` for a service's `loadConfig`: comma-separated key names, as written
- * (matching normalises them), or {@link DEFAULT_SECRET_PAYLOAD_KEYS} itself when unset. A name with
- * nothing left once normalised (`-`) is a problem: it would match every key.
- */
-export function readSecretPayloadKeys(r: ConfigReader, name = "SECRET_PAYLOAD_KEYS"): readonly string[] {
-  const listed = r.list(name, []);
-  if (listed.length === 0) return DEFAULT_SECRET_PAYLOAD_KEYS;
-  const empty = listed.filter((k) => normaliseKeyName(k) === "");
-  if (empty.length > 0) {
-    r.invalid(name, `names without letters or digits match every key: ${empty.map((k) => JSON.stringify(k)).join(", ")}`);
-    return DEFAULT_SECRET_PAYLOAD_KEYS;
-  }
-  return Object.freeze([...new Set(listed)]);
 }

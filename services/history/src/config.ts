@@ -1,4 +1,4 @@
-import { ConfigReader, DEFAULT_SECRET_PAYLOAD_KEYS, LOG_LEVELS, readSecretPayloadKeys } from "@taskflow/service-kit";
+import { ConfigReader, DEFAULT_SECRET_PAYLOAD_KEYS, LOG_LEVELS } from "@taskflow/service-kit";
 
 /** Settings of the history service; {@link loadConfig} is the only reader of the environment. */
 export interface HistoryConfig {
@@ -127,7 +127,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       min: 10,
       max: 86_400_000,
     }),
-    secretPayloadKeys: readSecretPayloadKeys(r),
+    secretPayloadKeys: r.keyNames("SECRET_PAYLOAD_KEYS", DEFAULT_SECRET_PAYLOAD_KEYS),
     logLevel: r.oneOf<string>("LOG_LEVEL", d.logLevel, LOG_LEVELS),
   };
   r.done();

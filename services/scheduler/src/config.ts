@@ -1,4 +1,4 @@
-import { ConfigReader, DEFAULT_SECRET_PAYLOAD_KEYS, readSecretPayloadKeys } from "@taskflow/service-kit";
+import { ConfigReader, DEFAULT_SECRET_PAYLOAD_KEYS } from "@taskflow/service-kit";
 import { parseClusterNode, type ClusterNode, type RedisTarget } from "./redis/redis-client.js";
 
 /** Scheduler settings, read once from the environment. */
@@ -164,7 +164,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     leaseMaxBytes: r.int("LEASE_MAX_BYTES", DEFAULTS.leaseMaxBytes, { min: 1_024, max: 64 * 1_048_576 }),
     outboxClaimIdleMs: r.int("OUTBOX_CLAIM_IDLE_MS", DEFAULTS.outboxClaimIdleMs, { min: 100, max: 3_600_000 }),
     logLevel: r.string("LOG_LEVEL", DEFAULTS.logLevel),
-    secretPayloadKeys: readSecretPayloadKeys(r),
+    secretPayloadKeys: r.keyNames("SECRET_PAYLOAD_KEYS", DEFAULT_SECRET_PAYLOAD_KEYS),
     reconcileIntervalMs: r.int("RECONCILE_INTERVAL_MS", DEFAULTS.reconcileIntervalMs, { min: 100, max: DAY_MS }),
     reconcileGraceMs: r.int("RECONCILE_GRACE_MS", DEFAULTS.reconcileGraceMs, { min: 0, max: DAY_MS }),
     reconcileMaxJobs: r.int("RECONCILE_MAX_JOBS", DEFAULTS.reconcileMaxJobs, { min: 100, max: 10_000_000 }),

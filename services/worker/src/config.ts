@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { ConfigError, ConfigReader, LOG_LEVELS, readSecretPayloadKeys } from "@taskflow/service-kit";
+import { ConfigError, ConfigReader, DEFAULT_SECRET_PAYLOAD_KEYS, LOG_LEVELS } from "@taskflow/service-kit";
 import { builtInHandlerNames, type BuiltInHandlerName } from "./handlers/index.js";
 
 /** Settings of the worker service, read once from the environment. */
@@ -49,7 +49,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: r.string("WORKER_HOST", DEFAULT_HOST),
     port: r.int("WORKER_PORT", DEFAULT_PORT, { min: 0, max: 65535 }),
     shutdownGraceMs: r.int("SHUTDOWN_GRACE_MS", DEFAULT_SHUTDOWN_GRACE_MS, { min: 0, max: 3_600_000 }),
-    secretPayloadKeys: readSecretPayloadKeys(r),
+    secretPayloadKeys: r.keyNames("SECRET_PAYLOAD_KEYS", DEFAULT_SECRET_PAYLOAD_KEYS),
     logLevel: r.oneOf("LOG_LEVEL", "info", LOG_LEVELS),
   };
   finish(r, unknownHandlerProblems(handlers));
