@@ -59,6 +59,30 @@ $$;
 
 
 --
+-- Name: taskflow_search_vector(jsonb, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.taskflow_search_vector(searchable jsonb, error text) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+  SELECT jsonb_to_tsvector('simple'::regconfig, searchable, '["string", "numeric"]'::jsonb)
+         || setweight(to_tsvector('simple'::regconfig, coalesce(error, '')), 'A')
+$$;
+
+
+--
+-- Name: taskflow_search_with_error(tsvector, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.taskflow_search_with_error(search tsvector, error text) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+  SELECT ts_filter(coalesce(search, ''::tsvector), '{d}')
+         || setweight(to_tsvector('simple'::regconfig, coalesce(error, '')), 'A')
+$$;
+
+
+--
 -- Name: taskflow_uuid_floor(timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -167,7 +191,7 @@ CREATE TABLE public.jobs (
     started_at timestamp with time zone,
     completed_at timestamp with time zone,
     worker_id text,
-    search tsvector GENERATED ALWAYS AS ((jsonb_to_tsvector('simple'::regconfig, payload, '["string", "numeric"]'::jsonb) || to_tsvector('simple'::regconfig, COALESCE(error, ''::text)))) STORED,
+    search tsvector,
     CONSTRAINT jobs_status_check1 CHECK ((status = ANY (ARRAY['pending'::text, 'processing'::text, 'completed'::text, 'failed'::text, 'cancelled'::text])))
 )
 PARTITION BY RANGE (id);
@@ -198,7 +222,7 @@ CREATE TABLE public.jobs_default (
     started_at timestamp with time zone,
     completed_at timestamp with time zone,
     worker_id text,
-    search tsvector GENERATED ALWAYS AS ((jsonb_to_tsvector('simple'::regconfig, payload, '["string", "numeric"]'::jsonb) || to_tsvector('simple'::regconfig, COALESCE(error, ''::text)))) STORED,
+    search tsvector,
     CONSTRAINT jobs_status_check1 CHECK ((status = ANY (ARRAY['pending'::text, 'processing'::text, 'completed'::text, 'failed'::text, 'cancelled'::text])))
 );
 

@@ -1,3 +1,5 @@
+import { normaliseKeyName } from "./mask-secrets.js";
+
 /**
  * Thrown by {@link ConfigReader.done} when one or more variables are invalid. The message lists
  * every problem, so an operator fixes a bad deployment in one round instead of one per restart.
@@ -60,6 +62,21 @@ export class ConfigReader {
     const items = raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
     if (items.length === 0) return this.fail(name, "must list at least one item", [...def]);
     return items;
+  }
+
+  /**
+   * A comma-separated list of key names to match as `isSecretKey` does (`SECRET_PAYLOAD_KEYS`):
+   * as written, trimmed, without empty items or repeats; or `def` itself. A name with nothing left
+   * once normalised (`-`) is a problem: it would match every key.
+   */
+  keyNames(name: string, def: readonly string[]): readonly string[] {
+    const listed = this.list(name, []);
+    if (listed.length === 0) return def;
+    const empty = listed.filter((k) => normaliseKeyName(k) === "");
+    if (empty.length > 0) {
+      return this.fail(name, `names without letters or digits match every key: ${empty.map((k) => JSON.stringify(k)).join(", ")}`, def);
+    }
+    return Object.freeze([...new Set(listed)]);
   }
 
   /**

@@ -1,5 +1,5 @@
 export { ConfigError, ConfigReader, type IntRange } from "./config-reader.js";
-export { createLogger, LOG_LEVELS, type LoggerOptions } from "./create-logger.js";
+export { createLogger, LOG_LEVELS, MASKED_FIELDS, REDACT_PATHS, type LoggerOptions } from "./create-logger.js";
 export { createErrorInterceptor, INTERNAL_ERROR_MESSAGE } from "./error-interceptor.js";
 export { createLoggingInterceptor } from "./logging-interceptor.js";
 export { DEFAULT_HEALTH_INTERVAL_MS, DEFAULT_HEALTH_TIMEOUT_MS, type HealthOptions } from "./health-monitor.js";
@@ -12,7 +12,7 @@ export {
   type ServiceConnection,
 } from "./create-service-transport.js";
 export { isMetricsRequest, METRICS_PATH } from "./metrics-route.js";
-export { runService, type RunServiceOptions, type StartedService } from "./run-service.js";
+export { runService, type LoggedConfig, type RunServiceOptions, type StartedService } from "./run-service.js";
 export {
   DEFAULT_READ_MAX_BYTES,
   DEFAULT_SHUTDOWN_GRACE_MS,
@@ -30,3 +30,10 @@ export { actorOf, identityKey, identityOf, isRole, ROLES, UNVERIFIED, type Ident
 export { parseTokensFile, tokenDigest, MIN_TOKEN_LENGTH, type TokenTable } from "./auth/tokens-file.js";
 export { WatchedFile, WATCH_INTERVAL_MS } from "./auth/watched-file.js";
 export { credentialVariables, readCredentialFiles, readCredentials, type CredentialFiles } from "./auth/credentials.js";
+export {
+  DEFAULT_SECRET_PAYLOAD_KEYS,
+  isSecretKey,
+  maskSecrets,
+  normaliseKeyName,
+  REDACTED,
+} from "./mask-secrets.js";

@@ -7,8 +7,15 @@ export interface StartedService {
   close(): Promise<void>;
 }
 
+/** What {@link runService} reads of a service's configuration to create its root logger. */
+export interface LoggedConfig {
+  readonly logLevel: string;
+  /** Key names masked in logs (`SECRET_PAYLOAD_KEYS`); the defaults when the service has none. */
+  readonly secretPayloadKeys?: readonly string[];
+}
+
 /** Options of {@link runService}. */
-export interface RunServiceOptions<C extends { readonly logLevel: string }> {
+export interface RunServiceOptions<C extends LoggedConfig> {
   /** Service name, written as `name` on every log line. */
   name: string;
   /** The service's `loadConfig`; reads `process.env` and throws one {@link ConfigError} for every bad variable. */
@@ -38,12 +45,12 @@ export interface ServiceProcess {
  *
  * @throws whatever `loadConfig` throws other than a {@link ConfigError} (a bug, not bad input).
  */
-export function runService<C extends { readonly logLevel: string }>(opts: RunServiceOptions<C>): void {
+export function runService<C extends LoggedConfig>(opts: RunServiceOptions<C>): void {
   runServiceIn(process, opts);
 }
 
 /** {@link runService} against an explicit process, so tests can see what it writes and exits with. */
-export function runServiceIn<C extends { readonly logLevel: string }>(
+export function runServiceIn<C extends LoggedConfig>(
   proc: ServiceProcess,
   { name, loadConfig, start }: RunServiceOptions<C>,
 ): void {
@@ -56,7 +63,7 @@ export function runServiceIn<C extends { readonly logLevel: string }>(
     proc.exit(1);
     return;
   }
-  const logger = createLogger({ name, level: config.logLevel });
+  const logger = createLogger({ name, level: config.logLevel, secretKeys: config.secretPayloadKeys });
   superviseIn(proc, { logger, start: () => start(config, { logger }) });
 }
 

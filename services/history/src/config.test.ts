@@ -33,6 +33,7 @@ describe("loadConfig", () => {
         WORKER_GONE_MS: "60000",
         IDEMPOTENCY_WINDOW_MS: "3600000",
         IDEMPOTENCY_PURGE_INTERVAL_MS: "5000",
+        SECRET_PAYLOAD_KEYS: "token, iban",
         LOG_LEVEL: "debug",
       }),
     ).toEqual({
@@ -59,6 +60,7 @@ describe("loadConfig", () => {
       workerGoneMs: 60_000,
       idempotencyWindowMs: 3_600_000,
       idempotencyPurgeIntervalMs: 5_000,
+      secretPayloadKeys: ["token", "iban"],
       logLevel: "debug",
     });
   });
@@ -72,6 +74,7 @@ describe("loadConfig", () => {
         DATABASE_POOL_MAX: "0",
         IDEMPOTENCY_WINDOW_MS: "0",
         IDEMPOTENCY_PURGE_INTERVAL_MS: "soon",
+        SECRET_PAYLOAD_KEYS: "token,_",
         LOG_LEVEL: "loud",
       });
     } catch (err) {
@@ -79,7 +82,7 @@ describe("loadConfig", () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as Error).message;
-    const names = ["HISTORY_PORT", "DATABASE_URL", "DATABASE_POOL_MAX", "IDEMPOTENCY_WINDOW_MS", "IDEMPOTENCY_PURGE_INTERVAL_MS", "LOG_LEVEL"];
+    const names = ["HISTORY_PORT", "DATABASE_URL", "DATABASE_POOL_MAX", "IDEMPOTENCY_WINDOW_MS", "IDEMPOTENCY_PURGE_INTERVAL_MS", "SECRET_PAYLOAD_KEYS", "LOG_LEVEL"];
     for (const name of names) expect(message).toContain(name);
   });
 });

@@ -1,4 +1,4 @@
-import { ConfigReader, LOG_LEVELS, readAuthConfig, type AuthConfig } from "@taskflow/service-kit";
+import { ConfigReader, DEFAULT_SECRET_PAYLOAD_KEYS, LOG_LEVELS, readAuthConfig, type AuthConfig } from "@taskflow/service-kit";
 
 /** Settings of the history service; {@link loadConfig} is the only reader of the environment. */
 export interface HistoryConfig {
@@ -65,6 +65,12 @@ export interface HistoryConfig {
   readonly idempotencyWindowMs: number;
   /** Period of the purge of expired idempotency keys, in milliseconds (`IDEMPOTENCY_PURGE_INTERVAL_MS`). */
   readonly idempotencyPurgeIntervalMs: number;
+  /**
+   * Payload key names whose values are secrets (`SECRET_PAYLOAD_KEYS`): a key whose name contains
+   * one of them, compared in lower case without `-`, `_` and spaces, contributes nothing to the
+   * full-text search vector, at any depth, and is masked in logs.
+   */
+  readonly secretPayloadKeys: readonly string[];
   /** pino level (`LOG_LEVEL`). */
   readonly logLevel: string;
 }
@@ -101,6 +107,7 @@ export const HISTORY_DEFAULTS: HistoryConfig = Object.freeze({
   workerGoneMs: 300_000,
   idempotencyWindowMs: 86_400_000,
   idempotencyPurgeIntervalMs: 60_000,
+  secretPayloadKeys: DEFAULT_SECRET_PAYLOAD_KEYS,
   logLevel: "info",
 });
 
@@ -140,6 +147,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       min: 10,
       max: 86_400_000,
     }),
+    secretPayloadKeys: r.keyNames("SECRET_PAYLOAD_KEYS", DEFAULT_SECRET_PAYLOAD_KEYS),
     logLevel: r.oneOf<string>("LOG_LEVEL", d.logLevel, LOG_LEVELS),
   };
   r.done();

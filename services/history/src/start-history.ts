@@ -36,7 +36,7 @@ interface Loop {
  *   bound; nothing is left open.
  */
 export async function startHistory(config: HistoryConfig, opts: { logger?: Logger } = {}): Promise<RunningHistory> {
-  const logger = opts.logger ?? createLogger({ name: "history", level: config.logLevel });
+  const logger = opts.logger ?? createLogger({ name: "history", level: config.logLevel, secretKeys: config.secretPayloadKeys });
   const authenticator = startAuth(config.auth, [config.host, config.internalHost], logger);
   const d = createHistoryDeps(config, logger);
   let servers: HistoryServers;

@@ -11,13 +11,14 @@ describe("loadConfig", () => {
       defaultTimeoutMs: 300_000,
       maxSubmitBatch: 1_000, maxPayloadBytes: 1_048_576, retryBaseMs: 1_000, retryMaxMs: 3_600_000,
       outboxBatchSize: 500, logLevel: "info", faultCrashAfterHistoryCommit: false,
+      secretPayloadKeys: ["authorization", "password", "passwd", "secret", "token", "api_key", "apikey", "private_key", "cookie", "credential"],
     });
     expect(Object.isFrozen(c)).toBe(true);
   });
 
   it("reads every variable", () => {
-    const c = loadConfig({ SCHEDULER_PORT: "0", REDIS_KEY_PREFIX: "x", LEASE_MS: "5000", OUTBOX_BATCH_SIZE: "10", PROMOTE_SWEEP_INTERVAL_MS: "60000" });
-    expect(c).toMatchObject({ port: 0, redisKeyPrefix: "x", leaseMs: 5_000, outboxBatchSize: 10, promoteSweepIntervalMs: 60_000 });
+    const c = loadConfig({ SCHEDULER_PORT: "0", REDIS_KEY_PREFIX: "x", LEASE_MS: "5000", OUTBOX_BATCH_SIZE: "10", PROMOTE_SWEEP_INTERVAL_MS: "60000", SECRET_PAYLOAD_KEYS: "iban" });
+    expect(c).toMatchObject({ port: 0, redisKeyPrefix: "x", leaseMs: 5_000, outboxBatchSize: 10, promoteSweepIntervalMs: 60_000, secretPayloadKeys: ["iban"] });
   });
 
   it("switches the testing-only crash point on with FAULT_CRASH_AFTER_HISTORY_COMMIT=true only", () => {

@@ -1,4 +1,4 @@
-import { ConfigReader, readAuthConfig, readCredentialFiles, type AuthConfig, type CredentialFiles } from "@taskflow/service-kit";
+import { ConfigReader, DEFAULT_SECRET_PAYLOAD_KEYS, readAuthConfig, readCredentialFiles, type AuthConfig, type CredentialFiles } from "@taskflow/service-kit";
 import { parseClusterNode, type ClusterNode, type RedisTarget } from "./redis/redis-client.js";
 
 /** Scheduler settings, read once from the environment. */
@@ -69,6 +69,8 @@ export interface SchedulerConfig {
   readonly outboxClaimIdleMs: number;
   /** pino level (LOG_LEVEL). */
   readonly logLevel: string;
+  /** Key names whose values are masked wherever a log line holds them (SECRET_PAYLOAD_KEYS). */
+  readonly secretPayloadKeys: readonly string[];
   /** Period of the reconciler comparing PostgreSQL with Redis, in ms (RECONCILE_INTERVAL_MS). */
   readonly reconcileIntervalMs: number;
   /**
@@ -129,6 +131,7 @@ const DEFAULTS = {
   leaseMaxBytes: 4 * 1_048_576,
   outboxClaimIdleMs: 15_000,
   logLevel: "info",
+  secretPayloadKeys: DEFAULT_SECRET_PAYLOAD_KEYS,
   reconcileIntervalMs: 30_000,
   reconcileGraceMs: 60_000,
   reconcileMaxJobs: 10_000,
@@ -165,6 +168,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     leaseMaxBytes: r.int("LEASE_MAX_BYTES", DEFAULTS.leaseMaxBytes, { min: 1_024, max: 64 * 1_048_576 }),
     outboxClaimIdleMs: r.int("OUTBOX_CLAIM_IDLE_MS", DEFAULTS.outboxClaimIdleMs, { min: 100, max: 3_600_000 }),
     logLevel: r.string("LOG_LEVEL", DEFAULTS.logLevel),
+    secretPayloadKeys: r.keyNames("SECRET_PAYLOAD_KEYS", DEFAULT_SECRET_PAYLOAD_KEYS),
     reconcileIntervalMs: r.int("RECONCILE_INTERVAL_MS", DEFAULTS.reconcileIntervalMs, { min: 100, max: DAY_MS }),
     reconcileGraceMs: r.int("RECONCILE_GRACE_MS", DEFAULTS.reconcileGraceMs, { min: 0, max: DAY_MS }),
     reconcileMaxJobs: r.int("RECONCILE_MAX_JOBS", DEFAULTS.reconcileMaxJobs, { min: 100, max: 10_000_000 }),

@@ -60,7 +60,7 @@ const REDIS_COMMAND_TIMEOUT_MS = 1_000;
  */
 
 export async function startScheduler(config: SchedulerConfig, opts: { logger?: Logger } = {}): Promise<RunningScheduler> {
-  const logger = opts.logger ?? createLogger({ name: "scheduler", level: config.logLevel });
+  const logger = opts.logger ?? createLogger({ name: "scheduler", level: config.logLevel, secretKeys: config.secretPayloadKeys });
   const authenticator = startAuth(config.auth, [config.host], logger);
   try {
     return await startWithAuth(config, logger, authenticator);

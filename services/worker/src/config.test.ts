@@ -17,6 +17,7 @@ describe("loadConfig", () => {
       host: "127.0.0.1",
       port: 50053,
       shutdownGraceMs: 25_000,
+      secretPayloadKeys: ["authorization", "password", "passwd", "secret", "token", "api_key", "apikey", "private_key", "cookie", "credential"],
       logLevel: "info",
     });
   });
@@ -33,6 +34,7 @@ describe("loadConfig", () => {
       WORKER_HOST: "0.0.0.0",
       WORKER_PORT: "0",
       SHUTDOWN_GRACE_MS: "1000",
+      SECRET_PAYLOAD_KEYS: "Authorization,X-Signature",
       LOG_LEVEL: "debug",
     });
     expect(config).toMatchObject({
@@ -45,6 +47,7 @@ describe("loadConfig", () => {
       host: "0.0.0.0",
       port: 0,
       shutdownGraceMs: 1000,
+      secretPayloadKeys: ["Authorization", "X-Signature"],
       logLevel: "debug",
     });
     expect(Object.isFrozen(config)).toBe(true);

@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { ConfigError, ConfigReader, LOG_LEVELS, readCredentialFiles, type CredentialFiles } from "@taskflow/service-kit";
+import { ConfigError, ConfigReader, DEFAULT_SECRET_PAYLOAD_KEYS, LOG_LEVELS, readCredentialFiles, type CredentialFiles } from "@taskflow/service-kit";
 import { parseAllowlist, type AllowEntry } from "./handlers/destination-policy.js";
 import { builtInHandlerNames, type BuiltInHandlerName } from "./handlers/index.js";
 
@@ -31,6 +31,8 @@ export interface WorkerConfig {
   readonly port: number;
   /** How long shutdown lets running jobs finish before handing them back, in ms (SHUTDOWN_GRACE_MS). */
   readonly shutdownGraceMs: number;
+  /** Key names whose values are masked wherever a log line holds them, handlers' lines too (SECRET_PAYLOAD_KEYS). */
+  readonly secretPayloadKeys: readonly string[];
   /** Pino level (LOG_LEVEL). */
   readonly logLevel: string;
 }
@@ -63,6 +65,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: r.string("WORKER_HOST", DEFAULT_HOST),
     port: r.int("WORKER_PORT", DEFAULT_PORT, { min: 0, max: 65535 }),
     shutdownGraceMs: r.int("SHUTDOWN_GRACE_MS", DEFAULT_SHUTDOWN_GRACE_MS, { min: 0, max: 3_600_000 }),
+    secretPayloadKeys: r.keyNames("SECRET_PAYLOAD_KEYS", DEFAULT_SECRET_PAYLOAD_KEYS),
     logLevel: r.oneOf("LOG_LEVEL", "info", LOG_LEVELS),
   };
   finish(r, problems);

@@ -23,7 +23,7 @@ export async function startWorkerService(
   config: WorkerConfig,
   opts: { logger?: Logger } = {},
 ): Promise<RunningWorkerService> {
-  const logger = opts.logger ?? createLogger({ name: "worker", level: config.logLevel });
+  const logger = opts.logger ?? createLogger({ name: "worker", level: config.logLevel, secretKeys: config.secretPayloadKeys });
   const handlers = createBuiltInHandlers(config.handlers, { httpAllow: config.httpAllow });
   logBuiltInHandlers(logger, config);
   const credentials = readCredentials(config.schedulerCredentials, logger);

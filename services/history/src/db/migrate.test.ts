@@ -13,6 +13,7 @@ const ALL = [
   "0007_unfinished_jobs_by_id",
   "0008_idempotency_request_digest",
   "0009_lean_job_indexes",
+  "0010_search_without_secrets",
 ];
 const TABLES = [
   "idempotency_keys",
@@ -92,9 +93,9 @@ describe("migrate", () => {
       expect(await migrate(before.url, { count: ALL.indexOf("0008_idempotency_request_digest") + 1 })).toHaveLength(8);
       const withoutLean = await parentIndexes(before.url);
       expect(withoutLean).toContain("CREATE INDEX idx_jobs_status ON ONLY public.jobs USING btree (status, id)");
-      expect(await migrate(a.url, { direction: "down" })).toEqual(["0009_lean_job_indexes"]);
+      expect(await migrate(a.url, { direction: "down", count: 2 })).toEqual(["0010_search_without_secrets", "0009_lean_job_indexes"]);
       expect(await parentIndexes(a.url)).toEqual(withoutLean);
-      expect(await migrate(a.url)).toEqual(["0009_lean_job_indexes"]);
+      expect(await migrate(a.url)).toEqual(["0009_lean_job_indexes", "0010_search_without_secrets"]);
       expect(await parentIndexes(a.url)).not.toContain("CREATE INDEX idx_jobs_status ON ONLY public.jobs USING btree (status, id)");
     } finally {
       await before.drop();
@@ -106,5 +107,31 @@ describe("migrate", () => {
     expect(runs.filter((r) => r.length > 0)).toEqual([ALL]);
     expect(runs.flat()).toHaveLength(ALL.length);
     expect(await tables(b.url)).toEqual(TABLES);
+  });
+
+  it("0010 keeps the vectors of stored jobs without rewriting a partition; reverted, the column is generated again", async () => {
+    const db = await createTestDatabase();
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await migrate(db.url, { count: ALL.indexOf("0010_search_without_secrets") });
+      await client.query(
+        `INSERT INTO jobs (id, type, payload, status, created_at, updated_at, scheduled_at)
+         VALUES ('00000000-0000-7000-8000-000000000001', 't', '{"token": "oldsecret"}', 'pending', now(), now(), now())`,
+      );
+      const filenode = "SELECT pg_relation_filenode('jobs_default') AS node, (SELECT search::text FROM jobs) AS search";
+      const before = (await client.query<{ node: string; search: string }>(filenode)).rows[0];
+      expect(before?.search).toBe("'oldsecret':1");
+      expect(await migrate(db.url)).toEqual(["0010_search_without_secrets"]);
+      expect((await client.query(filenode)).rows[0]).toEqual(before);
+      const generated = "SELECT attgenerated FROM pg_attribute WHERE attrelid = 'jobs'::regclass AND attname = 'search'";
+      expect((await client.query(generated)).rows).toEqual([{ attgenerated: "" }]);
+      expect(await migrate(db.url, { direction: "down" })).toEqual(["0010_search_without_secrets"]);
+      expect((await client.query(generated)).rows).toEqual([{ attgenerated: "s" }]);
+      expect((await client.query("SELECT search::text FROM jobs")).rows).toEqual([{ search: "'oldsecret':1" }]);
+    } finally {
+      await client.end();
+      await db.drop();
+    }
   });
 });

@@ -21,7 +21,11 @@ export const insertJobs =
   async (req) => {
     const jobs = parseInsertJobs(req);
     const actor = req.actor === "" ? "api" : req.actor;
-    const rows = await storeJobs(d.db, jobs, { idempotencyWindowMs: d.config.idempotencyWindowMs, actor });
+    const rows = await storeJobs(d.db, jobs, {
+      idempotencyWindowMs: d.config.idempotencyWindowMs,
+      actor,
+      secretKeys: d.config.secretPayloadKeys,
+    });
     // The caller sent the payload of every job stored under the id it asked for: only a key
     // holder's (another request's job) goes back.
     return { jobs: rows.map((row, i) => (row.id === jobs[i]!.id ? jobToProtoWithoutPayload(row) : jobToProto(row))) };

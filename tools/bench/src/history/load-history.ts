@@ -24,6 +24,20 @@ export interface LoadOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * InsertJobs sets `search`, which COPY bypasses: while the bench loads, a row trigger sets it as
+ * InsertJobs and AppendEvents leave it for a payload without secret-named keys (the generator
+ * makes none), with the job's final error.
+ */
+const FILL_SEARCH_SQL = `
+CREATE FUNCTION bench_fill_search() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.search := taskflow_search_vector(NEW.payload, NEW.error);
+  RETURN NEW;
+END $$;
+CREATE TRIGGER bench_fill_search BEFORE INSERT ON jobs FOR EACH ROW EXECUTE FUNCTION bench_fill_search();`;
+const STOP_FILLING_SEARCH_SQL = "DROP TRIGGER bench_fill_search ON jobs; DROP FUNCTION bench_fill_search();";
+
 /** Jobs per string handed to a COPY stream: large writes, few callbacks. */
 const LINES_PER_CHUNK = 256;
 
@@ -38,9 +52,10 @@ const LINES_PER_CHUNK = 256;
 export async function loadHistory(url: string, plan: LoadPlan, opts: LoadOptions): Promise<LoadResult> {
   const started = performance.now();
   const progress = new Progress(plan.jobs, opts.onProgress);
+  await withClient(url, (c) => c.query(FILL_SEARCH_SQL));
   const ranges = await Promise.all(
     splitRange(plan.jobs, opts.streams).map(([from, to]) => loadRange(url, plan, from, to, progress, opts.signal)),
-  );
+  ).finally(() => withClient(url, (c) => c.query(STOP_FILLING_SEARCH_SQL)));
   const workers = await insertWorkers(url, plan, ranges.map((r) => r.tally));
   await withClient(url, async (c) => {
     await c.query("SET maintenance_work_mem = '512MB'");

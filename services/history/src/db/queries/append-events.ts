@@ -65,11 +65,10 @@ const MOVES = `(j.status NOT IN ${TERMINAL} AND (b.seq > j.last_seq OR b.status 
 const STARTS = "(b.start_attempt >= j.attempts)";
 
 /**
- * What every update of a job row sets. `error` is not among them: the generated `search` column
- * (the payload's values and the error, as tsvector) is computed again by an UPDATE that names
- * `error` or `payload`, whatever their values, so only the update of a job whose error changes
- * names it ({@link APPEND_EVENTS_SQL}); every other transition leaves the vector as InsertJobs
- * built it.
+ * What every update of a job row sets. `error` and `search` are not among them: only the update
+ * of a job whose error changes sets them ({@link APPEND_EVENTS_SQL}), swapping the error's words
+ * in the vector (`taskflow_search_with_error`, which keeps the payload's words as InsertJobs
+ * left them, secrets already out); every other transition leaves the vector alone.
  */
 const MOVE_SETS = `
     status = CASE WHEN ${MOVES} THEN b.status ELSE j.status END,
@@ -237,7 +236,8 @@ moved AS (
 moved_with_error AS (
   UPDATE jobs j SET ${MOVE_SETS},
     error = b.error,
-    error_seq = b.error_seq
+    error_seq = b.error_seq,
+    search = taskflow_search_with_error(j.search, b.error)
   FROM batch b
   WHERE j.id = b.job_id AND b.new_error
   RETURNING 1

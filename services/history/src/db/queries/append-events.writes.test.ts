@@ -121,7 +121,7 @@ describe("the write path", () => {
     expect(await find("ledger")).toEqual([done, broken].sort());
     expect(await find("quota")).toEqual([broken]);
     const { rows } = await f.pool.query<{ same: boolean }>(
-      `SELECT search = jsonb_to_tsvector('simple', payload, '["string", "numeric"]') || to_tsvector('simple', coalesce(error, '')) AS same
+      `SELECT search = taskflow_search_vector(payload, error) AS same
        FROM jobs WHERE id = ANY($1)`,
       [[done, broken]],
     );
@@ -133,18 +133,22 @@ describe("the search vector", () => {
   let f: DbFixture;
   beforeAll(async () => {
     f = await setupDatabase();
-    // The same vector as the migrations' generated column, from a function that counts its
-    // calls: PostgreSQL computes a stored generated column on INSERT, and on an UPDATE that
-    // names one of the columns it is built from.
+    // The migrations' two vector functions, each counting its calls: InsertJobs builds a job's
+    // vector with the first, the update that changes its error rebuilds it with the second.
     await f.pool.query(`
       CREATE SEQUENCE search_builds;
-      CREATE FUNCTION counted_search(p jsonb, e text) RETURNS tsvector LANGUAGE plpgsql IMMUTABLE AS $$
+      CREATE OR REPLACE FUNCTION taskflow_search_vector(searchable jsonb, error text) RETURNS tsvector
+      LANGUAGE plpgsql IMMUTABLE AS $$
       BEGIN
         PERFORM nextval('search_builds');
-        RETURN jsonb_to_tsvector('simple', p, '["string", "numeric"]') || to_tsvector('simple', coalesce(e, ''));
+        RETURN jsonb_to_tsvector('simple', searchable, '["string", "numeric"]') || setweight(to_tsvector('simple', coalesce(error, '')), 'A');
       END $$;
-      ALTER TABLE jobs DROP COLUMN search;
-      ALTER TABLE jobs ADD COLUMN search tsvector GENERATED ALWAYS AS (counted_search(payload, error)) STORED;`);
+      CREATE OR REPLACE FUNCTION taskflow_search_with_error(search tsvector, error text) RETURNS tsvector
+      LANGUAGE plpgsql IMMUTABLE AS $$
+      BEGIN
+        PERFORM nextval('search_builds');
+        RETURN ts_filter(coalesce(search, ''), '{d}') || setweight(to_tsvector('simple', coalesce(error, '')), 'A');
+      END $$;`);
   });
   afterAll(async () => {
     await f?.close();
@@ -169,5 +173,19 @@ describe("the search vector", () => {
     expect(await builds()).toBe(5);
     const { rows } = await f.pool.query<{ id: string }>("SELECT id FROM jobs WHERE search @@ to_tsquery('simple', 'fatal | smtp')");
     expect(rows.map((r) => r.id).sort()).toEqual([bad, flaky].sort());
+  });
+
+  it("swaps the error's words when the error changes, keeping the payload's", async () => {
+    const [id] = (await insertJobs(f.pool, [makeJob({ payload: { note: "quarterly ledger" } })])).map((r) => r.id) as [string];
+    await appendEvents(f.pool, [started(id), retried(id, "smtp timeout")]);
+    await appendEvents(f.pool, [
+      makeEvent(id, { seq: 4, type: "started", status: "processing", attempt: 2, workerId: "w2" }),
+      makeEvent(id, { seq: 5, type: "failed", status: "failed", attempt: 2, workerId: "w2", error: "disk full" }),
+    ]);
+    const { rows } = await f.pool.query<{ words: string[] }>(
+      "SELECT array(SELECT lexeme FROM unnest(search) ORDER BY 1) AS words FROM jobs WHERE id = $1",
+      [id],
+    );
+    expect(rows).toEqual([{ words: ["disk", "full", "ledger", "quarterly"] }]);
   });
 });

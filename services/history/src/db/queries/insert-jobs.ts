@@ -1,3 +1,4 @@
+import { DEFAULT_SECRET_PAYLOAD_KEYS, maskSecrets } from "@taskflow/service-kit";
 import type { Queryable } from "../queryable.js";
 import { JOB_COLUMNS, jobColumns } from "../queryable.js";
 import type { JobRow, JsonObject } from "../rows.js";
@@ -29,6 +30,11 @@ export interface InsertJobsOptions {
   idempotencyWindowMs: number;
   /** Actor of the SUBMITTED events (default "api"). */
   actor?: string;
+  /**
+   * Payload key names whose values stay out of the search vector (`SECRET_PAYLOAD_KEYS`; default
+   * {@link DEFAULT_SECRET_PAYLOAD_KEYS}).
+   */
+  secretKeys?: readonly string[];
 }
 
 const DEFAULT_OPTIONS: InsertJobsOptions = { idempotencyWindowMs: 86_400_000 };
@@ -41,6 +47,10 @@ const DEFAULT_OPTIONS: InsertJobsOptions = { idempotencyWindowMs: 86_400_000 };
  * returns no payload (NULL), since the caller holds it, only a key holder's row does. A job's created_at is the timestamp of its UUIDv7
  * id (when the scheduler accepted it), so created-time ranges are id ranges and prune the day
  * partitions exactly.
+ *
+ * `search` is `taskflow_search_vector` of the payload with the value of every secret-named key
+ * nulled (`$13`, one JSON array: null where the payload has no such key, as most have not, so
+ * only those payloads travel twice); the payload itself is stored as sent.
  *
  * Idempotency keys live in `idempotency_keys`. The first job of the batch naming a key claims
  * it: a key no one holds is inserted, an expired one is taken over, a live one is left to its
@@ -67,12 +77,13 @@ const DEFAULT_OPTIONS: InsertJobsOptions = { idempotencyWindowMs: 86_400_000 };
  */
 export const INSERT_JOBS_SQL = `
 WITH input AS (
-  SELECT t.*, p.payload
+  SELECT t.*, p.payload, coalesce(nullif(s.searchable, 'null'::jsonb), p.payload) AS searchable
   FROM unnest($1::uuid[], $2::text[], $3::text[], $5::int[], $6::int[], $7::int[],
               $8::text[], $9::timestamptz[], $12::text[])
     WITH ORDINALITY AS t(id, type, queue, max_attempts, priority, timeout_ms,
                          idempotency_key, scheduled_at, request_digest, ord)
   JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY AS p(payload, ord) USING (ord)
+  JOIN jsonb_array_elements($13::jsonb) WITH ORDINALITY AS s(searchable, ord) USING (ord)
 ),
 candidates AS (
   SELECT DISTINCT ON (idempotency_key) idempotency_key AS key, id AS job_id, request_digest
@@ -131,9 +142,10 @@ held AS (
 ),
 inserted AS (
   INSERT INTO jobs (id, type, queue, payload, status, max_attempts, priority, timeout_ms,
-                    idempotency_key, last_seq, created_at, updated_at, scheduled_at)
+                    idempotency_key, last_seq, created_at, updated_at, scheduled_at, search)
   SELECT i.id, i.type, i.queue, i.payload, 'pending', i.max_attempts, i.priority, i.timeout_ms,
-         i.idempotency_key, 1, taskflow_uuid_time(i.id), now(), coalesce(i.scheduled_at, now())
+         i.idempotency_key, 1, taskflow_uuid_time(i.id), now(), coalesce(i.scheduled_at, now()),
+         taskflow_search_vector(i.searchable, NULL)
   FROM input i
   WHERE (i.idempotency_key IS NULL OR i.id IN (SELECT job_id FROM claimed))
     AND NOT EXISTS (SELECT 1 FROM refused)
@@ -278,6 +290,7 @@ async function runInsert(db: Queryable, jobs: readonly NewJob[], opts: InsertJob
           opts.idempotencyWindowMs,
           opts.actor ?? "api",
           jobs.map((j) => j.requestDigest),
+          searchablePayloads(jobs, opts.secretKeys ?? DEFAULT_SECRET_PAYLOAD_KEYS),
         ],
       });
       return rows;
@@ -286,6 +299,20 @@ async function runInsert(db: Queryable, jobs: readonly NewJob[], opts: InsertJob
       if (attempt >= INSERT_MAX_ATTEMPTS) throw new InsertRetriesExhaustedError(attempt, err);
     }
   }
+}
+
+/**
+ * `$13` of {@link INSERT_JOBS_SQL}, as one JSON array: per job, its payload with the value of
+ * every secret-named key nulled, or null when it has none (`maskSecrets` then returns the payload
+ * itself).
+ */
+export function searchablePayloads(jobs: readonly { payload: JsonObject }[], secretKeys: readonly string[]): string {
+  return JSON.stringify(
+    jobs.map((j) => {
+      const searchable = maskSecrets(j.payload, secretKeys, null);
+      return searchable === j.payload ? null : searchable;
+    }),
+  );
 }
 
 /** Whether `err` is the statement meeting a key that a submit claimed after its snapshot. */

@@ -14,7 +14,10 @@ const DAYS = ["20260301", "20260302", "20260303", "20260304", "20260305"];
  */
 const SEED_SQL = `
 INSERT INTO jobs (id, type, queue, payload, status, error, attempts, created_at, updated_at,
-                  scheduled_at, completed_at, worker_id)
+                  scheduled_at, completed_at, worker_id, search)
+SELECT id, type, queue, payload, status, error, attempts, created_at, updated_at, scheduled_at,
+       completed_at, worker_id, taskflow_search_vector(payload, error)
+FROM (
 SELECT (lpad(to_hex(ms), 12, '0') || '7' || lpad(to_hex(i % 4096), 3, '0') || '8'
         || lpad(to_hex(i), 15, '0'))::uuid,
        CASE WHEN i % 50 = 1 THEN 'video.encode' ELSE (ARRAY['email.send', 'report.build', 'sms.send'])[1 + i % 3] END,
@@ -27,7 +30,9 @@ SELECT (lpad(to_hex(ms), 12, '0') || '7' || lpad(to_hex(i % 4096), 3, '0') || '8
        to_timestamp(ms / 1000.0), to_timestamp(ms / 1000.0), to_timestamp(ms / 1000.0),
        CASE WHEN i % 4 >= 2 OR i % 50 = 7 THEN to_timestamp(ms / 1000.0) + interval '1 minute' END,
        'w-' || (i % 50)
-FROM (SELECT i, 1772323200000::bigint + i * 100000::bigint AS ms FROM generate_series(0, 3999) i) s`;
+FROM (SELECT i, 1772323200000::bigint + i * 100000::bigint AS ms FROM generate_series(0, 3999) i) s
+) AS seeded (id, type, queue, payload, status, error, attempts, created_at, updated_at, scheduled_at,
+             completed_at, worker_id)`;
 
 const filter = (over: Partial<ListJobsFilter>): ListJobsFilter => ({ ...NO_JOB_FILTER, limit: 51, ...over });
 
