@@ -15,6 +15,7 @@ import { createHealthService } from "./health-service.js";
 import { createLoggingInterceptor } from "./logging-interceptor.js";
 import { isMetricsRequest, serveMetrics } from "./metrics-route.js";
 import { ReflectionIndex } from "./reflection-index.js";
+import { createRpcMetricsInterceptor } from "./rpc-metrics.js";
 import {
   createReflectionServiceV1,
   createReflectionServiceV1Alpha,
@@ -51,7 +52,8 @@ export interface ServerOptions {
   shutdownGraceMs?: number;
   /**
    * Served at `GET /metrics` in the Prometheus text format, on the same port (HTTP/1.1, as
-   * Prometheus scrapes, and h2c); without it that path is the RPC router's 404.
+   * Prometheus scrapes, and h2c); without it that path is the RPC router's 404. Every call is
+   * counted and timed on it (see createRpcMetricsInterceptor).
    */
   metrics?: Registry;
 }
@@ -117,7 +119,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     // must be an error, not a silently dropped setting.
     jsonOptions: { ignoreUnknownFields: false },
     requestGate: invalidArgumentOnDecodeError,
-    interceptors: [createLoggingInterceptor(logger), createErrorInterceptor(logger), ...(opts.interceptors ?? [])],
+    interceptors: [
+      createLoggingInterceptor(logger),
+      ...(opts.metrics === undefined ? [] : [createRpcMetricsInterceptor(opts.metrics)]),
+      createErrorInterceptor(logger),
+      ...(opts.interceptors ?? []),
+    ],
     shutdownSignal: shutdown.signal,
   });
   const conns = new ServerConnections();
