@@ -38,6 +38,7 @@ export function createServer(d: HistoryDeps): Promise<RunningServer> {
     port: d.config.port,
     logger: d.logger,
     readMaxBytes: HISTORY_READ_MAX_BYTES,
+    metrics: d.metrics.registry,
     health: { check: checkDatabase(d.pool) },
     interceptors: [createErrorMapper(d.logger.child({ component: "server" })), createTextGuard()],
     services: [
