@@ -14,13 +14,6 @@ export interface HistoryMetrics {
   readonly ingestSeconds: Histogram<"method">;
 }
 
-/** Every metric name history exports besides the kit's RPC and process metrics. */
-export const HISTORY_METRIC_NAMES = [
-  "taskflow_history_ingest_batch_size",
-  "taskflow_history_ingest_seconds",
-  "taskflow_pg_pool_connections",
-] as const;
-
 /** Batch sizes up to the scheduler's largest (its outbox batch and its submit limit, 1,000 by default). */
 const BATCH_SIZE_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000];
 /** One statement per batch: from a millisecond to the statement timeout's range. */

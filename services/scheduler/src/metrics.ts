@@ -29,28 +29,6 @@ export interface SchedulerMetrics {
   readonly leaseScripts: Counter;
 }
 
-/** Every metric name the scheduler exports besides the kit's RPC and process metrics. */
-export const SCHEDULER_METRIC_NAMES = [
-  "taskflow_jobs_submitted_total",
-  "taskflow_jobs_started_total",
-  "taskflow_jobs_completed_total",
-  "taskflow_jobs_failed_total",
-  "taskflow_jobs_retried_total",
-  "taskflow_jobs_expired_total",
-  "taskflow_outbox_parked_total",
-  "taskflow_reconcile_requeued_total",
-  "taskflow_reconcile_dropped_total",
-  "taskflow_redis_data_lost_total",
-  "taskflow_lease_scripts_total",
-  "taskflow_queue_jobs",
-  "taskflow_queue_oldest_ready_age_seconds",
-  "taskflow_outbox_entries",
-  "taskflow_outbox_oldest_age_seconds",
-  "taskflow_outbox_parked",
-  "taskflow_queues_unreported",
-  "taskflow_queue_stats_up",
-] as const;
-
 /**
  * Creates the scheduler's metrics on a new registry (with the process metrics). One registry per
  * scheduler (not the global one), so several schedulers in one process (tests) keep their counts

@@ -9,9 +9,6 @@ export interface WorkerMetrics {
   readonly observer: WorkerObserver;
 }
 
-/** Every metric name the worker service exports besides the kit's RPC and process metrics. */
-export const WORKER_METRIC_NAMES = ["taskflow_worker_slots", "taskflow_worker_slots_busy", "taskflow_worker_handler_seconds"] as const;
-
 /** Handler durations, in seconds: from a millisecond to the longest usual attempt timeouts. */
 const HANDLER_SECONDS_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
 
