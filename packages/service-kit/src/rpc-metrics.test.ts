@@ -1,4 +1,4 @@
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type ServiceImpl } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { SchedulerService } from "@taskflow/proto";
 import { rejection } from "@taskflow/test-helpers";
@@ -40,13 +40,12 @@ afterEach(async () => {
 });
 
 async function serve(registry: Registry): Promise<RunningServer> {
-  const impl = {
-    // eslint-disable-next-line @typescript-eslint/require-await -- a stream handler is an async *; nothing to await
-    async *count(req: { value: number }) {
-      for (let i = 0; i < req.value; i++) yield { value: i };
-      if (req.value === 2) throw new ConnectError("two is bad", Code.OutOfRange);
-    },
+  // eslint-disable-next-line @typescript-eslint/require-await -- a stream handler is an async *; nothing to await
+  const count: ServiceImpl<typeof StreamService>["count"] = async function* (req) {
+    for (let i = 0; i < req.value; i++) yield { value: i };
+    if (req.value === 2) throw new ConnectError("two is bad", Code.OutOfRange);
   };
+  const impl = { count };
   const server = await startServer({
     host: "127.0.0.1",
     port: 0,
