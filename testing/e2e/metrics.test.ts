@@ -1,3 +1,4 @@
+import type { JsonObject } from "@bufbuild/protobuf";
 import { Code, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { createTaskFlowClient, JobEventType, JobStatus, type TaskFlowClient } from "@taskflow/client";
@@ -46,7 +47,7 @@ function sample(text: string, line: string): number | undefined {
   return found === undefined ? undefined : Number(found.slice(line.length + 1));
 }
 
-const job = (type: string, payload: object, maxAttempts = 3) => ({ type, queue, payload, maxAttempts });
+const job = (type: string, payload: JsonObject, maxAttempts = 3) => ({ type, queue, payload, maxAttempts });
 
 describe("metrics of the three services after a known workload", () => {
   it("count submits, outcomes, RPCs by code, ingest batches and handler runs exactly", async () => {
