@@ -12,6 +12,14 @@ export {
   type ServiceConnection,
 } from "./create-service-transport.js";
 export { isMetricsRequest, METRICS_PATH } from "./metrics-route.js";
+export { createMetricsRegistry } from "./metrics-registry.js";
+export {
+  createRpcMetricsInterceptor,
+  grpcCodeName,
+  grpcType,
+  RPC_METRIC_NAMES,
+  RPC_SECONDS_BUCKETS,
+} from "./rpc-metrics.js";
 export { runService, type LoggedConfig, type RunServiceOptions, type StartedService } from "./run-service.js";
 export {
   DEFAULT_READ_MAX_BYTES,

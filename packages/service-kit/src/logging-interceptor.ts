@@ -33,7 +33,8 @@ export function createLoggingInterceptor(logger: Logger): Interceptor {
   };
 }
 
-async function* onStreamEnd<T>(messages: AsyncIterable<T>, end: (err?: unknown) => void): AsyncIterable<T> {
+/** Passes `messages` on and calls `end` once when the stream completes, fails or is abandoned. */
+export async function* onStreamEnd<T>(messages: AsyncIterable<T>, end: (err?: unknown) => void): AsyncIterable<T> {
   let outcome: { err?: unknown } = { err: new ConnectError("stream abandoned", Code.Canceled) };
   try {
     yield* messages;

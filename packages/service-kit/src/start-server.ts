@@ -18,6 +18,7 @@ import { createHealthService } from "./health-service.js";
 import { createLoggingInterceptor } from "./logging-interceptor.js";
 import { isMetricsRequest, serveMetrics } from "./metrics-route.js";
 import { ReflectionIndex } from "./reflection-index.js";
+import { createRpcMetricsInterceptor } from "./rpc-metrics.js";
 import {
   createReflectionServiceV1,
   createReflectionServiceV1Alpha,
@@ -54,7 +55,8 @@ export interface ServerOptions {
   shutdownGraceMs?: number;
   /**
    * Served at `GET /metrics` in the Prometheus text format, on the same port (HTTP/1.1, as
-   * Prometheus scrapes, and h2c); without it that path is the RPC router's 404.
+   * Prometheus scrapes, and h2c); without it that path is the RPC router's 404. Every call is
+   * counted and timed on it (see createRpcMetricsInterceptor).
    */
   metrics?: Registry;
   /**
@@ -128,6 +130,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     requestGate: invalidArgumentOnDecodeError,
     interceptors: [
       createLoggingInterceptor(logger),
+      ...(opts.metrics === undefined ? [] : [createRpcMetricsInterceptor(opts.metrics)]),
       createErrorInterceptor(logger),
       createAuthInterceptor(opts.auth?.authenticator, opts.auth?.policy ?? TASKFLOW_ACCESS),
       ...(opts.interceptors ?? []),

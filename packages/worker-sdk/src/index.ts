@@ -2,4 +2,13 @@ export type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 export { createWorker } from "./create-worker.js";
 export { JobAbortError, type AbortKind } from "./job-abort-error.js";
 export { PermanentError, isPermanentError } from "./permanent-error.js";
-export type { Handler, JobContext, Worker, WorkerOptions, WorkerStats } from "./types.js";
+export type {
+  AttemptInfo,
+  AttemptOutcome,
+  Handler,
+  JobContext,
+  Worker,
+  WorkerObserver,
+  WorkerOptions,
+  WorkerStats,
+} from "./types.js";

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { pino, type Logger } from "pino";
 import type { ClientCredentials } from "@taskflow/client";
-import type { Handler, WorkerOptions } from "./types.js";
+import type { Handler, WorkerObserver, WorkerOptions } from "./types.js";
 
 /** WorkerOptions with every default filled in. */
 export interface WorkerSettings {
@@ -19,6 +19,7 @@ export interface WorkerSettings {
   abortWaitMs: number;
   handleSignals: boolean;
   reportBatchMs: number;
+  observer: WorkerObserver;
 }
 
 /**
@@ -39,6 +40,7 @@ export function resolveOptions(options: WorkerOptions): WorkerSettings {
     abortWaitMs: options.abortWaitMs ?? 5_000,
     handleSignals: options.handleSignals ?? false,
     reportBatchMs: options.reportBatchMs ?? 5,
+    observer: options.observer ?? {},
   };
   const problems = [
     ...check("concurrency", settings.concurrency, 1, 1000),

@@ -13,7 +13,7 @@ import type { Worker, WorkerStats } from "./types.js";
 import { createWorkerRpc, rpcTimeoutMs } from "./worker-rpc.js";
 
 const defaultLeaseMs = 30_000;
-type Counters = Omit<WorkerStats, "inFlight">;
+type Counters = Omit<WorkerStats, "inFlight" | "slots">;
 
 /** The Worker behind createWorker: dispatch loop, heartbeat loop and report batcher around a job table. */
 export class TaskFlowWorker implements Worker {
@@ -54,7 +54,7 @@ export class TaskFlowWorker implements Worker {
   }
 
   stats(): WorkerStats {
-    return { inFlight: this.table.size, ...this.counters };
+    return { slots: this.table.capacity, inFlight: this.table.size, ...this.counters };
   }
 
   private async startOnce(): Promise<void> {
@@ -129,11 +129,25 @@ export class TaskFlowWorker implements Worker {
     this.counters.leased += 1;
     const active = startJob(leased, this.s.handlers, this.s.logger.child({ component: "job" }));
     this.table.add(active);
+    const attempt = { type: active.job.type, queue: active.job.queue };
+    const startedMs = performance.now();
+    this.observe(() => this.s.observer.attemptStarted?.(attempt));
     void active.outcome.then((outcome) => {
       // Queue the report before freeing the slot, so that heartbeats never miss the lease.
       this.record(active, outcome);
       this.table.remove(active.lease.leaseToken);
+      const seconds = (performance.now() - startedMs) / 1000;
+      this.observe(() => this.s.observer.attemptEnded?.({ ...attempt, outcome: outcome.kind, seconds }));
     });
+  }
+
+  /** Calls an observer hook; its failure is the observer's bug and must not stop a job. */
+  private observe(call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      this.logger.warn({ err }, "worker observer failed");
+    }
   }
 
   private record(active: ActiveJob, outcome: JobOutcome): void {

@@ -64,10 +64,35 @@ export interface WorkerOptions extends ClientCredentials {
   handleSignals?: boolean;
   /** Reports wait at most this long, in ms, to be sent together (default 5). */
   reportBatchMs?: number;
+  /**
+   * Told of every attempt as it starts and ends, e.g. to feed a metrics library (the SDK depends
+   * on none). Its functions run synchronously in the worker's path: keep them cheap. An error
+   * they throw is logged and otherwise ignored.
+   */
+  observer?: WorkerObserver;
+}
+
+/** How an attempt ended on this worker: reported completed or failed, abandoned on a lost lease, or handed back on shutdown. */
+export type AttemptOutcome = "completed" | "failed" | "lost" | "released";
+
+/** An attempt as an observer hears of it. */
+export interface AttemptInfo {
+  type: string;
+  queue: string;
+}
+
+/** Hooks a worker calls as it runs jobs (see {@link WorkerOptions.observer}); each is optional. */
+export interface WorkerObserver {
+  /** A leased job's handler started: a slot is now busy. */
+  attemptStarted?(attempt: AttemptInfo): void;
+  /** An attempt ended and freed its slot, `seconds` after its handler started. */
+  attemptEnded?(attempt: AttemptInfo & { outcome: AttemptOutcome; seconds: number }): void;
 }
 
 /** Counters since start. */
 export interface WorkerStats {
+  /** Jobs it runs at once at most (its concurrency). */
+  slots: number;
   /** Handlers running now. */
   inFlight: number;
   /** Jobs leased. */

@@ -2,11 +2,12 @@ import type { Logger } from "pino";
 import type { HistoryConfig } from "./config.js";
 import { createPool, endPool } from "./db/pool.js";
 import { StatementTimings, timed } from "./db/statements.js";
+import { createHistoryMetrics } from "./metrics.js";
 import type { HistoryDeps } from "./rpc/deps.js";
 import { PageTokens } from "./rpc/page-token.js";
 
 /**
- * The pools, statement timings and page-token signer of one history process. Nothing connects
+ * The pools, statement timings, metrics and page-token signer of one history process. Nothing connects
  * until the first query.
  */
 export function createHistoryDeps(config: HistoryConfig, logger: Logger): HistoryDeps {
@@ -32,6 +33,8 @@ export function createHistoryDeps(config: HistoryConfig, logger: Logger): Histor
     db: timed(pool, timings),
     readDb: timed(readPool, timings),
     timings,
+    // The replica's pool is reported apart only when there is one.
+    metrics: createHistoryMetrics(readPool === pool ? { primary: pool } : { primary: pool, replica: readPool }),
     pageTokens: new PageTokens(config.pageTokenSecret),
     config,
     logger,

@@ -47,6 +47,7 @@ export async function createServers(d: HistoryDeps, authenticator: Authenticator
   const common = {
     logger: d.logger,
     readMaxBytes: HISTORY_READ_MAX_BYTES,
+    metrics: d.metrics.registry,
     health: { check: checkDatabase(d.pool) },
     interceptors: [createErrorMapper(d.logger.child({ component: "server" })), createTextGuard()],
   };

@@ -19,6 +19,7 @@ import { DueChannel } from "./redis/due-channel.js";
 import { LeaseWaiters } from "./redis/lease-waiters.js";
 import { OutboxReader } from "./redis/outbox.js";
 import { QueueStore } from "./redis/queue-store.js";
+import { readQueueStats } from "./redis/queue-stats.js";
 import { ParkedEvents } from "./redis/parked-events.js";
 import { ReconcileLock } from "./redis/reconcile-lock.js";
 import { ReconcileStateStore } from "./redis/reconcile-state.js";
@@ -136,7 +137,7 @@ function assemble(
   const consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
   const reader = new OutboxReader(redis, prefix, consumer);
   const parked = new ParkedEvents(redis, prefix);
-  const metrics = createSchedulerMetrics(async () => parked.counts(await store.knownQueues()));
+  const metrics = createSchedulerMetrics(async () => readQueueStats(redis, prefix, await store.knownQueues()));
   const loopDeps = { store, waiters, intervalMs: config.sweepIntervalMs, logger };
   const forward = new ForwardOutbox({
     ...loopDeps,
@@ -170,7 +171,7 @@ function assemble(
     config, store, recovery, reconciler, metrics, waiters, dueTimer, history, presence, parked, logger, eventsWritten, submits, authenticator,
     workers: new WorkerRegistry(redis, prefix),
   };
-  const expire = new ExpireLeases({ ...loopDeps, eventsWritten, leaseExpired: metrics.leaseExpired });
+  const expire = new ExpireLeases({ ...loopDeps, eventsWritten, jobsExpired: metrics.jobsExpired });
   const tend = new TendQueues({
     store, reader, logger,
     intervalMs: config.queueTendIntervalMs,

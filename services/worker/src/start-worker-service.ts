@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { createSchedulerHealthCheck } from "./check-scheduler-health.js";
 import type { WorkerConfig } from "./config.js";
 import { createBuiltInHandlers } from "./handlers/index.js";
+import { createWorkerMetrics } from "./metrics.js";
 
 /** A running worker service. */
 export interface RunningWorkerService {
@@ -15,7 +16,8 @@ export interface RunningWorkerService {
 
 /**
  * Starts a server on `host:port` that serves only `grpc.health.v1.Health` (SERVING while the
- * scheduler answers its own health check), so that Kubernetes gRPC probes work, then the SDK
+ * scheduler answers its own health check), so that Kubernetes gRPC probes work, and the
+ * worker's metrics at `GET /metrics` (see metrics.ts), then the SDK
  * worker with the enabled built-in handlers. Resolves once the worker is registered.
  * @throws ConnectError when the scheduler refuses the registration; Error when the port is taken.
  */
@@ -27,6 +29,8 @@ export async function startWorkerService(
   const handlers = createBuiltInHandlers(config.handlers, { httpAllow: config.httpAllow });
   logBuiltInHandlers(logger, config);
   const credentials = readCredentials(config.schedulerCredentials, logger);
+  // The slot gauges read the worker, made just below; nothing scrapes before the server starts.
+  const metrics = createWorkerMetrics(() => worker.stats());
   const worker = createWorker({
     scheduler: config.schedulerUrl,
     ...credentials,
@@ -36,6 +40,7 @@ export async function startWorkerService(
     handlers,
     shutdownGraceMs: config.shutdownGraceMs,
     logger,
+    observer: metrics.observer,
   });
   const server = await startServer({
     host: config.host,
@@ -43,6 +48,7 @@ export async function startWorkerService(
     services: [],
     logger,
     health: { check: createSchedulerHealthCheck(config.schedulerUrl, credentials) },
+    metrics: metrics.registry,
   }).catch(async (err: unknown) => {
     await worker.stop();
     throw err;

@@ -105,6 +105,36 @@ describe("createWorker against a real scheduler", () => {
     expect(worker.stats().failed).toBe(4);
   });
 
+  it("tells its observer of each attempt's start and end, and runs on when the observer throws", async () => {
+    const queue = uniqueQueue();
+    const heard: string[] = [];
+    const seconds: number[] = [];
+    const worker = await startWorker({
+      queues: [queue],
+      concurrency: 3,
+      handlers: {
+        ok: () => delay(20).then(() => null),
+        bad: () => Promise.reject(new PermanentError("no")),
+      },
+      observer: {
+        attemptStarted: ({ type, queue: q }) => {
+          heard.push(`start ${type} ${q === queue}`);
+          throw new Error("observer bug");
+        },
+        attemptEnded: ({ type, outcome, seconds: s }) => {
+          heard.push(`end ${type} ${outcome}`);
+          seconds.push(s);
+        },
+      },
+    });
+    expect(worker.stats()).toMatchObject({ slots: 3, inFlight: 0 });
+    const [ok, bad] = await client.submitMany([{ type: "ok", queue }, { type: "bad", queue }]);
+    expect((await client.waitFor(ok!.id, { timeoutMs: 20_000 })).status).toBe(JobStatus.COMPLETED);
+    expect((await client.waitFor(bad!.id, { timeoutMs: 20_000 })).status).toBe(JobStatus.FAILED);
+    expect([...heard].sort()).toEqual(["end bad failed", "end ok completed", "start bad true", "start ok true"]);
+    expect(Math.max(...seconds)).toBeGreaterThanOrEqual(0.015);
+  });
+
   it("leaves a job whose type it has no handler for to a worker that has one, spending no attempt", async () => {
     const queue = uniqueQueue();
     const echoOnly = await startWorker({ queues: [queue], handlers: { echo: () => Promise.resolve(null) } });

@@ -1,6 +1,7 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { HistoryIngestService } from "@taskflow/proto";
 import { appendEvents as storeEvents } from "../db/queries/append-events.js";
+import { observeIngest } from "../metrics.js";
 import type { HistoryDeps } from "./deps.js";
 import { parseNewEvent } from "./parse-ingest.js";
 
@@ -14,7 +15,7 @@ export const appendEvents =
   (d: HistoryDeps): ServiceImpl<typeof HistoryIngestService>["appendEvents"] =>
   async (req) => {
     const events = req.events.map(parseNewEvent);
-    const res = await storeEvents(d.db, events);
+    const res = await observeIngest(d.metrics, "AppendEvents", events.length, () => storeEvents(d.db, events));
     if (res.unknownJobIds.length > 0) {
       d.logger.warn({ job_ids: res.unknownJobIds }, "events of unknown jobs skipped");
     }

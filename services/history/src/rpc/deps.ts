@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { HistoryConfig } from "../config.js";
 import type { Queryable } from "../db/queryable.js";
 import type { StatementTimings } from "../db/statements.js";
+import type { HistoryMetrics } from "../metrics.js";
 import type { PageTokens } from "./page-token.js";
 
 /** What every handler uses. */
@@ -19,6 +20,8 @@ export interface HistoryDeps {
   /** `readPool`, every statement timed into `timings`. */
   readDb: Queryable;
   timings: StatementTimings;
+  /** Served at `GET /metrics`: ingest batches and their write time, pool use. */
+  metrics: HistoryMetrics;
   pageTokens: PageTokens;
   config: HistoryConfig;
   logger: Logger;

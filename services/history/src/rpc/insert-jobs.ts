@@ -2,6 +2,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { HistoryIngestService } from "@taskflow/proto";
 import { insertJobs as storeJobs } from "../db/queries/insert-jobs.js";
 import { jobToProto, jobToProtoWithoutPayload } from "../mapping/to-proto.js";
+import { observeIngest } from "../metrics.js";
 import type { HistoryDeps } from "./deps.js";
 import { parseInsertJobs } from "./parse-ingest.js";
 
@@ -21,11 +22,9 @@ export const insertJobs =
   async (req) => {
     const jobs = parseInsertJobs(req);
     const actor = req.actor === "" ? "api" : req.actor;
-    const rows = await storeJobs(d.db, jobs, {
-      idempotencyWindowMs: d.config.idempotencyWindowMs,
-      actor,
-      secretKeys: d.config.secretPayloadKeys,
-    });
+    const rows = await observeIngest(d.metrics, "InsertJobs", jobs.length, () =>
+      storeJobs(d.db, jobs, { idempotencyWindowMs: d.config.idempotencyWindowMs, actor, secretKeys: d.config.secretPayloadKeys }),
+    );
     // The caller sent the payload of every job stored under the id it asked for: only a key
     // holder's (another request's job) goes back.
     return { jobs: rows.map((row, i) => (row.id === jobs[i]!.id ? jobToProtoWithoutPayload(row) : jobToProto(row))) };

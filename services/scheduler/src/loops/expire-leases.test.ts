@@ -27,8 +27,8 @@ afterAll(async () => {
 describe("ExpireLeases", () => {
   it("requeues or fails expired leases across queues and reports new events", async () => {
     const eventsWritten = vi.fn();
-    const { leaseExpired } = createSchedulerMetrics();
-    const loop = new ExpireLeases({ store: f.store, waiters, intervalMs: 1_000, logger, eventsWritten, leaseExpired });
+    const { jobsExpired } = createSchedulerMetrics();
+    const loop = new ExpireLeases({ store: f.store, waiters, intervalMs: 1_000, logger, eventsWritten, jobsExpired });
     const retry = makeJob({ maxAttempts: 2 });
     const last = makeJob({ maxAttempts: 1 });
     const live = makeJob();
@@ -42,7 +42,8 @@ describe("ExpireLeases", () => {
 
     expect(await loop.runOnce()).toEqual({ requeued: 1, ended: 1 });
     expect(eventsWritten).toHaveBeenCalledTimes(1);
-    expect(await leaseExpired.get()).toMatchObject({ values: [{ value: 2 }] });
+    const expired = (await jobsExpired.get()).values.map((v) => [v.labels.queue, v.value]);
+    expect(expired.sort()).toEqual([["x", 1], ["y", 1]]);
     expect((await jobHash(f, "x", retry.id)).state).toBe("ready");
     expect((await jobHash(f, "y", last.id)).status).toBe("failed");
     expect((await jobHash(f, "x", live.id)).state).toBe("leased");

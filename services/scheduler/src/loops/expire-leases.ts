@@ -15,8 +15,8 @@ export interface ExpireLeasesDeps {
   logger: Logger;
   /** Called when transitions were written to an outbox. */
   eventsWritten: () => void;
-  /** Counts the leases recovered. */
-  leaseExpired?: SchedulerMetrics["leaseExpired"];
+  /** Counts the leases recovered, per queue. */
+  jobsExpired?: SchedulerMetrics["jobsExpired"];
 }
 
 /**
@@ -41,10 +41,7 @@ export class ExpireLeases {
       requeued: 0,
       ended: 0,
     });
-    if (total.requeued + total.ended > 0) {
-      this.d.leaseExpired?.inc(total.requeued + total.ended);
-      this.d.eventsWritten();
-    }
+    if (total.requeued + total.ended > 0) this.d.eventsWritten();
     await this.d.waiters.announce(queues.map((queue, i) => ({ queue, ready: results[i]!.ready })));
     return total;
   }
@@ -67,6 +64,7 @@ export class ExpireLeases {
       if (r.requeued + r.ended < EXPIRE_BATCH) break;
     }
     if (total.requeued + total.ended > 0) {
+      this.d.jobsExpired?.inc({ queue }, total.requeued + total.ended);
       this.logger.info({ queue, requeued: total.requeued, ended: total.ended }, "expired leases recovered");
     }
     return total;

@@ -85,6 +85,7 @@ export async function attempt(d: Deps, ask: Ask, waiter: LeaseWaiter): Promise<L
     if (out.length >= ask.max || (out.length > 0 && maxBytes <= 0)) break;
     d.metrics.leaseScripts.inc();
     const leased = await d.store.lease(q, ask.workerId, { max: ask.max - out.length, types: ask.types, requestId: ask.requestId, maxBytes, actor: ask.actor });
+    if (leased.length > 0) d.metrics.jobsStarted.inc({ queue: q }, leased.length);
     out.push(...leased);
     for (const r of leased) bytes += Buffer.byteLength(r.payloadJson, "utf8");
   }

@@ -42,7 +42,7 @@ describe("AdminService.Reconcile", () => {
 
     const metrics = await (await fetch(`${s.url}/metrics`)).text();
     expect(metrics).toContain("taskflow_reconcile_requeued_total 2");
-    for (const name of ["taskflow_outbox_parked_total", "taskflow_reconcile_dropped_total", "taskflow_lease_expired_total"]) {
+    for (const name of ["taskflow_outbox_parked_total", "taskflow_reconcile_dropped_total", "taskflow_jobs_expired_total"]) {
       expect(metrics).toContain(`# TYPE ${name} counter`);
     }
     expect(new Set(await runJobs(s, q, 3))).toEqual(new Set(ids));

@@ -31,6 +31,7 @@ export const reportJobs =
       [...groupByQueue(reports)].map(async ([queue, group]) => {
         const outcomes = await d.store.report(queue, req.workerId, group, actor);
         group.forEach((r, i) => (results[r.index] = { jobId: r.id, ...outcomes[i]! }));
+        countOutcomes(d.metrics, queue, group, outcomes);
         // The script draws a retry's backoff: the timer reads when the earliest is due.
         if (group.some((r, i) => isRetry(r, outcomes[i]!))) d.dueTimer.delayed(queue);
       }),
@@ -38,6 +39,23 @@ export const reportJobs =
     if (reports.length > 0) d.eventsWritten();
     return { results };
   };
+
+/** Counts the accepted reports of one queue by where they took their job, from the script's answer. */
+function countOutcomes(m: Deps["metrics"], queue: string, reports: readonly ReportInput[], outcomes: readonly ReportOutcome[]): void {
+  let completed = 0;
+  let failed = 0;
+  let retried = 0;
+  reports.forEach((r, i) => {
+    const o = outcomes[i]!;
+    if (o.status !== ReportStatus.ACCEPTED) return;
+    if (r.outcome === "completed") completed += 1;
+    else if (o.jobStatus === JobStatus.FAILED) failed += 1;
+    else if (isRetry(r, o)) retried += 1;
+  });
+  if (completed > 0) m.jobsCompleted.inc({ queue }, completed);
+  if (failed > 0) m.jobsFailed.inc({ queue }, failed);
+  if (retried > 0) m.jobsRetried.inc({ queue }, retried);
+}
 
 /** Whether an accepted failure left the job pending: it waits in the delayed set for its retry. */
 function isRetry(report: ReportInput, outcome: ReportOutcome): boolean {

@@ -75,7 +75,11 @@ async function enqueueAll(d: Deps, byQueue: ReadonlyMap<string, EnqueueJob[]>): 
   const sentMs = performance.now();
   // One connection with auto-pipelining: the queue set and every queue's script call leave in one write.
   const [, ...results] = await Promise.all([d.store.addQueues(queues), ...queues.map((q) => d.store.enqueue(q, byQueue.get(q)!))]);
-  for (const q of queues) d.dueTimer.enqueued(q, byQueue.get(q)!, sentMs);
+  queues.forEach((q, i) => {
+    d.dueTimer.enqueued(q, byQueue.get(q)!, sentMs);
+    // Counted from what the script answers: a retried submit that created nothing counts nothing.
+    if (results[i]!.created > 0) d.metrics.jobsSubmitted.inc({ queue: q }, results[i]!.created);
+  });
   await d.store.addQueues(queues);
   await d.waiters.announce(queues.map((queue, i) => ({ queue, ready: results[i]!.ready })));
 }
