@@ -31,6 +31,7 @@ describe("loadConfig", () => {
         WORKER_GONE_MS: "60000",
         IDEMPOTENCY_WINDOW_MS: "3600000",
         IDEMPOTENCY_PURGE_INTERVAL_MS: "5000",
+        HISTORY_MIGRATE_ON_START: "false",
         LOG_LEVEL: "debug",
       }),
     ).toEqual({
@@ -53,6 +54,7 @@ describe("loadConfig", () => {
       workerGoneMs: 60_000,
       idempotencyWindowMs: 3_600_000,
       idempotencyPurgeIntervalMs: 5_000,
+      migrateOnStart: false,
       logLevel: "debug",
     });
   });
@@ -66,6 +68,7 @@ describe("loadConfig", () => {
         DATABASE_POOL_MAX: "0",
         IDEMPOTENCY_WINDOW_MS: "0",
         IDEMPOTENCY_PURGE_INTERVAL_MS: "soon",
+        HISTORY_MIGRATE_ON_START: "no",
         LOG_LEVEL: "loud",
       });
     } catch (err) {
@@ -73,7 +76,7 @@ describe("loadConfig", () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as Error).message;
-    const names = ["HISTORY_PORT", "DATABASE_URL", "DATABASE_POOL_MAX", "IDEMPOTENCY_WINDOW_MS", "IDEMPOTENCY_PURGE_INTERVAL_MS", "LOG_LEVEL"];
+    const names = ["HISTORY_PORT", "DATABASE_URL", "DATABASE_POOL_MAX", "IDEMPOTENCY_WINDOW_MS", "IDEMPOTENCY_PURGE_INTERVAL_MS", "HISTORY_MIGRATE_ON_START", "LOG_LEVEL"];
     for (const name of names) expect(message).toContain(name);
   });
 });

@@ -59,6 +59,12 @@ export interface HistoryConfig {
   readonly idempotencyWindowMs: number;
   /** Period of the purge of expired idempotency keys, in milliseconds (`IDEMPOTENCY_PURGE_INTERVAL_MS`). */
   readonly idempotencyPurgeIntervalMs: number;
+  /**
+   * Whether start-up applies pending migrations (`HISTORY_MIGRATE_ON_START`, `true` or `false`).
+   * When false, migrations are run apart (`dist/migrate-main.js`, with a user allowed DDL) and
+   * start-up only checks that the schema is at the newest version, refusing to serve otherwise.
+   */
+  readonly migrateOnStart: boolean;
   /** pino level (`LOG_LEVEL`). */
   readonly logLevel: string;
 }
@@ -84,6 +90,7 @@ export const HISTORY_DEFAULTS: HistoryConfig = Object.freeze({
   workerGoneMs: 300_000,
   idempotencyWindowMs: 86_400_000,
   idempotencyPurgeIntervalMs: 60_000,
+  migrateOnStart: true,
   logLevel: "info",
 });
 
@@ -120,6 +127,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       min: 10,
       max: 86_400_000,
     }),
+    migrateOnStart: r.oneOf("HISTORY_MIGRATE_ON_START", String(d.migrateOnStart), ["true", "false"]) === "true",
     logLevel: r.oneOf<string>("LOG_LEVEL", d.logLevel, LOG_LEVELS),
   };
   r.done();
