@@ -26,8 +26,10 @@ RUN set -e; \
       rm -rf "/out/$name/src" "/out/$name/test" /out/$name/tsconfig*.json "/out/$name/vitest.config.ts"; \
     done
 
-# Files the services read at start-up: fail here rather than at a pod's first start.
-RUN ls /out/history/migrations/*.sql /out/scheduler/dist/redis/scripts/*.lua > /dev/null
+# Files the services read at start-up, and history's migration entry (the prod overlay's
+# migration Job runs it in the history image): fail here rather than at a pod's first start.
+RUN ls /out/history/migrations/*.sql /out/history/dist/migrate-main.js \
+       /out/scheduler/dist/redis/scripts/*.lua > /dev/null
 
 
 FROM node:22-bookworm-slim AS runtime
@@ -47,7 +49,8 @@ ENTRYPOINT ["node", "services/scheduler/dist/main.js"]
 
 
 FROM runtime AS history
-# Holds services/history/migrations, which history applies at start-up.
+# Holds services/history/migrations, which history applies at start-up, and
+# dist/migrate-main.js, which applies them alone and exits (a Job overrides the command).
 COPY --from=build /out/history /app/services/history
 ENV HISTORY_HOST=0.0.0.0
 EXPOSE 50052

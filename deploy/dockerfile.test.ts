@@ -41,9 +41,11 @@ describe("Dockerfile", () => {
     for (const name of services) expect(deploy).toContain(name);
   });
 
-  it("fails the build when migrations or Lua scripts are missing from the service folders", () => {
+  it("fails the build when migrations, the migration entry or Lua scripts are missing from the service folders", () => {
     const check = buildRuns().find((r) => r.includes("/out/history/migrations/*.sql"));
     expect(check).toContain("/out/scheduler/dist/redis/scripts/*.lua");
+    // The prod overlay's migration Job runs this file in the history image.
+    expect(check).toContain("/out/history/dist/migrate-main.js");
   });
 });
 

@@ -1,9 +1,12 @@
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEPLOY_DIR, listOverlays } from "./checks/deploy-paths.js";
 import { findObject, listWorkloads, objectId, type K8sObject } from "./checks/k8s-object.js";
 import { checkNamespace } from "./checks/namespace-rules.js";
-import { checkReferences } from "./checks/reference-rules.js";
+import { checkAutoscaling } from "./checks/autoscaling-rules.js";
+import { checkNetworkIsolation, checkNoPlaintextSecrets } from "./checks/prod-rules.js";
+import { checkOperatorSecretsUsed, checkReferences, readOperatorSecrets, type OperatorSecrets } from "./checks/reference-rules.js";
 import { renderOverlay } from "./checks/render-overlay.js";
 import { checkServices } from "./checks/service-rules.js";
 import { checkTaskflowServices } from "./checks/taskflow-rules.js";
@@ -11,6 +14,12 @@ import { validateSchema } from "./checks/validate-schema.js";
 import { checkWorkloads } from "./checks/workload-rules.js";
 
 const overlays = listOverlays();
+
+/** The Secrets an overlay leaves to the operator (overlays/<env>/operator-secrets.yaml), if any. */
+function operatorSecretsOf(overlay: string): OperatorSecrets {
+  const file = join(DEPLOY_DIR, "overlays", overlay, "operator-secrets.yaml");
+  return existsSync(file) ? readOperatorSecrets(readFileSync(file, "utf8")) : {};
+}
 
 async function schemaFailures(objects: readonly K8sObject[]): Promise<string[]> {
   const failures: string[] = [];
@@ -25,8 +34,8 @@ async function schemaFailures(objects: readonly K8sObject[]): Promise<string[]> 
 }
 
 describe("deploy/overlays", () => {
-  it("holds at least the dev overlay", () => {
-    expect(overlays).toContain("dev");
+  it("holds the dev and prod overlays", () => {
+    expect(overlays).toEqual(expect.arrayContaining(["dev", "prod"]));
   });
 });
 
@@ -58,8 +67,9 @@ describe.each(overlays)("overlay %s", (overlay) => {
     expect(checkServices(objects)).toEqual([]);
   });
 
-  it("references only ConfigMaps, Secrets and keys present in the render", () => {
-    expect(checkReferences(objects)).toEqual([]);
+  it("references only ConfigMaps, Secrets and keys present in the render or left to the operator", () => {
+    expect(checkReferences(objects, operatorSecretsOf(overlay))).toEqual([]);
+    expect(checkOperatorSecretsUsed(objects, operatorSecretsOf(overlay))).toEqual([]);
   });
 
   it("gives TaskFlow services only the variables their config reads, on probed gRPC ports", () => {
@@ -137,5 +147,53 @@ describe("dev overlay", () => {
       DATABASE_URL: "postgres://postgres:taskflow-dev@postgres:5432/taskflow",
       PAGE_TOKEN_SECRET: "taskflow-dev-page-token-secret",
     });
+  });
+});
+
+describe("prod overlay", () => {
+  let objects: K8sObject[] = [];
+  const inProd = (kind: string, name: string): K8sObject | undefined => findObject(objects, kind, name, "taskflow-prod");
+  const envOf = (name: string, kind = "Deployment"): string[] =>
+    (listWorkloads(objects).find((w) => w.id === `${kind}/${name}`)?.spec.containers[0]?.env ?? []).map((e) => e.name);
+
+  beforeAll(() => {
+    objects = renderOverlay(join(DEPLOY_DIR, "overlays", "prod"));
+  });
+
+  it("carries no credentials and runs no store: the operator provides both", () => {
+    expect(checkNoPlaintextSecrets(objects)).toEqual([]);
+    expect(objects.filter((o) => o.kind === "Secret")).toEqual([]);
+    expect(listWorkloads(objects).map((w) => w.id).sort()).toEqual(["Deployment/history", "Deployment/scheduler", "Deployment/worker", "Job/history-migrate"]);
+  });
+
+  it("denies by default and admits only the scheduler to history's internal port", () => {
+    expect(checkNetworkIsolation(objects)).toEqual([]);
+  });
+
+  it("autoscales the APIs on CPU and the worker on queue depth, each under a disruption budget", () => {
+    expect(checkAutoscaling(objects)).toEqual([]);
+    expect(inProd("HorizontalPodAutoscaler", "scheduler")).toBeDefined();
+    expect(inProd("HorizontalPodAutoscaler", "history")).toBeDefined();
+    expect(inProd("ScaledObject", "worker")?.apiVersion).toBe("keda.sh/v1alpha1");
+  });
+
+  it("migrates with its own user in a Job, and history does not migrate at start-up", () => {
+    const job = listWorkloads(objects).find((w) => w.id === "Job/history-migrate")?.spec.containers[0];
+    expect(job?.command).toEqual(["node", "services/history/dist/migrate-main.js"]);
+    expect(job?.env?.find((e) => e.name === "DATABASE_URL")?.valueFrom?.secretKeyRef?.name).toBe("taskflow-migrator");
+    const history = listWorkloads(objects).find((w) => w.id === "Deployment/history")?.spec.containers[0];
+    expect(history?.env?.find((e) => e.name === "DATABASE_URL")?.valueFrom?.secretKeyRef?.name).toBe("taskflow-stores");
+    const config = objects.find((o) => o.kind === "ConfigMap")?.["data"] as Record<string, string>;
+    expect(config["HISTORY_MIGRATE_ON_START"]).toBe("false");
+  });
+
+  it("gives every service TLS, the two that serve RPCs the tokens file and client CA, and the callers their token, CA and client certificate", () => {
+    for (const name of ["scheduler", "history", "worker"]) expect(envOf(name)).toEqual(expect.arrayContaining(["TLS_CERT_FILE", "TLS_KEY_FILE"]));
+    for (const name of ["scheduler", "history"]) expect(envOf(name)).toEqual(expect.arrayContaining(["AUTH_TOKENS_FILE", "TLS_CLIENT_CA_FILE"]));
+    expect(envOf("scheduler")).toEqual(expect.arrayContaining(["HISTORY_TOKEN_FILE", "HISTORY_CA_FILE", "HISTORY_CERT_FILE", "HISTORY_KEY_FILE"]));
+    expect(envOf("worker")).toEqual(expect.arrayContaining(["SCHEDULER_TOKEN_FILE", "SCHEDULER_CA_FILE", "SCHEDULER_CERT_FILE", "SCHEDULER_KEY_FILE"]));
+    const config = objects.find((o) => o.kind === "ConfigMap")?.["data"] as Record<string, string>;
+    expect(config["HISTORY_URL"]).toBe("https://history-internal:50054");
+    expect(config["SCHEDULER_URL"]).toBe("https://scheduler:50051");
   });
 });

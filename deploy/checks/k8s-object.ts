@@ -8,7 +8,7 @@ export interface K8sObject {
   [field: string]: unknown;
 }
 
-/** A Deployment, StatefulSet or DaemonSet seen through its pod template. */
+/** A Deployment, StatefulSet, DaemonSet or Job seen through its pod template. */
 export interface PodWorkload {
   /** `Kind/name`, for messages. */
   readonly id: string;
@@ -20,7 +20,7 @@ export interface PodWorkload {
   readonly spec: IPodSpec;
 }
 
-const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet", "DaemonSet"]);
+const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet", "DaemonSet", "Job"]);
 
 /** `Kind/name`, the way kubectl names an object. */
 export function objectId(object: K8sObject): string {

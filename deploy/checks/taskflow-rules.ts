@@ -9,6 +9,14 @@ const DEFAULT_GRACE_SECONDS = 30;
 /** What a Service in front of a TaskFlow port must declare: gRPC, Connect and gRPC-Web over h2c. */
 export const GRPC_APP_PROTOCOL = "kubernetes.io/h2c";
 
+/** The same in front of a port serving TLS (`TLS_CERT_FILE` set): HTTP/2 (and /metrics' HTTP/1.1) over TLS. */
+export const TLS_APP_PROTOCOL = "https";
+
+/** Whether a TaskFlow container serves TLS on its ports. */
+function servesTls(env: ReadonlyMap<string, string | undefined>): boolean {
+  return env.has("TLS_CERT_FILE") && env.get("TLS_CERT_FILE") !== "";
+}
+
 interface Target {
   w: PodWorkload;
   c: IContainer;
@@ -20,9 +28,12 @@ interface Target {
 /**
  * Checks the containers running `taskflow/<service>` images against the service's fixed
  * configuration: only variables its config reads, bound to 0.0.0.0 on the declared `grpc`
- * port, gRPC probes on that port, no service-link variables, a grace period longer than the
- * drain, and in-cluster URLs that name a Service of the render on one of its ports. Also checks
- * that Services in front of TaskFlow pods name their ports `grpc` with appProtocol h2c.
+ * port, gRPC probes on that port (TCP probes when it serves TLS: the kubelet's gRPC probe speaks
+ * cleartext only), no service-link variables, a grace period longer than the drain, and
+ * in-cluster URLs that name a Service of the render on one of its ports. A Job running a
+ * TaskFlow image (a one-off such as migrations) is held to the variable names only. Also checks
+ * that Services in front of TaskFlow pods name their ports `grpc` with appProtocol h2c, or
+ * https when the pods serve TLS.
  * @returns one line per violation, empty when the render complies.
  */
 export function checkTaskflowServices(objects: readonly K8sObject[]): string[] {
@@ -32,7 +43,9 @@ export function checkTaskflowServices(objects: readonly K8sObject[]): string[] {
     if (name === undefined) return [];
     if (!isTaskflowService(name)) return [`${w.id} container ${c.name}: ${c.image ?? ""} is no known TaskFlow service`];
     const env = resolveEnv(c, w.namespace, objects);
-    return checkTarget(objects, { w, c, spec: TASKFLOW_SERVICES[name], env, where: `${w.id} container ${c.name}` });
+    const t = { w, c, spec: TASKFLOW_SERVICES[name], env, where: `${w.id} container ${c.name}` };
+    if (w.object.kind === "Job") return checkUnreadNames(t).map((v) => `${t.where}: ${v}`);
+    return checkTarget(objects, t);
   });
   return [...violations, ...checkTaskflowServicePorts(objects, workloads)];
 }
@@ -47,12 +60,14 @@ function checkTarget(objects: readonly K8sObject[], t: Target): string[] {
   ].map((v) => `${t.where}: ${v}`);
 }
 
+function checkUnreadNames(t: Target): string[] {
+  return [...t.env.keys()].filter((name) => !t.spec.env.includes(name)).map((name) => `sets ${name}, which the service's config does not read`);
+}
+
 function checkEnvNames(t: Target): string[] {
   const violations: string[] = [];
   if (t.w.spec.enableServiceLinks !== false) violations.push("enableServiceLinks is not false (it injects *_PORT variables)");
-  for (const name of t.env.keys()) {
-    if (!t.spec.env.includes(name)) violations.push(`sets ${name}, which the service's config does not read`);
-  }
+  violations.push(...checkUnreadNames(t));
   for (const name of t.spec.required) {
     if (!t.env.has(name)) violations.push(`does not set ${name}`);
   }
@@ -75,10 +90,13 @@ function checkPort(t: Target, port: number): string[] {
     ["livenessProbe", t.c.livenessProbe],
     ["startupProbe", t.c.startupProbe],
   ];
+  const tls = servesTls(t.env);
   for (const [kind, probe] of probes) {
     const required = kind !== "startupProbe" || t.spec.startupProbe;
     if (probe === undefined && !required) continue;
-    if (probe?.grpc?.port !== port) violations.push(`${kind} is not a grpc probe on port ${port}`);
+    if (!tls && probe?.grpc?.port !== port) violations.push(`${kind} is not a grpc probe on port ${port}`);
+    const tcpPort = probe?.tcpSocket?.port;
+    if (tls && tcpPort !== port && tcpPort !== "grpc") violations.push(`${kind} is not a tcpSocket probe on port ${port} (TLS)`);
   }
   return violations;
 }
@@ -116,13 +134,16 @@ function parseUrl(value: string | undefined): URL | undefined {
 }
 
 function checkTaskflowServicePorts(objects: readonly K8sObject[], workloads: readonly PodWorkload[]): string[] {
-  const taskflowPods = workloads.filter((w) => w.spec.containers.some((c) => taskflowServiceOf(c.image) !== undefined));
+  const taskflowPods = workloads.filter((w) => w.object.kind !== "Job" && w.spec.containers.some((c) => taskflowServiceOf(c.image) !== undefined));
   return objects
     .filter((o) => o.kind === "Service")
-    .filter((o) => taskflowPods.some((w) => w.namespace === o.metadata.namespace && selects((o as unknown as IService).spec?.selector ?? {}, w.podLabels)))
-    .flatMap((o) =>
-      ((o as unknown as IService).spec?.ports ?? [])
-        .filter((p) => p.name !== "grpc" || p.appProtocol !== GRPC_APP_PROTOCOL)
-        .map((p) => `${objectId(o)}: port ${p.name ?? p.port} is not named grpc with appProtocol ${GRPC_APP_PROTOCOL}`),
-    );
+    .flatMap((o) => {
+      const selected = taskflowPods.filter((w) => w.namespace === o.metadata.namespace && selects((o as unknown as IService).spec?.selector ?? {}, w.podLabels));
+      if (selected.length === 0) return [];
+      const tls = selected.some((w) => w.spec.containers.some((c) => servesTls(resolveEnv(c, w.namespace, objects))));
+      const wanted = tls ? TLS_APP_PROTOCOL : GRPC_APP_PROTOCOL;
+      return ((o as unknown as IService).spec?.ports ?? [])
+        .filter((p) => p.name !== "grpc" || p.appProtocol !== wanted)
+        .map((p) => `${objectId(o)}: port ${p.name ?? p.port} is not named grpc with appProtocol ${wanted}`);
+    });
 }

@@ -20,6 +20,12 @@ export interface TaskflowServiceSpec {
   readonly defaultDrainMs: number;
 }
 
+/** Authentication and TLS settings every service reads, as fixed project-wide. */
+const AUTH_AND_TLS = [
+  "AUTH_TOKENS_FILE", "AUTH_JWKS_FILE", "AUTH_JWT_ISSUER", "AUTH_JWT_AUDIENCE", "AUTH_JWT_ROLES_CLAIM", "AUTH_DISABLED",
+  "TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CLIENT_CA_FILE",
+] as const;
+
 /**
  * The expected table: the variable names each service's config.ts reads, as fixed project-wide.
  * Keep it in step with services/<name>/src/config.ts.
@@ -32,9 +38,10 @@ export const TASKFLOW_SERVICES: Readonly<Record<TaskflowServiceName, TaskflowSer
       "MAX_PAYLOAD_BYTES", "RETRY_BASE_MS", "RETRY_MAX_MS", "OUTBOX_BATCH_SIZE", "OUTBOX_BATCH_MAX_BYTES", "LEASE_MAX_BYTES", "OUTBOX_CLAIM_IDLE_MS", "LOG_LEVEL",
       "RECONCILE_INTERVAL_MS", "RECONCILE_GRACE_MS", "RECONCILE_MAX_JOBS", "QUEUE_IDLE_MS", "QUEUE_TEND_INTERVAL_MS",
       "REDIS_ALLOW_EVICTION", "FAULT_CRASH_AFTER_HISTORY_COMMIT", "REDIS_CLUSTER_NODES", "REDIS_CHECK_SCRIPT_KEYS",
-      "AUTH_TOKENS_FILE", "AUTH_JWKS_FILE", "AUTH_JWT_ISSUER", "AUTH_JWT_AUDIENCE", "AUTH_JWT_ROLES_CLAIM", "AUTH_DISABLED", "TLS_CLIENT_CA_FILE",
+      // Towards history's internal listener: the bearer token, its CA and the client certificate.
       "HISTORY_TOKEN_FILE", "HISTORY_CA_FILE", "HISTORY_CERT_FILE", "HISTORY_KEY_FILE",
       "SECRET_PAYLOAD_KEYS",
+      ...AUTH_AND_TLS,
     ],
     required: ["REDIS_URL", "HISTORY_URL"],
     hostVar: "SCHEDULER_HOST",
@@ -49,9 +56,10 @@ export const TASKFLOW_SERVICES: Readonly<Record<TaskflowServiceName, TaskflowSer
       "WORKER_STALE_MS", "WORKER_GONE_MS", "LOG_LEVEL", "IDEMPOTENCY_WINDOW_MS", "IDEMPOTENCY_PURGE_INTERVAL_MS",
       "DATABASE_READ_URL", "DATABASE_READ_POOL_MAX", "PAGE_TOKEN_SECRET", "PARTITION_PREMAKE_DAYS",
       "PARTITION_MAINTENANCE_INTERVAL_MS", "RETENTION_DAYS", "RETENTION_INTERVAL_MS", "RETENTION_BATCH_SIZE",
-      "RETENTION_ARCHIVE_DIR", "PARTITION_LOCK_TIMEOUT_MS", "HISTORY_INTERNAL_HOST", "HISTORY_INTERNAL_PORT",
-      "AUTH_TOKENS_FILE", "AUTH_JWKS_FILE", "AUTH_JWT_ISSUER", "AUTH_JWT_AUDIENCE", "AUTH_JWT_ROLES_CLAIM", "AUTH_DISABLED", "TLS_CLIENT_CA_FILE",
-      "SECRET_PAYLOAD_KEYS",
+      "RETENTION_ARCHIVE_DIR", "PARTITION_LOCK_TIMEOUT_MS", "HISTORY_MIGRATE_ON_START", "SECRET_PAYLOAD_KEYS",
+      // The second listener, serving the internal ingest RPCs to the scheduler alone.
+      "HISTORY_INTERNAL_HOST", "HISTORY_INTERNAL_PORT",
+      ...AUTH_AND_TLS,
     ],
     // Two replicas serve one list: they must sign page tokens with one secret.
     required: ["DATABASE_URL", "PAGE_TOKEN_SECRET"],
@@ -64,9 +72,11 @@ export const TASKFLOW_SERVICES: Readonly<Record<TaskflowServiceName, TaskflowSer
   worker: {
     env: [
       "SCHEDULER_URL", "WORKER_ID", "WORKER_QUEUES", "WORKER_CONCURRENCY", "WORKER_HANDLERS", "WORKER_HOST",
-      "WORKER_PORT", "SHUTDOWN_GRACE_MS", "LOG_LEVEL", "HTTP_HANDLER_ENABLED", "HTTP_HANDLER_ALLOW",
+      "WORKER_PORT", "SHUTDOWN_GRACE_MS", "LOG_LEVEL", "HTTP_HANDLER_ENABLED", "HTTP_HANDLER_ALLOW", "SECRET_PAYLOAD_KEYS",
+      // Towards the scheduler: the bearer token, its CA and the client certificate.
       "SCHEDULER_TOKEN_FILE", "SCHEDULER_CA_FILE", "SCHEDULER_CERT_FILE", "SCHEDULER_KEY_FILE",
-      "SECRET_PAYLOAD_KEYS",
+      // TLS on its health and metrics port; it serves no RPC that needs an identity.
+      "TLS_CERT_FILE", "TLS_KEY_FILE",
     ],
     required: ["SCHEDULER_URL"],
     hostVar: "WORKER_HOST",

@@ -37,3 +37,18 @@ export function configData(objects: readonly K8sObject[]): Record<string, string
   if (config === undefined) throw new Error("no taskflow-config ConfigMap in the render");
   return config["data"] as Record<string, string>;
 }
+
+let prodRender: K8sObject[] | undefined;
+
+/** A fresh copy of the prod overlay's render, for a test to break one thing in. */
+export function renderProd(): K8sObject[] {
+  prodRender ??= renderOverlay(join(DEPLOY_DIR, "overlays", "prod"));
+  return structuredClone(prodRender);
+}
+
+/** The object of that kind and name in the prod namespace. @throws Error when absent. */
+export function prodObjectOf(objects: readonly K8sObject[], kind: string, name: string): K8sObject {
+  const object = findObject(objects, kind, name, "taskflow-prod");
+  if (object === undefined) throw new Error(`${kind}/${name} is not in the render`);
+  return object;
+}

@@ -17,9 +17,26 @@ describe("validateSchema", () => {
     await expect(validateSchema(worker)).rejects.toThrow("data/spec must have required property selector");
   });
 
-  it("rejects kinds without a built-in schema", async () => {
-    const scaledObject = { apiVersion: "keda.sh/v1alpha1", kind: "ScaledObject", metadata: { name: "worker" } };
-    await expect(validateSchema(scaledObject)).rejects.toThrow("no built-in schema for keda.sh/v1alpha1");
+  it("checks a KEDA ScaledObject against KEDA's CRD schema", async () => {
+    const scaledObject = {
+      apiVersion: "keda.sh/v1alpha1",
+      kind: "ScaledObject",
+      metadata: { name: "worker" },
+      spec: { scaleTargetRef: { name: "worker" }, triggers: [{ type: "prometheus", metadata: { query: "up" } }] },
+    };
+    await validateSchema(scaledObject);
+    await expect(validateSchema({ ...scaledObject, spec: { scaleTargetRef: { name: "worker" } } })).rejects.toThrow(
+      "must have required property triggers",
+    );
+    const wrongType = { ...scaledObject, spec: { ...scaledObject.spec, minReplicaCount: "2" } };
+    await expect(validateSchema(wrongType)).rejects.toThrow("minReplicaCount must be integer");
+  });
+
+  it("rejects kinds without a known schema", async () => {
+    const scaledJob = { apiVersion: "keda.sh/v1alpha1", kind: "ScaledJobz", metadata: { name: "worker" } };
+    await expect(validateSchema(scaledJob)).rejects.toThrow("no built-in schema for keda.sh/v1alpha1 ScaledJobz");
+    const other = { apiVersion: "monitoring.coreos.com/v1", kind: "ServiceMonitor", metadata: { name: "x" } };
+    await expect(validateSchema(other)).rejects.toThrow("no built-in schema for monitoring.coreos.com/v1");
     const typo = { apiVersion: "apps/v1", kind: "Deploymnet", metadata: { name: "worker" } };
     await expect(validateSchema(typo)).rejects.toThrow("no built-in schema for apps/v1 Deploymnet");
     const path = { apiVersion: "../v1", kind: "Service", metadata: { name: "x" } };

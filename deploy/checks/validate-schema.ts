@@ -6,10 +6,19 @@ type ModelClass = new (data: unknown) => { validate(): void };
 const API_VERSION = /^(?:[a-z0-9]+(?:[.-][a-z0-9]+)*\/)?v[0-9]+(?:(?:alpha|beta)[0-9]+)?$/;
 
 /**
- * Validates one object against the OpenAPI schema of its built-in kind (wrong types, missing
- * required fields; unknown fields pass). A kind without a built-in schema (a CRD) fails, so a
- * custom resource cannot slip into a render unchecked.
- * @throws Error when no built-in model exists for apiVersion/kind.
+ * Custom resource groups whose schema the checks know, and the package holding their models.
+ * `@kubernetes-models/keda` (pinned) is generated from KEDA v2.19.0's CRDs (their
+ * openAPIV3Schema, compiled to ajv validators), so a ScaledObject is checked like a built-in kind.
+ */
+const CRD_PACKAGES: Readonly<Record<string, string>> = {
+  "keda.sh": "@kubernetes-models/keda",
+};
+
+/**
+ * Validates one object against the OpenAPI schema of its kind: a built-in kind's, or a known
+ * custom resource's (see CRD_PACKAGES). Wrong types and missing required fields fail; unknown
+ * fields pass. Any other kind fails, so a custom resource cannot slip into a render unchecked.
+ * @throws Error when no model exists for apiVersion/kind.
  * @throws ValidationError (from kubernetes-models) listing the schema violations.
  */
 export async function validateSchema(object: K8sObject): Promise<void> {
@@ -22,7 +31,10 @@ async function loadModel(apiVersion: string, kind: string): Promise<ModelClass> 
   let module: Record<string, unknown>;
   try {
     // Resolved at run time from the package's exports map, one module per group/version.
-    module = (await import(/* @vite-ignore */ `kubernetes-models/${apiVersion}`)) as Record<string, unknown>;
+    const group = apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "";
+    const crdPackage = Object.hasOwn(CRD_PACKAGES, group) ? CRD_PACKAGES[group] : undefined;
+    const specifier = crdPackage === undefined ? `kubernetes-models/${apiVersion}` : `${crdPackage}/${apiVersion}`;
+    module = (await import(/* @vite-ignore */ specifier)) as Record<string, unknown>;
   } catch {
     throw new Error(`no built-in schema for ${apiVersion}`);
   }

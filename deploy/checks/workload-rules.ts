@@ -5,9 +5,10 @@ import { allContainers, listWorkloads, selects, type K8sObject, type PodWorkload
 export const REQUIRED_LABELS = ["app.kubernetes.io/name", "app.kubernetes.io/part-of"] as const;
 
 /**
- * Checks every Deployment, StatefulSet and DaemonSet: TaskFlow labels, a selector that matches
- * its own template, and for each container a pinned image, resources, a hardened security
- * context and (for long-running containers) readiness and liveness probes.
+ * Checks every Deployment, StatefulSet, DaemonSet and Job: TaskFlow labels, a selector that
+ * matches its own template (a Job's is generated), and for each container a pinned image,
+ * resources, a hardened security context, Secret volumes mounted read-only as whole directories,
+ * and (for long-running containers) readiness and liveness probes.
  * @returns one line per violation, empty when the render complies.
  */
 export function checkWorkloads(objects: readonly K8sObject[]): string[] {
@@ -26,18 +27,34 @@ function checkLabels(w: PodWorkload): string[] {
   if (w.object.metadata.labels?.["app.kubernetes.io/part-of"] !== "taskflow") {
     violations.push(`${w.id}: app.kubernetes.io/part-of is not taskflow`);
   }
-  if (!selects(w.selector, w.podLabels)) violations.push(`${w.id}: selector does not match its pod template`);
+  if (w.object.kind !== "Job" && !selects(w.selector, w.podLabels)) violations.push(`${w.id}: selector does not match its pod template`);
   return violations;
 }
 
 function checkContainer(w: PodWorkload, c: IContainer): string[] {
-  const isInit = (w.spec.initContainers ?? []).includes(c);
+  // Init containers and a Job's run to completion: nothing to probe.
+  const runsToCompletion = w.object.kind === "Job" || (w.spec.initContainers ?? []).includes(c);
   return [
     ...checkImage(c.image),
-    ...(isInit ? [] : checkProbes(c)),
+    ...(runsToCompletion ? [] : checkProbes(c)),
     ...checkResources(c),
     ...checkSecurity(w.spec, c),
+    ...checkSecretMounts(w.spec, c),
   ];
+}
+
+/**
+ * A Secret volume is mounted read-only, and as a directory: a `subPath` mount is a copy the
+ * kubelet never updates, so a rotated certificate or token would never reach the process.
+ */
+function checkSecretMounts(pod: IPodSpec, c: IContainer): string[] {
+  const secretVolumes = new Set((pod.volumes ?? []).filter((v) => v.secret !== undefined).map((v) => v.name));
+  return (c.volumeMounts ?? [])
+    .filter((m) => secretVolumes.has(m.name))
+    .flatMap((m) => [
+      ...(m.readOnly === true ? [] : [`Secret volume ${m.name} is not mounted readOnly`]),
+      ...(m.subPath === undefined && m.subPathExpr === undefined ? [] : [`Secret volume ${m.name} is mounted with subPath (never updated)`]),
+    ]);
 }
 
 /** `repo:tag` or `repo@sha256:…`; a missing tag means `latest`, which is never allowed. */

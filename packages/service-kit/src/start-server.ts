@@ -27,6 +27,7 @@ import {
 } from "./reflection-service.js";
 import { ServerConnections } from "./server-connections.js";
 import { sniffProtocol } from "./sniff-protocol.js";
+import { peerCertificateOf, ServerTls, type ServerTlsFiles } from "./tls/server-tls.js";
 
 /** One service a server exposes: its generated descriptor and its handlers. */
 export interface ServiceRegistration {
@@ -65,11 +66,17 @@ export interface ServerOptions {
    * authenticator (authentication off) every call passes unverified.
    */
   auth?: { authenticator: Authenticator | undefined; policy?: AccessPolicy };
+  /**
+   * Serve over TLS (HTTP/2 and HTTP/1.1 by ALPN) with this certificate and key, re-read when they
+   * change; with a client CA, client certificates are asked for and verified against it (see
+   * Authenticator). Without it (or with an empty certFile), h2c and HTTP/1.1 in the clear.
+   */
+  tls?: ServerTlsFiles;
 }
 
 /** A listening server. */
 export interface RunningServer {
-  /** `http://host:port`, with the port actually bound. */
+  /** `http://host:port` (`https://` over TLS), with the port actually bound. */
   url: string;
   host: string;
   port: number;
@@ -118,6 +125,7 @@ export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const logger = opts.logger.child({ component: "server" });
   const monitor = new HealthMonitor(opts.health, opts.logger.child({ component: "health" }));
+  const secure = opts.tls !== undefined && opts.tls.certFile !== "" ? new ServerTls(opts.tls, logger) : undefined;
   const shutdown = new AbortController();
   // Every in-flight call listens on this signal; past ten that is load, not a leak.
   setMaxListeners(0, shutdown.signal);
@@ -136,6 +144,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       ...(opts.interceptors ?? []),
     ],
     shutdownSignal: shutdown.signal,
+    contextValues: secure?.asksForCertificates === true ? peerCertificateOf : undefined,
   });
   const conns = new ServerConnections();
   const metrics = opts.metrics;
@@ -151,20 +160,38 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // may carry a lease answer, a report and heartbeats at once: leave room for several.
   const http2Server = http2.createServer({ maxSessionMemory: sessionMemoryMb(opts.readMaxBytes ?? DEFAULT_READ_MAX_BYTES) }, serve);
   http2Server.on("session", (session) => conns.addSession(session));
-  const listener = net.createServer({ noDelay: true }, (socket) => {
-    conns.addSocket(socket);
-    void routeConnection(socket, conns, http1Server, http2Server);
+  const listener =
+    secure === undefined
+      ? net.createServer({ noDelay: true }, (socket) => {
+          conns.addSocket(socket);
+          void routeConnection(socket, conns, http1Server, http2Server);
+        })
+      : secure.createServer((socket) => {
+          conns.addSocket(socket);
+          socket.on("error", () => socket.destroy());
+          // ALPN chose the protocol during the handshake; a client that offered none speaks HTTP/1.1.
+          if (socket.alpnProtocol === "h2") {
+            conns.markHttp2(socket);
+            http2Server.emit("connection", socket);
+          } else {
+            http1Server.emit("connection", socket);
+          }
+        });
+  const port = await listen(listener, opts.host, opts.port).catch((err: unknown) => {
+    secure?.close();
+    throw err;
   });
-  const port = await listen(listener, opts.host, opts.port);
   // http.Server starts its headers and request timeouts on "listening"; it never listens itself.
   http1Server.emit("listening");
   const close = async (): Promise<void> => {
     monitor.shutdown();
     shutdown.abort(new ConnectError("server is shutting down", Code.Unavailable));
     await drain(listener, conns, http1Server, opts.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS, logger);
+    secure?.close();
   };
   let closing: Promise<void> | undefined;
-  return { url: `http://${formatHost(opts.host)}:${port}`, host: opts.host, port, close: () => (closing ??= close()) };
+  const scheme = secure === undefined ? "http" : "https";
+  return { url: `${scheme}://${formatHost(opts.host)}:${port}`, host: opts.host, port, close: () => (closing ??= close()) };
 }
 
 function registerServices(router: ConnectRouter, services: readonly ServiceRegistration[], monitor: HealthMonitor): void {

@@ -34,6 +34,7 @@ describe("loadConfig", () => {
         IDEMPOTENCY_WINDOW_MS: "3600000",
         IDEMPOTENCY_PURGE_INTERVAL_MS: "5000",
         SECRET_PAYLOAD_KEYS: "token, iban",
+        HISTORY_MIGRATE_ON_START: "false",
         LOG_LEVEL: "debug",
       }),
     ).toEqual({
@@ -43,6 +44,7 @@ describe("loadConfig", () => {
       internalHost: "0.0.0.0",
       internalPort: 50_060,
       auth: { ...HISTORY_DEFAULTS.auth, tokensFile: "/etc/taskflow/tokens" },
+      tls: HISTORY_DEFAULTS.tls,
       databaseUrl: "postgres://u@db:5432/tf",
       databasePoolMax: 20,
       statementTimeoutMs: 5_000,
@@ -61,6 +63,7 @@ describe("loadConfig", () => {
       idempotencyWindowMs: 3_600_000,
       idempotencyPurgeIntervalMs: 5_000,
       secretPayloadKeys: ["token", "iban"],
+      migrateOnStart: false,
       logLevel: "debug",
     });
   });
@@ -75,6 +78,7 @@ describe("loadConfig", () => {
         IDEMPOTENCY_WINDOW_MS: "0",
         IDEMPOTENCY_PURGE_INTERVAL_MS: "soon",
         SECRET_PAYLOAD_KEYS: "token,_",
+        HISTORY_MIGRATE_ON_START: "no",
         LOG_LEVEL: "loud",
       });
     } catch (err) {
@@ -82,7 +86,7 @@ describe("loadConfig", () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as Error).message;
-    const names = ["HISTORY_PORT", "DATABASE_URL", "DATABASE_POOL_MAX", "IDEMPOTENCY_WINDOW_MS", "IDEMPOTENCY_PURGE_INTERVAL_MS", "SECRET_PAYLOAD_KEYS", "LOG_LEVEL"];
+    const names = ["HISTORY_PORT", "DATABASE_URL", "DATABASE_POOL_MAX", "IDEMPOTENCY_WINDOW_MS", "IDEMPOTENCY_PURGE_INTERVAL_MS", "SECRET_PAYLOAD_KEYS", "HISTORY_MIGRATE_ON_START", "LOG_LEVEL"];
     for (const name of names) expect(message).toContain(name);
   });
 });

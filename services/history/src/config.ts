@@ -1,4 +1,4 @@
-import { ConfigReader, DEFAULT_SECRET_PAYLOAD_KEYS, LOG_LEVELS, readAuthConfig, type AuthConfig } from "@taskflow/service-kit";
+import { ConfigReader, DEFAULT_SECRET_PAYLOAD_KEYS, LOG_LEVELS, readAuthConfig, readTlsFiles, type AuthConfig } from "@taskflow/service-kit";
 
 /** Settings of the history service; {@link loadConfig} is the only reader of the environment. */
 export interface HistoryConfig {
@@ -12,6 +12,8 @@ export interface HistoryConfig {
   readonly internalPort: number;
   /** Who may call (AUTH_* and TLS_CLIENT_CA_FILE). */
   readonly auth: AuthConfig;
+  /** Both listeners' certificate and key (TLS_CERT_FILE, TLS_KEY_FILE); empty: h2c in the clear. */
+  readonly tls: { readonly certFile: string; readonly keyFile: string };
   /** PostgreSQL connection string (`DATABASE_URL`). */
   readonly databaseUrl: string;
   /** Most connections the pool opens (`DATABASE_POOL_MAX`). */
@@ -71,6 +73,12 @@ export interface HistoryConfig {
    * full-text search vector, at any depth, and is masked in logs.
    */
   readonly secretPayloadKeys: readonly string[];
+  /**
+   * Whether start-up applies pending migrations (`HISTORY_MIGRATE_ON_START`, `true` or `false`).
+   * When false, migrations are run apart (`dist/migrate-main.js`, with a user allowed DDL) and
+   * start-up only checks that the schema is at the newest version, refusing to serve otherwise.
+   */
+  readonly migrateOnStart: boolean;
   /** pino level (`LOG_LEVEL`). */
   readonly logLevel: string;
 }
@@ -90,6 +98,7 @@ export const HISTORY_DEFAULTS: HistoryConfig = Object.freeze({
     clientCaFile: "",
     disabled: false,
   }),
+  tls: Object.freeze({ certFile: "", keyFile: "" }),
   databaseUrl: "postgres://postgres@127.0.0.1:5432/taskflow",
   databasePoolMax: 10,
   statementTimeoutMs: 30_000,
@@ -108,6 +117,7 @@ export const HISTORY_DEFAULTS: HistoryConfig = Object.freeze({
   idempotencyWindowMs: 86_400_000,
   idempotencyPurgeIntervalMs: 60_000,
   secretPayloadKeys: DEFAULT_SECRET_PAYLOAD_KEYS,
+  migrateOnStart: true,
   logLevel: "info",
 });
 
@@ -124,6 +134,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     internalHost: r.string("HISTORY_INTERNAL_HOST", r.string("HISTORY_HOST", d.internalHost)),
     internalPort: r.int("HISTORY_INTERNAL_PORT", d.internalPort, { min: 0, max: 65_535 }),
     auth: readAuthConfig(r),
+    tls: readTlsFiles(r),
     databaseUrl: r.url("DATABASE_URL", d.databaseUrl),
     databasePoolMax: r.int("DATABASE_POOL_MAX", d.databasePoolMax, { min: 1, max: 1_000 }),
     statementTimeoutMs: r.int("STATEMENT_TIMEOUT_MS", d.statementTimeoutMs, { min: 1 }),
@@ -148,6 +159,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       max: 86_400_000,
     }),
     secretPayloadKeys: r.keyNames("SECRET_PAYLOAD_KEYS", DEFAULT_SECRET_PAYLOAD_KEYS),
+    migrateOnStart: r.oneOf("HISTORY_MIGRATE_ON_START", String(d.migrateOnStart), ["true", "false"]) === "true",
     logLevel: r.oneOf<string>("LOG_LEVEL", d.logLevel, LOG_LEVELS),
   };
   r.done();

@@ -46,6 +46,7 @@ export interface HistoryServers {
 export async function createServers(d: HistoryDeps, authenticator: Authenticator | undefined): Promise<HistoryServers> {
   const common = {
     logger: d.logger,
+    tls: { ...d.config.tls, clientCaFile: d.config.auth.clientCaFile },
     readMaxBytes: HISTORY_READ_MAX_BYTES,
     metrics: d.metrics.registry,
     health: { check: checkDatabase(d.pool) },

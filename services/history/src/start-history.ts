@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { HistoryConfig } from "./config.js";
 import { createHistoryDeps, endHistoryPools } from "./create-history-deps.js";
 import { createServers, type HistoryServers } from "./create-server.js";
+import { assertSchemaCurrent } from "./db/check-schema-current.js";
 import { migrate } from "./db/migrate.js";
 import { PartitionMaintenance } from "./loops/partition-maintenance.js";
 import { PurgeIdempotencyKeys } from "./loops/purge-idempotency-keys.js";
@@ -29,11 +30,12 @@ interface Loop {
 
 /**
  * Opens the database pools, migrates the schema (waiting for another replica that is
- * migrating), serves HistoryService, HistoryIngestService and HistoryAdminService, and starts
+ * migrating; with `migrateOnStart` false, only checks that it is at the newest version), serves HistoryService, HistoryIngestService and HistoryAdminService, and starts
  * the background loops (see {@link createLoops}). Logs `listening` with the url once the port is
  * bound (port 0 picks a free one).
  * @throws Error when PostgreSQL is unreachable, a migration fails or the port cannot be
- *   bound; nothing is left open.
+ *   bound; {@link SchemaNotCurrentError} when migrations are pending and `migrateOnStart` is
+ *   false. Nothing is left open.
  */
 export async function startHistory(config: HistoryConfig, opts: { logger?: Logger } = {}): Promise<RunningHistory> {
   const logger = opts.logger ?? createLogger({ name: "history", level: config.logLevel, secretKeys: config.secretPayloadKeys });
@@ -41,7 +43,8 @@ export async function startHistory(config: HistoryConfig, opts: { logger?: Logge
   const d = createHistoryDeps(config, logger);
   let servers: HistoryServers;
   try {
-    await migrate(config.databaseUrl, { logger: logger.child({ component: "migrate" }) });
+    if (config.migrateOnStart) await migrate(config.databaseUrl, { logger: logger.child({ component: "migrate" }) });
+    else await assertSchemaCurrent(config.databaseUrl);
     servers = await createServers(d, authenticator);
   } catch (err) {
     authenticator?.close();

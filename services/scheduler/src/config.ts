@@ -1,4 +1,4 @@
-import { ConfigReader, DEFAULT_SECRET_PAYLOAD_KEYS, readAuthConfig, readCredentialFiles, type AuthConfig, type CredentialFiles } from "@taskflow/service-kit";
+import { ConfigReader, DEFAULT_SECRET_PAYLOAD_KEYS, readAuthConfig, readCredentialFiles, readTlsFiles, type AuthConfig, type CredentialFiles } from "@taskflow/service-kit";
 import { parseClusterNode, type ClusterNode, type RedisTarget } from "./redis/redis-client.js";
 
 /** Scheduler settings, read once from the environment. */
@@ -107,6 +107,8 @@ export interface SchedulerConfig {
   readonly checkScriptKeys: boolean;
   /** Who may call (AUTH_* and TLS_CLIENT_CA_FILE). */
   readonly auth: AuthConfig;
+  /** The listener's certificate and key (TLS_CERT_FILE, TLS_KEY_FILE); empty: h2c in the clear. */
+  readonly tls: { readonly certFile: string; readonly keyFile: string };
   /** What the scheduler presents to history's internal listener (HISTORY_TOKEN_FILE, HISTORY_CA_FILE, HISTORY_CERT_FILE, HISTORY_KEY_FILE). */
   readonly historyCredentials: CredentialFiles;
 }
@@ -178,6 +180,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     faultCrashAfterHistoryCommit: r.oneOf("FAULT_CRASH_AFTER_HISTORY_COMMIT", "false", ["true", "false"]) === "true",
     checkScriptKeys: r.oneOf("REDIS_CHECK_SCRIPT_KEYS", "false", ["true", "false"]) === "true",
     auth: readAuthConfig(r),
+    tls: readTlsFiles(r),
     historyCredentials: readCredentialFiles(r, "HISTORY"),
   };
   r.done();

@@ -32,6 +32,7 @@ export function createServer(d: Deps): Promise<RunningServer> {
     logger: d.logger,
     metrics: d.metrics.registry,
     auth: { authenticator: d.authenticator },
+    tls: { ...d.config.tls, clientCaFile: d.config.auth.clientCaFile },
     // A request carries at least one full payload (a submit) or result (a report).
     readMaxBytes: Math.max(MIN_READ_MAX_BYTES, d.config.maxPayloadBytes + REQUEST_OVERHEAD_BYTES),
     services: [

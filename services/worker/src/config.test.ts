@@ -9,6 +9,7 @@ describe("loadConfig", () => {
     expect(loadConfig({})).toEqual({
       schedulerUrl: "http://127.0.0.1:50051",
       schedulerCredentials: { tokenFile: "", caFile: "", certFile: "", keyFile: "" },
+      tls: { certFile: "", keyFile: "" },
       workerId: `${hostname()}-${process.pid}`,
       queues: ["default"],
       concurrency: 10,

@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { ConfigError, ConfigReader, DEFAULT_SECRET_PAYLOAD_KEYS, LOG_LEVELS, readCredentialFiles, type CredentialFiles } from "@taskflow/service-kit";
+import { ConfigError, ConfigReader, DEFAULT_SECRET_PAYLOAD_KEYS, LOG_LEVELS, readCredentialFiles, readTlsFiles, type CredentialFiles } from "@taskflow/service-kit";
 import { parseAllowlist, type AllowEntry } from "./handlers/destination-policy.js";
 import { builtInHandlerNames, type BuiltInHandlerName } from "./handlers/index.js";
 
@@ -9,6 +9,8 @@ export interface WorkerConfig {
   readonly schedulerUrl: string;
   /** What the worker presents to the scheduler (SCHEDULER_TOKEN_FILE, SCHEDULER_CA_FILE, SCHEDULER_CERT_FILE, SCHEDULER_KEY_FILE). */
   readonly schedulerCredentials: CredentialFiles;
+  /** Certificate and key of the health and metrics port (TLS_CERT_FILE, TLS_KEY_FILE); empty: in the clear. */
+  readonly tls: { readonly certFile: string; readonly keyFile: string };
   /** Stable worker id (WORKER_ID, default hostname-pid). */
   readonly workerId: string;
   /** Queues to lease from, in order of preference (WORKER_QUEUES). */
@@ -57,6 +59,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const config: WorkerConfig = {
     schedulerUrl: r.url("SCHEDULER_URL", DEFAULT_SCHEDULER_URL),
     schedulerCredentials: readCredentialFiles(r, "SCHEDULER"),
+    tls: readTlsFiles(r),
     workerId: r.string("WORKER_ID", `${hostname()}-${process.pid}`),
     queues: r.list("WORKER_QUEUES", DEFAULT_QUEUES),
     concurrency: r.int("WORKER_CONCURRENCY", DEFAULT_CONCURRENCY, { min: 1, max: 1000 }),

@@ -48,6 +48,7 @@ export async function startWorkerService(
     services: [],
     logger,
     health: { check: createSchedulerHealthCheck(config.schedulerUrl, credentials) },
+    tls: config.tls,
     metrics: metrics.registry,
   }).catch(async (err: unknown) => {
     await worker.stop();

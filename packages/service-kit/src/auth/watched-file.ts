@@ -19,6 +19,8 @@ export class WatchedFile<T> {
     private readonly parse: (text: string) => T,
     private readonly logger: Logger,
     intervalMs = WATCH_INTERVAL_MS,
+    /** Called after each reload that parsed. */
+    onReload?: () => void,
   ) {
     this.current = this.read();
     this.listener = (now, before) => {
@@ -26,6 +28,7 @@ export class WatchedFile<T> {
       try {
         this.current = this.read();
         this.logger.info({ file: path }, "file reloaded");
+        onReload?.();
       } catch (err) {
         this.logger.error({ err, file: path }, "file changed but cannot be used; keeping what it held before");
       }

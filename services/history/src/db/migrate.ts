@@ -12,7 +12,7 @@ import type { Logger } from "pino";
 export const MIGRATION_LOCK_KEY = 0x74_66_68_69_73_74;
 
 /** Table node-pg-migrate records applied migrations in. */
-const MIGRATIONS_TABLE = "pgmigrations";
+export const MIGRATIONS_TABLE = "pgmigrations";
 
 /** services/history/migrations, from both src/db and dist/db. */
 export const MIGRATIONS_DIR = fileURLToPath(new URL("../../migrations", import.meta.url));
