@@ -13,3 +13,4 @@ export * from "./exec-log.js";
 export * from "@taskflow/test-helpers";
 export * from "./start-services-in-process.js";
 export * from "./prng.js";
+export * from "./test-certificates.js";
