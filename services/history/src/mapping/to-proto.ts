@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { create, fromJson } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromDate, type Timestamp, type Value, ValueSchema } from "@bufbuild/protobuf/wkt";
 import { type Job, type JobEvent, JobEventSchema, JobSchema, type Worker, WorkerSchema } from "@taskflow/proto";
@@ -43,7 +44,14 @@ function jobMessage(row: JobRow, payload: JobRow["payload"] | undefined): Job {
   });
 }
 
-/** A `job_events` row as a taskflow.v1.JobEvent. */
+/**
+ * What reads show of a lease: the first 24 hex digits of its token's SHA-256. Events of one attempt
+ * still share it, but it cannot be used: a report or release must name the token itself, which
+ * only the scheduler and the worker that holds the lease know.
+ */
+export const leaseIdOf = (token: string): string => createHash("sha256").update(token).digest("hex").slice(0, 24);
+
+/** A `job_events` row as a taskflow.v1.JobEvent; the lease token shows as its {@link leaseIdOf}. */
 export function eventToProto(row: JobEventRow): JobEvent {
   return create(JobEventSchema, {
     jobId: row.job_id,
@@ -57,7 +65,7 @@ export function eventToProto(row: JobEventRow): JobEvent {
     occurredAt: ts(row.occurred_at),
     details: row.details ?? undefined,
     result: value(row.result),
-    leaseId: row.lease_id ?? "",
+    leaseId: row.lease_id === null || row.lease_id === "" ? "" : leaseIdOf(row.lease_id),
     reason: row.reason ?? "",
     recordedAt: ts(row.recorded_at),
   });

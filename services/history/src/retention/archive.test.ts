@@ -1,4 +1,5 @@
 import { writeFile } from "node:fs/promises";
+import { leaseIdOf } from "../mapping/to-proto.js";
 import { join } from "node:path";
 import { fromJson } from "@bufbuild/protobuf";
 import { JobEventSchema, JobEventType, JobSchema, JobStatus } from "@taskflow/proto";
@@ -83,7 +84,7 @@ describe("writeArchive", () => {
     const trail = events.map((e) => fromJson(JobEventSchema, e as never));
     expect(trail.map((e) => [e.seq, e.type, e.leaseId])).toEqual([
       [1, JobEventType.SUBMITTED, ""],
-      [2, JobEventType.COMPLETED, "lease-1"],
+      [2, JobEventType.COMPLETED, leaseIdOf("lease-1")],
     ]);
     expect(lines[0]?.events).toEqual(expect.arrayContaining([expect.objectContaining({ seq: 2, result: { ok: true } })]));
   });

@@ -1,4 +1,5 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import { leaseIdOf } from "../mapping/to-proto.js";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, type Client, createClient, type ServiceImpl } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -120,8 +121,8 @@ describe("ExportAuditTrail over gRPC (HTTP/2)", () => {
     const j1Line = { jobId: j1, jobType: "email.send", jobQueue: "default", recordedAt };
     const started = "JOB_EVENT_TYPE_STARTED";
     const processing = "JOB_STATUS_PROCESSING";
-    const lease1 = { attempt: 1, workerId: "w-1", actor: "worker:w-1", leaseId: "lease-1" };
-    const lease2 = { attempt: 2, workerId: "w-2", actor: "worker:w-2", leaseId: "lease-2" };
+    const lease1 = { attempt: 1, workerId: "w-1", actor: "worker:w-1", leaseId: leaseIdOf("lease-1") };
+    const lease2 = { attempt: 2, workerId: "w-2", actor: "worker:w-2", leaseId: leaseIdOf("lease-2") };
     expect(lines).toEqual([
       { ...j1Line, ...lease1, seq: 2, type: started, status: processing, reason: "leased", details: { host: "h1" }, occurredAt: "2030-09-01T10:00:05Z" },
       {

@@ -1,4 +1,5 @@
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { leaseIdOf } from "@taskflow/history";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { HistoryService, JobEventType, JobStatus } from "@taskflow/proto";
@@ -121,8 +122,8 @@ describe("ForwardOutbox", () => {
     const { events } = await reader.listJobEvents({ jobId: job!.id });
     expect(events.map((e) => [e.seq, e.type, e.leaseId, e.reason])).toEqual([
       [1, JobEventType.SUBMITTED, "", "submitted"],
-      [2, JobEventType.STARTED, token, "leased"],
-      [3, JobEventType.FAILED, token, "handler_failed_permanently"],
+      [2, JobEventType.STARTED, leaseIdOf(token), "leased"],
+      [3, JobEventType.FAILED, leaseIdOf(token), "handler_failed_permanently"],
     ]);
     expect((await history.getJob(job!.id)).status).toBe(JobStatus.FAILED);
   });

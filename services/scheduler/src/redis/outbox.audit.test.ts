@@ -1,4 +1,5 @@
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { leaseIdOf } from "@taskflow/history";
 import { JobEventType as E, JobStatus as S, type JobEvent } from "@taskflow/proto";
 import { eventually, uniqueQueue } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -61,10 +62,10 @@ describe("audit trail: actor, attempt, lease and reason of every transition", ()
     const events = await trailOf(id, 5);
     expect(events.map(audit)).toEqual([
       [E.SUBMITTED, S.PENDING, "api", 0, "", "submitted"],
-      [E.STARTED, S.PROCESSING, "worker:w-a", 1, first.leaseToken, "leased"],
-      [E.RETRY_SCHEDULED, S.PENDING, "worker:w-a", 1, first.leaseToken, "handler_failed"],
-      [E.STARTED, S.PROCESSING, "worker:w-b", 2, second.leaseToken, "leased"],
-      [E.COMPLETED, S.COMPLETED, "worker:w-b", 2, second.leaseToken, "handler_succeeded"],
+      [E.STARTED, S.PROCESSING, "worker:w-a", 1, leaseIdOf(first.leaseToken), "leased"],
+      [E.RETRY_SCHEDULED, S.PENDING, "worker:w-a", 1, leaseIdOf(first.leaseToken), "handler_failed"],
+      [E.STARTED, S.PROCESSING, "worker:w-b", 2, leaseIdOf(second.leaseToken), "leased"],
+      [E.COMPLETED, S.COMPLETED, "worker:w-b", 2, leaseIdOf(second.leaseToken), "handler_succeeded"],
     ]);
   });
 
@@ -78,9 +79,9 @@ describe("audit trail: actor, attempt, lease and reason of every transition", ()
     const l2 = await lease(q2, "w1");
     await fail("w1", l2, true);
 
-    expect((await trailOf(last, 3)).map(audit)[2]).toEqual([E.FAILED, S.FAILED, "worker:w1", 1, l1.leaseToken, "attempts_exhausted"]);
+    expect((await trailOf(last, 3)).map(audit)[2]).toEqual([E.FAILED, S.FAILED, "worker:w1", 1, leaseIdOf(l1.leaseToken), "attempts_exhausted"]);
     expect((await trailOf(permanent, 3)).map(audit)[2]).toEqual([
-      E.FAILED, S.FAILED, "worker:w1", 1, l2.leaseToken, "handler_failed_permanently",
+      E.FAILED, S.FAILED, "worker:w1", 1, leaseIdOf(l2.leaseToken), "handler_failed_permanently",
     ]);
   });
 
@@ -96,13 +97,13 @@ describe("audit trail: actor, attempt, lease and reason of every transition", ()
 
     const actor = "scheduler:expire-leases";
     expect((await trailOf(silent, 3)).map(audit)[2]).toEqual([
-      E.LEASE_EXPIRED, S.PENDING, actor, 1, leases[0]!.leaseToken, "lease_deadline_passed",
+      E.LEASE_EXPIRED, S.PENDING, actor, 1, leaseIdOf(leases[0]!.leaseToken), "lease_deadline_passed",
     ]);
     expect((await trailOf(overrun, 3)).map(audit)[2]).toEqual([
-      E.LEASE_EXPIRED, S.PENDING, actor, 1, leases[1]!.leaseToken, "attempt_timed_out",
+      E.LEASE_EXPIRED, S.PENDING, actor, 1, leaseIdOf(leases[1]!.leaseToken), "attempt_timed_out",
     ]);
     const ended = await trailOf(last, 3);
-    expect(ended.map(audit)[2]).toEqual([E.LEASE_EXPIRED, S.FAILED, actor, 1, leases[2]!.leaseToken, "attempts_exhausted"]);
+    expect(ended.map(audit)[2]).toEqual([E.LEASE_EXPIRED, S.FAILED, actor, 1, leaseIdOf(leases[2]!.leaseToken), "attempts_exhausted"]);
     expect(ended[2]).toMatchObject({ workerId: "w1", error: "lease expired" });
   });
 
@@ -111,7 +112,7 @@ describe("audit trail: actor, attempt, lease and reason of every transition", ()
     const id = await submit(q);
     const l = await lease(q, "w-r");
     expect((await s.worker.releaseJobs({ workerId: "w-r", leases: [l] })).released).toBe(1);
-    expect((await trailOf(id, 3)).map(audit)[2]).toEqual([E.RELEASED, S.PENDING, "worker:w-r", 0, l.leaseToken, "worker_released"]);
+    expect((await trailOf(id, 3)).map(audit)[2]).toEqual([E.RELEASED, S.PENDING, "worker:w-r", 0, leaseIdOf(l.leaseToken), "worker_released"]);
   });
 
   it("a running job's CANCELLED carries its lease, cancel_requested and who asked, whoever ends the attempt", async () => {
@@ -136,7 +137,7 @@ describe("audit trail: actor, attempt, lease and reason of every transition", ()
     ] as const;
     for (const [i, [actor, details]] of ends.entries()) {
       const cancelled = (await trailOf(ids[i]!, 3))[2]!;
-      expect(audit(cancelled)).toEqual([E.CANCELLED, S.CANCELLED, actor, 1, leases[i]!.leaseToken, "cancel_requested"]);
+      expect(audit(cancelled)).toEqual([E.CANCELLED, S.CANCELLED, actor, 1, leaseIdOf(leases[i]!.leaseToken), "cancel_requested"]);
       expect(cancelled.details).toEqual(details);
     }
   });

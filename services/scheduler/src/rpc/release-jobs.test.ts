@@ -1,4 +1,5 @@
 import { JobEventType, JobStatus, type JobEvent } from "@taskflow/proto";
+import { leaseIdOf } from "@taskflow/history";
 import { eventually, uniqueQueue } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../../test/stack.js";
@@ -50,7 +51,7 @@ describe("ReleaseJobs", () => {
       reason: "handler_stopped",
       attempt: 1,
       workerId: "w1",
-      leaseId: lease.leaseToken,
+      leaseId: leaseIdOf(lease.leaseToken),
     });
     const { jobs } = await s.worker.leaseJobs({ workerId: "w2", queues: [q], maxJobs: 1 });
     expect(jobs[0]?.job).toMatchObject({ id, attempts: 2 });
@@ -72,7 +73,7 @@ describe("ReleaseJobs", () => {
       reason: "attempts_exhausted",
       error: "handler stopped on worker shutdown",
       attempt: 1,
-      leaseId: lease.leaseToken,
+      leaseId: leaseIdOf(lease.leaseToken),
     });
     const { job } = await s.history.getJob({ id });
     expect(job).toMatchObject({ status: JobStatus.FAILED, attempts: 1, error: "handler stopped on worker shutdown" });

@@ -227,9 +227,12 @@ export type JobEvent = Message<"taskflow.v1.JobEvent"> & {
   result?: Value | undefined;
 
   /**
-   * Lease token of the attempt the transition belongs to (empty before the
-   * first lease and for transitions outside any lease, e.g. a cancel of a
-   * pending job).
+   * Identifies the lease of the attempt the transition belongs to: the first
+   * 24 hex digits of the SHA-256 of its lease token, so the events of one
+   * attempt share it while the token itself, which reports and releases must
+   * name, never leaves the scheduler and the worker holding the lease (empty
+   * before the first lease and for transitions outside any lease, e.g. a
+   * cancel of a pending job).
    *
    * @generated from field: string lease_id = 12;
    */
