@@ -25,6 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const token = (): string => randomBytes(18).toString("base64url");
 const T = {
   submitter: token(),
+  payroll: token(),
   worker: token(),
   reader: token(),
   admin: token(),
@@ -42,6 +43,7 @@ const tokensText = (extra = ""): string =>
   [
     "# role tokens of the auth tests",
     `${T.submitter} submitter billing`,
+    `${T.payroll} submitter payroll`,
     `${T.worker} worker fleet-a`,
     `${T.reader} reader auditor # trailing comment`,
     `${T.admin} admin ops`,
@@ -83,7 +85,7 @@ const codeOf = async (call: Promise<unknown>): Promise<Code | "ok"> => {
 /** What auth lets through answers with the handler's own verdict; only these two codes are auth's. */
 const passed = (code: Code | "ok"): boolean => code !== Code.Unauthenticated && code !== Code.PermissionDenied;
 
-type Who = keyof typeof T | "none" | "forged";
+type Who = Exclude<keyof typeof T, "payroll"> | "none" | "forged";
 const headersOf = (who: Who): Record<string, string> =>
   who === "none" ? {} : { authorization: `Bearer ${who === "forged" ? token() : T[who]}` };
 
@@ -225,6 +227,27 @@ describe("audit actors come from the verified identity", () => {
     const code = await codeOf(worker.start());
     await worker.stop().catch(() => undefined);
     expect(code).toBe(Code.Unauthenticated);
+  });
+});
+
+describe("idempotency keys are scoped per identity", () => {
+  it("gives each caller its own job for one key, and a caller's retry its first job", async () => {
+    const billing = createTaskFlowClient({ schedulerUrl: stack.schedulerUrl, historyUrl: stack.historyUrl, token: T.submitter });
+    const payroll = createTaskFlowClient({ schedulerUrl: stack.schedulerUrl, historyUrl: stack.historyUrl, token: T.payroll });
+    try {
+      const queue = uniqueQueue();
+      const input = { type: "held", queue, delayMs: 60_000, idempotencyKey: "invoice-42" };
+      const first = await billing.submit(input);
+      const again = await billing.submit(input);
+      // Another caller's job under the same key: neither found nor refused as a reuse.
+      const other = await payroll.submit({ ...input, payload: { different: true } });
+      expect(again.id).toBe(first.id);
+      expect(other.id).not.toBe(first.id);
+      expect(other.idempotencyKey).toBe("invoice-42");
+    } finally {
+      await billing.close();
+      await payroll.close();
+    }
   });
 });
 

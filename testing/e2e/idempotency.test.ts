@@ -7,6 +7,9 @@ import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+/** The row a key occupies in idempotency_keys: the key in the scope of its submitter, here plain "api". */
+const claimKeyOf = (key: string): string => `api\n${key}`;
+
 let stack: TestStack;
 let sessions: Http2SessionManager[];
 let sql: pg.Client;
@@ -41,7 +44,7 @@ const freshQueue = () => `idem-${randomUUID().slice(0, 8)}`;
 
 async function storedFor(key: string, queue: string) {
   const jobs = await sql.query<{ id: string }>("SELECT id FROM jobs WHERE idempotency_key = $1 ORDER BY id", [key]);
-  const held = await sql.query<{ job_id: string }>("SELECT job_id FROM idempotency_keys WHERE key = $1", [key]);
+  const held = await sql.query<{ job_id: string }>("SELECT job_id FROM idempotency_keys WHERE key = $1", [claimKeyOf(key)]);
   const base = `${stack.keyPrefix}:{${queue}}`;
   const hashes = (await redis.keys(`${base}:job:*`)).map((k) => k.slice(`${base}:job:`.length)).sort();
   return {
@@ -75,7 +78,7 @@ describe("idempotency keys through the scheduler (HTTP/2, real processes)", () =
     const first = (await clients[0]!.submitJob({ type: "email.send", queue, idempotencyKey: key })).job!.id;
     expect((await clients[1]!.submitJob({ type: "email.send", queue, idempotencyKey: key })).job!.id).toBe(first);
     // As if IDEMPOTENCY_WINDOW_MS had passed since the first submit.
-    await sql.query("UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = $1", [key]);
+    await sql.query("UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = $1", [claimKeyOf(key)]);
     const second = (await clients[1]!.submitJob({ type: "email.send", queue, idempotencyKey: key })).job!.id;
 
     expect(second).not.toBe(first);

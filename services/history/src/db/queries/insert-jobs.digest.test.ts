@@ -5,6 +5,9 @@ import { endPool } from "../pool.js";
 import type { Queryable } from "../queryable.js";
 import { IdempotencyKeyConflictError, insertJobs, type NewJob } from "./insert-jobs.js";
 
+/** The row a key occupies in idempotency_keys: the key in the scope of its submitter, here plain "api". */
+const claimKeyOf = (key: string): string => `api\n${key}`;
+
 const opts = { idempotencyWindowMs: 86_400_000 };
 
 describe("insertJobs comparing request digests of idempotency keys", () => {
@@ -20,7 +23,7 @@ describe("insertJobs comparing request digests of idempotency keys", () => {
     (
       await f.pool.query<{ job_id: string; request_digest: string | null }>(
         "SELECT job_id, request_digest FROM idempotency_keys WHERE key = $1",
-        [key],
+        [claimKeyOf(key)],
       )
     ).rows[0];
   const stored = async (jobs: NewJob[]) =>
@@ -34,7 +37,7 @@ describe("insertJobs comparing request digests of idempotency keys", () => {
       (err: unknown) => err,
     );
   const expire = (key: string) =>
-    f.pool.query("UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = $1", [key]);
+    f.pool.query("UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = $1", [claimKeyOf(key)]);
 
   it("stores the digest of the request that claimed a key", async () => {
     const a = makeJob({ idempotencyKey: "d-stored", requestDigest: "sha256:aaa" });

@@ -2,6 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DbFixture, makeJob, setupDatabase, waitForLockWaiter } from "../../../test/fixtures.js";
 import { IdempotencyKeyReservedError, insertJobs } from "./insert-jobs.js";
 
+/** The row a key occupies in idempotency_keys: the key in the scope of its submitter, here plain "api". */
+const claimKeyOf = (key: string): string => `api\n${key}`;
+
 const DAY_MS = 86_400_000;
 const opts = { idempotencyWindowMs: DAY_MS };
 
@@ -18,7 +21,7 @@ describe("insertJobs with idempotency keys", () => {
     (
       await f.pool.query<{ job_id: string; left_ms: number }>(
         "SELECT job_id, (extract(epoch FROM expires_at - now()) * 1000)::float8 AS left_ms FROM idempotency_keys WHERE key = $1",
-        [key],
+        [claimKeyOf(key)],
       )
     ).rows[0];
   const jobIds = async (key: string) =>
@@ -27,7 +30,7 @@ describe("insertJobs with idempotency keys", () => {
     );
   /** Ends a key's window now, as if IDEMPOTENCY_WINDOW_MS had passed. */
   const expire = (key: string) =>
-    f.pool.query("UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = $1", [key]);
+    f.pool.query("UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = $1", [claimKeyOf(key)]);
 
   it("stores one job and claims its key for the window", async () => {
     const a = makeJob({ idempotencyKey: "k-window" });

@@ -134,7 +134,7 @@ describe("insertJobs", () => {
     const k = makeJob({ idempotencyKey: "key-always-claimed" });
     await insertJobs(f.pool, [k], opts);
     const claimed = await f.pool
-      .query("INSERT INTO idempotency_keys (key, job_id, expires_at) VALUES ($1, $2, now())", [k.idempotencyKey, k.id])
+      .query("INSERT INTO idempotency_keys (key, job_id, expires_at) VALUES ($1, $2, now())", [`api\n${k.idempotencyKey}`, k.id])
       .then(() => new Error("no unique violation"), (err: Error) => err);
     expect(claimed).toMatchObject({ code: "23505", constraint: "idempotency_keys_pkey" });
     let attempts = 0;

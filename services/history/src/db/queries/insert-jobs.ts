@@ -52,7 +52,8 @@ const DEFAULT_OPTIONS: InsertJobsOptions = { idempotencyWindowMs: 86_400_000 };
  * nulled (`$13`, one JSON array: null where the payload has no such key, as most have not, so
  * only those payloads travel twice); the payload itself is stored as sent.
  *
- * Idempotency keys live in `idempotency_keys`. The first job of the batch naming a key claims
+ * Idempotency keys live in `idempotency_keys`, scoped by actor (`$8` holds {@link claimKeys};
+ * `$14` the keys as given, which the job rows keep). The first job of the batch naming a key claims
  * it: a key no one holds is inserted, an expired one is taken over, a live one is left to its
  * holder. A job that did not claim its key is not inserted and resolves to the key's holder;
  * a job whose id exists already (a retried batch) resolves to itself.
@@ -79,9 +80,9 @@ export const INSERT_JOBS_SQL = `
 WITH input AS (
   SELECT t.*, p.payload, coalesce(nullif(s.searchable, 'null'::jsonb), p.payload) AS searchable
   FROM unnest($1::uuid[], $2::text[], $3::text[], $5::int[], $6::int[], $7::int[],
-              $8::text[], $9::timestamptz[], $12::text[])
+              $8::text[], $9::timestamptz[], $12::text[], $14::text[])
     WITH ORDINALITY AS t(id, type, queue, max_attempts, priority, timeout_ms,
-                         idempotency_key, scheduled_at, request_digest, ord)
+                         idempotency_key, scheduled_at, request_digest, shown_key, ord)
   JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY AS p(payload, ord) USING (ord)
   JOIN jsonb_array_elements($13::jsonb) WITH ORDINALITY AS s(searchable, ord) USING (ord)
 ),
@@ -144,7 +145,7 @@ inserted AS (
   INSERT INTO jobs (id, type, queue, payload, status, max_attempts, priority, timeout_ms,
                     idempotency_key, last_seq, created_at, updated_at, scheduled_at, search)
   SELECT i.id, i.type, i.queue, i.payload, 'pending', i.max_attempts, i.priority, i.timeout_ms,
-         i.idempotency_key, 1, taskflow_uuid_time(i.id), now(), coalesce(i.scheduled_at, now()),
+         i.shown_key, 1, taskflow_uuid_time(i.id), now(), coalesce(i.scheduled_at, now()),
          taskflow_search_vector(i.searchable, NULL)
   FROM input i
   WHERE (i.idempotency_key IS NULL OR i.id IN (SELECT job_id FROM claimed))
@@ -268,7 +269,7 @@ export async function insertJobs(
   if (rows.every((r) => r.id !== null)) {
     return rows.map(({ refused_ord: _, ...job }, i) => ({ ...job, payload: job.payload ?? jobs[i]!.payload }) as JobRow);
   }
-  return selectRequestedJobs(db, jobs);
+  return selectRequestedJobs(db, jobs, opts);
 }
 
 async function runInsert(db: Queryable, jobs: readonly NewJob[], opts: InsertJobsOptions): Promise<InsertedRow[]> {
@@ -285,12 +286,13 @@ async function runInsert(db: Queryable, jobs: readonly NewJob[], opts: InsertJob
           jobs.map((j) => j.maxAttempts),
           jobs.map((j) => j.priority),
           jobs.map((j) => j.timeoutMs),
-          jobs.map((j) => j.idempotencyKey),
+          claimKeys(jobs, opts.actor ?? "api"),
           jobs.map((j) => j.scheduledAt?.toISOString() ?? null),
           opts.idempotencyWindowMs,
           opts.actor ?? "api",
           jobs.map((j) => j.requestDigest),
           searchablePayloads(jobs, opts.secretKeys ?? DEFAULT_SECRET_PAYLOAD_KEYS),
+          jobs.map((j) => j.idempotencyKey),
         ],
       });
       return rows;
@@ -321,11 +323,19 @@ function isConcurrentClaim(err: unknown): boolean {
   return e?.code === UNIQUE_VIOLATION && e.constraint === KEYS_PRIMARY_KEY;
 }
 
-async function selectRequestedJobs(db: Queryable, jobs: readonly NewJob[]): Promise<JobRow[]> {
+/**
+ * The keys the jobs claim in `idempotency_keys`: each job's idempotency key in the scope of the
+ * actor that submits it (`api:<name>` of the verified caller), so one caller's key neither finds
+ * nor blocks another's job. The job row keeps the key as the caller gave it.
+ */
+export const claimKeys = (jobs: readonly { idempotencyKey: string | null }[], actor: string): (string | null)[] =>
+  jobs.map((j) => (j.idempotencyKey === null ? null : `${actor}\n${j.idempotencyKey}`));
+
+async function selectRequestedJobs(db: Queryable, jobs: readonly NewJob[], opts: InsertJobsOptions): Promise<JobRow[]> {
   const { rows } = await db.query<RequestedRow>({
     name: "history_select_requested_jobs",
     text: SELECT_REQUESTED_JOBS_SQL,
-    values: [jobs.map((j) => j.id), jobs.map((j) => j.idempotencyKey)],
+    values: [jobs.map((j) => j.id), claimKeys(jobs, opts.actor ?? "api")],
   });
   return rows.map((row, i) => {
     const { key_job_id: keyJobId, ...job } = row;
