@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { prepareStackIdentities } from "./stack-identities.js";
 import { startStack, type Stack } from "./start-stack.js";
 import { welcomeText } from "./welcome-text.js";
 
@@ -10,8 +11,9 @@ const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
  * on its own (after stopping the rest).
  */
 async function start(): Promise<void> {
-  // eslint-disable-next-line prefer-const -- the signal handlers read it before startStack resolves
+  // Read by the signal handlers before startStack resolves.
   let stack: Stack | undefined;
+  const identities = prepareStackIdentities(process.env);
   let stopping = false;
   const shutdown = async (code: number): Promise<void> => {
     if (stopping) return;
@@ -21,6 +23,7 @@ async function start(): Promise<void> {
       console.error(`stopping failed: ${String(err)}`);
       code = 1;
     });
+    identities?.close();
     console.error(code === 0 ? "TaskFlow stopped" : "TaskFlow stopped, with errors");
     process.exit(code);
   };
@@ -34,9 +37,14 @@ async function start(): Promise<void> {
       interrupted = true;
     });
   }
-  stack = await startStack({ echo: true });
+  try {
+    stack = await startStack({ echo: true, env: identities?.env });
+  } catch (err) {
+    identities?.close();
+    throw err;
+  }
   if (interrupted) return shutdown(0);
-  console.log(welcomeText(stack));
+  console.log(welcomeText(stack, identities?.summary));
   for (const service of stack.services) {
     service.child.once("exit", (code, signal) => {
       if (stopping) return;

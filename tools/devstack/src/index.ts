@@ -13,3 +13,4 @@ export {
   type Stack,
   type StackOptions,
 } from "./start-stack.js";
+export { prepareStackIdentities, STACK_SCHEDULER_NAME, STACK_WORKER_NAME, type StackIdentities } from "./stack-identities.js";
