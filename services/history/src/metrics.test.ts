@@ -21,8 +21,8 @@ describe("history's metrics", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    history = await startHistory({ ...HISTORY_DEFAULTS, port: 0, databaseUrl: db.url, databasePoolMax: 7 }, { logger: quietLogger });
-    ingest = createClient(HistoryIngestService, createGrpcTransport({ baseUrl: history.url }));
+    history = await startHistory({ ...HISTORY_DEFAULTS, port: 0, internalPort: 0, databaseUrl: db.url, databasePoolMax: 7 }, { logger: quietLogger });
+    ingest = createClient(HistoryIngestService, createGrpcTransport({ baseUrl: history.internalUrl }));
   });
   afterAll(async () => {
     await history?.close();

@@ -11,7 +11,7 @@ import { startHistory } from "./start-history.js";
 
 /** History as the prod overlay runs it: migrations are the migration Job's, not start-up's. */
 const startWithoutMigrating = (databaseUrl: string) =>
-  startHistory({ ...HISTORY_DEFAULTS, port: 0, databaseUrl, migrateOnStart: false }, { logger: quietLogger });
+  startHistory({ ...HISTORY_DEFAULTS, port: 0, internalPort: 0, databaseUrl, migrateOnStart: false }, { logger: quietLogger });
 
 describe("history with HISTORY_MIGRATE_ON_START=false", () => {
   let db: TestDatabase;
