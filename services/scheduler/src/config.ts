@@ -1,6 +1,6 @@
 import { ConfigReader, DEFAULT_SECRET_PAYLOAD_KEYS, readAuthConfig, readCredentialFiles, readTlsFiles, type AuthConfig, type CredentialFiles } from "@taskflow/service-kit";
 import { parseClusterNode, type ClusterNode, type RedisTarget } from "./redis/redis-client.js";
-import { readSubmitRates, type SubmitRates } from "./submit-rate.js";
+import { defaultBurst, MAX_BURST, MAX_RATE_PER_S, parseRateOverrides, type SubmitRates } from "./submit-rate.js";
 
 /** Scheduler settings, read once from the environment. */
 export interface SchedulerConfig {
@@ -216,6 +216,15 @@ function readKeyPrefix(r: ConfigReader): string {
   if (!/[{}]/.test(prefix)) return prefix;
   r.invalid("REDIS_KEY_PREFIX", "must not hold { or } (the queue in braces is the key's hash tag)");
   return DEFAULTS.redisKeyPrefix;
+}
+
+/** The submit rate limits; an unset burst is derived from the rate (see defaultBurst). */
+function readSubmitRates(r: ConfigReader, maxSubmitBatch: number): SubmitRates {
+  const ratePerS = r.int("SUBMIT_RATE_PER_S", 0, { min: 0, max: MAX_RATE_PER_S });
+  const burst = r.int("SUBMIT_BURST", defaultBurst(ratePerS, maxSubmitBatch), { min: 1, max: MAX_BURST });
+  const overrides = parseRateOverrides(r.string("SUBMIT_RATE_OVERRIDES", ""), maxSubmitBatch);
+  if (typeof overrides === "string") r.invalid("SUBMIT_RATE_OVERRIDES", overrides);
+  return { default: { ratePerS, burst }, overrides: typeof overrides === "string" ? new Map() : overrides };
 }
 
 /** Where the scheduler's queues live, from its settings. */

@@ -1,5 +1,3 @@
-import type { ConfigReader } from "@taskflow/service-kit";
-
 /** How fast one identity may submit: a token bucket of `burst` jobs refilled at `ratePerS`. */
 export interface SubmitRate {
   /** Jobs per second on average; 0: no limit. */
@@ -16,13 +14,10 @@ export interface SubmitRates {
   readonly overrides: ReadonlyMap<string, SubmitRate>;
 }
 
-/** No limit at all: the default, and what tests build literally. */
-export const NO_SUBMIT_LIMIT: SubmitRates = { default: { ratePerS: 0, burst: 0 }, overrides: new Map() };
-
 /** Most jobs per second one identity may be given. */
-const MAX_RATE_PER_S = 1_000_000;
+export const MAX_RATE_PER_S = 1_000_000;
 /** Largest bucket, in jobs. */
-const MAX_BURST = 100_000_000;
+export const MAX_BURST = 100_000_000;
 /** An unset burst holds this many seconds of the rate (or at least one largest batch). */
 const DEFAULT_BURST_SECONDS = 10;
 
@@ -35,18 +30,6 @@ export const submitRateOf = (rates: SubmitRates, name: string): SubmitRate => ra
  */
 export const defaultBurst = (ratePerS: number, maxSubmitBatch: number): number =>
   Math.min(MAX_BURST, Math.max(ratePerS * DEFAULT_BURST_SECONDS, maxSubmitBatch));
-
-/** Reads SUBMIT_RATE_PER_S, SUBMIT_BURST and SUBMIT_RATE_OVERRIDES; problems go to `r`. */
-export function readSubmitRates(r: ConfigReader, maxSubmitBatch: number): SubmitRates {
-  const ratePerS = r.int("SUBMIT_RATE_PER_S", 0, { min: 0, max: MAX_RATE_PER_S });
-  const burst = r.int("SUBMIT_BURST", defaultBurst(ratePerS, maxSubmitBatch), { min: 1, max: MAX_BURST });
-  const overrides = parseRateOverrides(r.string("SUBMIT_RATE_OVERRIDES", ""), maxSubmitBatch);
-  if (typeof overrides === "string") {
-    r.invalid("SUBMIT_RATE_OVERRIDES", overrides);
-    return { default: { ratePerS, burst }, overrides: new Map() };
-  }
-  return { default: { ratePerS, burst }, overrides };
-}
 
 /**
  * Parses `name=rate[:burst],...` (`billing=500:5000,etl=2000`); a missing burst is
