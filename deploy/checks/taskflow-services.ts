@@ -41,6 +41,8 @@ export const TASKFLOW_SERVICES: Readonly<Record<TaskflowServiceName, TaskflowSer
       // Towards history's internal listener: the bearer token, its CA and the client certificate.
       "HISTORY_TOKEN_FILE", "HISTORY_CA_FILE", "HISTORY_CERT_FILE", "HISTORY_KEY_FILE",
       "SECRET_PAYLOAD_KEYS",
+      // Per-identity submit rate limits (off unless SUBMIT_RATE_PER_S or an override is set).
+      "SUBMIT_RATE_PER_S", "SUBMIT_BURST", "SUBMIT_RATE_OVERRIDES",
       ...AUTH_AND_TLS,
     ],
     required: ["REDIS_URL", "HISTORY_URL"],

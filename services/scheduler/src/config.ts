@@ -1,5 +1,6 @@
 import { ConfigReader, DEFAULT_SECRET_PAYLOAD_KEYS, readAuthConfig, readCredentialFiles, readTlsFiles, type AuthConfig, type CredentialFiles } from "@taskflow/service-kit";
 import { parseClusterNode, type ClusterNode, type RedisTarget } from "./redis/redis-client.js";
+import { defaultBurst, MAX_BURST, MAX_RATE_PER_S, parseRateOverrides, type SubmitRates } from "./submit-rate.js";
 
 /** Scheduler settings, read once from the environment. */
 export interface SchedulerConfig {
@@ -40,6 +41,13 @@ export interface SchedulerConfig {
   readonly maxSubmitBatch: number;
   /** Largest payload (and result) as JSON text, in bytes (MAX_PAYLOAD_BYTES). */
   readonly maxPayloadBytes: number;
+  /**
+   * How fast each identity may submit jobs, one bucket per identity shared by every replica in
+   * Redis (SUBMIT_RATE_PER_S, jobs per second, default 0: no limit; SUBMIT_BURST, jobs, default
+   * ten seconds of the rate and at least MAX_SUBMIT_BATCH; SUBMIT_RATE_OVERRIDES,
+   * `name=rate[:burst],...`).
+   */
+  readonly submitRates: SubmitRates;
   /**
    * Inserts into history of concurrent submits (without idempotency keys) in flight at once per
    * caller (SUBMIT_GROUPS_IN_FLIGHT); submits arriving meanwhile are committed together next.
@@ -149,6 +157,7 @@ const DAY_MS = 86_400_000;
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): SchedulerConfig {
   const r = new ConfigReader(env);
+  const maxSubmitBatch = r.int("MAX_SUBMIT_BATCH", DEFAULTS.maxSubmitBatch, { min: 1, max: 10_000 });
   const config: SchedulerConfig = {
     host: r.string("SCHEDULER_HOST", DEFAULTS.host),
     port: r.int("SCHEDULER_PORT", DEFAULTS.port, { min: 0, max: 65_535 }),
@@ -160,9 +169,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sweepIntervalMs: r.int("SWEEP_INTERVAL_MS", DEFAULTS.sweepIntervalMs, { min: 10, max: 60_000 }),
     promoteSweepIntervalMs: r.int("PROMOTE_SWEEP_INTERVAL_MS", DEFAULTS.promoteSweepIntervalMs, { min: 10, max: 3_600_000 }),
     defaultTimeoutMs: r.int("DEFAULT_TIMEOUT_MS", DEFAULTS.defaultTimeoutMs, { min: 1_000, max: DAY_MS }),
-    maxSubmitBatch: r.int("MAX_SUBMIT_BATCH", DEFAULTS.maxSubmitBatch, { min: 1, max: 10_000 }),
+    maxSubmitBatch,
     submitGroupsInFlight: r.int("SUBMIT_GROUPS_IN_FLIGHT", DEFAULTS.submitGroupsInFlight, { min: 1, max: 64 }),
     maxPayloadBytes: r.int("MAX_PAYLOAD_BYTES", DEFAULTS.maxPayloadBytes, { min: 2, max: 16 * 1_048_576 }),
+    submitRates: readSubmitRates(r, maxSubmitBatch),
     retryBaseMs: r.int("RETRY_BASE_MS", DEFAULTS.retryBaseMs, { min: 1, max: DAY_MS }),
     retryMaxMs: r.int("RETRY_MAX_MS", DEFAULTS.retryMaxMs, { min: 1, max: 7 * DAY_MS }),
     outboxBatchSize: r.int("OUTBOX_BATCH_SIZE", DEFAULTS.outboxBatchSize, { min: 1, max: 10_000 }),
@@ -206,6 +216,15 @@ function readKeyPrefix(r: ConfigReader): string {
   if (!/[{}]/.test(prefix)) return prefix;
   r.invalid("REDIS_KEY_PREFIX", "must not hold { or } (the queue in braces is the key's hash tag)");
   return DEFAULTS.redisKeyPrefix;
+}
+
+/** The submit rate limits; an unset burst is derived from the rate (see defaultBurst). */
+function readSubmitRates(r: ConfigReader, maxSubmitBatch: number): SubmitRates {
+  const ratePerS = r.int("SUBMIT_RATE_PER_S", 0, { min: 0, max: MAX_RATE_PER_S });
+  const burst = r.int("SUBMIT_BURST", defaultBurst(ratePerS, maxSubmitBatch), { min: 1, max: MAX_BURST });
+  const overrides = parseRateOverrides(r.string("SUBMIT_RATE_OVERRIDES", ""), maxSubmitBatch);
+  if (typeof overrides === "string") r.invalid("SUBMIT_RATE_OVERRIDES", overrides);
+  return { default: { ratePerS, burst }, overrides: typeof overrides === "string" ? new Map() : overrides };
 }
 
 /** Where the scheduler's queues live, from its settings. */

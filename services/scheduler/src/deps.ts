@@ -12,6 +12,7 @@ import type { LeaseWaiters } from "./redis/lease-waiters.js";
 import type { ParkedEvents } from "./redis/parked-events.js";
 import type { QueueStore } from "./redis/queue-store.js";
 import type { RecoveryStore } from "./redis/recovery-store.js";
+import type { SubmitLimiter } from "./redis/submit-limiter.js";
 import type { WorkerRegistry } from "./redis/worker-registry.js";
 import type { NewJob } from "./validate.js";
 
@@ -31,6 +32,8 @@ export interface Deps {
   readonly history: HistoryClient;
   /** Concurrent submits' jobs (without idempotency keys) inserted into history together, per actor. */
   readonly submits: GroupCommit<NewJob, Job>;
+  /** Each identity's submit rate limit, checked before a submit writes anything. */
+  readonly submitLimiter: Pick<SubmitLimiter, "take">;
   /** Sends workers' presence to history in the background. */
   readonly presence: Pick<SendPresence, "note" | "send">;
   readonly logger: Logger;

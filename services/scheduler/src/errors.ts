@@ -1,4 +1,6 @@
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { QuotaFailureSchema, RetryInfoSchema } from "@taskflow/proto/gen/google/rpc/error_details_pb.js";
 
 /**
  * Negative codes the Lua scripts return. Positive replies are results; these
@@ -37,6 +39,25 @@ export function invalidArgument(field: string, problem: string): ConnectError {
 /** A field over a size limit; `field` is its path, e.g. `jobs[3].payload`. */
 export function resourceExhausted(field: string, problem: string): ConnectError {
   return new ConnectError(`${field}: ${problem}`, Code.ResourceExhausted);
+}
+
+/**
+ * A submit over its identity's rate limit: `resource_exhausted` with a `google.rpc.RetryInfo`
+ * (when the tokens will be there) and a `google.rpc.QuotaFailure` naming the limit, and a
+ * `retry-after` header in whole seconds, rounded up, for callers that read only HTTP.
+ */
+export function submitRateExceeded(identity: string, jobs: number, ratePerS: number, burst: number, retryMs: number): ConnectError {
+  const who = identity === "" ? "unauthenticated callers" : `identity ${identity}`;
+  const limit = `${ratePerS} jobs per second, bursts of ${burst}`;
+  return new ConnectError(
+    `submit rate limit of ${who} (${limit}) exceeded by ${jobs} jobs; retry in ${retryMs} ms`,
+    Code.ResourceExhausted,
+    { "retry-after": String(Math.max(1, Math.ceil(retryMs / 1000))) },
+    [
+      { desc: RetryInfoSchema, value: { retryDelay: durationFromMs(retryMs) } },
+      { desc: QuotaFailureSchema, value: { violations: [{ subject: `identity:${identity}`, description: `submit rate limit: ${limit}` }] } },
+    ],
+  );
 }
 
 /** A job history does not know. */

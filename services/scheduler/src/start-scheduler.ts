@@ -24,6 +24,7 @@ import { ParkedEvents } from "./redis/parked-events.js";
 import { ReconcileLock } from "./redis/reconcile-lock.js";
 import { ReconcileStateStore } from "./redis/reconcile-state.js";
 import { RecoveryStore } from "./redis/recovery-store.js";
+import { SubmitLimiter } from "./redis/submit-limiter.js";
 import { closeRedis, connectRedis, type RedisClient } from "./redis/redis-client.js";
 import { WorkerRegistry } from "./redis/worker-registry.js";
 import { insertGroup } from "./rpc/submit-jobs.js";
@@ -170,6 +171,7 @@ function assemble(
   const deps: Deps = {
     config, store, recovery, reconciler, metrics, waiters, dueTimer, history, presence, parked, logger, eventsWritten, submits, authenticator,
     workers: new WorkerRegistry(redis, prefix),
+    submitLimiter: new SubmitLimiter(redis, prefix, config.submitRates, scriptOptions),
   };
   const expire = new ExpireLeases({ ...loopDeps, eventsWritten, jobsExpired: metrics.jobsExpired });
   const tend = new TendQueues({

@@ -65,6 +65,13 @@ export const legacyReadyKey = (prefix: string, queue: string): string => `${pref
 /** Set of the queues the loops sweep: every queue that holds jobs or received one lately. */
 export const queuesKey = (prefix: string): string => `${prefix}:queues`;
 
+/**
+ * The submit bucket of one identity (see take-tokens.lua); identity "" (authentication off) has
+ * the bare key. No hash tag of a queue: a script call touches this one key alone.
+ */
+export const submitRateKey = (prefix: string, identity: string): string =>
+  identity === "" ? `${prefix}:submit-rate` : `${prefix}:submit-rate:${identity}`;
+
 /** Lock held by the replica that is reconciling (one at a time per deployment). */
 export const reconcileLockKey = (prefix: string): string => `${prefix}:reconcile-lock`;
 

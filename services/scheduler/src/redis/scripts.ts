@@ -22,6 +22,7 @@ export const SCRIPT_NAMES = [
   "save-reconcile-state",
   "renew-lock",
   "release-lock",
+  "take-tokens",
 ] as const;
 
 export type ScriptName = (typeof SCRIPT_NAMES)[number];

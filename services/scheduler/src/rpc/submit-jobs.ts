@@ -1,7 +1,7 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { durationFromMs, durationMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { type Job, JobStatus, type SchedulerService } from "@taskflow/proto";
-import { actorOf } from "@taskflow/service-kit";
+import { actorOf, identityOf } from "@taskflow/service-kit";
 import type { Deps } from "../deps.js";
 import type { JobInit } from "../history-client.js";
 import { crashAfterHistoryCommit } from "../faults.js";
@@ -10,14 +10,15 @@ import { requestDigest } from "../request-digest.js";
 import { parseSubmitJobs, type NewJob } from "../validate.js";
 
 /**
- * SubmitJobs: validates the caller header and the whole batch, then accepts it (see
- * {@link acceptJobs}).
+ * SubmitJobs: validates the caller header and the whole batch, takes one token per job from
+ * the caller's rate limit, then accepts it (see {@link acceptJobs}). A refused call writes nothing.
  */
 export const submitJobs =
   (d: Deps): ServiceImpl<typeof SchedulerService>["submitJobs"] =>
   async (req, ctx) => {
     const actor = actorOf(ctx, "api");
     const jobs = parseSubmitJobs(req.jobs, d.config);
+    await d.submitLimiter.take(identityOf(ctx).name, jobs.length);
     return { jobs: await acceptJobs(d, jobs, actor, ctx.signal) };
   };
 
