@@ -10,7 +10,7 @@ import { requestDigest } from "../request-digest.js";
 import { parseSubmitJobs, type NewJob } from "../validate.js";
 
 /**
- * SubmitJobs: validates the caller header and the whole batch, takes one token per job from
+ * SubmitJobs: validates the whole batch, takes one token per job from
  * the caller's rate limit, then accepts it (see {@link acceptJobs}). A refused call writes nothing.
  */
 export const submitJobs =
