@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { AUTH_VARIABLES, credentialVariables, TLS_VARIABLES } from "@taskflow/service-kit";
+import { AUTH_VARIABLES, credentialVariables, TLS_VARIABLES, TRACING_VARIABLES } from "@taskflow/service-kit";
 import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "./deploy-paths.js";
 import { TASKFLOW_SERVICES, type TaskflowServiceName } from "./taskflow-services.js";
@@ -9,15 +9,16 @@ import { TASKFLOW_SERVICES, type TaskflowServiceName } from "./taskflow-services
  * The variable names a service's config.ts reads through its ConfigReader (`r.int("NAME", …)`),
  * each once (a name is also named where a problem with it is recorded, `r.invalid("NAME", …)`),
  * and through the kit's shared readers (`readAuthConfig(r)`, `readTlsFiles(r)`,
- * `readCredentialFiles(r, "PREFIX")`).
+ * `readTracingConfig(r)`, `readCredentialFiles(r, "PREFIX")`).
  */
 function namesReadBy(service: TaskflowServiceName): string[] {
   const source = readFileSync(join(REPO_ROOT, "services", service, "src", "config.ts"), "utf8");
   const own = [...source.matchAll(/\br\.\w+(?:<[^>]*>)?\(\s*"([A-Z][A-Z0-9_]*)"/g)].map((m) => m[1]!);
   const auth = /\breadAuthConfig\(r\)/.test(source) ? AUTH_VARIABLES : [];
   const tls = /\breadTlsFiles\(r\)/.test(source) ? TLS_VARIABLES : [];
+  const tracing = /\breadTracingConfig\(r\)/.test(source) ? TRACING_VARIABLES : [];
   const credentials = [...source.matchAll(/\breadCredentialFiles\(r, "([A-Z][A-Z0-9_]*)"\)/g)].flatMap((m) => credentialVariables(m[1]!));
-  return [...new Set([...own, ...auth, ...tls, ...credentials])].sort();
+  return [...new Set([...own, ...auth, ...tls, ...tracing, ...credentials])].sort();
 }
 
 describe("TASKFLOW_SERVICES", () => {

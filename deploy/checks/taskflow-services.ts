@@ -26,6 +26,9 @@ const AUTH_AND_TLS = [
   "TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CLIENT_CA_FILE",
 ] as const;
 
+/** The OpenTelemetry settings every service reads (see readTracingConfig); tracing is off without an endpoint. */
+const TRACING = ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME"] as const;
+
 /**
  * The expected table: the variable names each service's config.ts reads, as fixed project-wide.
  * Keep it in step with services/<name>/src/config.ts.
@@ -44,6 +47,7 @@ export const TASKFLOW_SERVICES: Readonly<Record<TaskflowServiceName, TaskflowSer
       // Per-identity submit rate limits (off unless SUBMIT_RATE_PER_S or an override is set).
       "SUBMIT_RATE_PER_S", "SUBMIT_BURST", "SUBMIT_RATE_OVERRIDES",
       ...AUTH_AND_TLS,
+      ...TRACING,
     ],
     required: ["REDIS_URL", "HISTORY_URL"],
     hostVar: "SCHEDULER_HOST",
@@ -62,6 +66,7 @@ export const TASKFLOW_SERVICES: Readonly<Record<TaskflowServiceName, TaskflowSer
       // The second listener, serving the internal ingest RPCs to the scheduler alone.
       "HISTORY_INTERNAL_HOST", "HISTORY_INTERNAL_PORT",
       ...AUTH_AND_TLS,
+      ...TRACING,
     ],
     // Two replicas serve one list: they must sign page tokens with one secret.
     required: ["DATABASE_URL", "PAGE_TOKEN_SECRET"],
@@ -79,6 +84,7 @@ export const TASKFLOW_SERVICES: Readonly<Record<TaskflowServiceName, TaskflowSer
       "SCHEDULER_TOKEN_FILE", "SCHEDULER_CA_FILE", "SCHEDULER_CERT_FILE", "SCHEDULER_KEY_FILE",
       // TLS on its health and metrics port; it serves no RPC that needs an identity.
       "TLS_CERT_FILE", "TLS_KEY_FILE",
+      ...TRACING,
     ],
     required: ["SCHEDULER_URL"],
     hostVar: "WORKER_HOST",

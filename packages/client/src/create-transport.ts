@@ -7,6 +7,7 @@ import {
   createGrpcTransport,
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
+import { injectTraceContext } from "./trace-context.js";
 
 /**
  * Wire protocol a client speaks: "connect" (the Connect protocol with binary messages over
@@ -28,7 +29,10 @@ export interface ClientCredentials {
   tls?: TlsCredentials;
   /** Extra headers sent on every call. */
   headers?: Record<string, string>;
-  /** Interceptors run on every call, after the credentials are set. */
+  /**
+   * Interceptors run on every call, after the credentials and the trace context are set. The
+   * active OpenTelemetry context always goes with each call (see injectTraceContext).
+   */
   interceptors?: Interceptor[];
 }
 
@@ -39,7 +43,7 @@ export interface TlsCredentials {
   key?: string;
 }
 
-/** The interceptors that send `c`'s token and headers, then `c`'s own. */
+/** The interceptors that send `c`'s token and headers and the active trace context, then `c`'s own. */
 export function credentialInterceptors(c: ClientCredentials): Interceptor[] {
   const { token, headers = {} } = c;
   const tokenOf = typeof token === "function" ? token : () => token;
@@ -49,7 +53,7 @@ export function credentialInterceptors(c: ClientCredentials): Interceptor[] {
     if (t !== undefined) req.header.set("authorization", `Bearer ${t}`);
     return next(req);
   };
-  return [send, ...(c.interceptors ?? [])];
+  return [send, injectTraceContext, ...(c.interceptors ?? [])];
 }
 
 /** A transport plus the connection it owns, so that `close()` leaves no socket open. */

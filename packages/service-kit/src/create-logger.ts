@@ -1,5 +1,6 @@
 import { pino, type DestinationStream, type Logger } from "pino";
 import { DEFAULT_SECRET_PAYLOAD_KEYS, maskSecrets, REDACTED } from "./mask-secrets.js";
+import { activeLogFields } from "./tracing.js";
 
 /** Levels a service accepts in `LOG_LEVEL`, quietest last. */
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
@@ -59,6 +60,10 @@ export const MASKED_FIELDS: readonly string[] = Object.freeze(["payload", "resul
  * so is the same inside the {@link MASKED_FIELDS} of a child's bindings; and pino censors
  * {@link REDACT_PATHS}.
  *
+ * While a span is active (an RPC's, a job's) every line carries its `trace_id` and `span_id`, so
+ * a line leads to its trace and back, and lines logged while handling a traced call its
+ * `procedure` (see activeLogFields); without tracing that is one lookup of the active context.
+ *
  * @param destination where lines go instead of stdout (tests read them back).
  * @throws {Error} when `level` is not a pino level.
  */
@@ -68,6 +73,7 @@ export function createLogger(opts: LoggerOptions, destination?: DestinationStrea
     name: opts.name,
     level: opts.level ?? "info",
     timestamp: pino.stdTimeFunctions.isoTime,
+    mixin: activeLogFields,
     redact: { paths: [...REDACT_PATHS], censor: REDACTED },
     // formatters.log sees a line's own fields only; serializers also see a child's bindings.
     serializers: Object.fromEntries(MASKED_FIELDS.map((f) => [f, (v: unknown) => maskSecrets(v, secretKeys)])),
@@ -78,3 +84,4 @@ export function createLogger(opts: LoggerOptions, destination?: DestinationStrea
   };
   return destination === undefined ? pino(options) : pino(options, destination);
 }
+

@@ -1,5 +1,6 @@
 import type { Interceptor, Transport } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { injectTraceContext } from "@taskflow/client";
 
 /**
  * Keepalive PING interval of service-to-service connections, in milliseconds. A peer that
@@ -33,7 +34,8 @@ export interface ServiceConnection {
  * 15 idle minutes. An idle connection does not keep the process alive. Connect rather than gRPC:
  * the same messages, without trailers, and a third of the CPU per call on both ends in
  * connect-node; uncompressed, since services talk over a local network and compression only
- * costs CPU there.
+ * costs CPU there. Every call carries the active trace context (W3C `traceparent`), so the
+ * callee's span joins the caller's trace.
  */
 export function createServiceConnection(baseUrl: string, credentials: ServiceCredentials = {}): ServiceConnection {
   const sessionManager = new Http2SessionManager(
@@ -41,7 +43,7 @@ export function createServiceConnection(baseUrl: string, credentials: ServiceCre
     { pingIntervalMs: SERVICE_PING_INTERVAL_MS },
     { maxSessionMemory: SERVICE_SESSION_MEMORY_MB, ...credentials.tls },
   );
-  const interceptors = credentials.token === undefined ? [] : [bearerInterceptor(credentials.token)];
+  const interceptors = [injectTraceContext, ...(credentials.token === undefined ? [] : [bearerInterceptor(credentials.token)])];
   return {
     transport: createConnectTransport({ baseUrl, httpVersion: "2", sessionManager, acceptCompression: [], interceptors }),
     reset: () => sessionManager.abort(),

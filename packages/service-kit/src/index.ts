@@ -29,6 +29,17 @@ export {
   type ServerOptions,
   type ServiceRegistration,
 } from "./start-server.js";
+export { activeTracer, contextOfTraceParent, formatTraceParent, parseTraceParent } from "@taskflow/client";
+export { activeLogFields, activeTraceParent, createTracingInterceptor, endServerSpan, RPC_ATTRIBUTES, TRACER_NAME } from "./tracing.js";
+export {
+  readTracingConfig,
+  startTracing,
+  tracesUrlOf,
+  TRACING_OFF,
+  TRACING_VARIABLES,
+  type RunningTracing,
+  type TracingConfig,
+} from "./tracing-config.js";
 export { PeriodicLoop, type PeriodicLoopOptions } from "./periodic-loop.js";
 export { TASKFLOW_ACCESS, PUBLIC_SERVICES, rolesFor, type AccessPolicy } from "./auth/access-policy.js";
 export { AUTH_VARIABLES, readAuthConfig, startAuth, isLoopback, type AuthConfig } from "./auth/auth-config.js";

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { ConfigError } from "./config-reader.js";
 import { createLogger } from "./create-logger.js";
+import { startTracing, type TracingConfig } from "./tracing-config.js";
 
 /** What a service's start function returns: {@link runService} closes it on SIGTERM or SIGINT. */
 export interface StartedService {
@@ -12,6 +13,8 @@ export interface LoggedConfig {
   readonly logLevel: string;
   /** Key names masked in logs (`SECRET_PAYLOAD_KEYS`); the defaults when the service has none. */
   readonly secretPayloadKeys?: readonly string[];
+  /** Where spans go (OTEL_* variables, see readTracingConfig); tracing is off without it. */
+  readonly tracing?: TracingConfig;
 }
 
 /** Options of {@link runService}. */
@@ -40,7 +43,8 @@ export interface ServiceProcess {
 
 /**
  * The whole of a service's `main.ts`: loads the configuration, creates the root logger at its
- * `logLevel`, then supervises `start` as {@link superviseIn} does. A configuration error is
+ * `logLevel`, starts tracing when the configuration asks for it (see startTracing), then
+ * supervises `start` as {@link superviseIn} does; spans are flushed after the service closed. A configuration error is
  * written to stderr (every bad variable, no stack) and exits 1, before anything starts.
  *
  * @throws whatever `loadConfig` throws other than a {@link ConfigError} (a bug, not bad input).
@@ -64,7 +68,34 @@ export function runServiceIn<C extends LoggedConfig>(
     return;
   }
   const logger = createLogger({ name, level: config.logLevel, secretKeys: config.secretPayloadKeys });
-  superviseIn(proc, { logger, start: () => start(config, { logger }) });
+  superviseIn(proc, { logger, start: () => startTraced(config.tracing, name, logger, () => start(config, { logger })) });
+}
+
+/** Starts tracing, then the service; closing the service then flushes and stops tracing. */
+async function startTraced(
+  tracing: TracingConfig | undefined,
+  name: string,
+  logger: Logger,
+  start: () => Promise<StartedService>,
+): Promise<StartedService> {
+  const running = await startTracing(tracing, name, logger);
+  if (running === undefined) return start();
+  let service: StartedService;
+  try {
+    service = await start();
+  } catch (err) {
+    await running.shutdown();
+    throw err;
+  }
+  return {
+    close: async () => {
+      try {
+        await service.close();
+      } finally {
+        await running.shutdown();
+      }
+    },
+  };
 }
 
 /**

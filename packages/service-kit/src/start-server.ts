@@ -19,6 +19,7 @@ import { createLoggingInterceptor } from "./logging-interceptor.js";
 import { isMetricsRequest, serveMetrics } from "./metrics-route.js";
 import { ReflectionIndex } from "./reflection-index.js";
 import { createRpcMetricsInterceptor } from "./rpc-metrics.js";
+import { createTracingInterceptor } from "./tracing.js";
 import {
   createReflectionServiceV1,
   createReflectionServiceV1Alpha,
@@ -115,7 +116,7 @@ export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 /**
  * Starts serving `services` plus `grpc.health.v1.Health` and server reflection (`v1` and
  * `v1alpha`) on one port, and `GET /metrics` when given a registry. Every call runs through the
- * logging and error interceptors, so any error that is not a `ConnectError` reaches the caller
+ * tracing (a span per call once a tracer provider is registered), logging and error interceptors, so any error that is not a `ConnectError` reaches the caller
  * as `Internal` "internal error". A body that does not decode (JSON or binary) or names an
  * unknown field or enum value is `InvalidArgument`; a message over `readMaxBytes` is
  * `ResourceExhausted`.
@@ -137,6 +138,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     jsonOptions: { ignoreUnknownFields: false },
     requestGate: invalidArgumentOnDecodeError,
     interceptors: [
+      // Outermost: the span covers every other interceptor, sees the code they map, and is
+      // active while they log.
+      createTracingInterceptor(),
       createLoggingInterceptor(logger),
       ...(opts.metrics === undefined ? [] : [createRpcMetricsInterceptor(opts.metrics)]),
       createErrorInterceptor(logger),

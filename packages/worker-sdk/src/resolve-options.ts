@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
+import { activeTraceFields } from "@taskflow/client";
 import { pino, type Logger } from "pino";
 import type { ClientCredentials } from "@taskflow/client";
 import type { Handler, WorkerObserver, WorkerOptions } from "./types.js";
@@ -34,7 +35,8 @@ export function resolveOptions(options: WorkerOptions): WorkerSettings {
     handlers: options.handlers,
     concurrency: options.concurrency ?? 10,
     workerId: options.workerId || `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`,
-    logger: options.logger ?? pino({ name: "taskflow-worker" }),
+    // Lines logged in an attempt carry its trace and span ids when the application traces.
+    logger: options.logger ?? pino({ name: "taskflow-worker", mixin: activeTraceFields }),
     leaseWaitMs: options.leaseWaitMs ?? 10_000,
     shutdownGraceMs: options.shutdownGraceMs ?? 25_000,
     abortWaitMs: options.abortWaitMs ?? 5_000,

@@ -2,6 +2,7 @@ import type { JsonValue, MessageInitShape } from "@bufbuild/protobuf";
 import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Job, LeaseSchema, LeasedJob } from "@taskflow/proto";
 import type { Logger } from "pino";
+import { endAttemptSpan, runInAttemptSpan, startAttemptSpan } from "./attempt-span.js";
 import { JobAbortError, type AbortKind } from "./job-abort-error.js";
 import { isPermanentError } from "./permanent-error.js";
 import type { Handler, JobContext } from "./types.js";
@@ -85,9 +86,13 @@ export function startJob(leased: LeasedJob, handlers: Record<string, Handler>, l
     deadline,
     logger: logger.child({ job_id: job.id, job_type: job.type, attempt: job.attempts }),
   };
+  const span = startAttemptSpan(leased, job);
   // runHandler turns every failure into an outcome and decide never throws: nothing to catch.
   // A result is kept even after a shutdown abort: the work is done. A failure then is the stop.
-  void runHandler(handlers[job.type], ctx).then((o) => decide(shuttingDown && o.kind === "failed" ? { kind: "released" } : o));
+  void runInAttemptSpan(span, () => runHandler(handlers[job.type], ctx, span?.recordException.bind(span))).then((o) =>
+    decide(shuttingDown && o.kind === "failed" ? { kind: "released" } : o),
+  );
+  if (span !== undefined) void outcome.then((o) => endAttemptSpan(span, o));
   return { job, lease, abort, abandon, outcome };
 }
 
@@ -117,7 +122,8 @@ function attemptBudgetMs(leased: LeasedJob, job: Job, nowMs: number): number {
   return noDeadlineMs;
 }
 
-async function runHandler(handler: Handler | undefined, ctx: JobContext): Promise<JobOutcome> {
+/** Runs the handler; `recordError` (the attempt's span, when traced) sees what it threw. */
+async function runHandler(handler: Handler | undefined, ctx: JobContext, recordError?: (err: Error | string) => void): Promise<JobOutcome> {
   if (handler === undefined) {
     return { kind: "failed", error: `no handler for job type ${ctx.type}`, permanent: false };
   }
@@ -125,6 +131,7 @@ async function runHandler(handler: Handler | undefined, ctx: JobContext): Promis
   try {
     value = await handler(ctx);
   } catch (err) {
+    recordError?.(err instanceof Error ? err : String(err));
     return { kind: "failed", error: errorText(err), permanent: isPermanentError(err) };
   }
   try {

@@ -36,6 +36,8 @@ describe("loadConfig", () => {
         SECRET_PAYLOAD_KEYS: "token, iban",
         HISTORY_MIGRATE_ON_START: "false",
         LOG_LEVEL: "debug",
+        OTEL_EXPORTER_OTLP_ENDPOINT: "http://otel-collector:4318",
+        OTEL_SERVICE_NAME: "taskflow-history",
       }),
     ).toEqual({
       host: "0.0.0.0",
@@ -65,6 +67,7 @@ describe("loadConfig", () => {
       secretPayloadKeys: ["token", "iban"],
       migrateOnStart: false,
       logLevel: "debug",
+      tracing: { otlpEndpoint: "http://otel-collector:4318", serviceName: "taskflow-history" },
     });
   });
 

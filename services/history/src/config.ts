@@ -1,4 +1,4 @@
-import { ConfigReader, DEFAULT_SECRET_PAYLOAD_KEYS, LOG_LEVELS, readAuthConfig, readTlsFiles, type AuthConfig } from "@taskflow/service-kit";
+import { ConfigReader, DEFAULT_SECRET_PAYLOAD_KEYS, LOG_LEVELS, readAuthConfig, readTlsFiles, readTracingConfig, TRACING_OFF, type AuthConfig, type TracingConfig } from "@taskflow/service-kit";
 
 /** Settings of the history service; {@link loadConfig} is the only reader of the environment. */
 export interface HistoryConfig {
@@ -14,6 +14,8 @@ export interface HistoryConfig {
   readonly auth: AuthConfig;
   /** Both listeners' certificate and key (TLS_CERT_FILE, TLS_KEY_FILE); empty: h2c in the clear. */
   readonly tls: { readonly certFile: string; readonly keyFile: string };
+  /** Where spans go (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME); no endpoint: tracing off. */
+  readonly tracing: TracingConfig;
   /** PostgreSQL connection string (`DATABASE_URL`). */
   readonly databaseUrl: string;
   /** Most connections the pool opens (`DATABASE_POOL_MAX`). */
@@ -99,6 +101,7 @@ export const HISTORY_DEFAULTS: HistoryConfig = Object.freeze({
     disabled: false,
   }),
   tls: Object.freeze({ certFile: "", keyFile: "" }),
+  tracing: TRACING_OFF,
   databaseUrl: "postgres://postgres@127.0.0.1:5432/taskflow",
   databasePoolMax: 10,
   statementTimeoutMs: 30_000,
@@ -135,6 +138,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     internalPort: r.int("HISTORY_INTERNAL_PORT", d.internalPort, { min: 0, max: 65_535 }),
     auth: readAuthConfig(r),
     tls: readTlsFiles(r),
+    tracing: readTracingConfig(r),
     databaseUrl: r.url("DATABASE_URL", d.databaseUrl),
     databasePoolMax: r.int("DATABASE_POOL_MAX", d.databasePoolMax, { min: 1, max: 1_000 }),
     statementTimeoutMs: r.int("STATEMENT_TIMEOUT_MS", d.statementTimeoutMs, { min: 1 }),

@@ -1,4 +1,4 @@
-import { ConfigReader, DEFAULT_SECRET_PAYLOAD_KEYS, readAuthConfig, readCredentialFiles, readTlsFiles, type AuthConfig, type CredentialFiles } from "@taskflow/service-kit";
+import { ConfigReader, DEFAULT_SECRET_PAYLOAD_KEYS, readAuthConfig, readCredentialFiles, readTlsFiles, readTracingConfig, type AuthConfig, type CredentialFiles, type TracingConfig } from "@taskflow/service-kit";
 import { parseClusterNode, type ClusterNode, type RedisTarget } from "./redis/redis-client.js";
 import { defaultBurst, MAX_BURST, MAX_RATE_PER_S, parseRateOverrides, type SubmitRates } from "./submit-rate.js";
 
@@ -119,6 +119,8 @@ export interface SchedulerConfig {
   readonly tls: { readonly certFile: string; readonly keyFile: string };
   /** What the scheduler presents to history's internal listener (HISTORY_TOKEN_FILE, HISTORY_CA_FILE, HISTORY_CERT_FILE, HISTORY_KEY_FILE). */
   readonly historyCredentials: CredentialFiles;
+  /** Where spans go (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME); no endpoint: tracing off. */
+  readonly tracing: TracingConfig;
 }
 
 const DEFAULTS = {
@@ -192,6 +194,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     auth: readAuthConfig(r),
     tls: readTlsFiles(r),
     historyCredentials: readCredentialFiles(r, "HISTORY"),
+    tracing: readTracingConfig(r),
   };
   r.done();
   return Object.freeze(config);

@@ -20,6 +20,7 @@ describe("loadConfig", () => {
       shutdownGraceMs: 25_000,
       secretPayloadKeys: ["authorization", "password", "passwd", "secret", "token", "api_key", "apikey", "private_key", "cookie", "credential"],
       logLevel: "info",
+      tracing: { otlpEndpoint: "", serviceName: "" },
     });
   });
 

@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { ConfigError, ConfigReader, DEFAULT_SECRET_PAYLOAD_KEYS, LOG_LEVELS, readCredentialFiles, readTlsFiles, type CredentialFiles } from "@taskflow/service-kit";
+import { ConfigError, ConfigReader, DEFAULT_SECRET_PAYLOAD_KEYS, LOG_LEVELS, readCredentialFiles, readTlsFiles, readTracingConfig, type CredentialFiles, type TracingConfig } from "@taskflow/service-kit";
 import { parseAllowlist, type AllowEntry } from "./handlers/destination-policy.js";
 import { builtInHandlerNames, type BuiltInHandlerName } from "./handlers/index.js";
 
@@ -37,6 +37,8 @@ export interface WorkerConfig {
   readonly secretPayloadKeys: readonly string[];
   /** Pino level (LOG_LEVEL). */
   readonly logLevel: string;
+  /** Where spans go (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME); no endpoint: tracing off. */
+  readonly tracing: TracingConfig;
 }
 
 export const DEFAULT_SCHEDULER_URL = "http://127.0.0.1:50051";
@@ -70,6 +72,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownGraceMs: r.int("SHUTDOWN_GRACE_MS", DEFAULT_SHUTDOWN_GRACE_MS, { min: 0, max: 3_600_000 }),
     secretPayloadKeys: r.keyNames("SECRET_PAYLOAD_KEYS", DEFAULT_SECRET_PAYLOAD_KEYS),
     logLevel: r.oneOf("LOG_LEVEL", "info", LOG_LEVELS),
+    tracing: readTracingConfig(r),
   };
   finish(r, problems);
   return Object.freeze(config);

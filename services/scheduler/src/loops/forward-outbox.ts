@@ -4,6 +4,7 @@ import type { SchedulerMetrics } from "../metrics.js";
 import { entryBytes, type OutboxEntry, type OutboxReader } from "../redis/outbox.js";
 import type { QueueStore } from "../redis/queue-store.js";
 import { PeriodicLoop } from "@taskflow/service-kit";
+import { traceForward } from "../job-tracing.js";
 import { applyEntries } from "./apply-events.js";
 import { QueueBackoff } from "./queue-backoff.js";
 
@@ -93,7 +94,7 @@ export class ForwardOutbox {
     const read = await this.d.reader.read(queue, this.d.batchSize, this.d.claimIdleMs);
     if (read.length === 0) return { read: 0, forwarded: 0 };
     const entries = withinBytes(read, this.d.batchMaxBytes);
-    const { parked, ended } = await applyEntries(this.d.history, entries, this.logger.child({ queue }));
+    const { parked, ended } = await traceForward(queue, entries, () => applyEntries(this.d.history, entries, this.logger.child({ queue })));
     await this.d.reader.ack(queue, { ids: entries.map((e) => e.id), parked, ended });
     for (const p of parked) {
       this.logger.error({ queue, job_id: p.entry.fields?.job, entry_id: p.entry.id, error: p.error }, "outbox entry parked");

@@ -32,6 +32,8 @@ export interface LeasedRecord {
   leaseUntilMs: number;
   deadlineMs: number;
   startedMs: number;
+  /** W3C traceparent of the submit that created the job; "" when it was not traced. */
+  traceParent: string;
 }
 
 /** What to lease from one queue. */
@@ -98,7 +100,7 @@ export function addTypeCounts(into: Map<string, number>, more: TypeCounts): void
 }
 
 export function toLeasedRecord(queue: string, row: unknown[]): LeasedRecord {
-  const [id, type, payload, priority, maxAttempts, attempts, timeoutMs, scheduledMs, createdMs, token, leaseUntil, deadline, started] = row;
+  const [id, type, payload, priority, maxAttempts, attempts, timeoutMs, scheduledMs, createdMs, token, leaseUntil, deadline, started, traceParent] = row;
   return {
     id: String(id),
     type: String(type),
@@ -114,5 +116,6 @@ export function toLeasedRecord(queue: string, row: unknown[]): LeasedRecord {
     leaseUntilMs: Number(leaseUntil),
     deadlineMs: Number(deadline),
     startedMs: Number(started),
+    traceParent: typeof traceParent === "string" ? traceParent : "",
   };
 }

@@ -67,8 +67,12 @@ export class QueueStore {
     return queueKeys(this.keyPrefix, queue);
   }
 
-  /** Creates the jobs of one queue (ready or delayed); resolves to how many were new, and how many of each type are ready. */
-  async enqueue(queue: string, jobs: readonly EnqueueJob[]): Promise<{ created: number; ready: TypeCounts }> {
+  /**
+   * Creates the jobs of one queue (ready or delayed); resolves to how many were new, and how many
+   * of each type are ready. `traceParent` (the submit's W3C traceparent) is kept with each new
+   * job, so its lease, attempt and events join the submit's trace; "" keeps nothing.
+   */
+  async enqueue(queue: string, jobs: readonly EnqueueJob[], traceParent = ""): Promise<{ created: number; ready: TypeCounts }> {
     const k = this.keys(queue);
     let created = 0;
     const ready = new Map<string, number>();
@@ -81,7 +85,7 @@ export class QueueStore {
       const [n, counts] = (await this.runDeclaring("enqueue-jobs", queue, {
         fixed: [k.types, k.delayed, k.meta],
         jobKeys: chunk.map((j) => k.job(j.id)),
-        args: [queue, ...args],
+        args: [queue, traceParent, ...args],
         types: new Set(chunk.map((j) => j.type)),
         declareKnown: false,
       })) as [number, unknown];

@@ -2,6 +2,7 @@ import type { JsonObject, MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs, durationMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { JobStatus, type LeasedJobSchema, type LeaseJobsRequest, type WorkerService } from "@taskflow/proto";
+import { traceDispatch } from "../job-tracing.js";
 import { workerActor } from "../worker-actor.js";
 import type { Deps } from "../deps.js";
 import type { LeasedRecord } from "../redis/queue-store.js";
@@ -84,8 +85,12 @@ export async function attempt(d: Deps, ask: Ask, waiter: LeaseWaiter): Promise<L
     const maxBytes = d.config.leaseMaxBytes - bytes;
     if (out.length >= ask.max || (out.length > 0 && maxBytes <= 0)) break;
     d.metrics.leaseScripts.inc();
+    const startedMs = Date.now();
     const leased = await d.store.lease(q, ask.workerId, { max: ask.max - out.length, types: ask.types, requestId: ask.requestId, maxBytes, actor: ask.actor });
-    if (leased.length > 0) d.metrics.jobsStarted.inc({ queue: q }, leased.length);
+    if (leased.length > 0) {
+      d.metrics.jobsStarted.inc({ queue: q }, leased.length);
+      traceDispatch(leased, ask.workerId, startedMs);
+    }
     out.push(...leased);
     for (const r of leased) bytes += Buffer.byteLength(r.payloadJson, "utf8");
   }
@@ -138,5 +143,6 @@ export function toLeasedJob(r: LeasedRecord, workerId: string): MessageInitShape
     leaseToken: r.token,
     leaseExpiresAt: timestampFromMs(r.leaseUntilMs),
     deadline: timestampFromMs(r.deadlineMs),
+    traceParent: r.traceParent,
   };
 }

@@ -1,7 +1,7 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { durationFromMs, durationMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { type Job, JobStatus, type SchedulerService } from "@taskflow/proto";
-import { actorOf, identityOf } from "@taskflow/service-kit";
+import { activeTraceParent, actorOf, identityOf } from "@taskflow/service-kit";
 import type { Deps } from "../deps.js";
 import type { JobInit } from "../history-client.js";
 import { crashAfterHistoryCommit } from "../faults.js";
@@ -74,8 +74,10 @@ async function insertJobs(d: Deps, jobs: readonly NewJob[], actor: string, signa
 async function enqueueAll(d: Deps, byQueue: ReadonlyMap<string, EnqueueJob[]>): Promise<void> {
   const queues = [...byQueue.keys()];
   const sentMs = performance.now();
+  // The submit's span travels with its jobs ("" untraced: nothing is stored).
+  const traceParent = activeTraceParent();
   // One connection with auto-pipelining: the queue set and every queue's script call leave in one write.
-  const [, ...results] = await Promise.all([d.store.addQueues(queues), ...queues.map((q) => d.store.enqueue(q, byQueue.get(q)!))]);
+  const [, ...results] = await Promise.all([d.store.addQueues(queues), ...queues.map((q) => d.store.enqueue(q, byQueue.get(q)!, traceParent))]);
   queues.forEach((q, i) => {
     d.dueTimer.enqueued(q, byQueue.get(q)!, sentMs);
     // Counted from what the script answers: a retried submit that created nothing counts nothing.

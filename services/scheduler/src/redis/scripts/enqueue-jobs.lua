@@ -16,7 +16,10 @@
   ARGV[1] n, the number of declared ready sets
   ARGV[2..n+1] their job types
   ARGV[n+2] queue name
-  ARGV[n+3..] 9 fields per job: id, type, payload (JSON text), priority,
+  ARGV[n+3] W3C traceparent of the submit that created the jobs, kept in each
+            new hash as 'traceparent' so leases and events join its trace;
+            '' when the submit was not traced (no field is written then)
+  ARGV[n+4..] 9 fields per job: id, type, payload (JSON text), priority,
             max_attempts, timeout_ms, delay_ms, run_at_ms (0 = use delay_ms),
             created_ms
 
@@ -27,8 +30,8 @@
 
 local types, delayed, meta = KEYS[1], KEYS[2], KEYS[3]
 local at, job_at = declare_ready(4)
-local queue = ARGV[at]
-local first = at + 1
+local queue, trace_parent = ARGV[at], ARGV[at + 1]
+local first = at + 2
 local now = now_ms()
 local created = 0
 local ready_counts = {}
@@ -58,6 +61,9 @@ for i = first, #ARGV, 9 do
       'timeout_ms', ARGV[i + 5], 'seq', 1, 'state', state, 'status', 'pending',
       'token', '', 'worker', '', 'lease_until', '', 'deadline', '', 'cancel', 0,
       'reported_token', '', 'scheduled_ms', int(due), 'created_ms', ARGV[i + 8])
+    if trace_parent ~= '' then
+      redis.call('HSET', key, 'traceparent', trace_parent)
+    end
     if state == 'ready' then
       add_ready(types, job_type, priority, now, id)
       count_type(ready_counts, job_type)

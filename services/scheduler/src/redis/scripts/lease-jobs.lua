@@ -44,7 +44,8 @@
 
   Returns { jobs, passed }: one array per leased job,
     { id, type, payload, priority, max_attempts, attempts, timeout_ms,
-      scheduled_ms, created_ms, token, lease_until_ms, deadline_ms, started_ms },
+      scheduled_ms, created_ms, token, lease_until_ms, deadline_ms, started_ms,
+      traceparent ('' when the job's submit was not traced) },
   and the number of candidates that were no longer ready.
 ]]
 
@@ -71,11 +72,11 @@ end
 
 local function record(id, f, token, lease_until, deadline, started)
   return { id, f[2], f[3], tonumber(f[4]), tonumber(f[5]), tonumber(f[6]), tonumber(f[7]),
-    tonumber(f[8]), tonumber(f[9]) or 0, token, lease_until, deadline, started }
+    tonumber(f[8]), tonumber(f[9]) or 0, token, lease_until, deadline, started, f[14] or '' }
 end
 
 local FIELDS = { 'state', 'type', 'payload', 'priority', 'max_attempts', 'attempts', 'timeout_ms',
-  'scheduled_ms', 'created_ms', 'token', 'lease_until', 'deadline', 'started_ms' }
+  'scheduled_ms', 'created_ms', 'token', 'lease_until', 'deadline', 'started_ms', 'traceparent' }
 
 -- The same request again: answer what it leased, as long as those leases hold.
 local before = redis.call('LRANGE', request, 0, -1)

@@ -29,6 +29,8 @@ end
 
 -- Appends one transition of a job to the outbox stream and numbers it with
 -- the job's next seq, so history sees every job's events 1, 2, 3, ... without gaps.
+-- A job submitted under a trace carries its 'traceparent' into each entry, so
+-- the forwarder's call to history joins that trace; untraced jobs add nothing.
 -- ev: type, status, attempt, at, actor, reason (a snake_case code, see
 -- JobEvent.reason in job.proto) and optionally worker, error, result, details
 -- and lease (the token of the lease the transition belongs to).
@@ -44,6 +46,11 @@ local function emit(outbox, job_key, id, ev)
       f[#f + 1] = name
       f[#f + 1] = ev[name]
     end
+  end
+  local trace_parent = redis.call('HGET', job_key, 'traceparent')
+  if trace_parent then
+    f[#f + 1] = 'traceparent'
+    f[#f + 1] = trace_parent
   end
   redis.call('XADD', outbox, '*', unpack(f))
 end
