@@ -123,14 +123,16 @@ describe("history over gRPC (HTTP/2)", () => {
   });
 
   it("refuses text PostgreSQL cannot store, and timestamps outside years 1 to 9999, naming the field", async () => {
-    const cases: [Promise<unknown>, string][] = [
-      [ingest.insertJobs({ jobs: [jobInit({ payload: { a: ["x\u0000"] } })] }), "jobs[0].payload.a[0]"],
-      [ingest.upsertWorkers({ workers: [{ id: "w-nul", hostname: "h\u0000" }] }), "workers[0].hostname"],
-      [client.listJobs({ types: ["ok", "\u0000"] }), "types[1]"],
-      [ingest.insertJobs({ jobs: [jobInit({ scheduledAt: { seconds: -70_000_000_000n, nanos: 0 } })] }), "jobs[0].scheduled_at"],
+    // Each refusal is caught as it is made: the calls run at once, and one answered before the
+    // loop reaches it must not count as an unhandled rejection.
+    const cases: [ReturnType<typeof rejection>, string][] = [
+      [rejection(ingest.insertJobs({ jobs: [jobInit({ payload: { a: ["x\u0000"] } })] })), "jobs[0].payload.a[0]"],
+      [rejection(ingest.upsertWorkers({ workers: [{ id: "w-nul", hostname: "h\u0000" }] })), "workers[0].hostname"],
+      [rejection(client.listJobs({ types: ["ok", "\u0000"] })), "types[1]"],
+      [rejection(ingest.insertJobs({ jobs: [jobInit({ scheduledAt: { seconds: -70_000_000_000n, nanos: 0 } })] })), "jobs[0].scheduled_at"],
     ];
-    for (const [call, field] of cases) {
-      const err = await rejection(call);
+    for (const [refused, field] of cases) {
+      const err = await refused;
       expect({ field, code: err.code, message: err.rawMessage }).toEqual({
         field,
         code: Code.InvalidArgument,
