@@ -9,7 +9,8 @@
 --
 
 CREATE FUNCTION public.taskflow_drop_day_partitions(day date) RETURNS boolean
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO '$user', 'public'
     AS $$
 DECLARE
     suffix text := to_char(day, 'YYYYMMDD');
@@ -29,7 +30,8 @@ $$;
 --
 
 CREATE FUNCTION public.taskflow_ensure_partitions(first_day date, last_day date) RETURNS integer
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO '$user', 'public'
     AS $$
 DECLARE
     d date;

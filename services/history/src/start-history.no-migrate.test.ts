@@ -2,6 +2,7 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus } from "@taskflow/proto/gen/grpc/health/v1/health_pb";
 import { createTestDatabase, type TestDatabase } from "@taskflow/testkit";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { quietLogger } from "../test/fixtures.js";
 import { HISTORY_DEFAULTS } from "./config.js";
@@ -54,6 +55,45 @@ describe("history with HISTORY_MIGRATE_ON_START=false", () => {
       expect((await health.check({ service: "" })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
     } finally {
       await history.close();
+    }
+  });
+
+  it("runs as a user that may only read and write rows: its loops add and drop day partitions through the owner's functions", async () => {
+    const role = `tf_app_${Date.now().toString(36)}`;
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    const url = new URL(db.url);
+    url.username = role;
+    url.password = "";
+    const app = new pg.Client({ connectionString: url.toString() });
+    try {
+      await admin.query(`CREATE ROLE ${role} LOGIN`);
+      await admin.query(`REVOKE CREATE ON SCHEMA public FROM PUBLIC`);
+      await admin.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
+      await admin.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${role}`);
+      await admin.query(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ${role}`);
+      await app.connect();
+      const denied = await app.query("CREATE TABLE jobs_p20990101 (LIKE jobs)").then(
+        () => "created",
+        (e: unknown) => (e as { code?: string }).code,
+      );
+      expect(denied).toBe("42501");
+      const made = await app.query<{ n: number }>("SELECT taskflow_ensure_partitions(DATE '2099-01-01', DATE '2099-01-02') AS n");
+      expect(made.rows[0]?.n).toBe(2);
+      const dropped = await app.query<{ d: boolean }>("SELECT taskflow_drop_day_partitions(DATE '2099-01-02') AS d");
+      expect(dropped.rows[0]?.d).toBe(true);
+      const history = await startWithoutMigrating(url.toString());
+      try {
+        const health = createClient(Health, createGrpcTransport({ baseUrl: history.url }));
+        expect((await health.check({ service: "" })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+      } finally {
+        await history.close();
+      }
+    } finally {
+      await app.end().catch(() => undefined);
+      await admin.query(`DROP OWNED BY ${role}`).catch(() => undefined);
+      await admin.query(`DROP ROLE IF EXISTS ${role}`);
+      await admin.end();
     }
   });
 });
