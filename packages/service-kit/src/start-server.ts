@@ -116,8 +116,9 @@ export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 /**
  * Starts serving `services` plus `grpc.health.v1.Health` and server reflection (`v1` and
  * `v1alpha`) on one port, and `GET /metrics` when given a registry. Every call runs through the
- * tracing (a span per call once a tracer provider is registered), logging and error interceptors, so any error that is not a `ConnectError` reaches the caller
- * as `Internal` "internal error". A body that does not decode (JSON or binary) or names an
+ * tracing (a span per call once a tracer provider is registered), logging, metrics, error and
+ * authentication interceptors, so any error that is not a `ConnectError` reaches the caller as
+ * `Internal` "internal error", and a caller without the method's role is refused. A body that does not decode (JSON or binary) or names an
  * unknown field or enum value is `InvalidArgument`; a message over `readMaxBytes` is
  * `ResourceExhausted`.
  *
