@@ -26,6 +26,7 @@ const token = (): string => randomBytes(18).toString("base64url");
 const T = {
   submitter: token(),
   payroll: token(),
+  fleetB: token(),
   worker: token(),
   reader: token(),
   admin: token(),
@@ -44,6 +45,7 @@ const tokensText = (extra = ""): string =>
     "# role tokens of the auth tests",
     `${T.submitter} submitter billing`,
     `${T.payroll} submitter payroll`,
+    `${T.fleetB} worker fleet-b`,
     `${T.worker} worker fleet-a`,
     `${T.reader} reader auditor # trailing comment`,
     `${T.admin} admin ops`,
@@ -85,7 +87,7 @@ const codeOf = async (call: Promise<unknown>): Promise<Code | "ok"> => {
 /** What auth lets through answers with the handler's own verdict; only these two codes are auth's. */
 const passed = (code: Code | "ok"): boolean => code !== Code.Unauthenticated && code !== Code.PermissionDenied;
 
-type Who = Exclude<keyof typeof T, "payroll"> | "none" | "forged";
+type Who = Exclude<keyof typeof T, "payroll" | "fleetB"> | "none" | "forged";
 const headersOf = (who: Who): Record<string, string> =>
   who === "none" ? {} : { authorization: `Bearer ${who === "forged" ? token() : T[who]}` };
 
@@ -248,6 +250,22 @@ describe("idempotency keys are scoped per identity", () => {
       await billing.close();
       await payroll.close();
     }
+  });
+});
+
+describe("worker ids belong to the identity that registered them", () => {
+  it("refuses another worker identity's register, heartbeat and deregister of the id, until its owner lets it go", async () => {
+    const worker = createClient(WorkerService, createConnectTransport({ baseUrl: stack.schedulerUrl, httpVersion: "2" }));
+    const as = (t: string) => ({ headers: { authorization: `Bearer ${t}` } });
+    const workerId = `shared-${uniqueQueue()}`;
+    const registration = { workerId, queues: [uniqueQueue()], jobTypes: ["echo"], concurrency: 1 };
+    await worker.registerWorker(registration, as(T.worker));
+    expect(await codeOf(worker.registerWorker(registration, as(T.fleetB)))).toBe(Code.PermissionDenied);
+    expect(await codeOf(worker.heartbeat({ workerId }, as(T.fleetB)))).toBe(Code.PermissionDenied);
+    expect(await codeOf(worker.deregisterWorker({ workerId }, as(T.fleetB)))).toBe(Code.PermissionDenied);
+    expect(await codeOf(worker.heartbeat({ workerId }, as(T.worker)))).toBe("ok");
+    expect(await codeOf(worker.deregisterWorker({ workerId }, as(T.worker)))).toBe("ok");
+    expect(await codeOf(worker.registerWorker(registration, as(T.fleetB)))).toBe("ok");
   });
 });
 

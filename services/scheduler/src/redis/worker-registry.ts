@@ -1,3 +1,4 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import { fromRedisError } from "../errors.js";
 import type { RedisClient } from "./redis-client.js";
 
@@ -11,6 +12,8 @@ export interface WorkerRegistration {
   metadata: Record<string, string>;
   /** ms since the Unix epoch. */
   startedMs: number;
+  /** The verified identity that registered the worker id; absent with authentication off. */
+  identity?: string;
 }
 
 /** A registration outlives this long without a heartbeat, in s. */
@@ -27,19 +30,42 @@ export class WorkerRegistry {
     private readonly keyPrefix: string,
   ) {}
 
+  /**
+   * Saves `reg`. A worker id belongs to the identity that registered it while its registration
+   * lasts: another identity registering the same id is refused.
+   * @throws permission_denied when the id is registered to another identity.
+   */
   async save(reg: WorkerRegistration): Promise<void> {
-    await this.call(() => this.redis.set(this.key(reg.id), JSON.stringify(reg), "EX", REGISTRATION_TTL_S));
+    const text = JSON.stringify(reg);
+    const set = await this.call(() => this.redis.set(this.key(reg.id), text, "EX", REGISTRATION_TTL_S, "NX"));
+    if (set === "OK") return;
+    checkOwner(await this.read(reg.id), reg.id, reg.identity);
+    await this.call(() => this.redis.set(this.key(reg.id), text, "EX", REGISTRATION_TTL_S));
   }
 
-  /** The registration of `id`, refreshing its expiry; undefined when unknown. */
-  async touch(id: string): Promise<WorkerRegistration | undefined> {
+  /**
+   * The registration of `id`, refreshing its expiry; undefined when unknown.
+   * @throws permission_denied when `identity` (the caller's) is not the one that registered it.
+   */
+  async touch(id: string, identity?: string): Promise<WorkerRegistration | undefined> {
     const text = await this.call(() => this.redis.getex(this.key(id), "EX", REGISTRATION_TTL_S));
+    const reg = text === null ? undefined : (JSON.parse(text) as WorkerRegistration);
+    checkOwner(reg, id, identity);
+    return reg;
+  }
+
+  /**
+   * Removes the registration of `id`; resolves to what it was.
+   * @throws permission_denied when `identity` (the caller's) is not the one that registered it.
+   */
+  async forget(id: string, identity?: string): Promise<WorkerRegistration | undefined> {
+    checkOwner(await this.read(id), id, identity);
+    const text = await this.call(() => this.redis.getdel(this.key(id)));
     return text === null ? undefined : (JSON.parse(text) as WorkerRegistration);
   }
 
-  /** Removes the registration of `id`; resolves to what it was. */
-  async forget(id: string): Promise<WorkerRegistration | undefined> {
-    const text = await this.call(() => this.redis.getdel(this.key(id)));
+  private async read(id: string): Promise<WorkerRegistration | undefined> {
+    const text = await this.call(() => this.redis.get(this.key(id)));
     return text === null ? undefined : (JSON.parse(text) as WorkerRegistration);
   }
 
@@ -54,4 +80,14 @@ export class WorkerRegistry {
       throw fromRedisError(err);
     }
   }
+}
+
+/**
+ * Refuses a caller other than the identity a worker id was registered by. Without authentication
+ * (no identity on either side) any caller may use any id, as before identities existed.
+ */
+function checkOwner(reg: WorkerRegistration | undefined, id: string, identity: string | undefined): void {
+  const owner = reg?.identity ?? "";
+  if (owner === "" || identity === undefined || identity === "" || owner === identity) return;
+  throw new ConnectError(`worker id ${id} is registered to another identity`, Code.PermissionDenied);
 }

@@ -1,5 +1,6 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { WorkerStatus, type WorkerService } from "@taskflow/proto";
+import { identityOf } from "@taskflow/service-kit";
 import type { Deps } from "../deps.js";
 import { checkWorkerId } from "../validate.js";
 import { workerRecord } from "./worker-presence.js";
@@ -12,9 +13,9 @@ import { workerRecord } from "./worker-presence.js";
  */
 export const deregisterWorker =
   (d: Deps): ServiceImpl<typeof WorkerService>["deregisterWorker"] =>
-  async (req) => {
+  async (req, ctx) => {
     checkWorkerId(req.workerId);
-    const reg = await d.workers.forget(req.workerId);
+    const reg = await d.workers.forget(req.workerId, identityOf(ctx).name);
     try {
       await d.presence.send(workerRecord(req.workerId, WorkerStatus.GONE, reg));
     } catch (err) {

@@ -2,6 +2,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { LeaseStatus, WorkerStatus, type LeaseStateSchema, type WorkerService } from "@taskflow/proto";
+import { identityOf } from "@taskflow/service-kit";
 import type { Deps } from "../deps.js";
 import { checkWorkerId } from "../validate.js";
 import { groupByQueue, parseLeases, type PlacedLease } from "./lease-refs.js";
@@ -18,10 +19,12 @@ type LeaseStateInit = MessageInitShape<typeof LeaseStateSchema>;
  */
 export const heartbeat =
   (d: Deps): ServiceImpl<typeof WorkerService>["heartbeat"] =>
-  async (req) => {
+  async (req, ctx) => {
     checkWorkerId(req.workerId);
     const leases = parseLeases(req.leases, "leases");
-    const [states, reg] = await Promise.all([extendAll(d, leases), d.workers.touch(req.workerId)]);
+    // A worker id another identity registered is refused before any lease is extended.
+    const reg = await d.workers.touch(req.workerId, identityOf(ctx).name);
+    const states = await extendAll(d, leases);
     const held = leases.filter((_, i) => states[i]!.status !== LeaseStatus.LOST);
     const current = { jobIds: held.map((l) => l.id), queues: [...new Set(held.map((l) => l.queue))] };
     d.presence.note(workerRecord(req.workerId, WorkerStatus.HEALTHY, reg, current));

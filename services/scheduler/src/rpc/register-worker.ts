@@ -2,6 +2,7 @@ import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { WorkerStatus, type WorkerService } from "@taskflow/proto";
 import { v7 as uuidv7 } from "uuid";
+import { identityOf } from "@taskflow/service-kit";
 import type { Deps } from "../deps.js";
 import { invalidArgument } from "../errors.js";
 import type { WorkerRegistration } from "../redis/worker-registry.js";
@@ -43,13 +44,15 @@ function checkDescription(hostname: string, metadata: Record<string, string>): v
 
 /**
  * RegisterWorker: records the worker (HEALTHY) in history and tells it how
- * long leases last and how often to heartbeat.
+ * long leases last and how often to heartbeat. The worker id belongs to the calling identity
+ * while its registration lasts (heartbeats and deregistrations by another are refused).
  * @throws invalid_argument for a bad id, queue, job type, hostname or metadata (before anything
- *   is saved); unavailable when history is down.
+ *   is saved); permission_denied for an id another identity registered; unavailable when
+ *   history is down.
  */
 export const registerWorker =
   (d: Deps): ServiceImpl<typeof WorkerService>["registerWorker"] =>
-  async (req) => {
+  async (req, ctx) => {
     const id = req.workerId === "" ? `worker-${uuidv7()}` : req.workerId;
     checkWorkerId(id);
     checkQueues(req.queues);
@@ -66,6 +69,7 @@ export const registerWorker =
       hostname: req.hostname,
       metadata: req.metadata,
       startedMs: Date.now(),
+      identity: identityOf(ctx).name || undefined,
     };
     await d.workers.save(reg);
     await d.presence.send(workerRecord(id, WorkerStatus.HEALTHY, reg));
