@@ -9,7 +9,7 @@ export {
   type TaskFlowClientOptions,
 } from "./create-task-flow-client.js";
 export { credentialInterceptors, type ClientCredentials, type ClientProtocol, type TlsCredentials } from "./create-transport.js";
-export { activeTraceFields, activeTracer, contextOfTraceParent, formatTraceParent, injectTraceContext, parseTraceParent } from "./trace-context.js";
+export { activeTraceFields, activeTracer, contextOfTraceParent, formatTraceParent, injectTraceContext, JOB_SPAN_ATTRIBUTES, parseTraceParent } from "./trace-context.js";
 export { isTerminal, jobPayload, jobResult } from "./job-json.js";
 export { toSubmitRequest, type SubmitInput } from "./to-submit-request.js";
 export { WaitTimeoutError, type WaitForOptions } from "./wait-for-job.js";

@@ -65,6 +65,14 @@ export function activeTraceFields(): { trace_id?: string; span_id?: string } {
   return { trace_id: sc.traceId, span_id: sc.spanId };
 }
 
+/** Attributes the SDK's attempt spans and the scheduler's job spans name a job by. */
+export const JOB_SPAN_ATTRIBUTES = Object.freeze({
+  id: "taskflow.job.id",
+  type: "taskflow.job.type",
+  queue: "taskflow.job.queue",
+  attempt: "taskflow.job.attempt",
+});
+
 /** `parent` (default: no parent) with the span `traceParent` names as its active span; `parent` itself when it names none. */
 export function contextOfTraceParent(traceParent: string, parent: Context = ROOT_CONTEXT): Context {
   const sc = parseTraceParent(traceParent);

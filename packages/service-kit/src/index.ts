@@ -29,7 +29,7 @@ export {
   type ServerOptions,
   type ServiceRegistration,
 } from "./start-server.js";
-export { activeTracer, contextOfTraceParent, formatTraceParent, parseTraceParent } from "@taskflow/client";
+export { activeTracer, contextOfTraceParent, formatTraceParent, JOB_SPAN_ATTRIBUTES, parseTraceParent } from "@taskflow/client";
 export { activeLogFields, activeTraceParent, createTracingInterceptor, endServerSpan, RPC_ATTRIBUTES, TRACER_NAME } from "./tracing.js";
 export {
   readTracingConfig,

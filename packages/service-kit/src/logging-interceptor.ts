@@ -19,18 +19,28 @@ export function createLoggingInterceptor(logger: Logger): Interceptor {
         "rpc finished",
       );
     };
-    try {
-      const res = await next(req);
-      if (!res.stream) {
-        finish();
-        return res;
-      }
-      return { ...res, message: onStreamEnd(res.message, finish) };
-    } catch (err) {
-      finish(err);
-      throw err;
-    }
+    return callThen(next, req, finish);
   };
+}
+
+type Next = Parameters<Interceptor>[0];
+
+/**
+ * Runs the call and calls `end` once it is over: a unary call when it answers or fails, a stream
+ * when its last message was sent, it failed, or the client went away (see {@link onStreamEnd}).
+ */
+export async function callThen(next: Next, req: Parameters<Next>[0], end: (err?: unknown) => void): ReturnType<Next> {
+  try {
+    const res = await next(req);
+    if (!res.stream) {
+      end();
+      return res;
+    }
+    return { ...res, message: onStreamEnd(res.message, end) };
+  } catch (err) {
+    end(err);
+    throw err;
+  }
 }
 
 /** Passes `messages` on and calls `end` once when the stream completes, fails or is abandoned. */

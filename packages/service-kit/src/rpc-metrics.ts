@@ -1,6 +1,6 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { Counter, Histogram, type Registry } from "prom-client";
-import { onStreamEnd } from "./logging-interceptor.js";
+import { callThen } from "./logging-interceptor.js";
 
 /** Names of the RPC metrics, as go-grpc-prometheus names them, so its dashboards and alerts apply. */
 export const RPC_METRIC_NAMES = {
@@ -108,16 +108,6 @@ export function createRpcMetricsInterceptor(registry: Registry): Interceptor {
       endTimer();
       m.handled.inc({ ...labels, grpc_code: grpcCodeName(err) });
     };
-    try {
-      const res = await next(req);
-      if (!res.stream) {
-        finish();
-        return res;
-      }
-      return { ...res, message: onStreamEnd(res.message, finish) };
-    } catch (err) {
-      finish(err);
-      throw err;
-    }
+    return callThen(next, req, finish);
   };
 }

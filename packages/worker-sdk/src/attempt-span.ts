@@ -1,5 +1,5 @@
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from "@opentelemetry/api";
-import { activeTracer, contextOfTraceParent } from "@taskflow/client";
+import { activeTracer, contextOfTraceParent, JOB_SPAN_ATTRIBUTES } from "@taskflow/client";
 import type { Job, LeasedJob } from "@taskflow/proto";
 import type { JobOutcome } from "./start-job.js";
 
@@ -7,12 +7,7 @@ import type { JobOutcome } from "./start-job.js";
 export const SDK_TRACER_NAME = "@taskflow/worker-sdk";
 
 /** Attributes of an attempt's span. */
-export const JOB_ATTRIBUTES = Object.freeze({
-  id: "taskflow.job.id",
-  type: "taskflow.job.type",
-  queue: "taskflow.job.queue",
-  attempt: "taskflow.job.attempt",
-});
+export const JOB_ATTRIBUTES = JOB_SPAN_ATTRIBUTES;
 
 /**
  * The span of one attempt, `job <type>`, a child of the span that submitted the job (the lease's

@@ -1,5 +1,5 @@
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Link, type Span } from "@opentelemetry/api";
-import { activeTracer, parseTraceParent } from "@taskflow/service-kit";
+import { activeTracer, JOB_SPAN_ATTRIBUTES as JOB, parseTraceParent } from "@taskflow/service-kit";
 import type { OutboxEntry } from "./redis/outbox.js";
 import type { LeasedRecord } from "./redis/queue-store.js";
 
@@ -8,10 +8,7 @@ export const SCHEDULER_TRACER_NAME = "@taskflow/scheduler";
 
 /** Attributes of the scheduler's job spans. */
 export const JOB_SPAN_ATTRIBUTES = Object.freeze({
-  id: "taskflow.job.id",
-  type: "taskflow.job.type",
-  queue: "taskflow.job.queue",
-  attempt: "taskflow.job.attempt",
+  ...JOB,
   workerId: "taskflow.worker.id",
   events: "taskflow.outbox.events",
 });

@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import { ConfigError, type ConfigReader } from "../config-reader.js";
 import { Authenticator } from "./authenticator.js";
 import { parseJwks } from "./jwt.js";
-import { parseTokensFile } from "./tokens-file.js";
+import { parseTokensFile, type TokenTable } from "./tokens-file.js";
 import { WatchedFile } from "./watched-file.js";
 
 /** How a service authenticates its callers (the AUTH_* and TLS_CLIENT_CA_FILE settings). */
@@ -76,8 +76,9 @@ export function startAuth(c: AuthConfig, hosts: readonly string[], logger: Logge
     return undefined;
   }
   const sources = [];
+  let tokens: WatchedFile<TokenTable> | undefined;
   try {
-    const tokens = c.tokensFile === "" ? undefined : new WatchedFile(c.tokensFile, parseTokensFile, log);
+    tokens = c.tokensFile === "" ? undefined : new WatchedFile(c.tokensFile, parseTokensFile, log);
     const keys = c.jwksFile === "" ? undefined : new WatchedFile(c.jwksFile, parseJwks, log);
     if (tokens !== undefined) sources.push(`tokens from ${c.tokensFile}`);
     if (keys !== undefined) sources.push(`JWTs signed by ${c.jwksFile}`);
@@ -89,6 +90,8 @@ export function startAuth(c: AuthConfig, hosts: readonly string[], logger: Logge
       certificates: c.clientCaFile !== "",
     });
   } catch (err) {
+    // A JWKS that does not load leaves no tokens file watched behind it.
+    tokens?.close();
     throw new ConfigError((err as Error).message);
   }
 }
