@@ -3,6 +3,7 @@ import { JobReportSchema, ReportStatus, type ReportResult } from "@taskflow/prot
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { Backoff, sleep } from "./backoff.js";
+import type { ReportChannel } from "./dispatch-loop.js";
 import type { LeaseRef } from "./start-job.js";
 import { isRefusal, rpcTimeoutMs, type WorkerRpc } from "./worker-rpc.js";
 
@@ -29,8 +30,9 @@ export const maxReportBatchBytes = 3 * 1024 * 1024;
 const reportFramingBytes = 6;
 
 /**
- * Queues job outcomes and sends them as one ReportJobs call per `batchMs`, per 100 reports or
- * per 3 MiB of reports, whichever comes first.
+ * Queues job outcomes and sends them as one batch per `batchMs`, per 100 reports or per 3 MiB
+ * of reports, whichever comes first: on the dispatch stream while one takes them, otherwise as
+ * a ReportJobs call.
  * A call that fails without an answer (the scheduler is down, the connection broke, the call
  * timed out) is retried, same batch, with backoff, until the scheduler answers each report:
  * reports are idempotent, and finished work must not be lost to a transport failure. Even a
@@ -51,6 +53,7 @@ export class ReportBatcher {
     private readonly workerId: () => string,
     private readonly batchMs: number,
     private readonly logger: Logger,
+    private readonly channel: () => ReportChannel | undefined = () => undefined,
   ) {}
 
   enqueue(report: PendingReport): void {
@@ -119,12 +122,9 @@ export class ReportBatcher {
   private async send(batch: Entry[]): Promise<void> {
     for (;;) {
       try {
-        const res = await this.rpc.client.reportJobs(
-          { workerId: this.workerId(), reports: batch.map((e) => e.report) },
-          { timeoutMs: rpcTimeoutMs },
-        );
+        const results = await this.sendOnce(batch);
         this.backoff.reset();
-        this.logResults(batch, res.results);
+        this.logResults(batch, results);
         return;
       } catch (err) {
         if (isRefusal(err) || tooLargeAlone(batch, err)) return this.sendEachAlone(batch, err);
@@ -134,6 +134,14 @@ export class ReportBatcher {
         await sleep(Math.min(waitMs, Math.max(0, this.giveUpAt - Date.now())));
       }
     }
+  }
+
+  /** One try: on the dispatch stream when it takes reports and a lone report is not too large for it, else a ReportJobs call. */
+  private async sendOnce(batch: Entry[]): Promise<ReportResult[]> {
+    const reports = batch.map((e) => e.report);
+    const channel = batch.length > 1 || batch[0]!.bytes <= maxReportBatchBytes ? this.channel() : undefined;
+    if (channel !== undefined) return channel(reports);
+    return (await this.rpc.client.reportJobs({ workerId: this.workerId(), reports }, { timeoutMs: rpcTimeoutMs })).results;
   }
 
   /** A refused batch may hold one bad report; sending each alone saves the others. */

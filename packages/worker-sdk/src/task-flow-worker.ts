@@ -35,7 +35,13 @@ export class TaskFlowWorker implements Worker {
     this.logger = s.logger.child({ component: "worker" });
     this.rpc = createWorkerRpc(s.scheduler, s.credentials);
     this.table = new JobTable(s.concurrency);
-    this.batcher = new ReportBatcher(this.rpc, () => this.workerId, s.reportBatchMs, s.logger.child({ component: "reports" }));
+    this.batcher = new ReportBatcher(
+      this.rpc,
+      () => this.workerId,
+      s.reportBatchMs,
+      s.logger.child({ component: "reports" }),
+      () => this.loops?.lease.reportChannel(),
+    );
   }
 
   get id(): string {

@@ -60,6 +60,13 @@ describe("the worker's DispatchJobs stream", () => {
       await eventually(() => Promise.resolve(credits(stream!.requests!) === 13 || undefined));
       const sent = stream!.responses!.reduce((n: number, r: { jobs: unknown[] }) => n + r.jobs.length, 0);
       expect(sent).toBe(10);
+      // The outcomes went on the stream, each answered there: no ReportJobs call.
+      expect(stream!.responses![0]).toMatchObject({ takesReports: true, jobs: [] });
+      const reported = stream!.requests!.flatMap((r: { reports: Array<{ lease: { jobId: string } }> }) => r.reports.map((x) => x.lease.jobId));
+      expect(reported.sort()).toEqual(jobs.map((j) => j.id).sort());
+      const answered = stream!.responses!.flatMap((r: { reportResults: Array<{ jobId: string }> }) => r.reportResults.map((x) => x.jobId));
+      expect(answered.sort()).toEqual(jobs.map((j) => j.id).sort());
+      expect(relay.callsOf("reportJobs")).toHaveLength(0);
       expect(worker.stats()).toMatchObject({ leased: 10, completed: 10, inFlight: 0 });
     } finally {
       gate.resolve();

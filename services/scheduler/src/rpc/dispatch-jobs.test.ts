@@ -1,7 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createWritableIterable } from "@connectrpc/connect/protocol";
-import { type DispatchJobsRequestSchema, type DispatchJobsResponse, LeaseStatus } from "@taskflow/proto";
+import { type DispatchJobsRequestSchema, type DispatchJobsResponse, JobStatus, LeaseStatus, ReportStatus } from "@taskflow/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../../test/stack.js";
 import { queueKeys } from "../redis/keys.js";
@@ -22,13 +22,19 @@ function openStream(first: Ask) {
   const call = new AbortController();
   const responses = s.worker.dispatchJobs(requests, { signal: call.signal })[Symbol.asyncIterator]();
   void requests.write(first);
+  // Every stream opens saying it takes reports; `next` reads what follows.
+  const opened = responses.next().then((r) => {
+    if (r.done === true) return "ended" as const;
+    if (!r.value.takesReports || r.value.jobs.length > 0) throw new Error("the stream must open saying it takes reports");
+    return undefined;
+  });
   // A read that outlived a "quiet" answer is kept for the next call, so no batch is dropped.
   let pending: Promise<DispatchJobsResponse | "ended"> | undefined;
   return {
     send: (ask: Ask) => void requests.write(ask),
     /** The next batch, or "quiet" when none comes within `ms`, or "ended" when the stream ended. */
     next: async (ms = 5_000): Promise<DispatchJobsResponse | "quiet" | "ended"> => {
-      pending ??= responses.next().then((r) => (r.done === true ? ("ended" as const) : r.value));
+      pending ??= opened.then((o) => o ?? responses.next().then((r) => (r.done === true ? ("ended" as const) : r.value)));
       let timer: NodeJS.Timeout | undefined;
       const quiet = new Promise<"quiet">((resolve) => (timer = setTimeout(() => resolve("quiet"), ms)));
       const got = await Promise.race([pending, quiet]).finally(() => clearTimeout(timer));
@@ -123,5 +129,48 @@ describe("DispatchJobs", () => {
     tooMany.send({ credits: 1_001 });
     const err = await tooMany.next().catch((e: unknown) => ConnectError.from(e));
     expect(err).toMatchObject({ code: Code.InvalidArgument, rawMessage: "credits: must be from 0 to 1000" });
+  });
+
+  it("takes reports on the stream, answers each message's in order, and goes on after a refused one", async () => {
+    const stream = openStream({ workerId: "d6", queues: ["dq6"], jobTypes: [], credits: 2 });
+    await s.scheduler.submitJobs({ jobs: [{ type: "t.a", queue: "dq6" }, { type: "t.a", queue: "dq6" }] });
+    const sent = await stream.next();
+    const second = typeof sent === "object" && sent.jobs.length === 1 ? await stream.next() : sent;
+    const [a, b] = [leaseOf(sent), leaseOf(second, typeof sent === "object" && sent.jobs.length === 1 ? 0 : 1)];
+    const completed = (lease: typeof a, n: number) => ({
+      lease,
+      outcome: { case: "completed" as const, value: { result: { kind: { case: "numberValue" as const, value: n } } } },
+    });
+    stream.send({ reports: [completed(a, 1)], reportBatch: 1n });
+    stream.send({ reports: [completed({ ...b, leaseToken: "" }, 2)], reportBatch: 2n });
+    stream.send({ reports: [completed(a, 1)], reportBatch: 3n, credits: 1 });
+    expect(await stream.next()).toMatchObject({
+      batch: 0n,
+      jobs: [],
+      reportBatch: 1n,
+      reportResults: [{ jobId: a.jobId, status: ReportStatus.ACCEPTED, jobStatus: JobStatus.COMPLETED }],
+    });
+    expect(await stream.next()).toMatchObject({
+      reportBatch: 2n,
+      reportResults: [],
+      reportsRefused: { code: Code.InvalidArgument, message: "reports[0].lease.lease_token: must be a lease token" },
+    });
+    expect(await stream.next()).toMatchObject({ reportBatch: 3n, reportResults: [{ jobId: a.jobId, status: ReportStatus.DUPLICATE }] });
+    // The stream goes on: the credit sent with the reports is used for the next job.
+    const c = await submit("dq6");
+    expect(leaseOf(await stream.next())).toMatchObject({ jobId: c.id });
+    // Reports sent just before the worker half-closes are answered before the stream ends.
+    stream.send({ reports: [completed(b, 2)], reportBatch: 4n });
+    stream.close();
+    expect(await stream.next()).toMatchObject({ reportBatch: 4n, reportResults: [{ jobId: b.jobId, status: ReportStatus.ACCEPTED }] });
+    expect(await stream.next()).toBe("ended");
+    expect(await s.redis.hget(`${queueKeys(s.config.redisKeyPrefix, "dq6").jobPrefix}${b.jobId}`, "status")).toBe("completed");
+  });
+
+  it("ends a stream whose reports come without their message's number, with invalid_argument", async () => {
+    const stream = openStream({ workerId: "d7", queues: ["dq7"], credits: 0 });
+    stream.send({ reports: [{ lease: { jobId: "01J00000000000000000000000", queue: "dq7", leaseToken: "t" } }] });
+    const err = await stream.next().catch((e: unknown) => ConnectError.from(e));
+    expect(err).toMatchObject({ code: Code.InvalidArgument, rawMessage: "report_batch: must be positive with reports" });
   });
 });

@@ -3,9 +3,11 @@ import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@conn
 import type { DispatchJobsRequest, DispatchJobsResponseSchema, WorkerService } from "@taskflow/proto";
 import type { Deps } from "../deps.js";
 import type { LeaseWaiter } from "../redis/lease-waiters.js";
+import { invalidArgument } from "../errors.js";
 import { checkJobTypes, checkQueues, checkWorkerId } from "../validate.js";
 import { workerActor } from "../worker-actor.js";
 import { attempt, handBack, MAX_LEASE_JOBS, toLeasedJob, type Ask } from "./lease-jobs.js";
+import { recordReports } from "./report-jobs.js";
 
 /**
  * Longest wait for a wake-up before a stream with credits looks at its queues again, in ms: a
@@ -25,11 +27,32 @@ class StreamState {
   failure: unknown;
   /** Counts what was heard, so a wait that starts after news returns at once. */
   version = 0;
+  /** Answers to the worker's reports, ready to send, in the order the reports came. */
+  readonly answers: Response[] = [];
+  /** The worker's reports being recorded, one message after another. */
+  reporting: Promise<void> = Promise.resolve();
   private listener: (() => void) | undefined;
 
   heard(): void {
     this.version += 1;
     this.listener?.();
+  }
+
+  /**
+   * Records the reports of message `reportBatch` after those of earlier messages and queues the
+   * answer: a result per report, or why they were refused, which ends no stream (a worker sends
+   * the same reports again or alone, as after a refused ReportJobs call).
+   */
+  report(reportBatch: bigint, record: () => Promise<Response["reportResults"]>): void {
+    this.reporting = this.reporting.then(async () => {
+      try {
+        this.answers.push({ reportBatch, reportResults: await record() });
+      } catch (err) {
+        const e = ConnectError.from(err);
+        this.answers.push({ reportBatch, reportsRefused: { code: e.code, message: e.rawMessage } });
+      }
+      this.heard();
+    });
   }
 
   /** The worker's side is over: it half-closed the stream or reading it failed. */
@@ -45,7 +68,7 @@ class StreamState {
    * credit would cost Redis a script call per finished job on an idle queue.
    */
   async idle(seen: number, signal: AbortSignal, waiter?: LeaseWaiter): Promise<void> {
-    const ends = (): boolean => waiter === undefined || this.over;
+    const ends = (): boolean => waiter === undefined || this.over || this.answers.length > 0;
     if (signal.aborted || (this.version !== seen && ends())) return;
     try {
       // Without credits, news comes once per finished job: a plain timer and callback, no abort signals.
@@ -83,8 +106,10 @@ function wakeOrTimeout(ms: number, signal: AbortSignal, arm: (wake: () => void) 
  * jobs it can take are announced, as a long poll does. A job sent is the worker's, as any leased
  * job: should the stream break, it stays leased until its lease expires, since the worker may be
  * running it (a handler that kills its process still spends its attempts). Jobs leased for a
- * worker that went away before they were sent are handed back, the attempt not counted. A
- * stream the worker half-closes ends after the batch in hand.
+ * worker that went away before they were sent are handed back, the attempt not counted. The
+ * stream opens with a message saying it takes reports: outcomes the worker sends on it are
+ * recorded as ReportJobs records them, message after message, each answered on the stream. A
+ * stream the worker half-closes ends after the batch in hand and the answers to its reports.
  */
 export const dispatchJobs = (d: Deps): ServiceImpl<typeof WorkerService>["dispatchJobs"] =>
   async function* (requests, ctx: HandlerContext): AsyncGenerator<Response> {
@@ -98,14 +123,17 @@ export const dispatchJobs = (d: Deps): ServiceImpl<typeof WorkerService>["dispat
       if (!Number.isInteger(req.credits) || req.credits < 0 || req.credits > MAX_LEASE_JOBS) {
         throw new ConnectError(`credits: must be from 0 to ${MAX_LEASE_JOBS}`, Code.InvalidArgument);
       }
+      checkReports(req);
       state.credits = Math.min(MAX_LEASE_JOBS, state.credits + req.credits);
       // Credits granted while the stream waits for ready jobs count in the wake-ups it takes.
       waiter.setWant(state.credits);
+      if (req.reports.length > 0) state.report(req.reportBatch, () => recordReports(d, ask.workerId, ask.actor, req.reports));
       state.heard();
     };
     let batch = 0n;
     try {
       hear(first.value);
+      yield { takesReports: true };
       // The worker's messages are read beside the loop below; a bad one or a broken stream ends it.
       void (async () => {
         try {
@@ -119,6 +147,7 @@ export const dispatchJobs = (d: Deps): ServiceImpl<typeof WorkerService>["dispat
       for (;;) {
         const seen = state.version;
         if (state.failure !== undefined) throw ConnectError.from(state.failure);
+        yield* takeAll(state.answers);
         if (state.ended || ctx.signal.aborted || d.waiters.closed) break;
         waiter.setWant(state.credits);
         if (state.credits === 0) {
@@ -139,10 +168,23 @@ export const dispatchJobs = (d: Deps): ServiceImpl<typeof WorkerService>["dispat
         state.credits = Math.max(0, state.credits - leased.length);
         yield { batch, jobs: leased.map((r) => toLeasedJob(r, ask.workerId)) };
       }
+      // Reports heard before the end are recorded and answered before the stream ends.
+      await state.reporting;
+      if (!ctx.signal.aborted) yield* takeAll(state.answers);
     } finally {
       waiter.dispose();
     }
   };
+
+/** Empties `queue`, in order. */
+function* takeAll<T>(queue: T[]): Generator<T> {
+  while (queue.length > 0) yield queue.shift()!;
+}
+
+/** @throws invalid_argument when reports come without their message's number. */
+function checkReports(req: DispatchJobsRequest): void {
+  if (req.reports.length > 0 && req.reportBatch <= 0n) throw invalidArgument("report_batch", "must be positive with reports");
+}
 
 function parseOpen(req: DispatchJobsRequest): Omit<Ask, "max" | "actor"> {
   checkWorkerId(req.workerId);

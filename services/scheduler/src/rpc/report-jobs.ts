@@ -24,21 +24,31 @@ export const reportJobs =
   (d: Deps): ServiceImpl<typeof WorkerService>["reportJobs"] =>
   async (req, ctx) => {
     checkWorkerId(req.workerId);
-    const actor = workerActor(ctx, req.workerId);
-    const reports = parseReports(req.reports, d.config.maxPayloadBytes);
-    const results = new Array<MessageInitShape<typeof ReportResultSchema>>(reports.length);
-    await Promise.all(
-      [...groupByQueue(reports)].map(async ([queue, group]) => {
-        const outcomes = await d.store.report(queue, req.workerId, group, actor);
-        group.forEach((r, i) => (results[r.index] = { jobId: r.id, ...outcomes[i]! }));
-        countOutcomes(d.metrics, queue, group, outcomes);
-        // The script draws a retry's backoff: the timer reads when the earliest is due.
-        if (group.some((r, i) => isRetry(r, outcomes[i]!))) d.dueTimer.delayed(queue);
-      }),
-    );
-    if (reports.length > 0) d.eventsWritten();
-    return { results };
+    return { results: await recordReports(d, req.workerId, workerActor(ctx, req.workerId), req.reports) };
   };
+
+/**
+ * Records a worker's reports as ReportJobs does (DispatchJobs takes them too) and answers one
+ * result per report, in their order.
+ * @throws invalid_argument for a bad lease, missing outcome or oversized result, before anything is recorded.
+ */
+export async function recordReports(d: Deps, workerId: string, actor: string, jobReports: readonly JobReport[]): Promise<Result[]> {
+  const reports = parseReports(jobReports, d.config.maxPayloadBytes);
+  const results = new Array<Result>(reports.length);
+  await Promise.all(
+    [...groupByQueue(reports)].map(async ([queue, group]) => {
+      const outcomes = await d.store.report(queue, workerId, group, actor);
+      group.forEach((r, i) => (results[r.index] = { jobId: r.id, ...outcomes[i]! }));
+      countOutcomes(d.metrics, queue, group, outcomes);
+      // The script draws a retry's backoff: the timer reads when the earliest is due.
+      if (group.some((r, i) => isRetry(r, outcomes[i]!))) d.dueTimer.delayed(queue);
+    }),
+  );
+  if (reports.length > 0) d.eventsWritten();
+  return results;
+}
+
+type Result = MessageInitShape<typeof ReportResultSchema>;
 
 /** Counts the accepted reports of one queue by where they took their job, from the script's answer. */
 function countOutcomes(m: Deps["metrics"], queue: string, reports: readonly ReportInput[], outcomes: readonly ReportOutcome[]): void {

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskflow/v1/worker.proto.
  */
 export const file_taskflow_v1_worker: GenFile = /*@__PURE__*/
-  fileDesc("Chh0YXNrZmxvdy92MS93b3JrZXIucHJvdG8SC3Rhc2tmbG93LnYxIukBChVSZWdpc3RlcldvcmtlclJlcXVlc3QSEQoJd29ya2VyX2lkGAEgASgJEg4KBnF1ZXVlcxgCIAMoCRIRCglqb2JfdHlwZXMYAyADKAkSEwoLY29uY3VycmVuY3kYBCABKAUSEAoIaG9zdG5hbWUYBSABKAkSQgoIbWV0YWRhdGEYBiADKAsyMC50YXNrZmxvdy52MS5SZWdpc3RlcldvcmtlclJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEilQEKFlJlZ2lzdGVyV29ya2VyUmVzcG9uc2USEQoJd29ya2VyX2lkGAEgASgJEjEKDmxlYXNlX2R1cmF0aW9uGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjUKEmhlYXJ0YmVhdF9pbnRlcnZhbBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiKXAQoQTGVhc2VKb2JzUmVxdWVzdBIRCgl3b3JrZXJfaWQYASABKAkSDgoGcXVldWVzGAIgAygJEhAKCG1heF9qb2JzGAMgASgFEicKBHdhaXQYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEQoJam9iX3R5cGVzGAUgAygJEhIKCnJlcXVlc3RfaWQYBiABKAkiOQoRTGVhc2VKb2JzUmVzcG9uc2USJAoEam9icxgBIAMoCzIWLnRhc2tmbG93LnYxLkxlYXNlZEpvYiJcChNEaXNwYXRjaEpvYnNSZXF1ZXN0EhEKCXdvcmtlcl9pZBgBIAEoCRIOCgZxdWV1ZXMYAiADKAkSEQoJam9iX3R5cGVzGAMgAygJEg8KB2NyZWRpdHMYBCABKAUiSwoURGlzcGF0Y2hKb2JzUmVzcG9uc2USDQoFYmF0Y2gYASABKAMSJAoEam9icxgCIAMoCzIWLnRhc2tmbG93LnYxLkxlYXNlZEpvYiK5AQoJTGVhc2VkSm9iEh0KA2pvYhgBIAEoCzIQLnRhc2tmbG93LnYxLkpvYhITCgtsZWFzZV90b2tlbhgCIAEoCRI0ChBsZWFzZV9leHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghkZWFkbGluZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMdHJhY2VfcGFyZW50GAUgASgJIjsKBUxlYXNlEg4KBmpvYl9pZBgBIAEoCRINCgVxdWV1ZRgCIAEoCRITCgtsZWFzZV90b2tlbhgDIAEoCSJJChBIZWFydGJlYXRSZXF1ZXN0EhEKCXdvcmtlcl9pZBgBIAEoCRIiCgZsZWFzZXMYAiADKAsyEi50YXNrZmxvdy52MS5MZWFzZSI8ChFIZWFydGJlYXRSZXNwb25zZRInCgZsZWFzZXMYASADKAsyFy50YXNrZmxvdy52MS5MZWFzZVN0YXRlInwKCkxlYXNlU3RhdGUSDgoGam9iX2lkGAEgASgJEigKBnN0YXR1cxgCIAEoDjIYLnRhc2tmbG93LnYxLkxlYXNlU3RhdHVzEjQKEGxlYXNlX2V4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIpUBCglKb2JSZXBvcnQSIQoFbGVhc2UYASABKAsyEi50YXNrZmxvdy52MS5MZWFzZRIvCgljb21wbGV0ZWQYAiABKAsyGi50YXNrZmxvdy52MS5Kb2JDb21wbGV0aW9uSAASKQoGZmFpbGVkGAMgASgLMhcudGFza2Zsb3cudjEuSm9iRmFpbHVyZUgAQgkKB291dGNvbWUiNwoNSm9iQ29tcGxldGlvbhImCgZyZXN1bHQYASABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUiLgoKSm9iRmFpbHVyZRINCgVlcnJvchgBIAEoCRIRCglwZXJtYW5lbnQYAiABKAgiTwoRUmVwb3J0Sm9ic1JlcXVlc3QSEQoJd29ya2VyX2lkGAEgASgJEicKB3JlcG9ydHMYAiADKAsyFi50YXNrZmxvdy52MS5Kb2JSZXBvcnQidQoMUmVwb3J0UmVzdWx0Eg4KBmpvYl9pZBgBIAEoCRIpCgZzdGF0dXMYAiABKA4yGS50YXNrZmxvdy52MS5SZXBvcnRTdGF0dXMSKgoKam9iX3N0YXR1cxgDIAEoDjIWLnRhc2tmbG93LnYxLkpvYlN0YXR1cyJAChJSZXBvcnRKb2JzUmVzcG9uc2USKgoHcmVzdWx0cxgBIAMoCzIZLnRhc2tmbG93LnYxLlJlcG9ydFJlc3VsdCJhChJSZWxlYXNlSm9ic1JlcXVlc3QSEQoJd29ya2VyX2lkGAEgASgJEiIKBmxlYXNlcxgCIAMoCzISLnRhc2tmbG93LnYxLkxlYXNlEhQKDGF0dGVtcHRzX3JhbhgDIAEoCCInChNSZWxlYXNlSm9ic1Jlc3BvbnNlEhAKCHJlbGVhc2VkGAEgASgFIiwKF0RlcmVnaXN0ZXJXb3JrZXJSZXF1ZXN0EhEKCXdvcmtlcl9pZBgBIAEoCSIaChhEZXJlZ2lzdGVyV29ya2VyUmVzcG9uc2UqfgoLTGVhc2VTdGF0dXMSHAoYTEVBU0VfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFwoTTEVBU0VfU1RBVFVTX0FDVElWRRABEhUKEUxFQVNFX1NUQVRVU19MT1NUEAISIQodTEVBU0VfU1RBVFVTX0NBTkNFTF9SRVFVRVNURUQQAyqEAQoMUmVwb3J0U3RhdHVzEh0KGVJFUE9SVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIaChZSRVBPUlRfU1RBVFVTX0FDQ0VQVEVEEAESGwoXUkVQT1JUX1NUQVRVU19EVVBMSUNBVEUQAhIcChhSRVBPUlRfU1RBVFVTX0xFQVNFX0xPU1QQAzLdBAoNV29ya2VyU2VydmljZRJZCg5SZWdpc3RlcldvcmtlchIiLnRhc2tmbG93LnYxLlJlZ2lzdGVyV29ya2VyUmVxdWVzdBojLnRhc2tmbG93LnYxLlJlZ2lzdGVyV29ya2VyUmVzcG9uc2USSgoJTGVhc2VKb2JzEh0udGFza2Zsb3cudjEuTGVhc2VKb2JzUmVxdWVzdBoeLnRhc2tmbG93LnYxLkxlYXNlSm9ic1Jlc3BvbnNlElcKDERpc3BhdGNoSm9icxIgLnRhc2tmbG93LnYxLkRpc3BhdGNoSm9ic1JlcXVlc3QaIS50YXNrZmxvdy52MS5EaXNwYXRjaEpvYnNSZXNwb25zZSgBMAESSgoJSGVhcnRiZWF0Eh0udGFza2Zsb3cudjEuSGVhcnRiZWF0UmVxdWVzdBoeLnRhc2tmbG93LnYxLkhlYXJ0YmVhdFJlc3BvbnNlEk0KClJlcG9ydEpvYnMSHi50YXNrZmxvdy52MS5SZXBvcnRKb2JzUmVxdWVzdBofLnRhc2tmbG93LnYxLlJlcG9ydEpvYnNSZXNwb25zZRJQCgtSZWxlYXNlSm9icxIfLnRhc2tmbG93LnYxLlJlbGVhc2VKb2JzUmVxdWVzdBogLnRhc2tmbG93LnYxLlJlbGVhc2VKb2JzUmVzcG9uc2USXwoQRGVyZWdpc3RlcldvcmtlchIkLnRhc2tmbG93LnYxLkRlcmVnaXN0ZXJXb3JrZXJSZXF1ZXN0GiUudGFza2Zsb3cudjEuRGVyZWdpc3RlcldvcmtlclJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_taskflow_v1_job]);
+  fileDesc("Chh0YXNrZmxvdy92MS93b3JrZXIucHJvdG8SC3Rhc2tmbG93LnYxIukBChVSZWdpc3RlcldvcmtlclJlcXVlc3QSEQoJd29ya2VyX2lkGAEgASgJEg4KBnF1ZXVlcxgCIAMoCRIRCglqb2JfdHlwZXMYAyADKAkSEwoLY29uY3VycmVuY3kYBCABKAUSEAoIaG9zdG5hbWUYBSABKAkSQgoIbWV0YWRhdGEYBiADKAsyMC50YXNrZmxvdy52MS5SZWdpc3RlcldvcmtlclJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEilQEKFlJlZ2lzdGVyV29ya2VyUmVzcG9uc2USEQoJd29ya2VyX2lkGAEgASgJEjEKDmxlYXNlX2R1cmF0aW9uGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjUKEmhlYXJ0YmVhdF9pbnRlcnZhbBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiKXAQoQTGVhc2VKb2JzUmVxdWVzdBIRCgl3b3JrZXJfaWQYASABKAkSDgoGcXVldWVzGAIgAygJEhAKCG1heF9qb2JzGAMgASgFEicKBHdhaXQYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEQoJam9iX3R5cGVzGAUgAygJEhIKCnJlcXVlc3RfaWQYBiABKAkiOQoRTGVhc2VKb2JzUmVzcG9uc2USJAoEam9icxgBIAMoCzIWLnRhc2tmbG93LnYxLkxlYXNlZEpvYiKbAQoTRGlzcGF0Y2hKb2JzUmVxdWVzdBIRCgl3b3JrZXJfaWQYASABKAkSDgoGcXVldWVzGAIgAygJEhEKCWpvYl90eXBlcxgDIAMoCRIPCgdjcmVkaXRzGAQgASgFEicKB3JlcG9ydHMYBSADKAsyFi50YXNrZmxvdy52MS5Kb2JSZXBvcnQSFAoMcmVwb3J0X2JhdGNoGAYgASgDIuEBChREaXNwYXRjaEpvYnNSZXNwb25zZRINCgViYXRjaBgBIAEoAxIkCgRqb2JzGAIgAygLMhYudGFza2Zsb3cudjEuTGVhc2VkSm9iEhUKDXRha2VzX3JlcG9ydHMYAyABKAgSFAoMcmVwb3J0X2JhdGNoGAQgASgDEjEKDnJlcG9ydF9yZXN1bHRzGAUgAygLMhkudGFza2Zsb3cudjEuUmVwb3J0UmVzdWx0EjQKD3JlcG9ydHNfcmVmdXNlZBgGIAEoCzIbLnRhc2tmbG93LnYxLlJlcG9ydHNSZWZ1c2VkIi8KDlJlcG9ydHNSZWZ1c2VkEgwKBGNvZGUYASABKAUSDwoHbWVzc2FnZRgCIAEoCSK5AQoJTGVhc2VkSm9iEh0KA2pvYhgBIAEoCzIQLnRhc2tmbG93LnYxLkpvYhITCgtsZWFzZV90b2tlbhgCIAEoCRI0ChBsZWFzZV9leHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghkZWFkbGluZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMdHJhY2VfcGFyZW50GAUgASgJIjsKBUxlYXNlEg4KBmpvYl9pZBgBIAEoCRINCgVxdWV1ZRgCIAEoCRITCgtsZWFzZV90b2tlbhgDIAEoCSJJChBIZWFydGJlYXRSZXF1ZXN0EhEKCXdvcmtlcl9pZBgBIAEoCRIiCgZsZWFzZXMYAiADKAsyEi50YXNrZmxvdy52MS5MZWFzZSI8ChFIZWFydGJlYXRSZXNwb25zZRInCgZsZWFzZXMYASADKAsyFy50YXNrZmxvdy52MS5MZWFzZVN0YXRlInwKCkxlYXNlU3RhdGUSDgoGam9iX2lkGAEgASgJEigKBnN0YXR1cxgCIAEoDjIYLnRhc2tmbG93LnYxLkxlYXNlU3RhdHVzEjQKEGxlYXNlX2V4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIpUBCglKb2JSZXBvcnQSIQoFbGVhc2UYASABKAsyEi50YXNrZmxvdy52MS5MZWFzZRIvCgljb21wbGV0ZWQYAiABKAsyGi50YXNrZmxvdy52MS5Kb2JDb21wbGV0aW9uSAASKQoGZmFpbGVkGAMgASgLMhcudGFza2Zsb3cudjEuSm9iRmFpbHVyZUgAQgkKB291dGNvbWUiNwoNSm9iQ29tcGxldGlvbhImCgZyZXN1bHQYASABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUiLgoKSm9iRmFpbHVyZRINCgVlcnJvchgBIAEoCRIRCglwZXJtYW5lbnQYAiABKAgiTwoRUmVwb3J0Sm9ic1JlcXVlc3QSEQoJd29ya2VyX2lkGAEgASgJEicKB3JlcG9ydHMYAiADKAsyFi50YXNrZmxvdy52MS5Kb2JSZXBvcnQidQoMUmVwb3J0UmVzdWx0Eg4KBmpvYl9pZBgBIAEoCRIpCgZzdGF0dXMYAiABKA4yGS50YXNrZmxvdy52MS5SZXBvcnRTdGF0dXMSKgoKam9iX3N0YXR1cxgDIAEoDjIWLnRhc2tmbG93LnYxLkpvYlN0YXR1cyJAChJSZXBvcnRKb2JzUmVzcG9uc2USKgoHcmVzdWx0cxgBIAMoCzIZLnRhc2tmbG93LnYxLlJlcG9ydFJlc3VsdCJhChJSZWxlYXNlSm9ic1JlcXVlc3QSEQoJd29ya2VyX2lkGAEgASgJEiIKBmxlYXNlcxgCIAMoCzISLnRhc2tmbG93LnYxLkxlYXNlEhQKDGF0dGVtcHRzX3JhbhgDIAEoCCInChNSZWxlYXNlSm9ic1Jlc3BvbnNlEhAKCHJlbGVhc2VkGAEgASgFIiwKF0RlcmVnaXN0ZXJXb3JrZXJSZXF1ZXN0EhEKCXdvcmtlcl9pZBgBIAEoCSIaChhEZXJlZ2lzdGVyV29ya2VyUmVzcG9uc2UqfgoLTGVhc2VTdGF0dXMSHAoYTEVBU0VfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFwoTTEVBU0VfU1RBVFVTX0FDVElWRRABEhUKEUxFQVNFX1NUQVRVU19MT1NUEAISIQodTEVBU0VfU1RBVFVTX0NBTkNFTF9SRVFVRVNURUQQAyqEAQoMUmVwb3J0U3RhdHVzEh0KGVJFUE9SVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIaChZSRVBPUlRfU1RBVFVTX0FDQ0VQVEVEEAESGwoXUkVQT1JUX1NUQVRVU19EVVBMSUNBVEUQAhIcChhSRVBPUlRfU1RBVFVTX0xFQVNFX0xPU1QQAzLdBAoNV29ya2VyU2VydmljZRJZCg5SZWdpc3RlcldvcmtlchIiLnRhc2tmbG93LnYxLlJlZ2lzdGVyV29ya2VyUmVxdWVzdBojLnRhc2tmbG93LnYxLlJlZ2lzdGVyV29ya2VyUmVzcG9uc2USSgoJTGVhc2VKb2JzEh0udGFza2Zsb3cudjEuTGVhc2VKb2JzUmVxdWVzdBoeLnRhc2tmbG93LnYxLkxlYXNlSm9ic1Jlc3BvbnNlElcKDERpc3BhdGNoSm9icxIgLnRhc2tmbG93LnYxLkRpc3BhdGNoSm9ic1JlcXVlc3QaIS50YXNrZmxvdy52MS5EaXNwYXRjaEpvYnNSZXNwb25zZSgBMAESSgoJSGVhcnRiZWF0Eh0udGFza2Zsb3cudjEuSGVhcnRiZWF0UmVxdWVzdBoeLnRhc2tmbG93LnYxLkhlYXJ0YmVhdFJlc3BvbnNlEk0KClJlcG9ydEpvYnMSHi50YXNrZmxvdy52MS5SZXBvcnRKb2JzUmVxdWVzdBofLnRhc2tmbG93LnYxLlJlcG9ydEpvYnNSZXNwb25zZRJQCgtSZWxlYXNlSm9icxIfLnRhc2tmbG93LnYxLlJlbGVhc2VKb2JzUmVxdWVzdBogLnRhc2tmbG93LnYxLlJlbGVhc2VKb2JzUmVzcG9uc2USXwoQRGVyZWdpc3RlcldvcmtlchIkLnRhc2tmbG93LnYxLkRlcmVnaXN0ZXJXb3JrZXJSZXF1ZXN0GiUudGFza2Zsb3cudjEuRGVyZWdpc3RlcldvcmtlclJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_taskflow_v1_job]);
 
 /**
  * @generated from message taskflow.v1.RegisterWorkerRequest
@@ -194,6 +194,23 @@ export type DispatchJobsRequest = Message<"taskflow.v1.DispatchJobsRequest"> & {
    * @generated from field: int32 credits = 4;
    */
   credits: number;
+
+  /**
+   * Outcomes of this worker's leased jobs, as ReportJobs takes them. Send
+   * them only once the stream said takes_reports. The scheduler answers them
+   * in a response naming the same report_batch, in the order the messages
+   * came.
+   *
+   * @generated from field: repeated taskflow.v1.JobReport reports = 5;
+   */
+  reports: JobReport[];
+
+  /**
+   * Numbers the messages of one stream that carry reports, from 1.
+   *
+   * @generated from field: int64 report_batch = 6;
+   */
+  reportBatch: bigint;
 };
 
 /**
@@ -208,7 +225,8 @@ export const DispatchJobsRequestSchema: GenMessage<DispatchJobsRequest> = /*@__P
  */
 export type DispatchJobsResponse = Message<"taskflow.v1.DispatchJobsResponse"> & {
   /**
-   * Numbers the batches of one stream from 1.
+   * Numbers the batches of jobs of one stream from 1; 0 in a message
+   * without jobs.
    *
    * @generated from field: int64 batch = 1;
    */
@@ -218,6 +236,38 @@ export type DispatchJobsResponse = Message<"taskflow.v1.DispatchJobsResponse"> &
    * @generated from field: repeated taskflow.v1.LeasedJob jobs = 2;
    */
   jobs: LeasedJob[];
+
+  /**
+   * The stream takes reports: set in its first message, sent as it opens.
+   *
+   * @generated from field: bool takes_reports = 3;
+   */
+  takesReports: boolean;
+
+  /**
+   * The request message whose reports this message answers; 0 when it
+   * answers none.
+   *
+   * @generated from field: int64 report_batch = 4;
+   */
+  reportBatch: bigint;
+
+  /**
+   * One result per report of that message, in its order, as ReportJobs
+   * answers them.
+   *
+   * @generated from field: repeated taskflow.v1.ReportResult report_results = 5;
+   */
+  reportResults: ReportResult[];
+
+  /**
+   * Set instead of report_results when the message's reports were refused
+   * as a whole, as a ReportJobs call with them would fail: nothing of them
+   * was recorded, and the stream goes on.
+   *
+   * @generated from field: taskflow.v1.ReportsRefused reports_refused = 6;
+   */
+  reportsRefused?: ReportsRefused | undefined;
 };
 
 /**
@@ -226,6 +276,33 @@ export type DispatchJobsResponse = Message<"taskflow.v1.DispatchJobsResponse"> &
  */
 export const DispatchJobsResponseSchema: GenMessage<DispatchJobsResponse> = /*@__PURE__*/
   messageDesc(file_taskflow_v1_worker, 5);
+
+/**
+ * Why a message's reports were refused: a Connect (gRPC) code and its
+ * message, as the ReportJobs call with the same reports would end.
+ *
+ * @generated from message taskflow.v1.ReportsRefused
+ */
+export type ReportsRefused = Message<"taskflow.v1.ReportsRefused"> & {
+  /**
+   * The code's number (3 invalid_argument, 14 unavailable, ...).
+   *
+   * @generated from field: int32 code = 1;
+   */
+  code: number;
+
+  /**
+   * @generated from field: string message = 2;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message taskflow.v1.ReportsRefused.
+ * Use `create(ReportsRefusedSchema)` to create a new message.
+ */
+export const ReportsRefusedSchema: GenMessage<ReportsRefused> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_worker, 6);
 
 /**
  * @generated from message taskflow.v1.LeasedJob
@@ -269,7 +346,7 @@ export type LeasedJob = Message<"taskflow.v1.LeasedJob"> & {
  * Use `create(LeasedJobSchema)` to create a new message.
  */
 export const LeasedJobSchema: GenMessage<LeasedJob> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_worker, 6);
+  messageDesc(file_taskflow_v1_worker, 7);
 
 /**
  * Lease names one leased job.
@@ -298,7 +375,7 @@ export type Lease = Message<"taskflow.v1.Lease"> & {
  * Use `create(LeaseSchema)` to create a new message.
  */
 export const LeaseSchema: GenMessage<Lease> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_worker, 7);
+  messageDesc(file_taskflow_v1_worker, 8);
 
 /**
  * @generated from message taskflow.v1.HeartbeatRequest
@@ -320,7 +397,7 @@ export type HeartbeatRequest = Message<"taskflow.v1.HeartbeatRequest"> & {
  * Use `create(HeartbeatRequestSchema)` to create a new message.
  */
 export const HeartbeatRequestSchema: GenMessage<HeartbeatRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_worker, 8);
+  messageDesc(file_taskflow_v1_worker, 9);
 
 /**
  * @generated from message taskflow.v1.HeartbeatResponse
@@ -337,7 +414,7 @@ export type HeartbeatResponse = Message<"taskflow.v1.HeartbeatResponse"> & {
  * Use `create(HeartbeatResponseSchema)` to create a new message.
  */
 export const HeartbeatResponseSchema: GenMessage<HeartbeatResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_worker, 9);
+  messageDesc(file_taskflow_v1_worker, 10);
 
 /**
  * @generated from message taskflow.v1.LeaseState
@@ -364,7 +441,7 @@ export type LeaseState = Message<"taskflow.v1.LeaseState"> & {
  * Use `create(LeaseStateSchema)` to create a new message.
  */
 export const LeaseStateSchema: GenMessage<LeaseState> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_worker, 10);
+  messageDesc(file_taskflow_v1_worker, 11);
 
 /**
  * @generated from message taskflow.v1.JobReport
@@ -398,7 +475,7 @@ export type JobReport = Message<"taskflow.v1.JobReport"> & {
  * Use `create(JobReportSchema)` to create a new message.
  */
 export const JobReportSchema: GenMessage<JobReport> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_worker, 11);
+  messageDesc(file_taskflow_v1_worker, 12);
 
 /**
  * @generated from message taskflow.v1.JobCompletion
@@ -415,7 +492,7 @@ export type JobCompletion = Message<"taskflow.v1.JobCompletion"> & {
  * Use `create(JobCompletionSchema)` to create a new message.
  */
 export const JobCompletionSchema: GenMessage<JobCompletion> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_worker, 12);
+  messageDesc(file_taskflow_v1_worker, 13);
 
 /**
  * @generated from message taskflow.v1.JobFailure
@@ -439,7 +516,7 @@ export type JobFailure = Message<"taskflow.v1.JobFailure"> & {
  * Use `create(JobFailureSchema)` to create a new message.
  */
 export const JobFailureSchema: GenMessage<JobFailure> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_worker, 13);
+  messageDesc(file_taskflow_v1_worker, 14);
 
 /**
  * @generated from message taskflow.v1.ReportJobsRequest
@@ -461,7 +538,7 @@ export type ReportJobsRequest = Message<"taskflow.v1.ReportJobsRequest"> & {
  * Use `create(ReportJobsRequestSchema)` to create a new message.
  */
 export const ReportJobsRequestSchema: GenMessage<ReportJobsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_worker, 14);
+  messageDesc(file_taskflow_v1_worker, 15);
 
 /**
  * @generated from message taskflow.v1.ReportResult
@@ -490,7 +567,7 @@ export type ReportResult = Message<"taskflow.v1.ReportResult"> & {
  * Use `create(ReportResultSchema)` to create a new message.
  */
 export const ReportResultSchema: GenMessage<ReportResult> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_worker, 15);
+  messageDesc(file_taskflow_v1_worker, 16);
 
 /**
  * @generated from message taskflow.v1.ReportJobsResponse
@@ -509,7 +586,7 @@ export type ReportJobsResponse = Message<"taskflow.v1.ReportJobsResponse"> & {
  * Use `create(ReportJobsResponseSchema)` to create a new message.
  */
 export const ReportJobsResponseSchema: GenMessage<ReportJobsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_worker, 16);
+  messageDesc(file_taskflow_v1_worker, 17);
 
 /**
  * @generated from message taskflow.v1.ReleaseJobsRequest
@@ -541,7 +618,7 @@ export type ReleaseJobsRequest = Message<"taskflow.v1.ReleaseJobsRequest"> & {
  * Use `create(ReleaseJobsRequestSchema)` to create a new message.
  */
 export const ReleaseJobsRequestSchema: GenMessage<ReleaseJobsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_worker, 17);
+  messageDesc(file_taskflow_v1_worker, 18);
 
 /**
  * @generated from message taskflow.v1.ReleaseJobsResponse
@@ -558,7 +635,7 @@ export type ReleaseJobsResponse = Message<"taskflow.v1.ReleaseJobsResponse"> & {
  * Use `create(ReleaseJobsResponseSchema)` to create a new message.
  */
 export const ReleaseJobsResponseSchema: GenMessage<ReleaseJobsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_worker, 18);
+  messageDesc(file_taskflow_v1_worker, 19);
 
 /**
  * @generated from message taskflow.v1.DeregisterWorkerRequest
@@ -575,7 +652,7 @@ export type DeregisterWorkerRequest = Message<"taskflow.v1.DeregisterWorkerReque
  * Use `create(DeregisterWorkerRequestSchema)` to create a new message.
  */
 export const DeregisterWorkerRequestSchema: GenMessage<DeregisterWorkerRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_worker, 19);
+  messageDesc(file_taskflow_v1_worker, 20);
 
 /**
  * @generated from message taskflow.v1.DeregisterWorkerResponse
@@ -588,7 +665,7 @@ export type DeregisterWorkerResponse = Message<"taskflow.v1.DeregisterWorkerResp
  * Use `create(DeregisterWorkerResponseSchema)` to create a new message.
  */
 export const DeregisterWorkerResponseSchema: GenMessage<DeregisterWorkerResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_worker, 20);
+  messageDesc(file_taskflow_v1_worker, 21);
 
 /**
  * @generated from enum taskflow.v1.LeaseStatus
@@ -699,9 +776,10 @@ export const WorkerService: GenService<{
    * both a credit and a ready job, without a request per job. A job sent is
    * the worker's as a leased job is: when the stream breaks it stays leased
    * until its lease expires (the worker may be running it). A worker that
-   * half-closes reads the stream to its end. Outcomes still go through
-   * ReportJobs. LeaseJobs is the same service for clients without
-   * bidirectional streams (HTTP/1.1, plain JSON).
+   * half-closes reads the stream to its end. Outcomes may go on the same
+   * stream (reports, answered in order) or through ReportJobs. LeaseJobs is
+   * the same service for clients without bidirectional streams (HTTP/1.1,
+   * plain JSON).
    *
    * @generated from rpc taskflow.v1.WorkerService.DispatchJobs
    */
