@@ -65,6 +65,17 @@ export class Producer {
     return this.child.pid;
   }
 
+  /** Resolves once a producer with a warm-up has run it, with the warm-up's refused submits. */
+  async warm(): Promise<number> {
+    return (await this.child.next("warm")).refused;
+  }
+
+  /** Starts the measured run after the warm-up. */
+  go(): void {
+    const go: WorkerCommand = { kind: "go" };
+    this.child.proc.send(go);
+  }
+
   async result(): Promise<ProducerResult> {
     const { result } = await this.child.next("done");
     await this.child.ended();

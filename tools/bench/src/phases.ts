@@ -40,6 +40,9 @@ export interface PhaseContext {
   children?: { producer?: ChildOptions; worker?: ChildOptions };
 }
 
+/** Seconds of unmeasured load an open-loop phase runs first. */
+const OPEN_LOOP_WARM_UP_S = 1;
+
 const round1 = (n: number): number => Math.round(n * 10) / 10;
 
 /** Runs one phase against one system on a fresh queue. */
@@ -73,8 +76,8 @@ export async function runPhase(sys: SystemUnderTest, phase: Phase, ctx: PhaseCon
       };
     }
     await worker.go();
-    const c0 = await sample();
     if (phase.kind === "e2e") {
+      const c0 = await sample();
       const submitted = await produce({ mode: "batches", jobs: ctx.jobs, batch: 500, rate: 0 });
       const lastMs = await untilCompleted(sys, ctx.queue, ctx.jobs + WARM_UP_JOBS);
       const c1 = await sample();
@@ -85,8 +88,15 @@ export async function runPhase(sys: SystemUnderTest, phase: Phase, ctx: PhaseCon
     }
     const jobs = phase.rate * ctx.openSeconds;
     const delayMs = phase.kind === "delayed" ? { min: 1_000, max: 2_000 } : undefined;
-    const submitted = await produce({ mode: "open", jobs, batch: 1, rate: phase.rate, delayMs });
-    await untilCompleted(sys, ctx.queue, jobs - submitted.refused + WARM_UP_JOBS);
+    // Services in use are warm: a second of the same load first, unmeasured, and its jobs done.
+    const warmUp = Math.round(phase.rate * OPEN_LOOP_WARM_UP_S);
+    const producer = new Producer({ target: sys.target, queue: ctx.queue, mode: "open", jobs, batch: 1, rate: phase.rate, delayMs, warmUp }, ctx.children?.producer);
+    const warmDone = warmUp - (await producer.warm()) + WARM_UP_JOBS;
+    await untilCompleted(sys, ctx.queue, warmDone);
+    const c0 = await sample();
+    producer.go();
+    const submitted = await producer.result();
+    await untilCompleted(sys, ctx.queue, warmDone + jobs - submitted.refused);
     const c1 = await sample();
     const times = (await sys.jobTimes(ctx.queue)).filter((j) => j.t >= submitted.startedMs);
     const cpu = { [name]: perThousand(cpuSpent(c0, c1), submitted.cpuMs, jobs) };

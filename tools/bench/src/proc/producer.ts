@@ -90,6 +90,13 @@ async function main(): Promise<void> {
   // One job first, before the clock starts, so that connections are open and scripts loaded:
   // the phase's queue receives `jobs + 1` jobs (see WARM_UP_JOBS).
   await conn.submit([{ payload: benchPayload(Date.now()) }]);
+  if (task.mode === "open" && (task.warmUp ?? 0) > 0) {
+    const warm = { count: 0 };
+    await openLoop({ ...task, jobs: task.warmUp! }, conn.submit, [], warm);
+    const go = new Promise((resolve) => process.once("message", resolve));
+    tell({ kind: "warm", refused: warm.count });
+    await go;
+  }
   const startedMs = Date.now();
   const cpuBefore = process.cpuUsage();
   await (task.mode === "batches" ? inBatches(task, conn.submit, callsMs) : openLoop(task, conn.submit, callsMs, refused));

@@ -22,6 +22,11 @@ export interface ProducerTask {
   rate: number;
   /** Open loop only: each job is due this many ms after its submit, drawn uniformly from [min, max). */
   delayMs?: { min: number; max: number };
+  /**
+   * Open loop only: jobs submitted the same way first, unmeasured, so that every process is
+   * warm when the clock starts. The producer then says "warm" and waits for "go".
+   */
+  warmUp?: number;
 }
 
 /** Jobs a producer submits before its clock starts, on top of the task's `jobs`. */
@@ -51,10 +56,11 @@ export interface WorkerTask {
 export type ChildMessage =
   | { kind: "ready" }
   | { kind: "started"; atMs: number }
+  | { kind: "warm"; refused: number }
   | { kind: "done"; result: ProducerResult }
   | { kind: "failed"; error: string };
 
-/** Parent → worker child: start consuming, or stop and exit. */
+/** Parent → worker child: start consuming, or stop and exit. Parent → producer: start the measured run after the warm-up. */
 export type WorkerCommand = { kind: "go" } | { kind: "stop" };
 
 /**
