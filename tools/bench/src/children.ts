@@ -116,3 +116,26 @@ export class WorkerProcess {
     this.child.proc.send(cmd);
   }
 }
+
+/** The empty scheduler of the floor phase (see proc/empty-scheduler.ts). */
+export class EmptyScheduler {
+  private constructor(
+    private readonly child: Child,
+    readonly url: string,
+  ) {}
+
+  static async start(): Promise<EmptyScheduler> {
+    const child = spawnChild("empty-scheduler", {}, {});
+    const { port } = await child.next("listening");
+    return new EmptyScheduler(child, `http://127.0.0.1:${port}`);
+  }
+
+  get pid(): number {
+    return this.child.pid;
+  }
+
+  async stop(): Promise<void> {
+    this.child.proc.send({ kind: "stop" });
+    await this.child.ended();
+  }
+}

@@ -9,7 +9,7 @@ import { phaseName, runPhase, type Phase } from "./phases.js";
 import { startBullMq, startTaskFlow, type SystemUnderTest } from "./systems.js";
 import { Tally, type SystemName } from "./tally.js";
 
-const USAGE = `pnpm bench [--rounds N] [--jobs N] [--open-seconds N] [--concurrency 10,100] [--phases drain,e2e,latency,delayed] [--systems taskflow,bullmq]
+const USAGE = `pnpm bench [--rounds N] [--jobs N] [--open-seconds N] [--concurrency 10,100] [--phases drain,e2e,latency,delayed,floor] [--systems taskflow,bullmq]
 
 TaskFlow (history, scheduler and worker as separate processes, as deployed) and BullMQ (producer
 and worker processes) on the same Redis and PostgreSQL, the same ~120-byte echo jobs, phase by
@@ -21,6 +21,9 @@ Phases, each at every worker concurrency:
   latency  single-job submits at 500 and 1,000 per second for --open-seconds (open loop):
            the submit call's answer, submit to handler start, submit to completed
   delayed  single-job submits at 200 per second, each due 1 to 2 s later: handler start - due
+  floor    latency's submits against a stand-in scheduler that does nothing (TaskFlow only, no
+           worker): what Connect over HTTP/2 alone costs here, answer time and CPU per call
+The open-loop phases (latency, delayed, floor) run one unmeasured second of the same load first.
 TaskFlow's jobs are completed when history has recorded it; BullMQ's at finishedOn.
 
 Prints a table of medians, spreads and TaskFlow/BullMQ ratios, CPU per component from /proc
@@ -56,10 +59,12 @@ function parseOptions(argv: string[]): Options {
     return items;
   };
   const concurrencies = (values.concurrency ?? "10,100").split(",").map((c) => int("concurrency", c, 10, 1, 1_000));
-  const kinds = list("phases", values.phases, ["drain", "e2e", "latency", "delayed"], ["drain", "e2e", "latency", "delayed"]);
+  const kinds = list("phases", values.phases, ["drain", "e2e", "latency", "delayed", "floor"], ["drain", "e2e", "latency", "delayed", "floor"]);
   const phases: Phase[] = [];
   for (const kind of kinds) {
-    for (const concurrency of concurrencies) {
+    // The floor has no worker: one pair of rates, whatever the concurrencies.
+    if (kind === "floor") phases.push({ kind, rate: 500 }, { kind, rate: 1_000 });
+    else for (const concurrency of concurrencies) {
       if (kind === "drain" || kind === "e2e") phases.push({ kind, concurrency });
       else if (kind === "latency") phases.push({ kind, concurrency, rate: 500 }, { kind, concurrency, rate: 1_000 });
       else phases.push({ kind: "delayed", concurrency, rate: 200 });

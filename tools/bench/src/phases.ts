@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
-import { Producer, WorkerProcess, type ChildOptions } from "./children.js";
-import { cpuSpent, sampleCpu } from "./cpu.js";
+import { EmptyScheduler, Producer, WorkerProcess, type ChildOptions } from "./children.js";
+import { cpuSpent, processCpuMs, sampleCpu } from "./cpu.js";
 import { summarize } from "./percentiles.js";
 import { WARM_UP_JOBS, type ProducerTask } from "./proc/protocol.js";
 import type { SystemUnderTest } from "./systems.js";
@@ -15,9 +15,15 @@ export type Phase =
   /** Single-job submits at `rate` per second, open loop: answer, start and completion latency. */
   | { kind: "latency"; concurrency: number; rate: number }
   /** Single-job submits at `rate` per second, each due 1 to 2 s later: how late each starts. */
-  | { kind: "delayed"; concurrency: number; rate: number };
+  | { kind: "delayed"; concurrency: number; rate: number }
+  /**
+   * The latency phase's single submits against a scheduler stand-in that does nothing (TaskFlow
+   * only): the answer time and CPU that Connect over HTTP/2 alone costs on this machine.
+   */
+  | { kind: "floor"; rate: number };
 
 export function phaseName(p: Phase): string {
+  if (p.kind === "floor") return `floor.r${p.rate}`;
   return p.kind === "latency" || p.kind === "delayed" ? `${p.kind}.r${p.rate}.c${p.concurrency}` : `${p.kind}.c${p.concurrency}`;
 }
 
@@ -47,6 +53,7 @@ const round1 = (n: number): number => Math.round(n * 10) / 10;
 
 /** Runs one phase against one system on a fresh queue. */
 export async function runPhase(sys: SystemUnderTest, phase: Phase, ctx: PhaseContext): Promise<PhaseOutcome> {
+  if (phase.kind === "floor") return sys.name === "taskflow" ? runFloor(phase, ctx) : { metrics: {}, cpu: {} };
   const worker = await WorkerProcess.start({ target: sys.target, queue: ctx.queue, concurrency: phase.concurrency }, ctx.children?.worker);
   const sample = () => sampleCpu({ processes: { ...sys.processes(), worker: worker.pid }, redis: ctx.redis, postmasterPid: ctx.postmasterPid });
   const produce = (task: Omit<ProducerTask, "target" | "queue">) =>
@@ -115,6 +122,28 @@ export async function runPhase(sys: SystemUnderTest, phase: Phase, ctx: PhaseCon
     };
   } finally {
     await worker.stop();
+  }
+}
+
+/** The floor phase: an open loop of single submits, after the same warm-up, against an empty scheduler. */
+async function runFloor(phase: Extract<Phase, { kind: "floor" }>, ctx: PhaseContext): Promise<PhaseOutcome> {
+  const server = await EmptyScheduler.start();
+  try {
+    const jobs = phase.rate * ctx.openSeconds;
+    const target = { system: "taskflow" as const, schedulerUrl: server.url, historyUrl: server.url };
+    const producer = new Producer({ target, queue: ctx.queue, mode: "open", jobs, batch: 1, rate: phase.rate, warmUp: Math.round(phase.rate * OPEN_LOOP_WARM_UP_S) }, ctx.children?.producer);
+    await producer.warm();
+    const c0 = processCpuMs(server.pid)?.own ?? 0;
+    producer.go();
+    const submitted = await producer.result();
+    const serverMs = (processCpuMs(server.pid)?.own ?? 0) - c0;
+    const name = phaseName(phase);
+    return {
+      metrics: { [`${name}.refused`]: submitted.refused, ...percentileMetrics(`${name}.answer`, summarize(submitted.callsMs)) },
+      cpu: { [name]: { producer: round1((submitted.cpuMs * 1000) / jobs), scheduler: round1((serverMs * 1000) / jobs) } },
+    };
+  } finally {
+    await server.stop();
   }
 }
 

@@ -55,6 +55,7 @@ export interface WorkerTask {
 /** Child → parent. */
 export type ChildMessage =
   | { kind: "ready" }
+  | { kind: "listening"; port: number }
   | { kind: "started"; atMs: number }
   | { kind: "warm"; refused: number }
   | { kind: "done"; result: ProducerResult }

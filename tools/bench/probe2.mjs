@@ -1,0 +1,18 @@
+import { spawnTestStack } from "@taskflow/testkit";
+import { createTaskFlowClient } from "@taskflow/client";
+import { createWorker } from "@taskflow/worker-sdk";
+import { pino } from "pino";
+import { readFileSync } from "node:fs";
+const cpu = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" "); return (Number(f[11]) + Number(f[12])) * 10; };
+const rate = Number(process.argv[2] ?? 500), secs = 3, withWorker = process.argv[3] !== "noworker";
+const stack = await spawnTestStack({ worker: false, schedulers: 1, histories: 1, direct: true, nodeArgs: { history: ["--cpu-prof", "--cpu-prof-dir=/tmp/hprof"], scheduler: ["--cpu-prof", "--cpu-prof-dir=/tmp/sprof"] } });
+const client = createTaskFlowClient({ schedulerUrl: stack.schedulerUrl, historyUrl: stack.historyUrl });
+const worker = createWorker({ scheduler: stack.schedulerUrl, queues: ["p"], concurrency: 100, logger: pino({ level: "warn" }), handlers: { echo: (ctx) => Promise.resolve(ctx.payload) } });
+if (withWorker) await worker.start();
+const run = async (n) => { const ps = []; const t0 = performance.now(); for (let i = 0; i < n; i++) { const due = t0 + (i * 1000) / rate; const w = due - performance.now(); if (w > 0) await new Promise((r) => setTimeout(r, w)); ps.push(client.submit({ type: "echo", queue: "p", payload: { i, pad: "x".repeat(100) } })); } return Promise.all(ps); };
+await run(rate); await new Promise((r) => setTimeout(r, 1500));
+const c0 = { s: cpu(stack.scheduler.pid), h: cpu(stack.history.pid) };
+const jobs = await run(rate * secs); await new Promise((r) => setTimeout(r, 1000));
+const c1 = { s: cpu(stack.scheduler.pid), h: cpu(stack.history.pid) };
+console.log(`rate ${rate} worker ${withWorker}: cpu ms per job: scheduler`, ((c1.s - c0.s) / jobs.length).toFixed(3), "history", ((c1.h - c0.h) / jobs.length).toFixed(3));
+if (withWorker) await worker.stop(); await client.close(); await stack.stop();
