@@ -12,6 +12,7 @@ import {
   HistoryService,
   JobEventType,
   JobStatus,
+  QueueService,
   SchedulerService,
   WorkerService,
 } from "@taskflow/proto";
@@ -87,6 +88,8 @@ const GROUPS: { name: string; allowed: Who[]; call: (t: { pub: Transport; sched:
   { name: "SchedulerService/SubmitJob", allowed: ["submitter"], call: (t, headers) => createClient(SchedulerService, t.sched).submitJob({ type: "" }, { headers }) },
   { name: "SchedulerService/CancelJob", allowed: ["submitter", "admin"], call: (t, headers) => createClient(SchedulerService, t.sched).cancelJob({ id: "0" }, { headers }) },
   { name: "WorkerService/Heartbeat", allowed: ["worker"], call: (t, headers) => createClient(WorkerService, t.sched).heartbeat({ workerId: "" }, { headers }) },
+  { name: "QueueService/GetQueue", allowed: ["reader", "admin"], call: (t, headers) => createClient(QueueService, t.sched).getQueue({ name: "" }, { headers }) },
+  { name: "QueueService/PauseQueue", allowed: ["admin"], call: (t, headers) => createClient(QueueService, t.sched).pauseQueue({ name: "" }, { headers }) },
   { name: "AdminService/ListParkedEvents", allowed: ["admin"], call: (t, headers) => createClient(AdminService, t.sched).listParkedEvents({ queue: "" }, { headers }) },
   { name: "HistoryService/GetJob", allowed: ["reader"], call: (t, headers) => createClient(HistoryService, t.pub).getJob({ id: "0" }, { headers }) },
   { name: "HistoryAdminService/GetDatabaseStats", allowed: ["admin"], call: (t, headers) => createClient(HistoryAdminService, t.pub).getDatabaseStats({}, { headers }) },

@@ -9,6 +9,8 @@ import {
   type Job,
   type JobEvent,
   type JobStatus,
+  type Queue,
+  QueueService,
   type RunRetentionResponse,
   SchedulerService,
   SortOrder,
@@ -118,6 +120,14 @@ export interface TaskFlowClient {
   databaseStats(statementsLimit?: number): Promise<GetDatabaseStatsResponse>;
   /** Runs history's retention once, now (or reports what it would remove, with `dryRun`). */
   runRetention(options?: { dryRun?: boolean }): Promise<RunRetentionResponse>;
+  /** Every queue the scheduler sweeps, by name, with its depth and whether it is paused. */
+  queues(): Promise<Queue[]>;
+  /** One queue; one the scheduler does not know reads as empty. */
+  queue(name: string): Promise<Queue>;
+  /** Stops every worker from leasing the queue's jobs, from the answer on (admin role). */
+  pauseQueue(name: string): Promise<Queue>;
+  /** Lets workers lease the queue's jobs again, at once (admin role). */
+  resumeQueue(name: string): Promise<Queue>;
   /** Cancels a pending or running job; a running one reports PROCESSING until its worker stops. */
   cancel(id: string, reason?: string): Promise<{ id: string; status: JobStatus }>;
   /** Resolves with the job once it is terminal. @throws WaitTimeoutError after `timeoutMs`. */
@@ -135,6 +145,7 @@ export function createTaskFlowClient(options: TaskFlowClientOptions): TaskFlowCl
   const scheduler = createClient(SchedulerService, schedulerTransport.transport);
   const history = createClient(HistoryService, historyTransport.transport);
   const historyAdmin = createClient(HistoryAdminService, historyTransport.transport);
+  const queues = createClient(QueueService, schedulerTransport.transport);
   return {
     submit: async (input) => requireJob((await scheduler.submitJob(toSubmitRequest(input))).job),
     submitMany: async (inputs) =>
@@ -161,6 +172,10 @@ export function createTaskFlowClient(options: TaskFlowClientOptions): TaskFlowCl
     exportAuditTrail: (query) => exportChunks(history, query),
     databaseStats: (statementsLimit = 0) => historyAdmin.getDatabaseStats({ statementsLimit }),
     runRetention: (retentionOptions = {}) => historyAdmin.runRetention({ dryRun: retentionOptions.dryRun ?? false }),
+    queues: async () => (await queues.listQueues({})).queues,
+    queue: async (name) => requireQueue((await queues.getQueue({ name })).queue),
+    pauseQueue: async (name) => requireQueue((await queues.pauseQueue({ name })).queue),
+    resumeQueue: async (name) => requireQueue((await queues.resumeQueue({ name })).queue),
     cancel: async (id, reason = "") => {
       const res = await scheduler.cancelJob({ id, reason });
       return { id: res.id, status: res.status };
@@ -178,6 +193,11 @@ function requireJob(job: Job | undefined): Job {
   // The contract always fills `job`; an empty answer is a server bug worth a loud error.
   if (job === undefined) throw new Error("TaskFlow answered without a job");
   return job;
+}
+
+function requireQueue(queue: Queue | undefined): Queue {
+  if (queue === undefined) throw new Error("TaskFlow answered without a queue");
+  return queue;
 }
 
 const BUCKETS = { minute: StatsBucket.MINUTE, hour: StatsBucket.HOUR, day: StatsBucket.DAY } as const;

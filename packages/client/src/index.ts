@@ -22,6 +22,7 @@ export {
   type GetStatsResponse,
   type Job,
   type JobEvent,
+  type Queue,
   type RunRetentionResponse,
   type Worker,
 } from "@taskflow/proto";

@@ -1,4 +1,4 @@
-import { AdminService, SchedulerService, WorkerService } from "@taskflow/proto";
+import { AdminService, QueueService, SchedulerService, WorkerService } from "@taskflow/proto";
 import { startServer, type RunningServer } from "@taskflow/service-kit";
 import type { Deps } from "./deps.js";
 import { cancelJob } from "./rpc/cancel-job.js";
@@ -7,6 +7,7 @@ import { heartbeat } from "./rpc/heartbeat.js";
 import { dispatchJobs } from "./rpc/dispatch-jobs.js";
 import { leaseJobs } from "./rpc/lease-jobs.js";
 import { listParkedEvents } from "./rpc/list-parked-events.js";
+import { queueService } from "./rpc/queues.js";
 import { reconcile } from "./rpc/reconcile.js";
 import { registerWorker } from "./rpc/register-worker.js";
 import { releaseJobs } from "./rpc/release-jobs.js";
@@ -20,7 +21,7 @@ const REQUEST_OVERHEAD_BYTES = 1024 * 1024;
 const MIN_READ_MAX_BYTES = 4 * 1024 * 1024;
 
 /**
- * Serves SchedulerService, WorkerService and AdminService on `deps.config`'s host and port,
+ * Serves SchedulerService, WorkerService, QueueService and AdminService on `deps.config`'s host and port,
  * and the metrics at `GET /metrics`. Health is SERVING while Redis runs a script (not just
  * PING: after a Redis restart the script cache is empty, and that must not go unnoticed) and
  * history answers its own health check.
@@ -52,6 +53,7 @@ export function createServer(d: Deps): Promise<RunningServer> {
           deregisterWorker: deregisterWorker(d),
         },
       },
+      { service: QueueService, impl: queueService(d) },
       {
         service: AdminService,
         impl: { reconcile: reconcile(d), listParkedEvents: listParkedEvents(d), replayParkedEvents: replayParkedEvents(d) },

@@ -3,7 +3,7 @@ import { Writable } from "node:stream";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { loadConfig as loadHistoryConfig, startHistory, type HistoryConfig, type RunningHistory } from "@taskflow/history";
-import { AdminService, HistoryIngestService, HistoryService, SchedulerService, WorkerService } from "@taskflow/proto";
+import { AdminService, HistoryIngestService, HistoryService, QueueService, SchedulerService, WorkerService } from "@taskflow/proto";
 import { startHistoryInProcess, startServicesInProcess, testRedisUrl } from "@taskflow/testkit";
 import { Redis } from "ioredis";
 import pino, { type Logger } from "pino";
@@ -19,6 +19,7 @@ export interface Stack {
   history: Client<typeof HistoryService>;
   ingest: Client<typeof HistoryIngestService>;
   admin: Client<typeof AdminService>;
+  queues: Client<typeof QueueService>;
   redis: Redis;
   config: SchedulerConfig;
   historyUrl: string;
@@ -113,6 +114,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     scheduler: createClient(SchedulerService, transport),
     worker: createClient(WorkerService, transport),
     admin: createClient(AdminService, transport),
+    queues: createClient(QueueService, transport),
     history: createClient(HistoryService, historyTransport),
     ingest: createClient(HistoryIngestService, internalTransport),
     redis,

@@ -12,13 +12,19 @@ export const PUBLIC_SERVICES: ReadonlySet<string> = new Set([
 
 /**
  * TaskFlow's access rules: every RPC needs one of the roles listed for it. Submitters submit
- * and cancel, admins cancel too; workers take and report jobs; readers read history; admins run
- * the admin services; history's ingest service (the scheduler's calls, served on history's
+ * and cancel, admins cancel too; workers take and report jobs; readers read history and the
+ * queues; admins pause and resume queues and run the admin services; history's ingest service (the scheduler's calls, served on history's
  * internal listener alone) needs the service role.
  */
 export const TASKFLOW_ACCESS: AccessPolicy = {
   "taskflow.v1.SchedulerService": { SubmitJob: ["submitter"], SubmitJobs: ["submitter"], CancelJob: ["submitter", "admin"] },
   "taskflow.v1.WorkerService": ["worker"],
+  "taskflow.v1.QueueService": {
+    ListQueues: ["reader", "admin"],
+    GetQueue: ["reader", "admin"],
+    PauseQueue: ["admin"],
+    ResumeQueue: ["admin"],
+  },
   "taskflow.v1.HistoryService": ["reader"],
   "taskflow.v1.AdminService": ["admin"],
   "taskflow.v1.HistoryAdminService": ["admin"],

@@ -37,6 +37,8 @@ interface Read {
   candidates: Candidate[];
   /** Ids the request key held (a retried request's leases). */
   prior: string[];
+  /** The queue was paused when read. */
+  paused: boolean;
 }
 
 /**
@@ -53,11 +55,12 @@ export async function leaseReady(c: LeaseContext, k: QueueKeys, workerId: string
   let depth = ask.max + CANDIDATE_SLACK;
   for (let round = 1; ; round += 1) {
     const read = await readCandidates(c.redis, k, ask.types, depth, retriable ? requestKey : undefined);
-    if (read.candidates.length === 0 && read.prior.length === 0) return [];
+    // A paused queue costs no script call; the script checks again, so a pause read too late still holds.
+    if ((read.candidates.length === 0 || read.paused) && read.prior.length === 0) return [];
     const candidateTypes = [...new Set(read.candidates.map((x) => x.type))];
     c.types.learn(k.queue, candidateTypes);
     const [keys, args] = declaredKeys(k, candidateTypes, {
-      fixed: [k.types, k.leased, k.outbox, requestKey],
+      fixed: [k.types, k.leased, k.outbox, requestKey, k.meta],
       jobKeys: [...read.candidates.map((x) => k.job(x.id)), ...read.prior.map((id) => k.job(id))],
       args: [
         ask.max, workerId, c.leaseMs, c.graceMs, nonce, ask.maxBytes, read.candidates.length, read.prior.length, ask.actor,
@@ -84,20 +87,22 @@ async function readCandidates(redis: RedisClient, k: QueueKeys, types: readonly 
   const replies = await callRedis(() => {
     const p = redis.pipeline();
     for (const t of wanted) p.zrange(k.ready(t), 0, String(depth - 1), "WITHSCORES");
+    p.hexists(k.meta, "paused");
     if (requestKey !== undefined) p.lrange(requestKey, 0, -1);
     return p.exec();
   });
   const results = (replies ?? []).map(([err, value]) => {
     if (err) throw err;
-    return value as string[];
+    return value as string[] | number;
   });
   const candidates: Candidate[] = [];
   wanted.forEach((type, i) => {
-    const flat = results[i] ?? [];
+    const flat = (results[i] ?? []) as string[];
     for (let j = 0; j + 1 < flat.length; j += 2) candidates.push({ id: flat[j]!, type, score: Number(flat[j + 1]) });
   });
   // Highest priority, then oldest, then id (UUIDv7: first submitted), as the ready scores order them.
   candidates.sort((a, b) => a.score - b.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const held = requestKey === undefined ? [] : (results[wanted.length] ?? []);
-  return { candidates: candidates.slice(0, depth), prior: held.filter((_, i) => i % 2 === 0) };
+  const paused = results[wanted.length] === 1;
+  const held = requestKey === undefined ? [] : ((results[wanted.length + 1] ?? []) as string[]);
+  return { candidates: candidates.slice(0, depth), prior: held.filter((_, i) => i % 2 === 0), paused };
 }

@@ -237,6 +237,43 @@ export class QueueStore {
     await callRedis(() => this.redis.sadd(queuesKey(this.keyPrefix), ...queues));
   }
 
+  /**
+   * Pauses `queue` for `actor`: the lease script then leases none of its jobs (see
+   * lease-jobs.lua), and the queue stays swept and listed while paused. A second pause keeps
+   * the first one's time and actor.
+   */
+  async pause(queue: string, actor: string): Promise<void> {
+    const k = this.keys(queue);
+    await this.addQueues([queue]);
+    await callRedis(async () => {
+      const nowMs = Math.round(timeReplyMs(await this.redis.time()));
+      await this.redis.hsetnx(k.meta, "paused", `${nowMs} ${actor}`);
+    });
+  }
+
+  /** Lets workers lease `queue`'s jobs again; resolves to its ready jobs per type (to wake waiters with), none when it was not paused. */
+  async resume(queue: string): Promise<TypeCounts> {
+    const k = this.keys(queue);
+    return callRedis(async () => {
+      if ((await this.redis.hdel(k.meta, "paused")) === 0) return new Map();
+      const types = await this.redis.smembers(k.types);
+      const counts = await Promise.all(types.map((t) => this.redis.zcard(k.ready(t))));
+      return new Map(types.map((t, i) => [t, counts[i]!]));
+    });
+  }
+
+  /** When and by whom each of `queues` was paused; absent when it is not. */
+  async pauses(queues: readonly string[]): Promise<Map<string, { atMs: number; actor: string }>> {
+    const values = await callRedis(() => Promise.all(queues.map((q) => this.redis.hget(this.keys(q).meta, "paused"))));
+    const out = new Map<string, { atMs: number; actor: string }>();
+    values.forEach((v, i) => {
+      if (v === null) return;
+      const space = v.indexOf(" ");
+      out.set(queues[i]!, { atMs: Number(v.slice(0, space)), actor: v.slice(space + 1) });
+    });
+    return out;
+  }
+
   /** The queues the loops sweep: those holding jobs, or that received one lately. */
   async knownQueues(): Promise<string[]> {
     return callRedis(() => this.redis.smembers(queuesKey(this.keyPrefix)));

@@ -22,9 +22,10 @@
   KEYS[2] leased zset
   KEYS[3] outbox stream
   KEYS[4] this request's key (list of id, token)
-  KEYS[5..4+n] the ready sets of the n job types declared in ARGV (every
+  KEYS[5] queue meta hash (`paused` set while the queue is paused)
+  KEYS[6..5+n] the ready sets of the n job types declared in ARGV (every
                candidate's type)
-  KEYS[5+n..] the hashes of the c candidates, then of the p ids the request
+  KEYS[6+n..] the hashes of the c candidates, then of the p ids the request
               key held when read, in ARGV order
 
   ARGV[1] n, the number of declared ready sets
@@ -42,6 +43,9 @@
   ARGV[a+8] actor of the events: 'worker:' and the verified name of the caller
   ARGV[a+9..] c pairs: candidate id, its job type (best first); then p ids
 
+  A paused queue leases nothing new (a retried request still answers what it
+  leased before the pause).
+
   Returns { jobs, passed }: one array per leased job,
     { id, type, payload, priority, max_attempts, attempts, timeout_ms,
       scheduled_ms, created_ms, token, lease_until_ms, deadline_ms, started_ms,
@@ -49,8 +53,8 @@
   and the number of candidates that were no longer ready.
 ]]
 
-local types, leased, outbox, request = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local at, job_at = declare_ready(5)
+local types, leased, outbox, request, meta = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local at, job_at = declare_ready(6)
 local limit = tonumber(ARGV[at])
 local worker, lease_ms, grace_ms, nonce = ARGV[at + 1], tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3]), ARGV[at + 4]
 local max_bytes = tonumber(ARGV[at + 5])
@@ -96,6 +100,9 @@ if #out > 0 then
   return { out, 0 }
 end
 redis.call('DEL', request)
+if redis.call('HEXISTS', meta, 'paused') == 1 then
+  return { out, 0 }
+end
 
 local bytes, passed = 0, 0
 for i = 1, n_candidates do

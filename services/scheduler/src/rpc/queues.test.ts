@@ -1,0 +1,79 @@
+import { durationFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { createWritableIterable } from "@connectrpc/connect/protocol";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { DispatchJobsRequestSchema, DispatchJobsResponse } from "@taskflow/proto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startStack, type Stack } from "../../test/stack.js";
+
+let s: Stack;
+beforeAll(async () => {
+  // Idle queues are forgotten after a second: a paused one must stay.
+  s = await startStack({ env: { QUEUE_IDLE_MS: "1000" } });
+});
+afterAll(async () => {
+  await s.close();
+});
+
+const submit = async (queue: string, n = 1) =>
+  (await s.scheduler.submitJobs({ jobs: Array.from({ length: n }, () => ({ type: "t.q", queue })) })).jobs.map((j) => j.id);
+
+describe("QueueService", () => {
+  it("pauses a queue: no lease, no push, submits still taken; resuming wakes the waiting stream at once", async () => {
+    const before = Date.now();
+    const paused = await s.queues.pauseQueue({ name: "qp1" });
+    expect(paused.queue).toMatchObject({ name: "qp1", paused: true, pausedBy: "api", ready: 0n });
+    expect(timestampMs(paused.queue!.pausedAt!)).toBeGreaterThanOrEqual(before - 1_000);
+    const ids = await submit("qp1", 3);
+
+    // A stream with credits waits; a long poll answers empty.
+    const requests = createWritableIterable<MessageInitShape<typeof DispatchJobsRequestSchema>>();
+    const stream = s.worker.dispatchJobs(requests)[Symbol.asyncIterator]();
+    void requests.write({ workerId: "wq1", queues: ["qp1"], credits: 10 });
+    expect((await stream.next()).value).toMatchObject({ takesReports: true });
+    const pushed = stream.next();
+    const poll = await s.worker.leaseJobs({ workerId: "wq2", queues: ["qp1"], maxJobs: 10, wait: durationFromMs(300) });
+    expect(poll.jobs).toEqual([]);
+    const race = await Promise.race([pushed, new Promise((r) => setTimeout(() => r("quiet"), 300))]);
+    expect(race).toBe("quiet");
+    const held = await s.queues.getQueue({ name: "qp1" });
+    expect(held.queue).toMatchObject({ ready: 3n, leased: 0n, paused: true });
+
+    // A second pause changes nothing; resuming pushes the jobs to the waiting stream within the recheck period.
+    const again = await s.queues.pauseQueue({ name: "qp1" });
+    expect(again.queue!.pausedAt).toEqual(paused.queue!.pausedAt);
+    const resumedAt = Date.now();
+    const resumed = await s.queues.resumeQueue({ name: "qp1" });
+    expect(resumed.queue).toMatchObject({ paused: false, pausedBy: "" });
+    expect(resumed.queue!.pausedAt).toBeUndefined();
+    const batch = (await pushed).value as DispatchJobsResponse;
+    expect(batch.jobs.map((j) => j.job!.id).sort()).toEqual([...ids].sort());
+    expect(Date.now() - resumedAt).toBeLessThan(2_000);
+    requests.close();
+  });
+
+  it("keeps a paused queue listed while it is idle, and lists and reads every known queue", async () => {
+    await s.queues.pauseQueue({ name: "qp2" });
+    await submit("qp3", 2);
+    // Past the idle period and several sweeps, the empty paused queue is still known and still paused.
+    await new Promise((r) => setTimeout(r, 1_600));
+    const { queues } = await s.queues.listQueues({});
+    const byName = new Map(queues.map((q) => [q.name, q]));
+    expect(byName.get("qp2")).toMatchObject({ paused: true, ready: 0n });
+    expect(byName.get("qp3")).toMatchObject({ paused: false, ready: 2n, delayed: 0n });
+    expect(byName.get("qp3")!.oldestReadyAge).toBeDefined();
+    expect((await s.worker.leaseJobs({ workerId: "wq3", queues: ["qp2"], maxJobs: 1 })).jobs).toEqual([]);
+    await submit("qp2");
+    expect((await s.worker.leaseJobs({ workerId: "wq3", queues: ["qp2"], maxJobs: 1 })).jobs).toEqual([]);
+    await s.queues.resumeQueue({ name: "qp2" });
+    expect((await s.worker.leaseJobs({ workerId: "wq3", queues: ["qp2"], maxJobs: 1 })).jobs).toHaveLength(1);
+    // A queue nobody used reads as empty; resuming it changes nothing.
+    expect((await s.queues.resumeQueue({ name: "qp-none" })).queue).toMatchObject({ name: "qp-none", ready: 0n, paused: false });
+  });
+
+  it("refuses a bad queue name with invalid_argument", async () => {
+    const err = await s.queues.pauseQueue({ name: "no spaces" }).catch((e: unknown) => ConnectError.from(e));
+    expect(err).toMatchObject({ code: Code.InvalidArgument });
+    expect((await s.queues.listQueues({})).queues.map((q) => q.name)).not.toContain("no spaces");
+  });
+});
