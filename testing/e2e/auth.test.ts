@@ -90,6 +90,7 @@ const GROUPS: { name: string; allowed: Who[]; call: (t: { pub: Transport; sched:
   { name: "WorkerService/Heartbeat", allowed: ["worker"], call: (t, headers) => createClient(WorkerService, t.sched).heartbeat({ workerId: "" }, { headers }) },
   { name: "QueueService/GetQueue", allowed: ["reader", "admin"], call: (t, headers) => createClient(QueueService, t.sched).getQueue({ name: "" }, { headers }) },
   { name: "QueueService/PauseQueue", allowed: ["admin"], call: (t, headers) => createClient(QueueService, t.sched).pauseQueue({ name: "" }, { headers }) },
+  { name: "QueueService/SetQueueLimits", allowed: ["admin"], call: (t, headers) => createClient(QueueService, t.sched).setQueueLimits({ name: "" }, { headers }) },
   { name: "AdminService/ListParkedEvents", allowed: ["admin"], call: (t, headers) => createClient(AdminService, t.sched).listParkedEvents({ queue: "" }, { headers }) },
   { name: "HistoryService/GetJob", allowed: ["reader"], call: (t, headers) => createClient(HistoryService, t.pub).getJob({ id: "0" }, { headers }) },
   { name: "HistoryAdminService/GetDatabaseStats", allowed: ["admin"], call: (t, headers) => createClient(HistoryAdminService, t.pub).getDatabaseStats({}, { headers }) },

@@ -72,3 +72,39 @@ describe("pausing a queue", () => {
     }
   });
 });
+
+describe("queue limits", () => {
+  it("never run more of a queue's jobs at once than max_running, over two workers on two replicas, and run them all", async () => {
+    const queue = uniqueQueue();
+    await viaFirst.setQueueLimits(queue, { maxRunning: 3 });
+    let running = 0;
+    let most = 0;
+    const workers = stack.schedulers.map((s) =>
+      createWorker({
+        scheduler: s.url,
+        queues: [queue],
+        concurrency: 5,
+        logger: pino({ level: "warn" }),
+        handlers: {
+          work: async () => {
+            running += 1;
+            most = Math.max(most, running);
+            await new Promise((r) => setTimeout(r, 40));
+            running -= 1;
+            return null;
+          },
+        },
+      }),
+    );
+    await Promise.all(workers.map((w) => w.start()));
+    try {
+      const jobs = await viaSecond.submitMany(Array.from({ length: 40 }, () => ({ type: "work", queue })));
+      for (const job of jobs) expect((await viaFirst.waitFor(job.id, { timeoutMs: 20_000 })).status).toBe(JobStatus.COMPLETED);
+      // Ten slots between the two workers; the limit, not the slots, bounds what runs.
+      expect(most).toBe(3);
+      expect((await viaSecond.queue(queue)).limits).toMatchObject({ maxRunning: 3 });
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
+    }
+  });
+});

@@ -1,5 +1,5 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { durationFromMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { createClient, type Client } from "@connectrpc/connect";
 import {
   type GetDatabaseStatsResponse,
@@ -128,6 +128,12 @@ export interface TaskFlowClient {
   pauseQueue(name: string): Promise<Queue>;
   /** Lets workers lease the queue's jobs again, at once (admin role). */
   resumeQueue(name: string): Promise<Queue>;
+  /**
+   * Sets the queue's limits, enforced across every worker and replica (admin role): at most
+   * `maxRunning` of its jobs leased at once, at most `maxStarts` started per `perMs`; omitted or
+   * zero: no limit.
+   */
+  setQueueLimits(name: string, limits: { maxRunning?: number; maxStarts?: number; perMs?: number }): Promise<Queue>;
   /** Cancels a pending or running job; a running one reports PROCESSING until its worker stops. */
   cancel(id: string, reason?: string): Promise<{ id: string; status: JobStatus }>;
   /** Resolves with the job once it is terminal. @throws WaitTimeoutError after `timeoutMs`. */
@@ -176,6 +182,19 @@ export function createTaskFlowClient(options: TaskFlowClientOptions): TaskFlowCl
     queue: async (name) => requireQueue((await queues.getQueue({ name })).queue),
     pauseQueue: async (name) => requireQueue((await queues.pauseQueue({ name })).queue),
     resumeQueue: async (name) => requireQueue((await queues.resumeQueue({ name })).queue),
+    setQueueLimits: async (name, limits) =>
+      requireQueue(
+        (
+          await queues.setQueueLimits({
+            name,
+            limits: {
+              maxRunning: limits.maxRunning ?? 0,
+              maxStarts: limits.maxStarts ?? 0,
+              per: limits.perMs === undefined ? undefined : durationFromMs(limits.perMs),
+            },
+          })
+        ).queue,
+      ),
     cancel: async (id, reason = "") => {
       const res = await scheduler.cancelJob({ id, reason });
       return { id: res.id, status: res.status };

@@ -13,7 +13,7 @@ export const PUBLIC_SERVICES: ReadonlySet<string> = new Set([
 /**
  * TaskFlow's access rules: every RPC needs one of the roles listed for it. Submitters submit
  * and cancel, admins cancel too; workers take and report jobs; readers read history and the
- * queues; admins pause and resume queues and run the admin services; history's ingest service (the scheduler's calls, served on history's
+ * queues; admins pause, resume and limit queues and run the admin services; history's ingest service (the scheduler's calls, served on history's
  * internal listener alone) needs the service role.
  */
 export const TASKFLOW_ACCESS: AccessPolicy = {
@@ -24,6 +24,7 @@ export const TASKFLOW_ACCESS: AccessPolicy = {
     GetQueue: ["reader", "admin"],
     PauseQueue: ["admin"],
     ResumeQueue: ["admin"],
+    SetQueueLimits: ["admin"],
   },
   "taskflow.v1.HistoryService": ["reader"],
   "taskflow.v1.AdminService": ["admin"],

@@ -51,6 +51,11 @@ export interface LeaseAsk {
   maxBytes: number;
   /** Actor of the STARTED events: `worker:<name>` of the caller. */
   actor: string;
+  /**
+   * Told when the queue's limits held jobs back: in how many ms the start rate allows another
+   * start, or -1 while the queue runs as many jobs as it may.
+   */
+  onHeld?: (heldMs: number) => void;
 }
 
 /** One lease a worker names: the job and its fencing token. */

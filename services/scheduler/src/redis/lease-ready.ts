@@ -25,6 +25,16 @@ export interface LeaseContext {
   graceMs: number;
 }
 
+/**
+ * What one lease got, and whether the queue's limits held jobs back: `heldMs` is when the start
+ * rate allows another start, -1 while the queue runs as many jobs as it may, 0 when they held
+ * nothing back.
+ */
+export interface LeaseResult {
+  records: LeasedRecord[];
+  heldMs: number;
+}
+
 /** A ready job at the head of its type's ready set, as read before the lease script runs. */
 interface Candidate {
   id: string;
@@ -48,7 +58,7 @@ interface Read {
  * the script leases those still ready, best first, in one call. When others leased every
  * candidate in between, it reads again, more deeply.
  */
-export async function leaseReady(c: LeaseContext, k: QueueKeys, workerId: string, ask: LeaseAsk): Promise<LeasedRecord[]> {
+export async function leaseReady(c: LeaseContext, k: QueueKeys, workerId: string, ask: LeaseAsk): Promise<LeaseResult> {
   const nonce = randomBytes(12).toString("base64url");
   const retriable = ask.requestId !== "";
   const requestKey = k.leaseRequest(workerId, retriable ? ask.requestId : nonce);
@@ -56,7 +66,7 @@ export async function leaseReady(c: LeaseContext, k: QueueKeys, workerId: string
   for (let round = 1; ; round += 1) {
     const read = await readCandidates(c.redis, k, ask.types, depth, retriable ? requestKey : undefined);
     // A paused queue costs no script call; the script checks again, so a pause read too late still holds.
-    if ((read.candidates.length === 0 || read.paused) && read.prior.length === 0) return [];
+    if ((read.candidates.length === 0 || read.paused) && read.prior.length === 0) return { records: [], heldMs: 0 };
     const candidateTypes = [...new Set(read.candidates.map((x) => x.type))];
     c.types.learn(k.queue, candidateTypes);
     const [keys, args] = declaredKeys(k, candidateTypes, {
@@ -67,16 +77,18 @@ export async function leaseReady(c: LeaseContext, k: QueueKeys, workerId: string
         ...read.candidates.flatMap((x) => [x.id, x.type]), ...read.prior,
       ],
     });
-    let reply: [unknown[][], number];
+    let reply: [unknown[][], number, number?];
     try {
-      reply = (await callRedis(() => c.run(keys, args))) as [unknown[][], number];
+      reply = (await callRedis(() => c.run(keys, args))) as [unknown[][], number, number?];
     } catch (err) {
       // The request key changed since it was read (the same request running alongside): read again.
       if (err instanceof Error && err.message.startsWith("TF_STALE_READ") && round < MAX_ROUNDS) continue;
       throw err;
     }
-    const [rows, passed] = reply;
-    if (rows.length > 0 || Number(passed) === 0 || round >= MAX_ROUNDS) return rows.map((row) => toLeasedRecord(k.queue, row));
+    const [rows, passed, held] = reply;
+    if (rows.length > 0 || Number(passed) === 0 || round >= MAX_ROUNDS) {
+      return { records: rows.map((row) => toLeasedRecord(k.queue, row)), heldMs: Number(held ?? 0) };
+    }
     depth = Math.min(MAX_CANDIDATES, depth * 2);
   }
 }

@@ -60,6 +60,7 @@ export class LeaseWaiters {
   private readonly waiting = new Map<string, Set<Waiter>>();
   private readonly id = randomBytes(6).toString("base64url");
   private isClosed = false;
+  private readonly retries = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly publisher: RedisClient,
@@ -134,9 +135,24 @@ export class LeaseWaiters {
     }
   }
 
+  /**
+   * Wakes every waiter of `queue` on this replica after `ms`: a queue its limits held back may
+   * lease again then (its jobs stay ready, so no announcement comes). One timer per queue.
+   */
+  retryLater(queue: string, ms: number): void {
+    if (this.retries.has(queue) || this.isClosed) return;
+    const timer = setTimeout(() => {
+      this.retries.delete(queue);
+      for (const w of this.waiting.get(queue) ?? []) w.fire();
+    }, ms);
+    this.retries.set(queue, timer);
+  }
+
   /** Wakes every waiter, now and for good, so pending long polls answer before shutdown. */
   async close(): Promise<void> {
     this.isClosed = true;
+    for (const timer of this.retries.values()) clearTimeout(timer);
+    this.retries.clear();
     for (const s of this.waiting.values()) for (const w of s) w.fire();
     await this.subscriber.punsubscribe().catch(() => undefined);
   }

@@ -24,6 +24,19 @@ export type * from "./job-records.js";
 /** A lease may outlive its attempt deadline by this much, so a report sent right at the deadline still counts. */
 export const DEADLINE_GRACE_MS = 5_000;
 
+/** How many of a queue's jobs may run at once and start per window; zero: no limit. */
+export interface QueueLimits {
+  maxRunning: number;
+  maxStarts: number;
+  perMs: number;
+}
+
+/** A queue's pause (when, ms since the epoch, and by whom) and limits. */
+export interface QueueControls {
+  pause: { atMs: number; actor: string } | undefined;
+  limits: QueueLimits;
+}
+
 export interface QueueStoreOptions {
   /** One Redis or a Redis Cluster. */
   redis: RedisClient;
@@ -99,7 +112,9 @@ export class QueueStore {
   async lease(queue: string, workerId: string, ask: LeaseAsk): Promise<LeasedRecord[]> {
     const run = this.scripts["lease-jobs"];
     const c = { redis: this.redis, run, types: this.types, leaseMs: this.opts.leaseMs, graceMs: DEADLINE_GRACE_MS };
-    return leaseReady(c, this.keys(queue), workerId, ask);
+    const { records, heldMs } = await leaseReady(c, this.keys(queue), workerId, ask);
+    if (heldMs !== 0) ask.onHeld?.(heldMs);
+    return records;
   }
 
   /** Extends leases on jobs of `queue`; one result per lease, in order. */
@@ -262,16 +277,43 @@ export class QueueStore {
     });
   }
 
-  /** When and by whom each of `queues` was paused; absent when it is not. */
-  async pauses(queues: readonly string[]): Promise<Map<string, { atMs: number; actor: string }>> {
-    const values = await callRedis(() => Promise.all(queues.map((q) => this.redis.hget(this.keys(q).meta, "paused"))));
-    const out = new Map<string, { atMs: number; actor: string }>();
-    values.forEach((v, i) => {
-      if (v === null) return;
-      const space = v.indexOf(" ");
-      out.set(queues[i]!, { atMs: Number(v.slice(0, space)), actor: v.slice(space + 1) });
+  /** Each of `queues`' pause (when and by whom) and limits, as its meta hash holds them. */
+  async controls(queues: readonly string[]): Promise<QueueControls[]> {
+    const rows = await callRedis(() =>
+      Promise.all(queues.map((q) => this.redis.hmget(this.keys(q).meta, "paused", "max_running", "max_starts", "per_ms"))),
+    );
+    return rows.map(([paused, maxRunning, maxStarts, perMs]) => {
+      const space = paused?.indexOf(" ") ?? -1;
+      return {
+        pause: paused == null ? undefined : { atMs: Number(paused.slice(0, space)), actor: paused.slice(space + 1) },
+        limits: {
+          maxRunning: Number(maxRunning ?? 0),
+          maxStarts: Number(maxStarts ?? 0),
+          perMs: Number(perMs ?? 0),
+        },
+      };
     });
-    return out;
+  }
+
+  /**
+   * Sets `queue`'s limits (zero: none), which the lease script enforces from the next lease on;
+   * resolves to its ready jobs per type, to wake the waiters that limits may have held back.
+   */
+  async setLimits(queue: string, limits: QueueLimits): Promise<TypeCounts> {
+    const k = this.keys(queue);
+    await this.addQueues([queue]);
+    return callRedis(async () => {
+      const tx = this.redis.multi();
+      if (limits.maxRunning > 0) tx.hset(k.meta, "max_running", limits.maxRunning);
+      else tx.hdel(k.meta, "max_running");
+      if (limits.maxStarts > 0) tx.hset(k.meta, "max_starts", limits.maxStarts, "per_ms", limits.perMs);
+      // The rate limiter's state goes with its limit: a new rate starts with a full burst.
+      tx.hdel(k.meta, ...(limits.maxStarts > 0 ? ["tat"] : ["max_starts", "per_ms", "tat"]));
+      await tx.exec();
+      const types = await this.redis.smembers(k.types);
+      const counts = await Promise.all(types.map((t) => this.redis.zcard(k.ready(t))));
+      return new Map(types.map((t, i) => [t, counts[i]!]));
+    });
   }
 
   /** The queues the loops sweep: those holding jobs, or that received one lately. */

@@ -13,6 +13,11 @@ import { checkJobTypes, checkQueues, checkRequestId, checkWorkerId } from "../va
 export const MAX_LEASE_JOBS = 1_000;
 /** Longest long poll, in ms. */
 export const MAX_LEASE_WAIT_MS = 60_000;
+/**
+ * How soon a worker waiting on a queue that runs as many jobs as its `max_running` allows looks
+ * again, in ms: a slot freed by a job's end on any replica is taken within this.
+ */
+export const LIMITED_RECHECK_MS = 100;
 
 const clamp = (v: number, min: number, max: number): number => Math.min(max, Math.max(min, v));
 
@@ -86,7 +91,8 @@ export async function attempt(d: Deps, ask: Ask, waiter: LeaseWaiter): Promise<L
     if (out.length >= ask.max || (out.length > 0 && maxBytes <= 0)) break;
     d.metrics.leaseScripts.inc();
     const startedMs = Date.now();
-    const leased = await d.store.lease(q, ask.workerId, { max: ask.max - out.length, types: ask.types, requestId: ask.requestId, maxBytes, actor: ask.actor });
+    const onHeld = (heldMs: number): void => d.waiters.retryLater(q, heldMs < 0 ? LIMITED_RECHECK_MS : heldMs);
+    const leased = await d.store.lease(q, ask.workerId, { max: ask.max - out.length, types: ask.types, requestId: ask.requestId, maxBytes, actor: ask.actor, onHeld });
     if (leased.length > 0) {
       d.metrics.jobsStarted.inc({ queue: q }, leased.length);
       traceDispatch(leased, ask.workerId, startedMs);

@@ -76,4 +76,61 @@ describe("QueueService", () => {
     expect(err).toMatchObject({ code: Code.InvalidArgument });
     expect((await s.queues.listQueues({})).queues.map((q) => q.name)).not.toContain("no spaces");
   });
+
+  it("holds leases to max_running across calls, and frees a slot when a job ends", async () => {
+    const res = await s.queues.setQueueLimits({ name: "ql1", limits: { maxRunning: 2 } });
+    expect(res.queue!.limits).toMatchObject({ maxRunning: 2, maxStarts: 0 });
+    expect(res.queue!.limits!.per).toBeUndefined();
+    await submit("ql1", 5);
+    const first = await s.worker.leaseJobs({ workerId: "wl1", queues: ["ql1"], maxJobs: 10 });
+    expect(first.jobs).toHaveLength(2);
+    expect((await s.worker.leaseJobs({ workerId: "wl2", queues: ["ql1"], maxJobs: 10 })).jobs).toEqual([]);
+    // A long poll waiting at the limit gets the slot a finished job frees, well before its wait ends.
+    const waiting = s.worker.leaseJobs({ workerId: "wl2", queues: ["ql1"], maxJobs: 10, wait: durationFromMs(5_000) });
+    const j = first.jobs[0]!;
+    const startedAt = Date.now();
+    await s.worker.reportJobs({
+      workerId: "wl1",
+      reports: [{ lease: { jobId: j.job!.id, queue: "ql1", leaseToken: j.leaseToken }, outcome: { case: "completed", value: {} } }],
+    });
+    expect((await waiting).jobs).toHaveLength(1);
+    expect(Date.now() - startedAt).toBeLessThan(2_000);
+    expect((await s.queues.getQueue({ name: "ql1" })).queue).toMatchObject({ leased: 2n, ready: 2n });
+    // No limits again: everything ready is leased.
+    const cleared = await s.queues.setQueueLimits({ name: "ql1", limits: {} });
+    expect(cleared.queue!.limits).toBeUndefined();
+    expect((await s.worker.leaseJobs({ workerId: "wl3", queues: ["ql1"], maxJobs: 10 })).jobs).toHaveLength(2);
+  });
+
+  it("holds starts to max_starts per window, a burst then one per interval, and wakes a waiting worker when the next is allowed", async () => {
+    await s.queues.setQueueLimits({ name: "ql2", limits: { maxStarts: 4, per: durationFromMs(1_000) } });
+    expect((await s.queues.getQueue({ name: "ql2" })).queue!.limits).toMatchObject({ maxStarts: 4, per: { seconds: 1n } });
+    await submit("ql2", 8);
+    const burst = await s.worker.leaseJobs({ workerId: "wr1", queues: ["ql2"], maxJobs: 10 });
+    expect(burst.jobs).toHaveLength(4);
+    expect((await s.worker.leaseJobs({ workerId: "wr1", queues: ["ql2"], maxJobs: 10 })).jobs).toEqual([]);
+    // The next start is allowed 250 ms after the burst: a long poll gets it then, not at its end.
+    const t0 = Date.now();
+    const next = await s.worker.leaseJobs({ workerId: "wr1", queues: ["ql2"], maxJobs: 10, wait: durationFromMs(5_000) });
+    const waited = Date.now() - t0;
+    expect(next.jobs).toHaveLength(1);
+    expect(waited).toBeGreaterThanOrEqual(100);
+    expect(waited).toBeLessThan(1_500);
+  });
+
+  it("refuses limits out of range or a window without a rate, with invalid_argument, changing nothing", async () => {
+    const bad = [
+      { maxRunning: -1 },
+      { maxRunning: 100_001 },
+      { maxStarts: 5 },
+      { maxStarts: 5, per: durationFromMs(0) },
+      { maxStarts: 5, per: durationFromMs(86_400_001) },
+      { per: durationFromMs(1_000) },
+    ];
+    for (const limits of bad) {
+      const err = await s.queues.setQueueLimits({ name: "ql3", limits }).catch((e: unknown) => ConnectError.from(e));
+      expect([limits, err]).toMatchObject([limits, { code: Code.InvalidArgument }]);
+    }
+    expect((await s.queues.getQueue({ name: "ql3" })).queue!.limits).toBeUndefined();
+  });
 });

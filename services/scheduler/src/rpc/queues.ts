@@ -1,19 +1,26 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { durationFromMs, durationMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { QueueSchema, QueueService } from "@taskflow/proto";
+import type { QueueLimits as QueueLimitsMessage, QueueSchema, QueueService } from "@taskflow/proto";
 import { actorOf } from "@taskflow/service-kit";
 import type { Deps } from "../deps.js";
 import { invalidArgument } from "../errors.js";
+import type { QueueLimits } from "../redis/queue-store.js";
 import { readQueueStats } from "../redis/queue-stats.js";
 import { NAME_PATTERN } from "../validate.js";
 
 type QueueInit = MessageInitShape<typeof QueueSchema>;
 
+/** Largest max_running and max_starts a queue may be given. */
+export const MAX_QUEUE_RUNNING = 100_000;
+export const MAX_QUEUE_STARTS = 1_000_000;
+const DAY_MS = 86_400_000;
+
 /**
- * QueueService: the scheduler's queues as Redis holds them, and their pause. A pause is a
- * field of the queue's meta hash that the lease script reads, so it holds on every replica
- * from the answer on; resuming wakes the workers waiting on the queue at once.
+ * QueueService: the scheduler's queues as Redis holds them, their pause and their limits. Both
+ * are fields of the queue's meta hash that the lease script reads, so they hold on every
+ * replica from the answer on; resuming or raising a limit wakes the workers waiting on the
+ * queue at once.
  */
 export const queueService = (d: Deps): ServiceImpl<typeof QueueService> => ({
   async listQueues() {
@@ -33,6 +40,15 @@ export const queueService = (d: Deps): ServiceImpl<typeof QueueService> => ({
     return { queue: await readOne(d, name) };
   },
 
+  async setQueueLimits(req, ctx) {
+    const name = checkName(req.name);
+    const limits = parseLimits(req.limits);
+    const ready = await d.store.setLimits(name, limits);
+    if (ready.size > 0) await d.waiters.announce([{ queue: name, ready }]);
+    d.logger.info({ queue: name, actor: actorOf(ctx, "api"), limits }, "queue limits set");
+    return { queue: await readOne(d, name) };
+  },
+
   async resumeQueue(req, ctx) {
     const name = checkName(req.name);
     const ready = await d.store.resume(name);
@@ -47,6 +63,20 @@ function checkName(name: string): string {
   return name;
 }
 
+function parseLimits(m: QueueLimitsMessage | undefined): QueueLimits {
+  const maxRunning = m?.maxRunning ?? 0;
+  const maxStarts = m?.maxStarts ?? 0;
+  if (maxRunning < 0 || maxRunning > MAX_QUEUE_RUNNING) throw invalidArgument("limits.max_running", `must be from 0 to ${MAX_QUEUE_RUNNING}`);
+  if (maxStarts < 0 || maxStarts > MAX_QUEUE_STARTS) throw invalidArgument("limits.max_starts", `must be from 0 to ${MAX_QUEUE_STARTS}`);
+  if (maxStarts === 0) {
+    if (m?.per !== undefined) throw invalidArgument("limits.per", "must be unset without max_starts");
+    return { maxRunning, maxStarts: 0, perMs: 0 };
+  }
+  const perMs = m?.per === undefined ? 0 : durationMs(m.per);
+  if (!Number.isInteger(perMs) || perMs < 1 || perMs > DAY_MS) throw invalidArgument("limits.per", "must be from 1 ms to 1 day, in whole ms, with max_starts");
+  return { maxRunning, maxStarts, perMs };
+}
+
 async function readOne(d: Deps, name: string): Promise<QueueInit> {
   const { queues } = await readQueues(d, [name]);
   return queues[0]!;
@@ -55,9 +85,10 @@ async function readOne(d: Deps, name: string): Promise<QueueInit> {
 /** What Redis holds of `names` (the first 1,000 by name), with their pauses. */
 async function readQueues(d: Deps, names: readonly string[]): Promise<{ queues: QueueInit[]; omitted: number }> {
   const snapshot = await readQueueStats(d.store.redis, d.config.redisKeyPrefix, names);
-  const pauses = await d.store.pauses(snapshot.queues.map((q) => q.queue));
-  const queues = snapshot.queues.map((q): QueueInit => {
-    const pause = pauses.get(q.queue);
+  const controls = await d.store.controls(snapshot.queues.map((q) => q.queue));
+  const queues = snapshot.queues.map((q, i): QueueInit => {
+    const { pause, limits } = controls[i]!;
+    const limited = limits.maxRunning > 0 || limits.maxStarts > 0;
     return {
       name: q.queue,
       ready: BigInt(q.ready),
@@ -69,6 +100,13 @@ async function readQueues(d: Deps, names: readonly string[]): Promise<{ queues: 
       paused: pause !== undefined,
       pausedAt: pause === undefined ? undefined : timestampFromMs(pause.atMs),
       pausedBy: pause?.actor ?? "",
+      limits: limited
+        ? {
+            maxRunning: limits.maxRunning,
+            maxStarts: limits.maxStarts,
+            per: limits.maxStarts > 0 ? durationFromMs(limits.perMs) : undefined,
+          }
+        : undefined,
     };
   });
   return { queues, omitted: snapshot.omitted };

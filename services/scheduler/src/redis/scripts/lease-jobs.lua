@@ -22,7 +22,9 @@
   KEYS[2] leased zset
   KEYS[3] outbox stream
   KEYS[4] this request's key (list of id, token)
-  KEYS[5] queue meta hash (`paused` set while the queue is paused)
+  KEYS[5] queue meta hash: `paused` while the queue is paused; its limits
+          `max_running`, `max_starts` per `per_ms`, and `tat`, the start-rate
+          limiter's theoretical arrival time (GCRA), ms
   KEYS[6..5+n] the ready sets of the n job types declared in ARGV (every
                candidate's type)
   KEYS[6+n..] the hashes of the c candidates, then of the p ids the request
@@ -44,13 +46,17 @@
   ARGV[a+9..] c pairs: candidate id, its job type (best first); then p ids
 
   A paused queue leases nothing new (a retried request still answers what it
-  leased before the pause).
+  leased before the pause). A queue with limits leases no more than leaves
+  its leased jobs at most max_running, and its starts at most max_starts in
+  any window of per_ms.
 
-  Returns { jobs, passed }: one array per leased job,
+  Returns { jobs, passed, held_ms }: one array per leased job,
     { id, type, payload, priority, max_attempts, attempts, timeout_ms,
       scheduled_ms, created_ms, token, lease_until_ms, deadline_ms, started_ms,
       traceparent ('' when the job's submit was not traced) },
-  and the number of candidates that were no longer ready.
+  the number of candidates that were no longer ready, and, when the limits
+  held jobs back, when to try again: the ms until the start rate allows one
+  more, or -1 while max_running is reached (0 when nothing was held back).
 ]]
 
 local types, leased, outbox, request, meta = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -97,16 +103,43 @@ for i = 1, #before, 2 do
   end
 end
 if #out > 0 then
-  return { out, 0 }
+  return { out, 0, 0 }
 end
 redis.call('DEL', request)
 if redis.call('HEXISTS', meta, 'paused') == 1 then
-  return { out, 0 }
+  return { out, 0, 0 }
+end
+
+-- The limits leave room for this many jobs now.
+local room, held_ms = limit, 0
+local lim = redis.call('HMGET', meta, 'max_running', 'max_starts', 'per_ms', 'tat')
+local max_running, max_starts, per_ms = tonumber(lim[1]), tonumber(lim[2]), tonumber(lim[3])
+local interval, tat
+if max_running then
+  local free = max_running - redis.call('ZCARD', leased)
+  if free < room then
+    room, held_ms = free, -1
+  end
+end
+if max_starts then
+  -- GCRA: a start every `interval` ms on average, a burst of max_starts at most.
+  interval = per_ms / max_starts
+  tat = math.max(tonumber(lim[4]) or now, now)
+  local allowed = math.floor((now + per_ms - tat) / interval)
+  if allowed < room then
+    room = allowed
+    if held_ms == 0 then
+      held_ms = math.max(1, math.ceil(tat + interval - per_ms - now))
+    end
+  end
+end
+if room <= 0 then
+  return { out, 0, held_ms }
 end
 
 local bytes, passed = 0, 0
 for i = 1, n_candidates do
-  if #out >= limit then
+  if #out >= room then
     break
   end
   local id, job_type = ARGV[candidates_at + 2 * (i - 1)], ARGV[candidates_at + 2 * i - 1]
@@ -147,5 +180,11 @@ end
 
 if #out > 0 then
   redis.call('PEXPIRE', request, lease_ms)
+  if max_starts then
+    redis.call('HSET', meta, 'tat', tostring(tat + #out * interval))
+  end
 end
-return { out, passed }
+if #out < room then
+  held_ms = 0
+end
+return { out, passed, held_ms }

@@ -12,7 +12,42 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskflow/v1/queue.proto.
  */
 export const file_taskflow_v1_queue: GenFile = /*@__PURE__*/
-  fileDesc("Chd0YXNrZmxvdy92MS9xdWV1ZS5wcm90bxILdGFza2Zsb3cudjEi7AEKBVF1ZXVlEgwKBG5hbWUYASABKAkSDQoFcmVhZHkYAiABKAMSDwoHZGVsYXllZBgDIAEoAxIOCgZsZWFzZWQYBCABKAMSDgoGb3V0Ym94GAUgASgDEg4KBnBhcmtlZBgGIAEoAxIzChBvbGRlc3RfcmVhZHlfYWdlGAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg4KBnBhdXNlZBgIIAEoCBItCglwYXVzZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhdXNlZF9ieRgKIAEoCSITChFMaXN0UXVldWVzUmVxdWVzdCJJChJMaXN0UXVldWVzUmVzcG9uc2USIgoGcXVldWVzGAEgAygLMhIudGFza2Zsb3cudjEuUXVldWUSDwoHb21pdHRlZBgCIAEoBSIfCg9HZXRRdWV1ZVJlcXVlc3QSDAoEbmFtZRgBIAEoCSI1ChBHZXRRdWV1ZVJlc3BvbnNlEiEKBXF1ZXVlGAEgASgLMhIudGFza2Zsb3cudjEuUXVldWUiIQoRUGF1c2VRdWV1ZVJlcXVlc3QSDAoEbmFtZRgBIAEoCSI3ChJQYXVzZVF1ZXVlUmVzcG9uc2USIQoFcXVldWUYASABKAsyEi50YXNrZmxvdy52MS5RdWV1ZSIiChJSZXN1bWVRdWV1ZVJlcXVlc3QSDAoEbmFtZRgBIAEoCSI4ChNSZXN1bWVRdWV1ZVJlc3BvbnNlEiEKBXF1ZXVlGAEgASgLMhIudGFza2Zsb3cudjEuUXVldWUyxwIKDFF1ZXVlU2VydmljZRJNCgpMaXN0UXVldWVzEh4udGFza2Zsb3cudjEuTGlzdFF1ZXVlc1JlcXVlc3QaHy50YXNrZmxvdy52MS5MaXN0UXVldWVzUmVzcG9uc2USRwoIR2V0UXVldWUSHC50YXNrZmxvdy52MS5HZXRRdWV1ZVJlcXVlc3QaHS50YXNrZmxvdy52MS5HZXRRdWV1ZVJlc3BvbnNlEk0KClBhdXNlUXVldWUSHi50YXNrZmxvdy52MS5QYXVzZVF1ZXVlUmVxdWVzdBofLnRhc2tmbG93LnYxLlBhdXNlUXVldWVSZXNwb25zZRJQCgtSZXN1bWVRdWV1ZRIfLnRhc2tmbG93LnYxLlJlc3VtZVF1ZXVlUmVxdWVzdBogLnRhc2tmbG93LnYxLlJlc3VtZVF1ZXVlUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("Chd0YXNrZmxvdy92MS9xdWV1ZS5wcm90bxILdGFza2Zsb3cudjEiXgoLUXVldWVMaW1pdHMSEwoLbWF4X3J1bm5pbmcYASABKAUSEgoKbWF4X3N0YXJ0cxgCIAEoBRImCgNwZXIYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24ilgIKBVF1ZXVlEgwKBG5hbWUYASABKAkSDQoFcmVhZHkYAiABKAMSDwoHZGVsYXllZBgDIAEoAxIOCgZsZWFzZWQYBCABKAMSDgoGb3V0Ym94GAUgASgDEg4KBnBhcmtlZBgGIAEoAxIzChBvbGRlc3RfcmVhZHlfYWdlGAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg4KBnBhdXNlZBgIIAEoCBItCglwYXVzZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhdXNlZF9ieRgKIAEoCRIoCgZsaW1pdHMYCyABKAsyGC50YXNrZmxvdy52MS5RdWV1ZUxpbWl0cyITChFMaXN0UXVldWVzUmVxdWVzdCJJChJMaXN0UXVldWVzUmVzcG9uc2USIgoGcXVldWVzGAEgAygLMhIudGFza2Zsb3cudjEuUXVldWUSDwoHb21pdHRlZBgCIAEoBSIfCg9HZXRRdWV1ZVJlcXVlc3QSDAoEbmFtZRgBIAEoCSI1ChBHZXRRdWV1ZVJlc3BvbnNlEiEKBXF1ZXVlGAEgASgLMhIudGFza2Zsb3cudjEuUXVldWUiIQoRUGF1c2VRdWV1ZVJlcXVlc3QSDAoEbmFtZRgBIAEoCSI3ChJQYXVzZVF1ZXVlUmVzcG9uc2USIQoFcXVldWUYASABKAsyEi50YXNrZmxvdy52MS5RdWV1ZSIiChJSZXN1bWVRdWV1ZVJlcXVlc3QSDAoEbmFtZRgBIAEoCSI4ChNSZXN1bWVRdWV1ZVJlc3BvbnNlEiEKBXF1ZXVlGAEgASgLMhIudGFza2Zsb3cudjEuUXVldWUiTwoVU2V0UXVldWVMaW1pdHNSZXF1ZXN0EgwKBG5hbWUYASABKAkSKAoGbGltaXRzGAIgASgLMhgudGFza2Zsb3cudjEuUXVldWVMaW1pdHMiOwoWU2V0UXVldWVMaW1pdHNSZXNwb25zZRIhCgVxdWV1ZRgBIAEoCzISLnRhc2tmbG93LnYxLlF1ZXVlMqIDCgxRdWV1ZVNlcnZpY2USTQoKTGlzdFF1ZXVlcxIeLnRhc2tmbG93LnYxLkxpc3RRdWV1ZXNSZXF1ZXN0Gh8udGFza2Zsb3cudjEuTGlzdFF1ZXVlc1Jlc3BvbnNlEkcKCEdldFF1ZXVlEhwudGFza2Zsb3cudjEuR2V0UXVldWVSZXF1ZXN0Gh0udGFza2Zsb3cudjEuR2V0UXVldWVSZXNwb25zZRJNCgpQYXVzZVF1ZXVlEh4udGFza2Zsb3cudjEuUGF1c2VRdWV1ZVJlcXVlc3QaHy50YXNrZmxvdy52MS5QYXVzZVF1ZXVlUmVzcG9uc2USUAoLUmVzdW1lUXVldWUSHy50YXNrZmxvdy52MS5SZXN1bWVRdWV1ZVJlcXVlc3QaIC50YXNrZmxvdy52MS5SZXN1bWVRdWV1ZVJlc3BvbnNlElkKDlNldFF1ZXVlTGltaXRzEiIudGFza2Zsb3cudjEuU2V0UXVldWVMaW1pdHNSZXF1ZXN0GiMudGFza2Zsb3cudjEuU2V0UXVldWVMaW1pdHNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+
+/**
+ * @generated from message taskflow.v1.QueueLimits
+ */
+export type QueueLimits = Message<"taskflow.v1.QueueLimits"> & {
+  /**
+   * At most this many of the queue's jobs leased at once (running); 0: no
+   * limit. At most 100,000.
+   *
+   * @generated from field: int32 max_running = 1;
+   */
+  maxRunning: number;
+
+  /**
+   * At most this many of the queue's jobs started in any window of `per`;
+   * 0: no limit. At most 1,000,000.
+   *
+   * @generated from field: int32 max_starts = 2;
+   */
+  maxStarts: number;
+
+  /**
+   * The window of max_starts, from 1 ms to 1 day; required with it.
+   *
+   * @generated from field: google.protobuf.Duration per = 3;
+   */
+  per?: Duration | undefined;
+};
+
+/**
+ * Describes the message taskflow.v1.QueueLimits.
+ * Use `create(QueueLimitsSchema)` to create a new message.
+ */
+export const QueueLimitsSchema: GenMessage<QueueLimits> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_queue, 0);
 
 /**
  * @generated from message taskflow.v1.Queue
@@ -82,6 +117,13 @@ export type Queue = Message<"taskflow.v1.Queue"> & {
    * @generated from field: string paused_by = 10;
    */
   pausedBy: string;
+
+  /**
+   * Its limits; unset when it has none.
+   *
+   * @generated from field: taskflow.v1.QueueLimits limits = 11;
+   */
+  limits?: QueueLimits | undefined;
 };
 
 /**
@@ -89,7 +131,7 @@ export type Queue = Message<"taskflow.v1.Queue"> & {
  * Use `create(QueueSchema)` to create a new message.
  */
 export const QueueSchema: GenMessage<Queue> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_queue, 0);
+  messageDesc(file_taskflow_v1_queue, 1);
 
 /**
  * @generated from message taskflow.v1.ListQueuesRequest
@@ -102,7 +144,7 @@ export type ListQueuesRequest = Message<"taskflow.v1.ListQueuesRequest"> & {
  * Use `create(ListQueuesRequestSchema)` to create a new message.
  */
 export const ListQueuesRequestSchema: GenMessage<ListQueuesRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_queue, 1);
+  messageDesc(file_taskflow_v1_queue, 2);
 
 /**
  * @generated from message taskflow.v1.ListQueuesResponse
@@ -126,7 +168,7 @@ export type ListQueuesResponse = Message<"taskflow.v1.ListQueuesResponse"> & {
  * Use `create(ListQueuesResponseSchema)` to create a new message.
  */
 export const ListQueuesResponseSchema: GenMessage<ListQueuesResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_queue, 2);
+  messageDesc(file_taskflow_v1_queue, 3);
 
 /**
  * @generated from message taskflow.v1.GetQueueRequest
@@ -143,7 +185,7 @@ export type GetQueueRequest = Message<"taskflow.v1.GetQueueRequest"> & {
  * Use `create(GetQueueRequestSchema)` to create a new message.
  */
 export const GetQueueRequestSchema: GenMessage<GetQueueRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_queue, 3);
+  messageDesc(file_taskflow_v1_queue, 4);
 
 /**
  * @generated from message taskflow.v1.GetQueueResponse
@@ -160,7 +202,7 @@ export type GetQueueResponse = Message<"taskflow.v1.GetQueueResponse"> & {
  * Use `create(GetQueueResponseSchema)` to create a new message.
  */
 export const GetQueueResponseSchema: GenMessage<GetQueueResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_queue, 4);
+  messageDesc(file_taskflow_v1_queue, 5);
 
 /**
  * @generated from message taskflow.v1.PauseQueueRequest
@@ -177,7 +219,7 @@ export type PauseQueueRequest = Message<"taskflow.v1.PauseQueueRequest"> & {
  * Use `create(PauseQueueRequestSchema)` to create a new message.
  */
 export const PauseQueueRequestSchema: GenMessage<PauseQueueRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_queue, 5);
+  messageDesc(file_taskflow_v1_queue, 6);
 
 /**
  * @generated from message taskflow.v1.PauseQueueResponse
@@ -194,7 +236,7 @@ export type PauseQueueResponse = Message<"taskflow.v1.PauseQueueResponse"> & {
  * Use `create(PauseQueueResponseSchema)` to create a new message.
  */
 export const PauseQueueResponseSchema: GenMessage<PauseQueueResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_queue, 6);
+  messageDesc(file_taskflow_v1_queue, 7);
 
 /**
  * @generated from message taskflow.v1.ResumeQueueRequest
@@ -211,7 +253,7 @@ export type ResumeQueueRequest = Message<"taskflow.v1.ResumeQueueRequest"> & {
  * Use `create(ResumeQueueRequestSchema)` to create a new message.
  */
 export const ResumeQueueRequestSchema: GenMessage<ResumeQueueRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_queue, 7);
+  messageDesc(file_taskflow_v1_queue, 8);
 
 /**
  * @generated from message taskflow.v1.ResumeQueueResponse
@@ -228,7 +270,48 @@ export type ResumeQueueResponse = Message<"taskflow.v1.ResumeQueueResponse"> & {
  * Use `create(ResumeQueueResponseSchema)` to create a new message.
  */
 export const ResumeQueueResponseSchema: GenMessage<ResumeQueueResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_queue, 8);
+  messageDesc(file_taskflow_v1_queue, 9);
+
+/**
+ * @generated from message taskflow.v1.SetQueueLimitsRequest
+ */
+export type SetQueueLimitsRequest = Message<"taskflow.v1.SetQueueLimitsRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Unset or all zero: the queue has no limits.
+   *
+   * @generated from field: taskflow.v1.QueueLimits limits = 2;
+   */
+  limits?: QueueLimits | undefined;
+};
+
+/**
+ * Describes the message taskflow.v1.SetQueueLimitsRequest.
+ * Use `create(SetQueueLimitsRequestSchema)` to create a new message.
+ */
+export const SetQueueLimitsRequestSchema: GenMessage<SetQueueLimitsRequest> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_queue, 10);
+
+/**
+ * @generated from message taskflow.v1.SetQueueLimitsResponse
+ */
+export type SetQueueLimitsResponse = Message<"taskflow.v1.SetQueueLimitsResponse"> & {
+  /**
+   * @generated from field: taskflow.v1.Queue queue = 1;
+   */
+  queue?: Queue | undefined;
+};
+
+/**
+ * Describes the message taskflow.v1.SetQueueLimitsResponse.
+ * Use `create(SetQueueLimitsResponseSchema)` to create a new message.
+ */
+export const SetQueueLimitsResponseSchema: GenMessage<SetQueueLimitsResponse> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_queue, 11);
 
 /**
  * QueueService shows the scheduler's queues and pauses and resumes them.
@@ -281,6 +364,19 @@ export const QueueService: GenService<{
     methodKind: "unary";
     input: typeof ResumeQueueRequestSchema;
     output: typeof ResumeQueueResponseSchema;
+  },
+  /**
+   * Sets the queue's limits (all zero: none), enforced by the lease script
+   * across every worker and scheduler replica: never more jobs leased at once
+   * than max_running, never more starts in any window of `per` than
+   * max_starts.
+   *
+   * @generated from rpc taskflow.v1.QueueService.SetQueueLimits
+   */
+  setQueueLimits: {
+    methodKind: "unary";
+    input: typeof SetQueueLimitsRequestSchema;
+    output: typeof SetQueueLimitsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_taskflow_v1_queue, 0);
