@@ -27,7 +27,8 @@ const forbid = (names, why, tiers = ["packages", "services", "testing", "tools"]
 const TEST_FILES = ["**/*.test.ts", "**/test/**/*.ts"];
 
 export default tseslint.config(
-  { ignores: ["**/dist/**", "**/src/gen/**", "**/node_modules/**", "**/*.js", "**/*.mjs"] },
+  // The examples are plain JavaScript meant to be copied, and are linted as such (see the end).
+  { ignores: ["**/dist/**", "**/src/gen/**", "**/node_modules/**", "**/*.js", "**/*.mjs", "!examples/**/*.mjs"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -74,6 +75,20 @@ export default tseslint.config(
       "@typescript-eslint/no-unsafe-call": "off",
       "@typescript-eslint/no-unsafe-argument": "off",
       "@typescript-eslint/no-unsafe-return": "off",
+    },
+  },
+  {
+    // Examples of the protocol in plain JavaScript for Node: no types to check, and they use no
+    // TaskFlow package at all (the point of them is what a worker needs without one).
+    files: ["examples/**/*.mjs"],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      globals: { process: "readonly", console: "readonly", URL: "readonly", AbortController: "readonly" },
+    },
+    rules: {
+      ...tseslint.configs.disableTypeChecked.rules,
+      "no-restricted-imports": ["error", { patterns: [{ group: ["@taskflow/*"], message: "An example uses no TaskFlow package." }] }],
     },
   },
 );
