@@ -271,10 +271,15 @@ export class QueueStore {
     const k = this.keys(queue);
     return callRedis(async () => {
       if ((await this.redis.hdel(k.meta, "paused")) === 0) return new Map();
-      const types = await this.redis.smembers(k.types);
-      const counts = await Promise.all(types.map((t) => this.redis.zcard(k.ready(t))));
-      return new Map(types.map((t, i) => [t, counts[i]!]));
+      return this.readyCounts(k);
     });
+  }
+
+  /** The ready jobs of a queue per type, to wake waiters with. */
+  private async readyCounts(k: QueueKeys): Promise<TypeCounts> {
+    const types = await this.redis.smembers(k.types);
+    const counts = await Promise.all(types.map((t) => this.redis.zcard(k.ready(t))));
+    return new Map(types.map((t, i) => [t, counts[i]!]));
   }
 
   /** Each of `queues`' pause (when and by whom) and limits, as its meta hash holds them. */
@@ -310,9 +315,7 @@ export class QueueStore {
       // The rate limiter's state goes with its limit: a new rate starts with a full burst.
       tx.hdel(k.meta, ...(limits.maxStarts > 0 ? ["tat"] : ["max_starts", "per_ms", "tat"]));
       await tx.exec();
-      const types = await this.redis.smembers(k.types);
-      const counts = await Promise.all(types.map((t) => this.redis.zcard(k.ready(t))));
-      return new Map(types.map((t, i) => [t, counts[i]!]));
+      return this.readyCounts(k);
     });
   }
 
