@@ -230,6 +230,34 @@ CREATE TABLE public.jobs_default (
 
 
 --
+-- Name: operator_actions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.operator_actions (
+    id bigint NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    actor text NOT NULL,
+    action text NOT NULL,
+    target text NOT NULL,
+    details jsonb DEFAULT '{}'::jsonb NOT NULL
+);
+
+
+--
+-- Name: operator_actions_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.operator_actions ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.operator_actions_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
 -- Name: pgmigrations; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -366,6 +394,14 @@ ALTER TABLE ONLY public.jobs_default
 
 
 --
+-- Name: operator_actions operator_actions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.operator_actions
+    ADD CONSTRAINT operator_actions_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: pgmigrations pgmigrations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -472,6 +508,13 @@ CREATE INDEX idx_jobs_unfinished_id ON ONLY public.jobs USING btree (id) WHERE (
 --
 
 CREATE INDEX idx_jobs_worker ON ONLY public.jobs USING btree (worker_id, id) WHERE (worker_id IS NOT NULL);
+
+
+--
+-- Name: idx_operator_actions_target; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_operator_actions_target ON public.operator_actions USING btree (target, id);
 
 
 --

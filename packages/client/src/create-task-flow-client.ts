@@ -9,6 +9,7 @@ import {
   type Job,
   type JobEvent,
   type JobStatus,
+  type OperatorAction,
   type Queue,
   QueueService,
   type RunRetentionResponse,
@@ -134,6 +135,8 @@ export interface TaskFlowClient {
    * zero: no limit.
    */
   setQueueLimits(name: string, limits: { maxRunning?: number; maxStarts?: number; perMs?: number }): Promise<Queue>;
+  /** What operators did to queues (pause, resume, limits), newest first, optionally of one queue or kind. */
+  operatorActions(filter?: { target?: string; action?: string }): Promise<OperatorAction[]>;
   /** Cancels a pending or running job; a running one reports PROCESSING until its worker stops. */
   cancel(id: string, reason?: string): Promise<{ id: string; status: JobStatus }>;
   /** Resolves with the job once it is terminal. @throws WaitTimeoutError after `timeoutMs`. */
@@ -195,6 +198,11 @@ export function createTaskFlowClient(options: TaskFlowClientOptions): TaskFlowCl
           })
         ).queue,
       ),
+    operatorActions: (filter = {}) =>
+      collectPages(async (pageToken) => {
+        const res = await history.listOperatorActions({ pageToken, target: filter.target ?? "", action: filter.action ?? "" });
+        return { items: res.actions, nextPageToken: res.nextPageToken };
+      }),
     cancel: async (id, reason = "") => {
       const res = await scheduler.cancelJob({ id, reason });
       return { id: res.id, status: res.status };

@@ -22,6 +22,7 @@ export {
   type GetStatsResponse,
   type Job,
   type JobEvent,
+  type OperatorAction,
   type Queue,
   type RunRetentionResponse,
   type Worker,

@@ -16,6 +16,7 @@ import { listJobEvents } from "./rpc/list-job-events.js";
 import { listJobs } from "./rpc/list-jobs.js";
 import { listUnfinishedJobs } from "./rpc/list-unfinished-jobs.js";
 import { listWorkers } from "./rpc/list-workers.js";
+import { listOperatorActions, recordOperatorActions } from "./rpc/operator-actions.js";
 import { createTextGuard } from "./rpc/text-guard.js";
 import { upsertWorkers } from "./rpc/upsert-workers.js";
 
@@ -62,6 +63,7 @@ export async function createServers(d: HistoryDeps, authenticator: Authenticator
       getWorker: getWorker(d),
       getStats: getStats(d),
       exportAuditTrail: exportAuditTrail(d),
+      listOperatorActions: listOperatorActions(d),
     },
   };
   const publicServer = await startServer({
@@ -87,6 +89,7 @@ export async function createServers(d: HistoryDeps, authenticator: Authenticator
             upsertWorkers: upsertWorkers(d),
             listUnfinishedJobs: listUnfinishedJobs(d),
             getJobStates: getJobStates(d),
+            recordOperatorActions: recordOperatorActions(d),
           },
         },
       ],

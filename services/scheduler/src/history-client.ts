@@ -8,6 +8,7 @@ import {
   type JobSchema,
   type JobState,
   type JobEventSchema,
+  type OperatorActionSchema,
   type WorkerSchema,
 } from "@taskflow/proto";
 import { Health, HealthCheckResponse_ServingStatus } from "@taskflow/proto/gen/grpc/health/v1/health_pb";
@@ -50,9 +51,14 @@ export interface HistoryClient {
   listUnfinishedJobs(page: UnfinishedPage, signal?: AbortSignal): Promise<Job[]>;
   /** Status and newest event seq of each job history knows among `ids` (at most 1000). */
   getJobStates(ids: readonly string[], signal?: AbortSignal): Promise<JobState[]>;
+  /** Records what an operator did (history sets its id and time), before it is carried out. */
+  recordOperatorAction(action: OperatorActionInit, signal?: AbortSignal): Promise<void>;
   /** Resolves when history reports SERVING. */
   checkHealth(signal?: AbortSignal): Promise<void>;
 }
+
+/** An operator's action: who, what, to what, with which parameters. */
+export type OperatorActionInit = Pick<MessageInitShape<typeof OperatorActionSchema>, "actor" | "action" | "target" | "details">;
 
 /** Which page of unfinished jobs to read. */
 export interface UnfinishedPage {
@@ -108,6 +114,7 @@ export function createHistoryClient(baseUrl: string, credentials: ServiceCredent
         return (await ingest.listUnfinishedJobs(req, opts(signal))).jobs;
       }),
     getJobStates: (ids, signal) => guard(async () => (await ingest.getJobStates({ ids: [...ids] }, opts(signal))).states),
+    recordOperatorAction: (action, signal) => guard(async () => void (await ingest.recordOperatorActions({ actions: [action] }, opts(signal)))),
     checkHealth: (signal) =>
       guard(async () => {
         const res = await health.check({ service: "" }, opts(signal));

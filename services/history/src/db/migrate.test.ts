@@ -15,11 +15,13 @@ const ALL = [
   "0009_lean_job_indexes",
   "0010_search_without_secrets",
   "0011_partition_functions_as_owner",
+  "0012_operator_actions",
 ];
 const TABLES = [
   "idempotency_keys",
   "job_events",
   "jobs",
+  "operator_actions",
   "pgmigrations",
   "table_size_samples",
   "worker_outcome_counts",

@@ -4,7 +4,7 @@ import { createWritableIterable } from "@connectrpc/connect/protocol";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { DispatchJobsRequestSchema, DispatchJobsResponse } from "@taskflow/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack, type Stack } from "../../test/stack.js";
+import { deadUrl, startStack, type Stack } from "../../test/stack.js";
 
 let s: Stack;
 beforeAll(async () => {
@@ -50,6 +50,13 @@ describe("QueueService", () => {
     expect(batch.jobs.map((j) => j.job!.id).sort()).toEqual([...ids].sort());
     expect(Date.now() - resumedAt).toBeLessThan(2_000);
     requests.close();
+    // Every change is in history's operator actions, newest first, with its actor.
+    const { actions } = await s.history.listOperatorActions({ target: "qp1" });
+    expect(actions.map((a) => [a.action, a.actor])).toEqual([
+      ["queue.resume", "api"],
+      ["queue.pause", "api"],
+      ["queue.pause", "api"],
+    ]);
   });
 
   it("keeps a paused queue listed while it is idle, and lists and reads every known queue", async () => {
@@ -98,6 +105,11 @@ describe("QueueService", () => {
     expect((await s.queues.getQueue({ name: "ql1" })).queue).toMatchObject({ leased: 2n, ready: 2n });
     // No limits again: everything ready is leased.
     const cleared = await s.queues.setQueueLimits({ name: "ql1", limits: {} });
+    const { actions } = await s.history.listOperatorActions({ target: "ql1", action: "queue.limits" });
+    expect(actions.map((a) => a.details)).toEqual([
+      { maxRunning: 0, maxStarts: 0, perMs: 0 },
+      { maxRunning: 2, maxStarts: 0, perMs: 0 },
+    ]);
     expect(cleared.queue!.limits).toBeUndefined();
     expect((await s.worker.leaseJobs({ workerId: "wl3", queues: ["ql1"], maxJobs: 10 })).jobs).toHaveLength(2);
   });
@@ -132,5 +144,19 @@ describe("QueueService", () => {
       expect([limits, err]).toMatchObject([limits, { code: Code.InvalidArgument }]);
     }
     expect((await s.queues.getQueue({ name: "ql3" })).queue!.limits).toBeUndefined();
+  });
+
+  it("changes nothing when history cannot record the change: unavailable", async () => {
+    const cut = await startStack({ historyUrl: await deadUrl() });
+    try {
+      const err = await cut.queues.pauseQueue({ name: "qh1" }).catch((e: unknown) => ConnectError.from(e));
+      expect(err).toMatchObject({ code: Code.Unavailable });
+      const limits = await cut.queues.setQueueLimits({ name: "qh1", limits: { maxRunning: 1 } }).catch((e: unknown) => ConnectError.from(e));
+      expect(limits).toMatchObject({ code: Code.Unavailable });
+      expect((await cut.queues.getQueue({ name: "qh1" })).queue).toMatchObject({ paused: false });
+      expect((await cut.queues.getQueue({ name: "qh1" })).queue!.limits).toBeUndefined();
+    } finally {
+      await cut.close();
+    }
   });
 });

@@ -20,7 +20,8 @@ const DAY_MS = 86_400_000;
  * QueueService: the scheduler's queues as Redis holds them, their pause and their limits. Both
  * are fields of the queue's meta hash that the lease script reads, so they hold on every
  * replica from the answer on; resuming or raising a limit wakes the workers waiting on the
- * queue at once.
+ * queue at once. Each change is recorded in history's operator actions, with the verified
+ * actor, before it is made: history down, nothing changes (`unavailable`).
  */
 export const queueService = (d: Deps): ServiceImpl<typeof QueueService> => ({
   async listQueues() {
@@ -35,6 +36,7 @@ export const queueService = (d: Deps): ServiceImpl<typeof QueueService> => ({
   async pauseQueue(req, ctx) {
     const name = checkName(req.name);
     const actor = actorOf(ctx, "api");
+    await d.history.recordOperatorAction({ actor, action: "queue.pause", target: name }, ctx.signal);
     await d.store.pause(name, actor);
     d.logger.info({ queue: name, actor }, "queue paused");
     return { queue: await readOne(d, name) };
@@ -43,17 +45,21 @@ export const queueService = (d: Deps): ServiceImpl<typeof QueueService> => ({
   async setQueueLimits(req, ctx) {
     const name = checkName(req.name);
     const limits = parseLimits(req.limits);
+    const actor = actorOf(ctx, "api");
+    await d.history.recordOperatorAction({ actor, action: "queue.limits", target: name, details: { ...limits } }, ctx.signal);
     const ready = await d.store.setLimits(name, limits);
     if (ready.size > 0) await d.waiters.announce([{ queue: name, ready }]);
-    d.logger.info({ queue: name, actor: actorOf(ctx, "api"), limits }, "queue limits set");
+    d.logger.info({ queue: name, actor, limits }, "queue limits set");
     return { queue: await readOne(d, name) };
   },
 
   async resumeQueue(req, ctx) {
     const name = checkName(req.name);
+    const actor = actorOf(ctx, "api");
+    await d.history.recordOperatorAction({ actor, action: "queue.resume", target: name }, ctx.signal);
     const ready = await d.store.resume(name);
     if (ready.size > 0) await d.waiters.announce([{ queue: name, ready }]);
-    d.logger.info({ queue: name, actor: actorOf(ctx, "api") }, "queue resumed");
+    d.logger.info({ queue: name, actor }, "queue resumed");
     return { queue: await readOne(d, name) };
   },
 });

@@ -6,7 +6,7 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { Worker } from "./history_pb.js";
+import type { OperatorAction, Worker } from "./history_pb.js";
 import { file_taskflow_v1_history } from "./history_pb.js";
 import type { Job, JobEvent, JobStatus } from "./job_pb.js";
 import { file_taskflow_v1_job } from "./job_pb.js";
@@ -16,7 +16,45 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskflow/v1/ingest.proto.
  */
 export const file_taskflow_v1_ingest: GenFile = /*@__PURE__*/
-  fileDesc("Chh0YXNrZmxvdy92MS9pbmdlc3QucHJvdG8SC3Rhc2tmbG93LnYxIlsKEUluc2VydEpvYnNSZXF1ZXN0Eh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2ISDQoFYWN0b3IYAiABKAkSFwoPcmVxdWVzdF9kaWdlc3RzGAMgAygJIjQKEkluc2VydEpvYnNSZXNwb25zZRIeCgRqb2JzGAEgAygLMhAudGFza2Zsb3cudjEuSm9iIjwKE0FwcGVuZEV2ZW50c1JlcXVlc3QSJQoGZXZlbnRzGAEgAygLMhUudGFza2Zsb3cudjEuSm9iRXZlbnQicQoUQXBwZW5kRXZlbnRzUmVzcG9uc2USEAoIYXBwZW5kZWQYASABKAUSFwoPdW5rbm93bl9qb2JfaWRzGAIgAygJEi4KD2NsYXNoaW5nX2V2ZW50cxgDIAMoCzIVLnRhc2tmbG93LnYxLkV2ZW50UmVmIicKCEV2ZW50UmVmEg4KBmpvYl9pZBgBIAEoCRILCgNzZXEYAiABKAUiPAoUVXBzZXJ0V29ya2Vyc1JlcXVlc3QSJAoHd29ya2VycxgBIAMoCzITLnRhc2tmbG93LnYxLldvcmtlciIXChVVcHNlcnRXb3JrZXJzUmVzcG9uc2UinAEKGUxpc3RVbmZpbmlzaGVkSm9ic1JlcXVlc3QSMgoOY3JlYXRlZF9iZWZvcmUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGFmdGVyX2lkGAUgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBUoECAEQAkoECAMQBFIOdXBkYXRlZF9iZWZvcmVSCnBhZ2VfdG9rZW4iPAoaTGlzdFVuZmluaXNoZWRKb2JzUmVzcG9uc2USHgoEam9icxgBIAMoCzIQLnRhc2tmbG93LnYxLkpvYiIiChNHZXRKb2JTdGF0ZXNSZXF1ZXN0EgsKA2lkcxgBIAMoCSJWCghKb2JTdGF0ZRIKCgJpZBgBIAEoCRImCgZzdGF0dXMYAiABKA4yFi50YXNrZmxvdy52MS5Kb2JTdGF0dXMSFgoObGFzdF9ldmVudF9zZXEYAyABKAUiPQoUR2V0Sm9iU3RhdGVzUmVzcG9uc2USJQoGc3RhdGVzGAEgAygLMhUudGFza2Zsb3cudjEuSm9iU3RhdGUyzgMKFEhpc3RvcnlJbmdlc3RTZXJ2aWNlEk0KCkluc2VydEpvYnMSHi50YXNrZmxvdy52MS5JbnNlcnRKb2JzUmVxdWVzdBofLnRhc2tmbG93LnYxLkluc2VydEpvYnNSZXNwb25zZRJTCgxBcHBlbmRFdmVudHMSIC50YXNrZmxvdy52MS5BcHBlbmRFdmVudHNSZXF1ZXN0GiEudGFza2Zsb3cudjEuQXBwZW5kRXZlbnRzUmVzcG9uc2USVgoNVXBzZXJ0V29ya2VycxIhLnRhc2tmbG93LnYxLlVwc2VydFdvcmtlcnNSZXF1ZXN0GiIudGFza2Zsb3cudjEuVXBzZXJ0V29ya2Vyc1Jlc3BvbnNlEmUKEkxpc3RVbmZpbmlzaGVkSm9icxImLnRhc2tmbG93LnYxLkxpc3RVbmZpbmlzaGVkSm9ic1JlcXVlc3QaJy50YXNrZmxvdy52MS5MaXN0VW5maW5pc2hlZEpvYnNSZXNwb25zZRJTCgxHZXRKb2JTdGF0ZXMSIC50YXNrZmxvdy52MS5HZXRKb2JTdGF0ZXNSZXF1ZXN0GiEudGFza2Zsb3cudjEuR2V0Sm9iU3RhdGVzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_taskflow_v1_history, file_taskflow_v1_job]);
+  fileDesc("Chh0YXNrZmxvdy92MS9pbmdlc3QucHJvdG8SC3Rhc2tmbG93LnYxIkwKHFJlY29yZE9wZXJhdG9yQWN0aW9uc1JlcXVlc3QSLAoHYWN0aW9ucxgBIAMoCzIbLnRhc2tmbG93LnYxLk9wZXJhdG9yQWN0aW9uIk0KHVJlY29yZE9wZXJhdG9yQWN0aW9uc1Jlc3BvbnNlEiwKB2FjdGlvbnMYASADKAsyGy50YXNrZmxvdy52MS5PcGVyYXRvckFjdGlvbiJbChFJbnNlcnRKb2JzUmVxdWVzdBIeCgRqb2JzGAEgAygLMhAudGFza2Zsb3cudjEuSm9iEg0KBWFjdG9yGAIgASgJEhcKD3JlcXVlc3RfZGlnZXN0cxgDIAMoCSI0ChJJbnNlcnRKb2JzUmVzcG9uc2USHgoEam9icxgBIAMoCzIQLnRhc2tmbG93LnYxLkpvYiI8ChNBcHBlbmRFdmVudHNSZXF1ZXN0EiUKBmV2ZW50cxgBIAMoCzIVLnRhc2tmbG93LnYxLkpvYkV2ZW50InEKFEFwcGVuZEV2ZW50c1Jlc3BvbnNlEhAKCGFwcGVuZGVkGAEgASgFEhcKD3Vua25vd25fam9iX2lkcxgCIAMoCRIuCg9jbGFzaGluZ19ldmVudHMYAyADKAsyFS50YXNrZmxvdy52MS5FdmVudFJlZiInCghFdmVudFJlZhIOCgZqb2JfaWQYASABKAkSCwoDc2VxGAIgASgFIjwKFFVwc2VydFdvcmtlcnNSZXF1ZXN0EiQKB3dvcmtlcnMYASADKAsyEy50YXNrZmxvdy52MS5Xb3JrZXIiFwoVVXBzZXJ0V29ya2Vyc1Jlc3BvbnNlIpwBChlMaXN0VW5maW5pc2hlZEpvYnNSZXF1ZXN0EjIKDmNyZWF0ZWRfYmVmb3JlGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghhZnRlcl9pZBgFIAEoCRIRCglwYWdlX3NpemUYAiABKAVKBAgBEAJKBAgDEARSDnVwZGF0ZWRfYmVmb3JlUgpwYWdlX3Rva2VuIjwKGkxpc3RVbmZpbmlzaGVkSm9ic1Jlc3BvbnNlEh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2IiIgoTR2V0Sm9iU3RhdGVzUmVxdWVzdBILCgNpZHMYASADKAkiVgoISm9iU3RhdGUSCgoCaWQYASABKAkSJgoGc3RhdHVzGAIgASgOMhYudGFza2Zsb3cudjEuSm9iU3RhdHVzEhYKDmxhc3RfZXZlbnRfc2VxGAMgASgFIj0KFEdldEpvYlN0YXRlc1Jlc3BvbnNlEiUKBnN0YXRlcxgBIAMoCzIVLnRhc2tmbG93LnYxLkpvYlN0YXRlMr4EChRIaXN0b3J5SW5nZXN0U2VydmljZRJNCgpJbnNlcnRKb2JzEh4udGFza2Zsb3cudjEuSW5zZXJ0Sm9ic1JlcXVlc3QaHy50YXNrZmxvdy52MS5JbnNlcnRKb2JzUmVzcG9uc2USUwoMQXBwZW5kRXZlbnRzEiAudGFza2Zsb3cudjEuQXBwZW5kRXZlbnRzUmVxdWVzdBohLnRhc2tmbG93LnYxLkFwcGVuZEV2ZW50c1Jlc3BvbnNlElYKDVVwc2VydFdvcmtlcnMSIS50YXNrZmxvdy52MS5VcHNlcnRXb3JrZXJzUmVxdWVzdBoiLnRhc2tmbG93LnYxLlVwc2VydFdvcmtlcnNSZXNwb25zZRJlChJMaXN0VW5maW5pc2hlZEpvYnMSJi50YXNrZmxvdy52MS5MaXN0VW5maW5pc2hlZEpvYnNSZXF1ZXN0GicudGFza2Zsb3cudjEuTGlzdFVuZmluaXNoZWRKb2JzUmVzcG9uc2USUwoMR2V0Sm9iU3RhdGVzEiAudGFza2Zsb3cudjEuR2V0Sm9iU3RhdGVzUmVxdWVzdBohLnRhc2tmbG93LnYxLkdldEpvYlN0YXRlc1Jlc3BvbnNlEm4KFVJlY29yZE9wZXJhdG9yQWN0aW9ucxIpLnRhc2tmbG93LnYxLlJlY29yZE9wZXJhdG9yQWN0aW9uc1JlcXVlc3QaKi50YXNrZmxvdy52MS5SZWNvcmRPcGVyYXRvckFjdGlvbnNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_taskflow_v1_history, file_taskflow_v1_job]);
+
+/**
+ * @generated from message taskflow.v1.RecordOperatorActionsRequest
+ */
+export type RecordOperatorActionsRequest = Message<"taskflow.v1.RecordOperatorActionsRequest"> & {
+  /**
+   * 1 to 100 actions.
+   *
+   * @generated from field: repeated taskflow.v1.OperatorAction actions = 1;
+   */
+  actions: OperatorAction[];
+};
+
+/**
+ * Describes the message taskflow.v1.RecordOperatorActionsRequest.
+ * Use `create(RecordOperatorActionsRequestSchema)` to create a new message.
+ */
+export const RecordOperatorActionsRequestSchema: GenMessage<RecordOperatorActionsRequest> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 0);
+
+/**
+ * @generated from message taskflow.v1.RecordOperatorActionsResponse
+ */
+export type RecordOperatorActionsResponse = Message<"taskflow.v1.RecordOperatorActionsResponse"> & {
+  /**
+   * The actions as recorded, with their ids and times, in order.
+   *
+   * @generated from field: repeated taskflow.v1.OperatorAction actions = 1;
+   */
+  actions: OperatorAction[];
+};
+
+/**
+ * Describes the message taskflow.v1.RecordOperatorActionsResponse.
+ * Use `create(RecordOperatorActionsResponseSchema)` to create a new message.
+ */
+export const RecordOperatorActionsResponseSchema: GenMessage<RecordOperatorActionsResponse> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 1);
 
 /**
  * @generated from message taskflow.v1.InsertJobsRequest
@@ -53,7 +91,7 @@ export type InsertJobsRequest = Message<"taskflow.v1.InsertJobsRequest"> & {
  * Use `create(InsertJobsRequestSchema)` to create a new message.
  */
 export const InsertJobsRequestSchema: GenMessage<InsertJobsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 0);
+  messageDesc(file_taskflow_v1_ingest, 2);
 
 /**
  * @generated from message taskflow.v1.InsertJobsResponse
@@ -74,7 +112,7 @@ export type InsertJobsResponse = Message<"taskflow.v1.InsertJobsResponse"> & {
  * Use `create(InsertJobsResponseSchema)` to create a new message.
  */
 export const InsertJobsResponseSchema: GenMessage<InsertJobsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 1);
+  messageDesc(file_taskflow_v1_ingest, 3);
 
 /**
  * @generated from message taskflow.v1.AppendEventsRequest
@@ -91,7 +129,7 @@ export type AppendEventsRequest = Message<"taskflow.v1.AppendEventsRequest"> & {
  * Use `create(AppendEventsRequestSchema)` to create a new message.
  */
 export const AppendEventsRequestSchema: GenMessage<AppendEventsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 2);
+  messageDesc(file_taskflow_v1_ingest, 4);
 
 /**
  * @generated from message taskflow.v1.AppendEventsResponse
@@ -125,7 +163,7 @@ export type AppendEventsResponse = Message<"taskflow.v1.AppendEventsResponse"> &
  * Use `create(AppendEventsResponseSchema)` to create a new message.
  */
 export const AppendEventsResponseSchema: GenMessage<AppendEventsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 3);
+  messageDesc(file_taskflow_v1_ingest, 5);
 
 /**
  * EventRef names one event of a job's trail.
@@ -149,7 +187,7 @@ export type EventRef = Message<"taskflow.v1.EventRef"> & {
  * Use `create(EventRefSchema)` to create a new message.
  */
 export const EventRefSchema: GenMessage<EventRef> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 4);
+  messageDesc(file_taskflow_v1_ingest, 6);
 
 /**
  * @generated from message taskflow.v1.UpsertWorkersRequest
@@ -168,7 +206,7 @@ export type UpsertWorkersRequest = Message<"taskflow.v1.UpsertWorkersRequest"> &
  * Use `create(UpsertWorkersRequestSchema)` to create a new message.
  */
 export const UpsertWorkersRequestSchema: GenMessage<UpsertWorkersRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 5);
+  messageDesc(file_taskflow_v1_ingest, 7);
 
 /**
  * @generated from message taskflow.v1.UpsertWorkersResponse
@@ -181,7 +219,7 @@ export type UpsertWorkersResponse = Message<"taskflow.v1.UpsertWorkersResponse">
  * Use `create(UpsertWorkersResponseSchema)` to create a new message.
  */
 export const UpsertWorkersResponseSchema: GenMessage<UpsertWorkersResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 6);
+  messageDesc(file_taskflow_v1_ingest, 8);
 
 /**
  * @generated from message taskflow.v1.ListUnfinishedJobsRequest
@@ -217,7 +255,7 @@ export type ListUnfinishedJobsRequest = Message<"taskflow.v1.ListUnfinishedJobsR
  * Use `create(ListUnfinishedJobsRequestSchema)` to create a new message.
  */
 export const ListUnfinishedJobsRequestSchema: GenMessage<ListUnfinishedJobsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 7);
+  messageDesc(file_taskflow_v1_ingest, 9);
 
 /**
  * @generated from message taskflow.v1.ListUnfinishedJobsResponse
@@ -237,7 +275,7 @@ export type ListUnfinishedJobsResponse = Message<"taskflow.v1.ListUnfinishedJobs
  * Use `create(ListUnfinishedJobsResponseSchema)` to create a new message.
  */
 export const ListUnfinishedJobsResponseSchema: GenMessage<ListUnfinishedJobsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 8);
+  messageDesc(file_taskflow_v1_ingest, 10);
 
 /**
  * @generated from message taskflow.v1.GetJobStatesRequest
@@ -256,7 +294,7 @@ export type GetJobStatesRequest = Message<"taskflow.v1.GetJobStatesRequest"> & {
  * Use `create(GetJobStatesRequestSchema)` to create a new message.
  */
 export const GetJobStatesRequestSchema: GenMessage<GetJobStatesRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 9);
+  messageDesc(file_taskflow_v1_ingest, 11);
 
 /**
  * @generated from message taskflow.v1.JobState
@@ -283,7 +321,7 @@ export type JobState = Message<"taskflow.v1.JobState"> & {
  * Use `create(JobStateSchema)` to create a new message.
  */
 export const JobStateSchema: GenMessage<JobState> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 10);
+  messageDesc(file_taskflow_v1_ingest, 12);
 
 /**
  * @generated from message taskflow.v1.GetJobStatesResponse
@@ -302,7 +340,7 @@ export type GetJobStatesResponse = Message<"taskflow.v1.GetJobStatesResponse"> &
  * Use `create(GetJobStatesResponseSchema)` to create a new message.
  */
 export const GetJobStatesResponseSchema: GenMessage<GetJobStatesResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 11);
+  messageDesc(file_taskflow_v1_ingest, 13);
 
 /**
  * HistoryIngestService is how the scheduler writes to history. It is
@@ -364,6 +402,17 @@ export const HistoryIngestService: GenService<{
     methodKind: "unary";
     input: typeof GetJobStatesRequestSchema;
     output: typeof GetJobStatesResponseSchema;
+  },
+  /**
+   * Records what operators did (actor, action, target, details; history
+   * sets id and at), before the scheduler carries it out.
+   *
+   * @generated from rpc taskflow.v1.HistoryIngestService.RecordOperatorActions
+   */
+  recordOperatorActions: {
+    methodKind: "unary";
+    input: typeof RecordOperatorActionsRequestSchema;
+    output: typeof RecordOperatorActionsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_taskflow_v1_ingest, 0);

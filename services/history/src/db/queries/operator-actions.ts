@@ -1,0 +1,56 @@
+import type { Queryable } from "../queryable.js";
+
+/** An operator's action as the scheduler reports it. */
+export interface OperatorActionInput {
+  actor: string;
+  action: string;
+  target: string;
+  details: Record<string, unknown>;
+}
+
+/** An action as recorded: with its id and history's time. */
+export interface OperatorActionRow extends OperatorActionInput {
+  id: string;
+  at: Date;
+}
+
+const COLUMNS = "id::text AS id, at, actor, action, target, details";
+
+/** Records `actions` in one statement, in order; resolves to them as stored. */
+export async function recordOperatorActions(db: Queryable, actions: readonly OperatorActionInput[]): Promise<OperatorActionRow[]> {
+  if (actions.length === 0) return [];
+  const { rows } = await db.query<OperatorActionRow>({
+    name: "history_record_operator_actions",
+    text: `INSERT INTO operator_actions (actor, action, target, details)
+           SELECT actor, action, target, details
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[]) WITH ORDINALITY AS a(actor, action, target, details, ord)
+           ORDER BY ord
+           RETURNING ${COLUMNS}`,
+    values: [actions.map((a) => a.actor), actions.map((a) => a.action), actions.map((a) => a.target), actions.map((a) => JSON.stringify(a.details))],
+  });
+  return rows.sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)));
+}
+
+export interface ListOperatorActionsQuery {
+  /** Id of the last action of the previous page (newest first: only older ones follow). */
+  beforeId: string | undefined;
+  limit: number;
+  /** "" for any. */
+  target: string;
+  action: string;
+}
+
+/** Actions newest first, before a cursor, optionally of one target and one kind. */
+export async function listOperatorActions(db: Queryable, q: ListOperatorActionsQuery): Promise<OperatorActionRow[]> {
+  const { rows } = await db.query<OperatorActionRow>({
+    name: "history_list_operator_actions",
+    text: `SELECT ${COLUMNS} FROM operator_actions
+           WHERE ($1::bigint IS NULL OR id < $1::bigint)
+             AND ($2::text = '' OR target = $2::text)
+             AND ($3::text = '' OR action = $3::text)
+           ORDER BY id DESC
+           LIMIT $4`,
+    values: [q.beforeId ?? null, q.target, q.action, q.limit],
+  });
+  return rows;
+}
