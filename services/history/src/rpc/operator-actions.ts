@@ -58,7 +58,7 @@ function parseAction(a: OperatorAction, i: number): OperatorActionInput {
   for (const [field, value] of [["actor", a.actor], ["action", a.action], ["target", a.target]] as const) {
     if (value === "" || value.length > MAX_TEXT) throw invalidArgument(`actions[${i}].${field}: must be 1 to ${MAX_TEXT} characters`);
   }
-  const details = (a.details ?? {}) as unknown as JsonObject;
+  const details: JsonObject = a.details ?? {};
   const json = JSON.stringify(details);
   if (Buffer.byteLength(json, "utf8") > MAX_DETAILS_BYTES) throw invalidArgument(`actions[${i}].details: must be at most ${MAX_DETAILS_BYTES} bytes as JSON`);
   return { actor: a.actor, action: a.action, target: a.target, details: JSON.parse(json) as Record<string, unknown> };
