@@ -7,7 +7,7 @@ import tseslint from "typescript-eslint";
 
 const SERVICES = ["@taskflow/scheduler", "@taskflow/history", "@taskflow/worker"];
 const TESTING = ["@taskflow/testkit", "@taskflow/test-stack", "@taskflow/e2e", "@taskflow/test-helpers"];
-const TOOLS = ["@taskflow/devstack", "@taskflow/bench", "@taskflow/chaos"];
+const TOOLS = ["@taskflow/devstack", "@taskflow/bench", "@taskflow/chaos", "@taskflow/cli"];
 
 /** Imports of another package's files instead of its public entry, by name or by relative path. */
 const deepImports = {

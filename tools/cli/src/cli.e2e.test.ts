@@ -1,0 +1,195 @@
+import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { eventually, spawnTestStack, type TestStack } from "@taskflow/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+/** The built command, run as a user runs it (the test build step, `turbo run build`, makes it). */
+const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+const WORKER_ID = "cli-test-worker";
+/** A second queue the stack's worker serves, for pausing without holding up "default". */
+const HELD = "held";
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let stack: TestStack;
+let dir: string;
+
+/** Runs `taskflow ...args` against the stack, through the environment, and collects what it printed. */
+function taskflow(...args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const env = { ...process.env, TASKFLOW_SCHEDULER_URL: stack.schedulerUrl, TASKFLOW_HISTORY_URL: stack.historyUrl };
+    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Runs `taskflow ...args --json`, expecting exit code `code`, and parses the document. */
+async function json(args: string[], code = 0): Promise<any> {
+  const run = await taskflow(...args, "--json");
+  expect(run.code, `taskflow ${args.join(" ")}: ${run.stderr}`).toBe(code);
+  return JSON.parse(run.stdout);
+}
+
+beforeAll(async () => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build it with pnpm exec turbo run build`);
+  dir = await mkdtemp(join(tmpdir(), "taskflow-cli-"));
+  stack = await spawnTestStack({ schedulers: 1, histories: 1, worker: { WORKER_QUEUES: `default,${HELD}`, WORKER_ID } });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+});
+
+describe("taskflow against a running stack", () => {
+  let echoId: string;
+
+  it("submit --wait prints the completed job with its result", async () => {
+    const job = await json(["submit", "echo", "--payload", '{"order":{"id":42},"note":"cli e2e"}', "--wait", "--max-attempts", "2"]);
+    expect(job.status).toBe("JOB_STATUS_COMPLETED");
+    expect(job.result).toEqual({ order: { id: 42 }, note: "cli e2e" });
+    expect(job.maxAttempts).toBe(2);
+    echoId = job.id;
+  });
+
+  it("submit --wait exits 1 with the job when it fails", async () => {
+    const run = await taskflow("submit", "fail", "--payload", '{"message":"no luck"}', "--max-attempts", "1", "--wait");
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/status:\s+FAILED/);
+    expect(run.stdout).toContain("no luck");
+  });
+
+  it("list finds the job by its filters, and not by others", async () => {
+    const found = await json(["list", "--status", "completed", "--type", "echo", "--payload-contains", '{"order":{"id":42}}', "--created-from", "1h"]);
+    expect(found.jobs.map((j: any) => j.id)).toEqual([echoId]);
+    const failed = await json(["list", "--status", "failed"]);
+    expect(failed.jobs.map((j: any) => j.type)).toEqual(["fail"]);
+    const none = await json(["list", "--payload-contains", '{"order":{"id":43}}']);
+    expect(none.jobs).toEqual([]);
+    const text = await taskflow("list", "--queue", "default", "--limit", "1", "--oldest");
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^ID\s+TYPE\s+QUEUE\s+STATUS/);
+    expect(text.stdout).toContain(echoId);
+    expect(text.stdout).toContain("(the first 1; --limit shows more)");
+  });
+
+  it("get --events shows the audit trail", async () => {
+    const job = await json(["get", echoId, "--events"]);
+    expect(job.id).toBe(echoId);
+    expect(job.events.map((e: any) => e.type)).toEqual(["JOB_EVENT_TYPE_SUBMITTED", "JOB_EVENT_TYPE_STARTED", "JOB_EVENT_TYPE_COMPLETED"]);
+    const text = await taskflow("get", echoId, "--events");
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/status:\s+COMPLETED/);
+    for (const event of ["SUBMITTED", "STARTED", "COMPLETED"]) expect(text.stdout).toContain(event);
+  });
+
+  it("cancel stops a delayed job", async () => {
+    const job = await json(["submit", "echo", "--delay", "1h"]);
+    expect(job.status).toBe("JOB_STATUS_PENDING");
+    const run = await taskflow("cancel", job.id, "--reason", "not needed");
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toBe(`${job.id}  CANCELLED\n`);
+    const after = await json(["get", job.id, "--events"]);
+    expect(after.status).toBe("JOB_STATUS_CANCELLED");
+    const cancelled = after.events.at(-1);
+    expect(cancelled.type).toBe("JOB_EVENT_TYPE_CANCELLED");
+    expect(JSON.stringify(cancelled)).toContain("not needed");
+  });
+
+  it("pause holds a queue's jobs, resume lets them run, limits show on the queue", async () => {
+    const paused = await json(["pause", HELD]);
+    expect(paused.paused).toBe(true);
+    const job = await json(["submit", "echo", "--queue", HELD]);
+    // A worker serving the queue leases within milliseconds: a second of PENDING means held.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect((await json(["get", job.id])).status).toBe("JOB_STATUS_PENDING");
+    const queues = await taskflow("queues");
+    expect(queues.stdout).toMatch(new RegExp(`^${HELD}\\s+1\\s+0\\s+0\\s+\\d+\\s+0\\s+\\S.*\\s+yes\\s+none$`, "m"));
+
+    expect((await json(["resume", HELD])).paused).toBe(false);
+    const watched = await taskflow("watch", job.id, "--interval", "200ms");
+    expect(watched.code, watched.stderr).toBe(0);
+    expect(watched.stdout).toContain("status: COMPLETED");
+    expect(watched.stdout).toMatch(/event: +\d+ +\S+ +COMPLETED/);
+
+    await json(["limits", HELD, "--max-running", "3", "--max-starts", "10", "--per", "2s"]);
+    const limited = await json(["queue", HELD]);
+    expect(limited.limits).toEqual({ maxRunning: 3, maxStarts: 10, per: "2s" });
+    expect((await taskflow("queues")).stdout).toContain("max-running 3, max-starts 10 per 2s");
+    await json(["limits", HELD, "--clear"]);
+    expect((await json(["queue", HELD])).limits?.maxRunning ?? 0).toBe(0);
+  });
+
+  it("workers lists the stack's worker, and worker shows it", async () => {
+    const workers = await eventually(async () => {
+      const doc = await json(["workers", "--status", "healthy"]);
+      return doc.workers.length > 0 ? doc.workers : undefined;
+    });
+    expect(workers.map((w: any) => w.id)).toEqual([WORKER_ID]);
+    const worker = await json(["worker", WORKER_ID]);
+    expect(worker).toMatchObject({ id: WORKER_ID, status: "WORKER_STATUS_HEALTHY", queues: ["default", HELD] });
+    expect(Number(worker.jobsCompleted)).toBeGreaterThanOrEqual(2);
+    expect((await json(["workers", "--status", "gone"])).workers).toEqual([]);
+  });
+
+  it("stats over the last hour counts the jobs by status", async () => {
+    const stats = await json(["stats", "--last", "1h", "--bucket", "minute"]);
+    expect(stats.created).toMatchObject({ completed: "2", failed: "1", cancelled: "1", total: "4" });
+    expect(stats.bucket).toBe("STATS_BUCKET_MINUTE");
+    const echoOnly = await json(["stats", "--last", "1h", "--type", "echo", "--queue", "default"]);
+    expect(echoOnly.created).toMatchObject({ completed: "1", cancelled: "1", total: "2" });
+    const text = await taskflow("stats");
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/created:\s+4 \(pending 0, processing 0, completed 2, failed 1, cancelled 1\)/);
+    expect(text.stdout).toContain("no luck");
+  });
+
+  it("audit export writes NDJSON to a file and to stdout", async () => {
+    const file = join(dir, "audit.ndjson");
+    const summary = await json(["audit", "export", "--last", "24h", "--output", file]);
+    const lines = (await readFile(file, "utf8")).split("\n").filter((l) => l !== "");
+    expect(summary).toMatchObject({ file, events: lines.length });
+    const events = lines.map((l) => JSON.parse(l));
+    expect(events.filter((e) => JSON.stringify(e).includes(echoId)).length).toBe(3);
+    const stdout = await taskflow("audit", "export", "--type", "echo", "--queue", HELD);
+    expect(stdout.code).toBe(0);
+    const held = stdout.stdout.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
+    expect(held.length).toBe(3);
+  });
+
+  it("a bad command line exits 2 with a message", async () => {
+    const badDelay = await taskflow("submit", "echo", "--delay", "soon");
+    expect(badDelay.code).toBe(2);
+    expect(badDelay.stderr).toContain("--delay");
+    const both = await taskflow("submit", "echo", "--delay", "5s", "--run-at", "2030-01-01T00:00:00Z");
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain("--delay and --run-at cannot be used together");
+    const badStatus = await taskflow("list", "--status", "done");
+    expect(badStatus.code).toBe(2);
+    expect(badStatus.stderr).toContain('unknown status "done"');
+    expect((await taskflow("frobnicate")).code).toBe(2);
+  });
+
+  it("a refused call exits 1 with its code", async () => {
+    const missing = await taskflow("get", randomUUID());
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^not_found: /);
+    const unreachable = await taskflow("queues", "--scheduler", "http://127.0.0.1:1");
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toMatch(/^unavailable: /);
+  });
+});

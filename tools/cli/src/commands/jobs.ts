@@ -1,0 +1,176 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Command } from "commander";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { isTerminal, JobStatus, type Job, type JobEvent, type TaskFlowClient } from "@taskflow/client";
+import { contextOf, type Context } from "../context.js";
+import { EXIT_REFUSED } from "../errors.js";
+import {
+  collect,
+  collectJobStatuses,
+  durationMs,
+  integerIn,
+  jsonObject,
+  pointInTime,
+  toJobFilter,
+  toSubmitInput,
+  type ListOptions,
+  type SubmitOptions,
+} from "../parse-options.js";
+import { eventRow, jobJson, renderEvents, renderJob, renderJobTable, statusName } from "./render-job.js";
+
+/** Ends the command with exit code 1 when the job ended FAILED or CANCELLED. */
+function exitByStatus(job: Job): void {
+  if (job.status !== JobStatus.COMPLETED) process.exitCode = EXIT_REFUSED;
+}
+
+/** Adds `submit`, `get`, `list`, `watch` and `cancel`. */
+export function addJobCommands(program: Command): void {
+  program
+    .command("submit")
+    .description("submit a job (with --wait, wait until it ends and print it; exit 1 if it failed or was cancelled)")
+    .argument("<type>", "job type, the handler's name (e.g. echo)")
+    .option("--payload <json>", "the handler's input, a JSON object", jsonObject)
+    .option("--queue <queue>", "queue (default: default)")
+    .option("--priority <n>", "0 to 1000; higher runs first in its queue", integerIn(0, 1000))
+    .option("--delay <duration>", "run no earlier than this from now (5s, 2m, 1h)", durationMs)
+    .option("--run-at <time>", "run no earlier than this ISO 8601 time", (t) => pointInTime(t))
+    .option("--max-attempts <n>", "attempts before the job fails for good (1 to 100)", integerIn(1, 100))
+    .option("--timeout <duration>", "time limit of one attempt (30s, 5m)", durationMs)
+    .option("--idempotency-key <key>", "a second submit with the same key returns the first job")
+    .option("--wait", "wait until the job ends, then print it")
+    .option("--wait-timeout <duration>", "give up waiting after this long", durationMs, 60_000)
+    .action(async (type: string, options: SubmitOptions & { wait?: boolean; waitTimeout: number }, command: Command) => {
+      const ctx = contextOf(command);
+      const input = toSubmitInput(type, options);
+      await ctx.withClient(async (client) => {
+        const submitted = await client.submit(input);
+        const job = options.wait === true ? await client.waitFor(submitted.id, { timeoutMs: options.waitTimeout }) : submitted;
+        ctx.print(jobJson(job), () => renderJob(job));
+        if (options.wait === true) exitByStatus(job);
+      });
+    });
+
+  program
+    .command("get")
+    .description("show a job, and with --events its audit trail")
+    .argument("<id>", "job id")
+    .option("--events", "add the job's audit trail")
+    .action(async (id: string, options: { events?: boolean }, command: Command) => {
+      const ctx = contextOf(command);
+      await ctx.withClient(async (client) => {
+        const job = await client.get(id);
+        const events = options.events === true ? await client.events(id) : undefined;
+        ctx.print(jobJson(job, events), () => renderJob(job) + (events === undefined ? "" : `\n${renderEvents(events)}`));
+      });
+    });
+
+  program
+    .command("list")
+    .description("list jobs from history, newest first; filters combine with AND")
+    .option("--status <status>", "pending, processing, completed, failed or cancelled (repeatable, or comma-separated)", collectJobStatuses)
+    .option("--type <type>", "job type (repeatable, or comma-separated)", collect)
+    .option("--queue <queue>", "queue (repeatable, or comma-separated)", collect)
+    .option("--worker <id>", "jobs whose latest attempt ran on this worker")
+    .option("--created-from <time>", "created at or after (ISO 8601, or a duration ago: 2h)", (t) => pointInTime(t))
+    .option("--created-to <time>", "created before", (t) => pointInTime(t))
+    .option("--finished-from <time>", "ended at or after", (t) => pointInTime(t))
+    .option("--finished-to <time>", "ended before", (t) => pointInTime(t))
+    .option("--payload-contains <json>", "payload contains this JSON object", jsonObject)
+    .option("--text <query>", "full-text search of payload values and errors (web search syntax)")
+    .option("--attempts-above <n>", "jobs with more attempts than this", integerIn(0, 1000))
+    .option("--oldest", "oldest first")
+    .option("--limit <n>", "at most this many jobs", integerIn(1, 1_000_000), 20)
+    .action(async (options: ListOptions, command: Command) => {
+      const ctx = contextOf(command);
+      await ctx.withClient(async (client) => {
+        const jobs = await firstJobs(client, options);
+        ctx.print({ jobs: jobs.map((j) => jobJson(j)) }, () => {
+          const more = jobs.length === options.limit ? `(the first ${jobs.length}; --limit shows more)\n` : "";
+          return renderJobTable(jobs) + more;
+        });
+      });
+    });
+
+  program
+    .command("watch")
+    .description("follow a job until it ends, printing status changes and audit events; exit 1 if it failed or was cancelled")
+    .argument("<id>", "job id")
+    .option("--interval <duration>", "time between looks", durationMs, 1000)
+    .action(async (id: string, options: { interval: number }, command: Command) => {
+      const ctx = contextOf(command);
+      await ctx.withClient(async (client) => {
+        const { job, events } = await watchJob(client, id, options.interval, ctx);
+        if (ctx.json) ctx.print(jobJson(job, events), () => "");
+        exitByStatus(job);
+      });
+    });
+
+  program
+    .command("cancel")
+    .description("cancel a pending or running job (a running one stays PROCESSING until its worker stops)")
+    .argument("<id>", "job id")
+    .option("--reason <reason>", "why, kept in the audit trail")
+    .action(async (id: string, options: { reason?: string }, command: Command) => {
+      const ctx = contextOf(command);
+      await ctx.withClient(async (client) => {
+        const answer = await client.cancel(id, options.reason);
+        const status = statusName(answer);
+        ctx.print({ id: answer.id, status }, () => `${answer.id}  ${status}\n`);
+      });
+    });
+}
+
+/** The first `options.limit` jobs matching the options, page after page. */
+async function firstJobs(client: TaskFlowClient, options: ListOptions): Promise<Job[]> {
+  const jobs: Job[] = [];
+  if (options.limit <= 0) return jobs;
+  for await (const job of client.listAll(toJobFilter(options))) {
+    jobs.push(job);
+    if (jobs.length >= options.limit) break;
+  }
+  return jobs;
+}
+
+/** How long `watch` keeps asking for a job history does not know yet (it may lag a submit). */
+const NOT_FOUND_GRACE_MS = 5_000;
+
+/**
+ * Looks at job `id` every `intervalMs` until it ends. In text mode it prints the status when it
+ * changes and each audit event once, as they appear. Returns the final job and its trail.
+ */
+async function watchJob(client: TaskFlowClient, id: string, intervalMs: number, ctx: Context): Promise<{ job: Job; events: JobEvent[] }> {
+  const giveUpMissingAt = Date.now() + NOT_FOUND_GRACE_MS;
+  let lastStatus: JobStatus | undefined;
+  let events: JobEvent[] = [];
+  for (;;) {
+    const job = await getOrUndefined(client, id, giveUpMissingAt);
+    if (job !== undefined) {
+      if (job.status !== lastStatus) {
+        if (!ctx.json) ctx.out(`status: ${statusName(job)}\n`);
+        lastStatus = job.status;
+      }
+      const seenSeq = events.at(-1)?.seq ?? 0;
+      if (job.lastEventSeq > seenSeq || isTerminal(job.status)) {
+        const all = await client.events(id);
+        const fresh = all.filter((e) => e.seq > seenSeq);
+        if (!ctx.json) for (const e of fresh) ctx.out(`event:  ${eventRow(e).filter((cell) => cell !== "").join("  ")}\n`);
+        events = all;
+      }
+      if (isTerminal(job.status)) {
+        if (!ctx.json) ctx.out(renderJob(job));
+        return { job, events };
+      }
+    }
+    await sleep(intervalMs);
+  }
+}
+
+/** The job, or undefined while history does not know it yet and the grace time lasts. */
+async function getOrUndefined(client: TaskFlowClient, id: string, giveUpAt: number): Promise<Job | undefined> {
+  try {
+    return await client.get(id);
+  } catch (err) {
+    if (err instanceof ConnectError && err.code === Code.NotFound && Date.now() < giveUpAt) return undefined;
+    throw err;
+  }
+}
