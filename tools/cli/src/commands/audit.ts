@@ -3,7 +3,9 @@ import { createWriteStream } from "node:fs";
 import { finished } from "node:stream/promises";
 import type { Writable } from "node:stream";
 import type { Command } from "commander";
+import { OperatorActionSchema } from "@taskflow/proto";
 import { contextOf } from "../context.js";
+import { inlineJson, messageJson, table, time } from "../format.js";
 import { collect, durationMs, pointInTime, timeWindow, type WindowOptions } from "../parse-options.js";
 
 /** Writes every chunk to `out`, waiting whenever it asks for a pause; returns the bytes and lines written. */
@@ -18,9 +20,27 @@ async function writeAll(chunks: AsyncIterable<Uint8Array>, out: Writable): Promi
   return { bytes, lines };
 }
 
-/** Adds `audit export`. */
+/** Adds `audit export` and `audit actions`. */
 export function addAuditCommands(program: Command): void {
-  const audit = program.command("audit").description("the audit trail of every job");
+  const audit = program.command("audit").description("the audit trail of every job, and what operators did");
+  audit
+    .command("actions")
+    .description("what operators did to queues (pause, resume, limits), newest first, with who did it")
+    .option("--queue <queue>", "only actions on this queue")
+    .option("--action <action>", "only actions of this kind: queue.pause, queue.resume or queue.limits")
+    .action(async (options: { queue?: string; action?: string }, command: Command) => {
+      const ctx = contextOf(command);
+      await ctx.withClient(async (client) => {
+        const actions = await client.operatorActions({ target: options.queue, action: options.action });
+        ctx.print({ actions: actions.map((a) => messageJson(OperatorActionSchema, a)) }, () =>
+          table(
+            ["AT", "ACTOR", "ACTION", "QUEUE", "DETAILS"],
+            actions.map((a) => [time(a.at) ?? "-", a.actor, a.action, a.target, inlineJson(a.details) ?? ""]),
+            "(no actions)",
+          ),
+        );
+      });
+    });
   audit
     .command("export")
     .description("export the audit trail of a time range (default the last 24 hours) as NDJSON, one event per line")
