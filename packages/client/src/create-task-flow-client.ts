@@ -139,7 +139,12 @@ export interface TaskFlowClient {
   operatorActions(filter?: { target?: string; action?: string }): Promise<OperatorAction[]>;
   /** Cancels a pending or running job; a running one reports PROCESSING until its worker stops. */
   cancel(id: string, reason?: string): Promise<{ id: string; status: JobStatus }>;
-  /** Resolves with the job once it is terminal. @throws WaitTimeoutError after `timeoutMs`. */
+  /**
+   * The job as it changes, pushed by history: first with its whole trail, then with each new
+   * event; ends after the job is terminal. @throws ConnectError `not_found` for an unknown id.
+   */
+  watch(id: string, options?: { signal?: AbortSignal }): AsyncIterable<{ job: Job; events: JobEvent[] }>;
+  /** Resolves with the job once it is terminal (following WatchJob). @throws WaitTimeoutError after `timeoutMs`. */
   waitFor(id: string, options?: WaitForOptions): Promise<Job>;
   /** Closes the client's connections. */
   close(): Promise<void>;
@@ -207,6 +212,7 @@ export function createTaskFlowClient(options: TaskFlowClientOptions): TaskFlowCl
       const res = await scheduler.cancelJob({ id, reason });
       return { id: res.id, status: res.status };
     },
+    watch: (id, watchOptions = {}) => watchJob(history, id, watchOptions.signal),
     waitFor: (id, waitOptions) => waitForJob(history, id, waitOptions),
     close: () => {
       schedulerTransport.close();
@@ -220,6 +226,10 @@ function requireJob(job: Job | undefined): Job {
   // The contract always fills `job`; an empty answer is a server bug worth a loud error.
   if (job === undefined) throw new Error("TaskFlow answered without a job");
   return job;
+}
+
+async function* watchJob(history: Client<typeof HistoryService>, id: string, signal?: AbortSignal): AsyncGenerator<{ job: Job; events: JobEvent[] }> {
+  for await (const m of history.watchJob({ jobId: id }, { signal })) yield { job: requireJob(m.job), events: m.events };
 }
 
 function requireQueue(queue: Queue | undefined): Queue {

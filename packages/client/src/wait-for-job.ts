@@ -30,11 +30,12 @@ const maxDelayMs = 1000;
 const defaultTimeoutMs = 60_000;
 
 /**
- * Polls history until job `id` is terminal and returns it. Polls start 25 ms apart and back off
- * to 1 s. A not_found is retried, because the scheduler acknowledges a submit before history
- * readers may see it on a replica.
+ * Waits until job `id` is terminal and returns it: follows history's WatchJob stream, which
+ * pushes each change as it is recorded (a history without it, `unimplemented`, is polled
+ * instead: 25 ms apart at first, backing off to 1 s). A not_found is retried the same way,
+ * because the scheduler acknowledges a submit before history readers may see it on a replica.
  * @throws WaitTimeoutError when the job is not terminal after `timeoutMs`.
- * @throws the signal's reason when `signal` aborts; any other ConnectError of GetJob.
+ * @throws the signal's reason when `signal` aborts; any other ConnectError of history.
  */
 export async function waitForJob(
   history: Client<typeof HistoryService>,
@@ -44,19 +45,51 @@ export async function waitForJob(
   const timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
   const deadline = Date.now() + timeoutMs;
   let delayMs = firstDelayMs;
-  let lastStatus: JobStatus | undefined;
+  const seen: { status?: JobStatus } = {};
+  let watching = true;
   for (;;) {
     options.signal?.throwIfAborted();
     const remainingMs = deadline - Date.now();
-    if (remainingMs <= 0) throw new WaitTimeoutError(id, timeoutMs, lastStatus);
-    const job = await getUnlessMissing(history, id, remainingMs, options.signal);
+    if (remainingMs <= 0) throw new WaitTimeoutError(id, timeoutMs, seen.status);
+    let job: Job | undefined;
+    try {
+      job = watching ? await watchUntilTerminal(history, id, remainingMs, options.signal, seen) : await getUnlessMissing(history, id, remainingMs, options.signal);
+    } catch (err) {
+      if (!watching || ConnectError.from(err).code !== Code.Unimplemented) throw err;
+      watching = false;
+      continue;
+    }
     if (job !== undefined) {
       if (isTerminal(job.status)) return job;
-      lastStatus = job.status;
+      seen.status = job.status;
     }
     const pauseMs = Math.min(delayMs, deadline - Date.now());
     if (pauseMs > 0) await pause(pauseMs, options.signal);
     delayMs = Math.min(delayMs * 2, maxDelayMs);
+  }
+}
+
+/**
+ * Follows WatchJob until the job is terminal and returns it; undefined when history does not
+ * know the job yet or the wait's deadline cut the stream. Notes every status seen in `seen`.
+ * @throws `unimplemented` from a history without WatchJob, as any other ConnectError.
+ */
+async function watchUntilTerminal(
+  history: Client<typeof HistoryService>,
+  id: string,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  seen: { status?: JobStatus },
+): Promise<Job | undefined> {
+  try {
+    for await (const { job } of history.watchJob({ jobId: id }, { timeoutMs, signal })) {
+      if (job === undefined) continue;
+      if (isTerminal(job.status)) return job;
+      seen.status = job.status;
+    }
+    return undefined;
+  } catch (err) {
+    return missingOrThrow(err, signal);
   }
 }
 
@@ -70,13 +103,18 @@ async function getUnlessMissing(
     const res = await history.getJob({ id }, { timeoutMs, signal });
     return res.job;
   } catch (err) {
-    const code = ConnectError.from(err).code;
-    if (code === Code.NotFound) return undefined;
-    // A poll cut short by our own deadline is a timeout of the wait, not an RPC failure.
-    if (code === Code.DeadlineExceeded && !signal?.aborted) return undefined;
-    if (signal?.aborted) throw signal.reason;
-    throw err;
+    return missingOrThrow(err, signal);
   }
+}
+
+/** Undefined for a job history does not know yet or a call cut by the wait's own deadline; otherwise throws. */
+function missingOrThrow(err: unknown, signal: AbortSignal | undefined): undefined {
+  const code = ConnectError.from(err).code;
+  if (code === Code.NotFound) return undefined;
+  // A call cut short by our own deadline is a timeout of the wait, not an RPC failure.
+  if (code === Code.DeadlineExceeded && !signal?.aborted) return undefined;
+  if (signal?.aborted) throw signal.reason;
+  throw err;
 }
 
 async function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {

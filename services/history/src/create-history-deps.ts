@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { HistoryConfig } from "./config.js";
+import { JobWatchHub } from "./db/job-notifications.js";
 import { createPool, endPool } from "./db/pool.js";
 import { StatementTimings, timed } from "./db/statements.js";
 import { createHistoryMetrics } from "./metrics.js";
@@ -36,13 +37,15 @@ export function createHistoryDeps(config: HistoryConfig, logger: Logger): Histor
     // The replica's pool is reported apart only when there is one.
     metrics: createHistoryMetrics(readPool === pool ? { primary: pool } : { primary: pool, replica: readPool }),
     pageTokens: new PageTokens(config.pageTokenSecret),
+    watch: new JobWatchHub(config.databaseUrl, logger.child({ component: "watch" })),
     config,
     logger,
   };
 }
 
-/** Ends the pools of {@link createHistoryDeps} and resolves once their connections are closed. */
-export async function endHistoryPools(d: Pick<HistoryDeps, "pool" | "readPool">): Promise<void> {
+/** Ends the pools and the watch connection of {@link createHistoryDeps} and resolves once their connections are closed. */
+export async function endHistoryPools(d: Pick<HistoryDeps, "pool" | "readPool" | "watch">): Promise<void> {
+  await d.watch.close();
   await endPool(d.pool);
   if (d.readPool !== d.pool) await endPool(d.readPool);
 }

@@ -19,6 +19,7 @@ import { listWorkers } from "./rpc/list-workers.js";
 import { listOperatorActions, recordOperatorActions } from "./rpc/operator-actions.js";
 import { createTextGuard } from "./rpc/text-guard.js";
 import { upsertWorkers } from "./rpc/upsert-workers.js";
+import { watchJob } from "./rpc/watch-job.js";
 
 /**
  * Largest request, in bytes: 16 MiB. InsertJobs carries whatever one SubmitJobs accepted at
@@ -64,6 +65,7 @@ export async function createServers(d: HistoryDeps, authenticator: Authenticator
       getStats: getStats(d),
       exportAuditTrail: exportAuditTrail(d),
       listOperatorActions: listOperatorActions(d),
+      watchJob: watchJob(d),
     },
   };
   const publicServer = await startServer({

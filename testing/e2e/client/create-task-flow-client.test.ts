@@ -134,6 +134,24 @@ describe("waitFor and events", () => {
     expect(jobResult(events[2]!)).toEqual({ ok: true, n: 2 });
   });
 
+  it("watch yields the job as history records it, each event once, and ends when the job is terminal", async () => {
+    const queue = uniqueQueue();
+    const worker = await handWorker(queue, ["work"]);
+    const { id } = await client.submit({ type: "work", queue });
+    const seen: { status: JobStatus; seqs: number[] }[] = [];
+    const watching = (async () => {
+      for await (const { job, events } of client.watch(id)) seen.push({ status: job.status, seqs: events.map((e) => e.seq) });
+    })();
+    await eventually(() => Promise.resolve(seen.length > 0 || undefined));
+    const leased = await worker.leaseOne();
+    await eventually(() => Promise.resolve(seen.some((m) => m.status === JobStatus.PROCESSING) || undefined));
+    await worker.complete(leased, { ok: true });
+    await watching;
+    expect(seen[0]).toEqual({ status: JobStatus.PENDING, seqs: [1] });
+    expect(seen.at(-1)!.status).toBe(JobStatus.COMPLETED);
+    expect(seen.flatMap((m) => m.seqs)).toEqual([1, 2, 3]);
+  });
+
   it("resolves with a failed job and its error", async () => {
     const queue = uniqueQueue();
     const worker = await handWorker(queue, ["work"]);

@@ -1,5 +1,6 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { HistoryIngestService } from "@taskflow/proto";
+import { notifyJobEvents } from "../db/job-notifications.js";
 import { appendEvents as storeEvents } from "../db/queries/append-events.js";
 import { observeIngest } from "../metrics.js";
 import type { HistoryDeps } from "./deps.js";
@@ -7,7 +8,7 @@ import { parseNewEvent } from "./parse-ingest.js";
 
 /**
  * AppendEvents: records each event once and moves each job to its newest event, in one
- * statement; idempotent. Events of unknown jobs are skipped and their ids answered; events whose
+ * statement, then tells watchers (see WatchJob); idempotent. Events of unknown jobs are skipped and their ids answered; events whose
  * (job_id, seq) history holds for another transition are not recorded and answered as
  * clashing_events. InvalidArgument, changing nothing, when any event is malformed.
  */
@@ -16,6 +17,8 @@ export const appendEvents =
   async (req) => {
     const events = req.events.map(parseNewEvent);
     const res = await observeIngest(d.metrics, "AppendEvents", events.length, () => storeEvents(d.db, events));
+    // WatchJob streams of these jobs, on every replica, read what was just committed.
+    if (res.appended > 0) await notifyJobEvents(d.db, events.map((e) => e.jobId));
     if (res.unknownJobIds.length > 0) {
       d.logger.warn({ job_ids: res.unknownJobIds }, "events of unknown jobs skipped");
     }

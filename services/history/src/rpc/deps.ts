@@ -4,6 +4,7 @@ import type { HistoryConfig } from "../config.js";
 import type { Queryable } from "../db/queryable.js";
 import type { StatementTimings } from "../db/statements.js";
 import type { HistoryMetrics } from "../metrics.js";
+import type { JobWatchHub } from "../db/job-notifications.js";
 import type { PageTokens } from "./page-token.js";
 
 /** What every handler uses. */
@@ -23,6 +24,8 @@ export interface HistoryDeps {
   /** Served at `GET /metrics`: ingest batches and their write time, pool use. */
   metrics: HistoryMetrics;
   pageTokens: PageTokens;
+  /** Wakes WatchJob streams when their job's events are recorded, on any replica. */
+  watch: JobWatchHub;
   config: HistoryConfig;
   logger: Logger;
 }

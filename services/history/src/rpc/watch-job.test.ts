@@ -1,0 +1,86 @@
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, type Client, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { HistoryIngestService, HistoryService, JobEventType, JobStatus, type WatchJobResponse } from "@taskflow/proto";
+import { createTestDatabase, rejection, type TestDatabase } from "@taskflow/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { quietLogger, uuidv7 } from "../../test/fixtures.js";
+import { HISTORY_DEFAULTS } from "../config.js";
+import { type RunningHistory, startHistory } from "../start-history.js";
+import { WATCH_RECHECK_MS } from "./watch-job.js";
+
+describe("WatchJob over gRPC, two history replicas on one database", () => {
+  let db: TestDatabase;
+  let writer: RunningHistory;
+  let reader: RunningHistory;
+  let ingest: Client<typeof HistoryIngestService>;
+  let reads: Client<typeof HistoryService>;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const config = { ...HISTORY_DEFAULTS, port: 0, internalPort: 0, databaseUrl: db.url };
+    writer = await startHistory(config, { logger: quietLogger });
+    reader = await startHistory(config, { logger: quietLogger });
+    ingest = createClient(HistoryIngestService, createGrpcTransport({ baseUrl: writer.internalUrl }));
+    reads = createClient(HistoryService, createGrpcTransport({ baseUrl: reader.url }));
+  });
+  afterAll(async () => {
+    await writer?.close();
+    await reader?.close();
+    await db?.drop();
+  });
+
+  const event = (jobId: string, seq: number, type: JobEventType, status: JobStatus) => ({
+    jobId, seq, type, status, attempt: 1, actor: "worker:w", workerId: "w", occurredAt: timestampFromMs(Date.now()),
+  });
+
+  it("sends the job and its trail, then each new event as another replica records it, and ends once the job is terminal", async () => {
+    const id = uuidv7();
+    await ingest.insertJobs({ jobs: [{ id, type: "t.watch", queue: "q", maxAttempts: 3 }] });
+    const stream = reads.watchJob({ jobId: id })[Symbol.asyncIterator]();
+    const next = async (): Promise<{ msg: WatchJobResponse; ms: number } | "ended"> => {
+      const t0 = Date.now();
+      const r = await stream.next();
+      return r.done === true ? "ended" : { msg: r.value, ms: Date.now() - t0 };
+    };
+    const first = await next();
+    if (first === "ended") throw new Error("the stream ended at once");
+    expect(first.msg.job).toMatchObject({ id, status: JobStatus.PENDING });
+    expect(first.msg.events.map((e) => e.type)).toEqual([JobEventType.SUBMITTED]);
+
+    // Recorded through the other replica: the watch hears of it by notification, well inside its recheck period.
+    const started = next();
+    await new Promise((r) => setTimeout(r, 100));
+    await ingest.appendEvents({ events: [event(id, 2, JobEventType.STARTED, JobStatus.PROCESSING)] });
+    const second = await started;
+    if (second === "ended") throw new Error("the stream ended before the job did");
+    expect(second.msg.job!.status).toBe(JobStatus.PROCESSING);
+    expect(second.msg.events.map((e) => e.seq)).toEqual([2]);
+    expect(second.ms).toBeLessThan(WATCH_RECHECK_MS);
+
+    await ingest.appendEvents({ events: [event(id, 3, JobEventType.COMPLETED, JobStatus.COMPLETED)] });
+    const last = await next();
+    if (last === "ended") throw new Error("the stream ended without the terminal state");
+    expect(last.msg.job!.status).toBe(JobStatus.COMPLETED);
+    expect(last.msg.events.map((e) => e.type)).toEqual([JobEventType.COMPLETED]);
+    expect(await next()).toBe("ended");
+  });
+
+  it("ends at once for a terminal job, after one message with its whole trail", async () => {
+    const id = uuidv7();
+    await ingest.insertJobs({ jobs: [{ id, type: "t.watch", queue: "q", maxAttempts: 1 }] });
+    await ingest.appendEvents({ events: [event(id, 2, JobEventType.CANCELLED, JobStatus.CANCELLED)] });
+    const messages: WatchJobResponse[] = [];
+    for await (const m of reads.watchJob({ jobId: id })) messages.push(m);
+    expect(messages).toHaveLength(1);
+    expect(messages[0]!.events.map((e) => e.seq)).toEqual([1, 2]);
+  });
+
+  it("refuses an unknown job with not_found and a malformed id with invalid_argument", async () => {
+    const drain = async (jobId: string) => {
+      for await (const _ of reads.watchJob({ jobId })) void _;
+    };
+    expect((await rejection(drain(uuidv7()))).code).toBe(Code.NotFound);
+    expect((await rejection(drain("nope"))).code).toBe(Code.InvalidArgument);
+  });
+});
