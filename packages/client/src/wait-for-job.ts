@@ -82,12 +82,15 @@ async function watchUntilTerminal(
   seen: { status?: JobStatus },
 ): Promise<Job | undefined> {
   try {
+    // Read to the stream's end, which follows the terminal message: a call left early would keep
+    // its deadline timer, and the process, alive.
+    let terminal: Job | undefined;
     for await (const { job } of history.watchJob({ jobId: id }, { timeoutMs, signal })) {
       if (job === undefined) continue;
-      if (isTerminal(job.status)) return job;
-      seen.status = job.status;
+      if (isTerminal(job.status)) terminal = job;
+      else seen.status = job.status;
     }
-    return undefined;
+    return terminal;
   } catch (err) {
     return missingOrThrow(err, signal);
   }

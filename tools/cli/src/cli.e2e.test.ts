@@ -121,7 +121,7 @@ describe("taskflow against a running stack", () => {
     expect(queues.stdout).toMatch(new RegExp(`^${HELD}\\s+1\\s+0\\s+0\\s+\\d+\\s+0\\s+\\S.*\\s+yes\\s+none$`, "m"));
 
     expect((await json(["resume", HELD])).paused).toBe(false);
-    const watched = await taskflow("watch", job.id, "--interval", "200ms");
+    const watched = await taskflow("watch", job.id);
     expect(watched.code, watched.stderr).toBe(0);
     expect(watched.stdout).toContain("status: COMPLETED");
     expect(watched.stdout).toMatch(/event: +\d+ +\S+ +COMPLETED/);

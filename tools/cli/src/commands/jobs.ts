@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { isTerminal, JobStatus, type Job, type JobEvent, type TaskFlowClient } from "@taskflow/client";
+import { JobStatus, type Job, type JobEvent, type TaskFlowClient } from "@taskflow/client";
 import { contextOf, type Context } from "../context.js";
 import { EXIT_REFUSED } from "../errors.js";
 import {
@@ -93,13 +93,12 @@ export function addJobCommands(program: Command): void {
 
   program
     .command("watch")
-    .description("follow a job until it ends, printing status changes and audit events; exit 1 if it failed or was cancelled")
+    .description("follow a job until it ends, printing status changes and audit events as history records them; exit 1 if it failed or was cancelled")
     .argument("<id>", "job id")
-    .option("--interval <duration>", "time between looks", durationMs, 1000)
-    .action(async (id: string, options: { interval: number }, command: Command) => {
+    .action(async (id: string, _options: object, command: Command) => {
       const ctx = contextOf(command);
       await ctx.withClient(async (client) => {
-        const { job, events } = await watchJob(client, id, options.interval, ctx);
+        const { job, events } = await watchJob(client, id, ctx);
         if (ctx.json) ctx.print(jobJson(job, events), () => "");
         exitByStatus(job);
       });
@@ -133,44 +132,34 @@ async function firstJobs(client: TaskFlowClient, options: ListOptions): Promise<
 
 /** How long `watch` keeps asking for a job history does not know yet (it may lag a submit). */
 const NOT_FOUND_GRACE_MS = 5_000;
+const NOT_FOUND_RETRY_MS = 200;
 
 /**
- * Looks at job `id` every `intervalMs` until it ends. In text mode it prints the status when it
- * changes and each audit event once, as they appear. Returns the final job and its trail.
+ * Follows job `id` on history's WatchJob stream until it ends. In text mode it prints the status
+ * when it changes and each audit event once, as history records them. Returns the final job
+ * and its trail.
  */
-async function watchJob(client: TaskFlowClient, id: string, intervalMs: number, ctx: Context): Promise<{ job: Job; events: JobEvent[] }> {
+async function watchJob(client: TaskFlowClient, id: string, ctx: Context): Promise<{ job: Job; events: JobEvent[] }> {
   const giveUpMissingAt = Date.now() + NOT_FOUND_GRACE_MS;
-  let lastStatus: JobStatus | undefined;
-  let events: JobEvent[] = [];
   for (;;) {
-    const job = await getOrUndefined(client, id, giveUpMissingAt);
-    if (job !== undefined) {
-      if (job.status !== lastStatus) {
-        if (!ctx.json) ctx.out(`status: ${statusName(job)}\n`);
+    try {
+      let lastStatus: JobStatus | undefined;
+      let last: Job | undefined;
+      const events: JobEvent[] = [];
+      for await (const { job, events: fresh } of client.watch(id)) {
+        if (job.status !== lastStatus && !ctx.json) ctx.out(`status: ${statusName(job)}\n`);
         lastStatus = job.status;
-      }
-      const seenSeq = events.at(-1)?.seq ?? 0;
-      if (job.lastEventSeq > seenSeq || isTerminal(job.status)) {
-        const all = await client.events(id);
-        const fresh = all.filter((e) => e.seq > seenSeq);
         if (!ctx.json) for (const e of fresh) ctx.out(`event:  ${eventRow(e).filter((cell) => cell !== "").join("  ")}\n`);
-        events = all;
+        events.push(...fresh);
+        last = job;
       }
-      if (isTerminal(job.status)) {
-        if (!ctx.json) ctx.out(renderJob(job));
-        return { job, events };
-      }
+      if (last === undefined) throw new Error(`history ended the watch of ${id} without the job`);
+      if (!ctx.json) ctx.out(renderJob(last));
+      return { job: last, events };
+    } catch (err) {
+      if (!(err instanceof ConnectError && err.code === Code.NotFound && Date.now() < giveUpMissingAt)) throw err;
+      await sleep(NOT_FOUND_RETRY_MS);
     }
-    await sleep(intervalMs);
   }
 }
 
-/** The job, or undefined while history does not know it yet and the grace time lasts. */
-async function getOrUndefined(client: TaskFlowClient, id: string, giveUpAt: number): Promise<Job | undefined> {
-  try {
-    return await client.get(id);
-  } catch (err) {
-    if (err instanceof ConnectError && err.code === Code.NotFound && Date.now() < giveUpAt) return undefined;
-    throw err;
-  }
-}
