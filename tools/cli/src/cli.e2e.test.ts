@@ -118,7 +118,7 @@ describe("taskflow against a running stack", () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect((await json(["get", job.id])).status).toBe("JOB_STATUS_PENDING");
     const queues = await taskflow("queues");
-    expect(queues.stdout).toMatch(new RegExp(`^${HELD}\\s+1\\s+0\\s+0\\s+\\d+\\s+0\\s+\\S.*\\s+yes\\s+none$`, "m"));
+    expect(queues.stdout).toMatch(new RegExp(`^${HELD}\\s+1\\s+0\\s+0\\s+\\d+\\s+0\\s+\\S.*\\s+\\d+\\s+yes\\s+none$`, "m"));
 
     expect((await json(["resume", HELD])).paused).toBe(false);
     const watched = await taskflow("watch", job.id);

@@ -36,6 +36,8 @@ export interface QueueKeys {
   job(id: string): string;
   /** Jobs one LeaseJobs request leased from this queue, so that a retry of it answers them again. */
   leaseRequest(workerId: string, requestId: string): string;
+  /** The count of the queue's jobs completed in one minute (`minute` = ms since the epoch / 60,000), kept 3 minutes. */
+  completedIn(minute: number): string;
 }
 
 /** Builds the keys of `queue` under `prefix`. */
@@ -56,6 +58,7 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     ready: (type) => readyPrefix + type,
     job: (id) => `${base}:job:${id}`,
     leaseRequest: (workerId, requestId) => `${base}:lease-request:${workerId}:${requestId}`,
+    completedIn: (minute) => `${base}:completed:${minute}`,
   };
 }
 

@@ -38,6 +38,7 @@ describe("readQueueStats", () => {
     expect(nowMs).toBeGreaterThanOrEqual(now);
     expect(empty).toEqual({
       queue: "empty", ready: 0, delayed: 0, leased: 0, oldestReadyMs: undefined, outbox: 0, oldestOutboxMs: undefined, parked: 0,
+      completedLastMinute: 0,
     });
   });
 

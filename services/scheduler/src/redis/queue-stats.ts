@@ -35,6 +35,12 @@ export interface QueueStats {
   oldestOutboxMs: number | undefined;
   /** Outbox entries history refused, parked until replayed. */
   parked: number;
+  /**
+   * Jobs completed in the last 60 s, estimated from the per-minute counts the report script
+   * keeps: this minute's, plus the previous minute's weighted by the part of it still inside
+   * the window.
+   */
+  completedLastMinute: number;
 }
 
 /** A scrape's reading: Redis's clock when it began, and the queues read. */
@@ -46,7 +52,7 @@ export interface QueueSnapshot {
 }
 
 /**
- * Reads the depth of `queues` (the first {@link MAX_REPORTED_QUEUES} by name) in two rounds of
+ * Reads the depth and recent throughput of `queues` (the first {@link MAX_REPORTED_QUEUES} by name) in two rounds of
  * reads that go out together (auto-pipelining; on a cluster, grouped per node): the counts of
  * each queue's sets and streams with its ready types, then the size and head of each ready set.
  * No script, so the reads need not share a slot.
@@ -62,14 +68,20 @@ export async function readQueueStats(redis: RedisClient, keyPrefix: string, queu
 
 async function readQueue(redis: RedisClient, keyPrefix: string, queue: string): Promise<{ readReady(): Promise<QueueStats> }> {
   const k = queueKeys(keyPrefix, queue);
-  const [types, delayed, leased, outbox, head, parked] = await Promise.all([
+  const nowMs = Date.now();
+  const minute = Math.floor(nowMs / 60_000);
+  const [types, delayed, leased, outbox, head, parked, thisMinute, lastMinute] = await Promise.all([
     redis.smembers(k.types),
     redis.zcard(k.delayed),
     redis.zcard(k.leased),
     redis.xlen(k.outbox),
     redis.xrange(k.outbox, "-", "+", "COUNT", 1),
     redis.xlen(k.outboxDead),
+    redis.get(k.completedIn(minute)),
+    redis.get(k.completedIn(minute - 1)),
   ]);
+  const stillInWindow = 1 - (nowMs % 60_000) / 60_000;
+  const completedLastMinute = Math.round(Number(thisMinute ?? 0) + Number(lastMinute ?? 0) * stillInWindow);
   const oldestOutboxMs = head[0] === undefined ? undefined : Number(head[0][0].split("-")[0]);
   const readReady = async (): Promise<QueueStats> => {
     const wanted = types.slice(0, MAX_REPORTED_TYPES);
@@ -85,7 +97,7 @@ async function readQueue(redis: RedisClient, keyPrefix: string, queue: string): 
       const at = score === undefined ? undefined : readyAtMs(Number(score));
       if (at !== undefined && (oldestReadyMs === undefined || at < oldestReadyMs)) oldestReadyMs = at;
     }
-    return { queue, ready, delayed, leased, oldestReadyMs, outbox, oldestOutboxMs, parked };
+    return { queue, ready, delayed, leased, oldestReadyMs, outbox, oldestOutboxMs, parked, completedLastMinute };
   };
   return { readReady };
 }

@@ -138,7 +138,7 @@ export class QueueStore {
       r.id, r.token, r.outcome, r.body, r.permanent ? "1" : "0", String(random()),
     ]);
     const reply = (await this.runDeclaring("report-jobs", queue, {
-      fixed: [k.leased, k.delayed, k.outbox, k.types],
+      fixed: [k.leased, k.delayed, k.outbox, k.types, k.completedIn(Math.floor(Date.now() / 60_000))],
       jobKeys: reports.map((r) => k.job(r.id)),
       args: [workerId, actor, this.opts.retryBaseMs, this.opts.retryMaxMs, ...args],
     })) as [number, string][];

@@ -102,7 +102,8 @@ describe("QueueService", () => {
     });
     expect((await waiting).jobs).toHaveLength(1);
     expect(Date.now() - startedAt).toBeLessThan(2_000);
-    expect((await s.queues.getQueue({ name: "ql1" })).queue).toMatchObject({ leased: 2n, ready: 2n });
+    // One job completed: the queue's throughput over the last minute counts it.
+    expect((await s.queues.getQueue({ name: "ql1" })).queue).toMatchObject({ leased: 2n, ready: 2n, completedLastMinute: 1n });
     // No limits again: everything ready is leased.
     const cleared = await s.queues.setQueueLimits({ name: "ql1", limits: {} });
     const { actions } = await s.history.listOperatorActions({ target: "ql1", action: "queue.limits" });

@@ -102,6 +102,7 @@ async function readQueues(d: Deps, names: readonly string[]): Promise<{ queues: 
       leased: BigInt(q.leased),
       outbox: BigInt(q.outbox),
       parked: BigInt(q.parked),
+      completedLastMinute: BigInt(q.completedLastMinute),
       oldestReadyAge: q.oldestReadyMs === undefined ? undefined : durationFromMs(Math.max(0, Math.round(snapshot.nowMs - q.oldestReadyMs))),
       paused: pause !== undefined,
       pausedAt: pause === undefined ? undefined : timestampFromMs(pause.atMs),

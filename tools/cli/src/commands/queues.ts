@@ -26,6 +26,7 @@ function renderQueue(queue: Queue): string {
     ["outbox", String(queue.outbox)],
     ["parked", String(queue.parked)],
     ["oldest ready", duration(queue.oldestReadyAge) ?? "-"],
+    ["completed/min", String(queue.completedLastMinute)],
     ["paused", pausedText(queue)],
     ["paused at", queue.paused ? time(queue.pausedAt) : undefined],
     ["paused by", queue.paused ? queue.pausedBy : undefined],
@@ -36,7 +37,7 @@ function renderQueue(queue: Queue): string {
 /** Every queue as a table, one line each. */
 function renderQueueTable(queues: Queue[]): string {
   return table(
-    ["QUEUE", "READY", "DELAYED", "LEASED", "OUTBOX", "PARKED", "OLDEST READY", "PAUSED", "LIMITS"],
+    ["QUEUE", "READY", "DELAYED", "LEASED", "OUTBOX", "PARKED", "OLDEST READY", "DONE/MIN", "PAUSED", "LIMITS"],
     queues.map((q) => [
       q.name,
       String(q.ready),
@@ -45,6 +46,7 @@ function renderQueueTable(queues: Queue[]): string {
       String(q.outbox),
       String(q.parked),
       duration(q.oldestReadyAge) ?? "-",
+      String(q.completedLastMinute),
       pausedText(q),
       limitsText(q),
     ]),

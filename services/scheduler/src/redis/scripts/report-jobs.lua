@@ -22,9 +22,11 @@
   KEYS[2] delayed zset
   KEYS[3] outbox stream
   KEYS[4] set of types with ready jobs
-  KEYS[5..4+n] the ready sets of the n job types declared in ARGV (those of
+  KEYS[5] the queue's count of jobs completed this minute (the caller's
+          clock): incremented by the completions accepted, kept 3 minutes
+  KEYS[6..5+n] the ready sets of the n job types declared in ARGV (those of
                the jobs named: a late completion takes its job out of one)
-  KEYS[5+n..] the jobs' hashes, one per report in ARGV order
+  KEYS[6+n..] the jobs' hashes, one per report in ARGV order
 
   ARGV[1] n, the number of declared ready sets
   ARGV[2..n+1] their job types
@@ -44,13 +46,14 @@
   include/common.lua) when a job's type has no declared ready set.
 ]]
 
-local leased, delayed, outbox, types = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local at, job_at = declare_ready(5)
+local leased, delayed, outbox, types, done = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local at, job_at = declare_ready(6)
 local worker, actor = ARGV[at], ARGV[at + 1]
 local base_ms, max_ms = tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3])
 local first = at + 4
 local now = now_ms()
 local out = {}
+local completed = 0
 
 local function fail(key, id, token, attempts, max_attempts, cancel, err, permanent, jitter)
   local ev = { attempt = attempts, at = now, actor = actor, worker = worker, error = err, lease = token }
@@ -82,6 +85,7 @@ local function complete(key, id, token, attempts, body, details)
     at = now, actor = actor, worker = worker, result = body, lease = token,
     reason = 'handler_succeeded', details = details })
   finish(key)
+  completed = completed + 1
 end
 
 local function job_key(i)
@@ -125,4 +129,8 @@ for i = first, #ARGV, 6 do
   end
 end
 
+if completed > 0 then
+  redis.call('INCRBY', done, completed)
+  redis.call('PEXPIRE', done, 180000)
+end
 return out
