@@ -9,6 +9,7 @@ import {
   JobEventType,
   JobStatus,
   ListJobsRequestSchema,
+  type QueueService,
   type SchedulerService,
   StatsBucket,
   SubmitJobRequestSchema,
@@ -24,6 +25,7 @@ export interface Clients {
   worker: Client<typeof WorkerService>;
   history: Client<typeof HistoryService>;
   ingest: Client<typeof HistoryIngestService>;
+  queues: Client<typeof QueueService>;
 }
 
 /** A bad request sent through generated clients: what it must fail with, and a word its message must hold. */
@@ -143,6 +145,13 @@ export const schedulerRows: Row[] = [
     c.scheduler.submitJobs({ jobs: Array.from({ length: 1001 }, () => ({ type: "echo" })) }),
   ),
   bad("batch with one bad job", "jobs[1].type", (c) => c.scheduler.submitJobs({ jobs: [{ type: "echo" }, { type: "" }] })),
+  bad("pause a queue named 'a b'", "name", (c) => c.queues.pauseQueue({ name: "a b" })),
+  bad("resume a queue with an empty name", "name", (c) => c.queues.resumeQueue({ name: "" })),
+  bad("limits with max_running -1", "limits.max_running", (c) => c.queues.setQueueLimits({ name: "q", limits: { maxRunning: -1 } })),
+  bad("limits with max_starts and no window", "limits.per", (c) => c.queues.setQueueLimits({ name: "q", limits: { maxStarts: 5 } })),
+  bad("limits with a window of 2 days", "limits.per", (c) =>
+    c.queues.setQueueLimits({ name: "q", limits: { maxStarts: 5, per: durationFromMs(2 * 86_400_000) } }),
+  ),
   bad("cancel with an empty id", "id", (c) => c.scheduler.cancelJob({ id: "" })),
   bad("cancel with SQL as id", "id", (c) => c.scheduler.cancelJob({ id: SQL_METACHARACTERS[0] })),
   {
@@ -220,6 +229,13 @@ const range = (startMs: number, endMs: number) => {
   return { startTime: timestampFromDate(new Date(now + startMs)), endTime: timestampFromDate(new Date(now + endMs)) };
 };
 /** Reads a whole audit export, so an error the stream carries rejects. */
+/** Reads a WatchJob stream to its end. */
+const watch = async (c: Clients, jobId: string): Promise<number> => {
+  let messages = 0;
+  for await (const _ of c.history.watchJob({ jobId })) messages += 1;
+  return messages;
+};
+
 const drain = (req: Parameters<Clients["history"]["exportAuditTrail"]>[0]) => async (c: Clients) => {
   let lines = 0;
   for await (const chunk of c.history.exportAuditTrail(req)) lines += chunk.events;
@@ -259,6 +275,14 @@ export const historyRows: Row[] = [
   },
   bad("events with page_size 1001", "page_size", (c) => c.history.listJobEvents({ jobId: randomUUID(), pageSize: 1001 })),
   bad("events with a garbage page token", "page_token", (c) => c.history.listJobEvents({ jobId: randomUUID(), pageToken: "eHl6" })),
+  bad("watch a malformed id", "job_id", (c) => watch(c, "%")),
+  { name: "watch an unknown job", send: (c) => watch(c, UNKNOWN_ID), code: Code.NotFound, says: UNKNOWN_ID },
+  bad("operator actions with page_size 501", "page_size", (c) => c.history.listOperatorActions({ pageSize: 501 })),
+  bad("operator actions with a garbage page token", "page_token", (c) => c.history.listOperatorActions({ pageToken: "eHl6" })),
+  bad("record no operator action", "actions", (c) => c.ingest.recordOperatorActions({ actions: [] })),
+  bad("record an operator action without an actor", "actions[0].actor", (c) =>
+    c.ingest.recordOperatorActions({ actions: [{ actor: "", action: "queue.pause", target: "q" }] }),
+  ),
   bad("workers with page_size 501", "page_size", (c) => c.history.listWorkers({ pageSize: 501 })),
   bad("workers with page_size -5", "page_size", (c) => c.history.listWorkers({ pageSize: -5 })),
   bad("workers with a token holding NUL", "page_token", (c) => c.history.listWorkers({ pageToken: token("\u0000") })),
