@@ -1,4 +1,4 @@
-import { startAll, stopAll } from "@taskflow/testkit";
+import { eventually, startAll, stopAll } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFaultStack, until, type FaultStack } from "./fault-stack.js";
 import { expectInvariants, withoutLapses } from "./invariants.js";
@@ -35,9 +35,11 @@ describe("fault: history is down for 30 s under load", () => {
     await stopAll(fs.stack.histories, "SIGTERM");
     const downAt = Date.now();
     await fs.untilLogged(running, "finish", OUTAGE_MS);
-    // The completions wait in the outbox, since history cannot take them: one per running job at least.
-    const waiting = await fs.redis.xlen(`${fs.stack.keyPrefix}:{default}:outbox`);
-    expect(waiting).toBeGreaterThanOrEqual(running.length);
+    // The completions wait in the outbox, since history cannot take them: one per running job at
+    // least, once the last finished job's report (sent a few ms after its handler ends) is in.
+    const outbox = `${fs.stack.keyPrefix}:{default}:outbox`;
+    await eventually(async () => ((await fs.redis.xlen(outbox)) >= running.length ? true : undefined), 5_000);
+    expect(await fs.redis.xlen(outbox)).toBeGreaterThanOrEqual(running.length);
     await new Promise((resolve) => setTimeout(resolve, downAt + OUTAGE_MS - Date.now()));
     const upAt = Date.now();
     await startAll(fs.stack.histories);

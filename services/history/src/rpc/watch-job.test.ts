@@ -66,6 +66,25 @@ describe("WatchJob over gRPC, two history replicas on one database", () => {
     expect(await next()).toBe("ended");
   });
 
+  it("follows a job that ended before its STARTED was recorded until the trail is whole", async () => {
+    const id = uuidv7();
+    await ingest.insertJobs({ jobs: [{ id, type: "t.watch", queue: "q", maxAttempts: 3 }] });
+    // Two replicas forward one queue's outbox: the completion lands first.
+    await ingest.appendEvents({ events: [event(id, 3, JobEventType.COMPLETED, JobStatus.COMPLETED)] });
+    const messages: WatchJobResponse[] = [];
+    const watching = (async () => {
+      for await (const m of reads.watchJob({ jobId: id })) messages.push(m);
+    })();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(messages.flatMap((m) => m.events.map((e) => e.seq))).toEqual([1, 3]);
+    await ingest.appendEvents({ events: [event(id, 2, JobEventType.STARTED, JobStatus.PROCESSING)] });
+    await watching;
+    expect(messages.flatMap((m) => m.events.map((e) => e.seq))).toEqual([1, 3, 2]);
+    const last = messages.at(-1)!.job!;
+    expect(last.status).toBe(JobStatus.COMPLETED);
+    expect(last.startedAt).toBeDefined();
+  });
+
   it("ends at once for a terminal job, after one message with its whole trail", async () => {
     const id = uuidv7();
     await ingest.insertJobs({ jobs: [{ id, type: "t.watch", queue: "q", maxAttempts: 1 }] });

@@ -14,6 +14,9 @@ import { requireUuid } from "./validate.js";
  * a notification lost with the listening connection.
  */
 export const WATCH_RECHECK_MS = 2_000;
+/** Longest a watch follows a terminal job whose trail has a hole, in ms; and how often it looks meanwhile. */
+const GAP_WAIT_MS = 5_000;
+const GAP_RECHECK_MS = 100;
 /** Most events one message carries; a longer trail goes over several. */
 const EVENTS_PER_MESSAGE = 1_000;
 
@@ -22,7 +25,8 @@ type Response = MessageInitShape<typeof WatchJobResponseSchema>;
 /**
  * WatchJob: the job and its trail, then the job and its new events each time history records
  * some (woken by the job-events notification of whichever replica recorded them), until the job
- * is terminal. Reads the primary, which the notification follows. InvalidArgument for a
+ * is terminal and its trail whole (a transition recorded after the one that ended the job is
+ * waited for, up to GAP_WAIT_MS). Reads the primary, which the notification follows. InvalidArgument for a
  * malformed id, NotFound for an unknown job.
  */
 export const watchJob = (d: HistoryDeps): ServiceImpl<typeof HistoryService>["watchJob"] =>
@@ -40,17 +44,29 @@ export const watchJob = (d: HistoryDeps): ServiceImpl<typeof HistoryService>["wa
       return () => undefined;
     });
     try {
-      let lastSeq = 0;
+      // Events can be recorded out of order (two replicas forward one queue's outbox), so what
+      // was sent is kept by seq, and reads restart after the last seq with none missing before it.
+      const sent = new Set<number>();
+      let contiguous = 0;
+      let gapSinceMs: number | undefined;
       for (let first = true; ; first = false) {
         changed = false;
         const job = await readJob(d.db, id);
         if (job === undefined) throw notFound(`job ${id} not found`);
-        const events = (await readEvents(d.db, { jobId: id, afterSeq: lastSeq, limit: EVENTS_PER_MESSAGE })) ?? [];
+        const rows = (await readEvents(d.db, { jobId: id, afterSeq: contiguous, limit: EVENTS_PER_MESSAGE })) ?? [];
+        const events = rows.filter((e) => !sent.has(e.seq));
+        for (const e of events) sent.add(e.seq);
+        while (sent.has(contiguous + 1)) contiguous += 1;
         if (first || events.length > 0) yield { job: jobToProto(job), events: events.map(eventToProto) };
-        lastSeq = events.at(-1)?.seq ?? lastSeq;
-        if (events.length === EVENTS_PER_MESSAGE) continue;
-        if (TERMINAL_STATUSES.includes(job.status)) return;
-        if (!changed) await until(ctx.signal, (w) => (wake = w));
+        if (rows.length === EVENTS_PER_MESSAGE && events.length > 0) continue;
+        if (TERMINAL_STATUSES.includes(job.status)) {
+          // A terminal job whose trail still has a hole (a transition recorded after the one that
+          // ended it) is followed until the hole fills, or for GAP_WAIT_MS at most.
+          if (contiguous >= job.last_seq) return;
+          gapSinceMs ??= Date.now();
+          if (Date.now() - gapSinceMs >= GAP_WAIT_MS) return;
+        }
+        if (!changed) await until(ctx.signal, (w) => (wake = w), gapSinceMs === undefined ? WATCH_RECHECK_MS : GAP_RECHECK_MS);
         if (ctx.signal.aborted) return;
       }
     } finally {
@@ -58,15 +74,15 @@ export const watchJob = (d: HistoryDeps): ServiceImpl<typeof HistoryService>["wa
     }
   };
 
-/** Resolves when `arm`'s callback is called, after the recheck period, or when `signal` aborts. */
-function until(signal: AbortSignal, arm: (wake: () => void) => void): Promise<void> {
+/** Resolves when `arm`'s callback is called, after `ms`, or when `signal` aborts. */
+function until(signal: AbortSignal, arm: (wake: () => void) => void, ms: number): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
       clearTimeout(timer);
       signal.removeEventListener("abort", done);
       resolve();
     };
-    const timer = setTimeout(done, WATCH_RECHECK_MS);
+    const timer = setTimeout(done, ms);
     signal.addEventListener("abort", done, { once: true });
     arm(done);
   });
