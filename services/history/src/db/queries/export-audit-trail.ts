@@ -1,4 +1,5 @@
 import type { Queryable } from "../queryable.js";
+import { isLockConflict } from "../transaction.js";
 import type { JobEventRow } from "../rows.js";
 
 /** Which events ExportAuditTrail streams. */
@@ -57,14 +58,28 @@ WHERE (e.occurred_at, e.job_id, e.seq)
 ORDER BY e.occurred_at, e.job_id, e.seq
 LIMIT $7`;
 
-/** Reads the page of at most `limit` events after `after`. */
+/** Tries of one page's read that PostgreSQL may end as a deadlock's victim. */
+const PAGE_TRIES = 3;
+
+/**
+ * Reads the page of at most `limit` events after `after`. A page's read joins both partitioned
+ * tables, so partition upkeep creating a day's partitions of both at that moment can close a lock
+ * cycle with it; PostgreSQL then fails one side, and when that is this read it is read again (a
+ * read changes nothing, and the export's client could not retry a stream halfway).
+ */
 async function readPage(db: Queryable, q: AuditTrailQuery, after: AuditCursor, limit: number): Promise<AuditEventRow[]> {
-  const { rows } = await db.query<AuditEventRow>({
-    name: "history_export_audit_trail",
-    text: EXPORT_AUDIT_TRAIL_SQL,
-    values: [after.occurredUs.toString(), after.jobId, after.seq, q.end, q.types, q.queues, limit],
-  });
-  return rows;
+  for (let tries = 1; ; tries += 1) {
+    try {
+      const { rows } = await db.query<AuditEventRow>({
+        name: "history_export_audit_trail",
+        text: EXPORT_AUDIT_TRAIL_SQL,
+        values: [after.occurredUs.toString(), after.jobId, after.seq, q.end, q.types, q.queues, limit],
+      });
+      return rows;
+    } catch (err) {
+      if (tries >= PAGE_TRIES || !isLockConflict(err)) throw err;
+    }
+  }
 }
 
 /** Options of {@link readAuditTrail}. */
