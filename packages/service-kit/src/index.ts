@@ -57,3 +57,4 @@ export {
   normaliseKeyName,
   REDACTED,
 } from "./mask-secrets.js";
+export { wakeOrTimeout } from "./wake-or-timeout.js";

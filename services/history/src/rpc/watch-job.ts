@@ -6,6 +6,7 @@ import { listJobEvents as readEvents } from "../db/queries/list-job-events.js";
 import { TERMINAL_STATUSES } from "../db/rows.js";
 import { notFound } from "../errors.js";
 import { eventToProto, jobToProto } from "../mapping/to-proto.js";
+import { wakeOrTimeout } from "@taskflow/service-kit";
 import type { HistoryDeps } from "./deps.js";
 import { requireUuid } from "./validate.js";
 
@@ -66,24 +67,10 @@ export const watchJob = (d: HistoryDeps): ServiceImpl<typeof HistoryService>["wa
           gapSinceMs ??= Date.now();
           if (Date.now() - gapSinceMs >= GAP_WAIT_MS) return;
         }
-        if (!changed) await until(ctx.signal, (w) => (wake = w), gapSinceMs === undefined ? WATCH_RECHECK_MS : GAP_RECHECK_MS);
+        if (!changed) await wakeOrTimeout(gapSinceMs === undefined ? WATCH_RECHECK_MS : GAP_RECHECK_MS, ctx.signal, (w) => (wake = w));
         if (ctx.signal.aborted) return;
       }
     } finally {
       stop();
     }
   };
-
-/** Resolves when `arm`'s callback is called, after `ms`, or when `signal` aborts. */
-function until(signal: AbortSignal, arm: (wake: () => void) => void, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    arm(done);
-  });
-}

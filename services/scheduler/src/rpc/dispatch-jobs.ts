@@ -1,6 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { DispatchJobsRequest, DispatchJobsResponseSchema, WorkerService } from "@taskflow/proto";
+import { wakeOrTimeout } from "@taskflow/service-kit";
 import type { Deps } from "../deps.js";
 import type { LeaseWaiter } from "../redis/lease-waiters.js";
 import { invalidArgument } from "../errors.js";
@@ -82,20 +83,6 @@ class StreamState {
       this.listener = undefined;
     }
   }
-}
-
-/** Resolves once `arm`'s wake is called, after `ms`, or when `signal` aborts, leaving no timer or listener behind. */
-function wakeOrTimeout(ms: number, signal: AbortSignal, arm: (wake: () => void) => void): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    arm(done);
-  });
 }
 
 /**
