@@ -130,11 +130,11 @@ export interface TaskFlowClient {
   /** Lets workers lease the queue's jobs again, at once (admin role). */
   resumeQueue(name: string): Promise<Queue>;
   /**
-   * Sets the queue's limits, enforced across every worker and replica (admin role): at most
-   * `maxRunning` of its jobs leased at once, at most `maxStarts` started per `perMs`; omitted or
-   * zero: no limit.
+   * Sets the queue's limits, or with `type` those of its jobs of that type, enforced across every
+   * worker and replica (admin role): at most `maxRunning` of its jobs leased at once, at most
+   * `maxStarts` started per `perMs`; omitted or zero: no limit.
    */
-  setQueueLimits(name: string, limits: { maxRunning?: number; maxStarts?: number; perMs?: number }): Promise<Queue>;
+  setQueueLimits(name: string, limits: { maxRunning?: number; maxStarts?: number; perMs?: number }, type?: string): Promise<Queue>;
   /** What operators did to queues (pause, resume, limits), newest first, optionally of one queue or kind. */
   operatorActions(filter?: { target?: string; action?: string }): Promise<OperatorAction[]>;
   /** Cancels a pending or running job; a running one reports PROCESSING until its worker stops. */
@@ -190,11 +190,12 @@ export function createTaskFlowClient(options: TaskFlowClientOptions): TaskFlowCl
     queue: async (name) => requireQueue((await queues.getQueue({ name })).queue),
     pauseQueue: async (name) => requireQueue((await queues.pauseQueue({ name })).queue),
     resumeQueue: async (name) => requireQueue((await queues.resumeQueue({ name })).queue),
-    setQueueLimits: async (name, limits) =>
+    setQueueLimits: async (name, limits, type = "") =>
       requireQueue(
         (
           await queues.setQueueLimits({
             name,
+            type,
             limits: {
               maxRunning: limits.maxRunning ?? 0,
               maxStarts: limits.maxStarts ?? 0,

@@ -16,7 +16,7 @@ import { listJobEvents } from "./rpc/list-job-events.js";
 import { listJobs } from "./rpc/list-jobs.js";
 import { listUnfinishedJobs } from "./rpc/list-unfinished-jobs.js";
 import { listWorkers } from "./rpc/list-workers.js";
-import { listOperatorActions, recordOperatorActions } from "./rpc/operator-actions.js";
+import { listOperatorActions, listQueueControls, recordOperatorActions } from "./rpc/operator-actions.js";
 import { createTextGuard } from "./rpc/text-guard.js";
 import { upsertWorkers } from "./rpc/upsert-workers.js";
 import { watchJob } from "./rpc/watch-job.js";
@@ -91,6 +91,7 @@ export async function createServers(d: HistoryDeps, authenticator: Authenticator
             upsertWorkers: upsertWorkers(d),
             listUnfinishedJobs: listUnfinishedJobs(d),
             getJobStates: getJobStates(d),
+            listQueueControls: listQueueControls(d),
             recordOperatorActions: recordOperatorActions(d),
           },
         },

@@ -7,6 +7,7 @@ import {
   type Job,
   type JobSchema,
   type JobState,
+  type OperatorAction,
   type JobEventSchema,
   type OperatorActionSchema,
   type WorkerSchema,
@@ -53,6 +54,8 @@ export interface HistoryClient {
   getJobStates(ids: readonly string[], signal?: AbortSignal): Promise<JobState[]>;
   /** Records what an operator did (history sets its id and time), before it is carried out. */
   recordOperatorAction(action: OperatorActionInit, signal?: AbortSignal): Promise<void>;
+  /** The newest pause-or-resume of each queue and limits of each queue and job type, oldest first (see ListQueueControls). */
+  listQueueControls(signal?: AbortSignal): Promise<OperatorAction[]>;
   /** Resolves when history reports SERVING. */
   checkHealth(signal?: AbortSignal): Promise<void>;
 }
@@ -115,6 +118,7 @@ export function createHistoryClient(baseUrl: string, credentials: ServiceCredent
       }),
     getJobStates: (ids, signal) => guard(async () => (await ingest.getJobStates({ ids: [...ids] }, opts(signal))).states),
     recordOperatorAction: (action, signal) => guard(async () => void (await ingest.recordOperatorActions({ actions: [action] }, opts(signal)))),
+    listQueueControls: (signal) => guard(async () => (await ingest.listQueueControls({}, opts(signal))).actions),
     checkHealth: (signal) =>
       guard(async () => {
         const res = await health.check({ service: "" }, opts(signal));

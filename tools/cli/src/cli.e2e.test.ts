@@ -132,11 +132,17 @@ describe("taskflow against a running stack", () => {
     expect((await taskflow("queues")).stdout).toContain("max-running 3, max-starts 10 per 2s");
     await json(["limits", HELD, "--clear"]);
     expect((await json(["queue", HELD])).limits?.maxRunning ?? 0).toBe(0);
+    await json(["limits", HELD, "--type", "echo", "--max-running", "2"]);
+    expect((await json(["queue", HELD])).typeLimits).toEqual([{ type: "echo", limits: { maxRunning: 2, maxStarts: 0 }, running: "0" }]);
+    expect((await taskflow("queue", HELD)).stdout).toMatch(/limits: +echo: max-running 2 \(0 running\)/);
+    await json(["limits", HELD, "--type", "echo", "--clear"]);
+    expect((await json(["queue", HELD])).typeLimits ?? []).toEqual([]);
 
     // Each change is in the operators' trail, newest first.
     const { actions } = await json(["audit", "actions", "--queue", HELD]);
-    expect(actions.map((a: { action: string }) => a.action)).toEqual(["queue.limits", "queue.limits", "queue.resume", "queue.pause"]);
-    expect(actions[1].details).toEqual({ maxRunning: 3, maxStarts: 10, perMs: 2000 });
+    expect(actions.map((a: { action: string }) => a.action)).toEqual(["queue.limits", "queue.limits", "queue.limits", "queue.limits", "queue.resume", "queue.pause"]);
+    expect(actions[1].details).toEqual({ maxRunning: 2, maxStarts: 0, perMs: 0, type: "echo" });
+    expect(actions[3].details).toEqual({ maxRunning: 3, maxStarts: 10, perMs: 2000 });
     expect((await taskflow("audit", "actions", "--queue", HELD, "--action", "queue.pause")).stdout).toMatch(new RegExp(`\\sapi\\s+queue\\.pause\\s+${HELD}\\s`));
   });
 

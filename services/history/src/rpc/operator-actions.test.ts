@@ -63,6 +63,29 @@ describe("operator actions over gRPC", () => {
     expect((await rejection(reads.listOperatorActions({ pageSize: 2, pageToken: first.nextPageToken, target: "emails" }))).code).toBe(Code.InvalidArgument);
   });
 
+  it("lists the queue controls the trail holds: the newest pause or resume per queue, the newest limits per queue and job type", async () => {
+    await ingest.recordOperatorActions({
+      actions: [
+        { actor: "api:a", action: "queue.pause", target: "qc1" },
+        { actor: "api:a", action: "queue.limits", target: "qc1", details: { maxRunning: 1 } },
+        { actor: "api:a", action: "queue.limits", target: "qc1", details: { maxRunning: 2, type: "t.x" } },
+        { actor: "api:b", action: "queue.limits", target: "qc1", details: { maxRunning: 3 } },
+        { actor: "api:b", action: "queue.pause", target: "qc2" },
+        { actor: "api:b", action: "queue.resume", target: "qc2" },
+        { actor: "api:b", action: "schedule.create", target: "qc1" },
+      ],
+    });
+    const { actions } = await ingest.listQueueControls({});
+    const mine = actions.filter((a) => a.target.startsWith("qc"));
+    // Oldest first; each queue's and type's newest only; other kinds of action left out.
+    expect(mine.map((a) => [a.target, a.action, a.actor, a.details])).toEqual([
+      ["qc1", "queue.pause", "api:a", {}],
+      ["qc1", "queue.limits", "api:a", { maxRunning: 2, type: "t.x" }],
+      ["qc1", "queue.limits", "api:b", { maxRunning: 3 }],
+      ["qc2", "queue.resume", "api:b", {}],
+    ]);
+  });
+
   it("refuses bad actions with invalid_argument, recording none of the batch", async () => {
     const bad = [
       [],

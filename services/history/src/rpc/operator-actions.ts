@@ -3,6 +3,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { HistoryIngestService, HistoryService, OperatorAction, OperatorActionSchema } from "@taskflow/proto";
 import {
+  latestQueueControls,
   listOperatorActions as readActions,
   recordOperatorActions as storeActions,
   type OperatorActionInput,
@@ -53,6 +54,11 @@ export const listOperatorActions =
     const page = d.pageTokens.pageOf(rows, size, scope, (last) => last.id);
     return { actions: page.items.map(toProto), nextPageToken: page.next };
   };
+
+/** ListQueueControls: the trail's latest pause and limits per queue and job type, from the primary. */
+export const listQueueControls =
+  (d: HistoryDeps): ServiceImpl<typeof HistoryIngestService>["listQueueControls"] =>
+  async () => ({ actions: (await latestQueueControls(d.db)).map(toProto) });
 
 function parseAction(a: OperatorAction, i: number): OperatorActionInput {
   for (const [field, value] of [["actor", a.actor], ["action", a.action], ["target", a.target]] as const) {

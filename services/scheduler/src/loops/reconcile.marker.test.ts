@@ -4,7 +4,7 @@ import pino from "pino";
 import { v7 as uuidv7 } from "uuid";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startTestHistory } from "../../test/stack.js";
-import { createHistoryClient, type HistoryClient } from "../history-client.js";
+import { createHistoryClient, type HistoryClient, type OperatorActionInit } from "../history-client.js";
 import { queueKeys } from "../redis/keys.js";
 import { LeaseWaiters } from "../redis/lease-waiters.js";
 import { QueueStore } from "../redis/queue-store.js";
@@ -105,5 +105,35 @@ describe("the marker of Redis's data", () => {
     expect(await state.intact()).toBe(false);
     expect(await reconcilerOver(history).runOnce()).toMatchObject({ mode: "restore" });
     expect(await state.intact()).toBe(true);
+  });
+});
+
+describe("a restore after Redis lost its data", () => {
+  it("puts back the pauses and limits of the operators' trail, before the jobs, keeping a control set since the loss", async () => {
+    const [held, limited, resumed] = ["held", "limited", "resumed"].map((q) => `${q}-${uuidv7()}`) as [string, string, string];
+    const actions: OperatorActionInit[] = [
+      { actor: "api:ops", action: "queue.pause", target: held },
+      { actor: "api:ops", action: "queue.limits", target: held, details: { maxRunning: 4, maxStarts: 0, perMs: 0, type: "t.slow" } },
+      { actor: "api:ops", action: "queue.limits", target: limited, details: { maxRunning: 2, maxStarts: 10, perMs: 1000 } },
+      { actor: "api:ops", action: "queue.pause", target: resumed },
+      { actor: "api:ops", action: "queue.resume", target: resumed },
+      { actor: "api:ops", action: "queue.limits", target: resumed, details: { maxRunning: 3, maxStarts: 0, perMs: 0 } },
+      { actor: "api:ops", action: "queue.limits", target: resumed, details: { maxRunning: 0, maxStarts: 0, perMs: 0 } },
+    ];
+    for (const action of actions) await history.recordOperatorAction(action);
+    // Set on the new Redis before the restore runs: kept.
+    await redis.hset(queueKeys(prefix, limited).meta, "max_running", 9);
+
+    const report = await reconcilerOver(history).runOnce();
+    expect(report?.mode).toBe("restore");
+    const store = new QueueStore({ redis, keyPrefix: prefix, leaseMs: 30_000, retryBaseMs: 1_000, retryMaxMs: 60_000 });
+    const [h, l, r] = await store.controls([held, limited, resumed]);
+    expect(h!.pause).toMatchObject({ actor: "api:ops" });
+    expect(h!.pause!.atMs).toBeGreaterThan(Date.now() - 60_000);
+    expect(h!.typeLimits).toEqual([{ type: "t.slow", limits: { maxRunning: 4, maxStarts: 0, perMs: 0 }, running: 0 }]);
+    expect(l).toMatchObject({ pause: undefined, limits: { maxRunning: 9, maxStarts: 10, perMs: 1000 } });
+    expect(r).toEqual({ pause: undefined, limits: { maxRunning: 0, maxStarts: 0, perMs: 0 }, typeLimits: [] });
+    // The queues are swept again, so they are listed.
+    expect(await store.knownQueues()).toEqual(expect.arrayContaining([held, limited]));
   });
 });

@@ -13,6 +13,7 @@ import {
   type ReconcileRun,
 } from "./reconcile-run.js";
 import { requeueLostJobs } from "./reconcile-unfinished.js";
+import { restoreQueueControls } from "./restore-queue-controls.js";
 
 export type { ReconcileReport } from "./reconcile-run.js";
 
@@ -108,6 +109,7 @@ export class Reconciler {
       }
       const run = await this.newRun(dryRun, mode, lock);
       const started = performance.now();
+      if (mode === "restore" && !dryRun) await restoreQueueControls(run);
       const next = await this.compare(run, state);
       // A run that began before Redis lost its data must not put the marker back.
       if (!dryRun && !(await this.d.state.save(epoch ?? "", next))) {

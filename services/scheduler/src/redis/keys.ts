@@ -26,8 +26,10 @@ export interface QueueKeys {
   readonly outboxDead: string;
   /** Prefix of the job hashes: `<jobPrefix><id>`. Same hash tag, so same slot. */
   readonly jobPrefix: string;
-  /** hash of the queue's own facts: `touched_ms`, when a job last arrived. */
+  /** hash of the queue's own facts: `touched_ms`, when a job last arrived; its pause and limits. */
   readonly meta: string;
+  /** hash of the queue's leased jobs per type: job type -> how many (what per-type limits read). */
+  readonly running: string;
   /** pub/sub channel announcing that jobs became ready. */
   readonly wakeChannel: string;
   /** The ready zset of the queue's jobs of one type. */
@@ -54,6 +56,7 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     outboxDead: `${base}:outbox-dead`,
     jobPrefix: `${base}:job:`,
     meta: `${base}:meta`,
+    running: `${base}:running`,
     wakeChannel: `${base}:wake`,
     ready: (type) => readyPrefix + type,
     job: (id) => `${base}:job:${id}`,

@@ -70,7 +70,7 @@ export async function leaseReady(c: LeaseContext, k: QueueKeys, workerId: string
     const candidateTypes = [...new Set(read.candidates.map((x) => x.type))];
     c.types.learn(k.queue, candidateTypes);
     const [keys, args] = declaredKeys(k, candidateTypes, {
-      fixed: [k.types, k.leased, k.outbox, requestKey, k.meta],
+      fixed: [k.types, k.leased, k.outbox, requestKey, k.meta, k.running],
       jobKeys: [...read.candidates.map((x) => k.job(x.id)), ...read.prior.map((id) => k.job(id))],
       args: [
         ask.max, workerId, c.leaseMs, c.graceMs, nonce, ask.maxBytes, read.candidates.length, read.prior.length, ask.actor,
@@ -93,28 +93,46 @@ export async function leaseReady(c: LeaseContext, k: QueueKeys, workerId: string
   }
 }
 
-/** The best `depth` ready jobs of `types` (every type with ready jobs when empty), and what the request key holds. */
+/**
+ * The best `depth` ready jobs of `types` (every type with ready jobs when empty), and what the
+ * request key holds. A type with limits gives no more candidates than its limits leave room
+ * for, and at least one (so the script sees it held back): the jobs of a type at its limit do
+ * not crowd out those of other types.
+ */
 async function readCandidates(redis: RedisClient, k: QueueKeys, types: readonly string[], depth: number, requestKey: string | undefined): Promise<Read> {
   const wanted = types.length > 0 ? types : await callRedis(() => redis.smembers(k.types));
   const replies = await callRedis(() => {
     const p = redis.pipeline();
     for (const t of wanted) p.zrange(k.ready(t), 0, String(depth - 1), "WITHSCORES");
-    p.hexists(k.meta, "paused");
+    p.hgetall(k.meta);
+    p.hgetall(k.running);
     if (requestKey !== undefined) p.lrange(requestKey, 0, -1);
     return p.exec();
   });
   const results = (replies ?? []).map(([err, value]) => {
     if (err) throw err;
-    return value as string[] | number;
+    return value;
   });
+  const meta = results[wanted.length] as Record<string, string>;
+  const running = results[wanted.length + 1] as Record<string, string>;
   const candidates: Candidate[] = [];
   wanted.forEach((type, i) => {
     const flat = (results[i] ?? []) as string[];
-    for (let j = 0; j + 1 < flat.length; j += 2) candidates.push({ id: flat[j]!, type, score: Number(flat[j + 1]) });
+    const most = 2 * typeRoom(meta, running, type);
+    for (let j = 0; j + 1 < flat.length && j < most; j += 2) candidates.push({ id: flat[j]!, type, score: Number(flat[j + 1]) });
   });
   // Highest priority, then oldest, then id (UUIDv7: first submitted), as the ready scores order them.
   candidates.sort((a, b) => a.score - b.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const paused = results[wanted.length] === 1;
-  const held = requestKey === undefined ? [] : ((results[wanted.length + 1] ?? []) as string[]);
-  return { candidates: candidates.slice(0, depth), prior: held.filter((_, i) => i % 2 === 0), paused };
+  const held = requestKey === undefined ? [] : ((results[wanted.length + 2] ?? []) as string[]);
+  return { candidates: candidates.slice(0, depth), prior: held.filter((_, i) => i % 2 === 0), paused: "paused" in meta };
+}
+
+/** How many of `type`'s jobs its limits (as read) leave room for: at least 1, Infinity without limits. */
+function typeRoom(meta: Record<string, string>, running: Record<string, string>, type: string): number {
+  const maxRunning = meta[`type:${type}:max_running`];
+  const maxStarts = meta[`type:${type}:max_starts`];
+  let room = Infinity;
+  if (maxRunning !== undefined) room = Number(maxRunning) - Number(running[type] ?? 0);
+  if (maxStarts !== undefined) room = Math.min(room, Number(maxStarts));
+  return Math.max(1, room);
 }

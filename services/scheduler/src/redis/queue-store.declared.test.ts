@@ -93,7 +93,7 @@ describe("scripts re-check what the caller read", () => {
     const read = (await scripts["find-due"]([k.leased], [10])) as string[];
     expect(read).toEqual([lease!.id]);
     await f.store.extend(q, [{ id: lease!.id, token: lease!.token }]);
-    const [keys, args] = declaredKeys(k, ["test.echo"], { fixed: [k.leased, k.types, k.outbox], jobKeys: [k.job(lease!.id)], args: read });
+    const [keys, args] = declaredKeys(k, ["test.echo"], { fixed: [k.leased, k.types, k.outbox, k.running], jobKeys: [k.job(lease!.id)], args: read });
     expect(await scripts["expire-leases"](keys, args)).toEqual([0, 0, []]);
     expect((await jobHash(f, q, lease!.id)).state).toBe("leased");
   });
@@ -106,7 +106,7 @@ describe("scripts re-check what the caller read", () => {
     const request = k.leaseRequest("w1", "r1");
     await f.redis.rpush(request, makeJob().id, "other:1");
     const [keys, args] = declaredKeys(k, ["test.echo"], {
-      fixed: [k.types, k.leased, k.outbox, request],
+      fixed: [k.types, k.leased, k.outbox, request, k.meta, k.running],
       jobKeys: [k.job(job.id)],
       args: [1, "w1", 30_000, 5_000, "nonce", 1_000_000, 1, 0, job.id, "test.echo"],
     });

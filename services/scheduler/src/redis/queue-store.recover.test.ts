@@ -2,6 +2,7 @@ import { Code } from "@connectrpc/connect";
 import { LeaseStatus, ReportStatus } from "@taskflow/proto";
 import { codeOf, startPrivateRedis, uniqueQueue, type PrivateRedis } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RecoveryStore } from "./recovery-store.js";
 import { ask, backdate, createRedisFixture, jobHash, makeJob, outboxEntries, type RedisFixture } from "../../test/redis-fixture.js";
 
 let server: PrivateRedis;
@@ -157,5 +158,31 @@ describe("script loading", () => {
     await expect(f.store.ping()).resolves.toBeUndefined();
     // Each was answered NOSCRIPT once, sent its script again, and ran.
     expect([await noscript(), await cached()]).toEqual([refused + 3, 3]);
+  });
+});
+
+describe("the running hash", () => {
+  it("counts each type's leased jobs exactly through leases, reports, releases, expiries and drops", async () => {
+    const q = uniqueQueue();
+    const k = f.keys(q);
+    const jobs = Array.from({ length: 5 }, () => makeJob());
+    const other = makeJob({ type: "test.other" });
+    await f.store.enqueue(q, [...jobs, other]);
+    const leased = await f.store.lease(q, "w1", ask(6));
+    expect(await f.redis.hgetall(k.running)).toEqual({ "test.echo": "5", "test.other": "1" });
+    const token = (id: string) => leased.find((l) => l.id === id)!.token;
+    const [a, b, c, d, e] = jobs.map((j) => j.id) as [string, string, string, string, string];
+    await f.store.report(q, "w1", [{ id: a, token: token(a), outcome: "completed", body: "{}", permanent: false }]);
+    // A report sent twice counts once.
+    await f.store.report(q, "w1", [{ id: a, token: token(a), outcome: "completed", body: "{}", permanent: false }]);
+    await f.store.report(q, "w1", [{ id: b, token: token(b), outcome: "failed", body: "boom", permanent: false }]);
+    await f.store.release(q, "w1", [{ id: c, token: token(c) }]);
+    expect(await f.redis.hget(k.running, "test.echo")).toBe("2");
+    await backdate(f, k.leased, d);
+    await f.store.expireLeases(q, 10);
+    expect(await f.redis.hget(k.running, "test.echo")).toBe("1");
+    await new RecoveryStore(f.redis, f.store.keyPrefix, { types: f.store.types }).drop(q, [{ id: e, seenType: "" }, { id: other.id, seenType: "" }]);
+    // Every type back to none leased: the hash is gone, not a row of zeros.
+    expect(await f.redis.exists(k.running)).toBe(0);
   });
 });

@@ -31,11 +31,22 @@ export interface QueueLimits {
   perMs: number;
 }
 
-/** A queue's pause (when, ms since the epoch, and by whom) and limits. */
+/** The limits of one job type within a queue, and how many of its jobs are leased now. */
+export interface TypeLimits {
+  type: string;
+  limits: QueueLimits;
+  running: number;
+}
+
+/** A queue's pause (when, ms since the epoch, and by whom), its limits and its job types' limits (by type). */
 export interface QueueControls {
   pause: { atMs: number; actor: string } | undefined;
   limits: QueueLimits;
+  typeLimits: TypeLimits[];
 }
+
+/** Prefix of a job type's limits among the queue's meta fields (see lease-jobs.lua). */
+const limitsPrefix = (type: string): string => (type === "" ? "" : `type:${type}:`);
 
 export interface QueueStoreOptions {
   /** One Redis or a Redis Cluster. */
@@ -138,7 +149,7 @@ export class QueueStore {
       r.id, r.token, r.outcome, r.body, r.permanent ? "1" : "0", String(random()),
     ]);
     const reply = (await this.runDeclaring("report-jobs", queue, {
-      fixed: [k.leased, k.delayed, k.outbox, k.types, k.completedIn(Math.floor(Date.now() / 60_000))],
+      fixed: [k.leased, k.delayed, k.outbox, k.types, k.completedIn(Math.floor(Date.now() / 60_000)), k.running],
       jobKeys: reports.map((r) => k.job(r.id)),
       args: [workerId, actor, this.opts.retryBaseMs, this.opts.retryMaxMs, ...args],
     })) as [number, string][];
@@ -163,7 +174,7 @@ export class QueueStore {
     const reason = opts.reason ?? "worker_released";
     const actor = reason === "lease_not_delivered" ? "scheduler:lease-jobs" : (opts.actor ?? "");
     const [released, counts] = (await this.runDeclaring("release-jobs", queue, {
-      fixed: [k.types, k.leased, k.outbox],
+      fixed: [k.types, k.leased, k.outbox, k.running],
       jobKeys: leases.map((l) => k.job(l.id)),
       args: [workerId, reason, actor, opts.attemptsRan ? "1" : "0", ...leases.flatMap((l) => [l.id, l.token])],
     })) as [number, unknown];
@@ -231,7 +242,7 @@ export class QueueStore {
     const ids = await this.findDue(k.leased, limit);
     if (ids.length === 0) return { requeued: 0, ended: 0, ready: new Map() };
     const [requeued, ended, counts] = (await this.runDeclaring("expire-leases", queue, {
-      fixed: [k.leased, k.types, k.outbox],
+      fixed: [k.leased, k.types, k.outbox, k.running],
       jobKeys: ids.map((id) => k.job(id)),
       args: ids,
     })) as [number, number, unknown];
@@ -285,37 +296,61 @@ export class QueueStore {
   /** Each of `queues`' pause (when and by whom) and limits, as its meta hash holds them. */
   async controls(queues: readonly string[]): Promise<QueueControls[]> {
     const rows = await callRedis(() =>
-      Promise.all(queues.map((q) => this.redis.hmget(this.keys(q).meta, "paused", "max_running", "max_starts", "per_ms"))),
+      Promise.all(queues.map((q) => Promise.all([this.redis.hgetall(this.keys(q).meta), this.redis.hgetall(this.keys(q).running)]))),
     );
-    return rows.map(([paused, maxRunning, maxStarts, perMs]) => {
+    return rows.map(([meta, running]) => {
+      const paused = meta.paused;
       const space = paused?.indexOf(" ") ?? -1;
+      const typed = new Set<string>();
+      for (const field of Object.keys(meta)) {
+        const m = /^type:(.+):(max_running|max_starts)$/.exec(field);
+        if (m) typed.add(m[1]!);
+      }
       return {
-        pause: paused == null ? undefined : { atMs: Number(paused.slice(0, space)), actor: paused.slice(space + 1) },
-        limits: {
-          maxRunning: Number(maxRunning ?? 0),
-          maxStarts: Number(maxStarts ?? 0),
-          perMs: Number(perMs ?? 0),
-        },
+        pause: paused === undefined ? undefined : { atMs: Number(paused.slice(0, space)), actor: paused.slice(space + 1) },
+        limits: limitsIn(meta, ""),
+        typeLimits: [...typed].sort().map((type) => ({ type, limits: limitsIn(meta, type), running: Number(running[type] ?? 0) })),
       };
     });
   }
 
   /**
-   * Sets `queue`'s limits (zero: none), which the lease script enforces from the next lease on;
-   * resolves to its ready jobs per type, to wake the waiters that limits may have held back.
+   * Sets the limits (zero: none) of `queue`, or of its jobs of one `type` ("": the queue's own),
+   * which the lease script enforces from the next lease on; resolves to the queue's ready jobs
+   * per type, to wake the waiters that limits may have held back.
    */
-  async setLimits(queue: string, limits: QueueLimits): Promise<TypeCounts> {
+  async setLimits(queue: string, limits: QueueLimits, type = ""): Promise<TypeCounts> {
     const k = this.keys(queue);
+    const p = limitsPrefix(type);
     await this.addQueues([queue]);
     return callRedis(async () => {
       const tx = this.redis.multi();
-      if (limits.maxRunning > 0) tx.hset(k.meta, "max_running", limits.maxRunning);
-      else tx.hdel(k.meta, "max_running");
-      if (limits.maxStarts > 0) tx.hset(k.meta, "max_starts", limits.maxStarts, "per_ms", limits.perMs);
+      if (limits.maxRunning > 0) tx.hset(k.meta, `${p}max_running`, limits.maxRunning);
+      else tx.hdel(k.meta, `${p}max_running`);
+      if (limits.maxStarts > 0) tx.hset(k.meta, `${p}max_starts`, limits.maxStarts, `${p}per_ms`, limits.perMs);
       // The rate limiter's state goes with its limit: a new rate starts with a full burst.
-      tx.hdel(k.meta, ...(limits.maxStarts > 0 ? ["tat"] : ["max_starts", "per_ms", "tat"]));
+      tx.hdel(k.meta, ...(limits.maxStarts > 0 ? [`${p}tat`] : [`${p}max_starts`, `${p}per_ms`, `${p}tat`]));
       await tx.exec();
       return this.readyCounts(k);
+    });
+  }
+
+  /**
+   * Puts back a pause and limits of `queue` that Redis lost (from the operators' trail), each
+   * field only where Redis has none: a control set since the loss is kept.
+   */
+  async restoreControls(queue: string, pause: QueueControls["pause"], limits: readonly { type: string; limits: QueueLimits }[]): Promise<void> {
+    const k = this.keys(queue);
+    await this.addQueues([queue]);
+    await callRedis(async () => {
+      const tx = this.redis.multi();
+      if (pause !== undefined) tx.hsetnx(k.meta, "paused", `${pause.atMs} ${pause.actor}`);
+      for (const { type, limits: l } of limits) {
+        const p = limitsPrefix(type);
+        if (l.maxRunning > 0) tx.hsetnx(k.meta, `${p}max_running`, l.maxRunning);
+        if (l.maxStarts > 0) tx.hsetnx(k.meta, `${p}max_starts`, l.maxStarts).hsetnx(k.meta, `${p}per_ms`, l.perMs);
+      }
+      await tx.exec();
     });
   }
 
@@ -383,3 +418,13 @@ function firstScore(reply: unknown): number | undefined {
 
 /** The details a cancel records: the caller's reason, when given. */
 export const cancelDetails = (by: CancelRequest): string => (by.reason === "" ? "" : JSON.stringify({ reason: by.reason }));
+
+/** The limits of one job type (or, for "", the queue's own) among a queue's meta fields. */
+function limitsIn(meta: Record<string, string>, type: string): QueueLimits {
+  const p = limitsPrefix(type);
+  return {
+    maxRunning: Number(meta[`${p}max_running`] ?? 0),
+    maxStarts: Number(meta[`${p}max_starts`] ?? 0),
+    perMs: Number(meta[`${p}per_ms`] ?? 0),
+  };
+}

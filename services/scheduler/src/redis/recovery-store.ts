@@ -112,7 +112,7 @@ export class RecoveryStore {
       j.scheduledMs, j.createdMs, j.processing ? "1" : "0", j.workerId,
     ]);
     const reply = (await this.runDeclaring("restore-jobs", queue, {
-      fixed: [k.types, k.delayed, k.leased, k.outbox],
+      fixed: [k.types, k.delayed, k.leased, k.outbox, k.running],
       jobKeys: jobs.map((j) => k.job(j.id)),
       args: [queue, ...args],
       types: new Set(jobs.map((j) => j.type)),
@@ -129,7 +129,7 @@ export class RecoveryStore {
     if (jobs.length === 0) return 0;
     const k = this.keys(queue);
     return Number(await this.runDeclaring("drop-jobs", queue, {
-      fixed: [k.types, k.delayed, k.leased],
+      fixed: [k.types, k.delayed, k.leased, k.running],
       jobKeys: jobs.map((j) => k.job(j.id)),
       args: jobs.flatMap((j) => [j.id, j.seenType]),
       types: new Set(jobs.map((j) => j.seenType).filter((t) => t !== "")),

@@ -61,12 +61,15 @@ describe("QueueService", () => {
 
   it("keeps a paused queue listed while it is idle, and lists and reads every known queue", async () => {
     await s.queues.pauseQueue({ name: "qp2" });
+    await s.queues.setQueueLimits({ name: "qp4", type: "t.q", limits: { maxRunning: 1 } });
     await submit("qp3", 2);
     // Past the idle period and several sweeps, the empty paused queue is still known and still paused.
     await new Promise((r) => setTimeout(r, 1_600));
     const { queues } = await s.queues.listQueues({});
     const byName = new Map(queues.map((q) => [q.name, q]));
     expect(byName.get("qp2")).toMatchObject({ paused: true, ready: 0n });
+    // So is a queue whose only limits are one job type's.
+    expect(byName.get("qp4")!.typeLimits).toMatchObject([{ type: "t.q", limits: { maxRunning: 1 } }]);
     expect(byName.get("qp3")).toMatchObject({ paused: false, ready: 2n, delayed: 0n });
     expect(byName.get("qp3")!.oldestReadyAge).toBeDefined();
     expect((await s.worker.leaseJobs({ workerId: "wq3", queues: ["qp2"], maxJobs: 1 })).jobs).toEqual([]);
@@ -129,6 +132,75 @@ describe("QueueService", () => {
     expect(next.jobs).toHaveLength(1);
     expect(waited).toBeGreaterThanOrEqual(100);
     expect(waited).toBeLessThan(1_500);
+  });
+
+  it("holds one job type to its own max_running, across parallel leases, while other types of the queue run", async () => {
+    const queue = "qt1";
+    const res = await s.queues.setQueueLimits({ name: queue, type: "t.slow", limits: { maxRunning: 3 } });
+    expect(res.queue!.limits).toBeUndefined();
+    expect(res.queue!.typeLimits).toMatchObject([{ type: "t.slow", limits: { maxRunning: 3, maxStarts: 0 }, running: 0n }]);
+    // The limited type's jobs come first by priority: they must not crowd out the others.
+    await s.scheduler.submitJobs({ jobs: Array.from({ length: 12 }, () => ({ type: "t.slow", queue, priority: 9 })) });
+    await s.scheduler.submitJobs({ jobs: Array.from({ length: 4 }, () => ({ type: "t.fast", queue })) });
+    const leases = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => s.worker.leaseJobs({ workerId: `wt${i}`, queues: [queue], maxJobs: 4 })),
+    );
+    const leased = leases.flatMap((r) => r.jobs);
+    expect(leased.filter((j) => j.job!.type === "t.slow")).toHaveLength(3);
+    expect(leased.filter((j) => j.job!.type === "t.fast")).toHaveLength(4);
+    expect((await s.queues.getQueue({ name: queue })).queue!.typeLimits[0]!.running).toBe(3n);
+    // A long poll waiting at the type's limit gets the slot a released job frees.
+    const waiting = s.worker.leaseJobs({ workerId: "wt9", queues: [queue], maxJobs: 10, wait: durationFromMs(5_000) });
+    const slow = leased.find((j) => j.job!.type === "t.slow")!;
+    const owner = leases.findIndex((r) => r.jobs.includes(slow));
+    await s.worker.releaseJobs({ workerId: `wt${owner}`, leases: [{ jobId: slow.job!.id, queue, leaseToken: slow.leaseToken }] });
+    expect((await waiting).jobs.map((j) => j.job!.type)).toEqual(["t.slow"]);
+    expect((await s.queues.getQueue({ name: queue })).queue!.typeLimits[0]!.running).toBe(3n);
+    // Completions free slots and bring the count down.
+    for (const j of leased.filter((x) => x.job!.type === "t.slow" && x !== slow)) {
+      const by = leases.findIndex((r) => r.jobs.includes(j));
+      await s.worker.reportJobs({
+        workerId: `wt${by}`,
+        reports: [{ lease: { jobId: j.job!.id, queue, leaseToken: j.leaseToken }, outcome: { case: "completed", value: {} } }],
+      });
+    }
+    expect((await s.queues.getQueue({ name: queue })).queue!.typeLimits[0]!.running).toBe(1n);
+    expect((await s.worker.leaseJobs({ workerId: "wt10", queues: [queue], maxJobs: 10 })).jobs).toHaveLength(2);
+    // Clearing the type's limits removes them; the trail names the type.
+    const cleared = await s.queues.setQueueLimits({ name: queue, type: "t.slow", limits: {} });
+    expect(cleared.queue!.typeLimits).toEqual([]);
+    const { actions } = await s.history.listOperatorActions({ target: queue, action: "queue.limits" });
+    expect(actions.map((a) => a.details)).toEqual([
+      { maxRunning: 0, maxStarts: 0, perMs: 0, type: "t.slow" },
+      { maxRunning: 3, maxStarts: 0, perMs: 0, type: "t.slow" },
+    ]);
+    expect((await s.worker.leaseJobs({ workerId: "wt10", queues: [queue], maxJobs: 20 })).jobs).toHaveLength(7);
+  });
+
+  it("holds one job type to its own start rate, and a job must fit its queue's limits as well", async () => {
+    const queue = "qt2";
+    await s.queues.setQueueLimits({ name: queue, type: "t.rated", limits: { maxStarts: 2, per: durationFromMs(1_000) } });
+    await s.queues.setQueueLimits({ name: queue, limits: { maxRunning: 3 } });
+    await s.scheduler.submitJobs({ jobs: Array.from({ length: 5 }, () => ({ type: "t.rated", queue, priority: 5 })) });
+    await s.scheduler.submitJobs({ jobs: Array.from({ length: 5 }, () => ({ type: "t.other", queue })) });
+    const first = await s.worker.leaseJobs({ workerId: "wq1", queues: [queue], maxJobs: 10 });
+    // Two rated starts (the burst), then the queue's max_running of 3 leaves room for one other.
+    expect(first.jobs.map((j) => j.job!.type).sort()).toEqual(["t.other", "t.rated", "t.rated"]);
+    expect((await s.worker.leaseJobs({ workerId: "wq2", queues: [queue], maxJobs: 10 })).jobs).toEqual([]);
+    await s.queues.setQueueLimits({ name: queue, limits: {} });
+    const t0 = Date.now();
+    const now = await s.worker.leaseJobs({ workerId: "wq2", queues: [queue], maxJobs: 10 });
+    expect(now.jobs.map((j) => j.job!.type)).toEqual(["t.other", "t.other", "t.other", "t.other"]);
+    // The next rated start is allowed 500 ms after the burst: a long poll gets it then.
+    const next = await s.worker.leaseJobs({ workerId: "wq3", queues: [queue], maxJobs: 10, wait: durationFromMs(5_000) });
+    expect(next.jobs.map((j) => j.job!.type)).toEqual(["t.rated"]);
+    expect(Date.now() - t0).toBeLessThan(1_500);
+  });
+
+  it("refuses a bad job type for limits with invalid_argument, changing nothing", async () => {
+    const err = await s.queues.setQueueLimits({ name: "qt3", type: "bad type", limits: { maxRunning: 1 } }).catch((e: unknown) => ConnectError.from(e));
+    expect(err).toMatchObject({ code: Code.InvalidArgument });
+    expect((await s.queues.getQueue({ name: "qt3" })).queue!.typeLimits).toEqual([]);
   });
 
   it("refuses limits out of range or a window without a rate, with invalid_argument, changing nothing", async () => {

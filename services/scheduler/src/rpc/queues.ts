@@ -1,7 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs, durationMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { QueueLimits as QueueLimitsMessage, QueueSchema, QueueService } from "@taskflow/proto";
+import type { QueueLimits as QueueLimitsMessage, QueueLimitsSchema, QueueSchema, QueueService } from "@taskflow/proto";
 import { actorOf } from "@taskflow/service-kit";
 import type { Deps } from "../deps.js";
 import { invalidArgument } from "../errors.js";
@@ -45,11 +45,13 @@ export const queueService = (d: Deps): ServiceImpl<typeof QueueService> => ({
   async setQueueLimits(req, ctx) {
     const name = checkName(req.name);
     const limits = parseLimits(req.limits);
+    if (req.type !== "" && !NAME_PATTERN.test(req.type)) throw invalidArgument("type", "must be empty or a job type (1 to 128 of A-Z a-z 0-9 . _ : -)");
     const actor = actorOf(ctx, "api");
-    await d.history.recordOperatorAction({ actor, action: "queue.limits", target: name, details: { ...limits } }, ctx.signal);
-    const ready = await d.store.setLimits(name, limits);
+    const details = req.type === "" ? { ...limits } : { ...limits, type: req.type };
+    await d.history.recordOperatorAction({ actor, action: "queue.limits", target: name, details }, ctx.signal);
+    const ready = await d.store.setLimits(name, limits, req.type);
     if (ready.size > 0) await d.waiters.announce([{ queue: name, ready }]);
-    d.logger.info({ queue: name, actor, limits }, "queue limits set");
+    d.logger.info({ queue: name, actor, limits, type: req.type }, "queue limits set");
     return { queue: await readOne(d, name) };
   },
 
@@ -93,8 +95,7 @@ async function readQueues(d: Deps, names: readonly string[]): Promise<{ queues: 
   const snapshot = await readQueueStats(d.store.redis, d.config.redisKeyPrefix, names);
   const controls = await d.store.controls(snapshot.queues.map((q) => q.queue));
   const queues = snapshot.queues.map((q, i): QueueInit => {
-    const { pause, limits } = controls[i]!;
-    const limited = limits.maxRunning > 0 || limits.maxStarts > 0;
+    const { pause, limits, typeLimits } = controls[i]!;
     return {
       name: q.queue,
       ready: BigInt(q.ready),
@@ -107,14 +108,17 @@ async function readQueues(d: Deps, names: readonly string[]): Promise<{ queues: 
       paused: pause !== undefined,
       pausedAt: pause === undefined ? undefined : timestampFromMs(pause.atMs),
       pausedBy: pause?.actor ?? "",
-      limits: limited
-        ? {
-            maxRunning: limits.maxRunning,
-            maxStarts: limits.maxStarts,
-            per: limits.maxStarts > 0 ? durationFromMs(limits.perMs) : undefined,
-          }
-        : undefined,
+      limits: limits.maxRunning > 0 || limits.maxStarts > 0 ? toLimitsMessage(limits) : undefined,
+      typeLimits: typeLimits.map((t) => ({ type: t.type, limits: toLimitsMessage(t.limits), running: BigInt(t.running) })),
     };
   });
   return { queues, omitted: snapshot.omitted };
+}
+
+function toLimitsMessage(limits: QueueLimits): MessageInitShape<typeof QueueLimitsSchema> {
+  return {
+    maxRunning: limits.maxRunning,
+    maxStarts: limits.maxStarts,
+    per: limits.maxStarts > 0 ? durationFromMs(limits.perMs) : undefined,
+  };
 }

@@ -5,13 +5,22 @@ import { contextOf } from "../context.js";
 import { duration, fields, messageJson, table, time } from "../format.js";
 import { durationMs, integerIn, toQueueLimits, type LimitsOptions } from "../parse-options.js";
 
-/** A queue's limits in words, e.g. `max-running 5, max-starts 10 per 1s`, or `none`. */
+/**
+ * A queue's limits in words, its own then its job types', e.g.
+ * `max-running 5, max-starts 10 per 1s; t.slow: max-running 2 (1 running)`, or `none`.
+ */
 export function limitsText(queue: Queue): string {
-  const limits = queue.limits;
+  const own = limitParts(queue.limits);
+  const typed = queue.typeLimits.map((t) => `${t.type}: ${limitParts(t.limits).join(", ")} (${t.running} running)`);
+  const all = [...(own.length > 0 ? [own.join(", ")] : []), ...typed];
+  return all.length === 0 ? "none" : all.join("; ");
+}
+
+function limitParts(limits: Queue["limits"]): string[] {
   const parts: string[] = [];
   if (limits !== undefined && limits.maxRunning > 0) parts.push(`max-running ${limits.maxRunning}`);
   if (limits !== undefined && limits.maxStarts > 0) parts.push(`max-starts ${limits.maxStarts} per ${duration(limits.per) ?? "?"}`);
-  return parts.length === 0 ? "none" : parts.join(", ");
+  return parts;
 }
 
 const pausedText = (queue: Queue): string => (queue.paused ? "yes" : "no");
@@ -107,17 +116,18 @@ export function addQueueCommands(program: Command): void {
 
   program
     .command("limits")
-    .description("set the queue's limits, across every worker (admin); limits not named are cleared")
+    .description("set the queue's limits, or its job type's, across every worker (admin); limits not named are cleared")
     .argument("<queue>", "queue name")
+    .option("--type <type>", "the limits of the queue's jobs of this type, not of the whole queue")
     .option("--max-running <n>", "at most this many of its jobs running at once", integerIn(1, 100_000))
     .option("--max-starts <n>", "at most this many of its jobs started per --per", integerIn(1, 1_000_000))
     .option("--per <duration>", "the window of --max-starts (1s, 1m; 1ms to 1d)", durationMs)
     .option("--clear", "remove every limit")
-    .action(async (name: string, options: LimitsOptions, command: Command) => {
+    .action(async (name: string, options: LimitsOptions & { type?: string }, command: Command) => {
       const ctx = contextOf(command);
       const limits = toQueueLimits(options);
       await ctx.withClient(async (client) => {
-        const queue = await client.setQueueLimits(name, limits);
+        const queue = await client.setQueueLimits(name, limits, options.type);
         ctx.print(queueJson(queue), () => `${queue.name} limits: ${limitsText(queue)}\n`);
       });
     });

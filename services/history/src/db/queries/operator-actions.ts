@@ -31,6 +31,30 @@ export async function recordOperatorActions(db: Queryable, actions: readonly Ope
   return rows.sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)));
 }
 
+/** Most actions {@link latestQueueControls} answers. */
+export const MAX_QUEUE_CONTROLS = 10_000;
+
+/**
+ * The newest pause-or-resume of each queue and the newest limits of each queue and job type
+ * (`details.type`, none for the queue's own), oldest first.
+ */
+export async function latestQueueControls(db: Queryable): Promise<OperatorActionRow[]> {
+  const { rows } = await db.query<OperatorActionRow>({
+    name: "history_latest_queue_controls",
+    text: `SELECT ${COLUMNS} FROM (
+             SELECT DISTINCT ON (target, kind) *
+             FROM (SELECT *, CASE WHEN action = 'queue.limits' THEN 'limits:' || coalesce(details->>'type', '') ELSE 'pause' END AS kind
+                   FROM operator_actions
+                   WHERE action IN ('queue.pause', 'queue.resume', 'queue.limits')) a
+             ORDER BY target, kind, id DESC
+           ) latest
+           ORDER BY latest.id DESC
+           LIMIT $1`,
+    values: [MAX_QUEUE_CONTROLS],
+  });
+  return rows.reverse();
+}
+
 export interface ListOperatorActionsQuery {
   /** Id of the last action of the previous page (newest first: only older ones follow). */
   beforeId: string | undefined;

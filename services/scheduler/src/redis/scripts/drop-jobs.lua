@@ -9,9 +9,10 @@
   KEYS[1] set of types with ready jobs
   KEYS[2] delayed zset
   KEYS[3] leased zset
-  KEYS[4..3+n] the ready sets of the n job types declared in ARGV (the types
+  KEYS[4] running hash: leased jobs per type
+  KEYS[5..4+n] the ready sets of the n job types declared in ARGV (the types
                the jobs were seen in, and those of their hashes)
-  KEYS[4+n..] the jobs' hashes, one per pair in ARGV order
+  KEYS[5+n..] the jobs' hashes, one per pair in ARGV order
 
   ARGV[1] n, the number of declared ready sets
   ARGV[2..n+1] their job types
@@ -24,8 +25,8 @@
   declared ready set.
 ]]
 
-local types, delayed, leased = KEYS[1], KEYS[2], KEYS[3]
-local first, job_at = declare_ready(4)
+local types, delayed, leased, running = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local first, job_at = declare_ready(5)
 local dropped = 0
 
 local job_keys, needed = {}, {}
@@ -46,8 +47,8 @@ end
 for i = first, #ARGV, 2 do
   local id, seen_type = ARGV[i], ARGV[i + 1]
   local key = job_keys[1 + (i - first) / 2]
-  local n = redis.call('ZREM', delayed, id) + redis.call('ZREM', leased, id)
   local hash_type = redis.call('HGET', key, 'type')
+  local n = redis.call('ZREM', delayed, id) + unlease(leased, running, id, hash_type or seen_type)
   if hash_type then
     n = n + remove_ready(types, hash_type, id)
   end

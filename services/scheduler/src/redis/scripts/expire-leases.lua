@@ -23,8 +23,9 @@
   KEYS[1] leased zset
   KEYS[2] set of types with ready jobs
   KEYS[3] outbox stream
-  KEYS[4..3+n] the ready sets of the n job types declared in ARGV
-  KEYS[4+n..] the candidates' hashes, one per id in ARGV order
+  KEYS[4] running hash: leased jobs per type
+  KEYS[5..4+n] the ready sets of the n job types declared in ARGV
+  KEYS[5+n..] the candidates' hashes, one per id in ARGV order
 
   ARGV[1] n, the number of declared ready sets
   ARGV[2..n+1] their job types
@@ -36,8 +37,8 @@
   declared ready set.
 ]]
 
-local leased, types, outbox = KEYS[1], KEYS[2], KEYS[3]
-local first, job_at = declare_ready(4)
+local leased, types, outbox, running = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local first, job_at = declare_ready(5)
 local actor = 'scheduler:expire-leases'
 local now = now_ms()
 local requeued, ended = 0, 0
@@ -63,9 +64,9 @@ end
 
 for _, c in ipairs(expired) do
   local id, key = c.id, c.key
-  redis.call('ZREM', leased, id)
   local f = redis.call('HMGET', key, 'state', 'attempts', 'max_attempts', 'cancel', 'worker',
-    'token', 'lease_until', 'deadline')
+    'token', 'lease_until', 'deadline', 'type')
+  unlease(leased, running, id, f[9])
   if f[1] == 'leased' then
     local attempts = tonumber(f[2])
     local ev = { attempt = attempts, at = now, actor = actor, worker = f[5], lease = f[6] }

@@ -1,8 +1,9 @@
 --[[
   Tells whether a queue is idle and may leave the set of queues the loops
   sweep: no ready, delayed or leased job, nothing in its outbox (so no entry
-  is pending for any replica) or parked, neither paused nor limited (both
-  live in its meta hash), and no job arrived since `idle_before`. An idle queue's empty outbox stream (with its consumer
+  is pending for any replica) or parked, neither paused nor limited, nor any
+  of its job types limited (all live in its meta hash, beside `touched_ms`
+  and the rate limiters' state), and no job arrived since `idle_before`. An idle queue's empty outbox stream (with its consumer
   group) is deleted too, so a forgotten queue leaves nothing behind; the next
   transition creates the stream again and the forwarder its group.
 
@@ -26,10 +27,13 @@ if redis.call('SCARD', types) > 0 or redis.call('ZCARD', delayed) > 0
     or redis.call('ZCARD', leased) > 0 or redis.call('XLEN', parked) > 0 then
   return 0
 end
-if redis.call('HEXISTS', meta, 'paused') == 1 or redis.call('HEXISTS', meta, 'max_running') == 1
-    or redis.call('HEXISTS', meta, 'max_starts') == 1
-    or (tonumber(redis.call('HGET', meta, 'touched_ms')) or 0) >= idle_before then
+if (tonumber(redis.call('HGET', meta, 'touched_ms')) or 0) >= idle_before then
   return 0
+end
+for _, field in ipairs(redis.call('HKEYS', meta)) do
+  if field ~= 'touched_ms' and field ~= 'tat' and not string.find(field, ':tat$') then
+    return 0
+  end
 end
 if redis.call('EXISTS', outbox) == 1 then
   if redis.call('XLEN', outbox) > 0 then

@@ -24,10 +24,12 @@
   KEYS[4] this request's key (list of id, token)
   KEYS[5] queue meta hash: `paused` while the queue is paused; its limits
           `max_running`, `max_starts` per `per_ms`, and `tat`, the start-rate
-          limiter's theoretical arrival time (GCRA), ms
-  KEYS[6..5+n] the ready sets of the n job types declared in ARGV (every
+          limiter's theoretical arrival time (GCRA), ms; and the same four
+          for one job type as `type:<type>:max_running` and so on
+  KEYS[6] running hash: leased jobs per type
+  KEYS[7..6+n] the ready sets of the n job types declared in ARGV (every
                candidate's type)
-  KEYS[6+n..] the hashes of the c candidates, then of the p ids the request
+  KEYS[7+n..] the hashes of the c candidates, then of the p ids the request
               key held when read, in ARGV order
 
   ARGV[1] n, the number of declared ready sets
@@ -48,7 +50,9 @@
   A paused queue leases nothing new (a retried request still answers what it
   leased before the pause). A queue with limits leases no more than leaves
   its leased jobs at most max_running, and its starts at most max_starts in
-  any window of per_ms.
+  any window of per_ms; a job type with limits, likewise for the queue's jobs
+  of that type (a candidate whose type is at its limit is passed over for
+  the next ones).
 
   Returns { jobs, passed, held_ms }: one array per leased job,
     { id, type, payload, priority, max_attempts, attempts, timeout_ms,
@@ -56,11 +60,12 @@
       traceparent ('' when the job's submit was not traced) },
   the number of candidates that were no longer ready, and, when the limits
   held jobs back, when to try again: the ms until the start rate allows one
-  more, or -1 while max_running is reached (0 when nothing was held back).
+  more, or -1 while max_running is reached (0 when nothing was held back;
+  of several types held back, the soonest).
 ]]
 
-local types, leased, outbox, request, meta = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local at, job_at = declare_ready(6)
+local types, leased, outbox, request, meta, running = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local at, job_at = declare_ready(7)
 local limit = tonumber(ARGV[at])
 local worker, lease_ms, grace_ms, nonce = ARGV[at + 1], tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3]), ARGV[at + 4]
 local max_bytes = tonumber(ARGV[at + 5])
@@ -137,6 +142,46 @@ if room <= 0 then
   return { out, 0, held_ms }
 end
 
+-- The limits of one job type, read once per call: how many more of its jobs
+-- may be leased now (`room`, nil without limits), and its GCRA state.
+local by_type = {}
+local function type_limits(job_type)
+  local l = by_type[job_type]
+  if l then
+    return l
+  end
+  local p = 'type:' .. job_type .. ':'
+  local v = redis.call('HMGET', meta, p .. 'max_running', p .. 'max_starts', p .. 'per_ms', p .. 'tat')
+  l = { taken = 0, tat_field = p .. 'tat' }
+  if v[1] then
+    l.room = tonumber(v[1]) - (tonumber(redis.call('HGET', running, job_type)) or 0)
+  end
+  if v[2] then
+    l.per_ms = tonumber(v[3])
+    l.interval = l.per_ms / tonumber(v[2])
+    l.tat = math.max(tonumber(v[4]) or now, now)
+    local allowed = math.floor((now + l.per_ms - l.tat) / l.interval)
+    if l.room == nil or allowed < l.room then
+      l.room, l.by_rate = allowed, true
+    end
+  end
+  by_type[job_type] = l
+  return l
+end
+
+-- Of the types held back by their limits, the soonest time to try again (see Returns).
+local type_held = 0
+local function hold_type(l)
+  local held = -1
+  if l.by_rate then
+    -- When the start rate allows one more after those taken in this call.
+    held = math.max(1, math.ceil(l.tat + (l.taken + 1) * l.interval - l.per_ms - now))
+  end
+  if type_held == 0 or (held > 0 and (type_held < 0 or held < type_held)) then
+    type_held = held
+  end
+end
+
 local bytes, passed = 0, 0
 for i = 1, n_candidates do
   if #out >= room then
@@ -144,7 +189,10 @@ for i = 1, n_candidates do
   end
   local id, job_type = ARGV[candidates_at + 2 * (i - 1)], ARGV[candidates_at + 2 * i - 1]
   local key = KEYS[job_at + i - 1]
-  if not redis.call('ZSCORE', ready_key(job_type), id) then
+  local tl = type_limits(job_type)
+  if tl.room and tl.taken >= tl.room then
+    hold_type(tl)
+  elseif not redis.call('ZSCORE', ready_key(job_type), id) then
     passed = passed + 1
   else
     local f = redis.call('HMGET', key, unpack(FIELDS))
@@ -167,6 +215,8 @@ for i = 1, n_candidates do
         'attempts', attempts, 'lease_until', int(lease_until), 'deadline', int(deadline),
         'started_ms', int(now), 'expired_token', '')
       redis.call('ZADD', leased, lease_until, id)
+      redis.call('HINCRBY', running, job_type, 1)
+      tl.taken = tl.taken + 1
       emit(outbox, key, id, {
         type = 'STARTED', status = 'processing', attempt = attempts, at = now,
         actor = actor, worker = worker, lease = token, reason = 'leased',
@@ -183,8 +233,13 @@ if #out > 0 then
   if max_starts then
     redis.call('HSET', meta, 'tat', tostring(tat + #out * interval))
   end
+  for _, l in pairs(by_type) do
+    if l.interval and l.taken > 0 then
+      redis.call('HSET', meta, l.tat_field, tostring(l.tat + l.taken * l.interval))
+    end
+  end
 end
 if #out < room then
-  held_ms = 0
+  held_ms = type_held
 end
 return { out, passed, held_ms }

@@ -19,9 +19,10 @@
   KEYS[1] set of types with ready jobs
   KEYS[2] leased zset
   KEYS[3] outbox stream
-  KEYS[4..3+n] the ready sets of the n job types declared in ARGV (those of
+  KEYS[4] running hash: leased jobs per type
+  KEYS[5..4+n] the ready sets of the n job types declared in ARGV (those of
                the jobs named)
-  KEYS[4+n..] the jobs' hashes, one per pair in ARGV order
+  KEYS[5+n..] the jobs' hashes, one per pair in ARGV order
 
   ARGV[1] n, the number of declared ready sets
   ARGV[2..n+1] their job types
@@ -42,8 +43,8 @@
   declared ready set.
 ]]
 
-local types, leased, outbox = KEYS[1], KEYS[2], KEYS[3]
-local at, job_at = declare_ready(4)
+local types, leased, outbox, running = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local at, job_at = declare_ready(5)
 local worker, reason, actor, attempts_ran = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3] == '1'
 local first = at + 4
 if actor == '' then
@@ -65,9 +66,9 @@ end
 for i = first, #ARGV, 2 do
   local id, token = ARGV[i], ARGV[i + 1]
   local key = job_keys[1 + (i - first) / 2]
-  local f = redis.call('HMGET', key, 'state', 'token', 'attempts', 'cancel', 'max_attempts')
+  local f = redis.call('HMGET', key, 'state', 'token', 'attempts', 'cancel', 'max_attempts', 'type')
   if f[1] == 'leased' and f[2] == token then
-    redis.call('ZREM', leased, id)
+    unlease(leased, running, id, f[6])
     local attempts = tonumber(f[3])
     local ev = { at = now, actor = actor, worker = worker, lease = token, attempt = attempts }
     if f[4] == '1' then

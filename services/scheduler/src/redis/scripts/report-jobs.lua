@@ -24,9 +24,10 @@
   KEYS[4] set of types with ready jobs
   KEYS[5] the queue's count of jobs completed this minute (the caller's
           clock): incremented by the completions accepted, kept 3 minutes
-  KEYS[6..5+n] the ready sets of the n job types declared in ARGV (those of
+  KEYS[6] running hash: leased jobs per type
+  KEYS[7..6+n] the ready sets of the n job types declared in ARGV (those of
                the jobs named: a late completion takes its job out of one)
-  KEYS[6+n..] the jobs' hashes, one per report in ARGV order
+  KEYS[7+n..] the jobs' hashes, one per report in ARGV order
 
   ARGV[1] n, the number of declared ready sets
   ARGV[2..n+1] their job types
@@ -46,8 +47,8 @@
   include/common.lua) when a job's type has no declared ready set.
 ]]
 
-local leased, delayed, outbox, types, done = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local at, job_at = declare_ready(6)
+local leased, delayed, outbox, types, done, running = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local at, job_at = declare_ready(7)
 local worker, actor = ARGV[at], ARGV[at + 1]
 local base_ms, max_ms = tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3])
 local first = at + 4
@@ -108,7 +109,7 @@ for i = first, #ARGV, 6 do
     'max_attempts', 'cancel', 'status', 'expired_token', 'type')
   if f[1] == 'leased' and f[2] == token then
     local attempts = tonumber(f[4])
-    redis.call('ZREM', leased, id)
+    unlease(leased, running, id, f[9])
     redis.call('HSET', key, 'reported_token', token)
     if outcome == 'completed' then
       complete(key, id, token, attempts, body, nil)

@@ -17,9 +17,10 @@
   KEYS[2] delayed zset
   KEYS[3] leased zset
   KEYS[4] outbox stream
-  KEYS[5..4+n] the ready sets of the n job types declared in ARGV (every
+  KEYS[5] running hash: leased jobs per type
+  KEYS[6..5+n] the ready sets of the n job types declared in ARGV (every
                type of the batch)
-  KEYS[5+n..] the jobs' hashes, one per job in ARGV order
+  KEYS[6+n..] the jobs' hashes, one per job in ARGV order
 
   ARGV[1] n, the number of declared ready sets
   ARGV[2..n+1] their job types
@@ -34,8 +35,8 @@
   has no declared ready set.
 ]]
 
-local types, delayed, leased, outbox = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local at, job_at = declare_ready(5)
+local types, delayed, leased, outbox, running = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local at, job_at = declare_ready(6)
 local queue = ARGV[at]
 local first = at + 1
 local actor = 'scheduler:reconcile'
@@ -73,7 +74,7 @@ for i = first, #ARGV, 12 do
     -- Entries a partial loss may have left behind would otherwise point at the new hash.
     remove_ready(types, ARGV[i + 1], id)
     redis.call('ZREM', delayed, id)
-    redis.call('ZREM', leased, id)
+    unlease(leased, running, id, ARGV[i + 1])
     redis.call('HSET', key,
       'id', id, 'type', ARGV[i + 1], 'queue', queue, 'payload', ARGV[i + 2],
       'priority', priority, 'max_attempts', max_attempts, 'attempts', attempts,

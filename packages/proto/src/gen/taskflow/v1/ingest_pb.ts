@@ -16,7 +16,40 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskflow/v1/ingest.proto.
  */
 export const file_taskflow_v1_ingest: GenFile = /*@__PURE__*/
-  fileDesc("Chh0YXNrZmxvdy92MS9pbmdlc3QucHJvdG8SC3Rhc2tmbG93LnYxIkwKHFJlY29yZE9wZXJhdG9yQWN0aW9uc1JlcXVlc3QSLAoHYWN0aW9ucxgBIAMoCzIbLnRhc2tmbG93LnYxLk9wZXJhdG9yQWN0aW9uIk0KHVJlY29yZE9wZXJhdG9yQWN0aW9uc1Jlc3BvbnNlEiwKB2FjdGlvbnMYASADKAsyGy50YXNrZmxvdy52MS5PcGVyYXRvckFjdGlvbiJbChFJbnNlcnRKb2JzUmVxdWVzdBIeCgRqb2JzGAEgAygLMhAudGFza2Zsb3cudjEuSm9iEg0KBWFjdG9yGAIgASgJEhcKD3JlcXVlc3RfZGlnZXN0cxgDIAMoCSI0ChJJbnNlcnRKb2JzUmVzcG9uc2USHgoEam9icxgBIAMoCzIQLnRhc2tmbG93LnYxLkpvYiI8ChNBcHBlbmRFdmVudHNSZXF1ZXN0EiUKBmV2ZW50cxgBIAMoCzIVLnRhc2tmbG93LnYxLkpvYkV2ZW50InEKFEFwcGVuZEV2ZW50c1Jlc3BvbnNlEhAKCGFwcGVuZGVkGAEgASgFEhcKD3Vua25vd25fam9iX2lkcxgCIAMoCRIuCg9jbGFzaGluZ19ldmVudHMYAyADKAsyFS50YXNrZmxvdy52MS5FdmVudFJlZiInCghFdmVudFJlZhIOCgZqb2JfaWQYASABKAkSCwoDc2VxGAIgASgFIjwKFFVwc2VydFdvcmtlcnNSZXF1ZXN0EiQKB3dvcmtlcnMYASADKAsyEy50YXNrZmxvdy52MS5Xb3JrZXIiFwoVVXBzZXJ0V29ya2Vyc1Jlc3BvbnNlIpwBChlMaXN0VW5maW5pc2hlZEpvYnNSZXF1ZXN0EjIKDmNyZWF0ZWRfYmVmb3JlGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghhZnRlcl9pZBgFIAEoCRIRCglwYWdlX3NpemUYAiABKAVKBAgBEAJKBAgDEARSDnVwZGF0ZWRfYmVmb3JlUgpwYWdlX3Rva2VuIjwKGkxpc3RVbmZpbmlzaGVkSm9ic1Jlc3BvbnNlEh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2IiIgoTR2V0Sm9iU3RhdGVzUmVxdWVzdBILCgNpZHMYASADKAkiVgoISm9iU3RhdGUSCgoCaWQYASABKAkSJgoGc3RhdHVzGAIgASgOMhYudGFza2Zsb3cudjEuSm9iU3RhdHVzEhYKDmxhc3RfZXZlbnRfc2VxGAMgASgFIj0KFEdldEpvYlN0YXRlc1Jlc3BvbnNlEiUKBnN0YXRlcxgBIAMoCzIVLnRhc2tmbG93LnYxLkpvYlN0YXRlMr4EChRIaXN0b3J5SW5nZXN0U2VydmljZRJNCgpJbnNlcnRKb2JzEh4udGFza2Zsb3cudjEuSW5zZXJ0Sm9ic1JlcXVlc3QaHy50YXNrZmxvdy52MS5JbnNlcnRKb2JzUmVzcG9uc2USUwoMQXBwZW5kRXZlbnRzEiAudGFza2Zsb3cudjEuQXBwZW5kRXZlbnRzUmVxdWVzdBohLnRhc2tmbG93LnYxLkFwcGVuZEV2ZW50c1Jlc3BvbnNlElYKDVVwc2VydFdvcmtlcnMSIS50YXNrZmxvdy52MS5VcHNlcnRXb3JrZXJzUmVxdWVzdBoiLnRhc2tmbG93LnYxLlVwc2VydFdvcmtlcnNSZXNwb25zZRJlChJMaXN0VW5maW5pc2hlZEpvYnMSJi50YXNrZmxvdy52MS5MaXN0VW5maW5pc2hlZEpvYnNSZXF1ZXN0GicudGFza2Zsb3cudjEuTGlzdFVuZmluaXNoZWRKb2JzUmVzcG9uc2USUwoMR2V0Sm9iU3RhdGVzEiAudGFza2Zsb3cudjEuR2V0Sm9iU3RhdGVzUmVxdWVzdBohLnRhc2tmbG93LnYxLkdldEpvYlN0YXRlc1Jlc3BvbnNlEm4KFVJlY29yZE9wZXJhdG9yQWN0aW9ucxIpLnRhc2tmbG93LnYxLlJlY29yZE9wZXJhdG9yQWN0aW9uc1JlcXVlc3QaKi50YXNrZmxvdy52MS5SZWNvcmRPcGVyYXRvckFjdGlvbnNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_taskflow_v1_history, file_taskflow_v1_job]);
+  fileDesc("Chh0YXNrZmxvdy92MS9pbmdlc3QucHJvdG8SC3Rhc2tmbG93LnYxIhoKGExpc3RRdWV1ZUNvbnRyb2xzUmVxdWVzdCJJChlMaXN0UXVldWVDb250cm9sc1Jlc3BvbnNlEiwKB2FjdGlvbnMYASADKAsyGy50YXNrZmxvdy52MS5PcGVyYXRvckFjdGlvbiJMChxSZWNvcmRPcGVyYXRvckFjdGlvbnNSZXF1ZXN0EiwKB2FjdGlvbnMYASADKAsyGy50YXNrZmxvdy52MS5PcGVyYXRvckFjdGlvbiJNCh1SZWNvcmRPcGVyYXRvckFjdGlvbnNSZXNwb25zZRIsCgdhY3Rpb25zGAEgAygLMhsudGFza2Zsb3cudjEuT3BlcmF0b3JBY3Rpb24iWwoRSW5zZXJ0Sm9ic1JlcXVlc3QSHgoEam9icxgBIAMoCzIQLnRhc2tmbG93LnYxLkpvYhINCgVhY3RvchgCIAEoCRIXCg9yZXF1ZXN0X2RpZ2VzdHMYAyADKAkiNAoSSW5zZXJ0Sm9ic1Jlc3BvbnNlEh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2IiPAoTQXBwZW5kRXZlbnRzUmVxdWVzdBIlCgZldmVudHMYASADKAsyFS50YXNrZmxvdy52MS5Kb2JFdmVudCJxChRBcHBlbmRFdmVudHNSZXNwb25zZRIQCghhcHBlbmRlZBgBIAEoBRIXCg91bmtub3duX2pvYl9pZHMYAiADKAkSLgoPY2xhc2hpbmdfZXZlbnRzGAMgAygLMhUudGFza2Zsb3cudjEuRXZlbnRSZWYiJwoIRXZlbnRSZWYSDgoGam9iX2lkGAEgASgJEgsKA3NlcRgCIAEoBSI8ChRVcHNlcnRXb3JrZXJzUmVxdWVzdBIkCgd3b3JrZXJzGAEgAygLMhMudGFza2Zsb3cudjEuV29ya2VyIhcKFVVwc2VydFdvcmtlcnNSZXNwb25zZSKcAQoZTGlzdFVuZmluaXNoZWRKb2JzUmVxdWVzdBIyCg5jcmVhdGVkX2JlZm9yZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIYWZ0ZXJfaWQYBSABKAkSEQoJcGFnZV9zaXplGAIgASgFSgQIARACSgQIAxAEUg51cGRhdGVkX2JlZm9yZVIKcGFnZV90b2tlbiI8ChpMaXN0VW5maW5pc2hlZEpvYnNSZXNwb25zZRIeCgRqb2JzGAEgAygLMhAudGFza2Zsb3cudjEuSm9iIiIKE0dldEpvYlN0YXRlc1JlcXVlc3QSCwoDaWRzGAEgAygJIlYKCEpvYlN0YXRlEgoKAmlkGAEgASgJEiYKBnN0YXR1cxgCIAEoDjIWLnRhc2tmbG93LnYxLkpvYlN0YXR1cxIWCg5sYXN0X2V2ZW50X3NlcRgDIAEoBSI9ChRHZXRKb2JTdGF0ZXNSZXNwb25zZRIlCgZzdGF0ZXMYASADKAsyFS50YXNrZmxvdy52MS5Kb2JTdGF0ZTKiBQoUSGlzdG9yeUluZ2VzdFNlcnZpY2USTQoKSW5zZXJ0Sm9icxIeLnRhc2tmbG93LnYxLkluc2VydEpvYnNSZXF1ZXN0Gh8udGFza2Zsb3cudjEuSW5zZXJ0Sm9ic1Jlc3BvbnNlElMKDEFwcGVuZEV2ZW50cxIgLnRhc2tmbG93LnYxLkFwcGVuZEV2ZW50c1JlcXVlc3QaIS50YXNrZmxvdy52MS5BcHBlbmRFdmVudHNSZXNwb25zZRJWCg1VcHNlcnRXb3JrZXJzEiEudGFza2Zsb3cudjEuVXBzZXJ0V29ya2Vyc1JlcXVlc3QaIi50YXNrZmxvdy52MS5VcHNlcnRXb3JrZXJzUmVzcG9uc2USZQoSTGlzdFVuZmluaXNoZWRKb2JzEiYudGFza2Zsb3cudjEuTGlzdFVuZmluaXNoZWRKb2JzUmVxdWVzdBonLnRhc2tmbG93LnYxLkxpc3RVbmZpbmlzaGVkSm9ic1Jlc3BvbnNlElMKDEdldEpvYlN0YXRlcxIgLnRhc2tmbG93LnYxLkdldEpvYlN0YXRlc1JlcXVlc3QaIS50YXNrZmxvdy52MS5HZXRKb2JTdGF0ZXNSZXNwb25zZRJuChVSZWNvcmRPcGVyYXRvckFjdGlvbnMSKS50YXNrZmxvdy52MS5SZWNvcmRPcGVyYXRvckFjdGlvbnNSZXF1ZXN0GioudGFza2Zsb3cudjEuUmVjb3JkT3BlcmF0b3JBY3Rpb25zUmVzcG9uc2USYgoRTGlzdFF1ZXVlQ29udHJvbHMSJS50YXNrZmxvdy52MS5MaXN0UXVldWVDb250cm9sc1JlcXVlc3QaJi50YXNrZmxvdy52MS5MaXN0UXVldWVDb250cm9sc1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_taskflow_v1_history, file_taskflow_v1_job]);
+
+/**
+ * @generated from message taskflow.v1.ListQueueControlsRequest
+ */
+export type ListQueueControlsRequest = Message<"taskflow.v1.ListQueueControlsRequest"> & {
+};
+
+/**
+ * Describes the message taskflow.v1.ListQueueControlsRequest.
+ * Use `create(ListQueueControlsRequestSchema)` to create a new message.
+ */
+export const ListQueueControlsRequestSchema: GenMessage<ListQueueControlsRequest> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 0);
+
+/**
+ * @generated from message taskflow.v1.ListQueueControlsResponse
+ */
+export type ListQueueControlsResponse = Message<"taskflow.v1.ListQueueControlsResponse"> & {
+  /**
+   * "queue.pause", "queue.resume" and "queue.limits" actions, oldest first;
+   * the newest 10,000 at most.
+   *
+   * @generated from field: repeated taskflow.v1.OperatorAction actions = 1;
+   */
+  actions: OperatorAction[];
+};
+
+/**
+ * Describes the message taskflow.v1.ListQueueControlsResponse.
+ * Use `create(ListQueueControlsResponseSchema)` to create a new message.
+ */
+export const ListQueueControlsResponseSchema: GenMessage<ListQueueControlsResponse> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 1);
 
 /**
  * @generated from message taskflow.v1.RecordOperatorActionsRequest
@@ -35,7 +68,7 @@ export type RecordOperatorActionsRequest = Message<"taskflow.v1.RecordOperatorAc
  * Use `create(RecordOperatorActionsRequestSchema)` to create a new message.
  */
 export const RecordOperatorActionsRequestSchema: GenMessage<RecordOperatorActionsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 0);
+  messageDesc(file_taskflow_v1_ingest, 2);
 
 /**
  * @generated from message taskflow.v1.RecordOperatorActionsResponse
@@ -54,7 +87,7 @@ export type RecordOperatorActionsResponse = Message<"taskflow.v1.RecordOperatorA
  * Use `create(RecordOperatorActionsResponseSchema)` to create a new message.
  */
 export const RecordOperatorActionsResponseSchema: GenMessage<RecordOperatorActionsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 1);
+  messageDesc(file_taskflow_v1_ingest, 3);
 
 /**
  * @generated from message taskflow.v1.InsertJobsRequest
@@ -91,7 +124,7 @@ export type InsertJobsRequest = Message<"taskflow.v1.InsertJobsRequest"> & {
  * Use `create(InsertJobsRequestSchema)` to create a new message.
  */
 export const InsertJobsRequestSchema: GenMessage<InsertJobsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 2);
+  messageDesc(file_taskflow_v1_ingest, 4);
 
 /**
  * @generated from message taskflow.v1.InsertJobsResponse
@@ -112,7 +145,7 @@ export type InsertJobsResponse = Message<"taskflow.v1.InsertJobsResponse"> & {
  * Use `create(InsertJobsResponseSchema)` to create a new message.
  */
 export const InsertJobsResponseSchema: GenMessage<InsertJobsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 3);
+  messageDesc(file_taskflow_v1_ingest, 5);
 
 /**
  * @generated from message taskflow.v1.AppendEventsRequest
@@ -129,7 +162,7 @@ export type AppendEventsRequest = Message<"taskflow.v1.AppendEventsRequest"> & {
  * Use `create(AppendEventsRequestSchema)` to create a new message.
  */
 export const AppendEventsRequestSchema: GenMessage<AppendEventsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 4);
+  messageDesc(file_taskflow_v1_ingest, 6);
 
 /**
  * @generated from message taskflow.v1.AppendEventsResponse
@@ -163,7 +196,7 @@ export type AppendEventsResponse = Message<"taskflow.v1.AppendEventsResponse"> &
  * Use `create(AppendEventsResponseSchema)` to create a new message.
  */
 export const AppendEventsResponseSchema: GenMessage<AppendEventsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 5);
+  messageDesc(file_taskflow_v1_ingest, 7);
 
 /**
  * EventRef names one event of a job's trail.
@@ -187,7 +220,7 @@ export type EventRef = Message<"taskflow.v1.EventRef"> & {
  * Use `create(EventRefSchema)` to create a new message.
  */
 export const EventRefSchema: GenMessage<EventRef> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 6);
+  messageDesc(file_taskflow_v1_ingest, 8);
 
 /**
  * @generated from message taskflow.v1.UpsertWorkersRequest
@@ -206,7 +239,7 @@ export type UpsertWorkersRequest = Message<"taskflow.v1.UpsertWorkersRequest"> &
  * Use `create(UpsertWorkersRequestSchema)` to create a new message.
  */
 export const UpsertWorkersRequestSchema: GenMessage<UpsertWorkersRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 7);
+  messageDesc(file_taskflow_v1_ingest, 9);
 
 /**
  * @generated from message taskflow.v1.UpsertWorkersResponse
@@ -219,7 +252,7 @@ export type UpsertWorkersResponse = Message<"taskflow.v1.UpsertWorkersResponse">
  * Use `create(UpsertWorkersResponseSchema)` to create a new message.
  */
 export const UpsertWorkersResponseSchema: GenMessage<UpsertWorkersResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 8);
+  messageDesc(file_taskflow_v1_ingest, 10);
 
 /**
  * @generated from message taskflow.v1.ListUnfinishedJobsRequest
@@ -255,7 +288,7 @@ export type ListUnfinishedJobsRequest = Message<"taskflow.v1.ListUnfinishedJobsR
  * Use `create(ListUnfinishedJobsRequestSchema)` to create a new message.
  */
 export const ListUnfinishedJobsRequestSchema: GenMessage<ListUnfinishedJobsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 9);
+  messageDesc(file_taskflow_v1_ingest, 11);
 
 /**
  * @generated from message taskflow.v1.ListUnfinishedJobsResponse
@@ -275,7 +308,7 @@ export type ListUnfinishedJobsResponse = Message<"taskflow.v1.ListUnfinishedJobs
  * Use `create(ListUnfinishedJobsResponseSchema)` to create a new message.
  */
 export const ListUnfinishedJobsResponseSchema: GenMessage<ListUnfinishedJobsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 10);
+  messageDesc(file_taskflow_v1_ingest, 12);
 
 /**
  * @generated from message taskflow.v1.GetJobStatesRequest
@@ -294,7 +327,7 @@ export type GetJobStatesRequest = Message<"taskflow.v1.GetJobStatesRequest"> & {
  * Use `create(GetJobStatesRequestSchema)` to create a new message.
  */
 export const GetJobStatesRequestSchema: GenMessage<GetJobStatesRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 11);
+  messageDesc(file_taskflow_v1_ingest, 13);
 
 /**
  * @generated from message taskflow.v1.JobState
@@ -321,7 +354,7 @@ export type JobState = Message<"taskflow.v1.JobState"> & {
  * Use `create(JobStateSchema)` to create a new message.
  */
 export const JobStateSchema: GenMessage<JobState> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 12);
+  messageDesc(file_taskflow_v1_ingest, 14);
 
 /**
  * @generated from message taskflow.v1.GetJobStatesResponse
@@ -340,7 +373,7 @@ export type GetJobStatesResponse = Message<"taskflow.v1.GetJobStatesResponse"> &
  * Use `create(GetJobStatesResponseSchema)` to create a new message.
  */
 export const GetJobStatesResponseSchema: GenMessage<GetJobStatesResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 13);
+  messageDesc(file_taskflow_v1_ingest, 15);
 
 /**
  * HistoryIngestService is how the scheduler writes to history. It is
@@ -413,6 +446,18 @@ export const HistoryIngestService: GenService<{
     methodKind: "unary";
     input: typeof RecordOperatorActionsRequestSchema;
     output: typeof RecordOperatorActionsResponseSchema;
+  },
+  /**
+   * The queue controls the operators' trail holds: the newest pause or resume
+   * of each queue, and the newest limits of each queue and of each of its job
+   * types. A scheduler applies them again after Redis lost its data.
+   *
+   * @generated from rpc taskflow.v1.HistoryIngestService.ListQueueControls
+   */
+  listQueueControls: {
+    methodKind: "unary";
+    input: typeof ListQueueControlsRequestSchema;
+    output: typeof ListQueueControlsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_taskflow_v1_ingest, 0);

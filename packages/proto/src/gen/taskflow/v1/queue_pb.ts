@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskflow/v1/queue.proto.
  */
 export const file_taskflow_v1_queue: GenFile = /*@__PURE__*/
-  fileDesc("Chd0YXNrZmxvdy92MS9xdWV1ZS5wcm90bxILdGFza2Zsb3cudjEiXgoLUXVldWVMaW1pdHMSEwoLbWF4X3J1bm5pbmcYASABKAUSEgoKbWF4X3N0YXJ0cxgCIAEoBRImCgNwZXIYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24itQIKBVF1ZXVlEgwKBG5hbWUYASABKAkSDQoFcmVhZHkYAiABKAMSDwoHZGVsYXllZBgDIAEoAxIOCgZsZWFzZWQYBCABKAMSDgoGb3V0Ym94GAUgASgDEg4KBnBhcmtlZBgGIAEoAxIzChBvbGRlc3RfcmVhZHlfYWdlGAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg4KBnBhdXNlZBgIIAEoCBItCglwYXVzZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhdXNlZF9ieRgKIAEoCRIoCgZsaW1pdHMYCyABKAsyGC50YXNrZmxvdy52MS5RdWV1ZUxpbWl0cxIdChVjb21wbGV0ZWRfbGFzdF9taW51dGUYDCABKAMiEwoRTGlzdFF1ZXVlc1JlcXVlc3QiSQoSTGlzdFF1ZXVlc1Jlc3BvbnNlEiIKBnF1ZXVlcxgBIAMoCzISLnRhc2tmbG93LnYxLlF1ZXVlEg8KB29taXR0ZWQYAiABKAUiHwoPR2V0UXVldWVSZXF1ZXN0EgwKBG5hbWUYASABKAkiNQoQR2V0UXVldWVSZXNwb25zZRIhCgVxdWV1ZRgBIAEoCzISLnRhc2tmbG93LnYxLlF1ZXVlIiEKEVBhdXNlUXVldWVSZXF1ZXN0EgwKBG5hbWUYASABKAkiNwoSUGF1c2VRdWV1ZVJlc3BvbnNlEiEKBXF1ZXVlGAEgASgLMhIudGFza2Zsb3cudjEuUXVldWUiIgoSUmVzdW1lUXVldWVSZXF1ZXN0EgwKBG5hbWUYASABKAkiOAoTUmVzdW1lUXVldWVSZXNwb25zZRIhCgVxdWV1ZRgBIAEoCzISLnRhc2tmbG93LnYxLlF1ZXVlIk8KFVNldFF1ZXVlTGltaXRzUmVxdWVzdBIMCgRuYW1lGAEgASgJEigKBmxpbWl0cxgCIAEoCzIYLnRhc2tmbG93LnYxLlF1ZXVlTGltaXRzIjsKFlNldFF1ZXVlTGltaXRzUmVzcG9uc2USIQoFcXVldWUYASABKAsyEi50YXNrZmxvdy52MS5RdWV1ZTKiAwoMUXVldWVTZXJ2aWNlEk0KCkxpc3RRdWV1ZXMSHi50YXNrZmxvdy52MS5MaXN0UXVldWVzUmVxdWVzdBofLnRhc2tmbG93LnYxLkxpc3RRdWV1ZXNSZXNwb25zZRJHCghHZXRRdWV1ZRIcLnRhc2tmbG93LnYxLkdldFF1ZXVlUmVxdWVzdBodLnRhc2tmbG93LnYxLkdldFF1ZXVlUmVzcG9uc2USTQoKUGF1c2VRdWV1ZRIeLnRhc2tmbG93LnYxLlBhdXNlUXVldWVSZXF1ZXN0Gh8udGFza2Zsb3cudjEuUGF1c2VRdWV1ZVJlc3BvbnNlElAKC1Jlc3VtZVF1ZXVlEh8udGFza2Zsb3cudjEuUmVzdW1lUXVldWVSZXF1ZXN0GiAudGFza2Zsb3cudjEuUmVzdW1lUXVldWVSZXNwb25zZRJZCg5TZXRRdWV1ZUxpbWl0cxIiLnRhc2tmbG93LnYxLlNldFF1ZXVlTGltaXRzUmVxdWVzdBojLnRhc2tmbG93LnYxLlNldFF1ZXVlTGltaXRzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("Chd0YXNrZmxvdy92MS9xdWV1ZS5wcm90bxILdGFza2Zsb3cudjEiXgoLUXVldWVMaW1pdHMSEwoLbWF4X3J1bm5pbmcYASABKAUSEgoKbWF4X3N0YXJ0cxgCIAEoBRImCgNwZXIYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iWAoNSm9iVHlwZUxpbWl0cxIMCgR0eXBlGAEgASgJEigKBmxpbWl0cxgCIAEoCzIYLnRhc2tmbG93LnYxLlF1ZXVlTGltaXRzEg8KB3J1bm5pbmcYAyABKAMi5gIKBVF1ZXVlEgwKBG5hbWUYASABKAkSDQoFcmVhZHkYAiABKAMSDwoHZGVsYXllZBgDIAEoAxIOCgZsZWFzZWQYBCABKAMSDgoGb3V0Ym94GAUgASgDEg4KBnBhcmtlZBgGIAEoAxIzChBvbGRlc3RfcmVhZHlfYWdlGAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg4KBnBhdXNlZBgIIAEoCBItCglwYXVzZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhdXNlZF9ieRgKIAEoCRIoCgZsaW1pdHMYCyABKAsyGC50YXNrZmxvdy52MS5RdWV1ZUxpbWl0cxIdChVjb21wbGV0ZWRfbGFzdF9taW51dGUYDCABKAMSLwoLdHlwZV9saW1pdHMYDSADKAsyGi50YXNrZmxvdy52MS5Kb2JUeXBlTGltaXRzIhMKEUxpc3RRdWV1ZXNSZXF1ZXN0IkkKEkxpc3RRdWV1ZXNSZXNwb25zZRIiCgZxdWV1ZXMYASADKAsyEi50YXNrZmxvdy52MS5RdWV1ZRIPCgdvbWl0dGVkGAIgASgFIh8KD0dldFF1ZXVlUmVxdWVzdBIMCgRuYW1lGAEgASgJIjUKEEdldFF1ZXVlUmVzcG9uc2USIQoFcXVldWUYASABKAsyEi50YXNrZmxvdy52MS5RdWV1ZSIhChFQYXVzZVF1ZXVlUmVxdWVzdBIMCgRuYW1lGAEgASgJIjcKElBhdXNlUXVldWVSZXNwb25zZRIhCgVxdWV1ZRgBIAEoCzISLnRhc2tmbG93LnYxLlF1ZXVlIiIKElJlc3VtZVF1ZXVlUmVxdWVzdBIMCgRuYW1lGAEgASgJIjgKE1Jlc3VtZVF1ZXVlUmVzcG9uc2USIQoFcXVldWUYASABKAsyEi50YXNrZmxvdy52MS5RdWV1ZSJdChVTZXRRdWV1ZUxpbWl0c1JlcXVlc3QSDAoEbmFtZRgBIAEoCRIoCgZsaW1pdHMYAiABKAsyGC50YXNrZmxvdy52MS5RdWV1ZUxpbWl0cxIMCgR0eXBlGAMgASgJIjsKFlNldFF1ZXVlTGltaXRzUmVzcG9uc2USIQoFcXVldWUYASABKAsyEi50YXNrZmxvdy52MS5RdWV1ZTKiAwoMUXVldWVTZXJ2aWNlEk0KCkxpc3RRdWV1ZXMSHi50YXNrZmxvdy52MS5MaXN0UXVldWVzUmVxdWVzdBofLnRhc2tmbG93LnYxLkxpc3RRdWV1ZXNSZXNwb25zZRJHCghHZXRRdWV1ZRIcLnRhc2tmbG93LnYxLkdldFF1ZXVlUmVxdWVzdBodLnRhc2tmbG93LnYxLkdldFF1ZXVlUmVzcG9uc2USTQoKUGF1c2VRdWV1ZRIeLnRhc2tmbG93LnYxLlBhdXNlUXVldWVSZXF1ZXN0Gh8udGFza2Zsb3cudjEuUGF1c2VRdWV1ZVJlc3BvbnNlElAKC1Jlc3VtZVF1ZXVlEh8udGFza2Zsb3cudjEuUmVzdW1lUXVldWVSZXF1ZXN0GiAudGFza2Zsb3cudjEuUmVzdW1lUXVldWVSZXNwb25zZRJZCg5TZXRRdWV1ZUxpbWl0cxIiLnRhc2tmbG93LnYxLlNldFF1ZXVlTGltaXRzUmVxdWVzdBojLnRhc2tmbG93LnYxLlNldFF1ZXVlTGltaXRzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message taskflow.v1.QueueLimits
@@ -48,6 +48,37 @@ export type QueueLimits = Message<"taskflow.v1.QueueLimits"> & {
  */
 export const QueueLimitsSchema: GenMessage<QueueLimits> = /*@__PURE__*/
   messageDesc(file_taskflow_v1_queue, 0);
+
+/**
+ * The limits of one job type within a queue.
+ *
+ * @generated from message taskflow.v1.JobTypeLimits
+ */
+export type JobTypeLimits = Message<"taskflow.v1.JobTypeLimits"> & {
+  /**
+   * @generated from field: string type = 1;
+   */
+  type: string;
+
+  /**
+   * @generated from field: taskflow.v1.QueueLimits limits = 2;
+   */
+  limits?: QueueLimits | undefined;
+
+  /**
+   * The queue's jobs of this type leased now.
+   *
+   * @generated from field: int64 running = 3;
+   */
+  running: bigint;
+};
+
+/**
+ * Describes the message taskflow.v1.JobTypeLimits.
+ * Use `create(JobTypeLimitsSchema)` to create a new message.
+ */
+export const JobTypeLimitsSchema: GenMessage<JobTypeLimits> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_queue, 1);
 
 /**
  * @generated from message taskflow.v1.Queue
@@ -133,6 +164,13 @@ export type Queue = Message<"taskflow.v1.Queue"> & {
    * @generated from field: int64 completed_last_minute = 12;
    */
   completedLastMinute: bigint;
+
+  /**
+   * Limits of the queue's job types, by type; empty when none has any.
+   *
+   * @generated from field: repeated taskflow.v1.JobTypeLimits type_limits = 13;
+   */
+  typeLimits: JobTypeLimits[];
 };
 
 /**
@@ -140,7 +178,7 @@ export type Queue = Message<"taskflow.v1.Queue"> & {
  * Use `create(QueueSchema)` to create a new message.
  */
 export const QueueSchema: GenMessage<Queue> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_queue, 1);
+  messageDesc(file_taskflow_v1_queue, 2);
 
 /**
  * @generated from message taskflow.v1.ListQueuesRequest
@@ -153,7 +191,7 @@ export type ListQueuesRequest = Message<"taskflow.v1.ListQueuesRequest"> & {
  * Use `create(ListQueuesRequestSchema)` to create a new message.
  */
 export const ListQueuesRequestSchema: GenMessage<ListQueuesRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_queue, 2);
+  messageDesc(file_taskflow_v1_queue, 3);
 
 /**
  * @generated from message taskflow.v1.ListQueuesResponse
@@ -177,7 +215,7 @@ export type ListQueuesResponse = Message<"taskflow.v1.ListQueuesResponse"> & {
  * Use `create(ListQueuesResponseSchema)` to create a new message.
  */
 export const ListQueuesResponseSchema: GenMessage<ListQueuesResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_queue, 3);
+  messageDesc(file_taskflow_v1_queue, 4);
 
 /**
  * @generated from message taskflow.v1.GetQueueRequest
@@ -194,7 +232,7 @@ export type GetQueueRequest = Message<"taskflow.v1.GetQueueRequest"> & {
  * Use `create(GetQueueRequestSchema)` to create a new message.
  */
 export const GetQueueRequestSchema: GenMessage<GetQueueRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_queue, 4);
+  messageDesc(file_taskflow_v1_queue, 5);
 
 /**
  * @generated from message taskflow.v1.GetQueueResponse
@@ -211,7 +249,7 @@ export type GetQueueResponse = Message<"taskflow.v1.GetQueueResponse"> & {
  * Use `create(GetQueueResponseSchema)` to create a new message.
  */
 export const GetQueueResponseSchema: GenMessage<GetQueueResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_queue, 5);
+  messageDesc(file_taskflow_v1_queue, 6);
 
 /**
  * @generated from message taskflow.v1.PauseQueueRequest
@@ -228,7 +266,7 @@ export type PauseQueueRequest = Message<"taskflow.v1.PauseQueueRequest"> & {
  * Use `create(PauseQueueRequestSchema)` to create a new message.
  */
 export const PauseQueueRequestSchema: GenMessage<PauseQueueRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_queue, 6);
+  messageDesc(file_taskflow_v1_queue, 7);
 
 /**
  * @generated from message taskflow.v1.PauseQueueResponse
@@ -245,7 +283,7 @@ export type PauseQueueResponse = Message<"taskflow.v1.PauseQueueResponse"> & {
  * Use `create(PauseQueueResponseSchema)` to create a new message.
  */
 export const PauseQueueResponseSchema: GenMessage<PauseQueueResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_queue, 7);
+  messageDesc(file_taskflow_v1_queue, 8);
 
 /**
  * @generated from message taskflow.v1.ResumeQueueRequest
@@ -262,7 +300,7 @@ export type ResumeQueueRequest = Message<"taskflow.v1.ResumeQueueRequest"> & {
  * Use `create(ResumeQueueRequestSchema)` to create a new message.
  */
 export const ResumeQueueRequestSchema: GenMessage<ResumeQueueRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_queue, 8);
+  messageDesc(file_taskflow_v1_queue, 9);
 
 /**
  * @generated from message taskflow.v1.ResumeQueueResponse
@@ -279,7 +317,7 @@ export type ResumeQueueResponse = Message<"taskflow.v1.ResumeQueueResponse"> & {
  * Use `create(ResumeQueueResponseSchema)` to create a new message.
  */
 export const ResumeQueueResponseSchema: GenMessage<ResumeQueueResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_queue, 9);
+  messageDesc(file_taskflow_v1_queue, 10);
 
 /**
  * @generated from message taskflow.v1.SetQueueLimitsRequest
@@ -291,11 +329,19 @@ export type SetQueueLimitsRequest = Message<"taskflow.v1.SetQueueLimitsRequest">
   name: string;
 
   /**
-   * Unset or all zero: the queue has no limits.
+   * Unset or all zero: no limits.
    *
    * @generated from field: taskflow.v1.QueueLimits limits = 2;
    */
   limits?: QueueLimits | undefined;
+
+  /**
+   * A job type: the limits are those of the queue's jobs of this type.
+   * Empty: the queue's own limits.
+   *
+   * @generated from field: string type = 3;
+   */
+  type: string;
 };
 
 /**
@@ -303,7 +349,7 @@ export type SetQueueLimitsRequest = Message<"taskflow.v1.SetQueueLimitsRequest">
  * Use `create(SetQueueLimitsRequestSchema)` to create a new message.
  */
 export const SetQueueLimitsRequestSchema: GenMessage<SetQueueLimitsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_queue, 10);
+  messageDesc(file_taskflow_v1_queue, 11);
 
 /**
  * @generated from message taskflow.v1.SetQueueLimitsResponse
@@ -320,7 +366,7 @@ export type SetQueueLimitsResponse = Message<"taskflow.v1.SetQueueLimitsResponse
  * Use `create(SetQueueLimitsResponseSchema)` to create a new message.
  */
 export const SetQueueLimitsResponseSchema: GenMessage<SetQueueLimitsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_queue, 11);
+  messageDesc(file_taskflow_v1_queue, 12);
 
 /**
  * QueueService shows the scheduler's queues and pauses and resumes them.
@@ -375,10 +421,11 @@ export const QueueService: GenService<{
     output: typeof ResumeQueueResponseSchema;
   },
   /**
-   * Sets the queue's limits (all zero: none), enforced by the lease script
-   * across every worker and scheduler replica: never more jobs leased at once
-   * than max_running, never more starts in any window of `per` than
-   * max_starts.
+   * Sets the queue's limits, or those of its jobs of one type (all zero:
+   * none), enforced by the lease script across every worker and scheduler
+   * replica: never more jobs leased at once than max_running, never more
+   * starts in any window of `per` than max_starts. A job must fit both its
+   * queue's limits and its type's.
    *
    * @generated from rpc taskflow.v1.QueueService.SetQueueLimits
    */

@@ -92,6 +92,17 @@ end
 -- any write, that each one's ready set was declared (check_types), and refuse
 -- the call otherwise, naming the types, so the caller calls again with them.
 
+-- Takes a job off the leased zset and, when it was there, off the count of its
+-- type's leased jobs in the queue's running hash (what per-type limits read).
+-- Returns 1 when it was leased.
+local function unlease(leased, running, id, job_type)
+  local n = redis.call('ZREM', leased, id)
+  if n == 1 and job_type and job_type ~= '' and redis.call('HINCRBY', running, job_type, -1) <= 0 then
+    redis.call('HDEL', running, job_type)
+  end
+  return n
+end
+
 -- The ready sets this call declared, by job type.
 local READY = {}
 
