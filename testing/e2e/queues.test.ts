@@ -107,4 +107,41 @@ describe("queue limits", () => {
       await Promise.all(workers.map((w) => w.stop()));
     }
   });
+
+  it("never run more of one job type at once than its max_running, over two workers on two replicas, while the queue's other type runs freely", async () => {
+    const queue = uniqueQueue();
+    await viaFirst.setQueueLimits(queue, { maxRunning: 2 }, "slow");
+    const running = { slow: 0, fast: 0 };
+    const most = { slow: 0, fast: 0 };
+    const handler = (type: "slow" | "fast") => async () => {
+      running[type] += 1;
+      most[type] = Math.max(most[type], running[type]);
+      await new Promise((r) => setTimeout(r, 40));
+      running[type] -= 1;
+      return null;
+    };
+    const workers = stack.schedulers.map((s) =>
+      createWorker({
+        scheduler: s.url,
+        queues: [queue],
+        concurrency: 5,
+        logger: pino({ level: "warn" }),
+        handlers: { slow: handler("slow"), fast: handler("fast") },
+      }),
+    );
+    await Promise.all(workers.map((w) => w.start()));
+    try {
+      // The limited type first and at a higher priority: it must not hold the others back.
+      const jobs = await viaSecond.submitMany([
+        ...Array.from({ length: 30 }, () => ({ type: "slow", queue, priority: 10 })),
+        ...Array.from({ length: 30 }, () => ({ type: "fast", queue })),
+      ]);
+      for (const job of jobs) expect((await viaFirst.waitFor(job.id, { timeoutMs: 30_000 })).status).toBe(JobStatus.COMPLETED);
+      expect(most.slow).toBe(2);
+      expect(most.fast).toBeGreaterThan(2);
+      expect((await viaSecond.queue(queue)).typeLimits).toMatchObject([{ type: "slow", limits: { maxRunning: 2 }, running: 0n }]);
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
+    }
+  });
 });
