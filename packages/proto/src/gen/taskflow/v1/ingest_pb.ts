@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskflow/v1/ingest.proto.
  */
 export const file_taskflow_v1_ingest: GenFile = /*@__PURE__*/
-  fileDesc("Chh0YXNrZmxvdy92MS9pbmdlc3QucHJvdG8SC3Rhc2tmbG93LnYxIkwKHFJlY29yZE9wZXJhdG9yQWN0aW9uc1JlcXVlc3QSLAoHYWN0aW9ucxgBIAMoCzIbLnRhc2tmbG93LnYxLk9wZXJhdG9yQWN0aW9uIk0KHVJlY29yZE9wZXJhdG9yQWN0aW9uc1Jlc3BvbnNlEiwKB2FjdGlvbnMYASADKAsyGy50YXNrZmxvdy52MS5PcGVyYXRvckFjdGlvbiJbChFJbnNlcnRKb2JzUmVxdWVzdBIeCgRqb2JzGAEgAygLMhAudGFza2Zsb3cudjEuSm9iEg0KBWFjdG9yGAIgASgJEhcKD3JlcXVlc3RfZGlnZXN0cxgDIAMoCSI0ChJJbnNlcnRKb2JzUmVzcG9uc2USHgoEam9icxgBIAMoCzIQLnRhc2tmbG93LnYxLkpvYiI8ChNBcHBlbmRFdmVudHNSZXF1ZXN0EiUKBmV2ZW50cxgBIAMoCzIVLnRhc2tmbG93LnYxLkpvYkV2ZW50InEKFEFwcGVuZEV2ZW50c1Jlc3BvbnNlEhAKCGFwcGVuZGVkGAEgASgFEhcKD3Vua25vd25fam9iX2lkcxgCIAMoCRIuCg9jbGFzaGluZ19ldmVudHMYAyADKAsyFS50YXNrZmxvdy52MS5FdmVudFJlZiInCghFdmVudFJlZhIOCgZqb2JfaWQYASABKAkSCwoDc2VxGAIgASgFIjwKFFVwc2VydFdvcmtlcnNSZXF1ZXN0EiQKB3dvcmtlcnMYASADKAsyEy50YXNrZmxvdy52MS5Xb3JrZXIiFwoVVXBzZXJ0V29ya2Vyc1Jlc3BvbnNlIpwBChlMaXN0VW5maW5pc2hlZEpvYnNSZXF1ZXN0EjIKDmNyZWF0ZWRfYmVmb3JlGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghhZnRlcl9pZBgFIAEoCRIRCglwYWdlX3NpemUYAiABKAVKBAgBEAJKBAgDEARSDnVwZGF0ZWRfYmVmb3JlUgpwYWdlX3Rva2VuIjwKGkxpc3RVbmZpbmlzaGVkSm9ic1Jlc3BvbnNlEh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2IiIgoTR2V0Sm9iU3RhdGVzUmVxdWVzdBILCgNpZHMYASADKAkiVgoISm9iU3RhdGUSCgoCaWQYASABKAkSJgoGc3RhdHVzGAIgASgOMhYudGFza2Zsb3cudjEuSm9iU3RhdHVzEhYKDmxhc3RfZXZlbnRfc2VxGAMgASgFIj0KFEdldEpvYlN0YXRlc1Jlc3BvbnNlEiUKBnN0YXRlcxgBIAMoCzIVLnRhc2tmbG93LnYxLkpvYlN0YXRlMr4EChRIaXN0b3J5SW5nZXN0U2VydmljZRJNCgpJbnNlcnRKb2JzEh4udGFza2Zsb3cudjEuSW5zZXJ0Sm9ic1JlcXVlc3QaHy50YXNrZmxvdy52MS5JbnNlcnRKb2JzUmVzcG9uc2USUwoMQXBwZW5kRXZlbnRzEiAudGFza2Zsb3cudjEuQXBwZW5kRXZlbnRzUmVxdWVzdBohLnRhc2tmbG93LnYxLkFwcGVuZEV2ZW50c1Jlc3BvbnNlElYKDVVwc2VydFdvcmtlcnMSIS50YXNrZmxvdy52MS5VcHNlcnRXb3JrZXJzUmVxdWVzdBoiLnRhc2tmbG93LnYxLlVwc2VydFdvcmtlcnNSZXNwb25zZRJlChJMaXN0VW5maW5pc2hlZEpvYnMSJi50YXNrZmxvdy52MS5MaXN0VW5maW5pc2hlZEpvYnNSZXF1ZXN0GicudGFza2Zsb3cudjEuTGlzdFVuZmluaXNoZWRKb2JzUmVzcG9uc2USUwoMR2V0Sm9iU3RhdGVzEiAudGFza2Zsb3cudjEuR2V0Sm9iU3RhdGVzUmVxdWVzdBohLnRhc2tmbG93LnYxLkdldEpvYlN0YXRlc1Jlc3BvbnNlEm4KFVJlY29yZE9wZXJhdG9yQWN0aW9ucxIpLnRhc2tmbG93LnYxLlJlY29yZE9wZXJhdG9yQWN0aW9uc1JlcXVlc3QaKi50YXNrZmxvdy52MS5SZWNvcmRPcGVyYXRvckFjdGlvbnNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_taskflow_v1_history, file_taskflow_v1_job]);
+  fileDesc("Chh0YXNrZmxvdy92MS9pbmdlc3QucHJvdG8SC3Rhc2tmbG93LnYxIkwKHFJlY29yZE9wZXJhdG9yQWN0aW9uc1JlcXVlc3QSLAoHYWN0aW9ucxgBIAMoCzIbLnRhc2tmbG93LnYxLk9wZXJhdG9yQWN0aW9uIk0KHVJlY29yZE9wZXJhdG9yQWN0aW9uc1Jlc3BvbnNlEiwKB2FjdGlvbnMYASADKAsyGy50YXNrZmxvdy52MS5PcGVyYXRvckFjdGlvbiJbChFJbnNlcnRKb2JzUmVxdWVzdBIeCgRqb2JzGAEgAygLMhAudGFza2Zsb3cudjEuSm9iEg0KBWFjdG9yGAIgASgJEhcKD3JlcXVlc3RfZGlnZXN0cxgDIAMoCSI0ChJJbnNlcnRKb2JzUmVzcG9uc2USHgoEam9icxgBIAMoCzIQLnRhc2tmbG93LnYxLkpvYiI8ChNBcHBlbmRFdmVudHNSZXF1ZXN0EiUKBmV2ZW50cxgBIAMoCzIVLnRhc2tmbG93LnYxLkpvYkV2ZW50IowBChRBcHBlbmRFdmVudHNSZXNwb25zZRIQCghhcHBlbmRlZBgBIAEoBRIXCg91bmtub3duX2pvYl9pZHMYAiADKAkSLgoPY2xhc2hpbmdfZXZlbnRzGAMgAygLMhUudGFza2Zsb3cudjEuRXZlbnRSZWYSGQoRc2V0dGxlZF9jaGlsZF9pZHMYBCADKAkiJwoIRXZlbnRSZWYSDgoGam9iX2lkGAEgASgJEgsKA3NlcRgCIAEoBSI8ChRVcHNlcnRXb3JrZXJzUmVxdWVzdBIkCgd3b3JrZXJzGAEgAygLMhMudGFza2Zsb3cudjEuV29ya2VyIhcKFVVwc2VydFdvcmtlcnNSZXNwb25zZSKpAQoZTGlzdFVuZmluaXNoZWRKb2JzUmVxdWVzdBIyCg5jcmVhdGVkX2JlZm9yZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIYWZ0ZXJfaWQYBSABKAkSEQoJcGFnZV9zaXplGAIgASgFEgsKA2lkcxgGIAMoCUoECAEQAkoECAMQBFIOdXBkYXRlZF9iZWZvcmVSCnBhZ2VfdG9rZW4iPAoaTGlzdFVuZmluaXNoZWRKb2JzUmVzcG9uc2USHgoEam9icxgBIAMoCzIQLnRhc2tmbG93LnYxLkpvYiIiChNHZXRKb2JTdGF0ZXNSZXF1ZXN0EgsKA2lkcxgBIAMoCSJWCghKb2JTdGF0ZRIKCgJpZBgBIAEoCRImCgZzdGF0dXMYAiABKA4yFi50YXNrZmxvdy52MS5Kb2JTdGF0dXMSFgoObGFzdF9ldmVudF9zZXEYAyABKAUiPQoUR2V0Sm9iU3RhdGVzUmVzcG9uc2USJQoGc3RhdGVzGAEgAygLMhUudGFza2Zsb3cudjEuSm9iU3RhdGUyvgQKFEhpc3RvcnlJbmdlc3RTZXJ2aWNlEk0KCkluc2VydEpvYnMSHi50YXNrZmxvdy52MS5JbnNlcnRKb2JzUmVxdWVzdBofLnRhc2tmbG93LnYxLkluc2VydEpvYnNSZXNwb25zZRJTCgxBcHBlbmRFdmVudHMSIC50YXNrZmxvdy52MS5BcHBlbmRFdmVudHNSZXF1ZXN0GiEudGFza2Zsb3cudjEuQXBwZW5kRXZlbnRzUmVzcG9uc2USVgoNVXBzZXJ0V29ya2VycxIhLnRhc2tmbG93LnYxLlVwc2VydFdvcmtlcnNSZXF1ZXN0GiIudGFza2Zsb3cudjEuVXBzZXJ0V29ya2Vyc1Jlc3BvbnNlEmUKEkxpc3RVbmZpbmlzaGVkSm9icxImLnRhc2tmbG93LnYxLkxpc3RVbmZpbmlzaGVkSm9ic1JlcXVlc3QaJy50YXNrZmxvdy52MS5MaXN0VW5maW5pc2hlZEpvYnNSZXNwb25zZRJTCgxHZXRKb2JTdGF0ZXMSIC50YXNrZmxvdy52MS5HZXRKb2JTdGF0ZXNSZXF1ZXN0GiEudGFza2Zsb3cudjEuR2V0Sm9iU3RhdGVzUmVzcG9uc2USbgoVUmVjb3JkT3BlcmF0b3JBY3Rpb25zEikudGFza2Zsb3cudjEuUmVjb3JkT3BlcmF0b3JBY3Rpb25zUmVxdWVzdBoqLnRhc2tmbG93LnYxLlJlY29yZE9wZXJhdG9yQWN0aW9uc1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_taskflow_v1_history, file_taskflow_v1_job]);
 
 /**
  * @generated from message taskflow.v1.RecordOperatorActionsRequest
@@ -62,7 +62,10 @@ export const RecordOperatorActionsResponseSchema: GenMessage<RecordOperatorActio
 export type InsertJobsRequest = Message<"taskflow.v1.InsertJobsRequest"> & {
   /**
    * Jobs with id, type, queue, payload, priority, max_attempts, timeout,
-   * idempotency_key and scheduled_at set.
+   * idempotency_key and scheduled_at set, and parents (ids only) and
+   * on_parent_failure for a job with dependencies. A parent id history does
+   * not know (nor the batch holds) is refused with not_found, the whole
+   * batch.
    *
    * @generated from field: repeated taskflow.v1.Job jobs = 1;
    */
@@ -100,7 +103,8 @@ export type InsertJobsResponse = Message<"taskflow.v1.InsertJobsResponse"> & {
   /**
    * The stored jobs, in the order of the request. A job stored under the id
    * the request gave comes without its payload, which the caller sent; a job
-   * stored before (the holder of an idempotency key) comes whole.
+   * stored before (the holder of an idempotency key) comes whole. A job
+   * with dependencies comes with its parents and their current status.
    *
    * @generated from field: repeated taskflow.v1.Job jobs = 1;
    */
@@ -156,6 +160,16 @@ export type AppendEventsResponse = Message<"taskflow.v1.AppendEventsResponse"> &
    * @generated from field: repeated taskflow.v1.EventRef clashing_events = 3;
    */
   clashingEvents: EventRef[];
+
+  /**
+   * Pending jobs whose every parent is terminal now, among the children of
+   * the jobs this batch ended (ended before, too: a retried batch answers
+   * them again): the scheduler releases each as its parents' outcome and
+   * its policy say.
+   *
+   * @generated from field: repeated string settled_child_ids = 4;
+   */
+  settledChildIds: string[];
 };
 
 /**
@@ -248,6 +262,16 @@ export type ListUnfinishedJobsRequest = Message<"taskflow.v1.ListUnfinishedJobsR
    * @generated from field: int32 page_size = 2;
    */
   pageSize: number;
+
+  /**
+   * Only these jobs (at most 100 ids); created_before and after_id are then
+   * ignored, and the answer holds the unfinished ones among them, with
+   * their parents' results, up to 4 MiB of payloads and results (the
+   * caller asks again for the ids it did not get).
+   *
+   * @generated from field: repeated string ids = 6;
+   */
+  ids: string[];
 };
 
 /**
@@ -262,8 +286,9 @@ export const ListUnfinishedJobsRequestSchema: GenMessage<ListUnfinishedJobsReque
  */
 export type ListUnfinishedJobsResponse = Message<"taskflow.v1.ListUnfinishedJobsResponse"> & {
   /**
-   * Pending and processing jobs in id order, with last_event_seq set. Fewer
-   * than page_size means there are no more.
+   * Pending and processing jobs in id order, with last_event_seq set, and
+   * parents (with their status) and on_parent_failure for jobs with
+   * dependencies. Fewer than page_size means there are no more.
    *
    * @generated from field: repeated taskflow.v1.Job jobs = 1;
    */
