@@ -147,6 +147,25 @@ describe("flows: a child runs once its parents settle", () => {
   });
 });
 
+describe("flows: cancelling a waiting child", () => {
+  it("cancels it at once (Redis does not hold it) and passes the cancel on to its own children", async () => {
+    const q = uniqueQueue();
+    const [, child, grandchild] = await submit([
+      { ref: "a", queue: q, type: "t.a" },
+      { ref: "b", queue: q, dependsOn: ["a"] },
+      { queue: q, dependsOn: ["b"], onParentFailure: ParentFailurePolicy.CANCEL },
+    ]);
+    const res = await s.scheduler.cancelJob({ id: child!.id, reason: "not needed" });
+    expect(res.status).toBe(JobStatus.CANCELLED);
+    await historyJob(grandchild!.id, JobStatus.CANCELLED);
+    const leased = (await leaseOne(q, 0))!;
+    expect(leased.job!.type).toBe("t.a");
+    await complete(leased, "a");
+    await historyJob(leased.job!.id, JobStatus.COMPLETED);
+    expect((await s.history.getJob({ id: child!.id })).job!.status).toBe(JobStatus.CANCELLED);
+  });
+});
+
 describe("flows: refusals store nothing", () => {
   const refusals: [string, (q: string) => SubmitInit[], Code, RegExp][] = [
     ["a cycle", (q) => [{ queue: q, ref: "a", dependsOn: ["b"] }, { queue: q, ref: "b", dependsOn: ["a"] }], Code.InvalidArgument, /cycle/],
