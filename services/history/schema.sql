@@ -120,6 +120,19 @@ CREATE TABLE public.idempotency_keys (
 
 
 --
+-- Name: job_dependencies; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.job_dependencies (
+    child_id uuid NOT NULL,
+    parent_id uuid NOT NULL,
+    on_parent_failure text DEFAULT 'fail'::text NOT NULL,
+    CONSTRAINT job_dependencies_check CHECK ((child_id <> parent_id)),
+    CONSTRAINT job_dependencies_on_parent_failure_check CHECK ((on_parent_failure = ANY (ARRAY['fail'::text, 'cancel'::text, 'run'::text])))
+);
+
+
+--
 -- Name: job_events; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -362,6 +375,14 @@ ALTER TABLE ONLY public.idempotency_keys
 
 
 --
+-- Name: job_dependencies job_dependencies_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.job_dependencies
+    ADD CONSTRAINT job_dependencies_pkey PRIMARY KEY (child_id, parent_id);
+
+
+--
 -- Name: job_events job_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -438,6 +459,13 @@ ALTER TABLE ONLY public.workers
 --
 
 CREATE INDEX idx_idempotency_keys_expires_at ON public.idempotency_keys USING btree (expires_at);
+
+
+--
+-- Name: idx_job_dependencies_parent; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_job_dependencies_parent ON public.job_dependencies USING btree (parent_id, child_id);
 
 
 --

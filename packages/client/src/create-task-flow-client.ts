@@ -22,6 +22,7 @@ import {
   type WorkerStatus,
 } from "@taskflow/proto";
 import { credentialInterceptors, createOwnedTransport, type ClientCredentials, type ClientProtocol } from "./create-transport.js";
+import { flattenFlow, type FlowNode } from "./flow-tree.js";
 import { toSubmitRequest, type SubmitInput } from "./to-submit-request.js";
 import { waitForJob, type WaitForOptions } from "./wait-for-job.js";
 
@@ -98,6 +99,11 @@ export interface TaskFlowClient {
   submit(input: SubmitInput): Promise<Job>;
   /** Submits a batch atomically: all are accepted or none. Jobs come back in input order. */
   submitMany(inputs: SubmitInput[]): Promise<Job[]>;
+  /**
+   * Submits a tree of jobs at once (a flow): each node's children wait for it (see
+   * {@link flattenFlow}). Resolves to the jobs parents first, depth first, in the tree's order.
+   */
+  submitFlow(root: FlowNode): Promise<Job[]>;
   /** One job from history. @throws ConnectError `not_found` for an unknown id. */
   get(id: string): Promise<Job>;
   /** One page of jobs, newest first. */
@@ -164,6 +170,7 @@ export function createTaskFlowClient(options: TaskFlowClientOptions): TaskFlowCl
     submit: async (input) => requireJob((await scheduler.submitJob(toSubmitRequest(input))).job),
     submitMany: async (inputs) =>
       (await scheduler.submitJobs({ jobs: inputs.map(toSubmitRequest) })).jobs,
+    submitFlow: async (root) => (await scheduler.submitJobs({ jobs: flattenFlow(root).map(toSubmitRequest) })).jobs,
     get: async (id) => requireJob((await history.getJob({ id })).job),
     list: async (filter = {}) => listPage(history, filter),
     listAll: (filter = {}) => listAllJobs(history, filter),

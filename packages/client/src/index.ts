@@ -11,17 +11,20 @@ export {
 export { credentialInterceptors, type ClientCredentials, type ClientProtocol, type TlsCredentials } from "./create-transport.js";
 export { activeTraceFields, activeTracer, contextOfTraceParent, formatTraceParent, injectTraceContext, JOB_SPAN_ATTRIBUTES, parseTraceParent } from "./trace-context.js";
 export { isTerminal, jobPayload, jobResult } from "./job-json.js";
-export { toSubmitRequest, type SubmitInput } from "./to-submit-request.js";
+export { toSubmitRequest, type ParentFailure, type SubmitInput } from "./to-submit-request.js";
+export { flattenFlow, type FlowNode } from "./flow-tree.js";
 export { WaitTimeoutError, type WaitForOptions } from "./wait-for-job.js";
 export {
   JobEventType,
   JobStatus,
+  ParentFailurePolicy,
   StatsBucket,
   WorkerStatus,
   type GetDatabaseStatsResponse,
   type GetStatsResponse,
   type Job,
   type JobEvent,
+  type JobLink,
   type OperatorAction,
   type Queue,
   type RunRetentionResponse,

@@ -1,7 +1,7 @@
 import type { JsonObject, MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { SubmitJobRequestSchema } from "@taskflow/proto";
+import { ParentFailurePolicy, type SubmitJobRequestSchema } from "@taskflow/proto";
 
 /** What a caller gives to submit one job. */
 export interface SubmitInput {
@@ -23,7 +23,25 @@ export interface SubmitInput {
   timeoutMs?: number;
   /** A second submit with the same key returns the first job. */
   idempotencyKey?: string;
+  /**
+   * Jobs this one waits for (a flow): ids of stored jobs, or `ref`s of jobs of the same
+   * `submitMany` call (at most 32). It runs once every parent is terminal.
+   */
+  dependsOn?: string[];
+  /** What it does when a parent fails or is cancelled (default "fail"). */
+  onParentFailure?: ParentFailure;
+  /** Its name for `dependsOn` of other jobs of the same `submitMany` call (not stored). */
+  ref?: string;
 }
+
+/** A child's policy when a parent fails or is cancelled: fail too, be cancelled, or run anyway. */
+export type ParentFailure = "fail" | "cancel" | "run";
+
+const POLICIES: Record<ParentFailure, ParentFailurePolicy> = {
+  fail: ParentFailurePolicy.FAIL,
+  cancel: ParentFailurePolicy.CANCEL,
+  run: ParentFailurePolicy.RUN,
+};
 
 type SubmitJobRequestInit = MessageInitShape<typeof SubmitJobRequestSchema>;
 
@@ -44,6 +62,9 @@ export function toSubmitRequest(input: SubmitInput): SubmitJobRequestInit {
     maxAttempts: input.maxAttempts,
     timeout: input.timeoutMs === undefined ? undefined : durationFromMs(input.timeoutMs),
     idempotencyKey: input.idempotencyKey ?? "",
+    dependsOn: input.dependsOn ?? [],
+    onParentFailure: input.onParentFailure === undefined ? ParentFailurePolicy.UNSPECIFIED : POLICIES[input.onParentFailure],
+    ref: input.ref ?? "",
   };
 }
 

@@ -7,6 +7,7 @@ export type {
   AttemptOutcome,
   Handler,
   JobContext,
+  ParentResult,
   Worker,
   WorkerObserver,
   WorkerOptions,

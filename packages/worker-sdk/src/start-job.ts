@@ -1,11 +1,11 @@
-import type { JsonValue, MessageInitShape } from "@bufbuild/protobuf";
-import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
-import type { Job, LeaseSchema, LeasedJob } from "@taskflow/proto";
+import { type JsonValue, type MessageInitShape, toJson } from "@bufbuild/protobuf";
+import { durationMs, timestampMs, ValueSchema } from "@bufbuild/protobuf/wkt";
+import { enumText, type Job, JobStatusSchema, type LeaseSchema, type LeasedJob } from "@taskflow/proto";
 import type { Logger } from "pino";
 import { endAttemptSpan, runInAttemptSpan, startAttemptSpan } from "./attempt-span.js";
 import { JobAbortError, type AbortKind } from "./job-abort-error.js";
 import { isPermanentError } from "./permanent-error.js";
-import type { Handler, JobContext } from "./types.js";
+import type { Handler, JobContext, ParentResult } from "./types.js";
 
 /** A lease as the worker sends it back in heartbeats, reports and releases; the token names the attempt. */
 export type LeaseRef = MessageInitShape<typeof LeaseSchema> & { jobId: string; queue: string; leaseToken: string };
@@ -85,6 +85,13 @@ export function startJob(leased: LeasedJob, handlers: Record<string, Handler>, l
     signal: controller.signal,
     deadline,
     logger: logger.child({ job_id: job.id, job_type: job.type, attempt: job.attempts }),
+    parents: job.parents.map((p) => ({
+      id: p.id,
+      type: p.type,
+      queue: p.queue,
+      status: (enumText(JobStatusSchema, p.status) ?? "completed") as ParentResult["status"],
+      result: p.result === undefined ? undefined : toJson(ValueSchema, p.result),
+    })),
   };
   const span = startAttemptSpan(leased, job);
   // runHandler turns every failure into an outcome and decide never throws: nothing to catch.

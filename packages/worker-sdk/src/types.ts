@@ -22,6 +22,23 @@ export interface JobContext {
   deadline: Date;
   /** Logger bound to the job (job_id, job_type, attempt). */
   logger: Logger;
+  /**
+   * The jobs this one waited for (its `dependsOn`), each with how it ended and, when it completed,
+   * its result; empty for a job without parents. A parent that failed or was cancelled shows up
+   * only under the RUN policy (the others never run the child).
+   */
+  parents: ParentResult[];
+}
+
+/** One parent of a flow's child as its handler sees it. */
+export interface ParentResult {
+  id: string;
+  type: string;
+  queue: string;
+  /** "completed", "failed" or "cancelled". */
+  status: "completed" | "failed" | "cancelled";
+  /** The parent's result (JSON); undefined unless it completed with one. */
+  result: JsonValue | undefined;
 }
 
 /**

@@ -14,6 +14,7 @@ import type { QueueStore } from "./redis/queue-store.js";
 import type { RecoveryStore } from "./redis/recovery-store.js";
 import type { SubmitLimiter } from "./redis/submit-limiter.js";
 import type { WorkerRegistry } from "./redis/worker-registry.js";
+import type { ChildSettler } from "./settle-children.js";
 import type { NewJob } from "./validate.js";
 
 /** What the RPC handlers share; built once by `startScheduler`, literally in tests. */
@@ -37,6 +38,8 @@ export interface Deps {
   /** Sends workers' presence to history in the background. */
   readonly presence: Pick<SendPresence, "note" | "send">;
   readonly logger: Logger;
+  /** Releases or ends flows' children whose parents settled. */
+  readonly flows: Pick<ChildSettler, "settleIds">;
   /** Tells the outbox forwarder that new events wait, so history hears of them promptly. */
   readonly eventsWritten: () => void;
   /** Verifies callers; undefined when authentication is off. */

@@ -70,6 +70,11 @@ export interface UnfinishedPage {
   afterId: string;
   /** 1 to 1000. */
   pageSize: number;
+  /**
+   * Only these jobs (at most 100), with their parents' results: the unfinished ones among them in
+   * id order, as many as history's byte budget allows; the other fields are then ignored.
+   */
+  ids?: readonly string[];
 }
 
 /**
@@ -113,7 +118,7 @@ export function createHistoryClient(baseUrl: string, credentials: ServiceCredent
       }),
     listUnfinishedJobs: (page, signal) =>
       guard(async () => {
-        const req = { createdBefore: timestampFromMs(page.createdBeforeMs), afterId: page.afterId, pageSize: page.pageSize };
+        const req = { createdBefore: timestampFromMs(page.createdBeforeMs), afterId: page.afterId, pageSize: page.pageSize, ids: [...(page.ids ?? [])] };
         return (await ingest.listUnfinishedJobs(req, opts(signal))).jobs;
       }),
     getJobStates: (ids, signal) => guard(async () => (await ingest.getJobStates({ ids: [...ids] }, opts(signal))).states),

@@ -29,6 +29,7 @@ import { closeRedis, connectRedis, type RedisClient } from "./redis/redis-client
 import { WorkerRegistry } from "./redis/worker-registry.js";
 import { insertGroup } from "./rpc/submit-jobs.js";
 import { createServer } from "./server.js";
+import { ChildSettler } from "./settle-children.js";
 import type { NewJob } from "./validate.js";
 
 /**
@@ -148,11 +149,13 @@ function assemble(
     batchMaxBytes: config.outboxBatchMaxBytes,
     claimIdleMs: config.outboxClaimIdleMs,
     parked: metrics.outboxParked,
+    settleChildren: (ids) => flows.settleIds(ids),
   });
   const eventsWritten = (): void => forward.nudge();
   const recovery = new RecoveryStore(redis, prefix, { types: store.types, ...scriptOptions });
+  const flows = new ChildSettler({ history, recovery, store, waiters, dueTimer, eventsWritten, defaultTimeoutMs: config.defaultTimeoutMs, logger });
   const reconciler = new Reconciler({
-    store, recovery, history, waiters, logger, eventsWritten, metrics, dueTimer,
+    store, recovery, history, waiters, logger, eventsWritten, metrics, dueTimer, flows,
     lock: new ReconcileLock(redis, prefix, undefined, scriptOptions),
     state: new ReconcileStateStore(redis, prefix, scriptOptions),
     intervalMs: config.reconcileIntervalMs,
@@ -169,7 +172,7 @@ function assemble(
     weight: (job: NewJob) => job.payloadJson.length,
   });
   const deps: Deps = {
-    config, store, recovery, reconciler, metrics, waiters, dueTimer, history, presence, parked, logger, eventsWritten, submits, authenticator,
+    config, store, recovery, reconciler, metrics, waiters, dueTimer, history, presence, parked, logger, eventsWritten, submits, authenticator, flows,
     workers: new WorkerRegistry(redis, prefix),
     submitLimiter: new SubmitLimiter(redis, prefix, config.submitRates, scriptOptions),
   };

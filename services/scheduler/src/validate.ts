@@ -1,9 +1,10 @@
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { durationMs, timestampMs, type Duration, type Timestamp } from "@bufbuild/protobuf/wkt";
-import type { SubmitJobRequest } from "@taskflow/proto";
+import type { ParentFailurePolicy, SubmitJobRequest } from "@taskflow/proto";
 import { v7 as uuidv7 } from "uuid";
 import { findTextProblem, MAX_JSON_DEPTH, nestsDeeperThan, textProblem } from "./check-json.js";
 import { invalidArgument, resourceExhausted } from "./errors.js";
+import { type JobDependencies, resolveDependencies } from "./validate-flow.js";
 
 /** Letters, digits and "._:-", 1 to 128 characters: job types and queue names. */
 export const NAME_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -42,6 +43,10 @@ export interface NewJob {
   runAtMs: number;
   /** When the job is due by this process's clock; Redis decides the real due time. */
   scheduledAtMs: number;
+  /** Jobs it waits for (stored ones, or jobs of its batch); empty for a job without. */
+  parentIds: string[];
+  /** What it does when a parent fails or is cancelled (UNSPECIFIED without parents). */
+  onParentFailure: ParentFailurePolicy;
 }
 
 /**
@@ -54,7 +59,9 @@ export function parseSubmitJobs(reqs: readonly SubmitJobRequest[], limits: Submi
   if (reqs.length > limits.maxSubmitBatch) {
     throw invalidArgument("jobs", `must hold at most ${limits.maxSubmitBatch} jobs`);
   }
-  return reqs.map((r, i) => parseSubmitJob(r, limits, nowMs, `jobs[${i}].`));
+  const jobs = reqs.map((r, i) => parseJob(r, limits, nowMs, `jobs[${i}].`));
+  const deps = resolveDependencies(reqs, jobs.map((j) => j.id), (i) => `jobs[${i}].`);
+  return jobs.map((j, i) => ({ ...j, ...deps[i]! }));
 }
 
 /**
@@ -63,6 +70,11 @@ export function parseSubmitJobs(reqs: readonly SubmitJobRequest[], limits: Submi
  *   when the payload is larger than `limits.maxPayloadBytes`.
  */
 export function parseSubmitJob(req: SubmitJobRequest, limits: SubmitLimits, nowMs = Date.now(), path = ""): NewJob {
+  const job = parseJob(req, limits, nowMs, path);
+  return { ...job, ...resolveDependencies([req], [job.id], () => path)[0]! };
+}
+
+function parseJob(req: SubmitJobRequest, limits: SubmitLimits, nowMs: number, path: string): Omit<NewJob, keyof JobDependencies> {
   const field = (name: string) => `${path}${name}`;
   checkName(req.type, field("type"));
   const queue = req.queue === "" ? DEFAULT_QUEUE : req.queue;

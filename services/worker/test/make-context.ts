@@ -13,6 +13,7 @@ export function makeContext(payload: JsonObject, overrides: Partial<JobContext> 
     signal: new AbortController().signal,
     deadline: new Date(Date.now() + 60_000),
     logger: pino({ level: "silent" }),
+    parents: [],
     ...overrides,
   };
 }

@@ -5,7 +5,7 @@ import { startInProcessStack, type InProcessStack } from "@taskflow/test-stack";
 import { eventually, uniqueQueue } from "@taskflow/testkit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { deferred } from "./helpers.js";
-import { createWorker, JobAbortError, PermanentError, type Handler, type JobContext, type Worker, type WorkerOptions } from "@taskflow/worker-sdk";
+import { createWorker, JobAbortError, PermanentError, type Handler, type JobContext, type ParentResult, type Worker, type WorkerOptions } from "@taskflow/worker-sdk";
 
 let stack: InProcessStack;
 let client: TaskFlowClient;
@@ -323,5 +323,62 @@ describe("createWorker against a real scheduler", () => {
     await stopping;
     const gone = (await client.workers()).find((w) => w.id === worker.id);
     expect(gone?.status).toBe(WorkerStatus.GONE);
+  });
+});
+
+describe("flows through the worker SDK", () => {
+  it("gives a child's handler its parents' results (ctx.parents), across queues", async () => {
+    const [q1, q2] = [uniqueQueue(), uniqueQueue()];
+    const seen: ParentResult[][] = [];
+    await startWorker({ queues: [q1, q2], handlers: {
+      number: (ctx) => Promise.resolve((ctx.payload as { n: number }).n),
+      sum: (ctx) => {
+        seen.push(ctx.parents);
+        return Promise.resolve(ctx.parents.reduce((total, p) => total + (p.result as number), 0));
+      },
+    } });
+    const jobs = await client.submitMany([
+      { ref: "two", type: "number", queue: q1, payload: { n: 2 } },
+      { ref: "three", type: "number", queue: q2, payload: { n: 3 } },
+      { type: "sum", queue: q1, dependsOn: ["two", "three"] },
+    ]);
+    const sum = await client.waitFor(jobs[2]!.id, { timeoutMs: 20_000 });
+    expect(sum.status).toBe(JobStatus.COMPLETED);
+    expect(jobResult(sum)).toBe(5);
+    expect(seen).toHaveLength(1);
+    expect(new Set(seen[0]!.map((p) => `${p.type}/${p.queue}/${p.status}/${JSON.stringify(p.result)}`))).toEqual(
+      new Set([`number/${q1}/completed/2`, `number/${q2}/completed/3`]),
+    );
+  });
+
+  it("submits a tree with submitFlow: children run after their parent, a failed parent's child runs only with RUN", async () => {
+    const q = uniqueQueue();
+    const order: string[] = [];
+    await startWorker({ queues: [q], handlers: {
+      step: (ctx) => {
+        order.push((ctx.payload as { name: string }).name);
+        return Promise.resolve(ctx.parents.map((p) => p.status));
+      },
+      broken: () => Promise.reject(new PermanentError("no")),
+    } });
+    const jobs = await client.submitFlow({
+      type: "step",
+      queue: q,
+      payload: { name: "root" },
+      children: [
+        { type: "broken", queue: q, maxAttempts: 1, children: [
+          { type: "step", queue: q, payload: { name: "after-broken" } },
+          { type: "step", queue: q, payload: { name: "anyway" }, onParentFailure: "run" },
+        ] },
+        { type: "step", queue: q, payload: { name: "leaf" } },
+      ],
+    });
+    expect(jobs).toHaveLength(5);
+    const done = await Promise.all(jobs.map((j) => client.waitFor(j.id, { timeoutMs: 20_000 })));
+    expect(done.map((j) => j.status)).toEqual([JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.FAILED, JobStatus.COMPLETED, JobStatus.COMPLETED]);
+    expect(order[0]).toBe("root");
+    expect(new Set(order)).toEqual(new Set(["root", "anyway", "leaf"]));
+    expect(jobResult(done[3]!)).toEqual(["failed"]);
+    expect((await client.get(jobs[1]!.id)).children.map((c) => c.id)).toEqual([jobs[2]!.id, jobs[3]!.id].sort());
   });
 });

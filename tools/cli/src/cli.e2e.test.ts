@@ -97,6 +97,17 @@ describe("taskflow against a running stack", () => {
     for (const event of ["SUBMITTED", "STARTED", "COMPLETED"]) expect(text.stdout).toContain(event);
   });
 
+  it("submit --depends-on runs the job after its parent; get shows parents and children", async () => {
+    const submitted = await json(["submit", "echo", "--depends-on", echoId, "--on-parent-failure", "cancel", "--wait"]);
+    expect(submitted.status).toBe("JOB_STATUS_COMPLETED");
+    const child = await json(["get", submitted.id]);
+    expect(child.parents).toEqual([{ id: echoId, type: "echo", queue: "default", status: "JOB_STATUS_COMPLETED" }]);
+    expect(child.onParentFailure).toBe("PARENT_FAILURE_POLICY_CANCEL");
+    const text = await taskflow("get", echoId);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(new RegExp(`children:\\s+${submitted.id} echo COMPLETED`));
+  });
+
   it("cancel stops a delayed job", async () => {
     const job = await json(["submit", "echo", "--delay", "1h"]);
     expect(job.status).toBe("JOB_STATUS_PENDING");
@@ -160,13 +171,13 @@ describe("taskflow against a running stack", () => {
 
   it("stats over the last hour counts the jobs by status", async () => {
     const stats = await json(["stats", "--last", "1h", "--bucket", "minute"]);
-    expect(stats.created).toMatchObject({ completed: "2", failed: "1", cancelled: "1", total: "4" });
+    expect(stats.created).toMatchObject({ completed: "3", failed: "1", cancelled: "1", total: "5" });
     expect(stats.bucket).toBe("STATS_BUCKET_MINUTE");
     const echoOnly = await json(["stats", "--last", "1h", "--type", "echo", "--queue", "default"]);
-    expect(echoOnly.created).toMatchObject({ completed: "1", cancelled: "1", total: "2" });
+    expect(echoOnly.created).toMatchObject({ completed: "2", cancelled: "1", total: "3" });
     const text = await taskflow("stats");
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/created:\s+4 \(pending 0, processing 0, completed 2, failed 1, cancelled 1\)/);
+    expect(text.stdout).toMatch(/created:\s+5 \(pending 0, processing 0, completed 3, failed 1, cancelled 1\)/);
     expect(text.stdout).toContain("no luck");
   });
 

@@ -13,6 +13,7 @@ import {
   timeWindow,
   toJobFilter,
   toQueueLimits,
+  parentFailure,
   toSubmitInput,
 } from "./parse-options.js";
 
@@ -99,6 +100,15 @@ describe("toSubmitInput", () => {
 
   it("refuses --delay with --run-at", () => {
     expect(() => toSubmitInput("echo", { delay: 1, runAt: new Date() })).toThrow(UsageError);
+  });
+
+  it("passes --depends-on and --on-parent-failure on", () => {
+    const ids = collect("018f0000-0000-7000-8000-000000000002", collect("018f0000-0000-7000-8000-000000000001"));
+    expect(toSubmitInput("echo", { dependsOn: ids, onParentFailure: parentFailure("run") })).toMatchObject({
+      dependsOn: ["018f0000-0000-7000-8000-000000000001", "018f0000-0000-7000-8000-000000000002"],
+      onParentFailure: "run",
+    });
+    expect(() => parentFailure("ignore")).toThrow(InvalidArgumentError);
   });
 });
 

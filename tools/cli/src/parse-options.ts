@@ -1,6 +1,6 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import { InvalidArgumentError } from "commander";
-import type { JobFilter, SubmitInput } from "@taskflow/client";
+import type { JobFilter, ParentFailure, SubmitInput } from "@taskflow/client";
 import { enumFromText, JobStatus, JobStatusSchema, WorkerStatus, WorkerStatusSchema } from "@taskflow/proto";
 import { parseDuration } from "./durations.js";
 import { UsageError } from "./errors.js";
@@ -128,6 +128,14 @@ export interface SubmitOptions {
   maxAttempts?: number;
   timeout?: number;
   idempotencyKey?: string;
+  dependsOn?: string[];
+  onParentFailure?: ParentFailure;
+}
+
+/** `--on-parent-failure`: fail, cancel or run. */
+export function parentFailure(text: string): ParentFailure {
+  if (text === "fail" || text === "cancel" || text === "run") return text;
+  throw new InvalidArgumentError(`unknown policy "${text}"; one of fail, cancel, run.`);
 }
 
 /** The client's submit input for `taskflow submit <type>`. @throws UsageError for --delay with --run-at. */
@@ -145,6 +153,8 @@ export function toSubmitInput(type: string, options: SubmitOptions): SubmitInput
     maxAttempts: options.maxAttempts,
     timeoutMs: options.timeout,
     idempotencyKey: options.idempotencyKey,
+    dependsOn: options.dependsOn,
+    onParentFailure: options.onParentFailure,
   };
 }
 

@@ -16,9 +16,11 @@ const ALL = [
   "0010_search_without_secrets",
   "0011_partition_functions_as_owner",
   "0012_operator_actions",
+  "0014_job_dependencies",
 ];
 const TABLES = [
   "idempotency_keys",
+  "job_dependencies",
   "job_events",
   "jobs",
   "operator_actions",

@@ -1,7 +1,19 @@
 import { createHash } from "node:crypto";
 import { create, fromJson } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromDate, type Timestamp, type Value, ValueSchema } from "@bufbuild/protobuf/wkt";
-import { type Job, type JobEvent, JobEventSchema, JobSchema, type Worker, WorkerSchema } from "@taskflow/proto";
+import {
+  enumFromText,
+  type Job,
+  type JobEvent,
+  JobEventSchema,
+  JobLinkSchema,
+  JobSchema,
+  type ParentFailurePolicy,
+  ParentFailurePolicySchema,
+  type Worker,
+  WorkerSchema,
+} from "@taskflow/proto";
+import type { JobLinkRow } from "../db/queries/job-dependencies.js";
 import type { JobEventRow, JobRow, JsonValue, WorkerRow } from "../db/rows.js";
 import { eventTypeEnum, jobStatusEnum, workerStatusEnum } from "./enums.js";
 
@@ -42,6 +54,22 @@ function jobMessage(row: JobRow, payload: JobRow["payload"] | undefined): Job {
     idempotencyKey: row.idempotency_key ?? "",
     lastEventSeq: row.last_seq,
   });
+}
+
+/**
+ * `job` with its parents and children as reads found them (see job-dependencies.ts): the links,
+ * and the child's policy when it has parents. Returns `job`.
+ */
+export function withLinks(job: Job, parents: readonly JobLinkRow[] = [], children: readonly JobLinkRow[] = []): Job {
+  job.parents = parents.map(linkToProto);
+  job.children = children.map(linkToProto);
+  const policy = parents[0]?.on_parent_failure;
+  if (policy !== undefined) job.onParentFailure = enumFromText<ParentFailurePolicy>(ParentFailurePolicySchema, policy);
+  return job;
+}
+
+function linkToProto(row: JobLinkRow) {
+  return create(JobLinkSchema, { id: row.id, type: row.type, queue: row.queue, status: jobStatusEnum(row.status), result: value(row.result) });
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   type DayRange,
   dayCounts,
   dayExpired,
+  deleteDayDependencies,
   dropDayPartitions,
   lockJobTables,
   toArchivedJob,
@@ -64,6 +65,7 @@ export async function dropExpiredDay(o: RetentionOptions, day: ExpiredDay, cutof
       await lockJobTables(db, "drop");
       if (!(await unchangedSince(db, day, cutoff, archive))) return "changed";
       await dropDayPartitions(db, day.day);
+      await deleteDayDependencies(db, day);
       return "dropped";
     });
     if (outcome === "dropped") return { outcome, archive };

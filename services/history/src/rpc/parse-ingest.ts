@@ -1,6 +1,7 @@
 import { toJson } from "@bufbuild/protobuf";
 import { durationMs, type Value, ValueSchema } from "@bufbuild/protobuf/wkt";
-import type { InsertJobsRequest, Job, JobEvent, Worker } from "@taskflow/proto";
+import { enumText, type InsertJobsRequest, type Job, type JobEvent, ParentFailurePolicy, ParentFailurePolicySchema, type Worker } from "@taskflow/proto";
+import { MAX_PARENTS_PER_JOB, type ParentFailureText } from "../db/queries/job-dependencies.js";
 import type { NewJobEvent } from "../db/queries/append-events.js";
 import type { NewJob } from "../db/queries/insert-jobs.js";
 import type { WorkerInput } from "../db/queries/upsert-workers.js";
@@ -69,7 +70,25 @@ export function parseNewJob(job: Job, i: number, digest: string): NewJob {
     idempotencyKey: orNull(job.idempotencyKey),
     scheduledAt: job.scheduledAt === undefined ? null : toDate(job.scheduledAt, `${at}.scheduled_at`),
     requestDigest: orNull(digest),
+    ...parseParents(job, at),
   };
+}
+
+/**
+ * A job's parents (ids) and policy.
+ * @throws {ConnectError} InvalidArgument for a malformed or repeated parent id, the job's own id,
+ *   more than {@link MAX_PARENTS_PER_JOB} parents, or an unknown policy.
+ */
+function parseParents(job: Job, at: string): Pick<NewJob, "parentIds" | "onParentFailure"> {
+  if (job.parents.length > MAX_PARENTS_PER_JOB) {
+    throw invalidArgument(`${at}.parents: must name at most ${MAX_PARENTS_PER_JOB} jobs`);
+  }
+  const parentIds = job.parents.map((p, k) => requireUuid(p.id, `${at}.parents[${k}].id`));
+  if (new Set(parentIds).size !== parentIds.length) throw invalidArgument(`${at}.parents: must not name a job twice`);
+  if (parentIds.includes(job.id)) throw invalidArgument(`${at}.parents: a job cannot depend on itself`);
+  const policy = job.onParentFailure === ParentFailurePolicy.UNSPECIFIED ? "fail" : enumText(ParentFailurePolicySchema, job.onParentFailure);
+  if (policy === undefined) throw invalidArgument(`${at}.on_parent_failure: unknown policy ${job.onParentFailure}`);
+  return { parentIds, onParentFailure: policy as ParentFailureText };
 }
 
 /**

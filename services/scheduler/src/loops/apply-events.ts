@@ -15,6 +15,8 @@ export interface AppliedBatch {
   parked: ParkedEntry[];
   /** Jobs whose terminal event history now holds (or that it does not know): their Redis hashes may expire. */
   ended: string[];
+  /** Flows' children whose every parent history now holds terminal (AppendEvents' settled_child_ids). */
+  settledChildIds: string[];
 }
 
 /** Refusals that a smaller batch can cure or that name the bad entries: invalid, or too large. */
@@ -35,11 +37,11 @@ export async function applyEntries(
 ): Promise<AppliedBatch> {
   const { events, parked } = parseEntries(entries);
   const applied = await apply(history, events, logger);
-  return { parked: [...parked, ...applied.parked], ended: applied.ended };
+  return { parked: [...parked, ...applied.parked], ended: applied.ended, settledChildIds: applied.settledChildIds };
 }
 
 async function apply(history: HistoryClient, events: readonly ParsedEvent[], logger: Logger): Promise<AppliedBatch> {
-  if (events.length === 0) return { parked: [], ended: [] };
+  if (events.length === 0) return { parked: [], ended: [], settledChildIds: [] };
   try {
     const res = await history.appendEvents(events.map((e) => e.event));
     if (res.unknownJobIds.length > 0) {
@@ -56,14 +58,18 @@ async function apply(history: HistoryClient, events: readonly ParsedEvent[], log
         ended.push(String(e.event.jobId));
       }
     }
-    return { parked, ended };
+    return { parked, ended, settledChildIds: res.settledChildIds };
   } catch (err) {
     if (!(err instanceof ConnectError && SPLITTABLE.has(err.code))) throw err;
-    if (events.length === 1) return { parked: [{ entry: events[0]!.entry, error: err.rawMessage }], ended: [] };
+    if (events.length === 1) return { parked: [{ entry: events[0]!.entry, error: err.rawMessage }], ended: [], settledChildIds: [] };
     const half = Math.ceil(events.length / 2);
     const left = await apply(history, events.slice(0, half), logger);
     const right = await apply(history, events.slice(half), logger);
-    return { parked: [...left.parked, ...right.parked], ended: [...left.ended, ...right.ended] };
+    return {
+      parked: [...left.parked, ...right.parked],
+      ended: [...left.ended, ...right.ended],
+      settledChildIds: [...left.settledChildIds, ...right.settledChildIds],
+    };
   }
 }
 

@@ -25,6 +25,8 @@ export interface ForwardOutboxDeps {
   claimIdleMs: number;
   /** Counts entries parked in the parked stream. */
   parked?: SchedulerMetrics["outboxParked"];
+  /** Releases or ends the flows' children history found settled by a batch (see ChildSettler). */
+  settleChildren?: (ids: readonly string[]) => Promise<void>;
 }
 
 /**
@@ -35,7 +37,8 @@ export interface ForwardOutboxDeps {
  * answer and the acknowledgement records nothing twice. An entry that cannot be applied (it does
  * not parse, history refuses it even alone, or its seq is taken) is parked in the queue's parked
  * stream with its error, logged and counted, so one bad record never wedges the loop. Once
- * history holds a job's end, the job's Redis hash gets its expiry.
+ * history holds a job's end, the job's Redis hash gets its expiry, and the flows' children that
+ * end let go are released or ended (`settleChildren`) before the entries are acknowledged.
  */
 export class ForwardOutbox {
   private readonly loop: PeriodicLoop;
@@ -94,7 +97,12 @@ export class ForwardOutbox {
     const read = await this.d.reader.read(queue, this.d.batchSize, this.d.claimIdleMs);
     if (read.length === 0) return { read: 0, forwarded: 0 };
     const entries = withinBytes(read, this.d.batchMaxBytes);
-    const { parked, ended } = await traceForward(queue, entries, () => applyEntries(this.d.history, entries, this.logger.child({ queue })));
+    const { parked, ended, settledChildIds } = await traceForward(queue, entries, () =>
+      applyEntries(this.d.history, entries, this.logger.child({ queue })),
+    );
+    // Before the acknowledgement: should this fail or the process die, the entries are sent
+    // again and history answers the same children again.
+    if (settledChildIds.length > 0) await this.d.settleChildren?.(settledChildIds);
     await this.d.reader.ack(queue, { ids: entries.map((e) => e.id), parked, ended });
     for (const p of parked) {
       this.logger.error({ queue, job_id: p.entry.fields?.job, entry_id: p.entry.id, error: p.error }, "outbox entry parked");

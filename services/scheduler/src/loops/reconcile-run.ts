@@ -5,6 +5,7 @@ import type { LeaseWaiters } from "../redis/lease-waiters.js";
 import type { QueueStore } from "../redis/queue-store.js";
 import type { RecoveryStore } from "../redis/recovery-store.js";
 import type { SetWalk } from "../redis/reconcile-state.js";
+import type { ChildSettler } from "../settle-children.js";
 
 /**
  * What a run compares.
@@ -54,6 +55,11 @@ export interface ReconcileContext {
   eventsWritten: () => void;
   /** Arms delayed promotion for restored jobs that wait for their run time; none: the sweep finds them. */
   dueTimer?: Pick<DueTimer, "delayed">;
+  /**
+   * Releases or ends flows' children whose parents settled; none: lost children are left to a
+   * process that has it (they are never restored as plain jobs, which would run them early).
+   */
+  flows?: Pick<ChildSettler, "settleIds">;
 }
 
 /** One run in progress. */

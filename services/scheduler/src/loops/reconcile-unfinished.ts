@@ -1,7 +1,7 @@
-import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { ConnectError } from "@connectrpc/connect";
 import { type Job, JobStatus } from "@taskflow/proto";
-import { RestoreOutcome, type RestoreJob } from "../redis/recovery-store.js";
+import { restoreJobOf, RestoreOutcome, type RestoreJob } from "../redis/recovery-store.js";
+import { verdictOf } from "../settle-children.js";
 import type { ReconcileRun, UnfinishedProgress } from "./reconcile-run.js";
 
 /** Unfinished jobs read from history per call. */
@@ -11,7 +11,8 @@ export const UNFINISHED_PAGE_SIZE = 500;
  * First pass: pages through history's unfinished jobs created before the cutoff whose id sorts
  * after `afterId`, in id order, and puts back into Redis those whose hash Redis lacks, one
  * existence pipeline and one restore script per queue per page. Stops after `budget` jobs. A job
- * that cannot be restored is logged and skipped.
+ * that cannot be restored is logged and skipped. A flow's child is left waiting while a parent is
+ * unfinished, and settled (see ChildSettler) once none is.
  * @returns the last id checked and whether the walk reached the cutoff.
  * @throws unavailable when history or Redis fails (the run stops; the next one starts from the saved cursor).
  */
@@ -33,7 +34,11 @@ export async function requeueLostJobs(run: ReconcileRun, afterId: string, budget
 
 async function requeueQueue(run: ReconcileRun, queue: string, jobs: readonly Job[]): Promise<void> {
   const lost = new Set(await run.recovery.missing(queue, jobs.map((j) => j.id)));
-  const missing = jobs.filter((j) => lost.has(j.id));
+  // A flow's child Redis does not hold is waiting for its parents, or was let go by a parent's end
+  // that a crash kept from it: never a plain job to restore (it would run before its parents).
+  const children = jobs.filter((j) => lost.has(j.id) && j.parents.length > 0 && verdictOf(j).kind !== "wait");
+  if (children.length > 0 && !run.dryRun) await run.flows?.settleIds(children.map((j) => j.id), run.signal);
+  const missing = jobs.filter((j) => lost.has(j.id) && j.parents.length === 0);
   if (missing.length === 0) return;
   if (run.dryRun) {
     for (const job of missing) {
@@ -59,20 +64,7 @@ function toRestoreJob(run: ReconcileRun, job: Job): RestoreJob[] {
   try {
     // Without history's newest seq the trail cannot continue without a gap or a clash.
     if (job.lastEventSeq < 1) throw new Error("history did not report the job's newest event seq");
-    return [{
-      id: job.id,
-      type: job.type,
-      payloadJson: JSON.stringify(job.payload ?? {}),
-      priority: job.priority,
-      maxAttempts: job.maxAttempts,
-      attempts: job.attempts,
-      timeoutMs: job.timeout === undefined ? run.defaultTimeoutMs : Math.round(durationMs(job.timeout)),
-      seq: job.lastEventSeq,
-      scheduledMs: job.scheduledAt === undefined ? 0 : timestampMs(job.scheduledAt),
-      createdMs: job.createdAt === undefined ? 0 : timestampMs(job.createdAt),
-      processing: job.status === JobStatus.PROCESSING,
-      workerId: job.workerId,
-    }];
+    return [restoreJobOf(job, run.defaultTimeoutMs)];
   } catch (err) {
     skip(run, job.queue, job.id, err);
     return [];

@@ -34,6 +34,19 @@ export interface LeasedRecord {
   startedMs: number;
   /** W3C traceparent of the submit that created the job; "" when it was not traced. */
   traceParent: string;
+  /** A flow child's parents with their results, as JSON text (see {@link ParentRecord}); "" for none. */
+  parentsJson: string;
+}
+
+/** One parent of a released child as its hash keeps it (the `parents` JSON array). */
+export interface ParentRecord {
+  id: string;
+  type: string;
+  queue: string;
+  /** Stored status text: "completed", "failed" or "cancelled". */
+  status: string;
+  /** The parent's result (completed parents), absent otherwise. */
+  result?: unknown;
 }
 
 /** What to lease from one queue. */
@@ -105,7 +118,7 @@ export function addTypeCounts(into: Map<string, number>, more: TypeCounts): void
 }
 
 export function toLeasedRecord(queue: string, row: unknown[]): LeasedRecord {
-  const [id, type, payload, priority, maxAttempts, attempts, timeoutMs, scheduledMs, createdMs, token, leaseUntil, deadline, started, traceParent] = row;
+  const [id, type, payload, priority, maxAttempts, attempts, timeoutMs, scheduledMs, createdMs, token, leaseUntil, deadline, started, traceParent, parents] = row;
   return {
     id: String(id),
     type: String(type),
@@ -122,5 +135,6 @@ export function toLeasedRecord(queue: string, row: unknown[]): LeasedRecord {
     deadlineMs: Number(deadline),
     startedMs: Number(started),
     traceParent: typeof traceParent === "string" ? traceParent : "",
+    parentsJson: typeof parents === "string" ? parents : "",
   };
 }

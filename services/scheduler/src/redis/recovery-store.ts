@@ -1,3 +1,5 @@
+import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { type Job, JobStatus } from "@taskflow/proto";
 import { callRedis, fromRedisError } from "../errors.js";
 import { KnownTypes, runDeclaring, type DeclaringCall } from "./declared-types.js";
 import { queueKeys, type QueueKeys } from "./keys.js";
@@ -25,6 +27,29 @@ export interface RestoreJob {
   processing: boolean;
   /** Worker of the latest attempt, for the LEASE_EXPIRED event. */
   workerId: string;
+  /** A released flow child's parents with their results, JSON text; "" for none. */
+  parentsJson?: string;
+}
+
+/**
+ * A job as history reports it, as the restore script takes it: attempts and newest event seq
+ * kept, the timeout history names (else `defaultTimeoutMs`), running when history has it so.
+ */
+export function restoreJobOf(job: Job, defaultTimeoutMs: number): RestoreJob {
+  return {
+    id: job.id,
+    type: job.type,
+    payloadJson: JSON.stringify(job.payload ?? {}),
+    priority: job.priority,
+    maxAttempts: job.maxAttempts,
+    attempts: job.attempts,
+    timeoutMs: job.timeout === undefined ? defaultTimeoutMs : Math.round(durationMs(job.timeout)),
+    seq: job.lastEventSeq,
+    scheduledMs: job.scheduledAt === undefined ? 0 : timestampMs(job.scheduledAt),
+    createdMs: job.createdAt === undefined ? 0 : timestampMs(job.createdAt),
+    processing: job.status === JobStatus.PROCESSING,
+    workerId: job.workerId,
+  };
 }
 
 /** What restoring did to one job (the codes restore-jobs.lua answers). */
@@ -48,6 +73,18 @@ export interface BuryJob {
   lastSeq: number;
   attempts: number;
 }
+
+/** How a buried job ends: the status and reason of its last event. */
+export interface BuryEnd {
+  status: "cancelled" | "failed";
+  reason: string;
+  /** Error of a failed job. */
+  error?: string;
+  /** Details of the event; undefined: the cancel request's. */
+  details?: Record<string, string>;
+}
+
+const CANCEL_REQUESTED: BuryEnd = { status: "cancelled", reason: "cancel_requested" };
 
 /** One step of a cursor walk over a sorted set. */
 export interface ScanStep {
@@ -109,7 +146,7 @@ export class RecoveryStore {
     const k = this.keys(queue);
     const args = jobs.flatMap((j) => [
       j.id, j.type, j.payloadJson, j.priority, j.maxAttempts, j.attempts, j.timeoutMs, j.seq,
-      j.scheduledMs, j.createdMs, j.processing ? "1" : "0", j.workerId,
+      j.scheduledMs, j.createdMs, j.processing ? "1" : "0", j.workerId, j.parentsJson ?? "",
     ]);
     const reply = (await this.runDeclaring("restore-jobs", queue, {
       fixed: [k.types, k.delayed, k.leased, k.outbox, k.running],
@@ -153,12 +190,13 @@ export class RecoveryStore {
    * @returns the time of the event, ms since the Unix epoch; undefined when Redis holds the job
    *   after all (nothing changed).
    */
-  async bury(job: BuryJob, by: CancelRequest): Promise<number | undefined> {
+  async bury(job: BuryJob, by: CancelRequest, end: BuryEnd = CANCEL_REQUESTED): Promise<number | undefined> {
     const k = this.keys(job.queue);
+    const details = end.details === undefined ? cancelDetails(by) : JSON.stringify(end.details);
     const [buried, atMs] = (await this.run(
       "bury-job",
       [k.job(job.id), k.outbox],
-      [job.id, job.queue, job.type, job.lastSeq, job.attempts, by.actor, cancelDetails(by)],
+      [job.id, job.queue, job.type, job.lastSeq, job.attempts, by.actor, details, end.status, end.reason, end.error ?? ""],
     )) as [number, number];
     return buried === 1 ? Number(atMs) : undefined;
   }

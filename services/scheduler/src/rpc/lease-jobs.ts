@@ -1,10 +1,11 @@
-import type { JsonObject, MessageInitShape } from "@bufbuild/protobuf";
-import { durationFromMs, durationMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { fromJson, type JsonObject, type JsonValue, type MessageInitShape } from "@bufbuild/protobuf";
+import { durationFromMs, durationMs, timestampFromMs, ValueSchema } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { JobStatus, type LeasedJobSchema, type LeaseJobsRequest, type WorkerService } from "@taskflow/proto";
+import { enumFromText, JobStatus, JobStatusSchema, type LeasedJobSchema, type LeaseJobsRequest, type WorkerService } from "@taskflow/proto";
 import { traceDispatch } from "../job-tracing.js";
 import { workerActor } from "../worker-actor.js";
 import type { Deps } from "../deps.js";
+import type { ParentRecord } from "../redis/job-records.js";
 import type { LeasedRecord } from "../redis/queue-store.js";
 import type { LeaseWaiter } from "../redis/lease-waiters.js";
 import { checkJobTypes, checkQueues, checkRequestId, checkWorkerId } from "../validate.js";
@@ -98,7 +99,7 @@ export async function attempt(d: Deps, ask: Ask, waiter: LeaseWaiter): Promise<L
       traceDispatch(leased, ask.workerId, startedMs);
     }
     out.push(...leased);
-    for (const r of leased) bytes += Buffer.byteLength(r.payloadJson, "utf8");
+    for (const r of leased) bytes += Buffer.byteLength(r.payloadJson, "utf8") + Buffer.byteLength(r.parentsJson, "utf8");
   }
   waiter.endAttempt(out.length);
   if (out.length > 0) d.eventsWritten();
@@ -145,10 +146,23 @@ export function toLeasedJob(r: LeasedRecord, workerId: string): MessageInitShape
       startedAt: timestampFromMs(r.startedMs),
       workerId,
       timeout: durationFromMs(r.timeoutMs),
+      parents: parentLinks(r.parentsJson),
     },
     leaseToken: r.token,
     leaseExpiresAt: timestampFromMs(r.leaseUntilMs),
     deadline: timestampFromMs(r.deadlineMs),
     traceParent: r.traceParent,
   };
+}
+
+/** A flow child's parents, with their results, as its hash keeps them (see ParentRecord). */
+function parentLinks(json: string) {
+  if (json === "") return [];
+  return (JSON.parse(json) as ParentRecord[]).map((p) => ({
+    id: p.id,
+    type: p.type,
+    queue: p.queue,
+    status: enumFromText<JobStatus>(JobStatusSchema, p.status),
+    result: p.result === undefined || p.result === null ? undefined : fromJson(ValueSchema, p.result as JsonValue),
+  }));
 }

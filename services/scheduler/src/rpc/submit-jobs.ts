@@ -7,6 +7,7 @@ import type { JobInit } from "../history-client.js";
 import { crashAfterHistoryCommit } from "../faults.js";
 import type { EnqueueJob } from "../redis/queue-store.js";
 import { requestDigest } from "../request-digest.js";
+import { verdictOf } from "../settle-children.js";
 import { parseSubmitJobs, type NewJob } from "../validate.js";
 
 /**
@@ -28,7 +29,8 @@ export const submitJobs =
  * stored, and enqueued too while history still has it pending: a retry after an enqueue that
  * failed runs the job at once instead of waiting for the reconciler (the enqueue creates nothing
  * when Redis holds the job). `actor` is recorded on the SUBMITTED events ("api:<name>" of the
- * verified caller, plain "api" with authentication off).
+ * verified caller, plain "api" with authentication off). A job with parents is not enqueued: it
+ * waits in history until they settle (see ChildSettler), and is settled at once when they had.
  * @throws unavailable when history or Redis cannot be reached (history failing means nothing was
  *   enqueued); already_exists when an idempotency key was used for a different request.
  */
@@ -36,14 +38,20 @@ export async function acceptJobs(d: Deps, jobs: readonly NewJob[], actor: string
   const stored = await insertJobs(d, jobs, actor, signal);
   crashAfterHistoryCommit(d.config);
   const byQueue = new Map<string, EnqueueJob[]>();
+  // A flow's child waits in history alone until its parents settle; those that settled already
+  // (parents ended before the submit) are released or ended now.
+  // History reads parents' results only when asked for them, by id.
+  const settled = stored.filter((s) => s.parents.length > 0 && s.status === JobStatus.PENDING && verdictOf(s).kind !== "wait");
   jobs.forEach((job, i) => {
     const s = stored[i]!;
+    if (s.parents.length > 0) return;
     const enqueue = s.id === job.id ? toEnqueueJob(job, s) : s.status === JobStatus.PENDING ? storedToEnqueueJob(s, d.config.defaultTimeoutMs) : undefined;
     if (enqueue === undefined) return;
     const queue = s.id === job.id ? job.queue : s.queue;
     byQueue.set(queue, [...(byQueue.get(queue) ?? []), enqueue]);
   });
   if (byQueue.size > 0) await enqueueAll(d, byQueue);
+  if (settled.length > 0) await d.flows.settleIds(settled.map((s) => s.id), signal);
   return stored;
 }
 
@@ -53,7 +61,8 @@ export async function acceptJobs(d: Deps, jobs: readonly NewJob[], actor: string
  * {@link GroupCommit}), which no single caller can cancel.
  */
 async function insertJobs(d: Deps, jobs: readonly NewJob[], actor: string, signal: AbortSignal): Promise<Job[]> {
-  const keyed = jobs.some((j) => j.idempotencyKey !== "");
+  // A flow is refused whole for an unknown parent: it goes alone, never grouped with others' jobs.
+  const keyed = jobs.some((j) => j.idempotencyKey !== "" || j.parentIds.length > 0);
   const stored = keyed
     ? await d.history.insertJobs(jobs.map(toInsertJob), actor, signal, jobs.map((j) => (j.idempotencyKey === "" ? "" : requestDigest(j))))
     : await d.submits.add(actor, jobs);
@@ -103,6 +112,8 @@ function toInsertJob(job: NewJob): JobInit {
     timeout: durationFromMs(job.timeoutMs),
     idempotencyKey: job.idempotencyKey,
     scheduledAt: timestampFromMs(job.scheduledAtMs),
+    parents: job.parentIds.map((id) => ({ id })),
+    onParentFailure: job.onParentFailure,
   };
 }
 

@@ -10,6 +10,7 @@ import {
   durationMs,
   integerIn,
   jsonObject,
+  parentFailure,
   pointInTime,
   toJobFilter,
   toSubmitInput,
@@ -37,6 +38,8 @@ export function addJobCommands(program: Command): void {
     .option("--max-attempts <n>", "attempts before the job fails for good (1 to 100)", integerIn(1, 100))
     .option("--timeout <duration>", "time limit of one attempt (30s, 5m)", durationMs)
     .option("--idempotency-key <key>", "a second submit with the same key returns the first job")
+    .option("--depends-on <ids>", "run only after these jobs end (ids, repeatable, or comma-separated)", collect)
+    .option("--on-parent-failure <policy>", "when a parent fails or is cancelled: fail (default), cancel or run", parentFailure)
     .option("--wait", "wait until the job ends, then print it")
     .option("--wait-timeout <duration>", "give up waiting after this long", durationMs, 60_000)
     .action(async (type: string, options: SubmitOptions & { wait?: boolean; waitTimeout: number }, command: Command) => {

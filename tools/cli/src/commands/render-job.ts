@@ -1,5 +1,5 @@
-import { jobPayload, jobResult, type Job, type JobEvent } from "@taskflow/client";
-import { JobEventSchema, JobEventTypeSchema, JobSchema, JobStatusSchema } from "@taskflow/proto";
+import { jobPayload, jobResult, type Job, type JobEvent, type JobLink } from "@taskflow/client";
+import { JobEventSchema, JobEventTypeSchema, JobSchema, JobStatusSchema, ParentFailurePolicySchema } from "@taskflow/proto";
 import { duration, enumName, fields, inlineJson, messageJson, table, time, truncate } from "../format.js";
 
 /** A job in the protobuf JSON mapping, with its audit trail when given. */
@@ -30,7 +30,15 @@ export function renderJob(job: Job): string {
     ["scheduled", time(job.scheduledAt)],
     ["started", time(job.startedAt)],
     ["finished", time(job.completedAt)],
+    ["parents", links(job.parents)],
+    ["on parent failure", job.parents.length === 0 ? undefined : enumName(ParentFailurePolicySchema, job.onParentFailure)],
+    ["children", links(job.children)],
   ]);
+}
+
+/** Linked jobs as `<id> <type> <STATUS>`, comma-separated; undefined (the line left out) for none. */
+function links(list: readonly JobLink[]): string | undefined {
+  return list.length === 0 ? undefined : list.map((l) => `${l.id} ${l.type} ${enumName(JobStatusSchema, l.status)}`).join(", ");
 }
 
 /** One audit event as a table row: seq, time, event, status, attempt, worker, actor, detail. */

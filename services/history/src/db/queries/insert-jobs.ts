@@ -2,6 +2,7 @@ import { DEFAULT_SECRET_PAYLOAD_KEYS, maskSecrets } from "@taskflow/service-kit"
 import type { Queryable } from "../queryable.js";
 import { JOB_COLUMNS, jobColumns } from "../queryable.js";
 import type { JobRow, JsonObject } from "../rows.js";
+import type { ParentFailureText } from "./job-dependencies.js";
 
 /** A job to insert as pending, as the scheduler built it. */
 export interface NewJob {
@@ -22,6 +23,10 @@ export interface NewJob {
    * key claimed with another digest is refused. Null matches any request.
    */
   requestDigest: string | null;
+  /** Jobs this one waits for (ids, distinct, not its own); none by default. */
+  parentIds?: readonly string[];
+  /** What the job does when a parent fails or is cancelled (default "fail"). */
+  onParentFailure?: ParentFailureText;
 }
 
 /** Options of {@link insertJobs}. */

@@ -38,3 +38,17 @@ export async function listUnfinishedJobs(db: Queryable, q: ListUnfinishedJobsQue
   });
   return rows;
 }
+
+/** Pending and processing jobs among `$1`, in id order (ListUnfinishedJobs' `ids`). */
+export const SELECT_UNFINISHED_BY_ID_SQL = `
+SELECT ${JOB_COLUMNS.join(", ")}
+FROM jobs
+WHERE id = ANY($1::uuid[]) AND status IN ('pending', 'processing')
+ORDER BY id`;
+
+/** Reads the unfinished jobs among `ids` (see {@link SELECT_UNFINISHED_BY_ID_SQL}). */
+export async function selectUnfinishedById(db: Queryable, ids: readonly string[]): Promise<JobRow[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await db.query<JobRow>({ name: "history_select_unfinished_by_id", text: SELECT_UNFINISHED_BY_ID_SQL, values: [ids] });
+  return rows;
+}

@@ -15,6 +15,7 @@ import { listPartitions } from "./partitions.js";
 import {
   type DayRange,
   dayExpired,
+  deleteDayDependencies,
   deleteExpiredJobs,
   dropDayPartitions,
   pickExpiredJobs,
@@ -128,5 +129,25 @@ describe("retention queries", () => {
     expect(await tableExists(f.pool, `job_events_p${suffixOf(-60)}`)).toBe(false);
     expect((await f.pool.query("SELECT 1 FROM jobs_default WHERE id = $1", [inDefault])).rowCount).toBe(1);
     expect(await eventCount(f.pool, [inDefault])).toBe(3);
+  });
+
+  it("deletes the dependency edges of the children it deletes, by rows or by day", async () => {
+    const range = await day(-40);
+    const parent = await addJob(f.pool, dayStartMs(-40) + HOUR, "completed");
+    const [child, kept, later] = await Promise.all(
+      [2, 3, 4].map((h) => addJob(f.pool, dayStartMs(-40) + h * HOUR, h === 3 ? "pending" : "completed")),
+    );
+    const edges = [child, kept, later].map((c) => [c, parent]);
+    await f.pool.query("INSERT INTO job_dependencies (child_id, parent_id) SELECT * FROM unnest($1::uuid[], $2::uuid[])", [
+      edges.map((e) => e[0]),
+      edges.map((e) => e[1]),
+    ]);
+    const children = async () =>
+      (await f.pool.query<{ child_id: string }>("SELECT child_id FROM job_dependencies ORDER BY child_id")).rows.map((r) => r.child_id);
+
+    await deleteExpiredJobs(f.pool, [child!, kept!], cutoff);
+    expect(await children()).toEqual([kept, later].sort());
+    await deleteDayDependencies(f.pool, range);
+    expect(await children()).toEqual([]);
   });
 });

@@ -111,6 +111,18 @@ export async function dayCounts(db: Queryable, day: DayRange): Promise<{ jobs: n
   return { jobs: Number(row.jobs), events: Number(row.events) };
 }
 
+/**
+ * Deletes the dependency edges of the children of the id range [$1, $2) (a dropped day's jobs):
+ * job_dependencies is not partitioned, so a partition drop leaves them behind otherwise.
+ */
+export async function deleteDayDependencies(db: Queryable, day: DayRange): Promise<void> {
+  await db.query({
+    name: "history_retention_delete_day_dependencies",
+    text: "DELETE FROM job_dependencies WHERE child_id >= $1::uuid AND child_id < $2::uuid",
+    values: [day.fromId, day.toId],
+  });
+}
+
 /** Drops the job_events and jobs partitions of a UTC day (`YYYY-MM-DD`); false when it had none. */
 export async function dropDayPartitions(db: Queryable, day: string): Promise<boolean> {
   const { rows } = await db.query<{ dropped: boolean }>({
@@ -221,7 +233,8 @@ export async function countExpiredJobs(db: Queryable, scope: ExpiredScope, cutof
 }
 
 /**
- * Deletes the jobs `$1` that are still finished before `$2`, and their events, in one
+ * Deletes the jobs `$1` that are still finished before `$2`, their events and the edges to their
+ * parents (job_dependencies: a parent deleted first reads as completed to its children), in one
  * statement. `= ANY($1)` lets every job_events partition answer from its primary key; the
  * `IN (gone)` keeps the events of a job the re-check spared.
  */
@@ -235,6 +248,10 @@ gone_events AS (
   DELETE FROM job_events
   WHERE job_id = ANY($1::uuid[]) AND job_id IN (SELECT id FROM gone)
   RETURNING 1
+),
+gone_edges AS (
+  DELETE FROM job_dependencies
+  WHERE child_id = ANY($1::uuid[]) AND child_id IN (SELECT id FROM gone)
 )
 SELECT (SELECT count(*) FROM gone)::int AS jobs, (SELECT count(*) FROM gone_events)::int AS events`;
 

@@ -40,7 +40,8 @@
   ARGV[a+2] lease duration, ms
   ARGV[a+3] grace after the attempt deadline, ms
   ARGV[a+4] random nonce of this call; token = nonce .. ':' .. n
-  ARGV[a+5] byte budget: the payloads of the jobs leased add up to at most
+  ARGV[a+5] byte budget: the payloads and parents' results (the 'parents'
+            field of a flow's child) of the jobs leased add up to at most
             this, except that the first job is always leased
   ARGV[a+6] c, the number of candidates
   ARGV[a+7] p, the number of ids the request key held
@@ -57,7 +58,8 @@
   Returns { jobs, passed, held_ms }: one array per leased job,
     { id, type, payload, priority, max_attempts, attempts, timeout_ms,
       scheduled_ms, created_ms, token, lease_until_ms, deadline_ms, started_ms,
-      traceparent ('' when the job's submit was not traced) },
+      traceparent ('' when the job's submit was not traced), parents (JSON
+      array of the parents with their results, '' for a job without) },
   the number of candidates that were no longer ready, and, when the limits
   held jobs back, when to try again: the ms until the start rate allows one
   more, or -1 while max_running is reached (0 when nothing was held back;
@@ -87,11 +89,12 @@ end
 
 local function record(id, f, token, lease_until, deadline, started)
   return { id, f[2], f[3], tonumber(f[4]), tonumber(f[5]), tonumber(f[6]), tonumber(f[7]),
-    tonumber(f[8]), tonumber(f[9]) or 0, token, lease_until, deadline, started, f[14] or '' }
+    tonumber(f[8]), tonumber(f[9]) or 0, token, lease_until, deadline, started, f[14] or '', f[15] or '' }
 end
 
 local FIELDS = { 'state', 'type', 'payload', 'priority', 'max_attempts', 'attempts', 'timeout_ms',
-  'scheduled_ms', 'created_ms', 'token', 'lease_until', 'deadline', 'started_ms', 'traceparent' }
+  'scheduled_ms', 'created_ms', 'token', 'lease_until', 'deadline', 'started_ms', 'traceparent',
+  'parents' }
 
 -- The same request again: answer what it leased, as long as those leases hold.
 local before = redis.call('LRANGE', request, 0, -1)
@@ -201,7 +204,7 @@ for i = 1, n_candidates do
       remove_ready(types, job_type, id)
       passed = passed + 1
     else
-      local size = #(f[3] or '')
+      local size = #(f[3] or '') + #(f[15] or '')
       if #out > 0 and bytes + size > max_bytes then
         break
       end

@@ -6,7 +6,9 @@
 
   A restored job continues its trail from history's newest event (`seq`) and
   keeps its attempts. A pending job becomes ready, or delayed while its run
-  time is ahead, and nothing is recorded: no transition happened. A
+  time is ahead, and nothing is recorded: no transition happened. The same
+  script releases a flow's child whose parents settled (it waited in history
+  alone). A
   processing job lost its lease with Redis, so it is recovered as an expired
   lease is: LEASE_EXPIRED back to ready, or LEASE_EXPIRED failed after its
   last attempt, both with reason "restored_after_redis_loss" and no lease
@@ -25,9 +27,11 @@
   ARGV[1] n, the number of declared ready sets
   ARGV[2..n+1] their job types
   ARGV[n+2] queue name
-  ARGV[n+3..] 12 fields per job: id, type, payload (JSON text), priority,
+  ARGV[n+3..] 13 fields per job: id, type, payload (JSON text), priority,
             max_attempts, attempts, timeout_ms, seq (history's newest event),
-            scheduled_ms, created_ms, processing ('1' or '0'), worker id
+            scheduled_ms, created_ms, processing ('1' or '0'), worker id,
+            parents (a released flow child's parents with their results, JSON
+            text kept as 'parents' for its leases; '' for none)
 
   Returns one code per job, in order: 0 present (nothing changed), 1 ready,
   2 delayed, 3 lease expired and ready again, 4 lease expired and failed; or
@@ -58,14 +62,14 @@ local function recover_lease(key, id, attempts, max_attempts, worker)
   return 3
 end
 
-local refused = check_types(batch_types(first, 12))
+local refused = check_types(batch_types(first, 13))
 if refused then
   return refused
 end
 
-for i = first, #ARGV, 12 do
+for i = first, #ARGV, 13 do
   local id = ARGV[i]
-  local key = KEYS[job_at + (i - first) / 12]
+  local key = KEYS[job_at + (i - first) / 13]
   if redis.call('EXISTS', key) == 1 then
     out[#out + 1] = 0
   else
@@ -81,6 +85,9 @@ for i = first, #ARGV, 12 do
       'timeout_ms', ARGV[i + 6], 'seq', ARGV[i + 7], 'state', 'ready', 'status', 'pending',
       'token', '', 'worker', '', 'lease_until', '', 'deadline', '', 'cancel', 0,
       'reported_token', '', 'scheduled_ms', int(due), 'created_ms', ARGV[i + 9])
+    if ARGV[i + 12] ~= '' then
+      redis.call('HSET', key, 'parents', ARGV[i + 12])
+    end
     if ARGV[i + 10] == '1' then
       out[#out + 1] = recover_lease(key, id, attempts, max_attempts, ARGV[i + 11])
     elseif due > now then

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskflow/v1/ingest.proto.
  */
 export const file_taskflow_v1_ingest: GenFile = /*@__PURE__*/
-  fileDesc("Chh0YXNrZmxvdy92MS9pbmdlc3QucHJvdG8SC3Rhc2tmbG93LnYxIhoKGExpc3RRdWV1ZUNvbnRyb2xzUmVxdWVzdCJJChlMaXN0UXVldWVDb250cm9sc1Jlc3BvbnNlEiwKB2FjdGlvbnMYASADKAsyGy50YXNrZmxvdy52MS5PcGVyYXRvckFjdGlvbiJMChxSZWNvcmRPcGVyYXRvckFjdGlvbnNSZXF1ZXN0EiwKB2FjdGlvbnMYASADKAsyGy50YXNrZmxvdy52MS5PcGVyYXRvckFjdGlvbiJNCh1SZWNvcmRPcGVyYXRvckFjdGlvbnNSZXNwb25zZRIsCgdhY3Rpb25zGAEgAygLMhsudGFza2Zsb3cudjEuT3BlcmF0b3JBY3Rpb24iWwoRSW5zZXJ0Sm9ic1JlcXVlc3QSHgoEam9icxgBIAMoCzIQLnRhc2tmbG93LnYxLkpvYhINCgVhY3RvchgCIAEoCRIXCg9yZXF1ZXN0X2RpZ2VzdHMYAyADKAkiNAoSSW5zZXJ0Sm9ic1Jlc3BvbnNlEh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2IiPAoTQXBwZW5kRXZlbnRzUmVxdWVzdBIlCgZldmVudHMYASADKAsyFS50YXNrZmxvdy52MS5Kb2JFdmVudCJxChRBcHBlbmRFdmVudHNSZXNwb25zZRIQCghhcHBlbmRlZBgBIAEoBRIXCg91bmtub3duX2pvYl9pZHMYAiADKAkSLgoPY2xhc2hpbmdfZXZlbnRzGAMgAygLMhUudGFza2Zsb3cudjEuRXZlbnRSZWYiJwoIRXZlbnRSZWYSDgoGam9iX2lkGAEgASgJEgsKA3NlcRgCIAEoBSI8ChRVcHNlcnRXb3JrZXJzUmVxdWVzdBIkCgd3b3JrZXJzGAEgAygLMhMudGFza2Zsb3cudjEuV29ya2VyIhcKFVVwc2VydFdvcmtlcnNSZXNwb25zZSKcAQoZTGlzdFVuZmluaXNoZWRKb2JzUmVxdWVzdBIyCg5jcmVhdGVkX2JlZm9yZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIYWZ0ZXJfaWQYBSABKAkSEQoJcGFnZV9zaXplGAIgASgFSgQIARACSgQIAxAEUg51cGRhdGVkX2JlZm9yZVIKcGFnZV90b2tlbiI8ChpMaXN0VW5maW5pc2hlZEpvYnNSZXNwb25zZRIeCgRqb2JzGAEgAygLMhAudGFza2Zsb3cudjEuSm9iIiIKE0dldEpvYlN0YXRlc1JlcXVlc3QSCwoDaWRzGAEgAygJIlYKCEpvYlN0YXRlEgoKAmlkGAEgASgJEiYKBnN0YXR1cxgCIAEoDjIWLnRhc2tmbG93LnYxLkpvYlN0YXR1cxIWCg5sYXN0X2V2ZW50X3NlcRgDIAEoBSI9ChRHZXRKb2JTdGF0ZXNSZXNwb25zZRIlCgZzdGF0ZXMYASADKAsyFS50YXNrZmxvdy52MS5Kb2JTdGF0ZTKiBQoUSGlzdG9yeUluZ2VzdFNlcnZpY2USTQoKSW5zZXJ0Sm9icxIeLnRhc2tmbG93LnYxLkluc2VydEpvYnNSZXF1ZXN0Gh8udGFza2Zsb3cudjEuSW5zZXJ0Sm9ic1Jlc3BvbnNlElMKDEFwcGVuZEV2ZW50cxIgLnRhc2tmbG93LnYxLkFwcGVuZEV2ZW50c1JlcXVlc3QaIS50YXNrZmxvdy52MS5BcHBlbmRFdmVudHNSZXNwb25zZRJWCg1VcHNlcnRXb3JrZXJzEiEudGFza2Zsb3cudjEuVXBzZXJ0V29ya2Vyc1JlcXVlc3QaIi50YXNrZmxvdy52MS5VcHNlcnRXb3JrZXJzUmVzcG9uc2USZQoSTGlzdFVuZmluaXNoZWRKb2JzEiYudGFza2Zsb3cudjEuTGlzdFVuZmluaXNoZWRKb2JzUmVxdWVzdBonLnRhc2tmbG93LnYxLkxpc3RVbmZpbmlzaGVkSm9ic1Jlc3BvbnNlElMKDEdldEpvYlN0YXRlcxIgLnRhc2tmbG93LnYxLkdldEpvYlN0YXRlc1JlcXVlc3QaIS50YXNrZmxvdy52MS5HZXRKb2JTdGF0ZXNSZXNwb25zZRJuChVSZWNvcmRPcGVyYXRvckFjdGlvbnMSKS50YXNrZmxvdy52MS5SZWNvcmRPcGVyYXRvckFjdGlvbnNSZXF1ZXN0GioudGFza2Zsb3cudjEuUmVjb3JkT3BlcmF0b3JBY3Rpb25zUmVzcG9uc2USYgoRTGlzdFF1ZXVlQ29udHJvbHMSJS50YXNrZmxvdy52MS5MaXN0UXVldWVDb250cm9sc1JlcXVlc3QaJi50YXNrZmxvdy52MS5MaXN0UXVldWVDb250cm9sc1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_taskflow_v1_history, file_taskflow_v1_job]);
+  fileDesc("Chh0YXNrZmxvdy92MS9pbmdlc3QucHJvdG8SC3Rhc2tmbG93LnYxIhoKGExpc3RRdWV1ZUNvbnRyb2xzUmVxdWVzdCJJChlMaXN0UXVldWVDb250cm9sc1Jlc3BvbnNlEiwKB2FjdGlvbnMYASADKAsyGy50YXNrZmxvdy52MS5PcGVyYXRvckFjdGlvbiJMChxSZWNvcmRPcGVyYXRvckFjdGlvbnNSZXF1ZXN0EiwKB2FjdGlvbnMYASADKAsyGy50YXNrZmxvdy52MS5PcGVyYXRvckFjdGlvbiJNCh1SZWNvcmRPcGVyYXRvckFjdGlvbnNSZXNwb25zZRIsCgdhY3Rpb25zGAEgAygLMhsudGFza2Zsb3cudjEuT3BlcmF0b3JBY3Rpb24iWwoRSW5zZXJ0Sm9ic1JlcXVlc3QSHgoEam9icxgBIAMoCzIQLnRhc2tmbG93LnYxLkpvYhINCgVhY3RvchgCIAEoCRIXCg9yZXF1ZXN0X2RpZ2VzdHMYAyADKAkiNAoSSW5zZXJ0Sm9ic1Jlc3BvbnNlEh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2IiPAoTQXBwZW5kRXZlbnRzUmVxdWVzdBIlCgZldmVudHMYASADKAsyFS50YXNrZmxvdy52MS5Kb2JFdmVudCKMAQoUQXBwZW5kRXZlbnRzUmVzcG9uc2USEAoIYXBwZW5kZWQYASABKAUSFwoPdW5rbm93bl9qb2JfaWRzGAIgAygJEi4KD2NsYXNoaW5nX2V2ZW50cxgDIAMoCzIVLnRhc2tmbG93LnYxLkV2ZW50UmVmEhkKEXNldHRsZWRfY2hpbGRfaWRzGAQgAygJIicKCEV2ZW50UmVmEg4KBmpvYl9pZBgBIAEoCRILCgNzZXEYAiABKAUiPAoUVXBzZXJ0V29ya2Vyc1JlcXVlc3QSJAoHd29ya2VycxgBIAMoCzITLnRhc2tmbG93LnYxLldvcmtlciIXChVVcHNlcnRXb3JrZXJzUmVzcG9uc2UiqQEKGUxpc3RVbmZpbmlzaGVkSm9ic1JlcXVlc3QSMgoOY3JlYXRlZF9iZWZvcmUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGFmdGVyX2lkGAUgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRILCgNpZHMYBiADKAlKBAgBEAJKBAgDEARSDnVwZGF0ZWRfYmVmb3JlUgpwYWdlX3Rva2VuIjwKGkxpc3RVbmZpbmlzaGVkSm9ic1Jlc3BvbnNlEh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2IiIgoTR2V0Sm9iU3RhdGVzUmVxdWVzdBILCgNpZHMYASADKAkiVgoISm9iU3RhdGUSCgoCaWQYASABKAkSJgoGc3RhdHVzGAIgASgOMhYudGFza2Zsb3cudjEuSm9iU3RhdHVzEhYKDmxhc3RfZXZlbnRfc2VxGAMgASgFIj0KFEdldEpvYlN0YXRlc1Jlc3BvbnNlEiUKBnN0YXRlcxgBIAMoCzIVLnRhc2tmbG93LnYxLkpvYlN0YXRlMqIFChRIaXN0b3J5SW5nZXN0U2VydmljZRJNCgpJbnNlcnRKb2JzEh4udGFza2Zsb3cudjEuSW5zZXJ0Sm9ic1JlcXVlc3QaHy50YXNrZmxvdy52MS5JbnNlcnRKb2JzUmVzcG9uc2USUwoMQXBwZW5kRXZlbnRzEiAudGFza2Zsb3cudjEuQXBwZW5kRXZlbnRzUmVxdWVzdBohLnRhc2tmbG93LnYxLkFwcGVuZEV2ZW50c1Jlc3BvbnNlElYKDVVwc2VydFdvcmtlcnMSIS50YXNrZmxvdy52MS5VcHNlcnRXb3JrZXJzUmVxdWVzdBoiLnRhc2tmbG93LnYxLlVwc2VydFdvcmtlcnNSZXNwb25zZRJlChJMaXN0VW5maW5pc2hlZEpvYnMSJi50YXNrZmxvdy52MS5MaXN0VW5maW5pc2hlZEpvYnNSZXF1ZXN0GicudGFza2Zsb3cudjEuTGlzdFVuZmluaXNoZWRKb2JzUmVzcG9uc2USUwoMR2V0Sm9iU3RhdGVzEiAudGFza2Zsb3cudjEuR2V0Sm9iU3RhdGVzUmVxdWVzdBohLnRhc2tmbG93LnYxLkdldEpvYlN0YXRlc1Jlc3BvbnNlEm4KFVJlY29yZE9wZXJhdG9yQWN0aW9ucxIpLnRhc2tmbG93LnYxLlJlY29yZE9wZXJhdG9yQWN0aW9uc1JlcXVlc3QaKi50YXNrZmxvdy52MS5SZWNvcmRPcGVyYXRvckFjdGlvbnNSZXNwb25zZRJiChFMaXN0UXVldWVDb250cm9scxIlLnRhc2tmbG93LnYxLkxpc3RRdWV1ZUNvbnRyb2xzUmVxdWVzdBomLnRhc2tmbG93LnYxLkxpc3RRdWV1ZUNvbnRyb2xzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_taskflow_v1_history, file_taskflow_v1_job]);
 
 /**
  * @generated from message taskflow.v1.ListQueueControlsRequest
@@ -95,7 +95,10 @@ export const RecordOperatorActionsResponseSchema: GenMessage<RecordOperatorActio
 export type InsertJobsRequest = Message<"taskflow.v1.InsertJobsRequest"> & {
   /**
    * Jobs with id, type, queue, payload, priority, max_attempts, timeout,
-   * idempotency_key and scheduled_at set.
+   * idempotency_key and scheduled_at set, and parents (ids only) and
+   * on_parent_failure for a job with dependencies. A parent id history does
+   * not know (nor the batch holds) is refused with not_found, the whole
+   * batch.
    *
    * @generated from field: repeated taskflow.v1.Job jobs = 1;
    */
@@ -133,7 +136,8 @@ export type InsertJobsResponse = Message<"taskflow.v1.InsertJobsResponse"> & {
   /**
    * The stored jobs, in the order of the request. A job stored under the id
    * the request gave comes without its payload, which the caller sent; a job
-   * stored before (the holder of an idempotency key) comes whole.
+   * stored before (the holder of an idempotency key) comes whole. A job
+   * with dependencies comes with its parents and their current status.
    *
    * @generated from field: repeated taskflow.v1.Job jobs = 1;
    */
@@ -189,6 +193,16 @@ export type AppendEventsResponse = Message<"taskflow.v1.AppendEventsResponse"> &
    * @generated from field: repeated taskflow.v1.EventRef clashing_events = 3;
    */
   clashingEvents: EventRef[];
+
+  /**
+   * Pending jobs whose every parent is terminal now, among the children of
+   * the jobs this batch ended (ended before, too: a retried batch answers
+   * them again): the scheduler releases each as its parents' outcome and
+   * its policy say.
+   *
+   * @generated from field: repeated string settled_child_ids = 4;
+   */
+  settledChildIds: string[];
 };
 
 /**
@@ -281,6 +295,16 @@ export type ListUnfinishedJobsRequest = Message<"taskflow.v1.ListUnfinishedJobsR
    * @generated from field: int32 page_size = 2;
    */
   pageSize: number;
+
+  /**
+   * Only these jobs (at most 100 ids); created_before and after_id are then
+   * ignored, and the answer holds the unfinished ones among them, with
+   * their parents' results, up to 4 MiB of payloads and results (the
+   * caller asks again for the ids it did not get).
+   *
+   * @generated from field: repeated string ids = 6;
+   */
+  ids: string[];
 };
 
 /**
@@ -295,8 +319,9 @@ export const ListUnfinishedJobsRequestSchema: GenMessage<ListUnfinishedJobsReque
  */
 export type ListUnfinishedJobsResponse = Message<"taskflow.v1.ListUnfinishedJobsResponse"> & {
   /**
-   * Pending and processing jobs in id order, with last_event_seq set. Fewer
-   * than page_size means there are no more.
+   * Pending and processing jobs in id order, with last_event_seq set, and
+   * parents (with their status) and on_parent_failure for jobs with
+   * dependencies. Fewer than page_size means there are no more.
    *
    * @generated from field: repeated taskflow.v1.Job jobs = 1;
    */

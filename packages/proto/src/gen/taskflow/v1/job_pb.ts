@@ -12,7 +12,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file taskflow/v1/job.proto.
  */
 export const file_taskflow_v1_job: GenFile = /*@__PURE__*/
-  fileDesc("ChV0YXNrZmxvdy92MS9qb2IucHJvdG8SC3Rhc2tmbG93LnYxItUECgNKb2ISCgoCaWQYASABKAkSDAoEdHlwZRgCIAEoCRINCgVxdWV1ZRgDIAEoCRIoCgdwYXlsb2FkGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBImCgZzdGF0dXMYBSABKA4yFi50YXNrZmxvdy52MS5Kb2JTdGF0dXMSJgoGcmVzdWx0GAYgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEg0KBWVycm9yGAcgASgJEhAKCGF0dGVtcHRzGAggASgFEhQKDG1heF9hdHRlbXB0cxgJIAEoBRIQCghwcmlvcml0eRgKIAEoBRIuCgpjcmVhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxzY2hlZHVsZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0ZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGNvbXBsZXRlZF9hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJd29ya2VyX2lkGBAgASgJEioKB3RpbWVvdXQYESABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFwoPaWRlbXBvdGVuY3lfa2V5GBIgASgJEhYKDmxhc3RfZXZlbnRfc2VxGBMgASgFIpADCghKb2JFdmVudBIOCgZqb2JfaWQYASABKAkSCwoDc2VxGAIgASgFEicKBHR5cGUYAyABKA4yGS50YXNrZmxvdy52MS5Kb2JFdmVudFR5cGUSJgoGc3RhdHVzGAQgASgOMhYudGFza2Zsb3cudjEuSm9iU3RhdHVzEg8KB2F0dGVtcHQYBSABKAUSEQoJd29ya2VyX2lkGAYgASgJEg0KBWVycm9yGAcgASgJEg0KBWFjdG9yGAggASgJEi8KC29jY3VycmVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIoCgdkZXRhaWxzGAogASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBImCgZyZXN1bHQYCyABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSEAoIbGVhc2VfaWQYDCABKAkSDgoGcmVhc29uGA0gASgJEi8KC3JlY29yZGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCqlAQoJSm9iU3RhdHVzEhoKFkpPQl9TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJKT0JfU1RBVFVTX1BFTkRJTkcQARIZChVKT0JfU1RBVFVTX1BST0NFU1NJTkcQAhIYChRKT0JfU1RBVFVTX0NPTVBMRVRFRBADEhUKEUpPQl9TVEFUVVNfRkFJTEVEEAQSGAoUSk9CX1NUQVRVU19DQU5DRUxMRUQQBSqiAgoMSm9iRXZlbnRUeXBlEh4KGkpPQl9FVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASHAoYSk9CX0VWRU5UX1RZUEVfU1VCTUlUVEVEEAESGgoWSk9CX0VWRU5UX1RZUEVfU1RBUlRFRBACEhwKGEpPQl9FVkVOVF9UWVBFX0NPTVBMRVRFRBADEiIKHkpPQl9FVkVOVF9UWVBFX1JFVFJZX1NDSEVEVUxFRBAEEhkKFUpPQl9FVkVOVF9UWVBFX0ZBSUxFRBAFEiAKHEpPQl9FVkVOVF9UWVBFX0xFQVNFX0VYUElSRUQQBhIbChdKT0JfRVZFTlRfVFlQRV9SRUxFQVNFRBAHEhwKGEpPQl9FVkVOVF9UWVBFX0NBTkNFTExFRBAIYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChV0YXNrZmxvdy92MS9qb2IucHJvdG8SC3Rhc2tmbG93LnYxIuEFCgNKb2ISCgoCaWQYASABKAkSDAoEdHlwZRgCIAEoCRINCgVxdWV1ZRgDIAEoCRIoCgdwYXlsb2FkGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBImCgZzdGF0dXMYBSABKA4yFi50YXNrZmxvdy52MS5Kb2JTdGF0dXMSJgoGcmVzdWx0GAYgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEg0KBWVycm9yGAcgASgJEhAKCGF0dGVtcHRzGAggASgFEhQKDG1heF9hdHRlbXB0cxgJIAEoBRIQCghwcmlvcml0eRgKIAEoBRIuCgpjcmVhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxzY2hlZHVsZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0ZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGNvbXBsZXRlZF9hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJd29ya2VyX2lkGBAgASgJEioKB3RpbWVvdXQYESABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFwoPaWRlbXBvdGVuY3lfa2V5GBIgASgJEhYKDmxhc3RfZXZlbnRfc2VxGBMgASgFEiUKB3BhcmVudHMYFSADKAsyFC50YXNrZmxvdy52MS5Kb2JMaW5rEiYKCGNoaWxkcmVuGBYgAygLMhQudGFza2Zsb3cudjEuSm9iTGluaxI7ChFvbl9wYXJlbnRfZmFpbHVyZRgXIAEoDjIgLnRhc2tmbG93LnYxLlBhcmVudEZhaWx1cmVQb2xpY3kiggEKB0pvYkxpbmsSCgoCaWQYASABKAkSDAoEdHlwZRgCIAEoCRINCgVxdWV1ZRgDIAEoCRImCgZzdGF0dXMYBCABKA4yFi50YXNrZmxvdy52MS5Kb2JTdGF0dXMSJgoGcmVzdWx0GAUgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlIpADCghKb2JFdmVudBIOCgZqb2JfaWQYASABKAkSCwoDc2VxGAIgASgFEicKBHR5cGUYAyABKA4yGS50YXNrZmxvdy52MS5Kb2JFdmVudFR5cGUSJgoGc3RhdHVzGAQgASgOMhYudGFza2Zsb3cudjEuSm9iU3RhdHVzEg8KB2F0dGVtcHQYBSABKAUSEQoJd29ya2VyX2lkGAYgASgJEg0KBWVycm9yGAcgASgJEg0KBWFjdG9yGAggASgJEi8KC29jY3VycmVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIoCgdkZXRhaWxzGAogASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBImCgZyZXN1bHQYCyABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSEAoIbGVhc2VfaWQYDCABKAkSDgoGcmVhc29uGA0gASgJEi8KC3JlY29yZGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCqlAQoJSm9iU3RhdHVzEhoKFkpPQl9TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJKT0JfU1RBVFVTX1BFTkRJTkcQARIZChVKT0JfU1RBVFVTX1BST0NFU1NJTkcQAhIYChRKT0JfU1RBVFVTX0NPTVBMRVRFRBADEhUKEUpPQl9TVEFUVVNfRkFJTEVEEAQSGAoUSk9CX1NUQVRVU19DQU5DRUxMRUQQBSqdAQoTUGFyZW50RmFpbHVyZVBvbGljeRIlCiFQQVJFTlRfRkFJTFVSRV9QT0xJQ1lfVU5TUEVDSUZJRUQQABIeChpQQVJFTlRfRkFJTFVSRV9QT0xJQ1lfRkFJTBABEiAKHFBBUkVOVF9GQUlMVVJFX1BPTElDWV9DQU5DRUwQAhIdChlQQVJFTlRfRkFJTFVSRV9QT0xJQ1lfUlVOEAMqogIKDEpvYkV2ZW50VHlwZRIeChpKT0JfRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEhwKGEpPQl9FVkVOVF9UWVBFX1NVQk1JVFRFRBABEhoKFkpPQl9FVkVOVF9UWVBFX1NUQVJURUQQAhIcChhKT0JfRVZFTlRfVFlQRV9DT01QTEVURUQQAxIiCh5KT0JfRVZFTlRfVFlQRV9SRVRSWV9TQ0hFRFVMRUQQBBIZChVKT0JfRVZFTlRfVFlQRV9GQUlMRUQQBRIgChxKT0JfRVZFTlRfVFlQRV9MRUFTRV9FWFBJUkVEEAYSGwoXSk9CX0VWRU5UX1RZUEVfUkVMRUFTRUQQBxIcChhKT0JfRVZFTlRfVFlQRV9DQU5DRUxMRUQQCGIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * Job is one unit of work and its current state as history records it.
@@ -142,6 +142,28 @@ export type Job = Message<"taskflow.v1.Job"> & {
    * @generated from field: int32 last_event_seq = 19;
    */
   lastEventSeq: number;
+
+  /**
+   * Jobs this one waits for (its depends_on), with their current status.
+   *
+   * @generated from field: repeated taskflow.v1.JobLink parents = 21;
+   */
+  parents: JobLink[];
+
+  /**
+   * Jobs that wait for this one, with their current status (GetJob only).
+   *
+   * @generated from field: repeated taskflow.v1.JobLink children = 22;
+   */
+  children: JobLink[];
+
+  /**
+   * What happens to this job when a parent fails or is cancelled
+   * (unspecified for a job without parents).
+   *
+   * @generated from field: taskflow.v1.ParentFailurePolicy on_parent_failure = 23;
+   */
+  onParentFailure: ParentFailurePolicy;
 };
 
 /**
@@ -150,6 +172,57 @@ export type Job = Message<"taskflow.v1.Job"> & {
  */
 export const JobSchema: GenMessage<Job> = /*@__PURE__*/
   messageDesc(file_taskflow_v1_job, 0);
+
+/**
+ * JobLink names a parent or a child of a job and where it stands.
+ *
+ * @generated from message taskflow.v1.JobLink
+ */
+export type JobLink = Message<"taskflow.v1.JobLink"> & {
+  /**
+   * The linked job's id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * Its handler name.
+   *
+   * @generated from field: string type = 2;
+   */
+  type: string;
+
+  /**
+   * Its queue.
+   *
+   * @generated from field: string queue = 3;
+   */
+  queue: string;
+
+  /**
+   * Its current status.
+   *
+   * @generated from field: taskflow.v1.JobStatus status = 4;
+   */
+  status: JobStatus;
+
+  /**
+   * A parent's result, set only where a child's handler needs it: in the
+   * job of a lease (LeasedJob.job.parents) and in the scheduler's reads of
+   * jobs to release; empty in GetJob and ListJobs.
+   *
+   * @generated from field: google.protobuf.Value result = 5;
+   */
+  result?: Value | undefined;
+};
+
+/**
+ * Describes the message taskflow.v1.JobLink.
+ * Use `create(JobLinkSchema)` to create a new message.
+ */
+export const JobLinkSchema: GenMessage<JobLink> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_job, 1);
 
 /**
  * JobEvent is one transition of one job. Events of a job are numbered from 1
@@ -269,7 +342,7 @@ export type JobEvent = Message<"taskflow.v1.JobEvent"> & {
  * Use `create(JobEventSchema)` to create a new message.
  */
 export const JobEventSchema: GenMessage<JobEvent> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_job, 1);
+  messageDesc(file_taskflow_v1_job, 2);
 
 /**
  * JobStatus is where a job stands in its lifecycle. A job waiting for its
@@ -325,6 +398,49 @@ export enum JobStatus {
  */
 export const JobStatusSchema: GenEnum<JobStatus> = /*@__PURE__*/
   enumDesc(file_taskflow_v1_job, 0);
+
+/**
+ * ParentFailurePolicy says what a child job does when one of its parents
+ * ends FAILED or CANCELLED. A child runs once every parent is terminal: at
+ * once when all completed, otherwise as its policy says.
+ *
+ * @generated from enum taskflow.v1.ParentFailurePolicy
+ */
+export enum ParentFailurePolicy {
+  /**
+   * FAIL for a job with parents.
+   *
+   * @generated from enum value: PARENT_FAILURE_POLICY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The child fails without running (event reason "parent_failed").
+   *
+   * @generated from enum value: PARENT_FAILURE_POLICY_FAIL = 1;
+   */
+  FAIL = 1,
+
+  /**
+   * The child is cancelled without running (event reason "parent_failed").
+   *
+   * @generated from enum value: PARENT_FAILURE_POLICY_CANCEL = 2;
+   */
+  CANCEL = 2,
+
+  /**
+   * The child runs anyway, its handler seeing each parent's status.
+   *
+   * @generated from enum value: PARENT_FAILURE_POLICY_RUN = 3;
+   */
+  RUN = 3,
+}
+
+/**
+ * Describes the enum taskflow.v1.ParentFailurePolicy.
+ */
+export const ParentFailurePolicySchema: GenEnum<ParentFailurePolicy> = /*@__PURE__*/
+  enumDesc(file_taskflow_v1_job, 1);
 
 /**
  * JobEventType names a transition in a job's audit trail.
@@ -399,5 +515,5 @@ export enum JobEventType {
  * Describes the enum taskflow.v1.JobEventType.
  */
 export const JobEventTypeSchema: GenEnum<JobEventType> = /*@__PURE__*/
-  enumDesc(file_taskflow_v1_job, 1);
+  enumDesc(file_taskflow_v1_job, 2);
 

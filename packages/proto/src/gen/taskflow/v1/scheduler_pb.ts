@@ -6,7 +6,7 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { Job, JobStatus } from "./job_pb.js";
+import type { Job, JobStatus, ParentFailurePolicy } from "./job_pb.js";
 import { file_taskflow_v1_job } from "./job_pb.js";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
 
@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file taskflow/v1/scheduler.proto.
  */
 export const file_taskflow_v1_scheduler: GenFile = /*@__PURE__*/
-  fileDesc("Cht0YXNrZmxvdy92MS9zY2hlZHVsZXIucHJvdG8SC3Rhc2tmbG93LnYxIsICChBTdWJtaXRKb2JSZXF1ZXN0EgwKBHR5cGUYASABKAkSKAoHcGF5bG9hZBgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDQoFcXVldWUYAyABKAkSEAoIcHJpb3JpdHkYBCABKAUSLAoGcnVuX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEgAEioKBWRlbGF5GAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uSAASGQoMbWF4X2F0dGVtcHRzGAcgASgFSAGIAQESKgoHdGltZW91dBgIIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIXCg9pZGVtcG90ZW5jeV9rZXkYCSABKAlCCgoIc2NoZWR1bGVCDwoNX21heF9hdHRlbXB0cyIyChFTdWJtaXRKb2JSZXNwb25zZRIdCgNqb2IYASABKAsyEC50YXNrZmxvdy52MS5Kb2IiQAoRU3VibWl0Sm9ic1JlcXVlc3QSKwoEam9icxgBIAMoCzIdLnRhc2tmbG93LnYxLlN1Ym1pdEpvYlJlcXVlc3QiNAoSU3VibWl0Sm9ic1Jlc3BvbnNlEh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2IiLgoQQ2FuY2VsSm9iUmVxdWVzdBIKCgJpZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiRwoRQ2FuY2VsSm9iUmVzcG9uc2USCgoCaWQYASABKAkSJgoGc3RhdHVzGAIgASgOMhYudGFza2Zsb3cudjEuSm9iU3RhdHVzMvkBChBTY2hlZHVsZXJTZXJ2aWNlEkoKCVN1Ym1pdEpvYhIdLnRhc2tmbG93LnYxLlN1Ym1pdEpvYlJlcXVlc3QaHi50YXNrZmxvdy52MS5TdWJtaXRKb2JSZXNwb25zZRJNCgpTdWJtaXRKb2JzEh4udGFza2Zsb3cudjEuU3VibWl0Sm9ic1JlcXVlc3QaHy50YXNrZmxvdy52MS5TdWJtaXRKb2JzUmVzcG9uc2USSgoJQ2FuY2VsSm9iEh0udGFza2Zsb3cudjEuQ2FuY2VsSm9iUmVxdWVzdBoeLnRhc2tmbG93LnYxLkNhbmNlbEpvYlJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_taskflow_v1_job]);
+  fileDesc("Cht0YXNrZmxvdy92MS9zY2hlZHVsZXIucHJvdG8SC3Rhc2tmbG93LnYxIqADChBTdWJtaXRKb2JSZXF1ZXN0EgwKBHR5cGUYASABKAkSKAoHcGF5bG9hZBgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDQoFcXVldWUYAyABKAkSEAoIcHJpb3JpdHkYBCABKAUSLAoGcnVuX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEgAEioKBWRlbGF5GAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uSAASGQoMbWF4X2F0dGVtcHRzGAcgASgFSAGIAQESKgoHdGltZW91dBgIIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIXCg9pZGVtcG90ZW5jeV9rZXkYCSABKAkSEgoKZGVwZW5kc19vbhgKIAMoCRI7ChFvbl9wYXJlbnRfZmFpbHVyZRgLIAEoDjIgLnRhc2tmbG93LnYxLlBhcmVudEZhaWx1cmVQb2xpY3kSCwoDcmVmGAwgASgJQgoKCHNjaGVkdWxlQg8KDV9tYXhfYXR0ZW1wdHMiMgoRU3VibWl0Sm9iUmVzcG9uc2USHQoDam9iGAEgASgLMhAudGFza2Zsb3cudjEuSm9iIkAKEVN1Ym1pdEpvYnNSZXF1ZXN0EisKBGpvYnMYASADKAsyHS50YXNrZmxvdy52MS5TdWJtaXRKb2JSZXF1ZXN0IjQKElN1Ym1pdEpvYnNSZXNwb25zZRIeCgRqb2JzGAEgAygLMhAudGFza2Zsb3cudjEuSm9iIi4KEENhbmNlbEpvYlJlcXVlc3QSCgoCaWQYASABKAkSDgoGcmVhc29uGAIgASgJIkcKEUNhbmNlbEpvYlJlc3BvbnNlEgoKAmlkGAEgASgJEiYKBnN0YXR1cxgCIAEoDjIWLnRhc2tmbG93LnYxLkpvYlN0YXR1czL5AQoQU2NoZWR1bGVyU2VydmljZRJKCglTdWJtaXRKb2ISHS50YXNrZmxvdy52MS5TdWJtaXRKb2JSZXF1ZXN0Gh4udGFza2Zsb3cudjEuU3VibWl0Sm9iUmVzcG9uc2USTQoKU3VibWl0Sm9icxIeLnRhc2tmbG93LnYxLlN1Ym1pdEpvYnNSZXF1ZXN0Gh8udGFza2Zsb3cudjEuU3VibWl0Sm9ic1Jlc3BvbnNlEkoKCUNhbmNlbEpvYhIdLnRhc2tmbG93LnYxLkNhbmNlbEpvYlJlcXVlc3QaHi50YXNrZmxvdy52MS5DYW5jZWxKb2JSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_taskflow_v1_job]);
 
 /**
  * @generated from message taskflow.v1.SubmitJobRequest
@@ -87,6 +87,34 @@ export type SubmitJobRequest = Message<"taskflow.v1.SubmitJobRequest"> & {
    * @generated from field: string idempotency_key = 9;
    */
   idempotencyKey: string;
+
+  /**
+   * Jobs this one waits for (a flow): ids of existing jobs, or `ref`s of
+   * other jobs of the same SubmitJobs call. The job stays PENDING and is
+   * not leased until every parent is terminal. At most 32 distinct
+   * parents; no job may depend on itself and a batch may hold no cycle.
+   * Unknown ids are refused with not_found, unknown refs with
+   * invalid_argument, and nothing is stored.
+   *
+   * @generated from field: repeated string depends_on = 10;
+   */
+  dependsOn: string[];
+
+  /**
+   * What this job does when a parent fails or is cancelled (default FAIL).
+   *
+   * @generated from field: taskflow.v1.ParentFailurePolicy on_parent_failure = 11;
+   */
+  onParentFailure: ParentFailurePolicy;
+
+  /**
+   * A name, unique within the SubmitJobs call, by which other jobs of the
+   * same call name this one in `depends_on` (same alphabet as `type`). Not
+   * stored.
+   *
+   * @generated from field: string ref = 12;
+   */
+  ref: string;
 };
 
 /**
