@@ -139,7 +139,7 @@ CREATE TABLE public.job_events (
     lease_id text,
     reason text,
     CONSTRAINT job_events_status_check1 CHECK ((status = ANY (ARRAY['pending'::text, 'processing'::text, 'completed'::text, 'failed'::text, 'cancelled'::text]))),
-    CONSTRAINT job_events_type_check1 CHECK ((type = ANY (ARRAY['submitted'::text, 'started'::text, 'completed'::text, 'retry_scheduled'::text, 'failed'::text, 'lease_expired'::text, 'released'::text, 'cancelled'::text])))
+    CONSTRAINT job_events_type_check1 CHECK ((type = ANY (ARRAY['submitted'::text, 'started'::text, 'completed'::text, 'retry_scheduled'::text, 'failed'::text, 'lease_expired'::text, 'released'::text, 'cancelled'::text, 'retried'::text])))
 )
 PARTITION BY RANGE (job_id);
 
@@ -164,7 +164,7 @@ CREATE TABLE public.job_events_default (
     lease_id text,
     reason text,
     CONSTRAINT job_events_status_check1 CHECK ((status = ANY (ARRAY['pending'::text, 'processing'::text, 'completed'::text, 'failed'::text, 'cancelled'::text]))),
-    CONSTRAINT job_events_type_check1 CHECK ((type = ANY (ARRAY['submitted'::text, 'started'::text, 'completed'::text, 'retry_scheduled'::text, 'failed'::text, 'lease_expired'::text, 'released'::text, 'cancelled'::text])))
+    CONSTRAINT job_events_type_check1 CHECK ((type = ANY (ARRAY['submitted'::text, 'started'::text, 'completed'::text, 'retry_scheduled'::text, 'failed'::text, 'lease_expired'::text, 'released'::text, 'cancelled'::text, 'retried'::text])))
 );
 
 

@@ -12,7 +12,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file taskflow/v1/job.proto.
  */
 export const file_taskflow_v1_job: GenFile = /*@__PURE__*/
-  fileDesc("ChV0YXNrZmxvdy92MS9qb2IucHJvdG8SC3Rhc2tmbG93LnYxItUECgNKb2ISCgoCaWQYASABKAkSDAoEdHlwZRgCIAEoCRINCgVxdWV1ZRgDIAEoCRIoCgdwYXlsb2FkGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBImCgZzdGF0dXMYBSABKA4yFi50YXNrZmxvdy52MS5Kb2JTdGF0dXMSJgoGcmVzdWx0GAYgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEg0KBWVycm9yGAcgASgJEhAKCGF0dGVtcHRzGAggASgFEhQKDG1heF9hdHRlbXB0cxgJIAEoBRIQCghwcmlvcml0eRgKIAEoBRIuCgpjcmVhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxzY2hlZHVsZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0ZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGNvbXBsZXRlZF9hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJd29ya2VyX2lkGBAgASgJEioKB3RpbWVvdXQYESABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFwoPaWRlbXBvdGVuY3lfa2V5GBIgASgJEhYKDmxhc3RfZXZlbnRfc2VxGBMgASgFIpADCghKb2JFdmVudBIOCgZqb2JfaWQYASABKAkSCwoDc2VxGAIgASgFEicKBHR5cGUYAyABKA4yGS50YXNrZmxvdy52MS5Kb2JFdmVudFR5cGUSJgoGc3RhdHVzGAQgASgOMhYudGFza2Zsb3cudjEuSm9iU3RhdHVzEg8KB2F0dGVtcHQYBSABKAUSEQoJd29ya2VyX2lkGAYgASgJEg0KBWVycm9yGAcgASgJEg0KBWFjdG9yGAggASgJEi8KC29jY3VycmVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIoCgdkZXRhaWxzGAogASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBImCgZyZXN1bHQYCyABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSEAoIbGVhc2VfaWQYDCABKAkSDgoGcmVhc29uGA0gASgJEi8KC3JlY29yZGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCqlAQoJSm9iU3RhdHVzEhoKFkpPQl9TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJKT0JfU1RBVFVTX1BFTkRJTkcQARIZChVKT0JfU1RBVFVTX1BST0NFU1NJTkcQAhIYChRKT0JfU1RBVFVTX0NPTVBMRVRFRBADEhUKEUpPQl9TVEFUVVNfRkFJTEVEEAQSGAoUSk9CX1NUQVRVU19DQU5DRUxMRUQQBSqiAgoMSm9iRXZlbnRUeXBlEh4KGkpPQl9FVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASHAoYSk9CX0VWRU5UX1RZUEVfU1VCTUlUVEVEEAESGgoWSk9CX0VWRU5UX1RZUEVfU1RBUlRFRBACEhwKGEpPQl9FVkVOVF9UWVBFX0NPTVBMRVRFRBADEiIKHkpPQl9FVkVOVF9UWVBFX1JFVFJZX1NDSEVEVUxFRBAEEhkKFUpPQl9FVkVOVF9UWVBFX0ZBSUxFRBAFEiAKHEpPQl9FVkVOVF9UWVBFX0xFQVNFX0VYUElSRUQQBhIbChdKT0JfRVZFTlRfVFlQRV9SRUxFQVNFRBAHEhwKGEpPQl9FVkVOVF9UWVBFX0NBTkNFTExFRBAIYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChV0YXNrZmxvdy92MS9qb2IucHJvdG8SC3Rhc2tmbG93LnYxItUECgNKb2ISCgoCaWQYASABKAkSDAoEdHlwZRgCIAEoCRINCgVxdWV1ZRgDIAEoCRIoCgdwYXlsb2FkGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBImCgZzdGF0dXMYBSABKA4yFi50YXNrZmxvdy52MS5Kb2JTdGF0dXMSJgoGcmVzdWx0GAYgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEg0KBWVycm9yGAcgASgJEhAKCGF0dGVtcHRzGAggASgFEhQKDG1heF9hdHRlbXB0cxgJIAEoBRIQCghwcmlvcml0eRgKIAEoBRIuCgpjcmVhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxzY2hlZHVsZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0ZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGNvbXBsZXRlZF9hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJd29ya2VyX2lkGBAgASgJEioKB3RpbWVvdXQYESABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFwoPaWRlbXBvdGVuY3lfa2V5GBIgASgJEhYKDmxhc3RfZXZlbnRfc2VxGBMgASgFIpADCghKb2JFdmVudBIOCgZqb2JfaWQYASABKAkSCwoDc2VxGAIgASgFEicKBHR5cGUYAyABKA4yGS50YXNrZmxvdy52MS5Kb2JFdmVudFR5cGUSJgoGc3RhdHVzGAQgASgOMhYudGFza2Zsb3cudjEuSm9iU3RhdHVzEg8KB2F0dGVtcHQYBSABKAUSEQoJd29ya2VyX2lkGAYgASgJEg0KBWVycm9yGAcgASgJEg0KBWFjdG9yGAggASgJEi8KC29jY3VycmVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIoCgdkZXRhaWxzGAogASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBImCgZyZXN1bHQYCyABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSEAoIbGVhc2VfaWQYDCABKAkSDgoGcmVhc29uGA0gASgJEi8KC3JlY29yZGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCqlAQoJSm9iU3RhdHVzEhoKFkpPQl9TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJKT0JfU1RBVFVTX1BFTkRJTkcQARIZChVKT0JfU1RBVFVTX1BST0NFU1NJTkcQAhIYChRKT0JfU1RBVFVTX0NPTVBMRVRFRBADEhUKEUpPQl9TVEFUVVNfRkFJTEVEEAQSGAoUSk9CX1NUQVRVU19DQU5DRUxMRUQQBSq+AgoMSm9iRXZlbnRUeXBlEh4KGkpPQl9FVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASHAoYSk9CX0VWRU5UX1RZUEVfU1VCTUlUVEVEEAESGgoWSk9CX0VWRU5UX1RZUEVfU1RBUlRFRBACEhwKGEpPQl9FVkVOVF9UWVBFX0NPTVBMRVRFRBADEiIKHkpPQl9FVkVOVF9UWVBFX1JFVFJZX1NDSEVEVUxFRBAEEhkKFUpPQl9FVkVOVF9UWVBFX0ZBSUxFRBAFEiAKHEpPQl9FVkVOVF9UWVBFX0xFQVNFX0VYUElSRUQQBhIbChdKT0JfRVZFTlRfVFlQRV9SRUxFQVNFRBAHEhwKGEpPQl9FVkVOVF9UWVBFX0NBTkNFTExFRBAIEhoKFkpPQl9FVkVOVF9UWVBFX1JFVFJJRUQQCWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * Job is one unit of work and its current state as history records it.
@@ -68,7 +68,8 @@ export type Job = Message<"taskflow.v1.Job"> & {
   error: string;
 
   /**
-   * Attempts started so far (counted when a worker leases the job).
+   * Attempts started so far (counted when a worker leases the job); a
+   * RetryJob starts the count again from 0.
    *
    * @generated from field: int32 attempts = 8;
    */
@@ -250,7 +251,8 @@ export type JobEvent = Message<"taskflow.v1.JobEvent"> & {
    * reconciler), "worker_released" (RELEASED), "lease_not_delivered"
    * (RELEASED: the worker went away before the lease answer reached it),
    * "handler_stopped" (RELEASED with the attempt counted: a shutdown stopped
-   * the handler after its grace period), "cancel_requested" (CANCELLED).
+   * the handler after its grace period), "cancel_requested" (CANCELLED),
+   * "retry_requested" (RETRIED).
    *
    * @generated from field: string reason = 13;
    */
@@ -274,7 +276,8 @@ export const JobEventSchema: GenMessage<JobEvent> = /*@__PURE__*/
 /**
  * JobStatus is where a job stands in its lifecycle. A job waiting for its
  * run time or for a retry is PENDING; COMPLETED, FAILED and CANCELLED are
- * terminal and never change again.
+ * terminal and never change again, except that an operator's RetryJob(s)
+ * puts a FAILED or CANCELLED job back to PENDING (a RETRIED event).
  *
  * @generated from enum taskflow.v1.JobStatus
  */
@@ -393,6 +396,15 @@ export enum JobEventType {
    * @generated from enum value: JOB_EVENT_TYPE_CANCELLED = 8;
    */
   CANCELLED = 8,
+
+  /**
+   * An operator put a failed or cancelled job back with fresh attempts
+   * (status PENDING). The only transition out of a terminal status; the
+   * event's attempt is 0 and the next STARTED is attempt 1 again.
+   *
+   * @generated from enum value: JOB_EVENT_TYPE_RETRIED = 9;
+   */
+  RETRIED = 9,
 }
 
 /**
