@@ -8,6 +8,9 @@ import {
   type JobSchema,
   type JobState,
   type JobEventSchema,
+  type ListJobsRequestSchema,
+  type ListJobsResponse,
+  type ReopenJobsResponse,
   type OperatorActionSchema,
   type WorkerSchema,
 } from "@taskflow/proto";
@@ -53,9 +56,19 @@ export interface HistoryClient {
   getJobStates(ids: readonly string[], signal?: AbortSignal): Promise<JobState[]>;
   /** Records what an operator did (history sets its id and time), before it is carried out. */
   recordOperatorAction(action: OperatorActionInit, signal?: AbortSignal): Promise<void>;
+  /**
+   * Puts the failed or cancelled jobs among `ids` (at most 1000) back to pending for a retry and
+   * records `action` (actor, action, target, details), in one transaction; resolves to the jobs
+   * reopened (whole, lastEventSeq their RETRIED event's) and the known ones refused.
+   */
+  reopenJobs(ids: readonly string[], action: Required<Pick<OperatorActionInit, "actor" | "action" | "target">> & OperatorActionInit, signal?: AbortSignal): Promise<ReopenJobsResponse>;
+  /** One page of HistoryService.ListJobs (read from history's primary or replica). */
+  listJobs(req: ListJobsInit, signal?: AbortSignal): Promise<ListJobsResponse>;
   /** Resolves when history reports SERVING. */
   checkHealth(signal?: AbortSignal): Promise<void>;
 }
+
+export type ListJobsInit = MessageInitShape<typeof ListJobsRequestSchema>;
 
 /** An operator's action: who, what, to what, with which parameters. */
 export type OperatorActionInit = Pick<MessageInitShape<typeof OperatorActionSchema>, "actor" | "action" | "target" | "details">;
@@ -115,6 +128,9 @@ export function createHistoryClient(baseUrl: string, credentials: ServiceCredent
       }),
     getJobStates: (ids, signal) => guard(async () => (await ingest.getJobStates({ ids: [...ids] }, opts(signal))).states),
     recordOperatorAction: (action, signal) => guard(async () => void (await ingest.recordOperatorActions({ actions: [action] }, opts(signal)))),
+    reopenJobs: (ids, { actor, ...action }, signal) =>
+      guard(async () => await ingest.reopenJobs({ ids: [...ids], actor, action }, opts(signal))),
+    listJobs: (req, signal) => guard(async () => await history.listJobs(req, opts(signal))),
     checkHealth: (signal) =>
       guard(async () => {
         const res = await health.check({ service: "" }, opts(signal));

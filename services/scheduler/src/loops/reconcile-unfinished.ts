@@ -1,7 +1,8 @@
-import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { ConnectError } from "@connectrpc/connect";
 import { type Job, JobStatus } from "@taskflow/proto";
 import { RestoreOutcome, type RestoreJob } from "../redis/recovery-store.js";
+import { storedJobFields } from "../stored-job-fields.js";
 import type { ReconcileRun, UnfinishedProgress } from "./reconcile-run.js";
 
 /** Unfinished jobs read from history per call. */
@@ -32,7 +33,7 @@ export async function requeueLostJobs(run: ReconcileRun, afterId: string, budget
 }
 
 async function requeueQueue(run: ReconcileRun, queue: string, jobs: readonly Job[]): Promise<void> {
-  const lost = new Set(await run.recovery.missing(queue, jobs.map((j) => j.id)));
+  const lost = new Set(await run.recovery.missing(queue, jobs.map((j) => ({ id: j.id, seq: j.lastEventSeq }))));
   const missing = jobs.filter((j) => lost.has(j.id));
   if (missing.length === 0) return;
   if (run.dryRun) {
@@ -60,16 +61,10 @@ function toRestoreJob(run: ReconcileRun, job: Job): RestoreJob[] {
     // Without history's newest seq the trail cannot continue without a gap or a clash.
     if (job.lastEventSeq < 1) throw new Error("history did not report the job's newest event seq");
     return [{
-      id: job.id,
-      type: job.type,
-      payloadJson: JSON.stringify(job.payload ?? {}),
-      priority: job.priority,
-      maxAttempts: job.maxAttempts,
+      ...storedJobFields(job, run.defaultTimeoutMs),
       attempts: job.attempts,
-      timeoutMs: job.timeout === undefined ? run.defaultTimeoutMs : Math.round(durationMs(job.timeout)),
       seq: job.lastEventSeq,
       scheduledMs: job.scheduledAt === undefined ? 0 : timestampMs(job.scheduledAt),
-      createdMs: job.createdAt === undefined ? 0 : timestampMs(job.createdAt),
       processing: job.status === JobStatus.PROCESSING,
       workerId: job.workerId,
     }];

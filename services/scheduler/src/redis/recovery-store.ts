@@ -86,24 +86,31 @@ export class RecoveryStore {
     return Number(s) * 1000 + Math.floor(Number(us) / 1000);
   }
 
-  /** The ids among `ids` whose job hash Redis does not hold; one pipeline. */
-  async missing(queue: string, ids: readonly string[]): Promise<string[]> {
-    if (ids.length === 0) return [];
+  /**
+   * The ids among `jobs` Redis does not hold: no hash, or a stale tombstone (a finished job's hash
+   * whose seq is below `seq`, history's newest: the job was retried since; see restore-jobs.lua).
+   * One pipeline.
+   */
+  async missing(queue: string, jobs: readonly { id: string; seq: number }[]): Promise<string[]> {
+    if (jobs.length === 0) return [];
     const k = this.keys(queue);
     // One queue's keys share a slot, so the pipeline goes to one node of a cluster.
     const replies = await callRedis(() => {
       const pipeline = this.redis.pipeline();
-      for (const id of ids) pipeline.exists(k.job(id));
+      for (const j of jobs) pipeline.hmget(k.job(j.id), "state", "seq");
       return pipeline.exec();
     });
-    return ids.filter((_, i) => {
-      const [err, exists] = replies?.[i] ?? [new Error("no reply")];
-      if (err) throw fromRedisError(err);
-      return exists === 0;
-    });
+    return jobs
+      .filter((j, i) => {
+        const [err, fields] = replies?.[i] ?? [new Error("no reply")];
+        if (err) throw fromRedisError(err);
+        const [state, seq] = fields as (string | null)[];
+        return state === null || (state === "done" && Number(seq) < j.seq);
+      })
+      .map((j) => j.id);
   }
 
-  /** Puts back jobs Redis lacks (see restore-jobs.lua); one outcome per job, in order. */
+  /** Puts back jobs Redis lacks or holds as stale tombstones (see restore-jobs.lua); one outcome per job, in order. */
   async restore(queue: string, jobs: readonly RestoreJob[]): Promise<RestoreOutcome[]> {
     if (jobs.length === 0) return [];
     const k = this.keys(queue);

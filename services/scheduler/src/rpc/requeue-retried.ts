@@ -1,0 +1,51 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { type Job, JobStatus } from "@taskflow/proto";
+import type { Deps } from "../deps.js";
+import { crashAfterHistoryCommit } from "../faults.js";
+import { RestoreOutcome, type RestoreJob } from "../redis/recovery-store.js";
+import { storedJobFields } from "../stored-job-fields.js";
+
+/** A job RetryJob refuses: only FAILED and CANCELLED jobs are retried. */
+export const jobNotRetriable = (jobId: string, status: JobStatus): ConnectError =>
+  new ConnectError(`job ${jobId} is ${JobStatus[status]}; only FAILED or CANCELLED jobs can be retried`, Code.FailedPrecondition);
+
+/**
+ * The Redis half of a retry, after history reopened the jobs: each job is put back as its
+ * reconciler restore would (restore-jobs.lua), ready now, with attempts 0 and its trail going on
+ * from the RETRIED event's seq; the finished job's tombstone, stale now, is replaced whole. A job
+ * Redis already holds live (the reconciler got there first) is left alone. A crash before this
+ * leaves jobs history holds as pending and Redis as finished: the reconciler restores them the
+ * same way (RecoveryStore.missing sees the stale tombstone).
+ * @throws unavailable when Redis fails (the jobs are then the reconciler's to put back).
+ */
+export async function requeueRetried(d: Deps, jobs: readonly Job[]): Promise<void> {
+  crashAfterHistoryCommit(d.config);
+  const byQueue = new Map<string, RestoreJob[]>();
+  for (const job of jobs) byQueue.set(job.queue, [...(byQueue.get(job.queue) ?? []), toRestoreJob(job, d.config.defaultTimeoutMs)]);
+  if (byQueue.size === 0) return;
+  // The forwarder and the loops sweep only the queues in the set; a queue idle long enough left it.
+  await d.store.addQueues([...byQueue.keys()]);
+  const ready = await Promise.all(
+    [...byQueue].map(async ([queue, group]) => {
+      const outcomes = await d.recovery.restore(queue, group);
+      const counts = new Map<string, number>();
+      group.forEach((j, i) => {
+        if (outcomes[i] === RestoreOutcome.Ready) counts.set(j.type, (counts.get(j.type) ?? 0) + 1);
+      });
+      return { queue, ready: counts };
+    }),
+  );
+  await d.waiters.announce(ready.filter((r) => r.ready.size > 0));
+}
+
+function toRestoreJob(job: Job, defaultTimeoutMs: number): RestoreJob {
+  return {
+    ...storedJobFields(job, defaultTimeoutMs),
+    attempts: 0,
+    seq: job.lastEventSeq,
+    // Due now: history's clock set scheduled_at, and Redis's may lag it.
+    scheduledMs: 0,
+    processing: false,
+    workerId: "",
+  };
+}
