@@ -61,7 +61,7 @@ export interface HistoryClient {
    * records `action` (actor, action, target, details), in one transaction; resolves to the jobs
    * reopened (whole, lastEventSeq their RETRIED event's) and the known ones refused.
    */
-  reopenJobs(ids: readonly string[], action: Required<Pick<OperatorActionInit, "actor" | "action" | "target">> & OperatorActionInit, signal?: AbortSignal): Promise<ReopenJobsResponse>;
+  reopenJobs(ids: readonly string[], action: ReopenAction, signal?: AbortSignal): Promise<ReopenJobsResponse>;
   /** One page of HistoryService.ListJobs (read from history's primary or replica). */
   listJobs(req: ListJobsInit, signal?: AbortSignal): Promise<ListJobsResponse>;
   /** Resolves when history reports SERVING. */
@@ -69,6 +69,9 @@ export interface HistoryClient {
 }
 
 export type ListJobsInit = MessageInitShape<typeof ListJobsRequestSchema>;
+
+/** The operator action a reopen records: who, what, to what, and the parameters. */
+export type ReopenAction = Required<Pick<OperatorActionInit, "actor" | "action" | "target">> & OperatorActionInit;
 
 /** An operator's action: who, what, to what, with which parameters. */
 export type OperatorActionInit = Pick<MessageInitShape<typeof OperatorActionSchema>, "actor" | "action" | "target" | "details">;

@@ -1,10 +1,16 @@
 import { callRedis, fromRedisError } from "../errors.js";
 import { KnownTypes, runDeclaring, type DeclaringCall } from "./declared-types.js";
-import { queueKeys, type QueueKeys } from "./keys.js";
+import { queueKeys, retryIntentsKey, type QueueKeys } from "./keys.js";
 import type { CancelRequest } from "./job-records.js";
 import { cancelDetails } from "./queue-store.js";
 import type { RedisClient } from "./redis-client.js";
 import { defineScripts, type ScriptName, type ScriptOptions, type Scripts } from "./scripts.js";
+
+/** A job and its queue. */
+export interface JobRef {
+  queue: string;
+  id: string;
+}
 
 /** A job history holds as unfinished, to put back into Redis. Times are ms since the Unix epoch. */
 export interface RestoreJob {
@@ -108,6 +114,28 @@ export class RecoveryStore {
         return state === null || (state === "done" && Number(seq) < j.seq);
       })
       .map((j) => j.id);
+  }
+
+  /**
+   * Notes that a retry of `jobs` begins (before history reopens them), at Redis's time. One
+   * deployment-wide zset: written by a command of its own, never inside a queue's script.
+   */
+  async noteRetries(jobs: readonly JobRef[]): Promise<void> {
+    if (jobs.length === 0) return;
+    const at = await this.now();
+    await callRedis(() => this.redis.zadd(retryIntentsKey(this.keyPrefix), ...jobs.flatMap((j) => [at, `${j.queue}/${j.id}`])));
+  }
+
+  /** Up to `count` retries noted before `beforeMs` (Redis's clock), oldest first. */
+  async retriesBefore(beforeMs: number, count: number): Promise<JobRef[]> {
+    const members = await callRedis(() => this.redis.zrangebyscore(retryIntentsKey(this.keyPrefix), "-inf", `(${beforeMs}`, "LIMIT", 0, count));
+    return members.map((m) => ({ queue: m.slice(0, m.lastIndexOf("/")), id: m.slice(m.lastIndexOf("/") + 1) }));
+  }
+
+  /** Forgets noted retries: Redis holds their jobs again, or history did not reopen them. */
+  async forgetRetries(jobs: readonly JobRef[]): Promise<void> {
+    if (jobs.length === 0) return;
+    await callRedis(() => this.redis.zrem(retryIntentsKey(this.keyPrefix), ...jobs.map((j) => `${j.queue}/${j.id}`)));
   }
 
   /** Puts back jobs Redis lacks or holds as stale tombstones (see restore-jobs.lua); one outcome per job, in order. */

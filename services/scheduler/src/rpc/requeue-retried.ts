@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { type Job, JobStatus } from "@taskflow/proto";
+import { type Job, JobStatus, type ReopenJobsResponse } from "@taskflow/proto";
 import type { Deps } from "../deps.js";
+import type { ReopenAction } from "../history-client.js";
 import { crashAfterHistoryCommit } from "../faults.js";
 import { RestoreOutcome, type RestoreJob } from "../redis/recovery-store.js";
 import { storedJobFields } from "../stored-job-fields.js";
@@ -10,12 +11,29 @@ export const jobNotRetriable = (jobId: string, status: JobStatus): ConnectError 
   new ConnectError(`job ${jobId} is ${JobStatus[status]}; only FAILED or CANCELLED jobs can be retried`, Code.FailedPrecondition);
 
 /**
+ * A retry of `jobs` (checked FAILED or CANCELLED, which history checks again under lock): noted
+ * in Redis (see RecoveryStore.noteRetries), reopened in history with the operator's `action`,
+ * put back in Redis ({@link requeueRetried}), then the note forgotten. A stop anywhere leaves the
+ * note for the reconciler, which finishes the retry of whatever history reopened.
+ * @returns history's answer: the jobs reopened, the known ones refused.
+ * @throws unavailable when history or Redis cannot be reached.
+ */
+export async function reopenAndRequeue(d: Deps, jobs: readonly Job[], action: ReopenAction, signal: AbortSignal): Promise<ReopenJobsResponse> {
+  const refs = jobs.map((j) => ({ queue: j.queue, id: j.id }));
+  await d.recovery.noteRetries(refs);
+  const res = await d.history.reopenJobs(refs.map((r) => r.id), action, signal);
+  await requeueRetried(d, res.jobs);
+  await d.recovery.forgetRetries(refs);
+  return res;
+}
+
+/**
  * The Redis half of a retry, after history reopened the jobs: each job is put back as its
  * reconciler restore would (restore-jobs.lua), ready now, with attempts 0 and its trail going on
  * from the RETRIED event's seq; the finished job's tombstone, stale now, is replaced whole. A job
  * Redis already holds live (the reconciler got there first) is left alone. A crash before this
  * leaves jobs history holds as pending and Redis as finished: the reconciler restores them the
- * same way (RecoveryStore.missing sees the stale tombstone).
+ * same way (RecoveryStore.missing sees the stale tombstone), from the note {@link reopenAndRequeue} left.
  * @throws unavailable when Redis fails (the jobs are then the reconciler's to put back).
  */
 export async function requeueRetried(d: Deps, jobs: readonly Job[]): Promise<void> {

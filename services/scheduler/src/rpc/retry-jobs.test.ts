@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { historyStatus } from "../../test/reconcile-fixture.js";
 import { startReplica, startStack, type Stack } from "../../test/stack.js";
 import { queueKeys } from "../redis/keys.js";
+import { RecoveryStore } from "../redis/recovery-store.js";
 
 let s: Stack;
 beforeAll(async () => {
@@ -45,6 +46,8 @@ describe("RetryJob", () => {
     const id = await failedJob("r1");
     const { job } = await s.scheduler.retryJob({ id });
     expect(job).toMatchObject({ id, status: JobStatus.PENDING, attempts: 0, error: "", maxAttempts: 1 });
+    // The retry's note is gone once Redis holds the job again.
+    expect(await s.redis.zscore(`${s.config.redisKeyPrefix}:retrying`, `r1/${id}`)).toBeNull();
     expect(await runOnce("r1", "completed")).toBe(id);
     await untilStatus(id, JobStatus.COMPLETED);
     const events = await trail(id);
@@ -112,7 +115,25 @@ describe("RetryJob", () => {
     }
   });
 
-  it("leaves a job history reopened but Redis never heard of to the reconciler, which puts it back", async () => {
+  it("finishes a retry that stopped between history and Redis: the periodic reconciliation puts the job back from the retry's note", async () => {
+    const id = await failedJob("r8");
+    // What a crash right after history's commit leaves: the note, history reopened, Redis's tombstone.
+    await new RecoveryStore(s.redis, s.config.redisKeyPrefix).noteRetries([{ queue: "r8", id }]);
+    await s.ingest.reopenJobs({ ids: [id], actor: "api", action: { action: "job.retry", target: id } });
+    const replica = await startReplica(s, { RECONCILE_GRACE_MS: "100", RECONCILE_INTERVAL_MS: "100" });
+    try {
+      const ready = queueKeys(s.config.redisKeyPrefix, "r8").ready("t.x");
+      await eventually(async () => ((await s.redis.zscore(ready, id)) !== null ? true : undefined));
+      await eventually(async () => ((await s.redis.zcard(`${s.config.redisKeyPrefix}:retrying`)) === 0 ? true : undefined));
+    } finally {
+      await replica.close();
+    }
+    expect(await runOnce("r8", "completed")).toBe(id);
+    await untilStatus(id, JobStatus.COMPLETED);
+    expect((await trail(id)).map((e) => e.type).slice(3)).toEqual([JobEventType.RETRIED, JobEventType.STARTED, JobEventType.COMPLETED]);
+  });
+
+  it("a full reconciliation puts back a job history reopened while Redis kept its tombstone", async () => {
     const id = await failedJob("r7");
     // What a crash between history's commit and the Redis step leaves: history reopened it,
     // Redis still holds the finished job's tombstone.

@@ -7,7 +7,7 @@ import type { Deps } from "../deps.js";
 import { invalidArgument, jobNotFound } from "../errors.js";
 import type { ListJobsInit } from "../history-client.js";
 import { checkJobId, checkText, NAME_PATTERN } from "../validate.js";
-import { jobNotRetriable, requeueRetried } from "./requeue-retried.js";
+import { jobNotRetriable, reopenAndRequeue } from "./requeue-retried.js";
 
 /** Most jobs one RetryJobs call retries; the default when `limit` is 0. */
 export const MAX_RETRY_LIMIT = 1_000;
@@ -35,13 +35,12 @@ export const retryJob =
     checkJobId(req.id, "id");
     const job = await d.history.getJob(req.id, ctx.signal);
     if (!RETRIABLE.has(job.status)) throw jobNotRetriable(job.id, job.status);
-    const res = await d.history.reopenJobs([job.id], { actor, action: "job.retry", target: job.id }, ctx.signal);
+    const res = await reopenAndRequeue(d, [job], { actor, action: "job.retry", target: job.id }, ctx.signal);
     const reopened = res.jobs[0];
     if (reopened === undefined) {
       if (res.refused.length === 0) throw jobNotFound(job.id);
       throw jobNotRetriable(job.id, res.refused[0]!.status);
     }
-    await requeueRetried(d, [reopened]);
     d.logger.info({ job_id: job.id, queue: job.queue, actor }, "job retried");
     return { job: reopened };
   };
@@ -61,12 +60,8 @@ export const retryJobs =
     const { query, limit, details } = parseRetryFilter(req);
     const { jobs: matched, more } = await selectJobs(d, query, limit, ctx.signal);
     if (req.dryRun || matched.length === 0) return { jobs: matched, more };
-    const res = await d.history.reopenJobs(
-      matched.map((j) => j.id),
-      { actor, action: "jobs.retry", target: req.queues.length === 1 ? req.queues[0]! : "*", details },
-      ctx.signal,
-    );
-    await requeueRetried(d, res.jobs);
+    const action = { actor, action: "jobs.retry", target: req.queues.length === 1 ? req.queues[0]! : "*", details };
+    const res = await reopenAndRequeue(d, matched, action, ctx.signal);
     d.logger.info({ retried: res.jobs.length, refused: res.refused.length, actor }, "jobs retried");
     return { jobs: res.jobs, more };
   };
