@@ -408,8 +408,9 @@ export const ReopenJobsResponseSchema: GenMessage<ReopenJobsResponse> = /*@__PUR
 
 /**
  * HistoryIngestService is how the scheduler writes to history. It is
- * internal: callers use SchedulerService. Every write is idempotent, so the
- * scheduler may retry any call.
+ * internal: callers use SchedulerService. Every write but ReopenJobs is
+ * idempotent, so the scheduler may retry any other call; a ReopenJobs made
+ * twice refuses the jobs the first reopened.
  *
  * @generated from service taskflow.v1.HistoryIngestService
  */
