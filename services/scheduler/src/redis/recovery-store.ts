@@ -132,6 +132,33 @@ export class RecoveryStore {
     return members.map((m) => ({ queue: m.slice(0, m.lastIndexOf("/")), id: m.slice(m.lastIndexOf("/") + 1) }));
   }
 
+  /**
+   * The ids among `jobs` whose hash is a finished job's tombstone that has no expiry yet: the
+   * forwarder has not acknowledged the end (it sets the expiry in the same MULTI as the ack), so
+   * it may still set one, which would land on the hash a retry puts in its place. One pipeline
+   * per queue (a queue's keys share a slot).
+   */
+  async endsNotAcknowledged(jobs: readonly JobRef[]): Promise<string[]> {
+    const byQueue = new Map<string, string[]>();
+    for (const j of jobs) byQueue.set(j.queue, [...(byQueue.get(j.queue) ?? []), j.id]);
+    const found = await Promise.all(
+      [...byQueue].map(async ([queue, ids]) => {
+        const k = this.keys(queue);
+        const replies = await callRedis(() => {
+          const pipeline = this.redis.pipeline();
+          for (const id of ids) pipeline.hget(k.job(id), "state").pttl(k.job(id));
+          return pipeline.exec();
+        });
+        return ids.filter((_, i) => {
+          const [[stateErr, state], [ttlErr, ttl]] = [replies?.[2 * i] ?? [null, null], replies?.[2 * i + 1] ?? [null, null]];
+          if (stateErr ?? ttlErr) throw fromRedisError(stateErr ?? ttlErr);
+          return state === "done" && ttl === -1;
+        });
+      }),
+    );
+    return found.flat();
+  }
+
   /** Forgets noted retries: Redis holds their jobs again, or history did not reopen them. */
   async forgetRetries(jobs: readonly JobRef[]): Promise<void> {
     if (jobs.length === 0) return;

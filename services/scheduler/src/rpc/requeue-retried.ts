@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { type Job, JobStatus, type ReopenJobsResponse } from "@taskflow/proto";
+import { create } from "@bufbuild/protobuf";
+import { type Job, JobStatus, type ReopenJobsResponse, ReopenJobsResponseSchema } from "@taskflow/proto";
 import type { Deps } from "../deps.js";
 import type { ReopenAction } from "../history-client.js";
 import { crashAfterHistoryCommit } from "../faults.js";
@@ -11,6 +12,22 @@ export const jobNotRetriable = (jobId: string, status: JobStatus): ConnectError 
   new ConnectError(`job ${jobId} is ${JobStatus[status]}; only FAILED or CANCELLED jobs can be retried`, Code.FailedPrecondition);
 
 /**
+ * The jobs among `jobs` a retry may take now: not those whose end the outbox forwarder has sent
+ * to history but not yet acknowledged in Redis (see RecoveryStore.endsNotAcknowledged). Its
+ * acknowledgement sets the tombstone's expiry, and would set it on the live hash the retry
+ * writes in the tombstone's place; once acknowledged (an expiry set, or the hash gone) nothing
+ * will touch the hash again. The wait is the forwarder's next batch, milliseconds as a rule.
+ */
+export async function settledJobs(d: Deps, jobs: readonly Job[]): Promise<{ settled: Job[]; unsettled: Job[] }> {
+  const pending = new Set(await d.recovery.endsNotAcknowledged(jobs.map((j) => ({ queue: j.queue, id: j.id }))));
+  return { settled: jobs.filter((j) => !pending.has(j.id)), unsettled: jobs.filter((j) => pending.has(j.id)) };
+}
+
+/** A job whose end is not acknowledged in Redis yet: `unavailable`, the caller retries shortly. */
+export const endNotSettled = (jobId: string): ConnectError =>
+  new ConnectError(`job ${jobId} has just ended and its end is still being recorded; retry in a moment`, Code.Unavailable);
+
+/**
  * A retry of `jobs` (checked FAILED or CANCELLED, which history checks again under lock): noted
  * in Redis (see RecoveryStore.noteRetries), reopened in history with the operator's `action`,
  * put back in Redis ({@link requeueRetried}), then the note forgotten. A stop anywhere leaves the
@@ -20,6 +37,7 @@ export const jobNotRetriable = (jobId: string, status: JobStatus): ConnectError 
  */
 export async function reopenAndRequeue(d: Deps, jobs: readonly Job[], action: ReopenAction, signal: AbortSignal): Promise<ReopenJobsResponse> {
   const refs = jobs.map((j) => ({ queue: j.queue, id: j.id }));
+  if (refs.length === 0) return create(ReopenJobsResponseSchema);
   await d.recovery.noteRetries(refs);
   const res = await d.history.reopenJobs(refs.map((r) => r.id), action, signal);
   await requeueRetried(d, res.jobs);

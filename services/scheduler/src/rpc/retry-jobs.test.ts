@@ -31,11 +31,16 @@ async function runOnce(queue: string, outcome: "failed" | "completed", workerId 
   return jobs[0]!.job!.id;
 }
 
-/** Submits a job of `type` on `queue` and lets it fail for good; resolves once history holds FAILED. */
+/** Resolves once the forwarder acknowledged the job's end in Redis (its tombstone got its expiry). */
+const untilEndAcknowledged = (queue: string, id: string) =>
+  eventually(async () => ((await s.redis.pttl(queueKeys(s.config.redisKeyPrefix, queue).job(id))) > 0 ? true : undefined));
+
+/** Submits a job of `type` on `queue` and lets it fail for good; resolves once history holds FAILED and Redis acknowledged it. */
 async function failedJob(queue: string, type = "t.x"): Promise<string> {
   const { job } = await s.scheduler.submitJob({ type, queue, maxAttempts: 1, payload: { n: 1 } });
   expect(await runOnce(queue, "failed")).toBe(job!.id);
   await untilStatus(job!.id, JobStatus.FAILED);
+  await untilEndAcknowledged(queue, job!.id);
   return job!.id;
 }
 
@@ -71,6 +76,7 @@ describe("RetryJob", () => {
     const { job } = await s.scheduler.submitJob({ type: "t.x", queue: "r2" });
     await s.scheduler.cancelJob({ id: job!.id });
     await untilStatus(job!.id, JobStatus.CANCELLED);
+    await untilEndAcknowledged("r2", job!.id);
     expect((await s.scheduler.retryJob({ id: job!.id })).job!.status).toBe(JobStatus.PENDING);
     expect(await runOnce("r2", "completed")).toBe(job!.id);
     await untilStatus(job!.id, JobStatus.COMPLETED);
@@ -95,6 +101,20 @@ describe("RetryJob", () => {
     expect(await codeOf(s.scheduler.retryJob({ id: uuidv7() }))).toBe(Code.NotFound);
     expect(await codeOf(s.scheduler.retryJob({ id: "nope" }))).toBe(Code.InvalidArgument);
     expect((await s.history.listOperatorActions({ action: "job.retry", target: completed })).actions).toEqual([]);
+  });
+
+  it("waits, changing nothing, while Redis has not acknowledged the job's end (its expiry would land on the retried job)", async () => {
+    const id = await failedJob("r9");
+    const key = queueKeys(s.config.redisKeyPrefix, "r9").job(id);
+    // A tombstone without its expiry: the forwarder has sent the end to history, not yet acknowledged it.
+    await s.redis.persist(key);
+    expect(await codeOf(s.scheduler.retryJob({ id }))).toBe(Code.Unavailable);
+    expect(await s.scheduler.retryJobs({ queues: ["r9"] })).toMatchObject({ jobs: [], more: true });
+    expect((await s.history.getJob({ id })).job!.status).toBe(JobStatus.FAILED);
+    expect((await trail(id)).map((e) => e.type)).not.toContain(JobEventType.RETRIED);
+    await s.redis.pexpire(key, 60_000);
+    expect((await s.scheduler.retryJob({ id })).job!.status).toBe(JobStatus.PENDING);
+    expect(await s.redis.pttl(key)).toBe(-1);
   });
 
   it("puts a job back once when two retries race, on two replicas", async () => {

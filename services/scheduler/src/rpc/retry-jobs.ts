@@ -7,7 +7,7 @@ import type { Deps } from "../deps.js";
 import { invalidArgument, jobNotFound } from "../errors.js";
 import type { ListJobsInit } from "../history-client.js";
 import { checkJobId, checkText, NAME_PATTERN } from "../validate.js";
-import { jobNotRetriable, reopenAndRequeue } from "./requeue-retried.js";
+import { endNotSettled, jobNotRetriable, reopenAndRequeue, settledJobs } from "./requeue-retried.js";
 
 /** Most jobs one RetryJobs call retries; the default when `limit` is 0. */
 export const MAX_RETRY_LIMIT = 1_000;
@@ -26,7 +26,8 @@ const RETRIABLE = new Set([JobStatus.FAILED, JobStatus.CANCELLED]);
  * the verified caller as actor), then Redis (see {@link requeueRetried}).
  * @throws invalid_argument for a bad id; not_found for an unknown job; failed_precondition for a
  *   job that is pending, processing or completed (nothing changes), or that a concurrent retry
- *   reopened first; unavailable when a store cannot be reached.
+ *   reopened first; unavailable when a store cannot be reached, or the job ended so recently that
+ *   Redis has not acknowledged its end yet (see {@link settledJobs}; retry).
  */
 export const retryJob =
   (d: Deps): ServiceImpl<typeof SchedulerService>["retryJob"] =>
@@ -35,6 +36,7 @@ export const retryJob =
     checkJobId(req.id, "id");
     const job = await d.history.getJob(req.id, ctx.signal);
     if (!RETRIABLE.has(job.status)) throw jobNotRetriable(job.id, job.status);
+    if ((await settledJobs(d, [job])).unsettled.length > 0) throw endNotSettled(job.id);
     const res = await reopenAndRequeue(d, [job], { actor, action: "job.retry", target: job.id }, ctx.signal);
     const reopened = res.jobs[0];
     if (reopened === undefined) {
@@ -49,7 +51,8 @@ export const retryJob =
  * RetryJobs: the FAILED or CANCELLED jobs the filter selects, oldest first, at most `limit`
  * (1 to 1000, default 100) per call, read from history's ListJobs; a dry run answers them and
  * changes nothing. Otherwise they are reopened in history together with one operator action
- * (the filter and the count), then enqueued. A job another retry reopened meanwhile is left out.
+ * (the filter and the count), then enqueued. A job another retry reopened meanwhile is left out,
+ * and so is one whose end Redis has not acknowledged yet (`more` is then set: call again).
  * @throws invalid_argument for a status other than FAILED or CANCELLED, a bad name, limit,
  *   text query or time range; unavailable when a store cannot be reached.
  */
@@ -58,8 +61,11 @@ export const retryJobs =
   async (req, ctx) => {
     const actor = actorOf(ctx, "api");
     const { query, limit, details } = parseRetryFilter(req);
-    const { jobs: matched, more } = await selectJobs(d, query, limit, ctx.signal);
-    if (req.dryRun || matched.length === 0) return { jobs: matched, more };
+    const selected = await selectJobs(d, query, limit, ctx.signal);
+    if (req.dryRun || selected.jobs.length === 0) return selected;
+    // Jobs whose end Redis has not acknowledged yet wait for the next call.
+    const { settled: matched, unsettled } = await settledJobs(d, selected.jobs);
+    const more = selected.more || unsettled.length > 0;
     const action = { actor, action: "jobs.retry", target: req.queues.length === 1 ? req.queues[0]! : "*", details };
     const res = await reopenAndRequeue(d, matched, action, ctx.signal);
     d.logger.info({ retried: res.jobs.length, refused: res.refused.length, actor }, "jobs retried");
