@@ -151,8 +151,7 @@ CREATE TABLE public.job_events (
     recorded_at timestamp with time zone DEFAULT now() NOT NULL,
     lease_id text,
     reason text,
-    CONSTRAINT job_events_status_check1 CHECK ((status = ANY (ARRAY['pending'::text, 'processing'::text, 'completed'::text, 'failed'::text, 'cancelled'::text]))),
-    CONSTRAINT job_events_type_check1 CHECK ((type = ANY (ARRAY['submitted'::text, 'started'::text, 'completed'::text, 'retry_scheduled'::text, 'failed'::text, 'lease_expired'::text, 'released'::text, 'cancelled'::text])))
+    CONSTRAINT job_events_status_check1 CHECK ((status = ANY (ARRAY['pending'::text, 'processing'::text, 'completed'::text, 'failed'::text, 'cancelled'::text])))
 )
 PARTITION BY RANGE (job_id);
 
@@ -176,8 +175,7 @@ CREATE TABLE public.job_events_default (
     recorded_at timestamp with time zone DEFAULT now() NOT NULL,
     lease_id text,
     reason text,
-    CONSTRAINT job_events_status_check1 CHECK ((status = ANY (ARRAY['pending'::text, 'processing'::text, 'completed'::text, 'failed'::text, 'cancelled'::text]))),
-    CONSTRAINT job_events_type_check1 CHECK ((type = ANY (ARRAY['submitted'::text, 'started'::text, 'completed'::text, 'retry_scheduled'::text, 'failed'::text, 'lease_expired'::text, 'released'::text, 'cancelled'::text])))
+    CONSTRAINT job_events_status_check1 CHECK ((status = ANY (ARRAY['pending'::text, 'processing'::text, 'completed'::text, 'failed'::text, 'cancelled'::text])))
 );
 
 
@@ -396,6 +394,14 @@ ALTER TABLE ONLY public.job_events
 
 ALTER TABLE ONLY public.job_events_default
     ADD CONSTRAINT job_events_default_pkey PRIMARY KEY (job_id, seq);
+
+
+--
+-- Name: job_events job_events_type_check1; Type: CHECK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE public.job_events
+    ADD CONSTRAINT job_events_type_check1 CHECK ((type = ANY (ARRAY['submitted'::text, 'started'::text, 'completed'::text, 'retry_scheduled'::text, 'failed'::text, 'lease_expired'::text, 'released'::text, 'cancelled'::text, 'retried'::text]))) NOT VALID;
 
 
 --

@@ -87,6 +87,8 @@ const headersOf = (who: Who): Record<string, string> =>
 const GROUPS: { name: string; allowed: Who[]; call: (t: { pub: Transport; sched: Transport; internal: Transport }, h: Record<string, string>) => Promise<unknown> }[] = [
   { name: "SchedulerService/SubmitJob", allowed: ["submitter"], call: (t, headers) => createClient(SchedulerService, t.sched).submitJob({ type: "" }, { headers }) },
   { name: "SchedulerService/CancelJob", allowed: ["submitter", "admin"], call: (t, headers) => createClient(SchedulerService, t.sched).cancelJob({ id: "0" }, { headers }) },
+  { name: "SchedulerService/RetryJob", allowed: ["admin"], call: (t, headers) => createClient(SchedulerService, t.sched).retryJob({ id: "0" }, { headers }) },
+  { name: "SchedulerService/RetryJobs", allowed: ["admin"], call: (t, headers) => createClient(SchedulerService, t.sched).retryJobs({ limit: -1 }, { headers }) },
   { name: "WorkerService/Heartbeat", allowed: ["worker"], call: (t, headers) => createClient(WorkerService, t.sched).heartbeat({ workerId: "" }, { headers }) },
   { name: "QueueService/GetQueue", allowed: ["reader", "admin"], call: (t, headers) => createClient(QueueService, t.sched).getQueue({ name: "" }, { headers }) },
   { name: "QueueService/PauseQueue", allowed: ["admin"], call: (t, headers) => createClient(QueueService, t.sched).pauseQueue({ name: "" }, { headers }) },
@@ -94,6 +96,7 @@ const GROUPS: { name: string; allowed: Who[]; call: (t: { pub: Transport; sched:
   { name: "AdminService/ListParkedEvents", allowed: ["admin"], call: (t, headers) => createClient(AdminService, t.sched).listParkedEvents({ queue: "" }, { headers }) },
   { name: "HistoryService/GetJob", allowed: ["reader"], call: (t, headers) => createClient(HistoryService, t.pub).getJob({ id: "0" }, { headers }) },
   { name: "HistoryAdminService/GetDatabaseStats", allowed: ["admin"], call: (t, headers) => createClient(HistoryAdminService, t.pub).getDatabaseStats({}, { headers }) },
+  { name: "HistoryIngestService/ReopenJobs (internal)", allowed: ["service"], call: (t, headers) => createClient(HistoryIngestService, t.internal).reopenJobs({ ids: [] }, { headers }) },
   { name: "HistoryIngestService/GetJobStates (internal)", allowed: ["service"], call: (t, headers) => createClient(HistoryIngestService, t.internal).getJobStates({ ids: [] }, { headers }) },
 ];
 const WHO: Who[] = ["submitter", "worker", "reader", "admin", "service", "none", "forged"];

@@ -1,7 +1,8 @@
-import { create, type JsonObject } from "@bufbuild/protobuf";
+import type { JsonObject } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { createClient, type Client } from "@connectrpc/connect";
 import {
+  AdminService,
   type GetDatabaseStatsResponse,
   type GetStatsResponse,
   HistoryAdminService,
@@ -16,11 +17,11 @@ import {
   SchedulerService,
   SortOrder,
   StatsBucket,
-  type TimeRange,
-  TimeRangeSchema,
   type Worker,
   type WorkerStatus,
 } from "@taskflow/proto";
+import { collectPages, timeRange, type TimeSpan } from "./pages.js";
+import { createRedrive, type Redrive } from "./redrive.js";
 import { credentialInterceptors, createOwnedTransport, type ClientCredentials, type ClientProtocol } from "./create-transport.js";
 import { flattenFlow, type FlowNode } from "./flow-tree.js";
 import { toSubmitRequest, type SubmitInput } from "./to-submit-request.js";
@@ -36,11 +37,7 @@ export interface TaskFlowClientOptions extends ClientCredentials {
   protocol?: ClientProtocol;
 }
 
-/** A half-open time range [from, to); a missing end is unbounded. */
-export interface TimeSpan {
-  from?: Date;
-  to?: Date;
-}
+export type { TimeSpan } from "./pages.js";
 
 /** Filter and page of a job listing; filters combine with AND, empty lists mean "any". */
 export interface JobFilter {
@@ -94,7 +91,7 @@ export interface JobPage {
 }
 
 /** Typed access to TaskFlow for callers. Every method throws ConnectError on RPC failure. */
-export interface TaskFlowClient {
+export interface TaskFlowClient extends Redrive {
   /** Submits one job; the answer means it is durable. */
   submit(input: SubmitInput): Promise<Job>;
   /** Submits a batch atomically: all are accepted or none. Jobs come back in input order. */
@@ -141,7 +138,7 @@ export interface TaskFlowClient {
    * `maxStarts` started per `perMs`; omitted or zero: no limit.
    */
   setQueueLimits(name: string, limits: { maxRunning?: number; maxStarts?: number; perMs?: number }, type?: string): Promise<Queue>;
-  /** What operators did to queues (pause, resume, limits), newest first, optionally of one queue or kind. */
+  /** What operators did (queue pause, resume, limits; job retries), newest first, optionally of one queue or kind. */
   operatorActions(filter?: { target?: string; action?: string }): Promise<OperatorAction[]>;
   /** Cancels a pending or running job; a running one reports PROCESSING until its worker stops. */
   cancel(id: string, reason?: string): Promise<{ id: string; status: JobStatus }>;
@@ -166,7 +163,9 @@ export function createTaskFlowClient(options: TaskFlowClientOptions): TaskFlowCl
   const history = createClient(HistoryService, historyTransport.transport);
   const historyAdmin = createClient(HistoryAdminService, historyTransport.transport);
   const queues = createClient(QueueService, schedulerTransport.transport);
+  const admin = createClient(AdminService, schedulerTransport.transport);
   return {
+    ...createRedrive({ scheduler, admin, queues, history }),
     submit: async (input) => requireJob((await scheduler.submitJob(toSubmitRequest(input))).job),
     submitMany: async (inputs) =>
       (await scheduler.submitJobs({ jobs: inputs.map(toSubmitRequest) })).jobs,
@@ -247,14 +246,6 @@ function requireQueue(queue: Queue | undefined): Queue {
 
 const BUCKETS = { minute: StatsBucket.MINUTE, hour: StatsBucket.HOUR, day: StatsBucket.DAY } as const;
 
-function timeRange(span: TimeSpan | undefined): TimeRange | undefined {
-  if (span === undefined) return undefined;
-  return create(TimeRangeSchema, {
-    startTime: span.from === undefined ? undefined : timestampFromDate(span.from),
-    endTime: span.to === undefined ? undefined : timestampFromDate(span.to),
-  });
-}
-
 async function listPage(history: Client<typeof HistoryService>, filter: JobFilter): Promise<JobPage> {
   const res = await history.listJobs({
     statuses: filter.statuses ?? [],
@@ -299,17 +290,4 @@ async function listEventsPage(history: Client<typeof HistoryService>, jobId: str
 async function listWorkersPage(history: Client<typeof HistoryService>, pageToken: string, statuses: WorkerStatus[]) {
   const res = await history.listWorkers({ pageToken, pageSize: 500, statuses });
   return { items: res.workers, nextPageToken: res.nextPageToken };
-}
-
-async function collectPages<T>(
-  fetchPage: (pageToken: string) => Promise<{ items: T[]; nextPageToken: string }>,
-): Promise<T[]> {
-  const all: T[] = [];
-  let pageToken = "";
-  do {
-    const page = await fetchPage(pageToken);
-    all.push(...page.items);
-    pageToken = page.nextPageToken;
-  } while (pageToken !== "");
-  return all;
 }

@@ -8,6 +8,7 @@ export {
   type TaskFlowClient,
   type TaskFlowClientOptions,
 } from "./create-task-flow-client.js";
+export type { DeadLetters, Redrive, RetryFilter, RetryOutcome } from "./redrive.js";
 export { credentialInterceptors, type ClientCredentials, type ClientProtocol, type TlsCredentials } from "./create-transport.js";
 export { activeTraceFields, activeTracer, contextOfTraceParent, formatTraceParent, injectTraceContext, JOB_SPAN_ATTRIBUTES, parseTraceParent } from "./trace-context.js";
 export { isTerminal, jobPayload, jobResult } from "./job-json.js";
@@ -26,7 +27,9 @@ export {
   type JobEvent,
   type JobLink,
   type OperatorAction,
+  type ParkedEvent,
   type Queue,
+  type ReplayParkedEventsResponse,
   type RunRetentionResponse,
   type Worker,
 } from "@taskflow/proto";

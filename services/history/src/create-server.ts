@@ -17,6 +17,7 @@ import { listJobs } from "./rpc/list-jobs.js";
 import { listUnfinishedJobs } from "./rpc/list-unfinished-jobs.js";
 import { listWorkers } from "./rpc/list-workers.js";
 import { listOperatorActions, listQueueControls, recordOperatorActions } from "./rpc/operator-actions.js";
+import { reopenJobs } from "./rpc/reopen-jobs.js";
 import { createTextGuard } from "./rpc/text-guard.js";
 import { upsertWorkers } from "./rpc/upsert-workers.js";
 import { watchJob } from "./rpc/watch-job.js";
@@ -93,6 +94,7 @@ export async function createServers(d: HistoryDeps, authenticator: Authenticator
             getJobStates: getJobStates(d),
             listQueueControls: listQueueControls(d),
             recordOperatorActions: recordOperatorActions(d),
+            reopenJobs: reopenJobs(d),
           },
         },
       ],

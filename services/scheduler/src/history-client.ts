@@ -9,6 +9,9 @@ import {
   type JobState,
   type OperatorAction,
   type JobEventSchema,
+  type ListJobsRequestSchema,
+  type ListJobsResponse,
+  type ReopenJobsResponse,
   type OperatorActionSchema,
   type WorkerSchema,
 } from "@taskflow/proto";
@@ -56,9 +59,22 @@ export interface HistoryClient {
   recordOperatorAction(action: OperatorActionInit, signal?: AbortSignal): Promise<void>;
   /** The newest pause-or-resume of each queue and limits of each queue and job type, oldest first (see ListQueueControls). */
   listQueueControls(signal?: AbortSignal): Promise<OperatorAction[]>;
+  /**
+   * Puts the failed or cancelled jobs among `ids` (at most 1000) back to pending for a retry and
+   * records `action` (actor, action, target, details), in one transaction; resolves to the jobs
+   * reopened (whole, lastEventSeq their RETRIED event's) and the known ones refused.
+   */
+  reopenJobs(ids: readonly string[], action: ReopenAction, signal?: AbortSignal): Promise<ReopenJobsResponse>;
+  /** One page of HistoryService.ListJobs (read from history's primary or replica). */
+  listJobs(req: ListJobsInit, signal?: AbortSignal): Promise<ListJobsResponse>;
   /** Resolves when history reports SERVING. */
   checkHealth(signal?: AbortSignal): Promise<void>;
 }
+
+export type ListJobsInit = MessageInitShape<typeof ListJobsRequestSchema>;
+
+/** The operator action a reopen records: who, what, to what, and the parameters. */
+export type ReopenAction = Required<Pick<OperatorActionInit, "actor" | "action" | "target">> & OperatorActionInit;
 
 /** An operator's action: who, what, to what, with which parameters. */
 export type OperatorActionInit = Pick<MessageInitShape<typeof OperatorActionSchema>, "actor" | "action" | "target" | "details">;
@@ -124,6 +140,9 @@ export function createHistoryClient(baseUrl: string, credentials: ServiceCredent
     getJobStates: (ids, signal) => guard(async () => (await ingest.getJobStates({ ids: [...ids] }, opts(signal))).states),
     recordOperatorAction: (action, signal) => guard(async () => void (await ingest.recordOperatorActions({ actions: [action] }, opts(signal)))),
     listQueueControls: (signal) => guard(async () => (await ingest.listQueueControls({}, opts(signal))).actions),
+    reopenJobs: (ids, { actor, ...action }, signal) =>
+      guard(async () => await ingest.reopenJobs({ ids: [...ids], actor, action }, opts(signal))),
+    listJobs: (req, signal) => guard(async () => await history.listJobs(req, opts(signal))),
     checkHealth: (signal) =>
       guard(async () => {
         const res = await health.check({ service: "" }, opts(signal));

@@ -13,6 +13,7 @@ import { registerWorker } from "./rpc/register-worker.js";
 import { releaseJobs } from "./rpc/release-jobs.js";
 import { replayParkedEvents } from "./rpc/replay-parked-events.js";
 import { reportJobs } from "./rpc/report-jobs.js";
+import { retryJob, retryJobs } from "./rpc/retry-jobs.js";
 import { submitJob } from "./rpc/submit-job.js";
 import { submitJobs } from "./rpc/submit-jobs.js";
 
@@ -39,7 +40,7 @@ export function createServer(d: Deps): Promise<RunningServer> {
     services: [
       {
         service: SchedulerService,
-        impl: { submitJob: submitJob(d), submitJobs: submitJobs(d), cancelJob: cancelJob(d) },
+        impl: { submitJob: submitJob(d), submitJobs: submitJobs(d), cancelJob: cancelJob(d), retryJob: retryJob(d), retryJobs: retryJobs(d) },
       },
       {
         service: WorkerService,

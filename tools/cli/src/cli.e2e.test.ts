@@ -215,4 +215,35 @@ describe("taskflow against a running stack", () => {
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toMatch(/^unavailable: /);
   });
+
+  it("dead-letters shows a failed job, retry puts it back (by id, or by filter with --dry-run first), and it runs again", async () => {
+    const marker = `m${randomUUID().replaceAll("-", "")}`;
+    const failed = await json(["submit", "fail", "--payload", `{"message":"${marker}"}`, "--max-attempts", "1", "--wait"], 1);
+    const dead = await json(["dead-letters", "--queue", "default"]);
+    expect(dead.failed.map((j: any) => j.id)).toContain(failed.id);
+    expect(dead.parked).toEqual([]);
+    const text = await taskflow("dead-letters", "--queue", "default");
+    expect(text.stdout).toContain(failed.id);
+    expect(text.stdout).toContain("taskflow retry <id>");
+
+    const dry = await json(["retry", "--status", "failed", "--queue", "default", "--type", "fail", "--text", marker, "--limit", "5", "--dry-run"]);
+    expect(dry).toMatchObject({ more: false, dryRun: true });
+    expect(dry.jobs.map((j: any) => j.id)).toEqual([failed.id]);
+    expect((await json(["get", failed.id])).status).toBe("JOB_STATUS_FAILED");
+
+    const retried = await json(["retry", failed.id]);
+    expect(retried).toMatchObject({ id: failed.id, status: "JOB_STATUS_PENDING" });
+    // The fail handler fails again: the trail shows the retry and a second run.
+    await eventually(async () => ((await json(["get", failed.id])).status === "JOB_STATUS_FAILED" ? true : undefined));
+    const types = (await json(["get", failed.id, "--events"])).events.map((e: any) => e.type.replace("JOB_EVENT_TYPE_", ""));
+    expect(types).toEqual(["SUBMITTED", "STARTED", "FAILED", "RETRIED", "STARTED", "FAILED"]);
+
+    const byFilter = await taskflow("retry", "--type", "fail", "--text", marker);
+    expect(byFilter.code, byFilter.stderr).toBe(0);
+    expect(byFilter.stdout).toContain("retried 1 job(s)");
+    const refused = await taskflow("retry", echoId);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^failed_precondition: /);
+    expect((await taskflow("retry")).code).toBe(2);
+  });
 });

@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { addAuditCommands } from "./commands/audit.js";
 import { addJobCommands } from "./commands/jobs.js";
 import { addQueueCommands } from "./commands/queues.js";
+import { addRedriveCommands } from "./commands/redrive.js";
 import { addStatsCommands } from "./commands/stats.js";
 import { addWorkerCommands } from "./commands/workers.js";
 import { DEFAULT_HISTORY_URL, DEFAULT_SCHEDULER_URL } from "./context.js";
@@ -24,6 +25,7 @@ export function createProgram(): Command {
     .exitOverride()
     .showHelpAfterError("(add --help for usage)");
   addJobCommands(program);
+  addRedriveCommands(program);
   addQueueCommands(program);
   addWorkerCommands(program);
   addStatsCommands(program);

@@ -13,11 +13,17 @@ export const PUBLIC_SERVICES: ReadonlySet<string> = new Set([
 /**
  * TaskFlow's access rules: every RPC needs one of the roles listed for it. Submitters submit
  * and cancel, admins cancel too; workers take and report jobs; readers read history and the
- * queues; admins pause, resume and limit queues and run the admin services; history's ingest service (the scheduler's calls, served on history's
+ * queues; admins retry failed or cancelled jobs, pause, resume and limit queues and run the admin services; history's ingest service (the scheduler's calls, served on history's
  * internal listener alone) needs the service role.
  */
 export const TASKFLOW_ACCESS: AccessPolicy = {
-  "taskflow.v1.SchedulerService": { SubmitJob: ["submitter"], SubmitJobs: ["submitter"], CancelJob: ["submitter", "admin"] },
+  "taskflow.v1.SchedulerService": {
+    SubmitJob: ["submitter"],
+    SubmitJobs: ["submitter"],
+    CancelJob: ["submitter", "admin"],
+    RetryJob: ["admin"],
+    RetryJobs: ["admin"],
+  },
   "taskflow.v1.WorkerService": ["worker"],
   "taskflow.v1.QueueService": {
     ListQueues: ["reader", "admin"],

@@ -17,6 +17,7 @@ const ALL = [
   "0011_partition_functions_as_owner",
   "0012_operator_actions",
   "0014_job_dependencies",
+  "0016_retried_events",
 ];
 const TABLES = [
   "idempotency_keys",

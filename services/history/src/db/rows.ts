@@ -12,7 +12,8 @@ export type JobEventTypeText =
   | "failed"
   | "lease_expired"
   | "released"
-  | "cancelled";
+  | "cancelled"
+  | "retried";
 
 /** Values of `workers.status`; STALE is derived when reading, never stored. */
 export type StoredWorkerStatus = "healthy" | "gone";

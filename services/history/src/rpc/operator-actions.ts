@@ -35,7 +35,7 @@ export const recordOperatorActions =
     if (req.actions.length === 0 || req.actions.length > MAX_RECORDED_ACTIONS) {
       throw invalidArgument(`actions: must hold 1 to ${MAX_RECORDED_ACTIONS} actions`);
     }
-    const stored = await storeActions(d.db, req.actions.map(parseAction));
+    const stored = await storeActions(d.db, req.actions.map((a, i) => parseAction(a, i)));
     return { actions: stored.map(toProto) };
   };
 
@@ -60,13 +60,17 @@ export const listQueueControls =
   (d: HistoryDeps): ServiceImpl<typeof HistoryIngestService>["listQueueControls"] =>
   async () => ({ actions: (await latestQueueControls(d.db)).map(toProto) });
 
-function parseAction(a: OperatorAction, i: number): OperatorActionInput {
+/**
+ * An action of a request as one to store; `at` names it in errors (default `actions[i]`).
+ * @throws {ConnectError} InvalidArgument for an empty or too long actor, action or target, or details past 16 KiB.
+ */
+export function parseAction(a: Pick<OperatorAction, "actor" | "action" | "target" | "details">, i: number, at = `actions[${i}]`): OperatorActionInput {
   for (const [field, value] of [["actor", a.actor], ["action", a.action], ["target", a.target]] as const) {
-    if (value === "" || value.length > MAX_TEXT) throw invalidArgument(`actions[${i}].${field}: must be 1 to ${MAX_TEXT} characters`);
+    if (value === "" || value.length > MAX_TEXT) throw invalidArgument(`${at}.${field}: must be 1 to ${MAX_TEXT} characters`);
   }
   const details: JsonObject = a.details ?? {};
   const json = JSON.stringify(details);
-  if (Buffer.byteLength(json, "utf8") > MAX_DETAILS_BYTES) throw invalidArgument(`actions[${i}].details: must be at most ${MAX_DETAILS_BYTES} bytes as JSON`);
+  if (Buffer.byteLength(json, "utf8") > MAX_DETAILS_BYTES) throw invalidArgument(`${at}.details: must be at most ${MAX_DETAILS_BYTES} bytes as JSON`);
   return { actor: a.actor, action: a.action, target: a.target, details: JSON.parse(json) as Record<string, unknown> };
 }
 

@@ -99,6 +99,8 @@ export function parseNewEvent(e: JobEvent, i: number): NewJobEvent {
   const at = `events[${i}]`;
   const type = eventTypeText(e.type);
   if (type === undefined) throw invalidArgument(`${at}.type: must be a known event type, got ${e.type}`);
+  // The one transition out of a terminal status is ReopenJobs' to record, checked under the job's lock.
+  if (type === "retried") throw invalidArgument(`${at}.type: RETRIED is recorded by ReopenJobs only`);
   const status = jobStatusText(e.status);
   if (status === undefined) throw invalidArgument(`${at}.status: must be a known job status, got ${e.status}`);
   if (e.occurredAt === undefined) throw invalidArgument(`${at}.occurred_at: must be set`);

@@ -32,8 +32,12 @@ export async function requeueLostJobs(run: ReconcileRun, afterId: string, budget
   }
 }
 
-async function requeueQueue(run: ReconcileRun, queue: string, jobs: readonly Job[]): Promise<void> {
-  const lost = new Set(await run.recovery.missing(queue, jobs.map((j) => j.id)));
+/**
+ * Puts back those of one queue's unfinished `jobs` (history's rows, with lastEventSeq) that Redis
+ * lacks or holds as stale tombstones, and reports them; nothing but the report on a dry run.
+ */
+export async function requeueQueue(run: ReconcileRun, queue: string, jobs: readonly Job[]): Promise<void> {
+  const lost = new Set(await run.recovery.missing(queue, jobs.map((j) => ({ id: j.id, seq: j.lastEventSeq }))));
   // A flow's child Redis does not hold is waiting for its parents, or was let go by a parent's end
   // that a crash kept from it: never a plain job to restore (it would run before its parents).
   const children = jobs.filter((j) => lost.has(j.id) && j.parents.length > 0 && verdictOf(j).kind !== "wait");
@@ -121,12 +125,13 @@ function record(
   return { ready, emitted };
 }
 
-function skip(run: ReconcileRun, queue: string, jobId: string, err: unknown): void {
+export function skip(run: ReconcileRun, queue: string, jobId: string, err: unknown): void {
   run.report.skippedJobIds.push(jobId);
   run.logger.error({ err, queue, job_id: jobId }, "job not reconciled");
 }
 
-function groupByQueue(jobs: readonly Job[]): Map<string, Job[]> {
+/** Jobs by queue, in their order. */
+export function groupByQueue(jobs: readonly Job[]): Map<string, Job[]> {
   const byQueue = new Map<string, Job[]>();
   for (const job of jobs) {
     const list = byQueue.get(job.queue) ?? [];

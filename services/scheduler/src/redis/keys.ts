@@ -82,6 +82,13 @@ export const submitRateKey = (prefix: string, identity: string): string =>
 export const reconcileLockKey = (prefix: string): string => `${prefix}:reconcile-lock`;
 
 /**
+ * zset of retries begun (RetryJob/RetryJobs): member `<queue>/<job id>`, score = when, on Redis's
+ * clock. Written before history reopens the jobs and removed once Redis holds them again, so the
+ * reconciler finds the jobs of a retry that stopped in between (see RecoveryStore.retriesBefore).
+ */
+export const retryIntentsKey = (prefix: string): string => `${prefix}:retrying`;
+
+/**
  * Hash of the reconciler's progress (its cursors). It is also the marker of Redis's data: it
  * exists from the first complete reconciliation on, so its absence means Redis lost its data
  * (or never had any) and every unfinished job must be restored from history at once.

@@ -61,6 +61,28 @@ describe("restore", () => {
     expect(await outboxEntries(f, q)).toEqual([]);
   });
 
+  it("replaces a stale tombstone (a finished job history has reopened) whole, and leaves a current one alone", async () => {
+    const q = uniqueQueue();
+    const job = makeJob();
+    await f.store.enqueue(q, [job]);
+    await f.store.cancel(q, job.id, { reason: "", actor: "api" });
+    await f.redis.pexpire(f.keys(q).job(job.id), 60_000);
+    // The cancel's tombstone is at seq 2: history holding seq 2 is the same end, seq 3 a retry.
+    expect(await recovery.missing(q, [{ id: job.id, seq: 2 }])).toEqual([]);
+    expect(await recovery.restore(q, [lostJob({ id: job.id, seq: 2 })])).toEqual([RestoreOutcome.Present]);
+    expect(await recovery.missing(q, [{ id: job.id, seq: 3 }])).toEqual([job.id]);
+    expect(await recovery.restore(q, [lostJob({ id: job.id, seq: 3 })])).toEqual([RestoreOutcome.Ready]);
+    const hash = await jobHash(f, q, job.id);
+    expect(hash).toMatchObject({ state: "ready", status: "pending", seq: "3", attempts: "0" });
+    expect(hash.cancel_by).toBeUndefined();
+    expect(await f.redis.pttl(f.keys(q).job(job.id))).toBe(-1);
+    // Restored once: a second call finds the live job.
+    expect(await recovery.restore(q, [lostJob({ id: job.id, seq: 3 })])).toEqual([RestoreOutcome.Present]);
+    const [leased] = await f.store.lease(q, "w1", ask(1));
+    expect(leased).toMatchObject({ id: job.id, attempts: 1 });
+    expect((await outboxEntries(f, q)).at(-1)).toMatchObject({ type: "STARTED", seq: "4", attempt: "1" });
+  });
+
   it("restores each job once when two replicas restore the same jobs at the same time", async () => {
     const q = uniqueQueue();
     const other = new Redis(testRedisUrl());
@@ -88,7 +110,7 @@ describe("missing, drop, scan and bury", () => {
     const held = makeJob();
     await f.store.enqueue(q, [held]);
     const lost = makeJob().id;
-    expect(await recovery.missing(q, [held.id, lost])).toEqual([lost]);
+    expect(await recovery.missing(q, [{ id: held.id, seq: 1 }, { id: lost, seq: 1 }])).toEqual([lost]);
     expect(await recovery.missing(q, [])).toEqual([]);
   });
 
@@ -102,7 +124,7 @@ describe("missing, drop, scan and bury", () => {
     expect(await recovery.drop(q, ids.map((id) => ({ id, seenType: "" })))).toBe(3);
     const k = f.keys(q);
     expect(await Promise.all([f.redis.zcard(k.ready("test.echo")), f.redis.zcard(k.leased), f.redis.zcard(k.delayed)])).toEqual([0, 0, 0]);
-    expect(await recovery.missing(q, ids)).toEqual(ids);
+    expect(await recovery.missing(q, ids.map((id) => ({ id, seq: 1 })))).toEqual(ids);
     expect(await recovery.drop(q, ids.map((id) => ({ id, seenType: "" })))).toBe(0);
   });
 

@@ -1,12 +1,19 @@
-import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { type Job, JobStatus } from "@taskflow/proto";
 import { callRedis, fromRedisError } from "../errors.js";
 import { KnownTypes, runDeclaring, type DeclaringCall } from "./declared-types.js";
-import { queueKeys, type QueueKeys } from "./keys.js";
+import { queueKeys, retryIntentsKey, type QueueKeys } from "./keys.js";
 import type { CancelRequest } from "./job-records.js";
 import { cancelDetails } from "./queue-store.js";
+import { storedJobFields } from "../stored-job-fields.js";
 import type { RedisClient } from "./redis-client.js";
 import { defineScripts, type ScriptName, type ScriptOptions, type Scripts } from "./scripts.js";
+
+/** A job and its queue. */
+export interface JobRef {
+  queue: string;
+  id: string;
+}
 
 /** A job history holds as unfinished, to put back into Redis. Times are ms since the Unix epoch. */
 export interface RestoreJob {
@@ -37,16 +44,10 @@ export interface RestoreJob {
  */
 export function restoreJobOf(job: Job, defaultTimeoutMs: number): RestoreJob {
   return {
-    id: job.id,
-    type: job.type,
-    payloadJson: JSON.stringify(job.payload ?? {}),
-    priority: job.priority,
-    maxAttempts: job.maxAttempts,
+    ...storedJobFields(job, defaultTimeoutMs),
     attempts: job.attempts,
-    timeoutMs: job.timeout === undefined ? defaultTimeoutMs : Math.round(durationMs(job.timeout)),
     seq: job.lastEventSeq,
     scheduledMs: job.scheduledAt === undefined ? 0 : timestampMs(job.scheduledAt),
-    createdMs: job.createdAt === undefined ? 0 : timestampMs(job.createdAt),
     processing: job.status === JobStatus.PROCESSING,
     workerId: job.workerId,
   };
@@ -123,24 +124,80 @@ export class RecoveryStore {
     return Number(s) * 1000 + Math.floor(Number(us) / 1000);
   }
 
-  /** The ids among `ids` whose job hash Redis does not hold; one pipeline. */
-  async missing(queue: string, ids: readonly string[]): Promise<string[]> {
-    if (ids.length === 0) return [];
+  /**
+   * The ids among `jobs` Redis does not hold: no hash, or a stale tombstone (a finished job's hash
+   * whose seq is below `seq`, history's newest: the job was retried since; see restore-jobs.lua).
+   * One pipeline.
+   */
+  async missing(queue: string, jobs: readonly { id: string; seq: number }[]): Promise<string[]> {
+    if (jobs.length === 0) return [];
     const k = this.keys(queue);
     // One queue's keys share a slot, so the pipeline goes to one node of a cluster.
     const replies = await callRedis(() => {
       const pipeline = this.redis.pipeline();
-      for (const id of ids) pipeline.exists(k.job(id));
+      for (const j of jobs) pipeline.hmget(k.job(j.id), "state", "seq");
       return pipeline.exec();
     });
-    return ids.filter((_, i) => {
-      const [err, exists] = replies?.[i] ?? [new Error("no reply")];
-      if (err) throw fromRedisError(err);
-      return exists === 0;
-    });
+    return jobs
+      .filter((j, i) => {
+        const [err, fields] = replies?.[i] ?? [new Error("no reply")];
+        if (err) throw fromRedisError(err);
+        const [state, seq] = fields as (string | null)[];
+        return state === null || (state === "done" && Number(seq) < j.seq);
+      })
+      .map((j) => j.id);
   }
 
-  /** Puts back jobs Redis lacks (see restore-jobs.lua); one outcome per job, in order. */
+  /**
+   * Notes that a retry of `jobs` begins (before history reopens them), at Redis's time. One
+   * deployment-wide zset: written by a command of its own, never inside a queue's script.
+   */
+  async noteRetries(jobs: readonly JobRef[]): Promise<void> {
+    if (jobs.length === 0) return;
+    const at = await this.now();
+    await callRedis(() => this.redis.zadd(retryIntentsKey(this.keyPrefix), ...jobs.flatMap((j) => [at, `${j.queue}/${j.id}`])));
+  }
+
+  /** Up to `count` retries noted before `beforeMs` (Redis's clock), oldest first. */
+  async retriesBefore(beforeMs: number, count: number): Promise<JobRef[]> {
+    const members = await callRedis(() => this.redis.zrangebyscore(retryIntentsKey(this.keyPrefix), "-inf", `(${beforeMs}`, "LIMIT", 0, count));
+    return members.map((m) => ({ queue: m.slice(0, m.lastIndexOf("/")), id: m.slice(m.lastIndexOf("/") + 1) }));
+  }
+
+  /**
+   * The ids among `jobs` whose hash is a finished job's tombstone that has no expiry yet: the
+   * forwarder has not acknowledged the end (it sets the expiry in the same MULTI as the ack), so
+   * it may still set one, which would land on the hash a retry puts in its place. One pipeline
+   * per queue (a queue's keys share a slot).
+   */
+  async endsNotAcknowledged(jobs: readonly JobRef[]): Promise<string[]> {
+    const byQueue = new Map<string, string[]>();
+    for (const j of jobs) byQueue.set(j.queue, [...(byQueue.get(j.queue) ?? []), j.id]);
+    const found = await Promise.all(
+      [...byQueue].map(async ([queue, ids]) => {
+        const k = this.keys(queue);
+        const replies = await callRedis(() => {
+          const pipeline = this.redis.pipeline();
+          for (const id of ids) pipeline.hget(k.job(id), "state").pttl(k.job(id));
+          return pipeline.exec();
+        });
+        return ids.filter((_, i) => {
+          const [[stateErr, state], [ttlErr, ttl]] = [replies?.[2 * i] ?? [null, null], replies?.[2 * i + 1] ?? [null, null]];
+          if (stateErr ?? ttlErr) throw fromRedisError(stateErr ?? ttlErr);
+          return state === "done" && ttl === -1;
+        });
+      }),
+    );
+    return found.flat();
+  }
+
+  /** Forgets noted retries: Redis holds their jobs again, or history did not reopen them. */
+  async forgetRetries(jobs: readonly JobRef[]): Promise<void> {
+    if (jobs.length === 0) return;
+    await callRedis(() => this.redis.zrem(retryIntentsKey(this.keyPrefix), ...jobs.map((j) => `${j.queue}/${j.id}`)));
+  }
+
+  /** Puts back jobs Redis lacks or holds as stale tombstones (see restore-jobs.lua); one outcome per job, in order. */
   async restore(queue: string, jobs: readonly RestoreJob[]): Promise<RestoreOutcome[]> {
     if (jobs.length === 0) return [];
     const k = this.keys(queue);

@@ -97,7 +97,7 @@ describe("the scheduler's stores on a Redis Cluster of three masters", () => {
 
     for (const queue of QUEUES.slice(0, 4)) {
       const lost = makeJob({ type: "lost" });
-      expect(await recovery.missing(queue, [lost.id])).toEqual([lost.id]);
+      expect(await recovery.missing(queue, [{ id: lost.id, seq: 1 }])).toEqual([lost.id]);
       expect(await recovery.restore(queue, [{ ...lost, attempts: 0, seq: 1, scheduledMs: 0, processing: true, workerId: "w0" }])).toEqual([3]);
       const step = await recovery.scan(queueKeys(prefix, queue).ready("lost"), "0", 100);
       expect(step.ids).toContain(lost.id);

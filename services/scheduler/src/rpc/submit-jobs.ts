@@ -1,5 +1,5 @@
 import type { ServiceImpl } from "@connectrpc/connect";
-import { durationFromMs, durationMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { durationFromMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { type Job, JobStatus, type SchedulerService } from "@taskflow/proto";
 import { activeTraceParent, actorOf, identityOf } from "@taskflow/service-kit";
 import type { Deps } from "../deps.js";
@@ -8,6 +8,7 @@ import { crashAfterHistoryCommit } from "../faults.js";
 import type { EnqueueJob } from "../redis/queue-store.js";
 import { requestDigest } from "../request-digest.js";
 import { verdictOf } from "../settle-children.js";
+import { storedJobFields } from "../stored-job-fields.js";
 import { parseSubmitJobs, type NewJob } from "../validate.js";
 
 /**
@@ -134,15 +135,9 @@ function toEnqueueJob(job: NewJob, stored: Job): EnqueueJob {
 /** A job history already held (an idempotent retry), enqueued as history stored it. */
 function storedToEnqueueJob(s: Job, defaultTimeoutMs: number): EnqueueJob {
   return {
-    id: s.id,
-    type: s.type,
-    payloadJson: JSON.stringify(s.payload ?? {}),
-    priority: s.priority,
-    maxAttempts: s.maxAttempts,
-    timeoutMs: s.timeout === undefined ? defaultTimeoutMs : Math.round(durationMs(s.timeout)),
+    ...storedJobFields(s, defaultTimeoutMs),
     delayMs: 0,
     // 0 would mean "no run time": a due time in the past runs now.
     runAtMs: s.scheduledAt === undefined ? 1 : Math.max(1, timestampMs(s.scheduledAt)),
-    createdMs: s.createdAt === undefined ? 0 : timestampMs(s.createdAt),
   };
 }

@@ -1,8 +1,13 @@
 --[[
   Reconciliation: puts back jobs that history holds as unfinished but Redis
   lost (a flush, a restart without persistence, a submit that crashed between
-  history's commit and the enqueue). A job whose hash exists is left as it is,
-  so a restore racing a submit, or another replica's restore, changes nothing.
+  history's commit and the enqueue), and jobs an operator retried (RetryJob:
+  history reopened them, then the scheduler puts them back here). A job whose
+  hash exists is left as it is, so a restore racing a submit, or another
+  replica's restore, changes nothing; except a stale tombstone: a finished
+  job's hash whose seq is below history's newest event, which only a RETRIED
+  event past the end can make, is replaced whole (fields, expiry and all), so
+  neither the retry's enqueue nor the reconciler finds the old end in the way.
 
   A restored job continues its trail from history's newest event (`seq`) and
   keeps its attempts. A pending job becomes ready, or delayed while its run
@@ -62,6 +67,15 @@ local function recover_lease(key, id, attempts, max_attempts, worker)
   return 3
 end
 
+-- Whether Redis holds the job: a hash that is not a stale tombstone (see above).
+local function held(key, seq)
+  local f = redis.call('HMGET', key, 'state', 'seq')
+  if f[1] == 'done' and tonumber(f[2]) < seq then
+    return false
+  end
+  return redis.call('EXISTS', key) == 1
+end
+
 local refused = check_types(batch_types(first, 13))
 if refused then
   return refused
@@ -70,7 +84,7 @@ end
 for i = first, #ARGV, 13 do
   local id = ARGV[i]
   local key = KEYS[job_at + (i - first) / 13]
-  if redis.call('EXISTS', key) == 1 then
+  if held(key, tonumber(ARGV[i + 7])) then
     out[#out + 1] = 0
   else
     local priority, max_attempts, attempts = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])
@@ -79,6 +93,7 @@ for i = first, #ARGV, 13 do
     remove_ready(types, ARGV[i + 1], id)
     redis.call('ZREM', delayed, id)
     unlease(leased, running, id, ARGV[i + 1])
+    redis.call('DEL', key)
     redis.call('HSET', key,
       'id', id, 'type', ARGV[i + 1], 'queue', queue, 'payload', ARGV[i + 2],
       'priority', priority, 'max_attempts', max_attempts, 'attempts', attempts,

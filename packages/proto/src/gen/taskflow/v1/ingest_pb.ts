@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskflow/v1/ingest.proto.
  */
 export const file_taskflow_v1_ingest: GenFile = /*@__PURE__*/
-  fileDesc("Chh0YXNrZmxvdy92MS9pbmdlc3QucHJvdG8SC3Rhc2tmbG93LnYxIhoKGExpc3RRdWV1ZUNvbnRyb2xzUmVxdWVzdCJJChlMaXN0UXVldWVDb250cm9sc1Jlc3BvbnNlEiwKB2FjdGlvbnMYASADKAsyGy50YXNrZmxvdy52MS5PcGVyYXRvckFjdGlvbiJMChxSZWNvcmRPcGVyYXRvckFjdGlvbnNSZXF1ZXN0EiwKB2FjdGlvbnMYASADKAsyGy50YXNrZmxvdy52MS5PcGVyYXRvckFjdGlvbiJNCh1SZWNvcmRPcGVyYXRvckFjdGlvbnNSZXNwb25zZRIsCgdhY3Rpb25zGAEgAygLMhsudGFza2Zsb3cudjEuT3BlcmF0b3JBY3Rpb24iWwoRSW5zZXJ0Sm9ic1JlcXVlc3QSHgoEam9icxgBIAMoCzIQLnRhc2tmbG93LnYxLkpvYhINCgVhY3RvchgCIAEoCRIXCg9yZXF1ZXN0X2RpZ2VzdHMYAyADKAkiNAoSSW5zZXJ0Sm9ic1Jlc3BvbnNlEh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2IiPAoTQXBwZW5kRXZlbnRzUmVxdWVzdBIlCgZldmVudHMYASADKAsyFS50YXNrZmxvdy52MS5Kb2JFdmVudCKMAQoUQXBwZW5kRXZlbnRzUmVzcG9uc2USEAoIYXBwZW5kZWQYASABKAUSFwoPdW5rbm93bl9qb2JfaWRzGAIgAygJEi4KD2NsYXNoaW5nX2V2ZW50cxgDIAMoCzIVLnRhc2tmbG93LnYxLkV2ZW50UmVmEhkKEXNldHRsZWRfY2hpbGRfaWRzGAQgAygJIicKCEV2ZW50UmVmEg4KBmpvYl9pZBgBIAEoCRILCgNzZXEYAiABKAUiPAoUVXBzZXJ0V29ya2Vyc1JlcXVlc3QSJAoHd29ya2VycxgBIAMoCzITLnRhc2tmbG93LnYxLldvcmtlciIXChVVcHNlcnRXb3JrZXJzUmVzcG9uc2UiqQEKGUxpc3RVbmZpbmlzaGVkSm9ic1JlcXVlc3QSMgoOY3JlYXRlZF9iZWZvcmUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGFmdGVyX2lkGAUgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRILCgNpZHMYBiADKAlKBAgBEAJKBAgDEARSDnVwZGF0ZWRfYmVmb3JlUgpwYWdlX3Rva2VuIjwKGkxpc3RVbmZpbmlzaGVkSm9ic1Jlc3BvbnNlEh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2IiIgoTR2V0Sm9iU3RhdGVzUmVxdWVzdBILCgNpZHMYASADKAkiVgoISm9iU3RhdGUSCgoCaWQYASABKAkSJgoGc3RhdHVzGAIgASgOMhYudGFza2Zsb3cudjEuSm9iU3RhdHVzEhYKDmxhc3RfZXZlbnRfc2VxGAMgASgFIj0KFEdldEpvYlN0YXRlc1Jlc3BvbnNlEiUKBnN0YXRlcxgBIAMoCzIVLnRhc2tmbG93LnYxLkpvYlN0YXRlMqIFChRIaXN0b3J5SW5nZXN0U2VydmljZRJNCgpJbnNlcnRKb2JzEh4udGFza2Zsb3cudjEuSW5zZXJ0Sm9ic1JlcXVlc3QaHy50YXNrZmxvdy52MS5JbnNlcnRKb2JzUmVzcG9uc2USUwoMQXBwZW5kRXZlbnRzEiAudGFza2Zsb3cudjEuQXBwZW5kRXZlbnRzUmVxdWVzdBohLnRhc2tmbG93LnYxLkFwcGVuZEV2ZW50c1Jlc3BvbnNlElYKDVVwc2VydFdvcmtlcnMSIS50YXNrZmxvdy52MS5VcHNlcnRXb3JrZXJzUmVxdWVzdBoiLnRhc2tmbG93LnYxLlVwc2VydFdvcmtlcnNSZXNwb25zZRJlChJMaXN0VW5maW5pc2hlZEpvYnMSJi50YXNrZmxvdy52MS5MaXN0VW5maW5pc2hlZEpvYnNSZXF1ZXN0GicudGFza2Zsb3cudjEuTGlzdFVuZmluaXNoZWRKb2JzUmVzcG9uc2USUwoMR2V0Sm9iU3RhdGVzEiAudGFza2Zsb3cudjEuR2V0Sm9iU3RhdGVzUmVxdWVzdBohLnRhc2tmbG93LnYxLkdldEpvYlN0YXRlc1Jlc3BvbnNlEm4KFVJlY29yZE9wZXJhdG9yQWN0aW9ucxIpLnRhc2tmbG93LnYxLlJlY29yZE9wZXJhdG9yQWN0aW9uc1JlcXVlc3QaKi50YXNrZmxvdy52MS5SZWNvcmRPcGVyYXRvckFjdGlvbnNSZXNwb25zZRJiChFMaXN0UXVldWVDb250cm9scxIlLnRhc2tmbG93LnYxLkxpc3RRdWV1ZUNvbnRyb2xzUmVxdWVzdBomLnRhc2tmbG93LnYxLkxpc3RRdWV1ZUNvbnRyb2xzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_taskflow_v1_history, file_taskflow_v1_job]);
+  fileDesc("Chh0YXNrZmxvdy92MS9pbmdlc3QucHJvdG8SC3Rhc2tmbG93LnYxIhoKGExpc3RRdWV1ZUNvbnRyb2xzUmVxdWVzdCJJChlMaXN0UXVldWVDb250cm9sc1Jlc3BvbnNlEiwKB2FjdGlvbnMYASADKAsyGy50YXNrZmxvdy52MS5PcGVyYXRvckFjdGlvbiJMChxSZWNvcmRPcGVyYXRvckFjdGlvbnNSZXF1ZXN0EiwKB2FjdGlvbnMYASADKAsyGy50YXNrZmxvdy52MS5PcGVyYXRvckFjdGlvbiJNCh1SZWNvcmRPcGVyYXRvckFjdGlvbnNSZXNwb25zZRIsCgdhY3Rpb25zGAEgAygLMhsudGFza2Zsb3cudjEuT3BlcmF0b3JBY3Rpb24iWwoRSW5zZXJ0Sm9ic1JlcXVlc3QSHgoEam9icxgBIAMoCzIQLnRhc2tmbG93LnYxLkpvYhINCgVhY3RvchgCIAEoCRIXCg9yZXF1ZXN0X2RpZ2VzdHMYAyADKAkiNAoSSW5zZXJ0Sm9ic1Jlc3BvbnNlEh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2IiPAoTQXBwZW5kRXZlbnRzUmVxdWVzdBIlCgZldmVudHMYASADKAsyFS50YXNrZmxvdy52MS5Kb2JFdmVudCKMAQoUQXBwZW5kRXZlbnRzUmVzcG9uc2USEAoIYXBwZW5kZWQYASABKAUSFwoPdW5rbm93bl9qb2JfaWRzGAIgAygJEi4KD2NsYXNoaW5nX2V2ZW50cxgDIAMoCzIVLnRhc2tmbG93LnYxLkV2ZW50UmVmEhkKEXNldHRsZWRfY2hpbGRfaWRzGAQgAygJIicKCEV2ZW50UmVmEg4KBmpvYl9pZBgBIAEoCRILCgNzZXEYAiABKAUiPAoUVXBzZXJ0V29ya2Vyc1JlcXVlc3QSJAoHd29ya2VycxgBIAMoCzITLnRhc2tmbG93LnYxLldvcmtlciIXChVVcHNlcnRXb3JrZXJzUmVzcG9uc2UiqQEKGUxpc3RVbmZpbmlzaGVkSm9ic1JlcXVlc3QSMgoOY3JlYXRlZF9iZWZvcmUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGFmdGVyX2lkGAUgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRILCgNpZHMYBiADKAlKBAgBEAJKBAgDEARSDnVwZGF0ZWRfYmVmb3JlUgpwYWdlX3Rva2VuIjwKGkxpc3RVbmZpbmlzaGVkSm9ic1Jlc3BvbnNlEh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2IiIgoTR2V0Sm9iU3RhdGVzUmVxdWVzdBILCgNpZHMYASADKAkiVgoISm9iU3RhdGUSCgoCaWQYASABKAkSJgoGc3RhdHVzGAIgASgOMhYudGFza2Zsb3cudjEuSm9iU3RhdHVzEhYKDmxhc3RfZXZlbnRfc2VxGAMgASgFIj0KFEdldEpvYlN0YXRlc1Jlc3BvbnNlEiUKBnN0YXRlcxgBIAMoCzIVLnRhc2tmbG93LnYxLkpvYlN0YXRlIlwKEVJlb3BlbkpvYnNSZXF1ZXN0EgsKA2lkcxgBIAMoCRINCgVhY3RvchgCIAEoCRIrCgZhY3Rpb24YAyABKAsyGy50YXNrZmxvdy52MS5PcGVyYXRvckFjdGlvbiJcChJSZW9wZW5Kb2JzUmVzcG9uc2USHgoEam9icxgBIAMoCzIQLnRhc2tmbG93LnYxLkpvYhImCgdyZWZ1c2VkGAIgAygLMhUudGFza2Zsb3cudjEuSm9iU3RhdGUy8QUKFEhpc3RvcnlJbmdlc3RTZXJ2aWNlEk0KCkluc2VydEpvYnMSHi50YXNrZmxvdy52MS5JbnNlcnRKb2JzUmVxdWVzdBofLnRhc2tmbG93LnYxLkluc2VydEpvYnNSZXNwb25zZRJTCgxBcHBlbmRFdmVudHMSIC50YXNrZmxvdy52MS5BcHBlbmRFdmVudHNSZXF1ZXN0GiEudGFza2Zsb3cudjEuQXBwZW5kRXZlbnRzUmVzcG9uc2USVgoNVXBzZXJ0V29ya2VycxIhLnRhc2tmbG93LnYxLlVwc2VydFdvcmtlcnNSZXF1ZXN0GiIudGFza2Zsb3cudjEuVXBzZXJ0V29ya2Vyc1Jlc3BvbnNlEmUKEkxpc3RVbmZpbmlzaGVkSm9icxImLnRhc2tmbG93LnYxLkxpc3RVbmZpbmlzaGVkSm9ic1JlcXVlc3QaJy50YXNrZmxvdy52MS5MaXN0VW5maW5pc2hlZEpvYnNSZXNwb25zZRJTCgxHZXRKb2JTdGF0ZXMSIC50YXNrZmxvdy52MS5HZXRKb2JTdGF0ZXNSZXF1ZXN0GiEudGFza2Zsb3cudjEuR2V0Sm9iU3RhdGVzUmVzcG9uc2USbgoVUmVjb3JkT3BlcmF0b3JBY3Rpb25zEikudGFza2Zsb3cudjEuUmVjb3JkT3BlcmF0b3JBY3Rpb25zUmVxdWVzdBoqLnRhc2tmbG93LnYxLlJlY29yZE9wZXJhdG9yQWN0aW9uc1Jlc3BvbnNlEmIKEUxpc3RRdWV1ZUNvbnRyb2xzEiUudGFza2Zsb3cudjEuTGlzdFF1ZXVlQ29udHJvbHNSZXF1ZXN0GiYudGFza2Zsb3cudjEuTGlzdFF1ZXVlQ29udHJvbHNSZXNwb25zZRJNCgpSZW9wZW5Kb2JzEh4udGFza2Zsb3cudjEuUmVvcGVuSm9ic1JlcXVlc3QaHy50YXNrZmxvdy52MS5SZW9wZW5Kb2JzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_taskflow_v1_history, file_taskflow_v1_job]);
 
 /**
  * @generated from message taskflow.v1.ListQueueControlsRequest
@@ -401,9 +401,74 @@ export const GetJobStatesResponseSchema: GenMessage<GetJobStatesResponse> = /*@_
   messageDesc(file_taskflow_v1_ingest, 15);
 
 /**
+ * @generated from message taskflow.v1.ReopenJobsRequest
+ */
+export type ReopenJobsRequest = Message<"taskflow.v1.ReopenJobsRequest"> & {
+  /**
+   * 1 to 1000 job ids.
+   *
+   * @generated from field: repeated string ids = 1;
+   */
+  ids: string[];
+
+  /**
+   * Who asked ("api:<name>" of the verified caller): the actor of the
+   * RETRIED events and of the operator action.
+   *
+   * @generated from field: string actor = 2;
+   */
+  actor: string;
+
+  /**
+   * The operator action to record with the retries: action ("job.retry" or
+   * "jobs.retry"), target and details (the filter); history adds the
+   * reopened count and ids to the details and sets id and at.
+   *
+   * @generated from field: taskflow.v1.OperatorAction action = 3;
+   */
+  action?: OperatorAction | undefined;
+};
+
+/**
+ * Describes the message taskflow.v1.ReopenJobsRequest.
+ * Use `create(ReopenJobsRequestSchema)` to create a new message.
+ */
+export const ReopenJobsRequestSchema: GenMessage<ReopenJobsRequest> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 16);
+
+/**
+ * @generated from message taskflow.v1.ReopenJobsResponse
+ */
+export type ReopenJobsResponse = Message<"taskflow.v1.ReopenJobsResponse"> & {
+  /**
+   * The jobs put back to PENDING, in request order, whole (payload
+   * included) with last_event_seq the seq of their RETRIED event.
+   *
+   * @generated from field: repeated taskflow.v1.Job jobs = 1;
+   */
+  jobs: Job[];
+
+  /**
+   * Known jobs among the ids that were not FAILED or CANCELLED, with their
+   * status; unknown ids are in neither list.
+   *
+   * @generated from field: repeated taskflow.v1.JobState refused = 2;
+   */
+  refused: JobState[];
+};
+
+/**
+ * Describes the message taskflow.v1.ReopenJobsResponse.
+ * Use `create(ReopenJobsResponseSchema)` to create a new message.
+ */
+export const ReopenJobsResponseSchema: GenMessage<ReopenJobsResponse> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 17);
+
+/**
  * HistoryIngestService is how the scheduler writes to history. It is
- * internal: callers use SchedulerService. Every write is idempotent, so the
- * scheduler may retry any call.
+ * internal: callers use SchedulerService. Every write but ReopenJobs is
+ * idempotent, so the scheduler may retry any other call; a ReopenJobs made
+ * twice refuses the jobs the first reopened.
  *
  * @generated from service taskflow.v1.HistoryIngestService
  */
@@ -483,6 +548,21 @@ export const HistoryIngestService: GenService<{
     methodKind: "unary";
     input: typeof ListQueueControlsRequestSchema;
     output: typeof ListQueueControlsResponseSchema;
+  },
+  /**
+   * Puts FAILED or CANCELLED jobs back to PENDING for a retry, in one
+   * transaction: per job still terminal, a RETRIED event at the next seq and
+   * the row reset (status, error, result, completed_at, attempts), plus one
+   * operator action naming the actor, the request and the count. The only way
+   * a job leaves a terminal status. Jobs no longer FAILED or CANCELLED are
+   * left as they are and answered in `refused`.
+   *
+   * @generated from rpc taskflow.v1.HistoryIngestService.ReopenJobs
+   */
+  reopenJobs: {
+    methodKind: "unary";
+    input: typeof ReopenJobsRequestSchema;
+    output: typeof ReopenJobsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_taskflow_v1_ingest, 0);

@@ -6,6 +6,8 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { TimeRange } from "./history_pb.js";
+import { file_taskflow_v1_history } from "./history_pb.js";
 import type { Job, JobStatus, ParentFailurePolicy } from "./job_pb.js";
 import { file_taskflow_v1_job } from "./job_pb.js";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
@@ -14,7 +16,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file taskflow/v1/scheduler.proto.
  */
 export const file_taskflow_v1_scheduler: GenFile = /*@__PURE__*/
-  fileDesc("Cht0YXNrZmxvdy92MS9zY2hlZHVsZXIucHJvdG8SC3Rhc2tmbG93LnYxIqADChBTdWJtaXRKb2JSZXF1ZXN0EgwKBHR5cGUYASABKAkSKAoHcGF5bG9hZBgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDQoFcXVldWUYAyABKAkSEAoIcHJpb3JpdHkYBCABKAUSLAoGcnVuX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEgAEioKBWRlbGF5GAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uSAASGQoMbWF4X2F0dGVtcHRzGAcgASgFSAGIAQESKgoHdGltZW91dBgIIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIXCg9pZGVtcG90ZW5jeV9rZXkYCSABKAkSEgoKZGVwZW5kc19vbhgKIAMoCRI7ChFvbl9wYXJlbnRfZmFpbHVyZRgLIAEoDjIgLnRhc2tmbG93LnYxLlBhcmVudEZhaWx1cmVQb2xpY3kSCwoDcmVmGAwgASgJQgoKCHNjaGVkdWxlQg8KDV9tYXhfYXR0ZW1wdHMiMgoRU3VibWl0Sm9iUmVzcG9uc2USHQoDam9iGAEgASgLMhAudGFza2Zsb3cudjEuSm9iIkAKEVN1Ym1pdEpvYnNSZXF1ZXN0EisKBGpvYnMYASADKAsyHS50YXNrZmxvdy52MS5TdWJtaXRKb2JSZXF1ZXN0IjQKElN1Ym1pdEpvYnNSZXNwb25zZRIeCgRqb2JzGAEgAygLMhAudGFza2Zsb3cudjEuSm9iIi4KEENhbmNlbEpvYlJlcXVlc3QSCgoCaWQYASABKAkSDgoGcmVhc29uGAIgASgJIkcKEUNhbmNlbEpvYlJlc3BvbnNlEgoKAmlkGAEgASgJEiYKBnN0YXR1cxgCIAEoDjIWLnRhc2tmbG93LnYxLkpvYlN0YXR1czL5AQoQU2NoZWR1bGVyU2VydmljZRJKCglTdWJtaXRKb2ISHS50YXNrZmxvdy52MS5TdWJtaXRKb2JSZXF1ZXN0Gh4udGFza2Zsb3cudjEuU3VibWl0Sm9iUmVzcG9uc2USTQoKU3VibWl0Sm9icxIeLnRhc2tmbG93LnYxLlN1Ym1pdEpvYnNSZXF1ZXN0Gh8udGFza2Zsb3cudjEuU3VibWl0Sm9ic1Jlc3BvbnNlEkoKCUNhbmNlbEpvYhIdLnRhc2tmbG93LnYxLkNhbmNlbEpvYlJlcXVlc3QaHi50YXNrZmxvdy52MS5DYW5jZWxKb2JSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_taskflow_v1_job]);
+  fileDesc("Cht0YXNrZmxvdy92MS9zY2hlZHVsZXIucHJvdG8SC3Rhc2tmbG93LnYxIqADChBTdWJtaXRKb2JSZXF1ZXN0EgwKBHR5cGUYASABKAkSKAoHcGF5bG9hZBgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDQoFcXVldWUYAyABKAkSEAoIcHJpb3JpdHkYBCABKAUSLAoGcnVuX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEgAEioKBWRlbGF5GAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uSAASGQoMbWF4X2F0dGVtcHRzGAcgASgFSAGIAQESKgoHdGltZW91dBgIIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIXCg9pZGVtcG90ZW5jeV9rZXkYCSABKAkSEgoKZGVwZW5kc19vbhgKIAMoCRI7ChFvbl9wYXJlbnRfZmFpbHVyZRgLIAEoDjIgLnRhc2tmbG93LnYxLlBhcmVudEZhaWx1cmVQb2xpY3kSCwoDcmVmGAwgASgJQgoKCHNjaGVkdWxlQg8KDV9tYXhfYXR0ZW1wdHMiMgoRU3VibWl0Sm9iUmVzcG9uc2USHQoDam9iGAEgASgLMhAudGFza2Zsb3cudjEuSm9iIkAKEVN1Ym1pdEpvYnNSZXF1ZXN0EisKBGpvYnMYASADKAsyHS50YXNrZmxvdy52MS5TdWJtaXRKb2JSZXF1ZXN0IjQKElN1Ym1pdEpvYnNSZXNwb25zZRIeCgRqb2JzGAEgAygLMhAudGFza2Zsb3cudjEuSm9iIi4KEENhbmNlbEpvYlJlcXVlc3QSCgoCaWQYASABKAkSDgoGcmVhc29uGAIgASgJIkcKEUNhbmNlbEpvYlJlc3BvbnNlEgoKAmlkGAEgASgJEiYKBnN0YXR1cxgCIAEoDjIWLnRhc2tmbG93LnYxLkpvYlN0YXR1cyIdCg9SZXRyeUpvYlJlcXVlc3QSCgoCaWQYASABKAkiMQoQUmV0cnlKb2JSZXNwb25zZRIdCgNqb2IYASABKAsyEC50YXNrZmxvdy52MS5Kb2IiuQEKEFJldHJ5Sm9ic1JlcXVlc3QSKAoIc3RhdHVzZXMYASADKA4yFi50YXNrZmxvdy52MS5Kb2JTdGF0dXMSDgoGcXVldWVzGAIgAygJEg0KBXR5cGVzGAMgAygJEigKCGZpbmlzaGVkGAQgASgLMhYudGFza2Zsb3cudjEuVGltZVJhbmdlEhIKCnRleHRfcXVlcnkYBSABKAkSDQoFbGltaXQYBiABKAUSDwoHZHJ5X3J1bhgHIAEoCCJBChFSZXRyeUpvYnNSZXNwb25zZRIeCgRqb2JzGAEgAygLMhAudGFza2Zsb3cudjEuSm9iEgwKBG1vcmUYAiABKAgyjgMKEFNjaGVkdWxlclNlcnZpY2USSgoJU3VibWl0Sm9iEh0udGFza2Zsb3cudjEuU3VibWl0Sm9iUmVxdWVzdBoeLnRhc2tmbG93LnYxLlN1Ym1pdEpvYlJlc3BvbnNlEk0KClN1Ym1pdEpvYnMSHi50YXNrZmxvdy52MS5TdWJtaXRKb2JzUmVxdWVzdBofLnRhc2tmbG93LnYxLlN1Ym1pdEpvYnNSZXNwb25zZRJKCglDYW5jZWxKb2ISHS50YXNrZmxvdy52MS5DYW5jZWxKb2JSZXF1ZXN0Gh4udGFza2Zsb3cudjEuQ2FuY2VsSm9iUmVzcG9uc2USRwoIUmV0cnlKb2ISHC50YXNrZmxvdy52MS5SZXRyeUpvYlJlcXVlc3QaHS50YXNrZmxvdy52MS5SZXRyeUpvYlJlc3BvbnNlEkoKCVJldHJ5Sm9icxIdLnRhc2tmbG93LnYxLlJldHJ5Sm9ic1JlcXVlc3QaHi50YXNrZmxvdy52MS5SZXRyeUpvYnNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_taskflow_v1_history, file_taskflow_v1_job]);
 
 /**
  * @generated from message taskflow.v1.SubmitJobRequest
@@ -227,6 +229,139 @@ export const CancelJobResponseSchema: GenMessage<CancelJobResponse> = /*@__PURE_
   messageDesc(file_taskflow_v1_scheduler, 5);
 
 /**
+ * @generated from message taskflow.v1.RetryJobRequest
+ */
+export type RetryJobRequest = Message<"taskflow.v1.RetryJobRequest"> & {
+  /**
+   * Id of a FAILED or CANCELLED job.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message taskflow.v1.RetryJobRequest.
+ * Use `create(RetryJobRequestSchema)` to create a new message.
+ */
+export const RetryJobRequestSchema: GenMessage<RetryJobRequest> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_scheduler, 6);
+
+/**
+ * @generated from message taskflow.v1.RetryJobResponse
+ */
+export type RetryJobResponse = Message<"taskflow.v1.RetryJobResponse"> & {
+  /**
+   * The job as history holds it after the retry: PENDING, attempts 0, no
+   * error, result or completed_at.
+   *
+   * @generated from field: taskflow.v1.Job job = 1;
+   */
+  job?: Job | undefined;
+};
+
+/**
+ * Describes the message taskflow.v1.RetryJobResponse.
+ * Use `create(RetryJobResponseSchema)` to create a new message.
+ */
+export const RetryJobResponseSchema: GenMessage<RetryJobResponse> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_scheduler, 7);
+
+/**
+ * RetryJobsRequest filters combine with AND; values inside one repeated
+ * filter combine with OR.
+ *
+ * @generated from message taskflow.v1.RetryJobsRequest
+ */
+export type RetryJobsRequest = Message<"taskflow.v1.RetryJobsRequest"> & {
+  /**
+   * FAILED and/or CANCELLED (empty: both). Any other status is refused.
+   *
+   * @generated from field: repeated taskflow.v1.JobStatus statuses = 1;
+   */
+  statuses: JobStatus[];
+
+  /**
+   * Any of these queues (empty: all).
+   *
+   * @generated from field: repeated string queues = 2;
+   */
+  queues: string[];
+
+  /**
+   * Any of these types (empty: all).
+   *
+   * @generated from field: repeated string types = 3;
+   */
+  types: string[];
+
+  /**
+   * Jobs that reached their terminal status in this range.
+   *
+   * @generated from field: taskflow.v1.TimeRange finished = 4;
+   */
+  finished?: TimeRange | undefined;
+
+  /**
+   * Full-text search over the error message and payload values, in web
+   * search syntax, as ListJobsRequest.text_query.
+   *
+   * @generated from field: string text_query = 5;
+   */
+  textQuery: string;
+
+  /**
+   * Most jobs to retry in this call: 1 to 1000 (default 100). Call again
+   * while `more` is set to retry the rest.
+   *
+   * @generated from field: int32 limit = 6;
+   */
+  limit: number;
+
+  /**
+   * Answer which jobs would be retried without changing anything.
+   *
+   * @generated from field: bool dry_run = 7;
+   */
+  dryRun: boolean;
+};
+
+/**
+ * Describes the message taskflow.v1.RetryJobsRequest.
+ * Use `create(RetryJobsRequestSchema)` to create a new message.
+ */
+export const RetryJobsRequestSchema: GenMessage<RetryJobsRequest> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_scheduler, 8);
+
+/**
+ * @generated from message taskflow.v1.RetryJobsResponse
+ */
+export type RetryJobsResponse = Message<"taskflow.v1.RetryJobsResponse"> & {
+  /**
+   * The jobs retried (PENDING again), or on a dry run the jobs that would
+   * be, oldest first. A job that moved on meanwhile (another retry won) is
+   * left out.
+   *
+   * @generated from field: repeated taskflow.v1.Job jobs = 1;
+   */
+  jobs: Job[];
+
+  /**
+   * More jobs matched the filter than `limit`.
+   *
+   * @generated from field: bool more = 2;
+   */
+  more: boolean;
+};
+
+/**
+ * Describes the message taskflow.v1.RetryJobsResponse.
+ * Use `create(RetryJobsResponseSchema)` to create a new message.
+ */
+export const RetryJobsResponseSchema: GenMessage<RetryJobsResponse> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_scheduler, 9);
+
+/**
  * SchedulerService accepts jobs from callers. A job it acknowledges is
  * already committed to PostgreSQL.
  *
@@ -263,6 +398,31 @@ export const SchedulerService: GenService<{
     methodKind: "unary";
     input: typeof CancelJobRequestSchema;
     output: typeof CancelJobResponseSchema;
+  },
+  /**
+   * Puts a FAILED or CANCELLED job back to PENDING with fresh attempts (a
+   * RETRIED event, then the job runs again from attempt 1). Refuses any other
+   * status with failed_precondition and changes nothing; of two concurrent
+   * retries of one job, one succeeds and the other is refused.
+   *
+   * @generated from rpc taskflow.v1.SchedulerService.RetryJob
+   */
+  retryJob: {
+    methodKind: "unary";
+    input: typeof RetryJobRequestSchema;
+    output: typeof RetryJobResponseSchema;
+  },
+  /**
+   * Retries the FAILED or CANCELLED jobs a filter selects, at most `limit`
+   * (up to 1000) per call, oldest first; or, on a dry run, answers which
+   * jobs it would retry and changes nothing.
+   *
+   * @generated from rpc taskflow.v1.SchedulerService.RetryJobs
+   */
+  retryJobs: {
+    methodKind: "unary";
+    input: typeof RetryJobsRequestSchema;
+    output: typeof RetryJobsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_taskflow_v1_scheduler, 0);
