@@ -17,6 +17,7 @@ import { listJobs } from "./rpc/list-jobs.js";
 import { listUnfinishedJobs } from "./rpc/list-unfinished-jobs.js";
 import { listWorkers } from "./rpc/list-workers.js";
 import { listOperatorActions, recordOperatorActions } from "./rpc/operator-actions.js";
+import { scheduleIngest } from "./rpc/schedules.js";
 import { createTextGuard } from "./rpc/text-guard.js";
 import { upsertWorkers } from "./rpc/upsert-workers.js";
 import { watchJob } from "./rpc/watch-job.js";
@@ -92,6 +93,7 @@ export async function createServers(d: HistoryDeps, authenticator: Authenticator
             listUnfinishedJobs: listUnfinishedJobs(d),
             getJobStates: getJobStates(d),
             recordOperatorActions: recordOperatorActions(d),
+            ...scheduleIngest(d),
           },
         },
       ],

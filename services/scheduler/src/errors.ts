@@ -95,6 +95,8 @@ const CALLER_CODES = new Set([
   Code.AlreadyExists,
   Code.FailedPrecondition,
   Code.ResourceExhausted,
+  // A schedule changed between its read and its write (StoreSchedule): read it again.
+  Code.Aborted,
 ]);
 
 /**

@@ -42,6 +42,8 @@ export interface NewJob {
   runAtMs: number;
   /** When the job is due by this process's clock; Redis decides the real due time. */
   scheduledAtMs: number;
+  /** The schedule whose run this job is; unset for a submitted job. */
+  scheduleId?: string;
 }
 
 /**

@@ -16,6 +16,7 @@ const ALL = [
   "0010_search_without_secrets",
   "0011_partition_functions_as_owner",
   "0012_operator_actions",
+  "0013_schedules",
 ];
 const TABLES = [
   "idempotency_keys",
@@ -23,6 +24,7 @@ const TABLES = [
   "jobs",
   "operator_actions",
   "pgmigrations",
+  "schedules",
   "table_size_samples",
   "worker_outcome_counts",
   "workers",

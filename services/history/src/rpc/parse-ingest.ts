@@ -69,6 +69,7 @@ export function parseNewJob(job: Job, i: number, digest: string): NewJob {
     idempotencyKey: orNull(job.idempotencyKey),
     scheduledAt: job.scheduledAt === undefined ? null : toDate(job.scheduledAt, `${at}.scheduled_at`),
     requestDigest: orNull(digest),
+    scheduleId: orNull(job.scheduleId),
   };
 }
 

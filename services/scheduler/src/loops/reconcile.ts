@@ -12,6 +12,7 @@ import {
   type ReconcileReport,
   type ReconcileRun,
 } from "./reconcile-run.js";
+import { syncSchedules } from "./reconcile-schedules.js";
 import { requeueLostJobs } from "./reconcile-unfinished.js";
 
 export type { ReconcileReport } from "./reconcile-run.js";
@@ -159,6 +160,7 @@ export class Reconciler {
     const incremental = run.mode === "incremental" && state !== undefined;
     const budget = incremental ? this.d.maxJobsPerRun : Number.POSITIVE_INFINITY;
     const unfinished = await requeueLostJobs(run, incremental ? state.cursor : "", budget);
+    await syncSchedules(run);
     // The next run checks again from the start of the grace period: a job created within it
     // may still have its submit in flight, and one that crashed before the enqueue is caught then.
     const graceFloor = idFloor(run.cutoffMs - (run.mode === "restore" ? this.d.graceMs : 0));

@@ -103,6 +103,7 @@ function toInsertJob(job: NewJob): JobInit {
     timeout: durationFromMs(job.timeoutMs),
     idempotencyKey: job.idempotencyKey,
     scheduledAt: timestampFromMs(job.scheduledAtMs),
+    scheduleId: job.scheduleId ?? "",
   };
 }
 

@@ -10,13 +10,226 @@ import type { OperatorAction, Worker } from "./history_pb.js";
 import { file_taskflow_v1_history } from "./history_pb.js";
 import type { Job, JobEvent, JobStatus } from "./job_pb.js";
 import { file_taskflow_v1_job } from "./job_pb.js";
+import type { Schedule } from "./schedule_pb.js";
+import { file_taskflow_v1_schedule } from "./schedule_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file taskflow/v1/ingest.proto.
  */
 export const file_taskflow_v1_ingest: GenFile = /*@__PURE__*/
-  fileDesc("Chh0YXNrZmxvdy92MS9pbmdlc3QucHJvdG8SC3Rhc2tmbG93LnYxIkwKHFJlY29yZE9wZXJhdG9yQWN0aW9uc1JlcXVlc3QSLAoHYWN0aW9ucxgBIAMoCzIbLnRhc2tmbG93LnYxLk9wZXJhdG9yQWN0aW9uIk0KHVJlY29yZE9wZXJhdG9yQWN0aW9uc1Jlc3BvbnNlEiwKB2FjdGlvbnMYASADKAsyGy50YXNrZmxvdy52MS5PcGVyYXRvckFjdGlvbiJbChFJbnNlcnRKb2JzUmVxdWVzdBIeCgRqb2JzGAEgAygLMhAudGFza2Zsb3cudjEuSm9iEg0KBWFjdG9yGAIgASgJEhcKD3JlcXVlc3RfZGlnZXN0cxgDIAMoCSI0ChJJbnNlcnRKb2JzUmVzcG9uc2USHgoEam9icxgBIAMoCzIQLnRhc2tmbG93LnYxLkpvYiI8ChNBcHBlbmRFdmVudHNSZXF1ZXN0EiUKBmV2ZW50cxgBIAMoCzIVLnRhc2tmbG93LnYxLkpvYkV2ZW50InEKFEFwcGVuZEV2ZW50c1Jlc3BvbnNlEhAKCGFwcGVuZGVkGAEgASgFEhcKD3Vua25vd25fam9iX2lkcxgCIAMoCRIuCg9jbGFzaGluZ19ldmVudHMYAyADKAsyFS50YXNrZmxvdy52MS5FdmVudFJlZiInCghFdmVudFJlZhIOCgZqb2JfaWQYASABKAkSCwoDc2VxGAIgASgFIjwKFFVwc2VydFdvcmtlcnNSZXF1ZXN0EiQKB3dvcmtlcnMYASADKAsyEy50YXNrZmxvdy52MS5Xb3JrZXIiFwoVVXBzZXJ0V29ya2Vyc1Jlc3BvbnNlIpwBChlMaXN0VW5maW5pc2hlZEpvYnNSZXF1ZXN0EjIKDmNyZWF0ZWRfYmVmb3JlGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghhZnRlcl9pZBgFIAEoCRIRCglwYWdlX3NpemUYAiABKAVKBAgBEAJKBAgDEARSDnVwZGF0ZWRfYmVmb3JlUgpwYWdlX3Rva2VuIjwKGkxpc3RVbmZpbmlzaGVkSm9ic1Jlc3BvbnNlEh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2IiIgoTR2V0Sm9iU3RhdGVzUmVxdWVzdBILCgNpZHMYASADKAkiVgoISm9iU3RhdGUSCgoCaWQYASABKAkSJgoGc3RhdHVzGAIgASgOMhYudGFza2Zsb3cudjEuSm9iU3RhdHVzEhYKDmxhc3RfZXZlbnRfc2VxGAMgASgFIj0KFEdldEpvYlN0YXRlc1Jlc3BvbnNlEiUKBnN0YXRlcxgBIAMoCzIVLnRhc2tmbG93LnYxLkpvYlN0YXRlMr4EChRIaXN0b3J5SW5nZXN0U2VydmljZRJNCgpJbnNlcnRKb2JzEh4udGFza2Zsb3cudjEuSW5zZXJ0Sm9ic1JlcXVlc3QaHy50YXNrZmxvdy52MS5JbnNlcnRKb2JzUmVzcG9uc2USUwoMQXBwZW5kRXZlbnRzEiAudGFza2Zsb3cudjEuQXBwZW5kRXZlbnRzUmVxdWVzdBohLnRhc2tmbG93LnYxLkFwcGVuZEV2ZW50c1Jlc3BvbnNlElYKDVVwc2VydFdvcmtlcnMSIS50YXNrZmxvdy52MS5VcHNlcnRXb3JrZXJzUmVxdWVzdBoiLnRhc2tmbG93LnYxLlVwc2VydFdvcmtlcnNSZXNwb25zZRJlChJMaXN0VW5maW5pc2hlZEpvYnMSJi50YXNrZmxvdy52MS5MaXN0VW5maW5pc2hlZEpvYnNSZXF1ZXN0GicudGFza2Zsb3cudjEuTGlzdFVuZmluaXNoZWRKb2JzUmVzcG9uc2USUwoMR2V0Sm9iU3RhdGVzEiAudGFza2Zsb3cudjEuR2V0Sm9iU3RhdGVzUmVxdWVzdBohLnRhc2tmbG93LnYxLkdldEpvYlN0YXRlc1Jlc3BvbnNlEm4KFVJlY29yZE9wZXJhdG9yQWN0aW9ucxIpLnRhc2tmbG93LnYxLlJlY29yZE9wZXJhdG9yQWN0aW9uc1JlcXVlc3QaKi50YXNrZmxvdy52MS5SZWNvcmRPcGVyYXRvckFjdGlvbnNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_taskflow_v1_history, file_taskflow_v1_job]);
+  fileDesc("Chh0YXNrZmxvdy92MS9pbmdlc3QucHJvdG8SC3Rhc2tmbG93LnYxImkKFFN0b3JlU2NoZWR1bGVSZXF1ZXN0EicKCHNjaGVkdWxlGAEgASgLMhUudGFza2Zsb3cudjEuU2NoZWR1bGUSDgoGY3JlYXRlGAIgASgIEhgKEGV4cGVjdGVkX3ZlcnNpb24YAyABKAMiQAoVU3RvcmVTY2hlZHVsZVJlc3BvbnNlEicKCHNjaGVkdWxlGAEgASgLMhUudGFza2Zsb3cudjEuU2NoZWR1bGUiIwoVUmVtb3ZlU2NoZWR1bGVSZXF1ZXN0EgoKAmlkGAEgASgJIikKFlJlbW92ZVNjaGVkdWxlUmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoAyJIChRSZWFkU2NoZWR1bGVzUmVxdWVzdBILCgNpZHMYASADKAkSEAoIYWZ0ZXJfaWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFIkEKFVJlYWRTY2hlZHVsZXNSZXNwb25zZRIoCglzY2hlZHVsZXMYASADKAsyFS50YXNrZmxvdy52MS5TY2hlZHVsZSKPAQoLU2NoZWR1bGVSdW4SEwoLc2NoZWR1bGVfaWQYASABKAkSKgoGcnVuX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZqb2JfaWQYAyABKAkSLwoLbmV4dF9ydW5fYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkMKGVJlY29yZFNjaGVkdWxlUnVuc1JlcXVlc3QSJgoEcnVucxgBIAMoCzIYLnRhc2tmbG93LnYxLlNjaGVkdWxlUnVuIhwKGlJlY29yZFNjaGVkdWxlUnVuc1Jlc3BvbnNlIkwKHFJlY29yZE9wZXJhdG9yQWN0aW9uc1JlcXVlc3QSLAoHYWN0aW9ucxgBIAMoCzIbLnRhc2tmbG93LnYxLk9wZXJhdG9yQWN0aW9uIk0KHVJlY29yZE9wZXJhdG9yQWN0aW9uc1Jlc3BvbnNlEiwKB2FjdGlvbnMYASADKAsyGy50YXNrZmxvdy52MS5PcGVyYXRvckFjdGlvbiJbChFJbnNlcnRKb2JzUmVxdWVzdBIeCgRqb2JzGAEgAygLMhAudGFza2Zsb3cudjEuSm9iEg0KBWFjdG9yGAIgASgJEhcKD3JlcXVlc3RfZGlnZXN0cxgDIAMoCSI0ChJJbnNlcnRKb2JzUmVzcG9uc2USHgoEam9icxgBIAMoCzIQLnRhc2tmbG93LnYxLkpvYiI8ChNBcHBlbmRFdmVudHNSZXF1ZXN0EiUKBmV2ZW50cxgBIAMoCzIVLnRhc2tmbG93LnYxLkpvYkV2ZW50InEKFEFwcGVuZEV2ZW50c1Jlc3BvbnNlEhAKCGFwcGVuZGVkGAEgASgFEhcKD3Vua25vd25fam9iX2lkcxgCIAMoCRIuCg9jbGFzaGluZ19ldmVudHMYAyADKAsyFS50YXNrZmxvdy52MS5FdmVudFJlZiInCghFdmVudFJlZhIOCgZqb2JfaWQYASABKAkSCwoDc2VxGAIgASgFIjwKFFVwc2VydFdvcmtlcnNSZXF1ZXN0EiQKB3dvcmtlcnMYASADKAsyEy50YXNrZmxvdy52MS5Xb3JrZXIiFwoVVXBzZXJ0V29ya2Vyc1Jlc3BvbnNlIpwBChlMaXN0VW5maW5pc2hlZEpvYnNSZXF1ZXN0EjIKDmNyZWF0ZWRfYmVmb3JlGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghhZnRlcl9pZBgFIAEoCRIRCglwYWdlX3NpemUYAiABKAVKBAgBEAJKBAgDEARSDnVwZGF0ZWRfYmVmb3JlUgpwYWdlX3Rva2VuIjwKGkxpc3RVbmZpbmlzaGVkSm9ic1Jlc3BvbnNlEh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2IiIgoTR2V0Sm9iU3RhdGVzUmVxdWVzdBILCgNpZHMYASADKAkiVgoISm9iU3RhdGUSCgoCaWQYASABKAkSJgoGc3RhdHVzGAIgASgOMhYudGFza2Zsb3cudjEuSm9iU3RhdHVzEhYKDmxhc3RfZXZlbnRfc2VxGAMgASgFIj0KFEdldEpvYlN0YXRlc1Jlc3BvbnNlEiUKBnN0YXRlcxgBIAMoCzIVLnRhc2tmbG93LnYxLkpvYlN0YXRlMrAHChRIaXN0b3J5SW5nZXN0U2VydmljZRJNCgpJbnNlcnRKb2JzEh4udGFza2Zsb3cudjEuSW5zZXJ0Sm9ic1JlcXVlc3QaHy50YXNrZmxvdy52MS5JbnNlcnRKb2JzUmVzcG9uc2USUwoMQXBwZW5kRXZlbnRzEiAudGFza2Zsb3cudjEuQXBwZW5kRXZlbnRzUmVxdWVzdBohLnRhc2tmbG93LnYxLkFwcGVuZEV2ZW50c1Jlc3BvbnNlElYKDVVwc2VydFdvcmtlcnMSIS50YXNrZmxvdy52MS5VcHNlcnRXb3JrZXJzUmVxdWVzdBoiLnRhc2tmbG93LnYxLlVwc2VydFdvcmtlcnNSZXNwb25zZRJlChJMaXN0VW5maW5pc2hlZEpvYnMSJi50YXNrZmxvdy52MS5MaXN0VW5maW5pc2hlZEpvYnNSZXF1ZXN0GicudGFza2Zsb3cudjEuTGlzdFVuZmluaXNoZWRKb2JzUmVzcG9uc2USUwoMR2V0Sm9iU3RhdGVzEiAudGFza2Zsb3cudjEuR2V0Sm9iU3RhdGVzUmVxdWVzdBohLnRhc2tmbG93LnYxLkdldEpvYlN0YXRlc1Jlc3BvbnNlEm4KFVJlY29yZE9wZXJhdG9yQWN0aW9ucxIpLnRhc2tmbG93LnYxLlJlY29yZE9wZXJhdG9yQWN0aW9uc1JlcXVlc3QaKi50YXNrZmxvdy52MS5SZWNvcmRPcGVyYXRvckFjdGlvbnNSZXNwb25zZRJWCg1TdG9yZVNjaGVkdWxlEiEudGFza2Zsb3cudjEuU3RvcmVTY2hlZHVsZVJlcXVlc3QaIi50YXNrZmxvdy52MS5TdG9yZVNjaGVkdWxlUmVzcG9uc2USWQoOUmVtb3ZlU2NoZWR1bGUSIi50YXNrZmxvdy52MS5SZW1vdmVTY2hlZHVsZVJlcXVlc3QaIy50YXNrZmxvdy52MS5SZW1vdmVTY2hlZHVsZVJlc3BvbnNlElYKDVJlYWRTY2hlZHVsZXMSIS50YXNrZmxvdy52MS5SZWFkU2NoZWR1bGVzUmVxdWVzdBoiLnRhc2tmbG93LnYxLlJlYWRTY2hlZHVsZXNSZXNwb25zZRJlChJSZWNvcmRTY2hlZHVsZVJ1bnMSJi50YXNrZmxvdy52MS5SZWNvcmRTY2hlZHVsZVJ1bnNSZXF1ZXN0GicudGFza2Zsb3cudjEuUmVjb3JkU2NoZWR1bGVSdW5zUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_taskflow_v1_history, file_taskflow_v1_job, file_taskflow_v1_schedule]);
+
+/**
+ * @generated from message taskflow.v1.StoreScheduleRequest
+ */
+export type StoreScheduleRequest = Message<"taskflow.v1.StoreScheduleRequest"> & {
+  /**
+   * The definition, with next_run_at (unset when paused) and updated_by set.
+   *
+   * @generated from field: taskflow.v1.Schedule schedule = 1;
+   */
+  schedule?: Schedule | undefined;
+
+  /**
+   * True: insert a new schedule; false: change an existing one.
+   *
+   * @generated from field: bool create = 2;
+   */
+  create: boolean;
+
+  /**
+   * For a change: the version it was read at (0: any).
+   *
+   * @generated from field: int64 expected_version = 3;
+   */
+  expectedVersion: bigint;
+};
+
+/**
+ * Describes the message taskflow.v1.StoreScheduleRequest.
+ * Use `create(StoreScheduleRequestSchema)` to create a new message.
+ */
+export const StoreScheduleRequestSchema: GenMessage<StoreScheduleRequest> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 0);
+
+/**
+ * @generated from message taskflow.v1.StoreScheduleResponse
+ */
+export type StoreScheduleResponse = Message<"taskflow.v1.StoreScheduleResponse"> & {
+  /**
+   * The schedule as stored.
+   *
+   * @generated from field: taskflow.v1.Schedule schedule = 1;
+   */
+  schedule?: Schedule | undefined;
+};
+
+/**
+ * Describes the message taskflow.v1.StoreScheduleResponse.
+ * Use `create(StoreScheduleResponseSchema)` to create a new message.
+ */
+export const StoreScheduleResponseSchema: GenMessage<StoreScheduleResponse> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 1);
+
+/**
+ * @generated from message taskflow.v1.RemoveScheduleRequest
+ */
+export type RemoveScheduleRequest = Message<"taskflow.v1.RemoveScheduleRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message taskflow.v1.RemoveScheduleRequest.
+ * Use `create(RemoveScheduleRequestSchema)` to create a new message.
+ */
+export const RemoveScheduleRequestSchema: GenMessage<RemoveScheduleRequest> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 2);
+
+/**
+ * @generated from message taskflow.v1.RemoveScheduleResponse
+ */
+export type RemoveScheduleResponse = Message<"taskflow.v1.RemoveScheduleResponse"> & {
+  /**
+   * A version above every one the schedule had, which fences off writes of
+   * its older versions to the scheduler's firing state.
+   *
+   * @generated from field: int64 version = 1;
+   */
+  version: bigint;
+};
+
+/**
+ * Describes the message taskflow.v1.RemoveScheduleResponse.
+ * Use `create(RemoveScheduleResponseSchema)` to create a new message.
+ */
+export const RemoveScheduleResponseSchema: GenMessage<RemoveScheduleResponse> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 3);
+
+/**
+ * @generated from message taskflow.v1.ReadSchedulesRequest
+ */
+export type ReadSchedulesRequest = Message<"taskflow.v1.ReadSchedulesRequest"> & {
+  /**
+   * These schedules (unknown ids are left out); empty: a page of all.
+   *
+   * @generated from field: repeated string ids = 1;
+   */
+  ids: string[];
+
+  /**
+   * A page of all: schedules whose id sorts after this one.
+   *
+   * @generated from field: string after_id = 2;
+   */
+  afterId: string;
+
+  /**
+   * A page of all: 1 to 1000 (default 500).
+   *
+   * @generated from field: int32 page_size = 3;
+   */
+  pageSize: number;
+};
+
+/**
+ * Describes the message taskflow.v1.ReadSchedulesRequest.
+ * Use `create(ReadSchedulesRequestSchema)` to create a new message.
+ */
+export const ReadSchedulesRequestSchema: GenMessage<ReadSchedulesRequest> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 4);
+
+/**
+ * @generated from message taskflow.v1.ReadSchedulesResponse
+ */
+export type ReadSchedulesResponse = Message<"taskflow.v1.ReadSchedulesResponse"> & {
+  /**
+   * By id. A page shorter than page_size is the last.
+   *
+   * @generated from field: repeated taskflow.v1.Schedule schedules = 1;
+   */
+  schedules: Schedule[];
+};
+
+/**
+ * Describes the message taskflow.v1.ReadSchedulesResponse.
+ * Use `create(ReadSchedulesResponseSchema)` to create a new message.
+ */
+export const ReadSchedulesResponseSchema: GenMessage<ReadSchedulesResponse> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 5);
+
+/**
+ * ScheduleRun is one run a schedule submitted.
+ *
+ * @generated from message taskflow.v1.ScheduleRun
+ */
+export type ScheduleRun = Message<"taskflow.v1.ScheduleRun"> & {
+  /**
+   * @generated from field: string schedule_id = 1;
+   */
+  scheduleId: string;
+
+  /**
+   * The tick the run is for.
+   *
+   * @generated from field: google.protobuf.Timestamp run_at = 2;
+   */
+  runAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string job_id = 3;
+   */
+  jobId: string;
+
+  /**
+   * The schedule's next tick after this run.
+   *
+   * @generated from field: google.protobuf.Timestamp next_run_at = 4;
+   */
+  nextRunAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message taskflow.v1.ScheduleRun.
+ * Use `create(ScheduleRunSchema)` to create a new message.
+ */
+export const ScheduleRunSchema: GenMessage<ScheduleRun> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 6);
+
+/**
+ * @generated from message taskflow.v1.RecordScheduleRunsRequest
+ */
+export type RecordScheduleRunsRequest = Message<"taskflow.v1.RecordScheduleRunsRequest"> & {
+  /**
+   * 1 to 1000 runs.
+   *
+   * @generated from field: repeated taskflow.v1.ScheduleRun runs = 1;
+   */
+  runs: ScheduleRun[];
+};
+
+/**
+ * Describes the message taskflow.v1.RecordScheduleRunsRequest.
+ * Use `create(RecordScheduleRunsRequestSchema)` to create a new message.
+ */
+export const RecordScheduleRunsRequestSchema: GenMessage<RecordScheduleRunsRequest> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 7);
+
+/**
+ * @generated from message taskflow.v1.RecordScheduleRunsResponse
+ */
+export type RecordScheduleRunsResponse = Message<"taskflow.v1.RecordScheduleRunsResponse"> & {
+};
+
+/**
+ * Describes the message taskflow.v1.RecordScheduleRunsResponse.
+ * Use `create(RecordScheduleRunsResponseSchema)` to create a new message.
+ */
+export const RecordScheduleRunsResponseSchema: GenMessage<RecordScheduleRunsResponse> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 8);
 
 /**
  * @generated from message taskflow.v1.RecordOperatorActionsRequest
@@ -35,7 +248,7 @@ export type RecordOperatorActionsRequest = Message<"taskflow.v1.RecordOperatorAc
  * Use `create(RecordOperatorActionsRequestSchema)` to create a new message.
  */
 export const RecordOperatorActionsRequestSchema: GenMessage<RecordOperatorActionsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 0);
+  messageDesc(file_taskflow_v1_ingest, 9);
 
 /**
  * @generated from message taskflow.v1.RecordOperatorActionsResponse
@@ -54,7 +267,7 @@ export type RecordOperatorActionsResponse = Message<"taskflow.v1.RecordOperatorA
  * Use `create(RecordOperatorActionsResponseSchema)` to create a new message.
  */
 export const RecordOperatorActionsResponseSchema: GenMessage<RecordOperatorActionsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 1);
+  messageDesc(file_taskflow_v1_ingest, 10);
 
 /**
  * @generated from message taskflow.v1.InsertJobsRequest
@@ -91,7 +304,7 @@ export type InsertJobsRequest = Message<"taskflow.v1.InsertJobsRequest"> & {
  * Use `create(InsertJobsRequestSchema)` to create a new message.
  */
 export const InsertJobsRequestSchema: GenMessage<InsertJobsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 2);
+  messageDesc(file_taskflow_v1_ingest, 11);
 
 /**
  * @generated from message taskflow.v1.InsertJobsResponse
@@ -112,7 +325,7 @@ export type InsertJobsResponse = Message<"taskflow.v1.InsertJobsResponse"> & {
  * Use `create(InsertJobsResponseSchema)` to create a new message.
  */
 export const InsertJobsResponseSchema: GenMessage<InsertJobsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 3);
+  messageDesc(file_taskflow_v1_ingest, 12);
 
 /**
  * @generated from message taskflow.v1.AppendEventsRequest
@@ -129,7 +342,7 @@ export type AppendEventsRequest = Message<"taskflow.v1.AppendEventsRequest"> & {
  * Use `create(AppendEventsRequestSchema)` to create a new message.
  */
 export const AppendEventsRequestSchema: GenMessage<AppendEventsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 4);
+  messageDesc(file_taskflow_v1_ingest, 13);
 
 /**
  * @generated from message taskflow.v1.AppendEventsResponse
@@ -163,7 +376,7 @@ export type AppendEventsResponse = Message<"taskflow.v1.AppendEventsResponse"> &
  * Use `create(AppendEventsResponseSchema)` to create a new message.
  */
 export const AppendEventsResponseSchema: GenMessage<AppendEventsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 5);
+  messageDesc(file_taskflow_v1_ingest, 14);
 
 /**
  * EventRef names one event of a job's trail.
@@ -187,7 +400,7 @@ export type EventRef = Message<"taskflow.v1.EventRef"> & {
  * Use `create(EventRefSchema)` to create a new message.
  */
 export const EventRefSchema: GenMessage<EventRef> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 6);
+  messageDesc(file_taskflow_v1_ingest, 15);
 
 /**
  * @generated from message taskflow.v1.UpsertWorkersRequest
@@ -206,7 +419,7 @@ export type UpsertWorkersRequest = Message<"taskflow.v1.UpsertWorkersRequest"> &
  * Use `create(UpsertWorkersRequestSchema)` to create a new message.
  */
 export const UpsertWorkersRequestSchema: GenMessage<UpsertWorkersRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 7);
+  messageDesc(file_taskflow_v1_ingest, 16);
 
 /**
  * @generated from message taskflow.v1.UpsertWorkersResponse
@@ -219,7 +432,7 @@ export type UpsertWorkersResponse = Message<"taskflow.v1.UpsertWorkersResponse">
  * Use `create(UpsertWorkersResponseSchema)` to create a new message.
  */
 export const UpsertWorkersResponseSchema: GenMessage<UpsertWorkersResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 8);
+  messageDesc(file_taskflow_v1_ingest, 17);
 
 /**
  * @generated from message taskflow.v1.ListUnfinishedJobsRequest
@@ -255,7 +468,7 @@ export type ListUnfinishedJobsRequest = Message<"taskflow.v1.ListUnfinishedJobsR
  * Use `create(ListUnfinishedJobsRequestSchema)` to create a new message.
  */
 export const ListUnfinishedJobsRequestSchema: GenMessage<ListUnfinishedJobsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 9);
+  messageDesc(file_taskflow_v1_ingest, 18);
 
 /**
  * @generated from message taskflow.v1.ListUnfinishedJobsResponse
@@ -275,7 +488,7 @@ export type ListUnfinishedJobsResponse = Message<"taskflow.v1.ListUnfinishedJobs
  * Use `create(ListUnfinishedJobsResponseSchema)` to create a new message.
  */
 export const ListUnfinishedJobsResponseSchema: GenMessage<ListUnfinishedJobsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 10);
+  messageDesc(file_taskflow_v1_ingest, 19);
 
 /**
  * @generated from message taskflow.v1.GetJobStatesRequest
@@ -294,7 +507,7 @@ export type GetJobStatesRequest = Message<"taskflow.v1.GetJobStatesRequest"> & {
  * Use `create(GetJobStatesRequestSchema)` to create a new message.
  */
 export const GetJobStatesRequestSchema: GenMessage<GetJobStatesRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 11);
+  messageDesc(file_taskflow_v1_ingest, 20);
 
 /**
  * @generated from message taskflow.v1.JobState
@@ -321,7 +534,7 @@ export type JobState = Message<"taskflow.v1.JobState"> & {
  * Use `create(JobStateSchema)` to create a new message.
  */
 export const JobStateSchema: GenMessage<JobState> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 12);
+  messageDesc(file_taskflow_v1_ingest, 21);
 
 /**
  * @generated from message taskflow.v1.GetJobStatesResponse
@@ -340,7 +553,7 @@ export type GetJobStatesResponse = Message<"taskflow.v1.GetJobStatesResponse"> &
  * Use `create(GetJobStatesResponseSchema)` to create a new message.
  */
 export const GetJobStatesResponseSchema: GenMessage<GetJobStatesResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 13);
+  messageDesc(file_taskflow_v1_ingest, 22);
 
 /**
  * HistoryIngestService is how the scheduler writes to history. It is
@@ -413,6 +626,50 @@ export const HistoryIngestService: GenService<{
     methodKind: "unary";
     input: typeof RecordOperatorActionsRequestSchema;
     output: typeof RecordOperatorActionsResponseSchema;
+  },
+  /**
+   * Stores a schedule's definition: a new one (already_exists when the id is
+   * taken) or a change of one (not_found when the id is unknown, aborted
+   * when its version is no longer expected_version). History sets version,
+   * the times and created_by.
+   *
+   * @generated from rpc taskflow.v1.HistoryIngestService.StoreSchedule
+   */
+  storeSchedule: {
+    methodKind: "unary";
+    input: typeof StoreScheduleRequestSchema;
+    output: typeof StoreScheduleResponseSchema;
+  },
+  /**
+   * Deletes a schedule; not_found when the id is unknown.
+   *
+   * @generated from rpc taskflow.v1.HistoryIngestService.RemoveSchedule
+   */
+  removeSchedule: {
+    methodKind: "unary";
+    input: typeof RemoveScheduleRequestSchema;
+    output: typeof RemoveScheduleResponseSchema;
+  },
+  /**
+   * Reads schedules: those named, or a page of all by id.
+   *
+   * @generated from rpc taskflow.v1.HistoryIngestService.ReadSchedules
+   */
+  readSchedules: {
+    methodKind: "unary";
+    input: typeof ReadSchedulesRequestSchema;
+    output: typeof ReadSchedulesResponseSchema;
+  },
+  /**
+   * Records the runs schedules submitted: each schedule's last run and next
+   * tick move forward only (an older run recorded late changes nothing).
+   *
+   * @generated from rpc taskflow.v1.HistoryIngestService.RecordScheduleRuns
+   */
+  recordScheduleRuns: {
+    methodKind: "unary";
+    input: typeof RecordScheduleRunsRequestSchema;
+    output: typeof RecordScheduleRunsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_taskflow_v1_ingest, 0);
