@@ -95,8 +95,6 @@ const CALLER_CODES = new Set([
   Code.AlreadyExists,
   Code.FailedPrecondition,
   Code.ResourceExhausted,
-  // A schedule changed between its read and its write (StoreSchedule): read it again.
-  Code.Aborted,
 ]);
 
 /**

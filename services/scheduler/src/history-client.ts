@@ -61,8 +61,8 @@ export interface HistoryClient {
   /**
    * Stores a schedule's definition: a new one (`create`) or a change at `expectedVersion` (0n:
    * any); resolves to it as stored.
-   * @throws already_exists (create, id taken), not_found (change, id unknown), aborted (the
-   *   version moved on).
+   * @throws already_exists (create, id taken), not_found (change, id unknown),
+   *   failed_precondition (the version moved on).
    */
   storeSchedule(schedule: ScheduleInit, create: boolean, expectedVersion: bigint, signal?: AbortSignal): Promise<Schedule>;
   /** Deletes a schedule; resolves to a version fencing off its older ones. @throws not_found. */

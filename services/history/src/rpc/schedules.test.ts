@@ -60,7 +60,7 @@ describe("schedules over gRPC (internal listener)", () => {
     expect(changed!.version).toBeGreaterThan(created!.version);
     expect(changed!.nextRunAt).toBeUndefined();
     // A change read at an older version is refused and changes nothing.
-    expect(await rejection(ingest.storeSchedule({ schedule: definition("s.crud"), expectedVersion: created!.version }))).toMatchObject({ code: Code.Aborted });
+    expect(await rejection(ingest.storeSchedule({ schedule: definition("s.crud"), expectedVersion: created!.version }))).toMatchObject({ code: Code.FailedPrecondition });
     expect(await rejection(ingest.storeSchedule({ schedule: definition("s.none") }))).toMatchObject({ code: Code.NotFound });
     expect((await ingest.readSchedules({ ids: ["s.crud", "s.none"] })).schedules.map((s) => [s.id, s.version])).toEqual([["s.crud", changed!.version]]);
 

@@ -44,7 +44,7 @@ export const scheduleIngest = (d: HistoryDeps): Pick<ServiceImpl<typeof HistoryI
     }
     const row = await updateSchedule(d.db, def, req.expectedVersion);
     if (row === "missing") throw notFound(`schedule ${def.id} not found`);
-    if (row === "stale") throw new ConnectError(`schedule ${def.id} changed meanwhile; read it again`, Code.Aborted);
+    if (row === "stale") throw new ConnectError(`schedule ${def.id} changed meanwhile; read it again`, Code.FailedPrecondition);
     return { schedule: scheduleToProto(row) };
   },
 

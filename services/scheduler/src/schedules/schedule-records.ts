@@ -57,7 +57,8 @@ export async function changeSchedule(d: Deps, id: string, actor: string, change:
       await putStored(d.schedules, stored);
       return (await withRedisNext(d, [stored]))[0]!;
     } catch (err) {
-      if (!(err instanceof ConnectError && err.code === Code.Aborted) || attempt >= CHANGE_ATTEMPTS) throw err;
+      // failed_precondition: a concurrent change moved the version on.
+      if (!(err instanceof ConnectError && err.code === Code.FailedPrecondition) || attempt >= CHANGE_ATTEMPTS) throw err;
       current = await readSchedule(d, id, signal);
     }
   }

@@ -629,9 +629,9 @@ export const HistoryIngestService: GenService<{
   },
   /**
    * Stores a schedule's definition: a new one (already_exists when the id is
-   * taken) or a change of one (not_found when the id is unknown, aborted
-   * when its version is no longer expected_version). History sets version,
-   * the times and created_by.
+   * taken) or a change of one (not_found when the id is unknown,
+   * failed_precondition when its version is no longer expected_version).
+   * History sets version, the times and created_by.
    *
    * @generated from rpc taskflow.v1.HistoryIngestService.StoreSchedule
    */
