@@ -13,6 +13,7 @@ import {
   type Queue,
   QueueService,
   type RunRetentionResponse,
+  ScheduleService,
   SchedulerService,
   SortOrder,
   StatsBucket,
@@ -22,6 +23,7 @@ import {
   type WorkerStatus,
 } from "@taskflow/proto";
 import { credentialInterceptors, createOwnedTransport, type ClientCredentials, type ClientProtocol } from "./create-transport.js";
+import { scheduleMethods, type ScheduleMethods } from "./schedule-methods.js";
 import { toSubmitRequest, type SubmitInput } from "./to-submit-request.js";
 import { waitForJob, type WaitForOptions } from "./wait-for-job.js";
 
@@ -48,6 +50,8 @@ export interface JobFilter {
   queues?: string[];
   /** Jobs whose latest attempt ran on this worker. */
   workerId?: string;
+  /** Runs of this schedule. */
+  scheduleId?: string;
   /** Jobs created in this range. */
   created?: TimeSpan;
   /** Jobs that reached a terminal status in this range. */
@@ -93,7 +97,7 @@ export interface JobPage {
 }
 
 /** Typed access to TaskFlow for callers. Every method throws ConnectError on RPC failure. */
-export interface TaskFlowClient {
+export interface TaskFlowClient extends ScheduleMethods {
   /** Submits one job; the answer means it is durable. */
   submit(input: SubmitInput): Promise<Job>;
   /** Submits a batch atomically: all are accepted or none. Jobs come back in input order. */
@@ -161,6 +165,7 @@ export function createTaskFlowClient(options: TaskFlowClientOptions): TaskFlowCl
   const historyAdmin = createClient(HistoryAdminService, historyTransport.transport);
   const queues = createClient(QueueService, schedulerTransport.transport);
   return {
+    ...scheduleMethods(createClient(ScheduleService, schedulerTransport.transport)),
     submit: async (input) => requireJob((await scheduler.submitJob(toSubmitRequest(input))).job),
     submitMany: async (inputs) =>
       (await scheduler.submitJobs({ jobs: inputs.map(toSubmitRequest) })).jobs,
@@ -253,6 +258,7 @@ async function listPage(history: Client<typeof HistoryService>, filter: JobFilte
     types: filter.types ?? [],
     queues: filter.queues ?? [],
     workerId: filter.workerId ?? "",
+    scheduleId: filter.scheduleId ?? "",
     created: timeRange(filter.created),
     finished: timeRange(filter.finished),
     payloadContains: filter.payloadContains,

@@ -12,10 +12,12 @@ export { credentialInterceptors, type ClientCredentials, type ClientProtocol, ty
 export { activeTraceFields, activeTracer, contextOfTraceParent, formatTraceParent, injectTraceContext, JOB_SPAN_ATTRIBUTES, parseTraceParent } from "./trace-context.js";
 export { isTerminal, jobPayload, jobResult } from "./job-json.js";
 export { toSubmitRequest, type SubmitInput } from "./to-submit-request.js";
+export { toScheduleMessage, type ScheduleInput, type ScheduleMethods } from "./schedule-methods.js";
 export { WaitTimeoutError, type WaitForOptions } from "./wait-for-job.js";
 export {
   JobEventType,
   JobStatus,
+  OverlapPolicy,
   StatsBucket,
   WorkerStatus,
   type GetDatabaseStatsResponse,
@@ -25,5 +27,6 @@ export {
   type OperatorAction,
   type Queue,
   type RunRetentionResponse,
+  type Schedule,
   type Worker,
 } from "@taskflow/proto";

@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { addAuditCommands } from "./commands/audit.js";
 import { addJobCommands } from "./commands/jobs.js";
 import { addQueueCommands } from "./commands/queues.js";
+import { addScheduleCommands } from "./commands/schedules.js";
 import { addStatsCommands } from "./commands/stats.js";
 import { addWorkerCommands } from "./commands/workers.js";
 import { DEFAULT_HISTORY_URL, DEFAULT_SCHEDULER_URL } from "./context.js";
@@ -15,7 +16,7 @@ const { version } = JSON.parse(readFileSync(new URL("../package.json", import.me
  */
 export function createProgram(): Command {
   const program = new Command("taskflow")
-    .description("Submit, inspect and manage TaskFlow jobs, queues and workers.")
+    .description("Submit, inspect and manage TaskFlow jobs, queues, schedules and workers.")
     .version(version)
     .option("--scheduler <url>", `scheduler URL (env TASKFLOW_SCHEDULER_URL, default ${DEFAULT_SCHEDULER_URL})`)
     .option("--history <url>", `history URL (env TASKFLOW_HISTORY_URL, default ${DEFAULT_HISTORY_URL})`)
@@ -25,6 +26,7 @@ export function createProgram(): Command {
     .showHelpAfterError("(add --help for usage)");
   addJobCommands(program);
   addQueueCommands(program);
+  addScheduleCommands(program);
   addWorkerCommands(program);
   addStatsCommands(program);
   addAuditCommands(program);

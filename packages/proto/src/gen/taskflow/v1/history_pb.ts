@@ -785,14 +785,15 @@ export type OperatorAction = Message<"taskflow.v1.OperatorAction"> & {
   actor: string;
 
   /**
-   * What was done: "queue.pause", "queue.resume" or "queue.limits".
+   * What was done: "queue.pause", "queue.resume", "queue.limits", or
+   * "schedule.create", ".update", ".pause", ".resume", ".delete", ".trigger".
    *
    * @generated from field: string action = 4;
    */
   action: string;
 
   /**
-   * What it was done to: a queue's name.
+   * What it was done to: a queue's name, or "schedule:<id>".
    *
    * @generated from field: string target = 5;
    */
