@@ -11,6 +11,8 @@ import { dueTicks } from "../schedules/schedule-spec.js";
 
 /** Most schedules one run claims, and most stale firings it takes over. */
 export const FIRE_BATCH = 100;
+/** Most runs per RecordScheduleRuns call (history's limit). */
+const RECORD_BATCH = 1_000;
 
 export interface FireSchedulesOptions {
   /** Period of the loop, in ms (SCHEDULE_POLL_INTERVAL_MS): how late a tick may fire. */
@@ -63,9 +65,13 @@ export class FireSchedules {
     const { nowMs, due } = await this.d.schedules.due(FIRE_BATCH);
     const stale = await this.d.schedules.staleFirings(nowMs - this.opts.firingLeaseMs, FIRE_BATCH);
     const firings = [...(await this.retakeAll(stale)), ...(await this.claimAll(due, nowMs))];
-    const done = await Promise.all(firings.map((f) => this.carryOut(f)));
-    const runs = done.flat();
-    if (runs.length > 0) await this.d.history.recordScheduleRuns(runs);
+    // Each firing goes on whatever another's fate: a failed one stays in flight and is taken
+    // over after the lease; the runs of the others still reach history.
+    const done = await Promise.allSettled(firings.map((f) => this.carryOut(f)));
+    const runs = done.flatMap((r) => (r.status === "fulfilled" ? r.value : []));
+    for (let i = 0; i < runs.length; i += RECORD_BATCH) await this.d.history.recordScheduleRuns(runs.slice(i, i + RECORD_BATCH));
+    const failed = done.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed !== undefined) throw failed.reason;
     return runs.length;
   }
 
