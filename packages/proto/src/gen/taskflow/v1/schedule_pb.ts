@@ -134,8 +134,9 @@ export type Schedule = Message<"taskflow.v1.Schedule"> & {
 
   /**
    * How many ticks missed while no scheduler could fire them (all replicas
-   * down, Redis lost) run late, newest first: 0 to the scheduler's
-   * SCHEDULE_MAX_CATCH_UP (default 1 when unset). The others are skipped.
+   * down, Redis lost) run late: the newest this many of them, in tick order;
+   * 0 to the scheduler's SCHEDULE_MAX_CATCH_UP (default 1 when unset). The
+   * others are skipped.
    *
    * @generated from field: optional int32 catch_up = 7;
    */
