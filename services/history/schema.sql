@@ -205,6 +205,7 @@ CREATE TABLE public.jobs (
     completed_at timestamp with time zone,
     worker_id text,
     search tsvector,
+    schedule_id text,
     CONSTRAINT jobs_status_check1 CHECK ((status = ANY (ARRAY['pending'::text, 'processing'::text, 'completed'::text, 'failed'::text, 'cancelled'::text])))
 )
 PARTITION BY RANGE (id);
@@ -236,6 +237,7 @@ CREATE TABLE public.jobs_default (
     completed_at timestamp with time zone,
     worker_id text,
     search tsvector,
+    schedule_id text,
     CONSTRAINT jobs_status_check1 CHECK ((status = ANY (ARRAY['pending'::text, 'processing'::text, 'completed'::text, 'failed'::text, 'cancelled'::text])))
 );
 
@@ -297,6 +299,50 @@ CREATE SEQUENCE public.pgmigrations_id_seq
 --
 
 ALTER SEQUENCE public.pgmigrations_id_seq OWNED BY public.pgmigrations.id;
+
+
+--
+-- Name: schedule_versions; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.schedule_versions
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+
+--
+-- Name: schedules; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.schedules (
+    id text NOT NULL,
+    cron text,
+    time_zone text DEFAULT 'UTC'::text NOT NULL,
+    interval_ms bigint,
+    job_type text NOT NULL,
+    queue text NOT NULL,
+    payload jsonb DEFAULT '{}'::jsonb NOT NULL,
+    priority integer DEFAULT 0 NOT NULL,
+    max_attempts integer NOT NULL,
+    timeout_ms integer,
+    overlap_policy text NOT NULL,
+    catch_up integer NOT NULL,
+    paused boolean DEFAULT false NOT NULL,
+    next_run_at timestamp with time zone,
+    last_run_at timestamp with time zone,
+    last_job_id uuid,
+    version bigint DEFAULT nextval('public.schedule_versions'::regclass) NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_by text NOT NULL,
+    updated_by text NOT NULL,
+    CONSTRAINT schedules_catch_up_check CHECK ((catch_up >= 0)),
+    CONSTRAINT schedules_check CHECK (((cron IS NULL) <> (interval_ms IS NULL))),
+    CONSTRAINT schedules_overlap_policy_check CHECK ((overlap_policy = ANY (ARRAY['skip'::text, 'allow'::text, 'cancel_previous'::text])))
+);
 
 
 --
@@ -437,6 +483,14 @@ ALTER TABLE ONLY public.pgmigrations
 
 
 --
+-- Name: schedules schedules_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.schedules
+    ADD CONSTRAINT schedules_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: table_size_samples table_size_samples_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -514,6 +568,13 @@ CREATE INDEX idx_jobs_payload_gin ON ONLY public.jobs USING gin (payload jsonb_p
 --
 
 CREATE INDEX idx_jobs_queue ON ONLY public.jobs USING btree (queue, id);
+
+
+--
+-- Name: idx_jobs_schedule; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_jobs_schedule ON ONLY public.jobs USING btree (schedule_id, id) WHERE (schedule_id IS NOT NULL);
 
 
 --
@@ -622,6 +683,13 @@ CREATE INDEX jobs_default_queue_id_idx ON public.jobs_default USING btree (queue
 
 
 --
+-- Name: jobs_default_schedule_id_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX jobs_default_schedule_id_id_idx ON public.jobs_default USING btree (schedule_id, id) WHERE (schedule_id IS NOT NULL);
+
+
+--
 -- Name: jobs_default_search_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -703,6 +771,13 @@ ALTER INDEX public.jobs_pkey ATTACH PARTITION public.jobs_default_pkey;
 --
 
 ALTER INDEX public.idx_jobs_queue ATTACH PARTITION public.jobs_default_queue_id_idx;
+
+
+--
+-- Name: jobs_default_schedule_id_id_idx; Type: INDEX ATTACH; Schema: public; Owner: -
+--
+
+ALTER INDEX public.idx_jobs_schedule ATTACH PARTITION public.jobs_default_schedule_id_id_idx;
 
 
 --

@@ -13,6 +13,7 @@ import {
   JobEventType,
   JobStatus,
   QueueService,
+  ScheduleService,
   SchedulerService,
   WorkerService,
 } from "@taskflow/proto";
@@ -93,6 +94,9 @@ const GROUPS: { name: string; allowed: Who[]; call: (t: { pub: Transport; sched:
   { name: "QueueService/GetQueue", allowed: ["reader", "admin"], call: (t, headers) => createClient(QueueService, t.sched).getQueue({ name: "" }, { headers }) },
   { name: "QueueService/PauseQueue", allowed: ["admin"], call: (t, headers) => createClient(QueueService, t.sched).pauseQueue({ name: "" }, { headers }) },
   { name: "QueueService/SetQueueLimits", allowed: ["admin"], call: (t, headers) => createClient(QueueService, t.sched).setQueueLimits({ name: "" }, { headers }) },
+  { name: "ScheduleService/GetSchedule", allowed: ["reader", "admin"], call: (t, headers) => createClient(ScheduleService, t.sched).getSchedule({ id: "" }, { headers }) },
+  { name: "ScheduleService/CreateSchedule", allowed: ["admin"], call: (t, headers) => createClient(ScheduleService, t.sched).createSchedule({}, { headers }) },
+  { name: "ScheduleService/TriggerSchedule", allowed: ["admin"], call: (t, headers) => createClient(ScheduleService, t.sched).triggerSchedule({ id: "" }, { headers }) },
   { name: "AdminService/ListParkedEvents", allowed: ["admin"], call: (t, headers) => createClient(AdminService, t.sched).listParkedEvents({ queue: "" }, { headers }) },
   { name: "HistoryService/GetJob", allowed: ["reader"], call: (t, headers) => createClient(HistoryService, t.pub).getJob({ id: "0" }, { headers }) },
   { name: "HistoryAdminService/GetDatabaseStats", allowed: ["admin"], call: (t, headers) => createClient(HistoryAdminService, t.pub).getDatabaseStats({}, { headers }) },

@@ -12,6 +12,7 @@ import {
   type ParentFailurePolicy,
   type QueueService,
   type SchedulerService,
+  type ScheduleService,
   StatsBucket,
   SubmitJobRequestSchema,
   type WorkerService,
@@ -27,6 +28,7 @@ export interface Clients {
   history: Client<typeof HistoryService>;
   ingest: Client<typeof HistoryIngestService>;
   queues: Client<typeof QueueService>;
+  schedules: Client<typeof ScheduleService>;
 }
 
 /** A bad request sent through generated clients: what it must fail with, and a word its message must hold. */
@@ -168,6 +170,32 @@ export const schedulerRows: Row[] = [
   bad("limits with a window of 2 days", "limits.per", (c) =>
     c.queues.setQueueLimits({ name: "q", limits: { maxStarts: 5, per: durationFromMs(2 * 86_400_000) } }),
   ),
+  bad("schedule named 'a b'", "schedule.id", (c) => c.schedules.createSchedule({ schedule: { id: "a b", spec: { case: "cron", value: "* * * * *" }, template: { type: "echo" } } })),
+  bad("schedule without cron or interval", "schedule.spec", (c) => c.schedules.createSchedule({ schedule: { id: "s-bad", template: { type: "echo" } } })),
+  bad("schedule with a 7-field cron", "schedule.cron", (c) =>
+    c.schedules.createSchedule({ schedule: { id: "s-bad", spec: { case: "cron", value: "0 0 0 * * * 2030" }, template: { type: "echo" } } }),
+  ),
+  bad("schedule in an unknown time zone", "schedule.time_zone", (c) =>
+    c.schedules.createSchedule({ schedule: { id: "s-bad", spec: { case: "cron", value: "0 3 * * *" }, timeZone: "Mars/Olympus", template: { type: "echo" } } }),
+  ),
+  bad("schedule every 10 ms", "schedule.interval", (c) =>
+    c.schedules.createSchedule({ schedule: { id: "s-bad", spec: { case: "interval", value: durationFromMs(10) }, template: { type: "echo" } } }),
+  ),
+  bad("schedule with a template of priority 1001", "schedule.template.priority", (c) =>
+    c.schedules.createSchedule({ schedule: { id: "s-bad", spec: { case: "cron", value: "0 3 * * *" }, template: { type: "echo", priority: 1001 } } }),
+  ),
+  bad("schedule catching up 100000 ticks", "schedule.catch_up", (c) =>
+    c.schedules.createSchedule({ schedule: { id: "s-bad", spec: { case: "cron", value: "0 3 * * *" }, template: { type: "echo" }, catchUp: 100_000 } }),
+  ),
+  bad("pause a schedule with an empty id", "id", (c) => c.schedules.pauseSchedule({ id: "" })),
+  bad("trigger with a request id of 65 characters", "request_id", (c) => c.schedules.triggerSchedule({ id: "s-bad", requestId: "r".repeat(65) })),
+  bad("list schedules with a forged page token", "page_token", (c) => c.schedules.listSchedules({ pageToken: "%%%" })),
+  {
+    name: "get an unknown schedule",
+    send: (c) => c.schedules.getSchedule({ id: "s-unknown" }),
+    code: Code.NotFound,
+    says: "s-unknown",
+  },
   bad("cancel with an empty id", "id", (c) => c.scheduler.cancelJob({ id: "" })),
   bad("cancel with SQL as id", "id", (c) => c.scheduler.cancelJob({ id: SQL_METACHARACTERS[0] })),
   {

@@ -1,7 +1,7 @@
 import { ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { createConnectTransport, createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { HistoryIngestService, HistoryService, JobStatus, QueueService, SchedulerService, WorkerService } from "@taskflow/proto";
+import { HistoryIngestService, HistoryService, JobStatus, QueueService, ScheduleService, SchedulerService, WorkerService } from "@taskflow/proto";
 import { eventually, spawnTestStack, testRedisUrl, type TestStack } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Clients, historyRows, type Row, schedulerRows, SQL_METACHARACTERS } from "./bad-input-rows.js";
@@ -29,6 +29,7 @@ function clientsOver(make: (baseUrl: string, sessionManager: Http2SessionManager
     history: createClient(HistoryService, history),
     ingest: createClient(HistoryIngestService, internal),
     queues: createClient(QueueService, scheduler),
+    schedules: createClient(ScheduleService, scheduler),
   };
 }
 

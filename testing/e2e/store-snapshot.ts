@@ -3,7 +3,7 @@ import { Redis } from "ioredis";
 import pg from "pg";
 
 /** History's tables, each with its row count and a digest of every row. */
-const TABLES = ["jobs", "job_events", "workers", "idempotency_keys"] as const;
+const TABLES = ["jobs", "job_events", "workers", "idempotency_keys", "schedules"] as const;
 
 /** What both stores of a stack hold: enough to tell that a request changed nothing. */
 export interface StoreSnapshot {

@@ -14,6 +14,7 @@ import {
   type Queue,
   QueueService,
   type RunRetentionResponse,
+  ScheduleService,
   SchedulerService,
   SortOrder,
   StatsBucket,
@@ -24,6 +25,7 @@ import { collectPages, timeRange, type TimeSpan } from "./pages.js";
 import { createRedrive, type Redrive } from "./redrive.js";
 import { credentialInterceptors, createOwnedTransport, type ClientCredentials, type ClientProtocol } from "./create-transport.js";
 import { flattenFlow, type FlowNode } from "./flow-tree.js";
+import { scheduleMethods, type ScheduleMethods } from "./schedule-methods.js";
 import { toSubmitRequest, type SubmitInput } from "./to-submit-request.js";
 import { waitForJob, type WaitForOptions } from "./wait-for-job.js";
 
@@ -46,6 +48,8 @@ export interface JobFilter {
   queues?: string[];
   /** Jobs whose latest attempt ran on this worker. */
   workerId?: string;
+  /** Runs of this schedule. */
+  scheduleId?: string;
   /** Jobs created in this range. */
   created?: TimeSpan;
   /** Jobs that reached a terminal status in this range. */
@@ -91,7 +95,7 @@ export interface JobPage {
 }
 
 /** Typed access to TaskFlow for callers. Every method throws ConnectError on RPC failure. */
-export interface TaskFlowClient extends Redrive {
+export interface TaskFlowClient extends Redrive, ScheduleMethods {
   /** Submits one job; the answer means it is durable. */
   submit(input: SubmitInput): Promise<Job>;
   /** Submits a batch atomically: all are accepted or none. Jobs come back in input order. */
@@ -166,6 +170,7 @@ export function createTaskFlowClient(options: TaskFlowClientOptions): TaskFlowCl
   const admin = createClient(AdminService, schedulerTransport.transport);
   return {
     ...createRedrive({ scheduler, admin, queues, history }),
+    ...scheduleMethods(createClient(ScheduleService, schedulerTransport.transport)),
     submit: async (input) => requireJob((await scheduler.submitJob(toSubmitRequest(input))).job),
     submitMany: async (inputs) =>
       (await scheduler.submitJobs({ jobs: inputs.map(toSubmitRequest) })).jobs,
@@ -252,6 +257,7 @@ async function listPage(history: Client<typeof HistoryService>, filter: JobFilte
     types: filter.types ?? [],
     queues: filter.queues ?? [],
     workerId: filter.workerId ?? "",
+    scheduleId: filter.scheduleId ?? "",
     created: timeRange(filter.created),
     finished: timeRange(filter.finished),
     payloadContains: filter.payloadContains,

@@ -14,11 +14,13 @@ export { activeTraceFields, activeTracer, contextOfTraceParent, formatTraceParen
 export { isTerminal, jobPayload, jobResult } from "./job-json.js";
 export { toSubmitRequest, type ParentFailure, type SubmitInput } from "./to-submit-request.js";
 export { flattenFlow, type FlowNode } from "./flow-tree.js";
+export { toScheduleMessage, type ScheduleInput, type ScheduleMethods } from "./schedule-methods.js";
 export { WaitTimeoutError, type WaitForOptions } from "./wait-for-job.js";
 export {
   JobEventType,
   JobStatus,
   ParentFailurePolicy,
+  OverlapPolicy,
   StatsBucket,
   WorkerStatus,
   type GetDatabaseStatsResponse,
@@ -31,5 +33,6 @@ export {
   type Queue,
   type ReplayParkedEventsResponse,
   type RunRetentionResponse,
+  type Schedule,
   type Worker,
 } from "@taskflow/proto";

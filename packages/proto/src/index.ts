@@ -5,4 +5,5 @@ export * from "./gen/taskflow/v1/history_pb.js";
 export * from "./gen/taskflow/v1/ingest_pb.js";
 export * from "./gen/taskflow/v1/admin_pb.js";
 export * from "./gen/taskflow/v1/queue_pb.js";
+export * from "./gen/taskflow/v1/schedule_pb.js";
 export * from "./enum-text.js";

@@ -18,6 +18,7 @@ import { listUnfinishedJobs } from "./rpc/list-unfinished-jobs.js";
 import { listWorkers } from "./rpc/list-workers.js";
 import { listOperatorActions, listQueueControls, recordOperatorActions } from "./rpc/operator-actions.js";
 import { reopenJobs } from "./rpc/reopen-jobs.js";
+import { scheduleIngest } from "./rpc/schedules.js";
 import { createTextGuard } from "./rpc/text-guard.js";
 import { upsertWorkers } from "./rpc/upsert-workers.js";
 import { watchJob } from "./rpc/watch-job.js";
@@ -95,6 +96,7 @@ export async function createServers(d: HistoryDeps, authenticator: Authenticator
             listQueueControls: listQueueControls(d),
             recordOperatorActions: recordOperatorActions(d),
             reopenJobs: reopenJobs(d),
+            ...scheduleIngest(d),
           },
         },
       ],

@@ -84,6 +84,7 @@ export function makeJob(over: Partial<NewJob> = {}): NewJob {
     idempotencyKey: null,
     scheduledAt: new Date("2030-01-01T00:00:00.000Z"),
     requestDigest: null,
+    scheduleId: null,
     ...over,
   };
 }

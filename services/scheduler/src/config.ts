@@ -119,6 +119,22 @@ export interface SchedulerConfig {
   readonly tls: { readonly certFile: string; readonly keyFile: string };
   /** What the scheduler presents to history's internal listener (HISTORY_TOKEN_FILE, HISTORY_CA_FILE, HISTORY_CERT_FILE, HISTORY_KEY_FILE). */
   readonly historyCredentials: CredentialFiles;
+  /** How often each replica looks for due schedules, in ms (SCHEDULE_POLL_INTERVAL_MS): how late a tick may fire. */
+  readonly schedulePollIntervalMs: number;
+  /**
+   * A schedule's tick reached later than this after its time counts as missed, in ms
+   * (SCHEDULE_MISFIRE_MS): all replicas were down, or Redis lost its data. Missed ticks run only
+   * up to the schedule's catch_up.
+   */
+  readonly scheduleMisfireMs: number;
+  /** Largest catch_up a schedule may have (SCHEDULE_MAX_CATCH_UP). */
+  readonly scheduleMaxCatchUp: number;
+  /**
+   * How long a replica may take to submit the runs it claimed before another replica takes the
+   * firing over and submits them again (their idempotency keys yield the same jobs), in ms
+   * (SCHEDULE_FIRING_LEASE_MS).
+   */
+  readonly scheduleFiringLeaseMs: number;
   /** Where spans go (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME); no endpoint: tracing off. */
   readonly tracing: TracingConfig;
 }
@@ -149,6 +165,10 @@ const DEFAULTS = {
   reconcileMaxJobs: 10_000,
   queueIdleMs: 600_000,
   queueTendIntervalMs: 60_000,
+  schedulePollIntervalMs: 250,
+  scheduleMisfireMs: 5_000,
+  scheduleMaxCatchUp: 10,
+  scheduleFiringLeaseMs: 15_000,
 } as const;
 
 const DAY_MS = 86_400_000;
@@ -188,6 +208,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     reconcileMaxJobs: r.int("RECONCILE_MAX_JOBS", DEFAULTS.reconcileMaxJobs, { min: 100, max: 10_000_000 }),
     queueIdleMs: r.int("QUEUE_IDLE_MS", DEFAULTS.queueIdleMs, { min: 1_000, max: 30 * DAY_MS }),
     queueTendIntervalMs: r.int("QUEUE_TEND_INTERVAL_MS", DEFAULTS.queueTendIntervalMs, { min: 100, max: DAY_MS }),
+    schedulePollIntervalMs: r.int("SCHEDULE_POLL_INTERVAL_MS", DEFAULTS.schedulePollIntervalMs, { min: 10, max: 60_000 }),
+    scheduleMisfireMs: r.int("SCHEDULE_MISFIRE_MS", DEFAULTS.scheduleMisfireMs, { min: 0, max: DAY_MS }),
+    scheduleMaxCatchUp: r.int("SCHEDULE_MAX_CATCH_UP", DEFAULTS.scheduleMaxCatchUp, { min: 0, max: 1_000 }),
+    scheduleFiringLeaseMs: r.int("SCHEDULE_FIRING_LEASE_MS", DEFAULTS.scheduleFiringLeaseMs, { min: 100, max: 3_600_000 }),
     redisAllowEviction: r.oneOf("REDIS_ALLOW_EVICTION", "false", ["true", "false"]) === "true",
     faultCrashAfterHistoryCommit: r.oneOf("FAULT_CRASH_AFTER_HISTORY_COMMIT", "false", ["true", "false"]) === "true",
     checkScriptKeys: r.oneOf("REDIS_CHECK_SCRIPT_KEYS", "false", ["true", "false"]) === "true",

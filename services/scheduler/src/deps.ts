@@ -12,6 +12,7 @@ import type { LeaseWaiters } from "./redis/lease-waiters.js";
 import type { ParkedEvents } from "./redis/parked-events.js";
 import type { QueueStore } from "./redis/queue-store.js";
 import type { RecoveryStore } from "./redis/recovery-store.js";
+import type { ScheduleStore } from "./redis/schedule-store.js";
 import type { SubmitLimiter } from "./redis/submit-limiter.js";
 import type { WorkerRegistry } from "./redis/worker-registry.js";
 import type { ChildSettler } from "./settle-children.js";
@@ -22,6 +23,8 @@ export interface Deps {
   readonly config: SchedulerConfig;
   readonly store: QueueStore;
   readonly recovery: RecoveryStore;
+  /** The schedules' firing state. */
+  readonly schedules: ScheduleStore;
   readonly reconciler: Reconciler;
   readonly metrics: SchedulerMetrics;
   readonly waiters: LeaseWaiters;

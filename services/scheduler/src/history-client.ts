@@ -13,6 +13,9 @@ import {
   type ListJobsResponse,
   type ReopenJobsResponse,
   type OperatorActionSchema,
+  type Schedule,
+  type ScheduleRunSchema,
+  type ScheduleSchema,
   type WorkerSchema,
 } from "@taskflow/proto";
 import { Health, HealthCheckResponse_ServingStatus } from "@taskflow/proto/gen/grpc/health/v1/health_pb";
@@ -26,6 +29,8 @@ export const HISTORY_CALL_TIMEOUT_MS = 10_000;
 export type JobInit = MessageInitShape<typeof JobSchema>;
 export type JobEventInit = MessageInitShape<typeof JobEventSchema>;
 export type WorkerInit = MessageInitShape<typeof WorkerSchema>;
+export type ScheduleInit = MessageInitShape<typeof ScheduleSchema>;
+export type ScheduleRunInit = MessageInitShape<typeof ScheduleRunSchema>;
 
 /**
  * The scheduler's view of history. Every method fails with a ConnectError:
@@ -67,6 +72,21 @@ export interface HistoryClient {
   reopenJobs(ids: readonly string[], action: ReopenAction, signal?: AbortSignal): Promise<ReopenJobsResponse>;
   /** One page of HistoryService.ListJobs (read from history's primary or replica). */
   listJobs(req: ListJobsInit, signal?: AbortSignal): Promise<ListJobsResponse>;
+  /**
+   * Stores a schedule's definition: a new one (`create`) or a change at `expectedVersion` (0n:
+   * any); resolves to it as stored.
+   * @throws already_exists (create, id taken), not_found (change, id unknown),
+   *   failed_precondition (the version moved on).
+   */
+  storeSchedule(schedule: ScheduleInit, create: boolean, expectedVersion: bigint, signal?: AbortSignal): Promise<Schedule>;
+  /** Deletes a schedule; resolves to a version fencing off its older ones. @throws not_found. */
+  removeSchedule(id: string, signal?: AbortSignal): Promise<bigint>;
+  /** The schedules among `ids` history knows, by id. */
+  readSchedules(ids: readonly string[], signal?: AbortSignal): Promise<Schedule[]>;
+  /** Up to `pageSize` schedules whose id sorts after `afterId`, by id. */
+  readSchedulesPage(afterId: string, pageSize: number, signal?: AbortSignal): Promise<Schedule[]>;
+  /** Records schedules' runs (last run and next tick, forward only). */
+  recordScheduleRuns(runs: ScheduleRunInit[], signal?: AbortSignal): Promise<void>;
   /** Resolves when history reports SERVING. */
   checkHealth(signal?: AbortSignal): Promise<void>;
 }
@@ -143,6 +163,16 @@ export function createHistoryClient(baseUrl: string, credentials: ServiceCredent
     reopenJobs: (ids, { actor, ...action }, signal) =>
       guard(async () => await ingest.reopenJobs({ ids: [...ids], actor, action }, opts(signal))),
     listJobs: (req, signal) => guard(async () => await history.listJobs(req, opts(signal))),
+    storeSchedule: (schedule, create, expectedVersion, signal) =>
+      guard(async () => {
+        const res = await ingest.storeSchedule({ schedule, create, expectedVersion }, opts(signal));
+        if (res.schedule === undefined) throw new Error("history answered StoreSchedule without a schedule");
+        return res.schedule;
+      }),
+    removeSchedule: (id, signal) => guard(async () => (await ingest.removeSchedule({ id }, opts(signal))).version),
+    readSchedules: (ids, signal) => guard(async () => (await ingest.readSchedules({ ids: [...ids] }, opts(signal))).schedules),
+    readSchedulesPage: (afterId, pageSize, signal) => guard(async () => (await ingest.readSchedules({ afterId, pageSize }, opts(signal))).schedules),
+    recordScheduleRuns: (runs, signal) => guard(async () => void (await ingest.recordScheduleRuns({ runs }, opts(signal)))),
     checkHealth: (signal) =>
       guard(async () => {
         const res = await health.check({ service: "" }, opts(signal));

@@ -1,4 +1,4 @@
-import { AdminService, QueueService, SchedulerService, WorkerService } from "@taskflow/proto";
+import { AdminService, QueueService, ScheduleService, SchedulerService, WorkerService } from "@taskflow/proto";
 import { startServer, type RunningServer } from "@taskflow/service-kit";
 import type { Deps } from "./deps.js";
 import { cancelJob } from "./rpc/cancel-job.js";
@@ -14,6 +14,7 @@ import { releaseJobs } from "./rpc/release-jobs.js";
 import { replayParkedEvents } from "./rpc/replay-parked-events.js";
 import { reportJobs } from "./rpc/report-jobs.js";
 import { retryJob, retryJobs } from "./rpc/retry-jobs.js";
+import { scheduleService } from "./rpc/schedules.js";
 import { submitJob } from "./rpc/submit-job.js";
 import { submitJobs } from "./rpc/submit-jobs.js";
 
@@ -22,7 +23,7 @@ const REQUEST_OVERHEAD_BYTES = 1024 * 1024;
 const MIN_READ_MAX_BYTES = 4 * 1024 * 1024;
 
 /**
- * Serves SchedulerService, WorkerService, QueueService and AdminService on `deps.config`'s host and port,
+ * Serves SchedulerService, WorkerService, QueueService, ScheduleService and AdminService on `deps.config`'s host and port,
  * and the metrics at `GET /metrics`. Health is SERVING while Redis runs a script (not just
  * PING: after a Redis restart the script cache is empty, and that must not go unnoticed) and
  * history answers its own health check.
@@ -55,6 +56,7 @@ export function createServer(d: Deps): Promise<RunningServer> {
         },
       },
       { service: QueueService, impl: queueService(d) },
+      { service: ScheduleService, impl: scheduleService(d) },
       {
         service: AdminService,
         impl: { reconcile: reconcile(d), listParkedEvents: listParkedEvents(d), replayParkedEvents: replayParkedEvents(d) },

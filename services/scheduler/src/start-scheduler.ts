@@ -7,6 +7,7 @@ import type { Deps } from "./deps.js";
 import { GroupCommit } from "./group-commit.js";
 import { createHistoryClient } from "./history-client.js";
 import { ExpireLeases } from "./loops/expire-leases.js";
+import { FireSchedules } from "./loops/fire-schedules.js";
 import { ForwardOutbox } from "./loops/forward-outbox.js";
 import { DueTimer } from "./loops/due-timer.js";
 import { PromoteDelayed } from "./loops/promote-delayed.js";
@@ -24,6 +25,7 @@ import { ParkedEvents } from "./redis/parked-events.js";
 import { ReconcileLock } from "./redis/reconcile-lock.js";
 import { ReconcileStateStore } from "./redis/reconcile-state.js";
 import { RecoveryStore } from "./redis/recovery-store.js";
+import { ScheduleStore } from "./redis/schedule-store.js";
 import { SubmitLimiter } from "./redis/submit-limiter.js";
 import { closeRedis, connectRedis, type RedisClient } from "./redis/redis-client.js";
 import { WorkerRegistry } from "./redis/worker-registry.js";
@@ -154,8 +156,9 @@ function assemble(
   const eventsWritten = (): void => forward.nudge();
   const recovery = new RecoveryStore(redis, prefix, { types: store.types, ...scriptOptions });
   const flows = new ChildSettler({ history, recovery, store, waiters, dueTimer, eventsWritten, defaultTimeoutMs: config.defaultTimeoutMs, logger });
+  const schedules = new ScheduleStore(redis, prefix, scriptOptions);
   const reconciler = new Reconciler({
-    store, recovery, history, waiters, logger, eventsWritten, metrics, dueTimer, flows,
+    store, recovery, history, schedules, waiters, logger, eventsWritten, metrics, dueTimer, flows,
     lock: new ReconcileLock(redis, prefix, undefined, scriptOptions),
     state: new ReconcileStateStore(redis, prefix, scriptOptions),
     intervalMs: config.reconcileIntervalMs,
@@ -172,7 +175,7 @@ function assemble(
     weight: (job: NewJob) => job.payloadJson.length,
   });
   const deps: Deps = {
-    config, store, recovery, reconciler, metrics, waiters, dueTimer, history, presence, parked, logger, eventsWritten, submits, authenticator, flows,
+    config, store, recovery, schedules, reconciler, metrics, waiters, dueTimer, history, presence, parked, logger, eventsWritten, submits, authenticator, flows,
     workers: new WorkerRegistry(redis, prefix),
     submitLimiter: new SubmitLimiter(redis, prefix, config.submitRates, scriptOptions),
   };
@@ -185,5 +188,10 @@ function assemble(
     now: () => recovery.now(),
   });
   const promote = new PromoteDelayed({ ...loopDeps, intervalMs: config.promoteSweepIntervalMs, timer: dueTimer });
-  return { deps, loops: [dueTimer, promote, expire, forward, reconciler, presence, tend], dueTimer };
+  const fire = new FireSchedules(deps, {
+    intervalMs: config.schedulePollIntervalMs,
+    misfireMs: config.scheduleMisfireMs,
+    firingLeaseMs: config.scheduleFiringLeaseMs,
+  });
+  return { deps, loops: [dueTimer, promote, expire, forward, reconciler, presence, tend, fire], dueTimer };
 }

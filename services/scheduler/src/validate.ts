@@ -47,6 +47,8 @@ export interface NewJob {
   parentIds: string[];
   /** What it does when a parent fails or is cancelled (UNSPECIFIED without parents). */
   onParentFailure: ParentFailurePolicy;
+  /** The schedule whose run this job is; unset for a submitted job. */
+  scheduleId?: string;
 }
 
 /**

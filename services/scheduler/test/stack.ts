@@ -3,7 +3,7 @@ import { Writable } from "node:stream";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { loadConfig as loadHistoryConfig, startHistory, type HistoryConfig, type RunningHistory } from "@taskflow/history";
-import { AdminService, HistoryIngestService, HistoryService, QueueService, SchedulerService, WorkerService } from "@taskflow/proto";
+import { AdminService, HistoryIngestService, HistoryService, QueueService, ScheduleService, SchedulerService, WorkerService } from "@taskflow/proto";
 import { startHistoryInProcess, startServicesInProcess, testRedisUrl } from "@taskflow/testkit";
 import { Redis } from "ioredis";
 import pino, { type Logger } from "pino";
@@ -20,6 +20,7 @@ export interface Stack {
   ingest: Client<typeof HistoryIngestService>;
   admin: Client<typeof AdminService>;
   queues: Client<typeof QueueService>;
+  schedules: Client<typeof ScheduleService>;
   redis: Redis;
   config: SchedulerConfig;
   historyUrl: string;
@@ -115,6 +116,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     worker: createClient(WorkerService, transport),
     admin: createClient(AdminService, transport),
     queues: createClient(QueueService, transport),
+    schedules: createClient(ScheduleService, transport),
     history: createClient(HistoryService, historyTransport),
     ingest: createClient(HistoryIngestService, internalTransport),
     redis,

@@ -157,6 +157,31 @@ describe("taskflow against a running stack", () => {
     expect((await taskflow("audit", "actions", "--queue", HELD, "--action", "queue.pause")).stdout).toMatch(new RegExp(`\\sapi\\s+queue\\.pause\\s+${HELD}\\s`));
   });
 
+  it("schedules: create, list, get, update, trigger (and list its runs), pause, resume, delete", async () => {
+    const created = await json(["schedules", "create", "cli.nightly", "--cron", "0 3 * * *", "--tz", "Europe/Berlin", "--type", "echo", "--queue", HELD, "--payload", '{"n":1}', "--overlap", "allow"]);
+    expect(created).toMatchObject({ id: "cli.nightly", cron: "0 3 * * *", timeZone: "Europe/Berlin", overlapPolicy: "OVERLAP_POLICY_ALLOW", template: { type: "echo", queue: HELD } });
+    expect((await taskflow("schedules", "list")).stdout).toMatch(/^cli\.nightly\s+cron "0 3 \* \* \*" Europe\/Berlin\s+echo\s+held\s+allow\s+no\s+\S+\s+-$/m);
+    expect((await taskflow("schedules", "get", "cli.nightly")).stdout).toMatch(/^next run:\s+\d{4}-\d{2}-\d{2}T\d{2}:00:00\.000Z$/m);
+    // Options not given keep their values.
+    const updated = await json(["schedules", "update", "cli.nightly", "--every", "1h"]);
+    expect(updated).toMatchObject({ interval: "3600s", overlapPolicy: "OVERLAP_POLICY_ALLOW", template: { type: "echo", queue: HELD, payload: { n: 1 } } });
+    const triggered = await json(["schedules", "trigger", "cli.nightly", "--request-id", "r1"]);
+    expect(triggered.job).toMatchObject({ scheduleId: "cli.nightly", type: "echo" });
+    expect((await json(["schedules", "trigger", "cli.nightly", "--request-id", "r1"])).job.id).toBe(triggered.job.id);
+    const runs = await json(["list", "--schedule", "cli.nightly"]);
+    expect(runs.jobs.map((j: { id: string }) => j.id)).toEqual([triggered.job.id]);
+    expect((await json(["schedules", "pause", "cli.nightly"])).paused).toBe(true);
+    expect((await taskflow("schedules", "resume", "cli.nightly")).stdout).toBe("cli.nightly resumed\n");
+    expect((await taskflow("schedules", "delete", "cli.nightly")).stdout).toBe("cli.nightly deleted\n");
+    const gone = await taskflow("schedules", "get", "cli.nightly");
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain("not_found");
+    const bad = await taskflow("schedules", "create", "cli.bad", "--cron", "61 * * * *", "--type", "echo");
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("schedule.cron");
+    expect((await taskflow("schedules", "create", "cli.bad", "--type", "echo")).code).toBe(2);
+  });
+
   it("workers lists the stack's worker, and worker shows it", async () => {
     const workers = await eventually(async () => {
       const doc = await json(["workers", "--status", "healthy"]);

@@ -86,6 +86,7 @@ export interface ListOptions {
   type?: string[];
   queue?: string[];
   worker?: string;
+  schedule?: string;
   createdFrom?: Date;
   createdTo?: Date;
   finishedFrom?: Date;
@@ -108,6 +109,7 @@ export function toJobFilter(options: ListOptions): JobFilter {
     types: options.type,
     queues: options.queue,
     workerId: options.worker,
+    scheduleId: options.schedule,
     created: span(options.createdFrom, options.createdTo),
     finished: span(options.finishedFrom, options.finishedTo),
     payloadContains: options.payloadContains,

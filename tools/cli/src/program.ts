@@ -4,6 +4,7 @@ import { addAuditCommands } from "./commands/audit.js";
 import { addJobCommands } from "./commands/jobs.js";
 import { addQueueCommands } from "./commands/queues.js";
 import { addRedriveCommands } from "./commands/redrive.js";
+import { addScheduleCommands } from "./commands/schedules.js";
 import { addStatsCommands } from "./commands/stats.js";
 import { addWorkerCommands } from "./commands/workers.js";
 import { DEFAULT_HISTORY_URL, DEFAULT_SCHEDULER_URL } from "./context.js";
@@ -16,7 +17,7 @@ const { version } = JSON.parse(readFileSync(new URL("../package.json", import.me
  */
 export function createProgram(): Command {
   const program = new Command("taskflow")
-    .description("Submit, inspect and manage TaskFlow jobs, queues and workers.")
+    .description("Submit, inspect and manage TaskFlow jobs, queues, schedules and workers.")
     .version(version)
     .option("--scheduler <url>", `scheduler URL (env TASKFLOW_SCHEDULER_URL, default ${DEFAULT_SCHEDULER_URL})`)
     .option("--history <url>", `history URL (env TASKFLOW_HISTORY_URL, default ${DEFAULT_HISTORY_URL})`)
@@ -27,6 +28,7 @@ export function createProgram(): Command {
   addJobCommands(program);
   addRedriveCommands(program);
   addQueueCommands(program);
+  addScheduleCommands(program);
   addWorkerCommands(program);
   addStatsCommands(program);
   addAuditCommands(program);

@@ -13,7 +13,8 @@ export const PUBLIC_SERVICES: ReadonlySet<string> = new Set([
 /**
  * TaskFlow's access rules: every RPC needs one of the roles listed for it. Submitters submit
  * and cancel, admins cancel too; workers take and report jobs; readers read history and the
- * queues; admins retry failed or cancelled jobs, pause, resume and limit queues and run the admin services; history's ingest service (the scheduler's calls, served on history's
+ * queues and the schedules; admins retry failed or cancelled jobs, pause, resume and limit queues,
+ * create, change, pause, resume, delete and trigger schedules, and run the admin services; history's ingest service (the scheduler's calls, served on history's
  * internal listener alone) needs the service role.
  */
 export const TASKFLOW_ACCESS: AccessPolicy = {
@@ -31,6 +32,16 @@ export const TASKFLOW_ACCESS: AccessPolicy = {
     PauseQueue: ["admin"],
     ResumeQueue: ["admin"],
     SetQueueLimits: ["admin"],
+  },
+  "taskflow.v1.ScheduleService": {
+    GetSchedule: ["reader", "admin"],
+    ListSchedules: ["reader", "admin"],
+    CreateSchedule: ["admin"],
+    UpdateSchedule: ["admin"],
+    PauseSchedule: ["admin"],
+    ResumeSchedule: ["admin"],
+    DeleteSchedule: ["admin"],
+    TriggerSchedule: ["admin"],
   },
   "taskflow.v1.HistoryService": ["reader"],
   "taskflow.v1.AdminService": ["admin"],

@@ -16,6 +16,7 @@ const ALL = [
   "0010_search_without_secrets",
   "0011_partition_functions_as_owner",
   "0012_operator_actions",
+  "0013_schedules",
   "0014_job_dependencies",
   "0016_retried_events",
 ];
@@ -26,6 +27,7 @@ const TABLES = [
   "jobs",
   "operator_actions",
   "pgmigrations",
+  "schedules",
   "table_size_samples",
   "worker_outcome_counts",
   "workers",

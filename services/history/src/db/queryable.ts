@@ -34,6 +34,7 @@ export const JOB_COLUMNS = [
   "started_at",
   "completed_at",
   "worker_id",
+  "schedule_id",
 ] as const;
 
 /** `a.id, a.type, …` for a table alias. */

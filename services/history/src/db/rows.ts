@@ -46,6 +46,8 @@ export interface JobRow {
   started_at: Date | null;
   completed_at: Date | null;
   worker_id: string | null;
+  /** The schedule whose run the job is; null for a submitted job. */
+  schedule_id: string | null;
 }
 
 /** One `job_events` row as pg returns it. */

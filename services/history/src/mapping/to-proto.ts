@@ -53,6 +53,7 @@ function jobMessage(row: JobRow, payload: JobRow["payload"] | undefined): Job {
     timeout: row.timeout_ms === null ? undefined : durationFromMs(row.timeout_ms),
     idempotencyKey: row.idempotency_key ?? "",
     lastEventSeq: row.last_seq,
+    scheduleId: row.schedule_id ?? "",
   });
 }
 

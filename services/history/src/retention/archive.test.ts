@@ -51,6 +51,7 @@ function archived(createdMs: number): ArchivedJob {
       started_at: at(500),
       completed_at: at(2_000),
       worker_id: "w1",
+      schedule_id: null,
     },
     events: [event(1, "submitted", "pending"), event(2, "completed", "completed")],
   };

@@ -65,6 +65,7 @@ function parseListJobs(req: ListJobsRequest): Omit<ListJobsFilter, "afterId" | "
     types: canonical(req.types),
     queues: canonical(req.queues),
     workerId: req.workerId === "" ? undefined : req.workerId,
+    scheduleId: req.scheduleId === "" ? undefined : req.scheduleId,
     created: parseTimeRange(req.created, "created"),
     finished: parseTimeRange(req.finished, "finished"),
     // {} is contained in every payload: no filter.
@@ -86,6 +87,7 @@ function scopeOf(f: Omit<ListJobsFilter, "afterId" | "limit">): string {
     f.types,
     f.queues,
     f.workerId ?? null,
+    f.scheduleId ?? null,
     [ms(f.created.from), ms(f.created.before)],
     [ms(f.finished.from), ms(f.finished.before)],
     f.payloadContains ?? null,

@@ -71,6 +71,7 @@ export function parseNewJob(job: Job, i: number, digest: string): NewJob {
     scheduledAt: job.scheduledAt === undefined ? null : toDate(job.scheduledAt, `${at}.scheduled_at`),
     requestDigest: orNull(digest),
     ...parseParents(job, at),
+    scheduleId: orNull(job.scheduleId),
   };
 }
 

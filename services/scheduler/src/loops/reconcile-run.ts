@@ -4,6 +4,7 @@ import type { DueTimer } from "./due-timer.js";
 import type { LeaseWaiters } from "../redis/lease-waiters.js";
 import type { QueueStore } from "../redis/queue-store.js";
 import type { RecoveryStore } from "../redis/recovery-store.js";
+import type { ScheduleStore } from "../redis/schedule-store.js";
 import type { SetWalk } from "../redis/reconcile-state.js";
 import type { ChildSettler } from "../settle-children.js";
 
@@ -45,6 +46,8 @@ export interface ReconcileContext {
   store: QueueStore;
   recovery: RecoveryStore;
   history: HistoryClient;
+  /** The schedules' firing state, rebuilt from history's schedules by every run; none: not reconciled. */
+  schedules?: ScheduleStore;
   waiters: LeaseWaiters;
   logger: Logger;
   /** Timeout of a restored job whose history row names none, in ms. */

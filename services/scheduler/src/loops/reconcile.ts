@@ -13,6 +13,7 @@ import {
   type ReconcileRun,
 } from "./reconcile-run.js";
 import { requeueStoppedRetries } from "./reconcile-retries.js";
+import { syncSchedules } from "./reconcile-schedules.js";
 import { requeueLostJobs } from "./reconcile-unfinished.js";
 import { restoreQueueControls } from "./restore-queue-controls.js";
 
@@ -163,6 +164,7 @@ export class Reconciler {
     const budget = incremental ? this.d.maxJobsPerRun : Number.POSITIVE_INFINITY;
     const unfinished = await requeueLostJobs(run, incremental ? state.cursor : "", budget);
     await requeueStoppedRetries(run);
+    await syncSchedules(run);
     // The next run checks again from the start of the grace period: a job created within it
     // may still have its submit in flight, and one that crashed before the enqueue is caught then.
     const graceFloor = idFloor(run.cutoffMs - (run.mode === "restore" ? this.d.graceMs : 0));

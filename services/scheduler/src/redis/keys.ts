@@ -118,3 +118,22 @@ export function queueOfWakeChannel(prefix: string, channel: string): string | un
 function escapeGlob(s: string): string {
   return s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }
+
+/**
+ * The keys of the schedules' firing state, under a hash tag of their own (`{~schedules}`: "~"
+ * is no character of a queue name, so no queue's keys share it): every schedule script call
+ * touches one slot.
+ */
+export interface ScheduleKeys {
+  /** zset of the schedules that fire; score = next tick, ms since the Unix epoch. */
+  readonly due: string;
+  /** zset of the firings in flight; score = when claimed (Redis time, ms). */
+  readonly firing: string;
+  /** The hash of one schedule: version, def, firing, firing_token, last_job_id, last_job_queue, last_run_ms. */
+  schedule(id: string): string;
+}
+
+export function scheduleKeys(prefix: string): ScheduleKeys {
+  const base = `${prefix}:{~schedules}`;
+  return { due: `${base}:due`, firing: `${base}:firing`, schedule: (id) => `${base}:schedule:${id}` };
+}

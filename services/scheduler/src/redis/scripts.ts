@@ -23,6 +23,12 @@ export const SCRIPT_NAMES = [
   "renew-lock",
   "release-lock",
   "take-tokens",
+  "put-schedule",
+  "drop-schedule",
+  "claim-schedule-ticks",
+  "finish-schedule-firing",
+  "retake-schedule-firing",
+  "note-schedule-run",
 ] as const;
 
 export type ScriptName = (typeof SCRIPT_NAMES)[number];

@@ -115,6 +115,7 @@ function toInsertJob(job: NewJob): JobInit {
     scheduledAt: timestampFromMs(job.scheduledAtMs),
     parents: job.parentIds.map((id) => ({ id })),
     onParentFailure: job.onParentFailure,
+    scheduleId: job.scheduleId ?? "",
   };
 }
 

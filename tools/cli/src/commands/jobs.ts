@@ -74,6 +74,7 @@ export function addJobCommands(program: Command): void {
     .option("--type <type>", "job type (repeatable, or comma-separated)", collect)
     .option("--queue <queue>", "queue (repeatable, or comma-separated)", collect)
     .option("--worker <id>", "jobs whose latest attempt ran on this worker")
+    .option("--schedule <id>", "runs of this schedule")
     .option("--created-from <time>", "created at or after (ISO 8601, or a duration ago: 2h)", (t) => pointInTime(t))
     .option("--created-to <time>", "created before", (t) => pointInTime(t))
     .option("--finished-from <time>", "ended at or after", (t) => pointInTime(t))

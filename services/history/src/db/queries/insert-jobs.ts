@@ -27,6 +27,8 @@ export interface NewJob {
   parentIds?: readonly string[];
   /** What the job does when a parent fails or is cancelled (default "fail"). */
   onParentFailure?: ParentFailureText;
+  /** The schedule whose run this job is; null for a submitted job. */
+  scheduleId: string | null;
 }
 
 /** Options of {@link insertJobs}. */
@@ -85,9 +87,9 @@ export const INSERT_JOBS_SQL = `
 WITH input AS (
   SELECT t.*, p.payload, coalesce(nullif(s.searchable, 'null'::jsonb), p.payload) AS searchable
   FROM unnest($1::uuid[], $2::text[], $3::text[], $5::int[], $6::int[], $7::int[],
-              $8::text[], $9::timestamptz[], $12::text[], $14::text[])
+              $8::text[], $9::timestamptz[], $12::text[], $14::text[], $15::text[])
     WITH ORDINALITY AS t(id, type, queue, max_attempts, priority, timeout_ms,
-                         idempotency_key, scheduled_at, request_digest, shown_key, ord)
+                         idempotency_key, scheduled_at, request_digest, shown_key, schedule_id, ord)
   JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY AS p(payload, ord) USING (ord)
   JOIN jsonb_array_elements($13::jsonb) WITH ORDINALITY AS s(searchable, ord) USING (ord)
 ),
@@ -148,10 +150,10 @@ held AS (
 ),
 inserted AS (
   INSERT INTO jobs (id, type, queue, payload, status, max_attempts, priority, timeout_ms,
-                    idempotency_key, last_seq, created_at, updated_at, scheduled_at, search)
+                    idempotency_key, last_seq, created_at, updated_at, scheduled_at, search, schedule_id)
   SELECT i.id, i.type, i.queue, i.payload, 'pending', i.max_attempts, i.priority, i.timeout_ms,
          i.shown_key, 1, taskflow_uuid_time(i.id), now(), coalesce(i.scheduled_at, now()),
-         taskflow_search_vector(i.searchable, NULL)
+         taskflow_search_vector(i.searchable, NULL), i.schedule_id
   FROM input i
   WHERE (i.idempotency_key IS NULL OR i.id IN (SELECT job_id FROM claimed))
     AND NOT EXISTS (SELECT 1 FROM refused)
@@ -298,6 +300,7 @@ async function runInsert(db: Queryable, jobs: readonly NewJob[], opts: InsertJob
           jobs.map((j) => j.requestDigest),
           searchablePayloads(jobs, opts.secretKeys ?? DEFAULT_SECRET_PAYLOAD_KEYS),
           jobs.map((j) => j.idempotencyKey),
+          jobs.map((j) => j.scheduleId),
         ],
       });
       return rows;

@@ -24,6 +24,8 @@ export interface ListJobsFilter {
   queues: readonly string[];
   /** Jobs whose latest attempt ran on this worker (`jobs.worker_id`); undefined means any. */
   workerId: string | undefined;
+  /** Runs of this schedule (`jobs.schedule_id`); undefined means any. */
+  scheduleId: string | undefined;
   /** Jobs created in this range. Jobs are created at whole milliseconds (their id's timestamp). */
   created: InstantRange;
   /** Jobs that reached a terminal status in this range (`completed_at`). */
@@ -47,6 +49,7 @@ export const NO_JOB_FILTER: ListJobsFilter = {
   types: [],
   queues: [],
   workerId: undefined,
+  scheduleId: undefined,
   created: ANY_TIME,
   finished: ANY_TIME,
   payloadContains: undefined,
@@ -138,6 +141,7 @@ export function listJobsQuery(f: ListJobsFilter, allMatches = false): Statement 
   w.anyOf("type", f.types);
   w.anyOf("queue", f.queues);
   if (f.workerId !== undefined) w.add("worker_id = $?", f.workerId);
+  if (f.scheduleId !== undefined) w.add("schedule_id = $?", f.scheduleId);
   const { from, before } = f.created;
   w.range("id", "uuid", from && uuidFloor(from), before && uuidFloor(before));
   w.range("completed_at", "timestamptz", f.finished.from?.toISOString(), f.finished.before?.toISOString());

@@ -10,13 +10,15 @@ import type { OperatorAction, Worker } from "./history_pb.js";
 import { file_taskflow_v1_history } from "./history_pb.js";
 import type { Job, JobEvent, JobStatus } from "./job_pb.js";
 import { file_taskflow_v1_job } from "./job_pb.js";
+import type { Schedule } from "./schedule_pb.js";
+import { file_taskflow_v1_schedule } from "./schedule_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file taskflow/v1/ingest.proto.
  */
 export const file_taskflow_v1_ingest: GenFile = /*@__PURE__*/
-  fileDesc("Chh0YXNrZmxvdy92MS9pbmdlc3QucHJvdG8SC3Rhc2tmbG93LnYxIhoKGExpc3RRdWV1ZUNvbnRyb2xzUmVxdWVzdCJJChlMaXN0UXVldWVDb250cm9sc1Jlc3BvbnNlEiwKB2FjdGlvbnMYASADKAsyGy50YXNrZmxvdy52MS5PcGVyYXRvckFjdGlvbiJMChxSZWNvcmRPcGVyYXRvckFjdGlvbnNSZXF1ZXN0EiwKB2FjdGlvbnMYASADKAsyGy50YXNrZmxvdy52MS5PcGVyYXRvckFjdGlvbiJNCh1SZWNvcmRPcGVyYXRvckFjdGlvbnNSZXNwb25zZRIsCgdhY3Rpb25zGAEgAygLMhsudGFza2Zsb3cudjEuT3BlcmF0b3JBY3Rpb24iWwoRSW5zZXJ0Sm9ic1JlcXVlc3QSHgoEam9icxgBIAMoCzIQLnRhc2tmbG93LnYxLkpvYhINCgVhY3RvchgCIAEoCRIXCg9yZXF1ZXN0X2RpZ2VzdHMYAyADKAkiNAoSSW5zZXJ0Sm9ic1Jlc3BvbnNlEh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2IiPAoTQXBwZW5kRXZlbnRzUmVxdWVzdBIlCgZldmVudHMYASADKAsyFS50YXNrZmxvdy52MS5Kb2JFdmVudCKMAQoUQXBwZW5kRXZlbnRzUmVzcG9uc2USEAoIYXBwZW5kZWQYASABKAUSFwoPdW5rbm93bl9qb2JfaWRzGAIgAygJEi4KD2NsYXNoaW5nX2V2ZW50cxgDIAMoCzIVLnRhc2tmbG93LnYxLkV2ZW50UmVmEhkKEXNldHRsZWRfY2hpbGRfaWRzGAQgAygJIicKCEV2ZW50UmVmEg4KBmpvYl9pZBgBIAEoCRILCgNzZXEYAiABKAUiPAoUVXBzZXJ0V29ya2Vyc1JlcXVlc3QSJAoHd29ya2VycxgBIAMoCzITLnRhc2tmbG93LnYxLldvcmtlciIXChVVcHNlcnRXb3JrZXJzUmVzcG9uc2UiqQEKGUxpc3RVbmZpbmlzaGVkSm9ic1JlcXVlc3QSMgoOY3JlYXRlZF9iZWZvcmUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGFmdGVyX2lkGAUgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRILCgNpZHMYBiADKAlKBAgBEAJKBAgDEARSDnVwZGF0ZWRfYmVmb3JlUgpwYWdlX3Rva2VuIjwKGkxpc3RVbmZpbmlzaGVkSm9ic1Jlc3BvbnNlEh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2IiIgoTR2V0Sm9iU3RhdGVzUmVxdWVzdBILCgNpZHMYASADKAkiVgoISm9iU3RhdGUSCgoCaWQYASABKAkSJgoGc3RhdHVzGAIgASgOMhYudGFza2Zsb3cudjEuSm9iU3RhdHVzEhYKDmxhc3RfZXZlbnRfc2VxGAMgASgFIj0KFEdldEpvYlN0YXRlc1Jlc3BvbnNlEiUKBnN0YXRlcxgBIAMoCzIVLnRhc2tmbG93LnYxLkpvYlN0YXRlIlwKEVJlb3BlbkpvYnNSZXF1ZXN0EgsKA2lkcxgBIAMoCRINCgVhY3RvchgCIAEoCRIrCgZhY3Rpb24YAyABKAsyGy50YXNrZmxvdy52MS5PcGVyYXRvckFjdGlvbiJcChJSZW9wZW5Kb2JzUmVzcG9uc2USHgoEam9icxgBIAMoCzIQLnRhc2tmbG93LnYxLkpvYhImCgdyZWZ1c2VkGAIgAygLMhUudGFza2Zsb3cudjEuSm9iU3RhdGUy8QUKFEhpc3RvcnlJbmdlc3RTZXJ2aWNlEk0KCkluc2VydEpvYnMSHi50YXNrZmxvdy52MS5JbnNlcnRKb2JzUmVxdWVzdBofLnRhc2tmbG93LnYxLkluc2VydEpvYnNSZXNwb25zZRJTCgxBcHBlbmRFdmVudHMSIC50YXNrZmxvdy52MS5BcHBlbmRFdmVudHNSZXF1ZXN0GiEudGFza2Zsb3cudjEuQXBwZW5kRXZlbnRzUmVzcG9uc2USVgoNVXBzZXJ0V29ya2VycxIhLnRhc2tmbG93LnYxLlVwc2VydFdvcmtlcnNSZXF1ZXN0GiIudGFza2Zsb3cudjEuVXBzZXJ0V29ya2Vyc1Jlc3BvbnNlEmUKEkxpc3RVbmZpbmlzaGVkSm9icxImLnRhc2tmbG93LnYxLkxpc3RVbmZpbmlzaGVkSm9ic1JlcXVlc3QaJy50YXNrZmxvdy52MS5MaXN0VW5maW5pc2hlZEpvYnNSZXNwb25zZRJTCgxHZXRKb2JTdGF0ZXMSIC50YXNrZmxvdy52MS5HZXRKb2JTdGF0ZXNSZXF1ZXN0GiEudGFza2Zsb3cudjEuR2V0Sm9iU3RhdGVzUmVzcG9uc2USbgoVUmVjb3JkT3BlcmF0b3JBY3Rpb25zEikudGFza2Zsb3cudjEuUmVjb3JkT3BlcmF0b3JBY3Rpb25zUmVxdWVzdBoqLnRhc2tmbG93LnYxLlJlY29yZE9wZXJhdG9yQWN0aW9uc1Jlc3BvbnNlEmIKEUxpc3RRdWV1ZUNvbnRyb2xzEiUudGFza2Zsb3cudjEuTGlzdFF1ZXVlQ29udHJvbHNSZXF1ZXN0GiYudGFza2Zsb3cudjEuTGlzdFF1ZXVlQ29udHJvbHNSZXNwb25zZRJNCgpSZW9wZW5Kb2JzEh4udGFza2Zsb3cudjEuUmVvcGVuSm9ic1JlcXVlc3QaHy50YXNrZmxvdy52MS5SZW9wZW5Kb2JzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_taskflow_v1_history, file_taskflow_v1_job]);
+  fileDesc("Chh0YXNrZmxvdy92MS9pbmdlc3QucHJvdG8SC3Rhc2tmbG93LnYxIhoKGExpc3RRdWV1ZUNvbnRyb2xzUmVxdWVzdCJJChlMaXN0UXVldWVDb250cm9sc1Jlc3BvbnNlEiwKB2FjdGlvbnMYASADKAsyGy50YXNrZmxvdy52MS5PcGVyYXRvckFjdGlvbiJpChRTdG9yZVNjaGVkdWxlUmVxdWVzdBInCghzY2hlZHVsZRgBIAEoCzIVLnRhc2tmbG93LnYxLlNjaGVkdWxlEg4KBmNyZWF0ZRgCIAEoCBIYChBleHBlY3RlZF92ZXJzaW9uGAMgASgDIkAKFVN0b3JlU2NoZWR1bGVSZXNwb25zZRInCghzY2hlZHVsZRgBIAEoCzIVLnRhc2tmbG93LnYxLlNjaGVkdWxlIiMKFVJlbW92ZVNjaGVkdWxlUmVxdWVzdBIKCgJpZBgBIAEoCSIpChZSZW1vdmVTY2hlZHVsZVJlc3BvbnNlEg8KB3ZlcnNpb24YASABKAMiSAoUUmVhZFNjaGVkdWxlc1JlcXVlc3QSCwoDaWRzGAEgAygJEhAKCGFmdGVyX2lkGAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoBSJBChVSZWFkU2NoZWR1bGVzUmVzcG9uc2USKAoJc2NoZWR1bGVzGAEgAygLMhUudGFza2Zsb3cudjEuU2NoZWR1bGUijwEKC1NjaGVkdWxlUnVuEhMKC3NjaGVkdWxlX2lkGAEgASgJEioKBnJ1bl9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGam9iX2lkGAMgASgJEi8KC25leHRfcnVuX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJDChlSZWNvcmRTY2hlZHVsZVJ1bnNSZXF1ZXN0EiYKBHJ1bnMYASADKAsyGC50YXNrZmxvdy52MS5TY2hlZHVsZVJ1biIcChpSZWNvcmRTY2hlZHVsZVJ1bnNSZXNwb25zZSJMChxSZWNvcmRPcGVyYXRvckFjdGlvbnNSZXF1ZXN0EiwKB2FjdGlvbnMYASADKAsyGy50YXNrZmxvdy52MS5PcGVyYXRvckFjdGlvbiJNCh1SZWNvcmRPcGVyYXRvckFjdGlvbnNSZXNwb25zZRIsCgdhY3Rpb25zGAEgAygLMhsudGFza2Zsb3cudjEuT3BlcmF0b3JBY3Rpb24iWwoRSW5zZXJ0Sm9ic1JlcXVlc3QSHgoEam9icxgBIAMoCzIQLnRhc2tmbG93LnYxLkpvYhINCgVhY3RvchgCIAEoCRIXCg9yZXF1ZXN0X2RpZ2VzdHMYAyADKAkiNAoSSW5zZXJ0Sm9ic1Jlc3BvbnNlEh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2IiPAoTQXBwZW5kRXZlbnRzUmVxdWVzdBIlCgZldmVudHMYASADKAsyFS50YXNrZmxvdy52MS5Kb2JFdmVudCKMAQoUQXBwZW5kRXZlbnRzUmVzcG9uc2USEAoIYXBwZW5kZWQYASABKAUSFwoPdW5rbm93bl9qb2JfaWRzGAIgAygJEi4KD2NsYXNoaW5nX2V2ZW50cxgDIAMoCzIVLnRhc2tmbG93LnYxLkV2ZW50UmVmEhkKEXNldHRsZWRfY2hpbGRfaWRzGAQgAygJIicKCEV2ZW50UmVmEg4KBmpvYl9pZBgBIAEoCRILCgNzZXEYAiABKAUiPAoUVXBzZXJ0V29ya2Vyc1JlcXVlc3QSJAoHd29ya2VycxgBIAMoCzITLnRhc2tmbG93LnYxLldvcmtlciIXChVVcHNlcnRXb3JrZXJzUmVzcG9uc2UiqQEKGUxpc3RVbmZpbmlzaGVkSm9ic1JlcXVlc3QSMgoOY3JlYXRlZF9iZWZvcmUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGFmdGVyX2lkGAUgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRILCgNpZHMYBiADKAlKBAgBEAJKBAgDEARSDnVwZGF0ZWRfYmVmb3JlUgpwYWdlX3Rva2VuIjwKGkxpc3RVbmZpbmlzaGVkSm9ic1Jlc3BvbnNlEh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2IiIgoTR2V0Sm9iU3RhdGVzUmVxdWVzdBILCgNpZHMYASADKAkiVgoISm9iU3RhdGUSCgoCaWQYASABKAkSJgoGc3RhdHVzGAIgASgOMhYudGFza2Zsb3cudjEuSm9iU3RhdHVzEhYKDmxhc3RfZXZlbnRfc2VxGAMgASgFIj0KFEdldEpvYlN0YXRlc1Jlc3BvbnNlEiUKBnN0YXRlcxgBIAMoCzIVLnRhc2tmbG93LnYxLkpvYlN0YXRlIlwKEVJlb3BlbkpvYnNSZXF1ZXN0EgsKA2lkcxgBIAMoCRINCgVhY3RvchgCIAEoCRIrCgZhY3Rpb24YAyABKAsyGy50YXNrZmxvdy52MS5PcGVyYXRvckFjdGlvbiJcChJSZW9wZW5Kb2JzUmVzcG9uc2USHgoEam9icxgBIAMoCzIQLnRhc2tmbG93LnYxLkpvYhImCgdyZWZ1c2VkGAIgAygLMhUudGFza2Zsb3cudjEuSm9iU3RhdGUy4wgKFEhpc3RvcnlJbmdlc3RTZXJ2aWNlEk0KCkluc2VydEpvYnMSHi50YXNrZmxvdy52MS5JbnNlcnRKb2JzUmVxdWVzdBofLnRhc2tmbG93LnYxLkluc2VydEpvYnNSZXNwb25zZRJTCgxBcHBlbmRFdmVudHMSIC50YXNrZmxvdy52MS5BcHBlbmRFdmVudHNSZXF1ZXN0GiEudGFza2Zsb3cudjEuQXBwZW5kRXZlbnRzUmVzcG9uc2USVgoNVXBzZXJ0V29ya2VycxIhLnRhc2tmbG93LnYxLlVwc2VydFdvcmtlcnNSZXF1ZXN0GiIudGFza2Zsb3cudjEuVXBzZXJ0V29ya2Vyc1Jlc3BvbnNlEmUKEkxpc3RVbmZpbmlzaGVkSm9icxImLnRhc2tmbG93LnYxLkxpc3RVbmZpbmlzaGVkSm9ic1JlcXVlc3QaJy50YXNrZmxvdy52MS5MaXN0VW5maW5pc2hlZEpvYnNSZXNwb25zZRJTCgxHZXRKb2JTdGF0ZXMSIC50YXNrZmxvdy52MS5HZXRKb2JTdGF0ZXNSZXF1ZXN0GiEudGFza2Zsb3cudjEuR2V0Sm9iU3RhdGVzUmVzcG9uc2USbgoVUmVjb3JkT3BlcmF0b3JBY3Rpb25zEikudGFza2Zsb3cudjEuUmVjb3JkT3BlcmF0b3JBY3Rpb25zUmVxdWVzdBoqLnRhc2tmbG93LnYxLlJlY29yZE9wZXJhdG9yQWN0aW9uc1Jlc3BvbnNlEmIKEUxpc3RRdWV1ZUNvbnRyb2xzEiUudGFza2Zsb3cudjEuTGlzdFF1ZXVlQ29udHJvbHNSZXF1ZXN0GiYudGFza2Zsb3cudjEuTGlzdFF1ZXVlQ29udHJvbHNSZXNwb25zZRJNCgpSZW9wZW5Kb2JzEh4udGFza2Zsb3cudjEuUmVvcGVuSm9ic1JlcXVlc3QaHy50YXNrZmxvdy52MS5SZW9wZW5Kb2JzUmVzcG9uc2USVgoNU3RvcmVTY2hlZHVsZRIhLnRhc2tmbG93LnYxLlN0b3JlU2NoZWR1bGVSZXF1ZXN0GiIudGFza2Zsb3cudjEuU3RvcmVTY2hlZHVsZVJlc3BvbnNlElkKDlJlbW92ZVNjaGVkdWxlEiIudGFza2Zsb3cudjEuUmVtb3ZlU2NoZWR1bGVSZXF1ZXN0GiMudGFza2Zsb3cudjEuUmVtb3ZlU2NoZWR1bGVSZXNwb25zZRJWCg1SZWFkU2NoZWR1bGVzEiEudGFza2Zsb3cudjEuUmVhZFNjaGVkdWxlc1JlcXVlc3QaIi50YXNrZmxvdy52MS5SZWFkU2NoZWR1bGVzUmVzcG9uc2USZQoSUmVjb3JkU2NoZWR1bGVSdW5zEiYudGFza2Zsb3cudjEuUmVjb3JkU2NoZWR1bGVSdW5zUmVxdWVzdBonLnRhc2tmbG93LnYxLlJlY29yZFNjaGVkdWxlUnVuc1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_taskflow_v1_history, file_taskflow_v1_job, file_taskflow_v1_schedule]);
 
 /**
  * @generated from message taskflow.v1.ListQueueControlsRequest
@@ -52,6 +54,217 @@ export const ListQueueControlsResponseSchema: GenMessage<ListQueueControlsRespon
   messageDesc(file_taskflow_v1_ingest, 1);
 
 /**
+ * @generated from message taskflow.v1.StoreScheduleRequest
+ */
+export type StoreScheduleRequest = Message<"taskflow.v1.StoreScheduleRequest"> & {
+  /**
+   * The definition, with next_run_at (unset when paused) and updated_by set.
+   *
+   * @generated from field: taskflow.v1.Schedule schedule = 1;
+   */
+  schedule?: Schedule | undefined;
+
+  /**
+   * True: insert a new schedule; false: change an existing one.
+   *
+   * @generated from field: bool create = 2;
+   */
+  create: boolean;
+
+  /**
+   * For a change: the version it was read at (0: any).
+   *
+   * @generated from field: int64 expected_version = 3;
+   */
+  expectedVersion: bigint;
+};
+
+/**
+ * Describes the message taskflow.v1.StoreScheduleRequest.
+ * Use `create(StoreScheduleRequestSchema)` to create a new message.
+ */
+export const StoreScheduleRequestSchema: GenMessage<StoreScheduleRequest> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 2);
+
+/**
+ * @generated from message taskflow.v1.StoreScheduleResponse
+ */
+export type StoreScheduleResponse = Message<"taskflow.v1.StoreScheduleResponse"> & {
+  /**
+   * The schedule as stored.
+   *
+   * @generated from field: taskflow.v1.Schedule schedule = 1;
+   */
+  schedule?: Schedule | undefined;
+};
+
+/**
+ * Describes the message taskflow.v1.StoreScheduleResponse.
+ * Use `create(StoreScheduleResponseSchema)` to create a new message.
+ */
+export const StoreScheduleResponseSchema: GenMessage<StoreScheduleResponse> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 3);
+
+/**
+ * @generated from message taskflow.v1.RemoveScheduleRequest
+ */
+export type RemoveScheduleRequest = Message<"taskflow.v1.RemoveScheduleRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message taskflow.v1.RemoveScheduleRequest.
+ * Use `create(RemoveScheduleRequestSchema)` to create a new message.
+ */
+export const RemoveScheduleRequestSchema: GenMessage<RemoveScheduleRequest> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 4);
+
+/**
+ * @generated from message taskflow.v1.RemoveScheduleResponse
+ */
+export type RemoveScheduleResponse = Message<"taskflow.v1.RemoveScheduleResponse"> & {
+  /**
+   * A version above every one the schedule had, which fences off writes of
+   * its older versions to the scheduler's firing state.
+   *
+   * @generated from field: int64 version = 1;
+   */
+  version: bigint;
+};
+
+/**
+ * Describes the message taskflow.v1.RemoveScheduleResponse.
+ * Use `create(RemoveScheduleResponseSchema)` to create a new message.
+ */
+export const RemoveScheduleResponseSchema: GenMessage<RemoveScheduleResponse> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 5);
+
+/**
+ * @generated from message taskflow.v1.ReadSchedulesRequest
+ */
+export type ReadSchedulesRequest = Message<"taskflow.v1.ReadSchedulesRequest"> & {
+  /**
+   * These schedules (unknown ids are left out); empty: a page of all.
+   *
+   * @generated from field: repeated string ids = 1;
+   */
+  ids: string[];
+
+  /**
+   * A page of all: schedules whose id sorts after this one.
+   *
+   * @generated from field: string after_id = 2;
+   */
+  afterId: string;
+
+  /**
+   * A page of all: 1 to 1000 (default 500).
+   *
+   * @generated from field: int32 page_size = 3;
+   */
+  pageSize: number;
+};
+
+/**
+ * Describes the message taskflow.v1.ReadSchedulesRequest.
+ * Use `create(ReadSchedulesRequestSchema)` to create a new message.
+ */
+export const ReadSchedulesRequestSchema: GenMessage<ReadSchedulesRequest> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 6);
+
+/**
+ * @generated from message taskflow.v1.ReadSchedulesResponse
+ */
+export type ReadSchedulesResponse = Message<"taskflow.v1.ReadSchedulesResponse"> & {
+  /**
+   * By id. A page shorter than page_size is the last.
+   *
+   * @generated from field: repeated taskflow.v1.Schedule schedules = 1;
+   */
+  schedules: Schedule[];
+};
+
+/**
+ * Describes the message taskflow.v1.ReadSchedulesResponse.
+ * Use `create(ReadSchedulesResponseSchema)` to create a new message.
+ */
+export const ReadSchedulesResponseSchema: GenMessage<ReadSchedulesResponse> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 7);
+
+/**
+ * ScheduleRun is one run a schedule submitted.
+ *
+ * @generated from message taskflow.v1.ScheduleRun
+ */
+export type ScheduleRun = Message<"taskflow.v1.ScheduleRun"> & {
+  /**
+   * @generated from field: string schedule_id = 1;
+   */
+  scheduleId: string;
+
+  /**
+   * The tick the run is for.
+   *
+   * @generated from field: google.protobuf.Timestamp run_at = 2;
+   */
+  runAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string job_id = 3;
+   */
+  jobId: string;
+
+  /**
+   * The schedule's next tick after this run.
+   *
+   * @generated from field: google.protobuf.Timestamp next_run_at = 4;
+   */
+  nextRunAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message taskflow.v1.ScheduleRun.
+ * Use `create(ScheduleRunSchema)` to create a new message.
+ */
+export const ScheduleRunSchema: GenMessage<ScheduleRun> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 8);
+
+/**
+ * @generated from message taskflow.v1.RecordScheduleRunsRequest
+ */
+export type RecordScheduleRunsRequest = Message<"taskflow.v1.RecordScheduleRunsRequest"> & {
+  /**
+   * 1 to 1000 runs.
+   *
+   * @generated from field: repeated taskflow.v1.ScheduleRun runs = 1;
+   */
+  runs: ScheduleRun[];
+};
+
+/**
+ * Describes the message taskflow.v1.RecordScheduleRunsRequest.
+ * Use `create(RecordScheduleRunsRequestSchema)` to create a new message.
+ */
+export const RecordScheduleRunsRequestSchema: GenMessage<RecordScheduleRunsRequest> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 9);
+
+/**
+ * @generated from message taskflow.v1.RecordScheduleRunsResponse
+ */
+export type RecordScheduleRunsResponse = Message<"taskflow.v1.RecordScheduleRunsResponse"> & {
+};
+
+/**
+ * Describes the message taskflow.v1.RecordScheduleRunsResponse.
+ * Use `create(RecordScheduleRunsResponseSchema)` to create a new message.
+ */
+export const RecordScheduleRunsResponseSchema: GenMessage<RecordScheduleRunsResponse> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 10);
+
+/**
  * @generated from message taskflow.v1.RecordOperatorActionsRequest
  */
 export type RecordOperatorActionsRequest = Message<"taskflow.v1.RecordOperatorActionsRequest"> & {
@@ -68,7 +281,7 @@ export type RecordOperatorActionsRequest = Message<"taskflow.v1.RecordOperatorAc
  * Use `create(RecordOperatorActionsRequestSchema)` to create a new message.
  */
 export const RecordOperatorActionsRequestSchema: GenMessage<RecordOperatorActionsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 2);
+  messageDesc(file_taskflow_v1_ingest, 11);
 
 /**
  * @generated from message taskflow.v1.RecordOperatorActionsResponse
@@ -87,7 +300,7 @@ export type RecordOperatorActionsResponse = Message<"taskflow.v1.RecordOperatorA
  * Use `create(RecordOperatorActionsResponseSchema)` to create a new message.
  */
 export const RecordOperatorActionsResponseSchema: GenMessage<RecordOperatorActionsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 3);
+  messageDesc(file_taskflow_v1_ingest, 12);
 
 /**
  * @generated from message taskflow.v1.InsertJobsRequest
@@ -127,7 +340,7 @@ export type InsertJobsRequest = Message<"taskflow.v1.InsertJobsRequest"> & {
  * Use `create(InsertJobsRequestSchema)` to create a new message.
  */
 export const InsertJobsRequestSchema: GenMessage<InsertJobsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 4);
+  messageDesc(file_taskflow_v1_ingest, 13);
 
 /**
  * @generated from message taskflow.v1.InsertJobsResponse
@@ -149,7 +362,7 @@ export type InsertJobsResponse = Message<"taskflow.v1.InsertJobsResponse"> & {
  * Use `create(InsertJobsResponseSchema)` to create a new message.
  */
 export const InsertJobsResponseSchema: GenMessage<InsertJobsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 5);
+  messageDesc(file_taskflow_v1_ingest, 14);
 
 /**
  * @generated from message taskflow.v1.AppendEventsRequest
@@ -166,7 +379,7 @@ export type AppendEventsRequest = Message<"taskflow.v1.AppendEventsRequest"> & {
  * Use `create(AppendEventsRequestSchema)` to create a new message.
  */
 export const AppendEventsRequestSchema: GenMessage<AppendEventsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 6);
+  messageDesc(file_taskflow_v1_ingest, 15);
 
 /**
  * @generated from message taskflow.v1.AppendEventsResponse
@@ -210,7 +423,7 @@ export type AppendEventsResponse = Message<"taskflow.v1.AppendEventsResponse"> &
  * Use `create(AppendEventsResponseSchema)` to create a new message.
  */
 export const AppendEventsResponseSchema: GenMessage<AppendEventsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 7);
+  messageDesc(file_taskflow_v1_ingest, 16);
 
 /**
  * EventRef names one event of a job's trail.
@@ -234,7 +447,7 @@ export type EventRef = Message<"taskflow.v1.EventRef"> & {
  * Use `create(EventRefSchema)` to create a new message.
  */
 export const EventRefSchema: GenMessage<EventRef> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 8);
+  messageDesc(file_taskflow_v1_ingest, 17);
 
 /**
  * @generated from message taskflow.v1.UpsertWorkersRequest
@@ -253,7 +466,7 @@ export type UpsertWorkersRequest = Message<"taskflow.v1.UpsertWorkersRequest"> &
  * Use `create(UpsertWorkersRequestSchema)` to create a new message.
  */
 export const UpsertWorkersRequestSchema: GenMessage<UpsertWorkersRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 9);
+  messageDesc(file_taskflow_v1_ingest, 18);
 
 /**
  * @generated from message taskflow.v1.UpsertWorkersResponse
@@ -266,7 +479,7 @@ export type UpsertWorkersResponse = Message<"taskflow.v1.UpsertWorkersResponse">
  * Use `create(UpsertWorkersResponseSchema)` to create a new message.
  */
 export const UpsertWorkersResponseSchema: GenMessage<UpsertWorkersResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 10);
+  messageDesc(file_taskflow_v1_ingest, 19);
 
 /**
  * @generated from message taskflow.v1.ListUnfinishedJobsRequest
@@ -312,7 +525,7 @@ export type ListUnfinishedJobsRequest = Message<"taskflow.v1.ListUnfinishedJobsR
  * Use `create(ListUnfinishedJobsRequestSchema)` to create a new message.
  */
 export const ListUnfinishedJobsRequestSchema: GenMessage<ListUnfinishedJobsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 11);
+  messageDesc(file_taskflow_v1_ingest, 20);
 
 /**
  * @generated from message taskflow.v1.ListUnfinishedJobsResponse
@@ -333,7 +546,7 @@ export type ListUnfinishedJobsResponse = Message<"taskflow.v1.ListUnfinishedJobs
  * Use `create(ListUnfinishedJobsResponseSchema)` to create a new message.
  */
 export const ListUnfinishedJobsResponseSchema: GenMessage<ListUnfinishedJobsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 12);
+  messageDesc(file_taskflow_v1_ingest, 21);
 
 /**
  * @generated from message taskflow.v1.GetJobStatesRequest
@@ -352,7 +565,7 @@ export type GetJobStatesRequest = Message<"taskflow.v1.GetJobStatesRequest"> & {
  * Use `create(GetJobStatesRequestSchema)` to create a new message.
  */
 export const GetJobStatesRequestSchema: GenMessage<GetJobStatesRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 13);
+  messageDesc(file_taskflow_v1_ingest, 22);
 
 /**
  * @generated from message taskflow.v1.JobState
@@ -379,7 +592,7 @@ export type JobState = Message<"taskflow.v1.JobState"> & {
  * Use `create(JobStateSchema)` to create a new message.
  */
 export const JobStateSchema: GenMessage<JobState> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 14);
+  messageDesc(file_taskflow_v1_ingest, 23);
 
 /**
  * @generated from message taskflow.v1.GetJobStatesResponse
@@ -398,7 +611,7 @@ export type GetJobStatesResponse = Message<"taskflow.v1.GetJobStatesResponse"> &
  * Use `create(GetJobStatesResponseSchema)` to create a new message.
  */
 export const GetJobStatesResponseSchema: GenMessage<GetJobStatesResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 15);
+  messageDesc(file_taskflow_v1_ingest, 24);
 
 /**
  * @generated from message taskflow.v1.ReopenJobsRequest
@@ -434,7 +647,7 @@ export type ReopenJobsRequest = Message<"taskflow.v1.ReopenJobsRequest"> & {
  * Use `create(ReopenJobsRequestSchema)` to create a new message.
  */
 export const ReopenJobsRequestSchema: GenMessage<ReopenJobsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 16);
+  messageDesc(file_taskflow_v1_ingest, 25);
 
 /**
  * @generated from message taskflow.v1.ReopenJobsResponse
@@ -462,7 +675,7 @@ export type ReopenJobsResponse = Message<"taskflow.v1.ReopenJobsResponse"> & {
  * Use `create(ReopenJobsResponseSchema)` to create a new message.
  */
 export const ReopenJobsResponseSchema: GenMessage<ReopenJobsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 17);
+  messageDesc(file_taskflow_v1_ingest, 26);
 
 /**
  * HistoryIngestService is how the scheduler writes to history. It is
@@ -563,6 +776,50 @@ export const HistoryIngestService: GenService<{
     methodKind: "unary";
     input: typeof ReopenJobsRequestSchema;
     output: typeof ReopenJobsResponseSchema;
+  },
+  /**
+   * Stores a schedule's definition: a new one (already_exists when the id is
+   * taken) or a change of one (not_found when the id is unknown,
+   * failed_precondition when its version is no longer expected_version).
+   * History sets version, the times and created_by.
+   *
+   * @generated from rpc taskflow.v1.HistoryIngestService.StoreSchedule
+   */
+  storeSchedule: {
+    methodKind: "unary";
+    input: typeof StoreScheduleRequestSchema;
+    output: typeof StoreScheduleResponseSchema;
+  },
+  /**
+   * Deletes a schedule; not_found when the id is unknown.
+   *
+   * @generated from rpc taskflow.v1.HistoryIngestService.RemoveSchedule
+   */
+  removeSchedule: {
+    methodKind: "unary";
+    input: typeof RemoveScheduleRequestSchema;
+    output: typeof RemoveScheduleResponseSchema;
+  },
+  /**
+   * Reads schedules: those named, or a page of all by id.
+   *
+   * @generated from rpc taskflow.v1.HistoryIngestService.ReadSchedules
+   */
+  readSchedules: {
+    methodKind: "unary";
+    input: typeof ReadSchedulesRequestSchema;
+    output: typeof ReadSchedulesResponseSchema;
+  },
+  /**
+   * Records the runs schedules submitted: each schedule's last run and next
+   * tick move forward only (an older run recorded late changes nothing).
+   *
+   * @generated from rpc taskflow.v1.HistoryIngestService.RecordScheduleRuns
+   */
+  recordScheduleRuns: {
+    methodKind: "unary";
+    input: typeof RecordScheduleRunsRequestSchema;
+    output: typeof RecordScheduleRunsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_taskflow_v1_ingest, 0);
