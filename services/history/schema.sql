@@ -194,6 +194,10 @@ CREATE TABLE public.jobs (
     completed_at timestamp with time zone,
     worker_id text,
     search tsvector,
+    progress_percent double precision,
+    progress_details jsonb,
+    progress_at timestamp with time zone,
+    progress_attempt integer,
     CONSTRAINT jobs_status_check1 CHECK ((status = ANY (ARRAY['pending'::text, 'processing'::text, 'completed'::text, 'failed'::text, 'cancelled'::text])))
 )
 PARTITION BY RANGE (id);
@@ -225,6 +229,10 @@ CREATE TABLE public.jobs_default (
     completed_at timestamp with time zone,
     worker_id text,
     search tsvector,
+    progress_percent double precision,
+    progress_details jsonb,
+    progress_at timestamp with time zone,
+    progress_attempt integer,
     CONSTRAINT jobs_status_check1 CHECK ((status = ANY (ARRAY['pending'::text, 'processing'::text, 'completed'::text, 'failed'::text, 'cancelled'::text])))
 );
 

@@ -7,6 +7,7 @@ export {
   type JobPage,
   type TaskFlowClient,
   type TaskFlowClientOptions,
+  type WatchJobsFilter,
 } from "./create-task-flow-client.js";
 export { credentialInterceptors, type ClientCredentials, type ClientProtocol, type TlsCredentials } from "./create-transport.js";
 export { activeTraceFields, activeTracer, contextOfTraceParent, formatTraceParent, injectTraceContext, JOB_SPAN_ATTRIBUTES, parseTraceParent } from "./trace-context.js";
@@ -22,6 +23,7 @@ export {
   type GetStatsResponse,
   type Job,
   type JobEvent,
+  type JobProgress,
   type OperatorAction,
   type Queue,
   type RunRetentionResponse,

@@ -19,7 +19,9 @@ import { listWorkers } from "./rpc/list-workers.js";
 import { listOperatorActions, recordOperatorActions } from "./rpc/operator-actions.js";
 import { createTextGuard } from "./rpc/text-guard.js";
 import { upsertWorkers } from "./rpc/upsert-workers.js";
+import { recordProgress } from "./rpc/record-progress.js";
 import { watchJob } from "./rpc/watch-job.js";
+import { watchJobs } from "./rpc/watch-jobs.js";
 
 /**
  * Largest request, in bytes: 16 MiB. InsertJobs carries whatever one SubmitJobs accepted at
@@ -66,6 +68,7 @@ export async function createServers(d: HistoryDeps, authenticator: Authenticator
       exportAuditTrail: exportAuditTrail(d),
       listOperatorActions: listOperatorActions(d),
       watchJob: watchJob(d),
+      watchJobs: watchJobs(d),
     },
   };
   const publicServer = await startServer({
@@ -92,6 +95,7 @@ export async function createServers(d: HistoryDeps, authenticator: Authenticator
             listUnfinishedJobs: listUnfinishedJobs(d),
             getJobStates: getJobStates(d),
             recordOperatorActions: recordOperatorActions(d),
+            recordProgress: recordProgress(d),
           },
         },
       ],

@@ -9,6 +9,7 @@ import {
   type JobState,
   type JobEventSchema,
   type OperatorActionSchema,
+  type ProgressUpdateSchema,
   type WorkerSchema,
 } from "@taskflow/proto";
 import { Health, HealthCheckResponse_ServingStatus } from "@taskflow/proto/gen/grpc/health/v1/health_pb";
@@ -53,12 +54,20 @@ export interface HistoryClient {
   getJobStates(ids: readonly string[], signal?: AbortSignal): Promise<JobState[]>;
   /** Records what an operator did (history sets its id and time), before it is carried out. */
   recordOperatorAction(action: OperatorActionInit, signal?: AbortSignal): Promise<void>;
+  /**
+   * Stores running jobs' latest progress (at most 1000 updates, one per job); resolves to how
+   * many changed a job (older values than history's are ignored).
+   */
+  recordProgress(updates: ProgressUpdateInit[], signal?: AbortSignal): Promise<number>;
   /** Resolves when history reports SERVING. */
   checkHealth(signal?: AbortSignal): Promise<void>;
 }
 
 /** An operator's action: who, what, to what, with which parameters. */
 export type OperatorActionInit = Pick<MessageInitShape<typeof OperatorActionSchema>, "actor" | "action" | "target" | "details">;
+
+/** One job's progress as the scheduler accepted it: percent, details, its time and attempt. */
+export type ProgressUpdateInit = MessageInitShape<typeof ProgressUpdateSchema>;
 
 /** Which page of unfinished jobs to read. */
 export interface UnfinishedPage {
@@ -115,6 +124,7 @@ export function createHistoryClient(baseUrl: string, credentials: ServiceCredent
       }),
     getJobStates: (ids, signal) => guard(async () => (await ingest.getJobStates({ ids: [...ids] }, opts(signal))).states),
     recordOperatorAction: (action, signal) => guard(async () => void (await ingest.recordOperatorActions({ actions: [action] }, opts(signal)))),
+    recordProgress: (updates, signal) => guard(async () => (await ingest.recordProgress({ updates }, opts(signal))).recorded),
     checkHealth: (signal) =>
       guard(async () => {
         const res = await health.check({ service: "" }, opts(signal));

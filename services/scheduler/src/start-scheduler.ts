@@ -12,6 +12,7 @@ import { DueTimer } from "./loops/due-timer.js";
 import { PromoteDelayed } from "./loops/promote-delayed.js";
 import { Reconciler } from "./loops/reconcile.js";
 import { SendPresence } from "./loops/send-presence.js";
+import { SendProgress } from "./loops/send-progress.js";
 import { TendQueues } from "./loops/tend-queues.js";
 import { createSchedulerMetrics } from "./metrics.js";
 import { checkEvictionPolicy } from "./redis/check-eviction-policy.js";
@@ -162,6 +163,7 @@ function assemble(
     defaultTimeoutMs: config.defaultTimeoutMs,
   });
   const presence = new SendPresence({ history, intervalMs: config.sweepIntervalMs, logger });
+  const progress = new SendProgress({ history, intervalMs: config.sweepIntervalMs, logger });
   const submits = new GroupCommit(insertGroup({ history }), {
     maxInFlight: config.submitGroupsInFlight,
     maxItems: config.maxSubmitBatch,
@@ -169,7 +171,7 @@ function assemble(
     weight: (job: NewJob) => job.payloadJson.length,
   });
   const deps: Deps = {
-    config, store, recovery, reconciler, metrics, waiters, dueTimer, history, presence, parked, logger, eventsWritten, submits, authenticator,
+    config, store, recovery, reconciler, metrics, waiters, dueTimer, history, presence, progress, parked, logger, eventsWritten, submits, authenticator,
     workers: new WorkerRegistry(redis, prefix),
     submitLimiter: new SubmitLimiter(redis, prefix, config.submitRates, scriptOptions),
   };
@@ -182,5 +184,5 @@ function assemble(
     now: () => recovery.now(),
   });
   const promote = new PromoteDelayed({ ...loopDeps, intervalMs: config.promoteSweepIntervalMs, timer: dueTimer });
-  return { deps, loops: [dueTimer, promote, expire, forward, reconciler, presence, tend], dueTimer };
+  return { deps, loops: [dueTimer, promote, expire, forward, reconciler, presence, progress, tend], dueTimer };
 }

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { addAuditCommands } from "./commands/audit.js";
 import { addJobCommands } from "./commands/jobs.js";
+import { addWatchCommand } from "./commands/watch.js";
 import { addQueueCommands } from "./commands/queues.js";
 import { addStatsCommands } from "./commands/stats.js";
 import { addWorkerCommands } from "./commands/workers.js";
@@ -24,6 +25,7 @@ export function createProgram(): Command {
     .exitOverride()
     .showHelpAfterError("(add --help for usage)");
   addJobCommands(program);
+  addWatchCommand(program);
   addQueueCommands(program);
   addWorkerCommands(program);
   addStatsCommands(program);

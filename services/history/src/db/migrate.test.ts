@@ -16,6 +16,7 @@ const ALL = [
   "0010_search_without_secrets",
   "0011_partition_functions_as_owner",
   "0012_operator_actions",
+  "0015_job_progress",
 ];
 const TABLES = [
   "idempotency_keys",

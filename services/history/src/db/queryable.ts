@@ -34,6 +34,10 @@ export const JOB_COLUMNS = [
   "started_at",
   "completed_at",
   "worker_id",
+  "progress_percent",
+  "progress_details",
+  "progress_at",
+  "progress_attempt",
 ] as const;
 
 /** `a.id, a.type, …` for a table alias. */

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { create, fromJson } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromDate, type Timestamp, type Value, ValueSchema } from "@bufbuild/protobuf/wkt";
-import { type Job, type JobEvent, JobEventSchema, JobSchema, type Worker, WorkerSchema } from "@taskflow/proto";
+import { type Job, type JobEvent, JobEventSchema, type JobProgress, JobProgressSchema, JobSchema, type Worker, WorkerSchema } from "@taskflow/proto";
 import type { JobEventRow, JobRow, JsonValue, WorkerRow } from "../db/rows.js";
 import { eventTypeEnum, jobStatusEnum, workerStatusEnum } from "./enums.js";
 
@@ -41,6 +41,17 @@ function jobMessage(row: JobRow, payload: JobRow["payload"] | undefined): Job {
     timeout: row.timeout_ms === null ? undefined : durationFromMs(row.timeout_ms),
     idempotencyKey: row.idempotency_key ?? "",
     lastEventSeq: row.last_seq,
+    progress: progressOf(row),
+  });
+}
+
+function progressOf(row: JobRow): JobProgress | undefined {
+  if (row.progress_percent === null || row.progress_at === null) return undefined;
+  return create(JobProgressSchema, {
+    percent: row.progress_percent,
+    details: row.progress_details ?? {},
+    updatedAt: timestampFromDate(row.progress_at),
+    attempt: row.progress_attempt ?? 0,
   });
 }
 

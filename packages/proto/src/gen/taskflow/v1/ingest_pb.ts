@@ -8,7 +8,7 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { OperatorAction, Worker } from "./history_pb.js";
 import { file_taskflow_v1_history } from "./history_pb.js";
-import type { Job, JobEvent, JobStatus } from "./job_pb.js";
+import type { Job, JobEvent, JobProgress, JobStatus } from "./job_pb.js";
 import { file_taskflow_v1_job } from "./job_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -16,7 +16,72 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskflow/v1/ingest.proto.
  */
 export const file_taskflow_v1_ingest: GenFile = /*@__PURE__*/
-  fileDesc("Chh0YXNrZmxvdy92MS9pbmdlc3QucHJvdG8SC3Rhc2tmbG93LnYxIkwKHFJlY29yZE9wZXJhdG9yQWN0aW9uc1JlcXVlc3QSLAoHYWN0aW9ucxgBIAMoCzIbLnRhc2tmbG93LnYxLk9wZXJhdG9yQWN0aW9uIk0KHVJlY29yZE9wZXJhdG9yQWN0aW9uc1Jlc3BvbnNlEiwKB2FjdGlvbnMYASADKAsyGy50YXNrZmxvdy52MS5PcGVyYXRvckFjdGlvbiJbChFJbnNlcnRKb2JzUmVxdWVzdBIeCgRqb2JzGAEgAygLMhAudGFza2Zsb3cudjEuSm9iEg0KBWFjdG9yGAIgASgJEhcKD3JlcXVlc3RfZGlnZXN0cxgDIAMoCSI0ChJJbnNlcnRKb2JzUmVzcG9uc2USHgoEam9icxgBIAMoCzIQLnRhc2tmbG93LnYxLkpvYiI8ChNBcHBlbmRFdmVudHNSZXF1ZXN0EiUKBmV2ZW50cxgBIAMoCzIVLnRhc2tmbG93LnYxLkpvYkV2ZW50InEKFEFwcGVuZEV2ZW50c1Jlc3BvbnNlEhAKCGFwcGVuZGVkGAEgASgFEhcKD3Vua25vd25fam9iX2lkcxgCIAMoCRIuCg9jbGFzaGluZ19ldmVudHMYAyADKAsyFS50YXNrZmxvdy52MS5FdmVudFJlZiInCghFdmVudFJlZhIOCgZqb2JfaWQYASABKAkSCwoDc2VxGAIgASgFIjwKFFVwc2VydFdvcmtlcnNSZXF1ZXN0EiQKB3dvcmtlcnMYASADKAsyEy50YXNrZmxvdy52MS5Xb3JrZXIiFwoVVXBzZXJ0V29ya2Vyc1Jlc3BvbnNlIpwBChlMaXN0VW5maW5pc2hlZEpvYnNSZXF1ZXN0EjIKDmNyZWF0ZWRfYmVmb3JlGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghhZnRlcl9pZBgFIAEoCRIRCglwYWdlX3NpemUYAiABKAVKBAgBEAJKBAgDEARSDnVwZGF0ZWRfYmVmb3JlUgpwYWdlX3Rva2VuIjwKGkxpc3RVbmZpbmlzaGVkSm9ic1Jlc3BvbnNlEh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2IiIgoTR2V0Sm9iU3RhdGVzUmVxdWVzdBILCgNpZHMYASADKAkiVgoISm9iU3RhdGUSCgoCaWQYASABKAkSJgoGc3RhdHVzGAIgASgOMhYudGFza2Zsb3cudjEuSm9iU3RhdHVzEhYKDmxhc3RfZXZlbnRfc2VxGAMgASgFIj0KFEdldEpvYlN0YXRlc1Jlc3BvbnNlEiUKBnN0YXRlcxgBIAMoCzIVLnRhc2tmbG93LnYxLkpvYlN0YXRlMr4EChRIaXN0b3J5SW5nZXN0U2VydmljZRJNCgpJbnNlcnRKb2JzEh4udGFza2Zsb3cudjEuSW5zZXJ0Sm9ic1JlcXVlc3QaHy50YXNrZmxvdy52MS5JbnNlcnRKb2JzUmVzcG9uc2USUwoMQXBwZW5kRXZlbnRzEiAudGFza2Zsb3cudjEuQXBwZW5kRXZlbnRzUmVxdWVzdBohLnRhc2tmbG93LnYxLkFwcGVuZEV2ZW50c1Jlc3BvbnNlElYKDVVwc2VydFdvcmtlcnMSIS50YXNrZmxvdy52MS5VcHNlcnRXb3JrZXJzUmVxdWVzdBoiLnRhc2tmbG93LnYxLlVwc2VydFdvcmtlcnNSZXNwb25zZRJlChJMaXN0VW5maW5pc2hlZEpvYnMSJi50YXNrZmxvdy52MS5MaXN0VW5maW5pc2hlZEpvYnNSZXF1ZXN0GicudGFza2Zsb3cudjEuTGlzdFVuZmluaXNoZWRKb2JzUmVzcG9uc2USUwoMR2V0Sm9iU3RhdGVzEiAudGFza2Zsb3cudjEuR2V0Sm9iU3RhdGVzUmVxdWVzdBohLnRhc2tmbG93LnYxLkdldEpvYlN0YXRlc1Jlc3BvbnNlEm4KFVJlY29yZE9wZXJhdG9yQWN0aW9ucxIpLnRhc2tmbG93LnYxLlJlY29yZE9wZXJhdG9yQWN0aW9uc1JlcXVlc3QaKi50YXNrZmxvdy52MS5SZWNvcmRPcGVyYXRvckFjdGlvbnNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_taskflow_v1_history, file_taskflow_v1_job]);
+  fileDesc("Chh0YXNrZmxvdy92MS9pbmdlc3QucHJvdG8SC3Rhc2tmbG93LnYxIkUKFVJlY29yZFByb2dyZXNzUmVxdWVzdBIsCgd1cGRhdGVzGAEgAygLMhsudGFza2Zsb3cudjEuUHJvZ3Jlc3NVcGRhdGUiTAoOUHJvZ3Jlc3NVcGRhdGUSDgoGam9iX2lkGAEgASgJEioKCHByb2dyZXNzGAIgASgLMhgudGFza2Zsb3cudjEuSm9iUHJvZ3Jlc3MiKgoWUmVjb3JkUHJvZ3Jlc3NSZXNwb25zZRIQCghyZWNvcmRlZBgBIAEoBSJMChxSZWNvcmRPcGVyYXRvckFjdGlvbnNSZXF1ZXN0EiwKB2FjdGlvbnMYASADKAsyGy50YXNrZmxvdy52MS5PcGVyYXRvckFjdGlvbiJNCh1SZWNvcmRPcGVyYXRvckFjdGlvbnNSZXNwb25zZRIsCgdhY3Rpb25zGAEgAygLMhsudGFza2Zsb3cudjEuT3BlcmF0b3JBY3Rpb24iWwoRSW5zZXJ0Sm9ic1JlcXVlc3QSHgoEam9icxgBIAMoCzIQLnRhc2tmbG93LnYxLkpvYhINCgVhY3RvchgCIAEoCRIXCg9yZXF1ZXN0X2RpZ2VzdHMYAyADKAkiNAoSSW5zZXJ0Sm9ic1Jlc3BvbnNlEh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2IiPAoTQXBwZW5kRXZlbnRzUmVxdWVzdBIlCgZldmVudHMYASADKAsyFS50YXNrZmxvdy52MS5Kb2JFdmVudCJxChRBcHBlbmRFdmVudHNSZXNwb25zZRIQCghhcHBlbmRlZBgBIAEoBRIXCg91bmtub3duX2pvYl9pZHMYAiADKAkSLgoPY2xhc2hpbmdfZXZlbnRzGAMgAygLMhUudGFza2Zsb3cudjEuRXZlbnRSZWYiJwoIRXZlbnRSZWYSDgoGam9iX2lkGAEgASgJEgsKA3NlcRgCIAEoBSI8ChRVcHNlcnRXb3JrZXJzUmVxdWVzdBIkCgd3b3JrZXJzGAEgAygLMhMudGFza2Zsb3cudjEuV29ya2VyIhcKFVVwc2VydFdvcmtlcnNSZXNwb25zZSKcAQoZTGlzdFVuZmluaXNoZWRKb2JzUmVxdWVzdBIyCg5jcmVhdGVkX2JlZm9yZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIYWZ0ZXJfaWQYBSABKAkSEQoJcGFnZV9zaXplGAIgASgFSgQIARACSgQIAxAEUg51cGRhdGVkX2JlZm9yZVIKcGFnZV90b2tlbiI8ChpMaXN0VW5maW5pc2hlZEpvYnNSZXNwb25zZRIeCgRqb2JzGAEgAygLMhAudGFza2Zsb3cudjEuSm9iIiIKE0dldEpvYlN0YXRlc1JlcXVlc3QSCwoDaWRzGAEgAygJIlYKCEpvYlN0YXRlEgoKAmlkGAEgASgJEiYKBnN0YXR1cxgCIAEoDjIWLnRhc2tmbG93LnYxLkpvYlN0YXR1cxIWCg5sYXN0X2V2ZW50X3NlcRgDIAEoBSI9ChRHZXRKb2JTdGF0ZXNSZXNwb25zZRIlCgZzdGF0ZXMYASADKAsyFS50YXNrZmxvdy52MS5Kb2JTdGF0ZTKZBQoUSGlzdG9yeUluZ2VzdFNlcnZpY2USTQoKSW5zZXJ0Sm9icxIeLnRhc2tmbG93LnYxLkluc2VydEpvYnNSZXF1ZXN0Gh8udGFza2Zsb3cudjEuSW5zZXJ0Sm9ic1Jlc3BvbnNlElMKDEFwcGVuZEV2ZW50cxIgLnRhc2tmbG93LnYxLkFwcGVuZEV2ZW50c1JlcXVlc3QaIS50YXNrZmxvdy52MS5BcHBlbmRFdmVudHNSZXNwb25zZRJWCg1VcHNlcnRXb3JrZXJzEiEudGFza2Zsb3cudjEuVXBzZXJ0V29ya2Vyc1JlcXVlc3QaIi50YXNrZmxvdy52MS5VcHNlcnRXb3JrZXJzUmVzcG9uc2USZQoSTGlzdFVuZmluaXNoZWRKb2JzEiYudGFza2Zsb3cudjEuTGlzdFVuZmluaXNoZWRKb2JzUmVxdWVzdBonLnRhc2tmbG93LnYxLkxpc3RVbmZpbmlzaGVkSm9ic1Jlc3BvbnNlElMKDEdldEpvYlN0YXRlcxIgLnRhc2tmbG93LnYxLkdldEpvYlN0YXRlc1JlcXVlc3QaIS50YXNrZmxvdy52MS5HZXRKb2JTdGF0ZXNSZXNwb25zZRJuChVSZWNvcmRPcGVyYXRvckFjdGlvbnMSKS50YXNrZmxvdy52MS5SZWNvcmRPcGVyYXRvckFjdGlvbnNSZXF1ZXN0GioudGFza2Zsb3cudjEuUmVjb3JkT3BlcmF0b3JBY3Rpb25zUmVzcG9uc2USWQoOUmVjb3JkUHJvZ3Jlc3MSIi50YXNrZmxvdy52MS5SZWNvcmRQcm9ncmVzc1JlcXVlc3QaIy50YXNrZmxvdy52MS5SZWNvcmRQcm9ncmVzc1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_taskflow_v1_history, file_taskflow_v1_job]);
+
+/**
+ * @generated from message taskflow.v1.RecordProgressRequest
+ */
+export type RecordProgressRequest = Message<"taskflow.v1.RecordProgressRequest"> & {
+  /**
+   * 1 to 1000 updates, at most one per job.
+   *
+   * @generated from field: repeated taskflow.v1.ProgressUpdate updates = 1;
+   */
+  updates: ProgressUpdate[];
+};
+
+/**
+ * Describes the message taskflow.v1.RecordProgressRequest.
+ * Use `create(RecordProgressRequestSchema)` to create a new message.
+ */
+export const RecordProgressRequestSchema: GenMessage<RecordProgressRequest> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 0);
+
+/**
+ * ProgressUpdate is the progress of one job's attempt.
+ *
+ * @generated from message taskflow.v1.ProgressUpdate
+ */
+export type ProgressUpdate = Message<"taskflow.v1.ProgressUpdate"> & {
+  /**
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+
+  /**
+   * Percent, details, the scheduler's time and the attempt, all set.
+   *
+   * @generated from field: taskflow.v1.JobProgress progress = 2;
+   */
+  progress?: JobProgress | undefined;
+};
+
+/**
+ * Describes the message taskflow.v1.ProgressUpdate.
+ * Use `create(ProgressUpdateSchema)` to create a new message.
+ */
+export const ProgressUpdateSchema: GenMessage<ProgressUpdate> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 1);
+
+/**
+ * @generated from message taskflow.v1.RecordProgressResponse
+ */
+export type RecordProgressResponse = Message<"taskflow.v1.RecordProgressResponse"> & {
+  /**
+   * Updates that changed a job (the others were older than what history
+   * holds, or named unknown jobs).
+   *
+   * @generated from field: int32 recorded = 1;
+   */
+  recorded: number;
+};
+
+/**
+ * Describes the message taskflow.v1.RecordProgressResponse.
+ * Use `create(RecordProgressResponseSchema)` to create a new message.
+ */
+export const RecordProgressResponseSchema: GenMessage<RecordProgressResponse> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 2);
 
 /**
  * @generated from message taskflow.v1.RecordOperatorActionsRequest
@@ -35,7 +100,7 @@ export type RecordOperatorActionsRequest = Message<"taskflow.v1.RecordOperatorAc
  * Use `create(RecordOperatorActionsRequestSchema)` to create a new message.
  */
 export const RecordOperatorActionsRequestSchema: GenMessage<RecordOperatorActionsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 0);
+  messageDesc(file_taskflow_v1_ingest, 3);
 
 /**
  * @generated from message taskflow.v1.RecordOperatorActionsResponse
@@ -54,7 +119,7 @@ export type RecordOperatorActionsResponse = Message<"taskflow.v1.RecordOperatorA
  * Use `create(RecordOperatorActionsResponseSchema)` to create a new message.
  */
 export const RecordOperatorActionsResponseSchema: GenMessage<RecordOperatorActionsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 1);
+  messageDesc(file_taskflow_v1_ingest, 4);
 
 /**
  * @generated from message taskflow.v1.InsertJobsRequest
@@ -91,7 +156,7 @@ export type InsertJobsRequest = Message<"taskflow.v1.InsertJobsRequest"> & {
  * Use `create(InsertJobsRequestSchema)` to create a new message.
  */
 export const InsertJobsRequestSchema: GenMessage<InsertJobsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 2);
+  messageDesc(file_taskflow_v1_ingest, 5);
 
 /**
  * @generated from message taskflow.v1.InsertJobsResponse
@@ -112,7 +177,7 @@ export type InsertJobsResponse = Message<"taskflow.v1.InsertJobsResponse"> & {
  * Use `create(InsertJobsResponseSchema)` to create a new message.
  */
 export const InsertJobsResponseSchema: GenMessage<InsertJobsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 3);
+  messageDesc(file_taskflow_v1_ingest, 6);
 
 /**
  * @generated from message taskflow.v1.AppendEventsRequest
@@ -129,7 +194,7 @@ export type AppendEventsRequest = Message<"taskflow.v1.AppendEventsRequest"> & {
  * Use `create(AppendEventsRequestSchema)` to create a new message.
  */
 export const AppendEventsRequestSchema: GenMessage<AppendEventsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 4);
+  messageDesc(file_taskflow_v1_ingest, 7);
 
 /**
  * @generated from message taskflow.v1.AppendEventsResponse
@@ -163,7 +228,7 @@ export type AppendEventsResponse = Message<"taskflow.v1.AppendEventsResponse"> &
  * Use `create(AppendEventsResponseSchema)` to create a new message.
  */
 export const AppendEventsResponseSchema: GenMessage<AppendEventsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 5);
+  messageDesc(file_taskflow_v1_ingest, 8);
 
 /**
  * EventRef names one event of a job's trail.
@@ -187,7 +252,7 @@ export type EventRef = Message<"taskflow.v1.EventRef"> & {
  * Use `create(EventRefSchema)` to create a new message.
  */
 export const EventRefSchema: GenMessage<EventRef> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 6);
+  messageDesc(file_taskflow_v1_ingest, 9);
 
 /**
  * @generated from message taskflow.v1.UpsertWorkersRequest
@@ -206,7 +271,7 @@ export type UpsertWorkersRequest = Message<"taskflow.v1.UpsertWorkersRequest"> &
  * Use `create(UpsertWorkersRequestSchema)` to create a new message.
  */
 export const UpsertWorkersRequestSchema: GenMessage<UpsertWorkersRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 7);
+  messageDesc(file_taskflow_v1_ingest, 10);
 
 /**
  * @generated from message taskflow.v1.UpsertWorkersResponse
@@ -219,7 +284,7 @@ export type UpsertWorkersResponse = Message<"taskflow.v1.UpsertWorkersResponse">
  * Use `create(UpsertWorkersResponseSchema)` to create a new message.
  */
 export const UpsertWorkersResponseSchema: GenMessage<UpsertWorkersResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 8);
+  messageDesc(file_taskflow_v1_ingest, 11);
 
 /**
  * @generated from message taskflow.v1.ListUnfinishedJobsRequest
@@ -255,7 +320,7 @@ export type ListUnfinishedJobsRequest = Message<"taskflow.v1.ListUnfinishedJobsR
  * Use `create(ListUnfinishedJobsRequestSchema)` to create a new message.
  */
 export const ListUnfinishedJobsRequestSchema: GenMessage<ListUnfinishedJobsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 9);
+  messageDesc(file_taskflow_v1_ingest, 12);
 
 /**
  * @generated from message taskflow.v1.ListUnfinishedJobsResponse
@@ -275,7 +340,7 @@ export type ListUnfinishedJobsResponse = Message<"taskflow.v1.ListUnfinishedJobs
  * Use `create(ListUnfinishedJobsResponseSchema)` to create a new message.
  */
 export const ListUnfinishedJobsResponseSchema: GenMessage<ListUnfinishedJobsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 10);
+  messageDesc(file_taskflow_v1_ingest, 13);
 
 /**
  * @generated from message taskflow.v1.GetJobStatesRequest
@@ -294,7 +359,7 @@ export type GetJobStatesRequest = Message<"taskflow.v1.GetJobStatesRequest"> & {
  * Use `create(GetJobStatesRequestSchema)` to create a new message.
  */
 export const GetJobStatesRequestSchema: GenMessage<GetJobStatesRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 11);
+  messageDesc(file_taskflow_v1_ingest, 14);
 
 /**
  * @generated from message taskflow.v1.JobState
@@ -321,7 +386,7 @@ export type JobState = Message<"taskflow.v1.JobState"> & {
  * Use `create(JobStateSchema)` to create a new message.
  */
 export const JobStateSchema: GenMessage<JobState> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 12);
+  messageDesc(file_taskflow_v1_ingest, 15);
 
 /**
  * @generated from message taskflow.v1.GetJobStatesResponse
@@ -340,7 +405,7 @@ export type GetJobStatesResponse = Message<"taskflow.v1.GetJobStatesResponse"> &
  * Use `create(GetJobStatesResponseSchema)` to create a new message.
  */
 export const GetJobStatesResponseSchema: GenMessage<GetJobStatesResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 13);
+  messageDesc(file_taskflow_v1_ingest, 16);
 
 /**
  * HistoryIngestService is how the scheduler writes to history. It is
@@ -413,6 +478,19 @@ export const HistoryIngestService: GenService<{
     methodKind: "unary";
     input: typeof RecordOperatorActionsRequestSchema;
     output: typeof RecordOperatorActionsResponseSchema;
+  },
+  /**
+   * Stores the latest progress of running jobs (no audit trail event). A
+   * value older than the one stored (an earlier attempt, or an earlier time
+   * of the same attempt) is ignored, so batches may arrive in any order from
+   * any scheduler replica.
+   *
+   * @generated from rpc taskflow.v1.HistoryIngestService.RecordProgress
+   */
+  recordProgress: {
+    methodKind: "unary";
+    input: typeof RecordProgressRequestSchema;
+    output: typeof RecordProgressResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_taskflow_v1_ingest, 0);
