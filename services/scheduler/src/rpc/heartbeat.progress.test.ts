@@ -1,8 +1,9 @@
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import { LeaseStatus, MAX_PROGRESS_DETAILS_BYTES, type Job } from "@taskflow/proto";
 import { eventually, rejection, uniqueQueue } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack, type Stack } from "../../test/stack.js";
+import { startReplica, startStack, type Stack } from "../../test/stack.js";
 
 let s: Stack;
 
@@ -68,6 +69,23 @@ describe("Heartbeat progress", () => {
     await s.worker.heartbeat({ workerId: "w-progress-2", leases: [{ ...second, progress: { percent: 10 } }] });
     const job = await progressReaches(second.jobId, 10);
     expect(job.progress?.attempt).toBe(2);
+  });
+
+  it("keeps the newest value whichever replica forwards it", async () => {
+    const replica = await startReplica(s);
+    try {
+      const [lease] = await leased("w-progress-4");
+      // Beats alternate between the replicas: each forwards its own values, and history keeps the newest.
+      for (const [i, via] of [s.worker, replica.worker, s.worker, replica.worker].entries()) {
+        await via.heartbeat({ workerId: "w-progress-4", leases: [{ ...lease!, progress: { percent: (i + 1) * 20 } }] });
+      }
+      await progressReaches(lease!.jobId, 80);
+      // A stale value forwarded late (an older time) never replaces it.
+      await s.ingest.recordProgress({ updates: [{ jobId: lease!.jobId, progress: { percent: 5, updatedAt: timestampFromMs(Date.now() - 60_000), attempt: 1 } }] });
+      expect((await s.history.getJob({ id: lease!.jobId })).job?.progress?.percent).toBe(80);
+    } finally {
+      await replica.close();
+    }
   });
 
   it("refuses progress out of range or too large, extending and recording nothing", async () => {
