@@ -49,8 +49,12 @@ export class RepeatUntilStopped {
     while (!signal.aborted && waitMs !== null) {
       // Even a round that asks for no wait yields to the event loop first: a round that ends
       // at once (a call refused without I/O) must not starve everything else.
-      this.waking = new AbortController();
-      await sleep(this.woken ? 0 : waitMs, AbortSignal.any([signal, this.waking.signal]));
+      // The wait ends on stop or on wake (AbortSignal.any needs Node 20.3; engines allow 20.0).
+      const waking = (this.waking = new AbortController());
+      const onStop = (): void => waking.abort();
+      signal.addEventListener("abort", onStop, { once: true });
+      await sleep(this.woken ? 0 : waitMs, waking.signal);
+      signal.removeEventListener("abort", onStop);
       this.waking = undefined;
       this.woken = false;
       if (signal.aborted) return;
