@@ -206,6 +206,10 @@ CREATE TABLE public.jobs (
     worker_id text,
     search tsvector,
     schedule_id text,
+    progress_percent double precision,
+    progress_details jsonb,
+    progress_at timestamp with time zone,
+    progress_attempt integer,
     CONSTRAINT jobs_status_check1 CHECK ((status = ANY (ARRAY['pending'::text, 'processing'::text, 'completed'::text, 'failed'::text, 'cancelled'::text])))
 )
 PARTITION BY RANGE (id);
@@ -238,6 +242,10 @@ CREATE TABLE public.jobs_default (
     worker_id text,
     search tsvector,
     schedule_id text,
+    progress_percent double precision,
+    progress_details jsonb,
+    progress_at timestamp with time zone,
+    progress_attempt integer,
     CONSTRAINT jobs_status_check1 CHECK ((status = ANY (ARRAY['pending'::text, 'processing'::text, 'completed'::text, 'failed'::text, 'cancelled'::text])))
 );
 

@@ -84,6 +84,12 @@ type Who = Exclude<keyof typeof T, "payroll" | "fleetB"> | "none" | "forged";
 const headersOf = (who: Who): Record<string, string> =>
   who === "none" ? {} : { authorization: `Bearer ${who === "forged" ? token() : T[who]}` };
 
+/** Reads a stream's first message and leaves it (a watch never ends by itself). */
+async function firstOf<T>(stream: AsyncIterable<T>): Promise<T | undefined> {
+  for await (const m of stream) return m;
+  return undefined;
+}
+
 /** A representative call of every RPC group, on the listener that serves it, with the roles that may make it. */
 const GROUPS: { name: string; allowed: Who[]; call: (t: { pub: Transport; sched: Transport; internal: Transport }, h: Record<string, string>) => Promise<unknown> }[] = [
   { name: "SchedulerService/SubmitJob", allowed: ["submitter"], call: (t, headers) => createClient(SchedulerService, t.sched).submitJob({ type: "" }, { headers }) },
@@ -99,9 +105,11 @@ const GROUPS: { name: string; allowed: Who[]; call: (t: { pub: Transport; sched:
   { name: "ScheduleService/TriggerSchedule", allowed: ["admin"], call: (t, headers) => createClient(ScheduleService, t.sched).triggerSchedule({ id: "" }, { headers }) },
   { name: "AdminService/ListParkedEvents", allowed: ["admin"], call: (t, headers) => createClient(AdminService, t.sched).listParkedEvents({ queue: "" }, { headers }) },
   { name: "HistoryService/GetJob", allowed: ["reader"], call: (t, headers) => createClient(HistoryService, t.pub).getJob({ id: "0" }, { headers }) },
+  { name: "HistoryService/WatchJobs (stream)", allowed: ["reader"], call: (t, headers) => firstOf(createClient(HistoryService, t.pub).watchJobs({}, { headers })) },
   { name: "HistoryAdminService/GetDatabaseStats", allowed: ["admin"], call: (t, headers) => createClient(HistoryAdminService, t.pub).getDatabaseStats({}, { headers }) },
   { name: "HistoryIngestService/ReopenJobs (internal)", allowed: ["service"], call: (t, headers) => createClient(HistoryIngestService, t.internal).reopenJobs({ ids: [] }, { headers }) },
   { name: "HistoryIngestService/GetJobStates (internal)", allowed: ["service"], call: (t, headers) => createClient(HistoryIngestService, t.internal).getJobStates({ ids: [] }, { headers }) },
+  { name: "HistoryIngestService/RecordProgress (internal)", allowed: ["service"], call: (t, headers) => createClient(HistoryIngestService, t.internal).recordProgress({ updates: [] }, { headers }) },
 ];
 const WHO: Who[] = ["submitter", "worker", "reader", "admin", "service", "none", "forged"];
 

@@ -239,6 +239,15 @@ export const schedulerRows: Row[] = [
   bad("release with an empty lease token", "leases[0].lease_token", (c) =>
     c.worker.releaseJobs({ workerId: "w-bad", leases: [lease({ leaseToken: "" })] }),
   ),
+  bad("heartbeat with progress 101 %", "leases[0].progress", (c) =>
+    c.worker.heartbeat({ workerId: "w-bad", leases: [lease({ jobId: uuidv7(), progress: { percent: 101 } })] }),
+  ),
+  bad("heartbeat with progress NaN", "leases[0].progress", (c) =>
+    c.worker.heartbeat({ workerId: "w-bad", leases: [lease({ jobId: uuidv7(), progress: { percent: Number.NaN } })] }),
+  ),
+  bad("heartbeat with progress details over 4 KiB", "4096 bytes", (c) =>
+    c.worker.heartbeat({ workerId: "w-bad", leases: [lease({ jobId: uuidv7(), progress: { percent: 1, details: { s: "x".repeat(4096) } } })] }),
+  ),
   bad("deregister worker '%'", "worker_id", (c) => c.worker.deregisterWorker({ workerId: "%" })),
   badBytes(
     "invalid UTF-8 in type",
@@ -292,6 +301,17 @@ const watch = async (c: Clients, jobId: string): Promise<number> => {
   for await (const _ of c.history.watchJob({ jobId })) messages += 1;
   return messages;
 };
+
+/** Reads a WatchJobs stream until its first message (the watch is live), or its error. */
+const watchJobs = async (c: Clients, req: Parameters<Clients["history"]["watchJobs"]>[0]): Promise<number> => {
+  for await (const m of c.history.watchJobs(req)) return m.jobs.length;
+  return 0;
+};
+/** A well-formed progress update of a random job, with `over` replacing job_id or progress fields. */
+const progressUpdate = ({ jobId = uuidv7(), ...over }: { jobId?: string; percent?: number; details?: JsonObject; updatedAt?: undefined; attempt?: number }) => ({
+  jobId,
+  progress: { percent: 50, details: {}, updatedAt: timestampFromMs(Date.now()), attempt: 1, ...over },
+});
 
 const drain = (req: Parameters<Clients["history"]["exportAuditTrail"]>[0]) => async (c: Clients) => {
   let lines = 0;
@@ -347,6 +367,21 @@ export const historyRows: Row[] = [
   bad("reopen a malformed id", "ids[0]", (c) => c.ingest.reopenJobs({ ids: ["%"], actor: "api", action: { action: "job.retry", target: "t" } })),
   bad("reopen without an actor", "action.actor", (c) => c.ingest.reopenJobs({ ids: [uuidv7()], actor: "", action: { action: "job.retry", target: "t" } })),
   bad("reopen without an action", "action", (c) => c.ingest.reopenJobs({ ids: [uuidv7()], actor: "api" })),
+  bad("record no progress", "updates", (c) => c.ingest.recordProgress({ updates: [] })),
+  bad("record progress of a malformed job id", "updates[0].job_id", (c) => c.ingest.recordProgress({ updates: [progressUpdate({ jobId: "%" })] })),
+  bad("record progress -1 %", "updates[0].progress", (c) => c.ingest.recordProgress({ updates: [progressUpdate({ percent: -1 })] })),
+  bad("record progress without a time", "updated_at", (c) => c.ingest.recordProgress({ updates: [progressUpdate({ updatedAt: undefined })] })),
+  bad("record progress of attempt 0", "attempt", (c) => c.ingest.recordProgress({ updates: [progressUpdate({ attempt: 0 })] })),
+  bad("record progress with details over 4 KiB", "4096 bytes", (c) =>
+    c.ingest.recordProgress({ updates: [progressUpdate({ details: { s: "x".repeat(4096) } })] }),
+  ),
+  bad("record progress of one job twice", "updates[1].job_id", (c) => {
+    const u = progressUpdate({});
+    return c.ingest.recordProgress({ updates: [u, u] });
+  }),
+  bad("watch jobs with status 99", "statuses", (c) => watchJobs(c, { statuses: [99 as JobStatus] })),
+  bad("watch jobs of an empty queue name", "queues", (c) => watchJobs(c, { queues: [""] })),
+  bad("watch jobs of 101 types", "types", (c) => watchJobs(c, { types: Array.from({ length: 101 }, (_, i) => `t${i}`) })),
   bad("workers with page_size 501", "page_size", (c) => c.history.listWorkers({ pageSize: 501 })),
   bad("workers with page_size -5", "page_size", (c) => c.history.listWorkers({ pageSize: -5 })),
   bad("workers with a token holding NUL", "page_token", (c) => c.history.listWorkers({ pageToken: token("\u0000") })),

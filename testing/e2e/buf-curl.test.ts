@@ -1,7 +1,7 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { spawnTestStack, type TestStack } from "@taskflow/testkit";
+import { eventually, spawnTestStack, type TestStack } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const buf = fileURLToPath(new URL("../../node_modules/.bin/buf", import.meta.url));
@@ -46,6 +46,31 @@ describe.each(protocols)("buf curl over $name", ({ args }) => {
       "JOB_EVENT_TYPE_STARTED",
       "JOB_EVENT_TYPE_COMPLETED",
     ]);
+  });
+
+  it("follows WatchJobs: a sleep job's progress streams until the watch is cancelled", async () => {
+    // A process group of its own: the buf shim runs the binary as a child, and both must stop.
+    const watch = spawn(buf, ["curl", ...args, "-d", JSON.stringify({ types: ["sleep"] }), `${stack.historyUrl}/taskflow.v1.HistoryService/WatchJobs`], {
+      detached: true,
+    });
+    let out = "";
+    watch.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    const ended = new Promise<void>((resolve) => watch.once("close", () => resolve()));
+    try {
+      // The first message is empty: the watch is live.
+      await eventually(() => Promise.resolve(out.includes("{") ? true : undefined));
+      const submitted = await curl(args, `${stack.schedulerUrl}/taskflow.v1.SchedulerService/SubmitJob`, {
+        type: "sleep",
+        queue: "default",
+        payload: { ms: 2_500 },
+      });
+      const id: string = submitted.job.id;
+      await eventually(() => Promise.resolve(out.includes(id) && out.includes('"percent": 40') ? true : undefined), 15_000);
+      expect(out).toContain('"slept_ms": 1000');
+    } finally {
+      process.kill(-watch.pid!, "SIGTERM");
+      await ended;
+    }
   });
 
   it("gets a clear invalid_argument for a bad submit", async () => {

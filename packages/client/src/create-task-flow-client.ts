@@ -1,6 +1,6 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { createClient, type Client } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import {
   AdminService,
   type GetDatabaseStatsResponse,
@@ -151,6 +151,16 @@ export interface TaskFlowClient extends Redrive, ScheduleMethods {
    * event; ends after the job is terminal. @throws ConnectError `not_found` for an unknown id.
    */
   watch(id: string, options?: { signal?: AbortSignal }): AsyncIterable<{ job: Job; events: JobEvent[] }>;
+  /**
+   * Every job matching the filter as it changes (a transition, a submit, new progress), pushed
+   * by history, without payload and result; filters combine with AND, values within one with
+   * OR, and a job matches on its state after the change. Runs until `signal` aborts (the
+   * iteration then ends) or the watch fails: ConnectError `resource_exhausted` when this reader
+   * fell too far behind, `unavailable` when history lost its notifications; watch again and
+   * read what was missed with `list`. `onLive` is called once changes are followed (a change
+   * committed after it is seen).
+   */
+  watchJobs(filter?: WatchJobsFilter, options?: { signal?: AbortSignal; onLive?: () => void }): AsyncIterable<Job>;
   /** Resolves with the job once it is terminal (following WatchJob). @throws WaitTimeoutError after `timeoutMs`. */
   waitFor(id: string, options?: WaitForOptions): Promise<Job>;
   /** Closes the client's connections. */
@@ -225,6 +235,7 @@ export function createTaskFlowClient(options: TaskFlowClientOptions): TaskFlowCl
       return { id: res.id, status: res.status };
     },
     watch: (id, watchOptions = {}) => watchJob(history, id, watchOptions.signal),
+    watchJobs: (filter = {}, watchOptions = {}) => watchJobs(history, filter, watchOptions),
     waitFor: (id, waitOptions) => waitForJob(history, id, waitOptions),
     close: () => {
       schedulerTransport.close();
@@ -242,6 +253,32 @@ function requireJob(job: Job | undefined): Job {
 
 async function* watchJob(history: Client<typeof HistoryService>, id: string, signal?: AbortSignal): AsyncGenerator<{ job: Job; events: JobEvent[] }> {
   for await (const m of history.watchJob({ jobId: id }, { signal })) yield { job: requireJob(m.job), events: m.events };
+}
+
+/** Which jobs {@link TaskFlowClient.watchJobs} follows; an empty or missing list does not filter. */
+export interface WatchJobsFilter {
+  queues?: string[];
+  types?: string[];
+  statuses?: JobStatus[];
+}
+
+async function* watchJobs(
+  history: Client<typeof HistoryService>,
+  filter: WatchJobsFilter,
+  options: { signal?: AbortSignal; onLive?: () => void },
+): AsyncGenerator<Job> {
+  const req = { queues: filter.queues ?? [], types: filter.types ?? [], statuses: filter.statuses ?? [] };
+  try {
+    for await (const m of history.watchJobs(req, { signal: options.signal })) {
+      // The first message is empty: the watch is live.
+      if (m.jobs.length === 0) options.onLive?.();
+      yield* m.jobs;
+    }
+  } catch (err) {
+    // A watch the caller stopped ends quietly.
+    if (options.signal?.aborted === true && ConnectError.from(err).code === Code.Canceled) return;
+    throw err;
+  }
 }
 
 function requireQueue(queue: Queue | undefined): Queue {

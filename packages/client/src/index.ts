@@ -7,6 +7,7 @@ export {
   type JobPage,
   type TaskFlowClient,
   type TaskFlowClientOptions,
+  type WatchJobsFilter,
 } from "./create-task-flow-client.js";
 export type { DeadLetters, Redrive, RetryFilter, RetryOutcome } from "./redrive.js";
 export { credentialInterceptors, type ClientCredentials, type ClientProtocol, type TlsCredentials } from "./create-transport.js";
@@ -28,6 +29,7 @@ export {
   type Job,
   type JobEvent,
   type JobLink,
+  type JobProgress,
   type OperatorAction,
   type ParkedEvent,
   type Queue,

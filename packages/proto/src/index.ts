@@ -7,3 +7,4 @@ export * from "./gen/taskflow/v1/admin_pb.js";
 export * from "./gen/taskflow/v1/queue_pb.js";
 export * from "./gen/taskflow/v1/schedule_pb.js";
 export * from "./enum-text.js";
+export * from "./job-progress.js";

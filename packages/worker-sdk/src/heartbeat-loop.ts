@@ -1,6 +1,7 @@
 import { LeaseStatus, type LeaseState } from "@taskflow/proto";
 import type { Logger } from "pino";
 import { RepeatUntilStopped } from "./repeat-until-stopped.js";
+import type { PendingProgress } from "./progress-slot.js";
 import type { LeaseRef } from "./start-job.js";
 import { rpcTimeoutMs, type WorkerRpc } from "./worker-rpc.js";
 
@@ -12,6 +13,8 @@ export interface HeartbeatDeps {
   intervalMs: number;
   /** Every lease the worker holds: running attempts and outcomes not yet reported. */
   leases(): LeaseRef[];
+  /** The progress of a lease's attempt that no heartbeat carried yet. */
+  progressOf(lease: LeaseRef): PendingProgress | undefined;
   /** The lease expired or another attempt owns the job: stop the attempt and stop beating the lease. */
   onLost(lease: LeaseRef): void;
   /** The job was cancelled: abort its handler and report a failure. */
@@ -19,14 +22,21 @@ export interface HeartbeatDeps {
   logger: Logger;
 }
 
+/** Least time between two beats sent early for progress, in ms. */
+export const MIN_PROGRESS_BEAT_MS = 1_000;
+
 /**
  * Sends one Heartbeat per interval carrying every lease the worker holds, even none (then it
- * only says the worker is alive), and passes lost leases and cancellations on.
+ * only says the worker is alive), and passes lost leases and cancellations on. A lease whose
+ * attempt reported progress since the last answered beat carries the latest value.
  */
 export class HeartbeatLoop {
   private readonly loop: RepeatUntilStopped;
-  /** When the next beat is due (performance.now() time). */
+  /** When the next regular beat is due (performance.now() time). */
   private next: number;
+  /** When the latest beat started, and the timer of an early beat waiting for its turn. */
+  private lastBeat = -Infinity;
+  private early: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: HeartbeatDeps) {
     this.next = performance.now() + deps.intervalMs;
@@ -37,13 +47,16 @@ export class HeartbeatLoop {
   async runOnce(): Promise<void> {
     const { rpc, logger } = this.deps;
     const leases = this.deps.leases();
+    const progress = leases.map((l) => this.deps.progressOf(l));
+    const sent = leases.map((l, i) => ({ jobId: l.jobId, queue: l.queue, leaseToken: l.leaseToken, progress: progress[i]?.progress }));
     let states;
     try {
       const res = await rpc.client.heartbeat(
-        { workerId: this.deps.workerId(), leases },
+        { workerId: this.deps.workerId(), leases: sent },
         { timeoutMs: Math.min(rpcTimeoutMs, Math.max(this.deps.intervalMs, 1000)) },
       );
       states = res.leases;
+      for (const p of progress) p?.ack();
     } catch (err) {
       logger.warn({ err, leases: leases.length }, "heartbeat failed");
       return;
@@ -61,8 +74,24 @@ export class HeartbeatLoop {
     this.loop.start();
   }
 
+  /**
+   * A handler reported progress: beats early so that it shows soon, but at most one beat per
+   * MIN_PROGRESS_BEAT_MS, so a handler reporting in a tight loop costs one call a second.
+   */
+  progressChanged(): void {
+    if (this.early !== undefined) return;
+    const waitMs = this.lastBeat + MIN_PROGRESS_BEAT_MS - performance.now();
+    if (waitMs <= 0) return this.loop.wake();
+    this.early = setTimeout(() => {
+      this.early = undefined;
+      this.loop.wake();
+    }, waitMs);
+  }
+
   /** Stops beating; resolves once a beat in flight has ended. */
   stop(): Promise<void> {
+    clearTimeout(this.early);
+    this.early = undefined;
     return this.loop.stop();
   }
 
@@ -71,7 +100,10 @@ export class HeartbeatLoop {
    * push the next one past the lease (the wait is measured from the previous beat's start).
    */
   private async round(): Promise<number> {
-    this.next = Math.max(this.next + this.deps.intervalMs, performance.now());
+    const now = performance.now();
+    // An early beat (progress) leaves the regular cadence as it was.
+    if (now >= this.next - 1) this.next = Math.max(this.next + this.deps.intervalMs, now);
+    this.lastBeat = now;
     await this.runOnce();
     return Math.max(0, this.next - performance.now());
   }

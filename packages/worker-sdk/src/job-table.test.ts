@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { JobTable } from "./job-table.js";
+import { ProgressSlot } from "./progress-slot.js";
 import type { ActiveJob } from "./start-job.js";
 
 const job = (id: string): ActiveJob => ({
@@ -8,6 +9,7 @@ const job = (id: string): ActiveJob => ({
   abort: () => false,
   abandon: () => false,
   outcome: new Promise(() => undefined),
+  progress: new ProgressSlot(),
 });
 
 describe("JobTable", () => {

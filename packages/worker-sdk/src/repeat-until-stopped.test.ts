@@ -45,4 +45,19 @@ describe("RepeatUntilStopped", () => {
     expect(loop.signal.aborted).toBe(false);
     await loop.stop();
   });
+
+  it("starts the next round at once when woken, without waiting out the long wait", async () => {
+    let rounds = 0;
+    const loop = new RepeatUntilStopped(() => {
+      rounds += 1;
+      return Promise.resolve(60_000);
+    });
+    loop.start();
+    while (rounds < 1) await new Promise((resolve) => setTimeout(resolve, 1));
+    const t0 = performance.now();
+    loop.wake();
+    while (rounds < 2) await new Promise((resolve) => setTimeout(resolve, 1));
+    expect(performance.now() - t0).toBeLessThan(1_000);
+    await loop.stop();
+  });
 });

@@ -14,6 +14,9 @@ export type Round = (signal: AbortSignal) => Promise<number | null>;
 export class RepeatUntilStopped {
   private readonly stopping = new AbortController();
   private loop: Promise<void> | undefined;
+  /** Aborts to cut the current wait short (see wake). */
+  private waking: AbortController | undefined;
+  private woken = false;
 
   constructor(
     private readonly round: Round,
@@ -29,6 +32,12 @@ export class RepeatUntilStopped {
     this.loop ??= this.run();
   }
 
+  /** Starts the next round now: cuts the wait under way short, or skips the next one when a round is running. */
+  wake(): void {
+    this.woken = true;
+    this.waking?.abort();
+  }
+
   async stop(): Promise<void> {
     this.stopping.abort();
     await this.loop;
@@ -40,7 +49,14 @@ export class RepeatUntilStopped {
     while (!signal.aborted && waitMs !== null) {
       // Even a round that asks for no wait yields to the event loop first: a round that ends
       // at once (a call refused without I/O) must not starve everything else.
-      await sleep(waitMs, signal);
+      // The wait ends on stop or on wake (AbortSignal.any needs Node 20.3; engines allow 20.0).
+      const waking = (this.waking = new AbortController());
+      const onStop = (): void => waking.abort();
+      signal.addEventListener("abort", onStop, { once: true });
+      await sleep(this.woken ? 0 : waitMs, waking.signal);
+      signal.removeEventListener("abort", onStop);
+      this.waking = undefined;
+      this.woken = false;
       if (signal.aborted) return;
       waitMs = await this.round(signal);
     }

@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { endAttemptSpan, runInAttemptSpan, startAttemptSpan } from "./attempt-span.js";
 import { JobAbortError, type AbortKind } from "./job-abort-error.js";
 import { isPermanentError } from "./permanent-error.js";
+import { ProgressSlot } from "./progress-slot.js";
 import type { Handler, JobContext, ParentResult } from "./types.js";
 
 /** A lease as the worker sends it back in heartbeats, reports and releases; the token names the attempt. */
@@ -36,6 +37,8 @@ export interface ActiveJob {
   abandon(): boolean;
   /** Settles once, with whichever came first: the handler's end or an abort that decides. */
   readonly outcome: Promise<JobOutcome>;
+  /** The attempt's latest progress (see JobContext.progress). */
+  readonly progress: ProgressSlot;
 }
 
 // Error text travels in every report and audit event; a runaway message must not bloat them.
@@ -50,8 +53,9 @@ const maxTimerMs = 2 ** 31 - 1;
  * `abort()`. The outcome is fixed by the first event: an abort does not wait for a handler that
  * ignores its signal, so a hung handler cannot hold its slot or its lease forever. The one
  * exception is shutdown, which waits for the handler until the worker calls `abandon()`.
+ * `onProgress` runs each time the handler reports progress.
  */
-export function startJob(leased: LeasedJob, handlers: Record<string, Handler>, logger: Logger): ActiveJob {
+export function startJob(leased: LeasedJob, handlers: Record<string, Handler>, logger: Logger, onProgress: () => void = () => undefined): ActiveJob {
   const job = leased.job ?? failMissingJob();
   const lease: LeaseRef = { jobId: job.id, queue: job.queue, leaseToken: leased.leaseToken };
   const controller = new AbortController();
@@ -75,6 +79,7 @@ export function startJob(leased: LeasedJob, handlers: Record<string, Handler>, l
   const abandon = (): boolean => shuttingDown && decide({ kind: "released" });
   const waitMs = deadline.getTime() - startedAt;
   const timer = waitMs <= maxTimerMs ? setTimeout(() => abort("timeout"), Math.max(0, waitMs)) : undefined;
+  const progress = new ProgressSlot();
   const ctx: JobContext = {
     id: job.id,
     type: job.type,
@@ -92,6 +97,10 @@ export function startJob(leased: LeasedJob, handlers: Record<string, Handler>, l
       status: (enumText(JobStatusSchema, p.status) ?? "completed") as ParentResult["status"],
       result: p.result === undefined ? undefined : toJson(ValueSchema, p.result),
     })),
+    progress: (percent, details) => {
+      progress.set(percent, details);
+      onProgress();
+    },
   };
   const span = startAttemptSpan(leased, job);
   // runHandler turns every failure into an outcome and decide never throws: nothing to catch.
@@ -100,7 +109,7 @@ export function startJob(leased: LeasedJob, handlers: Record<string, Handler>, l
     decide(shuttingDown && o.kind === "failed" ? { kind: "released" } : o),
   );
   if (span !== undefined) void outcome.then((o) => endAttemptSpan(span, o));
-  return { job, lease, abort, abandon, outcome };
+  return { job, lease, abort, abandon, outcome, progress };
 }
 
 /** The outcome promise and the one-shot function that settles it; `onDecide` runs once, first. */

@@ -109,6 +109,7 @@ export class TaskFlowWorker implements Worker {
       workerId: () => this.workerId,
       intervalMs,
       leases: () => [...this.table.leases(), ...this.batcher.leases()],
+      progressOf: (lease) => this.table.get(lease.leaseToken)?.progress.pending(),
       onLost: (lease) => this.onLost(lease),
       onCancelRequested: (lease) => void this.table.get(lease.leaseToken)?.abort("cancel"),
       logger: this.s.logger.child({ component: "heartbeat" }),
@@ -133,7 +134,7 @@ export class TaskFlowWorker implements Worker {
       return;
     }
     this.counters.leased += 1;
-    const active = startJob(leased, this.s.handlers, this.s.logger.child({ component: "job" }));
+    const active = startJob(leased, this.s.handlers, this.s.logger.child({ component: "job" }), () => this.loops?.heartbeat.progressChanged());
     this.table.add(active);
     const attempt = { type: active.job.type, queue: active.job.queue };
     const startedMs = performance.now();

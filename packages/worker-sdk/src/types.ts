@@ -28,6 +28,14 @@ export interface JobContext {
    * only under the RUN policy (the others never run the child).
    */
   parents: ParentResult[];
+  /**
+   * Reports how far the attempt got: `percent` from 0 to 100 and optional `details`, a JSON
+   * object of at most 4096 bytes as JSON. Only the latest value is sent, with the next heartbeat,
+   * which comes early (at most one a second) after a change; GetJob, WatchJob and WatchJobs show
+   * it. Cheap to call often. A value reported just before the handler returns may not be sent.
+   * @throws RangeError for a value out of range or too large (nothing is sent).
+   */
+  progress(percent: number, details?: JsonObject): void;
 }
 
 /** One parent of a flow's child as its handler sees it. */

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { HistoryConfig } from "./config.js";
+import { JobFeed } from "./db/job-feed.js";
 import { JobWatchHub } from "./db/job-notifications.js";
 import { createPool, endPool } from "./db/pool.js";
 import { StatementTimings, timed } from "./db/statements.js";
@@ -28,16 +29,19 @@ export function createHistoryDeps(config: HistoryConfig, logger: Logger): Histor
     logger.warn("PAGE_TOKEN_SECRET is not set: page tokens work only on the replica that issued them, until it restarts");
   }
   const timings = new StatementTimings();
+  const db = timed(pool, timings);
+  const watch = new JobWatchHub(config.databaseUrl, logger.child({ component: "watch" }));
   return {
     pool,
     readPool,
-    db: timed(pool, timings),
+    db,
     readDb: timed(readPool, timings),
     timings,
     // The replica's pool is reported apart only when there is one.
     metrics: createHistoryMetrics(readPool === pool ? { primary: pool } : { primary: pool, replica: readPool }),
     pageTokens: new PageTokens(config.pageTokenSecret),
-    watch: new JobWatchHub(config.databaseUrl, logger.child({ component: "watch" })),
+    watch,
+    feed: new JobFeed(watch, db, logger.child({ component: "watch-jobs" })),
     config,
     logger,
   };

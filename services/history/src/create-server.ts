@@ -21,7 +21,9 @@ import { reopenJobs } from "./rpc/reopen-jobs.js";
 import { scheduleIngest } from "./rpc/schedules.js";
 import { createTextGuard } from "./rpc/text-guard.js";
 import { upsertWorkers } from "./rpc/upsert-workers.js";
+import { recordProgress } from "./rpc/record-progress.js";
 import { watchJob } from "./rpc/watch-job.js";
+import { watchJobs } from "./rpc/watch-jobs.js";
 
 /**
  * Largest request, in bytes: 16 MiB. InsertJobs carries whatever one SubmitJobs accepted at
@@ -68,6 +70,7 @@ export async function createServers(d: HistoryDeps, authenticator: Authenticator
       exportAuditTrail: exportAuditTrail(d),
       listOperatorActions: listOperatorActions(d),
       watchJob: watchJob(d),
+      watchJobs: watchJobs(d),
     },
   };
   const publicServer = await startServer({
@@ -97,6 +100,7 @@ export async function createServers(d: HistoryDeps, authenticator: Authenticator
             recordOperatorActions: recordOperatorActions(d),
             reopenJobs: reopenJobs(d),
             ...scheduleIngest(d),
+            recordProgress: recordProgress(d),
           },
         },
       ],

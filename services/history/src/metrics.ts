@@ -3,7 +3,7 @@ import type pg from "pg";
 import { Gauge, Histogram, type Registry } from "prom-client";
 
 /** The ingest calls history times: the scheduler's writes. */
-export type IngestMethod = "InsertJobs" | "AppendEvents";
+export type IngestMethod = "InsertJobs" | "AppendEvents" | "RecordProgress";
 
 /** History's Prometheus metrics, on a registry of its own (served at `GET /metrics`). */
 export interface HistoryMetrics {

@@ -2,6 +2,11 @@ import { randomBytes } from "node:crypto";
 import { createTestDatabase, type TestDatabase } from "@taskflow/testkit";
 import pg from "pg";
 import pino from "pino";
+import { type Client, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { HistoryIngestService, HistoryService } from "@taskflow/proto";
+import { HISTORY_DEFAULTS } from "../src/config.js";
+import { type RunningHistory, startHistory } from "../src/start-history.js";
 import { migrate } from "../src/db/migrate.js";
 import { endPool } from "../src/db/pool.js";
 import type { NewJobEvent } from "../src/db/queries/append-events.js";
@@ -122,4 +127,35 @@ export function capturingLogger(): { logger: pino.Logger; lines: Record<string, 
   const lines: Record<string, unknown>[] = [];
   const logger = pino({ level: "debug" }, { write: (msg: string) => void lines.push(JSON.parse(msg) as Record<string, unknown>) });
   return { logger, lines };
+}
+
+/** Two history replicas on one database of their own: one writes (ingest), the other is read from. */
+export interface TwoReplicas {
+  db: TestDatabase;
+  writer: RunningHistory;
+  reader: RunningHistory;
+  /** Ingest calls to the writer's internal listener. */
+  ingest: Client<typeof HistoryIngestService>;
+  /** HistoryService calls to the reader's public listener. */
+  reads: Client<typeof HistoryService>;
+  close(): Promise<void>;
+}
+
+export async function startTwoReplicas(): Promise<TwoReplicas> {
+  const db = await createTestDatabase();
+  const config = { ...HISTORY_DEFAULTS, port: 0, internalPort: 0, databaseUrl: db.url };
+  const writer = await startHistory(config, { logger: quietLogger });
+  const reader = await startHistory(config, { logger: quietLogger });
+  return {
+    db,
+    writer,
+    reader,
+    ingest: createClient(HistoryIngestService, createGrpcTransport({ baseUrl: writer.internalUrl })),
+    reads: createClient(HistoryService, createGrpcTransport({ baseUrl: reader.url })),
+    close: async () => {
+      await writer.close();
+      await reader.close();
+      await db.drop();
+    },
+  };
 }

@@ -7,6 +7,7 @@ import type { HistoryClient } from "./history-client.js";
 import type { DueTimer } from "./loops/due-timer.js";
 import type { Reconciler } from "./loops/reconcile.js";
 import type { SendPresence } from "./loops/send-presence.js";
+import type { SendProgress } from "./loops/send-progress.js";
 import type { SchedulerMetrics } from "./metrics.js";
 import type { LeaseWaiters } from "./redis/lease-waiters.js";
 import type { ParkedEvents } from "./redis/parked-events.js";
@@ -40,6 +41,8 @@ export interface Deps {
   readonly submitLimiter: Pick<SubmitLimiter, "take">;
   /** Sends workers' presence to history in the background. */
   readonly presence: Pick<SendPresence, "note" | "send">;
+  /** Sends jobs' progress (carried by heartbeats) to history in the background. */
+  readonly progress: Pick<SendProgress, "note">;
   readonly logger: Logger;
   /** Releases or ends flows' children whose parents settled. */
   readonly flows: Pick<ChildSettler, "settleIds">;

@@ -16,6 +16,7 @@ import {
   type Schedule,
   type ScheduleRunSchema,
   type ScheduleSchema,
+  type ProgressUpdateSchema,
   type WorkerSchema,
 } from "@taskflow/proto";
 import { Health, HealthCheckResponse_ServingStatus } from "@taskflow/proto/gen/grpc/health/v1/health_pb";
@@ -87,6 +88,11 @@ export interface HistoryClient {
   readSchedulesPage(afterId: string, pageSize: number, signal?: AbortSignal): Promise<Schedule[]>;
   /** Records schedules' runs (last run and next tick, forward only). */
   recordScheduleRuns(runs: ScheduleRunInit[], signal?: AbortSignal): Promise<void>;
+  /**
+   * Stores running jobs' latest progress (at most 1000 updates, one per job); resolves to how
+   * many changed a job (older values than history's are ignored).
+   */
+  recordProgress(updates: ProgressUpdateInit[], signal?: AbortSignal): Promise<number>;
   /** Resolves when history reports SERVING. */
   checkHealth(signal?: AbortSignal): Promise<void>;
 }
@@ -98,6 +104,9 @@ export type ReopenAction = Required<Pick<OperatorActionInit, "actor" | "action" 
 
 /** An operator's action: who, what, to what, with which parameters. */
 export type OperatorActionInit = Pick<MessageInitShape<typeof OperatorActionSchema>, "actor" | "action" | "target" | "details">;
+
+/** One job's progress as the scheduler accepted it: percent, details, its time and attempt. */
+export type ProgressUpdateInit = MessageInitShape<typeof ProgressUpdateSchema>;
 
 /** Which page of unfinished jobs to read. */
 export interface UnfinishedPage {
@@ -173,6 +182,7 @@ export function createHistoryClient(baseUrl: string, credentials: ServiceCredent
     readSchedules: (ids, signal) => guard(async () => (await ingest.readSchedules({ ids: [...ids] }, opts(signal))).schedules),
     readSchedulesPage: (afterId, pageSize, signal) => guard(async () => (await ingest.readSchedules({ afterId, pageSize }, opts(signal))).schedules),
     recordScheduleRuns: (runs, signal) => guard(async () => void (await ingest.recordScheduleRuns({ runs }, opts(signal)))),
+    recordProgress: (updates, signal) => guard(async () => (await ingest.recordProgress({ updates }, opts(signal))).recorded),
     checkHealth: (signal) =>
       guard(async () => {
         const res = await health.check({ service: "" }, opts(signal));

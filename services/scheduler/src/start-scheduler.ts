@@ -13,6 +13,7 @@ import { DueTimer } from "./loops/due-timer.js";
 import { PromoteDelayed } from "./loops/promote-delayed.js";
 import { Reconciler } from "./loops/reconcile.js";
 import { SendPresence } from "./loops/send-presence.js";
+import { SendProgress } from "./loops/send-progress.js";
 import { TendQueues } from "./loops/tend-queues.js";
 import { createSchedulerMetrics } from "./metrics.js";
 import { checkEvictionPolicy } from "./redis/check-eviction-policy.js";
@@ -168,6 +169,7 @@ function assemble(
     defaultTimeoutMs: config.defaultTimeoutMs,
   });
   const presence = new SendPresence({ history, intervalMs: config.sweepIntervalMs, logger });
+  const progress = new SendProgress({ history, intervalMs: config.sweepIntervalMs, logger });
   const submits = new GroupCommit(insertGroup({ history }), {
     maxInFlight: config.submitGroupsInFlight,
     maxItems: config.maxSubmitBatch,
@@ -175,7 +177,7 @@ function assemble(
     weight: (job: NewJob) => job.payloadJson.length,
   });
   const deps: Deps = {
-    config, store, recovery, schedules, reconciler, metrics, waiters, dueTimer, history, presence, parked, logger, eventsWritten, submits, authenticator, flows,
+    config, store, recovery, schedules, reconciler, metrics, waiters, dueTimer, history, presence, progress, parked, logger, eventsWritten, submits, authenticator, flows,
     workers: new WorkerRegistry(redis, prefix),
     submitLimiter: new SubmitLimiter(redis, prefix, config.submitRates, scriptOptions),
   };
@@ -193,5 +195,5 @@ function assemble(
     misfireMs: config.scheduleMisfireMs,
     firingLeaseMs: config.scheduleFiringLeaseMs,
   });
-  return { deps, loops: [dueTimer, promote, expire, forward, reconciler, presence, tend, fire], dueTimer };
+  return { deps, loops: [dueTimer, promote, expire, forward, reconciler, presence, progress, tend, fire], dueTimer };
 }

@@ -219,6 +219,34 @@ describe("taskflow against a running stack", () => {
     expect(held.length).toBe(3);
   });
 
+  it("watch shows a job's progress; watch --type follows every matching job until interrupted", async () => {
+    // A long-running watch of sleep jobs, as a dashboard would keep one open.
+    const env = { ...process.env, TASKFLOW_SCHEDULER_URL: stack.schedulerUrl, TASKFLOW_HISTORY_URL: stack.historyUrl };
+    const follower = spawn(process.execPath, [CLI, "watch", "--type", "sleep", "--queue", "default"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let followed = "";
+    let followerErr = "";
+    follower.stdout.on("data", (chunk: Buffer) => (followed += chunk.toString()));
+    follower.stderr.on("data", (chunk: Buffer) => (followerErr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => follower.once("close", resolve));
+    await eventually(() => Promise.resolve(followerErr.includes("watching") ? true : undefined));
+
+    // 4 s: four reports, a second apart; starting the command may take a second or two of them.
+    const job = await json(["submit", "sleep", "--payload", '{"ms":4000}']);
+    await json(["submit", "echo"]);
+    const watched = await taskflow("watch", job.id);
+    expect(watched.code, watched.stderr).toBe(0);
+    expect(watched.stdout).toMatch(/^progress: (50|75)% \{"slept_ms":(2000|3000)\}$/m);
+    expect(watched.stdout).toContain("status: COMPLETED");
+
+    const line = (pattern: string) => new RegExp(`^${job.id}  sleep  default  ${pattern}$`, "m");
+    // The last value (100%) is reported as the handler returns, so it may not be sent: any value ends the line.
+    await eventually(() => Promise.resolve(line("COMPLETED  1/3  \\d+% .*").test(followed) ? true : undefined));
+    expect(followed).toMatch(line("PROCESSING  1/3  25% \\{\"slept_ms\":1000\\}"));
+    expect(followed).not.toContain("echo");
+    follower.kill("SIGINT");
+    expect(await exited).toBe(0);
+  });
+
   it("a bad command line exits 2 with a message", async () => {
     const badDelay = await taskflow("submit", "echo", "--delay", "soon");
     expect(badDelay.code).toBe(2);
@@ -230,6 +258,9 @@ describe("taskflow against a running stack", () => {
     expect(badStatus.code).toBe(2);
     expect(badStatus.stderr).toContain('unknown status "done"');
     expect((await taskflow("frobnicate")).code).toBe(2);
+    const both2 = await taskflow("watch", randomUUID(), "--queue", "default");
+    expect(both2.code).toBe(2);
+    expect(both2.stderr).toContain("a job id or filters");
   });
 
   it("a refused call exits 1 with its code", async () => {

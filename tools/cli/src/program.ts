@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { addAuditCommands } from "./commands/audit.js";
 import { addJobCommands } from "./commands/jobs.js";
+import { addWatchCommand } from "./commands/watch.js";
 import { addQueueCommands } from "./commands/queues.js";
 import { addRedriveCommands } from "./commands/redrive.js";
 import { addScheduleCommands } from "./commands/schedules.js";
@@ -27,6 +28,7 @@ export function createProgram(): Command {
     .showHelpAfterError("(add --help for usage)");
   addJobCommands(program);
   addRedriveCommands(program);
+  addWatchCommand(program);
   addQueueCommands(program);
   addScheduleCommands(program);
   addWorkerCommands(program);

@@ -19,6 +19,7 @@ const ALL = [
   "0013_schedules",
   "0014_job_dependencies",
   "0016_retried_events",
+  "0015_job_progress",
 ];
 const TABLES = [
   "idempotency_keys",

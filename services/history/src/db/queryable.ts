@@ -35,6 +35,10 @@ export const JOB_COLUMNS = [
   "completed_at",
   "worker_id",
   "schedule_id",
+  "progress_percent",
+  "progress_details",
+  "progress_at",
+  "progress_attempt",
 ] as const;
 
 /** `a.id, a.type, …` for a table alias. */

@@ -48,6 +48,11 @@ export interface JobRow {
   worker_id: string | null;
   /** The schedule whose run the job is; null for a submitted job. */
   schedule_id: string | null;
+  /** The latest progress (migration 0015): all four set, or all null before any report. */
+  progress_percent: number | null;
+  progress_details: JsonObject | null;
+  progress_at: Date | null;
+  progress_attempt: number | null;
 }
 
 /** One `job_events` row as pg returns it. */

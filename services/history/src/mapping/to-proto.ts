@@ -7,6 +7,8 @@ import {
   type JobEvent,
   JobEventSchema,
   JobLinkSchema,
+  type JobProgress,
+  JobProgressSchema,
   JobSchema,
   type ParentFailurePolicy,
   ParentFailurePolicySchema,
@@ -54,6 +56,17 @@ function jobMessage(row: JobRow, payload: JobRow["payload"] | undefined): Job {
     idempotencyKey: row.idempotency_key ?? "",
     lastEventSeq: row.last_seq,
     scheduleId: row.schedule_id ?? "",
+    progress: progressOf(row),
+  });
+}
+
+function progressOf(row: JobRow): JobProgress | undefined {
+  if (row.progress_percent === null || row.progress_at === null) return undefined;
+  return create(JobProgressSchema, {
+    percent: row.progress_percent,
+    details: row.progress_details ?? {},
+    updatedAt: timestampFromDate(row.progress_at),
+    attempt: row.progress_attempt ?? 0,
   });
 }
 

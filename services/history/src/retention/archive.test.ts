@@ -52,6 +52,10 @@ function archived(createdMs: number): ArchivedJob {
       completed_at: at(2_000),
       worker_id: "w1",
       schedule_id: null,
+      progress_percent: 100,
+      progress_details: { sent: 1 },
+      progress_at: at(1_900),
+      progress_attempt: 1,
     },
     events: [event(1, "submitted", "pending"), event(2, "completed", "completed")],
   };

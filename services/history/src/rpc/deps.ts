@@ -4,6 +4,7 @@ import type { HistoryConfig } from "../config.js";
 import type { Queryable } from "../db/queryable.js";
 import type { StatementTimings } from "../db/statements.js";
 import type { HistoryMetrics } from "../metrics.js";
+import type { JobFeed } from "../db/job-feed.js";
 import type { JobWatchHub } from "../db/job-notifications.js";
 import type { PageTokens } from "./page-token.js";
 
@@ -26,6 +27,8 @@ export interface HistoryDeps {
   pageTokens: PageTokens;
   /** Wakes WatchJob streams when their job's events are recorded, on any replica. */
   watch: JobWatchHub;
+  /** The changed jobs WatchJobs streams share: one read per batch of notifications. */
+  feed: JobFeed;
   config: HistoryConfig;
   logger: Logger;
 }

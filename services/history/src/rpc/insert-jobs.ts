@@ -1,5 +1,6 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { HistoryIngestService } from "@taskflow/proto";
+import { notifyJobEvents } from "../db/job-notifications.js";
 import { insertJobs as storeJobs, type InsertJobsOptions, type NewJob } from "../db/queries/insert-jobs.js";
 import { insertDependencies, type JobLinkRow, lockParents, selectParents } from "../db/queries/job-dependencies.js";
 import type { JobRow } from "../db/rows.js";
@@ -21,7 +22,8 @@ import { parseInsertJobs } from "./parse-ingest.js";
  * nothing, when concurrent submits kept claiming the batch's keys (the errors of the store are
  * answered in errors.ts). A batch with dependencies is stored in one transaction with its edges
  * (see {@link storeFlow}): NotFound, changing nothing, when a parent is neither stored nor in the
- * batch; its jobs come back with their parents and their status.
+ * batch; its jobs come back with their parents and their status. New jobs are
+ * announced to watchers (WatchJobs) without waiting.
  */
 export const insertJobs =
   (d: HistoryDeps): ServiceImpl<typeof HistoryIngestService>["insertJobs"] =>
@@ -33,6 +35,10 @@ export const insertJobs =
     const { rows, parents } = await observeIngest(d.metrics, "InsertJobs", jobs.length, () =>
       flow ? storeFlow(d, jobs, opts) : storeJobs(d.db, jobs, opts).then((r) => ({ rows: r, parents: new Map<string, JobLinkRow[]>() })),
     );
+    // WatchJobs streams show new jobs too. The submit does not wait for the notification: a
+    // dashboard missing a new job (history failing right after the commit) is better than a
+    // slower submit.
+    notifyJobEvents(d.db, rows.map((r) => r.id)).catch((err: unknown) => d.logger.warn({ err, jobs: rows.length }, "new jobs not announced to watchers"));
     // The caller sent the payload of every job stored under the id it asked for: only a key
     // holder's (another request's job) goes back.
     return {

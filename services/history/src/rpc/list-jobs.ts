@@ -20,7 +20,7 @@ const isJobCursor = (after: unknown): after is string => typeof after === "strin
 /** Sorted and without repeats: the same set of values is the same filter, and the same scope. */
 const canonical = <T extends string>(items: readonly T[]): T[] => [...new Set(items)].sort();
 
-function statusFilter(statuses: readonly JobStatus[]): JobStatusText[] {
+export function statusFilter(statuses: readonly JobStatus[]): JobStatusText[] {
   return canonical(
     statuses.map((s) => {
       const text = jobStatusText(s);

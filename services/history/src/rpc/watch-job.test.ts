@@ -1,33 +1,22 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { Code, type Client, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
-import { HistoryIngestService, HistoryService, JobEventType, JobStatus, type WatchJobResponse } from "@taskflow/proto";
-import { createTestDatabase, rejection, type TestDatabase } from "@taskflow/testkit";
+import { Code } from "@connectrpc/connect";
+import { JobEventType, JobStatus, type WatchJobResponse } from "@taskflow/proto";
+import { rejection } from "@taskflow/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { quietLogger, uuidv7 } from "../../test/fixtures.js";
-import { HISTORY_DEFAULTS } from "../config.js";
-import { type RunningHistory, startHistory } from "../start-history.js";
+import { startTwoReplicas, type TwoReplicas, uuidv7 } from "../../test/fixtures.js";
 import { WATCH_RECHECK_MS } from "./watch-job.js";
 
 describe("WatchJob over gRPC, two history replicas on one database", () => {
-  let db: TestDatabase;
-  let writer: RunningHistory;
-  let reader: RunningHistory;
-  let ingest: Client<typeof HistoryIngestService>;
-  let reads: Client<typeof HistoryService>;
+  let ingest: TwoReplicas["ingest"];
+  let reads: TwoReplicas["reads"];
+  let replicas: TwoReplicas;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    const config = { ...HISTORY_DEFAULTS, port: 0, internalPort: 0, databaseUrl: db.url };
-    writer = await startHistory(config, { logger: quietLogger });
-    reader = await startHistory(config, { logger: quietLogger });
-    ingest = createClient(HistoryIngestService, createGrpcTransport({ baseUrl: writer.internalUrl }));
-    reads = createClient(HistoryService, createGrpcTransport({ baseUrl: reader.url }));
+    replicas = await startTwoReplicas();
+    ({ ingest, reads } = replicas);
   });
   afterAll(async () => {
-    await writer?.close();
-    await reader?.close();
-    await db?.drop();
+    await replicas?.close();
   });
 
   const event = (jobId: string, seq: number, type: JobEventType, status: JobStatus) => ({
@@ -64,6 +53,36 @@ describe("WatchJob over gRPC, two history replicas on one database", () => {
     expect(last.msg.job!.status).toBe(JobStatus.COMPLETED);
     expect(last.msg.events.map((e) => e.type)).toEqual([JobEventType.COMPLETED]);
     expect(await next()).toBe("ended");
+  });
+
+  it("sends the job again, without events, each time its progress changes", async () => {
+    const id = uuidv7();
+    await ingest.insertJobs({ jobs: [{ id, type: "t.watch", queue: "q", maxAttempts: 3 }] });
+    await ingest.appendEvents({ events: [event(id, 2, JobEventType.STARTED, JobStatus.PROCESSING)] });
+    const stream = reads.watchJob({ jobId: id })[Symbol.asyncIterator]();
+    const first = await stream.next();
+    expect(first.value?.job?.progress).toBeUndefined();
+    const progress = (percent: number, atMs: number) => ({
+      updates: [{ jobId: id, progress: { percent, details: { step: percent }, updatedAt: timestampFromMs(atMs), attempt: 1 } }],
+    });
+    const now = Date.now();
+    const t0 = Date.now();
+    await ingest.recordProgress(progress(25, now));
+    const second = await stream.next();
+    expect(Date.now() - t0).toBeLessThan(WATCH_RECHECK_MS);
+    expect(second.value?.events).toEqual([]);
+    expect(second.value?.job?.progress).toMatchObject({ percent: 25, details: { step: 25 }, attempt: 1 });
+    // An older value changes nothing and wakes nobody; the next newer one is sent.
+    expect(await ingest.recordProgress(progress(10, now - 1_000))).toMatchObject({ recorded: 0 });
+    await ingest.recordProgress(progress(60, now + 1_000));
+    expect((await stream.next()).value?.job?.progress?.percent).toBe(60);
+    // GetJob shows the same, and the trail holds no event for progress.
+    expect((await reads.getJob({ id })).job?.progress?.percent).toBe(60);
+    await ingest.appendEvents({ events: [event(id, 3, JobEventType.COMPLETED, JobStatus.COMPLETED)] });
+    const last = await stream.next();
+    expect(last.value?.events.map((e: { seq: number }) => e.seq)).toEqual([3]);
+    expect(last.value?.job?.progress?.percent).toBe(60);
+    expect((await stream.next()).done).toBe(true);
   });
 
   it("follows a job that ended before its STARTED was recorded until the trail is whole", async () => {

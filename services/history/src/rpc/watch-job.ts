@@ -3,7 +3,7 @@ import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { HistoryService, WatchJobRequest, WatchJobResponseSchema } from "@taskflow/proto";
 import { getJob as readJob } from "../db/queries/get-job.js";
 import { listJobEvents as readEvents } from "../db/queries/list-job-events.js";
-import { TERMINAL_STATUSES } from "../db/rows.js";
+import { TERMINAL_STATUSES, type JobRow } from "../db/rows.js";
 import { notFound } from "../errors.js";
 import { eventToProto, jobToProto } from "../mapping/to-proto.js";
 import { wakeOrTimeout } from "@taskflow/service-kit";
@@ -23,9 +23,12 @@ const EVENTS_PER_MESSAGE = 1_000;
 
 type Response = MessageInitShape<typeof WatchJobResponseSchema>;
 
+/** Which progress value a job holds (RecordProgress orders values by attempt and time). */
+const progressVersion = (job: JobRow): string => `${job.progress_attempt ?? 0}:${job.progress_at?.getTime() ?? 0}`;
+
 /**
  * WatchJob: the job and its trail, then the job and its new events each time history records
- * some (woken by the job-events notification of whichever replica recorded them), until the job
+ * some, or the job alone when its progress changed (woken by the job-events notification of whichever replica recorded them), until the job
  * is terminal and its trail whole (a transition recorded after the one that ended the job is
  * waited for, up to GAP_WAIT_MS). Reads the primary, which the notification follows. InvalidArgument for a
  * malformed id, NotFound for an unknown job.
@@ -50,6 +53,8 @@ export const watchJob = (d: HistoryDeps): ServiceImpl<typeof HistoryService>["wa
       const sent = new Set<number>();
       let contiguous = 0;
       let gapSinceMs: number | undefined;
+      // The progress last sent: a new value is sent even when no event came with it.
+      let sentProgress: string | undefined;
       for (let first = true; ; first = false) {
         changed = false;
         const job = await readJob(d.db, id);
@@ -58,7 +63,11 @@ export const watchJob = (d: HistoryDeps): ServiceImpl<typeof HistoryService>["wa
         const events = rows.filter((e) => !sent.has(e.seq));
         for (const e of events) sent.add(e.seq);
         while (sent.has(contiguous + 1)) contiguous += 1;
-        if (first || events.length > 0) yield { job: jobToProto(job), events: events.map(eventToProto) };
+        const progress = progressVersion(job);
+        if (first || events.length > 0 || progress !== sentProgress) {
+          sentProgress = progress;
+          yield { job: jobToProto(job), events: events.map(eventToProto) };
+        }
         if (rows.length === EVENTS_PER_MESSAGE && events.length > 0) continue;
         if (TERMINAL_STATUSES.includes(job.status)) {
           // A terminal job whose trail still has a hole (a transition recorded after the one that

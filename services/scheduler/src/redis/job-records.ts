@@ -81,6 +81,10 @@ export interface ExtendResult {
   status: LeaseStatus;
   /** New lease deadline, ms since the Unix epoch; 0 when the lease is lost. */
   leaseUntilMs: number;
+  /** The held attempt's number; 0 when the lease is lost. */
+  attempt: number;
+  /** Redis's clock when the lease was checked, ms since the Unix epoch. */
+  nowMs: number;
 }
 
 /** A worker's report; `body` is the result as JSON text, or the error text. */

@@ -173,6 +173,9 @@ describe("extend-leases", () => {
     ]);
     expect(results.map((r) => r.status)).toEqual([LeaseStatus.ACTIVE, LeaseStatus.LOST, LeaseStatus.LOST]);
     expect(results[0]!.leaseUntilMs).toBeGreaterThanOrEqual(leased!.leaseUntilMs);
+    // The held attempt and Redis's clock order the progress a heartbeat carries.
+    expect(results.map((r) => r.attempt)).toEqual([1, 0, 0]);
+    expect(results[0]!.nowMs).toBeGreaterThanOrEqual(leased!.startedMs);
     expect(await f.redis.zscore(f.keys(q).leased, job.id)).toBe(String(results[0]!.leaseUntilMs));
   });
 

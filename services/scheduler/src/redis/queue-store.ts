@@ -136,8 +136,8 @@ export class QueueStore {
       "extend-leases",
       [k.leased, ...leases.map((l) => k.job(l.id))],
       [this.opts.leaseMs, DEADLINE_GRACE_MS, ...leases.flatMap((l) => [l.id, l.token])],
-    )) as [number, number][];
-    return reply.map(([status, until]) => ({ status, leaseUntilMs: Number(until) }));
+    )) as [number, number, number, number][];
+    return reply.map(([status, until, attempt, now]) => ({ status, leaseUntilMs: Number(until), attempt: Number(attempt), nowMs: Number(now) }));
   }
 
   /** Records reports on jobs of `queue` by `actor` (default `worker:<workerId>`); one outcome per report, in order. */

@@ -10,6 +10,17 @@ describe("sleep", () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(45);
   });
 
+  it("reports its progress at least every second", async () => {
+    const reported: unknown[] = [];
+    const ctx = makeContext({ ms: 2_100 }, { progress: (percent, details) => void reported.push({ percent, details }) });
+    expect(await sleep(ctx)).toEqual({ slept_ms: 2_100 });
+    expect(reported).toEqual([
+      { percent: (1_000 * 100) / 2_100, details: { slept_ms: 1_000 } },
+      { percent: (2_000 * 100) / 2_100, details: { slept_ms: 2_000 } },
+      { percent: 100, details: { slept_ms: 2_100 } },
+    ]);
+  });
+
   it("accepts 0", async () => {
     expect(await sleep(makeContext({ ms: 0 }))).toEqual({ slept_ms: 0 });
   });

@@ -1,8 +1,6 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
-import { Code, ConnectError } from "@connectrpc/connect";
-import { JobStatus, type Job, type JobEvent, type TaskFlowClient } from "@taskflow/client";
-import { contextOf, type Context } from "../context.js";
+import { JobStatus, type Job, type TaskFlowClient } from "@taskflow/client";
+import { contextOf } from "../context.js";
 import { EXIT_REFUSED } from "../errors.js";
 import {
   collect,
@@ -17,14 +15,14 @@ import {
   type ListOptions,
   type SubmitOptions,
 } from "../parse-options.js";
-import { eventRow, jobJson, renderEvents, renderJob, renderJobTable, statusName } from "./render-job.js";
+import { jobJson, renderEvents, renderJob, renderJobTable, statusName } from "./render-job.js";
 
 /** Ends the command with exit code 1 when the job ended FAILED or CANCELLED. */
-function exitByStatus(job: Job): void {
+export function exitByStatus(job: Job): void {
   if (job.status !== JobStatus.COMPLETED) process.exitCode = EXIT_REFUSED;
 }
 
-/** Adds `submit`, `get`, `list`, `watch` and `cancel`. */
+/** Adds `submit`, `get`, `list` and `cancel` (`watch` is in watch.ts). */
 export function addJobCommands(program: Command): void {
   program
     .command("submit")
@@ -96,19 +94,6 @@ export function addJobCommands(program: Command): void {
     });
 
   program
-    .command("watch")
-    .description("follow a job until it ends, printing status changes and audit events as history records them; exit 1 if it failed or was cancelled")
-    .argument("<id>", "job id")
-    .action(async (id: string, _options: object, command: Command) => {
-      const ctx = contextOf(command);
-      await ctx.withClient(async (client) => {
-        const { job, events } = await watchJob(client, id, ctx);
-        if (ctx.json) ctx.print(jobJson(job, events), () => "");
-        exitByStatus(job);
-      });
-    });
-
-  program
     .command("cancel")
     .description("cancel a pending or running job (a running one stays PROCESSING until its worker stops)")
     .argument("<id>", "job id")
@@ -132,38 +117,5 @@ async function firstJobs(client: TaskFlowClient, options: ListOptions): Promise<
     if (jobs.length >= options.limit) break;
   }
   return jobs;
-}
-
-/** How long `watch` keeps asking for a job history does not know yet (it may lag a submit). */
-const NOT_FOUND_GRACE_MS = 5_000;
-const NOT_FOUND_RETRY_MS = 200;
-
-/**
- * Follows job `id` on history's WatchJob stream until it ends. In text mode it prints the status
- * when it changes and each audit event once, as history records them. Returns the final job
- * and its trail.
- */
-async function watchJob(client: TaskFlowClient, id: string, ctx: Context): Promise<{ job: Job; events: JobEvent[] }> {
-  const giveUpMissingAt = Date.now() + NOT_FOUND_GRACE_MS;
-  for (;;) {
-    try {
-      let lastStatus: JobStatus | undefined;
-      let last: Job | undefined;
-      const events: JobEvent[] = [];
-      for await (const { job, events: fresh } of client.watch(id)) {
-        if (job.status !== lastStatus && !ctx.json) ctx.out(`status: ${statusName(job)}\n`);
-        lastStatus = job.status;
-        if (!ctx.json) for (const e of fresh) ctx.out(`event:  ${eventRow(e).filter((cell) => cell !== "").join("  ")}\n`);
-        events.push(...fresh);
-        last = job;
-      }
-      if (last === undefined) throw new Error(`history ended the watch of ${id} without the job`);
-      if (!ctx.json) ctx.out(renderJob(last));
-      return { job: last, events };
-    } catch (err) {
-      if (!(err instanceof ConnectError && err.code === Code.NotFound && Date.now() < giveUpMissingAt)) throw err;
-      await sleep(NOT_FOUND_RETRY_MS);
-    }
-  }
 }
 

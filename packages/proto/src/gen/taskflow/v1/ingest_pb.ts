@@ -8,7 +8,7 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { OperatorAction, Worker } from "./history_pb.js";
 import { file_taskflow_v1_history } from "./history_pb.js";
-import type { Job, JobEvent, JobStatus } from "./job_pb.js";
+import type { Job, JobEvent, JobProgress, JobStatus } from "./job_pb.js";
 import { file_taskflow_v1_job } from "./job_pb.js";
 import type { Schedule } from "./schedule_pb.js";
 import { file_taskflow_v1_schedule } from "./schedule_pb.js";
@@ -18,7 +18,72 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskflow/v1/ingest.proto.
  */
 export const file_taskflow_v1_ingest: GenFile = /*@__PURE__*/
-  fileDesc("Chh0YXNrZmxvdy92MS9pbmdlc3QucHJvdG8SC3Rhc2tmbG93LnYxIhoKGExpc3RRdWV1ZUNvbnRyb2xzUmVxdWVzdCJJChlMaXN0UXVldWVDb250cm9sc1Jlc3BvbnNlEiwKB2FjdGlvbnMYASADKAsyGy50YXNrZmxvdy52MS5PcGVyYXRvckFjdGlvbiJpChRTdG9yZVNjaGVkdWxlUmVxdWVzdBInCghzY2hlZHVsZRgBIAEoCzIVLnRhc2tmbG93LnYxLlNjaGVkdWxlEg4KBmNyZWF0ZRgCIAEoCBIYChBleHBlY3RlZF92ZXJzaW9uGAMgASgDIkAKFVN0b3JlU2NoZWR1bGVSZXNwb25zZRInCghzY2hlZHVsZRgBIAEoCzIVLnRhc2tmbG93LnYxLlNjaGVkdWxlIiMKFVJlbW92ZVNjaGVkdWxlUmVxdWVzdBIKCgJpZBgBIAEoCSIpChZSZW1vdmVTY2hlZHVsZVJlc3BvbnNlEg8KB3ZlcnNpb24YASABKAMiSAoUUmVhZFNjaGVkdWxlc1JlcXVlc3QSCwoDaWRzGAEgAygJEhAKCGFmdGVyX2lkGAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoBSJBChVSZWFkU2NoZWR1bGVzUmVzcG9uc2USKAoJc2NoZWR1bGVzGAEgAygLMhUudGFza2Zsb3cudjEuU2NoZWR1bGUijwEKC1NjaGVkdWxlUnVuEhMKC3NjaGVkdWxlX2lkGAEgASgJEioKBnJ1bl9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGam9iX2lkGAMgASgJEi8KC25leHRfcnVuX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJDChlSZWNvcmRTY2hlZHVsZVJ1bnNSZXF1ZXN0EiYKBHJ1bnMYASADKAsyGC50YXNrZmxvdy52MS5TY2hlZHVsZVJ1biIcChpSZWNvcmRTY2hlZHVsZVJ1bnNSZXNwb25zZSJMChxSZWNvcmRPcGVyYXRvckFjdGlvbnNSZXF1ZXN0EiwKB2FjdGlvbnMYASADKAsyGy50YXNrZmxvdy52MS5PcGVyYXRvckFjdGlvbiJNCh1SZWNvcmRPcGVyYXRvckFjdGlvbnNSZXNwb25zZRIsCgdhY3Rpb25zGAEgAygLMhsudGFza2Zsb3cudjEuT3BlcmF0b3JBY3Rpb24iWwoRSW5zZXJ0Sm9ic1JlcXVlc3QSHgoEam9icxgBIAMoCzIQLnRhc2tmbG93LnYxLkpvYhINCgVhY3RvchgCIAEoCRIXCg9yZXF1ZXN0X2RpZ2VzdHMYAyADKAkiNAoSSW5zZXJ0Sm9ic1Jlc3BvbnNlEh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2IiPAoTQXBwZW5kRXZlbnRzUmVxdWVzdBIlCgZldmVudHMYASADKAsyFS50YXNrZmxvdy52MS5Kb2JFdmVudCKMAQoUQXBwZW5kRXZlbnRzUmVzcG9uc2USEAoIYXBwZW5kZWQYASABKAUSFwoPdW5rbm93bl9qb2JfaWRzGAIgAygJEi4KD2NsYXNoaW5nX2V2ZW50cxgDIAMoCzIVLnRhc2tmbG93LnYxLkV2ZW50UmVmEhkKEXNldHRsZWRfY2hpbGRfaWRzGAQgAygJIicKCEV2ZW50UmVmEg4KBmpvYl9pZBgBIAEoCRILCgNzZXEYAiABKAUiPAoUVXBzZXJ0V29ya2Vyc1JlcXVlc3QSJAoHd29ya2VycxgBIAMoCzITLnRhc2tmbG93LnYxLldvcmtlciIXChVVcHNlcnRXb3JrZXJzUmVzcG9uc2UiqQEKGUxpc3RVbmZpbmlzaGVkSm9ic1JlcXVlc3QSMgoOY3JlYXRlZF9iZWZvcmUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGFmdGVyX2lkGAUgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRILCgNpZHMYBiADKAlKBAgBEAJKBAgDEARSDnVwZGF0ZWRfYmVmb3JlUgpwYWdlX3Rva2VuIjwKGkxpc3RVbmZpbmlzaGVkSm9ic1Jlc3BvbnNlEh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2IiIgoTR2V0Sm9iU3RhdGVzUmVxdWVzdBILCgNpZHMYASADKAkiVgoISm9iU3RhdGUSCgoCaWQYASABKAkSJgoGc3RhdHVzGAIgASgOMhYudGFza2Zsb3cudjEuSm9iU3RhdHVzEhYKDmxhc3RfZXZlbnRfc2VxGAMgASgFIj0KFEdldEpvYlN0YXRlc1Jlc3BvbnNlEiUKBnN0YXRlcxgBIAMoCzIVLnRhc2tmbG93LnYxLkpvYlN0YXRlIlwKEVJlb3BlbkpvYnNSZXF1ZXN0EgsKA2lkcxgBIAMoCRINCgVhY3RvchgCIAEoCRIrCgZhY3Rpb24YAyABKAsyGy50YXNrZmxvdy52MS5PcGVyYXRvckFjdGlvbiJcChJSZW9wZW5Kb2JzUmVzcG9uc2USHgoEam9icxgBIAMoCzIQLnRhc2tmbG93LnYxLkpvYhImCgdyZWZ1c2VkGAIgAygLMhUudGFza2Zsb3cudjEuSm9iU3RhdGUy4wgKFEhpc3RvcnlJbmdlc3RTZXJ2aWNlEk0KCkluc2VydEpvYnMSHi50YXNrZmxvdy52MS5JbnNlcnRKb2JzUmVxdWVzdBofLnRhc2tmbG93LnYxLkluc2VydEpvYnNSZXNwb25zZRJTCgxBcHBlbmRFdmVudHMSIC50YXNrZmxvdy52MS5BcHBlbmRFdmVudHNSZXF1ZXN0GiEudGFza2Zsb3cudjEuQXBwZW5kRXZlbnRzUmVzcG9uc2USVgoNVXBzZXJ0V29ya2VycxIhLnRhc2tmbG93LnYxLlVwc2VydFdvcmtlcnNSZXF1ZXN0GiIudGFza2Zsb3cudjEuVXBzZXJ0V29ya2Vyc1Jlc3BvbnNlEmUKEkxpc3RVbmZpbmlzaGVkSm9icxImLnRhc2tmbG93LnYxLkxpc3RVbmZpbmlzaGVkSm9ic1JlcXVlc3QaJy50YXNrZmxvdy52MS5MaXN0VW5maW5pc2hlZEpvYnNSZXNwb25zZRJTCgxHZXRKb2JTdGF0ZXMSIC50YXNrZmxvdy52MS5HZXRKb2JTdGF0ZXNSZXF1ZXN0GiEudGFza2Zsb3cudjEuR2V0Sm9iU3RhdGVzUmVzcG9uc2USbgoVUmVjb3JkT3BlcmF0b3JBY3Rpb25zEikudGFza2Zsb3cudjEuUmVjb3JkT3BlcmF0b3JBY3Rpb25zUmVxdWVzdBoqLnRhc2tmbG93LnYxLlJlY29yZE9wZXJhdG9yQWN0aW9uc1Jlc3BvbnNlEmIKEUxpc3RRdWV1ZUNvbnRyb2xzEiUudGFza2Zsb3cudjEuTGlzdFF1ZXVlQ29udHJvbHNSZXF1ZXN0GiYudGFza2Zsb3cudjEuTGlzdFF1ZXVlQ29udHJvbHNSZXNwb25zZRJNCgpSZW9wZW5Kb2JzEh4udGFza2Zsb3cudjEuUmVvcGVuSm9ic1JlcXVlc3QaHy50YXNrZmxvdy52MS5SZW9wZW5Kb2JzUmVzcG9uc2USVgoNU3RvcmVTY2hlZHVsZRIhLnRhc2tmbG93LnYxLlN0b3JlU2NoZWR1bGVSZXF1ZXN0GiIudGFza2Zsb3cudjEuU3RvcmVTY2hlZHVsZVJlc3BvbnNlElkKDlJlbW92ZVNjaGVkdWxlEiIudGFza2Zsb3cudjEuUmVtb3ZlU2NoZWR1bGVSZXF1ZXN0GiMudGFza2Zsb3cudjEuUmVtb3ZlU2NoZWR1bGVSZXNwb25zZRJWCg1SZWFkU2NoZWR1bGVzEiEudGFza2Zsb3cudjEuUmVhZFNjaGVkdWxlc1JlcXVlc3QaIi50YXNrZmxvdy52MS5SZWFkU2NoZWR1bGVzUmVzcG9uc2USZQoSUmVjb3JkU2NoZWR1bGVSdW5zEiYudGFza2Zsb3cudjEuUmVjb3JkU2NoZWR1bGVSdW5zUmVxdWVzdBonLnRhc2tmbG93LnYxLlJlY29yZFNjaGVkdWxlUnVuc1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_taskflow_v1_history, file_taskflow_v1_job, file_taskflow_v1_schedule]);
+  fileDesc("Chh0YXNrZmxvdy92MS9pbmdlc3QucHJvdG8SC3Rhc2tmbG93LnYxIkUKFVJlY29yZFByb2dyZXNzUmVxdWVzdBIsCgd1cGRhdGVzGAEgAygLMhsudGFza2Zsb3cudjEuUHJvZ3Jlc3NVcGRhdGUiTAoOUHJvZ3Jlc3NVcGRhdGUSDgoGam9iX2lkGAEgASgJEioKCHByb2dyZXNzGAIgASgLMhgudGFza2Zsb3cudjEuSm9iUHJvZ3Jlc3MiKgoWUmVjb3JkUHJvZ3Jlc3NSZXNwb25zZRIQCghyZWNvcmRlZBgBIAEoBSIaChhMaXN0UXVldWVDb250cm9sc1JlcXVlc3QiSQoZTGlzdFF1ZXVlQ29udHJvbHNSZXNwb25zZRIsCgdhY3Rpb25zGAEgAygLMhsudGFza2Zsb3cudjEuT3BlcmF0b3JBY3Rpb24iaQoUU3RvcmVTY2hlZHVsZVJlcXVlc3QSJwoIc2NoZWR1bGUYASABKAsyFS50YXNrZmxvdy52MS5TY2hlZHVsZRIOCgZjcmVhdGUYAiABKAgSGAoQZXhwZWN0ZWRfdmVyc2lvbhgDIAEoAyJAChVTdG9yZVNjaGVkdWxlUmVzcG9uc2USJwoIc2NoZWR1bGUYASABKAsyFS50YXNrZmxvdy52MS5TY2hlZHVsZSIjChVSZW1vdmVTY2hlZHVsZVJlcXVlc3QSCgoCaWQYASABKAkiKQoWUmVtb3ZlU2NoZWR1bGVSZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgDIkgKFFJlYWRTY2hlZHVsZXNSZXF1ZXN0EgsKA2lkcxgBIAMoCRIQCghhZnRlcl9pZBgCIAEoCRIRCglwYWdlX3NpemUYAyABKAUiQQoVUmVhZFNjaGVkdWxlc1Jlc3BvbnNlEigKCXNjaGVkdWxlcxgBIAMoCzIVLnRhc2tmbG93LnYxLlNjaGVkdWxlIo8BCgtTY2hlZHVsZVJ1bhITCgtzY2hlZHVsZV9pZBgBIAEoCRIqCgZydW5fYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBmpvYl9pZBgDIAEoCRIvCgtuZXh0X3J1bl9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiQwoZUmVjb3JkU2NoZWR1bGVSdW5zUmVxdWVzdBImCgRydW5zGAEgAygLMhgudGFza2Zsb3cudjEuU2NoZWR1bGVSdW4iHAoaUmVjb3JkU2NoZWR1bGVSdW5zUmVzcG9uc2UiTAocUmVjb3JkT3BlcmF0b3JBY3Rpb25zUmVxdWVzdBIsCgdhY3Rpb25zGAEgAygLMhsudGFza2Zsb3cudjEuT3BlcmF0b3JBY3Rpb24iTQodUmVjb3JkT3BlcmF0b3JBY3Rpb25zUmVzcG9uc2USLAoHYWN0aW9ucxgBIAMoCzIbLnRhc2tmbG93LnYxLk9wZXJhdG9yQWN0aW9uIlsKEUluc2VydEpvYnNSZXF1ZXN0Eh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2ISDQoFYWN0b3IYAiABKAkSFwoPcmVxdWVzdF9kaWdlc3RzGAMgAygJIjQKEkluc2VydEpvYnNSZXNwb25zZRIeCgRqb2JzGAEgAygLMhAudGFza2Zsb3cudjEuSm9iIjwKE0FwcGVuZEV2ZW50c1JlcXVlc3QSJQoGZXZlbnRzGAEgAygLMhUudGFza2Zsb3cudjEuSm9iRXZlbnQijAEKFEFwcGVuZEV2ZW50c1Jlc3BvbnNlEhAKCGFwcGVuZGVkGAEgASgFEhcKD3Vua25vd25fam9iX2lkcxgCIAMoCRIuCg9jbGFzaGluZ19ldmVudHMYAyADKAsyFS50YXNrZmxvdy52MS5FdmVudFJlZhIZChFzZXR0bGVkX2NoaWxkX2lkcxgEIAMoCSInCghFdmVudFJlZhIOCgZqb2JfaWQYASABKAkSCwoDc2VxGAIgASgFIjwKFFVwc2VydFdvcmtlcnNSZXF1ZXN0EiQKB3dvcmtlcnMYASADKAsyEy50YXNrZmxvdy52MS5Xb3JrZXIiFwoVVXBzZXJ0V29ya2Vyc1Jlc3BvbnNlIqkBChlMaXN0VW5maW5pc2hlZEpvYnNSZXF1ZXN0EjIKDmNyZWF0ZWRfYmVmb3JlGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghhZnRlcl9pZBgFIAEoCRIRCglwYWdlX3NpemUYAiABKAUSCwoDaWRzGAYgAygJSgQIARACSgQIAxAEUg51cGRhdGVkX2JlZm9yZVIKcGFnZV90b2tlbiI8ChpMaXN0VW5maW5pc2hlZEpvYnNSZXNwb25zZRIeCgRqb2JzGAEgAygLMhAudGFza2Zsb3cudjEuSm9iIiIKE0dldEpvYlN0YXRlc1JlcXVlc3QSCwoDaWRzGAEgAygJIlYKCEpvYlN0YXRlEgoKAmlkGAEgASgJEiYKBnN0YXR1cxgCIAEoDjIWLnRhc2tmbG93LnYxLkpvYlN0YXR1cxIWCg5sYXN0X2V2ZW50X3NlcRgDIAEoBSI9ChRHZXRKb2JTdGF0ZXNSZXNwb25zZRIlCgZzdGF0ZXMYASADKAsyFS50YXNrZmxvdy52MS5Kb2JTdGF0ZSJcChFSZW9wZW5Kb2JzUmVxdWVzdBILCgNpZHMYASADKAkSDQoFYWN0b3IYAiABKAkSKwoGYWN0aW9uGAMgASgLMhsudGFza2Zsb3cudjEuT3BlcmF0b3JBY3Rpb24iXAoSUmVvcGVuSm9ic1Jlc3BvbnNlEh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2ISJgoHcmVmdXNlZBgCIAMoCzIVLnRhc2tmbG93LnYxLkpvYlN0YXRlMr4JChRIaXN0b3J5SW5nZXN0U2VydmljZRJNCgpJbnNlcnRKb2JzEh4udGFza2Zsb3cudjEuSW5zZXJ0Sm9ic1JlcXVlc3QaHy50YXNrZmxvdy52MS5JbnNlcnRKb2JzUmVzcG9uc2USUwoMQXBwZW5kRXZlbnRzEiAudGFza2Zsb3cudjEuQXBwZW5kRXZlbnRzUmVxdWVzdBohLnRhc2tmbG93LnYxLkFwcGVuZEV2ZW50c1Jlc3BvbnNlElYKDVVwc2VydFdvcmtlcnMSIS50YXNrZmxvdy52MS5VcHNlcnRXb3JrZXJzUmVxdWVzdBoiLnRhc2tmbG93LnYxLlVwc2VydFdvcmtlcnNSZXNwb25zZRJlChJMaXN0VW5maW5pc2hlZEpvYnMSJi50YXNrZmxvdy52MS5MaXN0VW5maW5pc2hlZEpvYnNSZXF1ZXN0GicudGFza2Zsb3cudjEuTGlzdFVuZmluaXNoZWRKb2JzUmVzcG9uc2USUwoMR2V0Sm9iU3RhdGVzEiAudGFza2Zsb3cudjEuR2V0Sm9iU3RhdGVzUmVxdWVzdBohLnRhc2tmbG93LnYxLkdldEpvYlN0YXRlc1Jlc3BvbnNlEm4KFVJlY29yZE9wZXJhdG9yQWN0aW9ucxIpLnRhc2tmbG93LnYxLlJlY29yZE9wZXJhdG9yQWN0aW9uc1JlcXVlc3QaKi50YXNrZmxvdy52MS5SZWNvcmRPcGVyYXRvckFjdGlvbnNSZXNwb25zZRJiChFMaXN0UXVldWVDb250cm9scxIlLnRhc2tmbG93LnYxLkxpc3RRdWV1ZUNvbnRyb2xzUmVxdWVzdBomLnRhc2tmbG93LnYxLkxpc3RRdWV1ZUNvbnRyb2xzUmVzcG9uc2USTQoKUmVvcGVuSm9icxIeLnRhc2tmbG93LnYxLlJlb3BlbkpvYnNSZXF1ZXN0Gh8udGFza2Zsb3cudjEuUmVvcGVuSm9ic1Jlc3BvbnNlElYKDVN0b3JlU2NoZWR1bGUSIS50YXNrZmxvdy52MS5TdG9yZVNjaGVkdWxlUmVxdWVzdBoiLnRhc2tmbG93LnYxLlN0b3JlU2NoZWR1bGVSZXNwb25zZRJZCg5SZW1vdmVTY2hlZHVsZRIiLnRhc2tmbG93LnYxLlJlbW92ZVNjaGVkdWxlUmVxdWVzdBojLnRhc2tmbG93LnYxLlJlbW92ZVNjaGVkdWxlUmVzcG9uc2USVgoNUmVhZFNjaGVkdWxlcxIhLnRhc2tmbG93LnYxLlJlYWRTY2hlZHVsZXNSZXF1ZXN0GiIudGFza2Zsb3cudjEuUmVhZFNjaGVkdWxlc1Jlc3BvbnNlEmUKElJlY29yZFNjaGVkdWxlUnVucxImLnRhc2tmbG93LnYxLlJlY29yZFNjaGVkdWxlUnVuc1JlcXVlc3QaJy50YXNrZmxvdy52MS5SZWNvcmRTY2hlZHVsZVJ1bnNSZXNwb25zZRJZCg5SZWNvcmRQcm9ncmVzcxIiLnRhc2tmbG93LnYxLlJlY29yZFByb2dyZXNzUmVxdWVzdBojLnRhc2tmbG93LnYxLlJlY29yZFByb2dyZXNzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_taskflow_v1_history, file_taskflow_v1_job, file_taskflow_v1_schedule]);
+
+/**
+ * @generated from message taskflow.v1.RecordProgressRequest
+ */
+export type RecordProgressRequest = Message<"taskflow.v1.RecordProgressRequest"> & {
+  /**
+   * 1 to 1000 updates, at most one per job.
+   *
+   * @generated from field: repeated taskflow.v1.ProgressUpdate updates = 1;
+   */
+  updates: ProgressUpdate[];
+};
+
+/**
+ * Describes the message taskflow.v1.RecordProgressRequest.
+ * Use `create(RecordProgressRequestSchema)` to create a new message.
+ */
+export const RecordProgressRequestSchema: GenMessage<RecordProgressRequest> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 0);
+
+/**
+ * ProgressUpdate is the progress of one job's attempt.
+ *
+ * @generated from message taskflow.v1.ProgressUpdate
+ */
+export type ProgressUpdate = Message<"taskflow.v1.ProgressUpdate"> & {
+  /**
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+
+  /**
+   * Percent, details, the scheduler's time and the attempt, all set.
+   *
+   * @generated from field: taskflow.v1.JobProgress progress = 2;
+   */
+  progress?: JobProgress | undefined;
+};
+
+/**
+ * Describes the message taskflow.v1.ProgressUpdate.
+ * Use `create(ProgressUpdateSchema)` to create a new message.
+ */
+export const ProgressUpdateSchema: GenMessage<ProgressUpdate> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 1);
+
+/**
+ * @generated from message taskflow.v1.RecordProgressResponse
+ */
+export type RecordProgressResponse = Message<"taskflow.v1.RecordProgressResponse"> & {
+  /**
+   * Updates that changed a job (the others were older than what history
+   * holds, or named unknown jobs).
+   *
+   * @generated from field: int32 recorded = 1;
+   */
+  recorded: number;
+};
+
+/**
+ * Describes the message taskflow.v1.RecordProgressResponse.
+ * Use `create(RecordProgressResponseSchema)` to create a new message.
+ */
+export const RecordProgressResponseSchema: GenMessage<RecordProgressResponse> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_ingest, 2);
 
 /**
  * @generated from message taskflow.v1.ListQueueControlsRequest
@@ -31,7 +96,7 @@ export type ListQueueControlsRequest = Message<"taskflow.v1.ListQueueControlsReq
  * Use `create(ListQueueControlsRequestSchema)` to create a new message.
  */
 export const ListQueueControlsRequestSchema: GenMessage<ListQueueControlsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 0);
+  messageDesc(file_taskflow_v1_ingest, 3);
 
 /**
  * @generated from message taskflow.v1.ListQueueControlsResponse
@@ -51,7 +116,7 @@ export type ListQueueControlsResponse = Message<"taskflow.v1.ListQueueControlsRe
  * Use `create(ListQueueControlsResponseSchema)` to create a new message.
  */
 export const ListQueueControlsResponseSchema: GenMessage<ListQueueControlsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 1);
+  messageDesc(file_taskflow_v1_ingest, 4);
 
 /**
  * @generated from message taskflow.v1.StoreScheduleRequest
@@ -84,7 +149,7 @@ export type StoreScheduleRequest = Message<"taskflow.v1.StoreScheduleRequest"> &
  * Use `create(StoreScheduleRequestSchema)` to create a new message.
  */
 export const StoreScheduleRequestSchema: GenMessage<StoreScheduleRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 2);
+  messageDesc(file_taskflow_v1_ingest, 5);
 
 /**
  * @generated from message taskflow.v1.StoreScheduleResponse
@@ -103,7 +168,7 @@ export type StoreScheduleResponse = Message<"taskflow.v1.StoreScheduleResponse">
  * Use `create(StoreScheduleResponseSchema)` to create a new message.
  */
 export const StoreScheduleResponseSchema: GenMessage<StoreScheduleResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 3);
+  messageDesc(file_taskflow_v1_ingest, 6);
 
 /**
  * @generated from message taskflow.v1.RemoveScheduleRequest
@@ -120,7 +185,7 @@ export type RemoveScheduleRequest = Message<"taskflow.v1.RemoveScheduleRequest">
  * Use `create(RemoveScheduleRequestSchema)` to create a new message.
  */
 export const RemoveScheduleRequestSchema: GenMessage<RemoveScheduleRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 4);
+  messageDesc(file_taskflow_v1_ingest, 7);
 
 /**
  * @generated from message taskflow.v1.RemoveScheduleResponse
@@ -140,7 +205,7 @@ export type RemoveScheduleResponse = Message<"taskflow.v1.RemoveScheduleResponse
  * Use `create(RemoveScheduleResponseSchema)` to create a new message.
  */
 export const RemoveScheduleResponseSchema: GenMessage<RemoveScheduleResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 5);
+  messageDesc(file_taskflow_v1_ingest, 8);
 
 /**
  * @generated from message taskflow.v1.ReadSchedulesRequest
@@ -173,7 +238,7 @@ export type ReadSchedulesRequest = Message<"taskflow.v1.ReadSchedulesRequest"> &
  * Use `create(ReadSchedulesRequestSchema)` to create a new message.
  */
 export const ReadSchedulesRequestSchema: GenMessage<ReadSchedulesRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 6);
+  messageDesc(file_taskflow_v1_ingest, 9);
 
 /**
  * @generated from message taskflow.v1.ReadSchedulesResponse
@@ -192,7 +257,7 @@ export type ReadSchedulesResponse = Message<"taskflow.v1.ReadSchedulesResponse">
  * Use `create(ReadSchedulesResponseSchema)` to create a new message.
  */
 export const ReadSchedulesResponseSchema: GenMessage<ReadSchedulesResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 7);
+  messageDesc(file_taskflow_v1_ingest, 10);
 
 /**
  * ScheduleRun is one run a schedule submitted.
@@ -230,7 +295,7 @@ export type ScheduleRun = Message<"taskflow.v1.ScheduleRun"> & {
  * Use `create(ScheduleRunSchema)` to create a new message.
  */
 export const ScheduleRunSchema: GenMessage<ScheduleRun> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 8);
+  messageDesc(file_taskflow_v1_ingest, 11);
 
 /**
  * @generated from message taskflow.v1.RecordScheduleRunsRequest
@@ -249,7 +314,7 @@ export type RecordScheduleRunsRequest = Message<"taskflow.v1.RecordScheduleRunsR
  * Use `create(RecordScheduleRunsRequestSchema)` to create a new message.
  */
 export const RecordScheduleRunsRequestSchema: GenMessage<RecordScheduleRunsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 9);
+  messageDesc(file_taskflow_v1_ingest, 12);
 
 /**
  * @generated from message taskflow.v1.RecordScheduleRunsResponse
@@ -262,7 +327,7 @@ export type RecordScheduleRunsResponse = Message<"taskflow.v1.RecordScheduleRuns
  * Use `create(RecordScheduleRunsResponseSchema)` to create a new message.
  */
 export const RecordScheduleRunsResponseSchema: GenMessage<RecordScheduleRunsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 10);
+  messageDesc(file_taskflow_v1_ingest, 13);
 
 /**
  * @generated from message taskflow.v1.RecordOperatorActionsRequest
@@ -281,7 +346,7 @@ export type RecordOperatorActionsRequest = Message<"taskflow.v1.RecordOperatorAc
  * Use `create(RecordOperatorActionsRequestSchema)` to create a new message.
  */
 export const RecordOperatorActionsRequestSchema: GenMessage<RecordOperatorActionsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 11);
+  messageDesc(file_taskflow_v1_ingest, 14);
 
 /**
  * @generated from message taskflow.v1.RecordOperatorActionsResponse
@@ -300,7 +365,7 @@ export type RecordOperatorActionsResponse = Message<"taskflow.v1.RecordOperatorA
  * Use `create(RecordOperatorActionsResponseSchema)` to create a new message.
  */
 export const RecordOperatorActionsResponseSchema: GenMessage<RecordOperatorActionsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 12);
+  messageDesc(file_taskflow_v1_ingest, 15);
 
 /**
  * @generated from message taskflow.v1.InsertJobsRequest
@@ -340,7 +405,7 @@ export type InsertJobsRequest = Message<"taskflow.v1.InsertJobsRequest"> & {
  * Use `create(InsertJobsRequestSchema)` to create a new message.
  */
 export const InsertJobsRequestSchema: GenMessage<InsertJobsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 13);
+  messageDesc(file_taskflow_v1_ingest, 16);
 
 /**
  * @generated from message taskflow.v1.InsertJobsResponse
@@ -362,7 +427,7 @@ export type InsertJobsResponse = Message<"taskflow.v1.InsertJobsResponse"> & {
  * Use `create(InsertJobsResponseSchema)` to create a new message.
  */
 export const InsertJobsResponseSchema: GenMessage<InsertJobsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 14);
+  messageDesc(file_taskflow_v1_ingest, 17);
 
 /**
  * @generated from message taskflow.v1.AppendEventsRequest
@@ -379,7 +444,7 @@ export type AppendEventsRequest = Message<"taskflow.v1.AppendEventsRequest"> & {
  * Use `create(AppendEventsRequestSchema)` to create a new message.
  */
 export const AppendEventsRequestSchema: GenMessage<AppendEventsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 15);
+  messageDesc(file_taskflow_v1_ingest, 18);
 
 /**
  * @generated from message taskflow.v1.AppendEventsResponse
@@ -423,7 +488,7 @@ export type AppendEventsResponse = Message<"taskflow.v1.AppendEventsResponse"> &
  * Use `create(AppendEventsResponseSchema)` to create a new message.
  */
 export const AppendEventsResponseSchema: GenMessage<AppendEventsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 16);
+  messageDesc(file_taskflow_v1_ingest, 19);
 
 /**
  * EventRef names one event of a job's trail.
@@ -447,7 +512,7 @@ export type EventRef = Message<"taskflow.v1.EventRef"> & {
  * Use `create(EventRefSchema)` to create a new message.
  */
 export const EventRefSchema: GenMessage<EventRef> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 17);
+  messageDesc(file_taskflow_v1_ingest, 20);
 
 /**
  * @generated from message taskflow.v1.UpsertWorkersRequest
@@ -466,7 +531,7 @@ export type UpsertWorkersRequest = Message<"taskflow.v1.UpsertWorkersRequest"> &
  * Use `create(UpsertWorkersRequestSchema)` to create a new message.
  */
 export const UpsertWorkersRequestSchema: GenMessage<UpsertWorkersRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 18);
+  messageDesc(file_taskflow_v1_ingest, 21);
 
 /**
  * @generated from message taskflow.v1.UpsertWorkersResponse
@@ -479,7 +544,7 @@ export type UpsertWorkersResponse = Message<"taskflow.v1.UpsertWorkersResponse">
  * Use `create(UpsertWorkersResponseSchema)` to create a new message.
  */
 export const UpsertWorkersResponseSchema: GenMessage<UpsertWorkersResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 19);
+  messageDesc(file_taskflow_v1_ingest, 22);
 
 /**
  * @generated from message taskflow.v1.ListUnfinishedJobsRequest
@@ -525,7 +590,7 @@ export type ListUnfinishedJobsRequest = Message<"taskflow.v1.ListUnfinishedJobsR
  * Use `create(ListUnfinishedJobsRequestSchema)` to create a new message.
  */
 export const ListUnfinishedJobsRequestSchema: GenMessage<ListUnfinishedJobsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 20);
+  messageDesc(file_taskflow_v1_ingest, 23);
 
 /**
  * @generated from message taskflow.v1.ListUnfinishedJobsResponse
@@ -546,7 +611,7 @@ export type ListUnfinishedJobsResponse = Message<"taskflow.v1.ListUnfinishedJobs
  * Use `create(ListUnfinishedJobsResponseSchema)` to create a new message.
  */
 export const ListUnfinishedJobsResponseSchema: GenMessage<ListUnfinishedJobsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 21);
+  messageDesc(file_taskflow_v1_ingest, 24);
 
 /**
  * @generated from message taskflow.v1.GetJobStatesRequest
@@ -565,7 +630,7 @@ export type GetJobStatesRequest = Message<"taskflow.v1.GetJobStatesRequest"> & {
  * Use `create(GetJobStatesRequestSchema)` to create a new message.
  */
 export const GetJobStatesRequestSchema: GenMessage<GetJobStatesRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 22);
+  messageDesc(file_taskflow_v1_ingest, 25);
 
 /**
  * @generated from message taskflow.v1.JobState
@@ -592,7 +657,7 @@ export type JobState = Message<"taskflow.v1.JobState"> & {
  * Use `create(JobStateSchema)` to create a new message.
  */
 export const JobStateSchema: GenMessage<JobState> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 23);
+  messageDesc(file_taskflow_v1_ingest, 26);
 
 /**
  * @generated from message taskflow.v1.GetJobStatesResponse
@@ -611,7 +676,7 @@ export type GetJobStatesResponse = Message<"taskflow.v1.GetJobStatesResponse"> &
  * Use `create(GetJobStatesResponseSchema)` to create a new message.
  */
 export const GetJobStatesResponseSchema: GenMessage<GetJobStatesResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 24);
+  messageDesc(file_taskflow_v1_ingest, 27);
 
 /**
  * @generated from message taskflow.v1.ReopenJobsRequest
@@ -647,7 +712,7 @@ export type ReopenJobsRequest = Message<"taskflow.v1.ReopenJobsRequest"> & {
  * Use `create(ReopenJobsRequestSchema)` to create a new message.
  */
 export const ReopenJobsRequestSchema: GenMessage<ReopenJobsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 25);
+  messageDesc(file_taskflow_v1_ingest, 28);
 
 /**
  * @generated from message taskflow.v1.ReopenJobsResponse
@@ -675,7 +740,7 @@ export type ReopenJobsResponse = Message<"taskflow.v1.ReopenJobsResponse"> & {
  * Use `create(ReopenJobsResponseSchema)` to create a new message.
  */
 export const ReopenJobsResponseSchema: GenMessage<ReopenJobsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_ingest, 26);
+  messageDesc(file_taskflow_v1_ingest, 29);
 
 /**
  * HistoryIngestService is how the scheduler writes to history. It is
@@ -820,6 +885,19 @@ export const HistoryIngestService: GenService<{
     methodKind: "unary";
     input: typeof RecordScheduleRunsRequestSchema;
     output: typeof RecordScheduleRunsResponseSchema;
+  },
+  /**
+   * Stores the latest progress of running jobs (no audit trail event). A
+   * value older than the one stored (an earlier attempt, or an earlier time
+   * of the same attempt) is ignored, so batches may arrive in any order from
+   * any scheduler replica.
+   *
+   * @generated from rpc taskflow.v1.HistoryIngestService.RecordProgress
+   */
+  recordProgress: {
+    methodKind: "unary";
+    input: typeof RecordProgressRequestSchema;
+    output: typeof RecordProgressResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_taskflow_v1_ingest, 0);

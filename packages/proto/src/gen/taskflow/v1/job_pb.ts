@@ -12,7 +12,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file taskflow/v1/job.proto.
  */
 export const file_taskflow_v1_job: GenFile = /*@__PURE__*/
-  fileDesc("ChV0YXNrZmxvdy92MS9qb2IucHJvdG8SC3Rhc2tmbG93LnYxIvYFCgNKb2ISCgoCaWQYASABKAkSDAoEdHlwZRgCIAEoCRINCgVxdWV1ZRgDIAEoCRIoCgdwYXlsb2FkGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBImCgZzdGF0dXMYBSABKA4yFi50YXNrZmxvdy52MS5Kb2JTdGF0dXMSJgoGcmVzdWx0GAYgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEg0KBWVycm9yGAcgASgJEhAKCGF0dGVtcHRzGAggASgFEhQKDG1heF9hdHRlbXB0cxgJIAEoBRIQCghwcmlvcml0eRgKIAEoBRIuCgpjcmVhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxzY2hlZHVsZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0ZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGNvbXBsZXRlZF9hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJd29ya2VyX2lkGBAgASgJEioKB3RpbWVvdXQYESABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFwoPaWRlbXBvdGVuY3lfa2V5GBIgASgJEhYKDmxhc3RfZXZlbnRfc2VxGBMgASgFEiUKB3BhcmVudHMYFSADKAsyFC50YXNrZmxvdy52MS5Kb2JMaW5rEiYKCGNoaWxkcmVuGBYgAygLMhQudGFza2Zsb3cudjEuSm9iTGluaxI7ChFvbl9wYXJlbnRfZmFpbHVyZRgXIAEoDjIgLnRhc2tmbG93LnYxLlBhcmVudEZhaWx1cmVQb2xpY3kSEwoLc2NoZWR1bGVfaWQYGCABKAkiggEKB0pvYkxpbmsSCgoCaWQYASABKAkSDAoEdHlwZRgCIAEoCRINCgVxdWV1ZRgDIAEoCRImCgZzdGF0dXMYBCABKA4yFi50YXNrZmxvdy52MS5Kb2JTdGF0dXMSJgoGcmVzdWx0GAUgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlIpADCghKb2JFdmVudBIOCgZqb2JfaWQYASABKAkSCwoDc2VxGAIgASgFEicKBHR5cGUYAyABKA4yGS50YXNrZmxvdy52MS5Kb2JFdmVudFR5cGUSJgoGc3RhdHVzGAQgASgOMhYudGFza2Zsb3cudjEuSm9iU3RhdHVzEg8KB2F0dGVtcHQYBSABKAUSEQoJd29ya2VyX2lkGAYgASgJEg0KBWVycm9yGAcgASgJEg0KBWFjdG9yGAggASgJEi8KC29jY3VycmVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIoCgdkZXRhaWxzGAogASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBImCgZyZXN1bHQYCyABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSEAoIbGVhc2VfaWQYDCABKAkSDgoGcmVhc29uGA0gASgJEi8KC3JlY29yZGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCqlAQoJSm9iU3RhdHVzEhoKFkpPQl9TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJKT0JfU1RBVFVTX1BFTkRJTkcQARIZChVKT0JfU1RBVFVTX1BST0NFU1NJTkcQAhIYChRKT0JfU1RBVFVTX0NPTVBMRVRFRBADEhUKEUpPQl9TVEFUVVNfRkFJTEVEEAQSGAoUSk9CX1NUQVRVU19DQU5DRUxMRUQQBSqdAQoTUGFyZW50RmFpbHVyZVBvbGljeRIlCiFQQVJFTlRfRkFJTFVSRV9QT0xJQ1lfVU5TUEVDSUZJRUQQABIeChpQQVJFTlRfRkFJTFVSRV9QT0xJQ1lfRkFJTBABEiAKHFBBUkVOVF9GQUlMVVJFX1BPTElDWV9DQU5DRUwQAhIdChlQQVJFTlRfRkFJTFVSRV9QT0xJQ1lfUlVOEAMqvgIKDEpvYkV2ZW50VHlwZRIeChpKT0JfRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEhwKGEpPQl9FVkVOVF9UWVBFX1NVQk1JVFRFRBABEhoKFkpPQl9FVkVOVF9UWVBFX1NUQVJURUQQAhIcChhKT0JfRVZFTlRfVFlQRV9DT01QTEVURUQQAxIiCh5KT0JfRVZFTlRfVFlQRV9SRVRSWV9TQ0hFRFVMRUQQBBIZChVKT0JfRVZFTlRfVFlQRV9GQUlMRUQQBRIgChxKT0JfRVZFTlRfVFlQRV9MRUFTRV9FWFBJUkVEEAYSGwoXSk9CX0VWRU5UX1RZUEVfUkVMRUFTRUQQBxIcChhKT0JfRVZFTlRfVFlQRV9DQU5DRUxMRUQQCBIaChZKT0JfRVZFTlRfVFlQRV9SRVRSSUVEEAliBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChV0YXNrZmxvdy92MS9qb2IucHJvdG8SC3Rhc2tmbG93LnYxIqIGCgNKb2ISCgoCaWQYASABKAkSDAoEdHlwZRgCIAEoCRINCgVxdWV1ZRgDIAEoCRIoCgdwYXlsb2FkGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBImCgZzdGF0dXMYBSABKA4yFi50YXNrZmxvdy52MS5Kb2JTdGF0dXMSJgoGcmVzdWx0GAYgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEg0KBWVycm9yGAcgASgJEhAKCGF0dGVtcHRzGAggASgFEhQKDG1heF9hdHRlbXB0cxgJIAEoBRIQCghwcmlvcml0eRgKIAEoBRIuCgpjcmVhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxzY2hlZHVsZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0ZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGNvbXBsZXRlZF9hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJd29ya2VyX2lkGBAgASgJEioKB3RpbWVvdXQYESABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFwoPaWRlbXBvdGVuY3lfa2V5GBIgASgJEhYKDmxhc3RfZXZlbnRfc2VxGBMgASgFEiUKB3BhcmVudHMYFSADKAsyFC50YXNrZmxvdy52MS5Kb2JMaW5rEiYKCGNoaWxkcmVuGBYgAygLMhQudGFza2Zsb3cudjEuSm9iTGluaxI7ChFvbl9wYXJlbnRfZmFpbHVyZRgXIAEoDjIgLnRhc2tmbG93LnYxLlBhcmVudEZhaWx1cmVQb2xpY3kSEwoLc2NoZWR1bGVfaWQYGCABKAkSKgoIcHJvZ3Jlc3MYFCABKAsyGC50YXNrZmxvdy52MS5Kb2JQcm9ncmVzcyKCAQoHSm9iTGluaxIKCgJpZBgBIAEoCRIMCgR0eXBlGAIgASgJEg0KBXF1ZXVlGAMgASgJEiYKBnN0YXR1cxgEIAEoDjIWLnRhc2tmbG93LnYxLkpvYlN0YXR1cxImCgZyZXN1bHQYBSABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUiiQEKC0pvYlByb2dyZXNzEg8KB3BlcmNlbnQYASABKAESKAoHZGV0YWlscxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSLgoKdXBkYXRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHYXR0ZW1wdBgEIAEoBSKQAwoISm9iRXZlbnQSDgoGam9iX2lkGAEgASgJEgsKA3NlcRgCIAEoBRInCgR0eXBlGAMgASgOMhkudGFza2Zsb3cudjEuSm9iRXZlbnRUeXBlEiYKBnN0YXR1cxgEIAEoDjIWLnRhc2tmbG93LnYxLkpvYlN0YXR1cxIPCgdhdHRlbXB0GAUgASgFEhEKCXdvcmtlcl9pZBgGIAEoCRINCgVlcnJvchgHIAEoCRINCgVhY3RvchgIIAEoCRIvCgtvY2N1cnJlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKAoHZGV0YWlscxgKIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSJgoGcmVzdWx0GAsgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEhAKCGxlYXNlX2lkGAwgASgJEg4KBnJlYXNvbhgNIAEoCRIvCgtyZWNvcmRlZF9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqpQEKCUpvYlN0YXR1cxIaChZKT0JfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFgoSSk9CX1NUQVRVU19QRU5ESU5HEAESGQoVSk9CX1NUQVRVU19QUk9DRVNTSU5HEAISGAoUSk9CX1NUQVRVU19DT01QTEVURUQQAxIVChFKT0JfU1RBVFVTX0ZBSUxFRBAEEhgKFEpPQl9TVEFUVVNfQ0FOQ0VMTEVEEAUqnQEKE1BhcmVudEZhaWx1cmVQb2xpY3kSJQohUEFSRU5UX0ZBSUxVUkVfUE9MSUNZX1VOU1BFQ0lGSUVEEAASHgoaUEFSRU5UX0ZBSUxVUkVfUE9MSUNZX0ZBSUwQARIgChxQQVJFTlRfRkFJTFVSRV9QT0xJQ1lfQ0FOQ0VMEAISHQoZUEFSRU5UX0ZBSUxVUkVfUE9MSUNZX1JVThADKr4CCgxKb2JFdmVudFR5cGUSHgoaSk9CX0VWRU5UX1RZUEVfVU5TUEVDSUZJRUQQABIcChhKT0JfRVZFTlRfVFlQRV9TVUJNSVRURUQQARIaChZKT0JfRVZFTlRfVFlQRV9TVEFSVEVEEAISHAoYSk9CX0VWRU5UX1RZUEVfQ09NUExFVEVEEAMSIgoeSk9CX0VWRU5UX1RZUEVfUkVUUllfU0NIRURVTEVEEAQSGQoVSk9CX0VWRU5UX1RZUEVfRkFJTEVEEAUSIAocSk9CX0VWRU5UX1RZUEVfTEVBU0VfRVhQSVJFRBAGEhsKF0pPQl9FVkVOVF9UWVBFX1JFTEVBU0VEEAcSHAoYSk9CX0VWRU5UX1RZUEVfQ0FOQ0VMTEVEEAgSGgoWSk9CX0VWRU5UX1RZUEVfUkVUUklFRBAJYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * Job is one unit of work and its current state as history records it.
@@ -173,6 +173,15 @@ export type Job = Message<"taskflow.v1.Job"> & {
    * @generated from field: string schedule_id = 24;
    */
   scheduleId: string;
+
+  /**
+   * The latest progress a handler reported, unset until one did. It is not
+   * reset when a new attempt starts: `progress.attempt` says which attempt
+   * reported it.
+   *
+   * @generated from field: taskflow.v1.JobProgress progress = 20;
+   */
+  progress?: JobProgress | undefined;
 };
 
 /**
@@ -232,6 +241,53 @@ export type JobLink = Message<"taskflow.v1.JobLink"> & {
  */
 export const JobLinkSchema: GenMessage<JobLink> = /*@__PURE__*/
   messageDesc(file_taskflow_v1_job, 1);
+
+/**
+ * JobProgress is how far a running attempt got, as its handler reports it
+ * through the worker's heartbeat. Only the latest value is kept: history
+ * records no event per progress report.
+ *
+ * @generated from message taskflow.v1.JobProgress
+ */
+export type JobProgress = Message<"taskflow.v1.JobProgress"> & {
+  /**
+   * 0 to 100; fractions allowed.
+   *
+   * @generated from field: double percent = 1;
+   */
+  percent: number;
+
+  /**
+   * A small JSON object the handler chose, e.g. {"rows": 1200}: at most
+   * 4096 bytes as JSON.
+   *
+   * @generated from field: google.protobuf.Struct details = 2;
+   */
+  details?: JsonObject | undefined;
+
+  /**
+   * When the scheduler accepted the value (its Redis clock). Set by the
+   * scheduler; ignored in a heartbeat.
+   *
+   * @generated from field: google.protobuf.Timestamp updated_at = 3;
+   */
+  updatedAt?: Timestamp | undefined;
+
+  /**
+   * The attempt that reported it. Set by the scheduler from the lease;
+   * ignored in a heartbeat.
+   *
+   * @generated from field: int32 attempt = 4;
+   */
+  attempt: number;
+};
+
+/**
+ * Describes the message taskflow.v1.JobProgress.
+ * Use `create(JobProgressSchema)` to create a new message.
+ */
+export const JobProgressSchema: GenMessage<JobProgress> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_job, 2);
 
 /**
  * JobEvent is one transition of one job. Events of a job are numbered from 1
@@ -352,7 +408,7 @@ export type JobEvent = Message<"taskflow.v1.JobEvent"> & {
  * Use `create(JobEventSchema)` to create a new message.
  */
 export const JobEventSchema: GenMessage<JobEvent> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_job, 2);
+  messageDesc(file_taskflow_v1_job, 3);
 
 /**
  * JobStatus is where a job stands in its lifecycle. A job waiting for its
