@@ -37,6 +37,20 @@ export interface ParkedEntry {
  */
 export const FINISHED_JOB_TTL_MS = 3_600_000;
 
+/**
+ * Gives the finished jobs among KEYS their expiry, ARGV[1] ms: only hashes still finished
+ * (`done`), so an acknowledgement that comes late (a second forwarder's, after a claim) cannot
+ * expire the live hash an operator's retry put in a tombstone's place.
+ */
+const EXPIRE_FINISHED = `for _, key in ipairs(KEYS) do
+  if redis.call('HGET', key, 'state') == 'done' then redis.call('PEXPIRE', key, ARGV[1]) end
+end`;
+
+/** Adds to `tx` the expiry of the hashes of `ids`, jobs of one queue whose end history recorded (see EXPIRE_FINISHED). */
+export function expireFinished(tx: ReturnType<RedisClient["multi"]>, jobPrefix: string, ids: readonly string[]): void {
+  if (ids.length > 0) tx.eval(EXPIRE_FINISHED, ids.length, ...ids.map((id) => jobPrefix + id), FINISHED_JOB_TTL_MS);
+}
+
 const TERMINAL_STATUSES = new Set(["completed", "failed", "cancelled"]);
 
 /** Whether an outbox entry ends its job (a terminal status). */
@@ -99,7 +113,7 @@ export class OutboxReader {
       const fields = Object.entries(p.entry.fields ?? {}).flat();
       tx.xadd(k.outboxDead, "*", ...fields, "entry_id", p.entry.id, "park_error", p.error);
     }
-    for (const id of handled.ended ?? []) tx.pexpire(k.jobPrefix + id, FINISHED_JOB_TTL_MS);
+    expireFinished(tx, k.jobPrefix, handled.ended ?? []);
     let replies: [Error | null, unknown][] | null;
     try {
       replies = await tx.xack(k.outbox, OUTBOX_GROUP, ...handled.ids).xdel(k.outbox, ...handled.ids).exec();

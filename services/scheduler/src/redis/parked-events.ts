@@ -1,6 +1,6 @@
 import { callRedis, fromRedisError } from "../errors.js";
 import { queueKeys } from "./keys.js";
-import { FINISHED_JOB_TTL_MS, toEntry, type OutboxEntry, type RawEntry } from "./outbox.js";
+import { expireFinished, toEntry, type OutboxEntry, type RawEntry } from "./outbox.js";
 import type { RedisClient } from "./redis-client.js";
 
 /** One parked outbox entry. */
@@ -73,7 +73,7 @@ export class ParkedEvents {
     for (const { record, error } of outcome.refused) {
       tx.xadd(k.outboxDead, "*", ...Object.entries(record.fields).flat(), "park_error", error);
     }
-    for (const id of outcome.ended) tx.pexpire(k.jobPrefix + id, FINISHED_JOB_TTL_MS);
+    expireFinished(tx, k.jobPrefix, outcome.ended);
     const replies = await callRedis(() => tx.exec());
     const failed = replies?.find(([err]) => err !== null);
     if (failed !== undefined) throw failed[0] as Error;

@@ -11,6 +11,7 @@ import {
   redisNow,
   type RedisFixture,
 } from "../../test/redis-fixture.js";
+import { FINISHED_JOB_TTL_MS, OutboxReader } from "./outbox.js";
 import type { EnqueueJob, ReportInput } from "./queue-store.js";
 
 const BASE_MS = 1_000;
@@ -206,5 +207,22 @@ describe("report-jobs", () => {
       ["6", "STARTED", "3"],
       ["7", "COMPLETED", "3"],
     ]);
+  });
+});
+
+describe("the outbox acknowledgement", () => {
+  it("gives a finished job's hash its expiry, and leaves a live hash that took a tombstone's place without one", async () => {
+    const q = uniqueQueue();
+    const k = f.keys(q);
+    const { job, token } = await leaseOne(q);
+    await f.store.report(q, "w1", [completed(job.id, token)]);
+    // A second job's hash is live again (an operator's retry replaced its tombstone) when a late
+    // acknowledgement of its old end comes.
+    const live = makeJob();
+    await f.store.enqueue(q, [live]);
+    const reader = new OutboxReader(f.redis, f.store.keyPrefix, "c1");
+    await reader.ack(q, { ids: ["0-1"], ended: [job.id, live.id] });
+    expect(await f.redis.pttl(k.job(job.id))).toBeGreaterThan(FINISHED_JOB_TTL_MS - 60_000);
+    expect(await f.redis.pttl(k.job(live.id))).toBe(-1);
   });
 });

@@ -17,6 +17,9 @@ export const jobNotRetriable = (jobId: string, status: JobStatus): ConnectError 
  * acknowledgement sets the tombstone's expiry, and would set it on the live hash the retry
  * writes in the tombstone's place; once acknowledged (an expiry set, or the hash gone) nothing
  * will touch the hash again. The wait is the forwarder's next batch, milliseconds as a rule.
+ * Should a second acknowledgement of the same end still come (a forwarder that claimed the
+ * entries from a slow one), it expires only a hash still finished (see expireFinished in
+ * outbox.ts), never the live one.
  */
 export async function settledJobs(d: Deps, jobs: readonly Job[]): Promise<{ settled: Job[]; unsettled: Job[] }> {
   const pending = new Set(await d.recovery.endsNotAcknowledged(jobs.map((j) => ({ queue: j.queue, id: j.id }))));
