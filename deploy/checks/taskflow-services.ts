@@ -46,6 +46,9 @@ export const TASKFLOW_SERVICES: Readonly<Record<TaskflowServiceName, TaskflowSer
       "SECRET_PAYLOAD_KEYS",
       // Per-identity submit rate limits (off unless SUBMIT_RATE_PER_S or an override is set).
       "SUBMIT_RATE_PER_S", "SUBMIT_BURST", "SUBMIT_RATE_OVERRIDES",
+      // Schedules: how often each replica looks for due ticks, when a tick counts as missed, the
+      // largest catch-up, and how long a claimed firing is its replica's.
+      "SCHEDULE_POLL_INTERVAL_MS", "SCHEDULE_MISFIRE_MS", "SCHEDULE_MAX_CATCH_UP", "SCHEDULE_FIRING_LEASE_MS",
       ...AUTH_AND_TLS,
       ...TRACING,
     ],

@@ -18,8 +18,8 @@ const ALL = [
   "0012_operator_actions",
   "0013_schedules",
   "0014_job_dependencies",
-  "0016_retried_events",
   "0015_job_progress",
+  "0016_retried_events",
 ];
 const TABLES = [
   "idempotency_keys",

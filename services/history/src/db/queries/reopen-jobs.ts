@@ -20,6 +20,8 @@ export interface ReopenJobsResult {
 }
 
 const RETURNED = JOB_COLUMNS.map((c) => `r.${c}`).join(", ");
+/** A refused job's row: its id, status and last_seq, every other column NULL. */
+const REFUSED = JOB_COLUMNS.map((c) => (c === "id" || c === "status" || c === "last_seq" ? `l.${c}` : "NULL")).join(", ");
 
 /**
  * One statement, so a retry is all or nothing: `locked` takes each known job's row lock in id
@@ -63,8 +65,7 @@ action AS (
 )
 SELECT ${RETURNED}, true AS reopened FROM reopened r
 UNION ALL
-SELECT l.id, NULL, NULL, NULL, l.status, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, l.last_seq,
-       NULL, NULL, NULL, NULL, NULL, NULL, false
+SELECT ${REFUSED}, false
 FROM locked l
 WHERE l.id NOT IN (SELECT id FROM reopened)
 ORDER BY 1`;
