@@ -84,6 +84,9 @@ const client = new WorkerService(address, credentials, {
   // minute, a worker could stay away for two more, far longer than a lease. Cap it at 5 s.
   "grpc.initial_reconnect_backoff_ms": 200,
   "grpc.max_reconnect_backoff_ms": 5_000,
+  // A lease answer always carries its first job whole: its payload and, for a flow's child, its
+  // parents' results, which together may pass grpc-js's default limit of 4 MiB.
+  "grpc.max_receive_message_length": -1,
 });
 
 function parseTarget(url) {
