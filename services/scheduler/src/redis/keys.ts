@@ -137,3 +137,23 @@ export function scheduleKeys(prefix: string): ScheduleKeys {
   const base = `${prefix}:{~schedules}`;
   return { due: `${base}:due`, firing: `${base}:firing`, schedule: (id) => `${base}:schedule:${id}` };
 }
+
+/** How many of a queue's jobs (or of one job type's) may run at once and start per window; zero: no limit. */
+export interface QueueLimits {
+  maxRunning: number;
+  maxStarts: number;
+  perMs: number;
+}
+
+/** Prefix of a job type's limits among the queue's meta fields ("" for the queue's own; see lease-jobs.lua). */
+export const limitsPrefix = (type: string): string => (type === "" ? "" : `type:${type}:`);
+
+/** The limits of one job type (or, for "", the queue's own) among a queue's meta fields. */
+export function limitsIn(meta: Readonly<Record<string, string>>, type: string): QueueLimits {
+  const p = limitsPrefix(type);
+  return {
+    maxRunning: Number(meta[`${p}max_running`] ?? 0),
+    maxStarts: Number(meta[`${p}max_starts`] ?? 0),
+    perMs: Number(meta[`${p}per_ms`] ?? 0),
+  };
+}

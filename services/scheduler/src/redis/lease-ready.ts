@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { callRedis } from "../errors.js";
 import { declaredKeys, type KnownTypes } from "./declared-types.js";
 import { toLeasedRecord, type LeaseAsk, type LeasedRecord } from "./job-records.js";
-import type { QueueKeys } from "./keys.js";
+import { limitsIn, type QueueKeys } from "./keys.js";
 import type { RedisClient } from "./redis-client.js";
 import type { RunScript } from "./scripts.js";
 
@@ -129,10 +129,9 @@ async function readCandidates(redis: RedisClient, k: QueueKeys, types: readonly 
 
 /** How many of `type`'s jobs its limits (as read) leave room for: at least 1, Infinity without limits. */
 function typeRoom(meta: Record<string, string>, running: Record<string, string>, type: string): number {
-  const maxRunning = meta[`type:${type}:max_running`];
-  const maxStarts = meta[`type:${type}:max_starts`];
+  const { maxRunning, maxStarts } = limitsIn(meta, type);
   let room = Infinity;
-  if (maxRunning !== undefined) room = Number(maxRunning) - Number(running[type] ?? 0);
-  if (maxStarts !== undefined) room = Math.min(room, Number(maxStarts));
+  if (maxRunning > 0) room = maxRunning - Number(running[type] ?? 0);
+  if (maxStarts > 0) room = Math.min(room, maxStarts);
   return Math.max(1, room);
 }

@@ -12,7 +12,7 @@ import {
   type TypeCounts,
   typeCountsOf,
 } from "./job-records.js";
-import { legacyReadyKey, queueKeys, queuesKey, type QueueKeys } from "./keys.js";
+import { legacyReadyKey, limitsIn, limitsPrefix, queueKeys, queuesKey, type QueueKeys, type QueueLimits } from "./keys.js";
 import { timeReplyMs } from "./redis-clock.js";
 import { leaseReady } from "./lease-ready.js";
 import type { RedisClient } from "./redis-client.js";
@@ -24,12 +24,7 @@ export type * from "./job-records.js";
 /** A lease may outlive its attempt deadline by this much, so a report sent right at the deadline still counts. */
 export const DEADLINE_GRACE_MS = 5_000;
 
-/** How many of a queue's jobs may run at once and start per window; zero: no limit. */
-export interface QueueLimits {
-  maxRunning: number;
-  maxStarts: number;
-  perMs: number;
-}
+export type { QueueLimits } from "./keys.js";
 
 /** The limits of one job type within a queue, and how many of its jobs are leased now. */
 export interface TypeLimits {
@@ -45,8 +40,7 @@ export interface QueueControls {
   typeLimits: TypeLimits[];
 }
 
-/** Prefix of a job type's limits among the queue's meta fields (see lease-jobs.lua). */
-const limitsPrefix = (type: string): string => (type === "" ? "" : `type:${type}:`);
+
 
 export interface QueueStoreOptions {
   /** One Redis or a Redis Cluster. */
@@ -418,13 +412,3 @@ function firstScore(reply: unknown): number | undefined {
 
 /** The details a cancel records: the caller's reason, when given. */
 export const cancelDetails = (by: CancelRequest): string => (by.reason === "" ? "" : JSON.stringify({ reason: by.reason }));
-
-/** The limits of one job type (or, for "", the queue's own) among a queue's meta fields. */
-function limitsIn(meta: Record<string, string>, type: string): QueueLimits {
-  const p = limitsPrefix(type);
-  return {
-    maxRunning: Number(meta[`${p}max_running`] ?? 0),
-    maxStarts: Number(meta[`${p}max_starts`] ?? 0),
-    perMs: Number(meta[`${p}per_ms`] ?? 0),
-  };
-}
