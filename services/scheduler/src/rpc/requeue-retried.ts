@@ -11,18 +11,29 @@ import { storedJobFields } from "../stored-job-fields.js";
 export const jobNotRetriable = (jobId: string, status: JobStatus): ConnectError =>
   new ConnectError(`job ${jobId} is ${JobStatus[status]}; only FAILED or CANCELLED jobs can be retried`, Code.FailedPrecondition);
 
+/** How long a retry waits for the acknowledgement of a job's end before it answers without the job. */
+export const SETTLE_WAIT_MS = 2_000;
+const SETTLE_POLL_MS = 25;
+
 /**
  * The jobs among `jobs` a retry may take now: not those whose end the outbox forwarder has sent
  * to history but not yet acknowledged in Redis (see RecoveryStore.endsNotAcknowledged). Its
  * acknowledgement sets the tombstone's expiry, and would set it on the live hash the retry
  * writes in the tombstone's place; once acknowledged (an expiry set, or the hash gone) nothing
- * will touch the hash again. The wait is the forwarder's next batch, milliseconds as a rule.
- * Should a second acknowledgement of the same end still come (a forwarder that claimed the
- * entries from a slow one), it expires only a hash still finished (see expireFinished in
- * outbox.ts), never the live one.
+ * will touch the hash again. That is the forwarder's next batch, milliseconds as a rule, so a
+ * retry sent right after a job ended waits for it, up to {@link SETTLE_WAIT_MS}, before it leaves
+ * a job out. Should a second acknowledgement of the same end still come (a forwarder that
+ * claimed the entries from a slow one), it expires only a hash still finished (see
+ * expireFinished in outbox.ts), never the live one.
  */
-export async function settledJobs(d: Deps, jobs: readonly Job[]): Promise<{ settled: Job[]; unsettled: Job[] }> {
-  const pending = new Set(await d.recovery.endsNotAcknowledged(jobs.map((j) => ({ queue: j.queue, id: j.id }))));
+export async function settledJobs(d: Deps, jobs: readonly Job[], signal: AbortSignal): Promise<{ settled: Job[]; unsettled: Job[] }> {
+  const refs = jobs.map((j) => ({ queue: j.queue, id: j.id }));
+  const deadline = Date.now() + SETTLE_WAIT_MS;
+  let pending = new Set(await d.recovery.endsNotAcknowledged(refs));
+  while (pending.size > 0 && Date.now() < deadline && !signal.aborted) {
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+    pending = new Set(await d.recovery.endsNotAcknowledged(refs.filter((r) => pending.has(r.id))));
+  }
   return { settled: jobs.filter((j) => !pending.has(j.id)), unsettled: jobs.filter((j) => pending.has(j.id)) };
 }
 

@@ -103,7 +103,7 @@ describe("RetryJob", () => {
     expect((await s.history.listOperatorActions({ action: "job.retry", target: completed })).actions).toEqual([]);
   });
 
-  it("waits, changing nothing, while Redis has not acknowledged the job's end (its expiry would land on the retried job)", async () => {
+  it("waits for Redis to acknowledge the job's end (its expiry would land on the retried job), then answers unavailable, changing nothing", async () => {
     const id = await failedJob("r9");
     const key = queueKeys(s.config.redisKeyPrefix, "r9").job(id);
     // A tombstone without its expiry: the forwarder has sent the end to history, not yet acknowledged it.
@@ -112,8 +112,11 @@ describe("RetryJob", () => {
     expect(await s.scheduler.retryJobs({ queues: ["r9"] })).toMatchObject({ jobs: [], more: true });
     expect((await s.history.getJob({ id })).job!.status).toBe(JobStatus.FAILED);
     expect((await trail(id)).map((e) => e.type)).not.toContain(JobEventType.RETRIED);
+    // An acknowledgement that lands while the retry waits lets it through.
+    const retry = s.scheduler.retryJob({ id });
+    await new Promise((r) => setTimeout(r, 300));
     await s.redis.pexpire(key, 60_000);
-    expect((await s.scheduler.retryJob({ id })).job!.status).toBe(JobStatus.PENDING);
+    expect((await retry).job!.status).toBe(JobStatus.PENDING);
     expect(await s.redis.pttl(key)).toBe(-1);
   });
 

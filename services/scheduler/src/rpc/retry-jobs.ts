@@ -26,8 +26,8 @@ const RETRIABLE = new Set([JobStatus.FAILED, JobStatus.CANCELLED]);
  * the verified caller as actor), then Redis (see {@link requeueRetried}).
  * @throws invalid_argument for a bad id; not_found for an unknown job; failed_precondition for a
  *   job that is pending, processing or completed (nothing changes), or that a concurrent retry
- *   reopened first; unavailable when a store cannot be reached, or the job ended so recently that
- *   Redis has not acknowledged its end yet (see {@link settledJobs}; retry).
+ *   reopened first; unavailable when a store cannot be reached, or Redis has still not
+ *   acknowledged the job's end after the wait of {@link settledJobs} (retry).
  */
 export const retryJob =
   (d: Deps): ServiceImpl<typeof SchedulerService>["retryJob"] =>
@@ -36,7 +36,7 @@ export const retryJob =
     checkJobId(req.id, "id");
     const job = await d.history.getJob(req.id, ctx.signal);
     if (!RETRIABLE.has(job.status)) throw jobNotRetriable(job.id, job.status);
-    if ((await settledJobs(d, [job])).unsettled.length > 0) throw endNotSettled(job.id);
+    if ((await settledJobs(d, [job], ctx.signal)).unsettled.length > 0) throw endNotSettled(job.id);
     const res = await reopenAndRequeue(d, [job], { actor, action: "job.retry", target: job.id }, ctx.signal);
     const reopened = res.jobs[0];
     if (reopened === undefined) {
@@ -64,7 +64,7 @@ export const retryJobs =
     const selected = await selectJobs(d, query, limit, ctx.signal);
     if (req.dryRun || selected.jobs.length === 0) return selected;
     // Jobs whose end Redis has not acknowledged yet wait for the next call.
-    const { settled: matched, unsettled } = await settledJobs(d, selected.jobs);
+    const { settled: matched, unsettled } = await settledJobs(d, selected.jobs, ctx.signal);
     const more = selected.more || unsettled.length > 0;
     const action = { actor, action: "jobs.retry", target: req.queues.length === 1 ? req.queues[0]! : "*", details };
     const res = await reopenAndRequeue(d, matched, action, ctx.signal);
