@@ -1,0 +1,38 @@
+import type { DescEnum } from "@bufbuild/protobuf";
+import { type Duration, type Timestamp, durationMs, timestampDate } from "@bufbuild/protobuf/wkt";
+import { enumText } from "@taskflow/proto";
+
+/** `completed` for JobStatus.COMPLETED: an enum value as the services' JSON and the CLI spell it, lower case. */
+export const label = (schema: DescEnum, value: number): string => enumText(schema, value) ?? "—";
+
+/** A time as the operator's locale writes it, to the second; "—" when unset. */
+export function formatTime(t: Timestamp | undefined): string {
+  if (t === undefined) return "—";
+  return timestampDate(t).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+}
+
+/** An ISO 8601 time for `<time dateTime>`; empty when unset. */
+export const isoTime = (t: Timestamp | undefined): string => (t === undefined ? "" : timestampDate(t).toISOString());
+
+/** `850 ms`, `12.4 s`, `3 min 5 s`, `2 h 10 min`, `3 d 4 h`. */
+export function formatMs(ms: number): string {
+  if (!Number.isFinite(ms)) return "—";
+  if (ms < 1_000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1_000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+  const s = Math.round(ms / 1_000);
+  if (s < 3_600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  if (s < 86_400) return `${Math.floor(s / 3_600)} h ${Math.floor((s % 3_600) / 60)} min`;
+  return `${Math.floor(s / 86_400)} d ${Math.floor((s % 86_400) / 3_600)} h`;
+}
+
+/** A Duration as {@link formatMs} writes it; "—" when unset. */
+export const formatDuration = (d: Duration | undefined): string => (d === undefined ? "—" : formatMs(durationMs(d)));
+
+/** `12,345` in the operator's locale. */
+export const formatCount = (n: bigint | number): string => n.toLocaleString();
+
+/** `3.2 %` of a 0..1 ratio. */
+export const formatPercent = (ratio: number): string => `${(ratio * 100).toFixed(ratio > 0 && ratio < 0.1 ? 2 : 1)} %`;
+
+/** A JSON value as indented text. */
+export const prettyJson = (value: unknown): string => JSON.stringify(value, null, 2) ?? "null";

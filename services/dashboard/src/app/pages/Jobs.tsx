@@ -1,0 +1,5 @@
+import type { ReactNode } from "react";
+
+export function JobsPage(): ReactNode {
+  return <h1>Jobs</h1>;
+}

@@ -1,0 +1,5 @@
+import type { ReactNode } from "react";
+
+export function WorkersPage(): ReactNode {
+  return <h1>Workers</h1>;
+}
