@@ -5,7 +5,7 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
-const SERVICES = ["@taskflow/scheduler", "@taskflow/history", "@taskflow/worker"];
+const SERVICES = ["@taskflow/scheduler", "@taskflow/history", "@taskflow/worker", "@taskflow/dashboard"];
 const TESTING = ["@taskflow/testkit", "@taskflow/test-stack", "@taskflow/e2e", "@taskflow/test-helpers"];
 const TOOLS = ["@taskflow/devstack", "@taskflow/bench", "@taskflow/chaos", "@taskflow/cli"];
 

@@ -6,7 +6,7 @@
 //
 //   node scripts/bootstrap.mjs start                   the whole stack, until Ctrl-C
 //   node scripts/bootstrap.mjs test [vitest args]      every test, against real stores
-//   node scripts/bootstrap.mjs bench|bench:profile|bench:history|bench:history-ingest|chaos [args]
+//   node scripts/bootstrap.mjs bench|bench:profile|bench:history|bench:history-ingest|bench:dashboard|chaos [args]
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { constants } from "node:os";
@@ -33,10 +33,11 @@ const storeScripts = {
   "bench:profile": "tools/bench/dist/profile.js",
   "bench:history": "tools/bench/dist/history/cli.js",
   "bench:history-ingest": "tools/bench/dist/history/ingest-cli.js",
+  "bench:dashboard": "tools/bench/dist/history/dashboard-cli.js",
   chaos: "tools/chaos/dist/cli.js",
 };
 // Scripts that use only PostgreSQL: no Redis is started for them.
-const postgresOnlyScripts = new Set(["bench:history", "bench:history-ingest"]);
+const postgresOnlyScripts = new Set(["bench:history", "bench:history-ingest", "bench:dashboard"]);
 
 let child; // the command running now, which gets the signals this process gets
 let stopSignal; // the first stop signal received, if any

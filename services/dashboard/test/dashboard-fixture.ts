@@ -94,7 +94,7 @@ export async function startDashboardFixture(): Promise<DashboardFixture> {
       queues: ["default", "emails", "reports"],
       handlers: {
         echo: (ctx) => Promise.resolve(ctx.payload),
-        fail: (ctx) => Promise.reject(new Error(String(ctx.payload["message"] ?? "failed"))),
+        fail: (ctx) => Promise.reject(new Error(typeof ctx.payload["message"] === "string" ? ctx.payload["message"] : "failed")),
         slow: async (ctx) => {
           const ms = Number(ctx.payload["ms"] ?? 1_000);
           for (let p = 0; p <= 100; p += 25) {

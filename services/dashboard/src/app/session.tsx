@@ -10,8 +10,8 @@ export interface Session {
   /** Whether the services ask for a token at all (false when authentication is off). */
   authRequired: boolean;
   signedIn: boolean;
-  signIn(token: string): void;
-  signOut(): void;
+  signIn: (token: string) => void;
+  signOut: () => void;
 }
 
 const SessionContext = createContext<Session | undefined>(undefined);
