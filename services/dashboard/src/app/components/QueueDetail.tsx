@@ -159,7 +159,7 @@ function OperatorActions({ name }: { name: string }): ReactNode {
                   </td>
                   <td className="mono">{a.actor}</td>
                   <td className="mono">{a.action}</td>
-                  <td>{describeActionDetails(a.action, a.details)}</td>
+                  <td>{describeActionDetails(a.action, a.details) || "—"}</td>
                 </tr>
               ))}
             </tbody>
