@@ -1,0 +1,200 @@
+import { durationMs } from "@bufbuild/protobuf/wkt";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PHONE, expectAccessible, expectNoPageOverflow, screenshot, startDashboardFixture, type DashboardFixture } from "./dashboard-fixture.js";
+
+let f: DashboardFixture;
+
+beforeAll(async () => {
+  f = await startDashboardFixture();
+  const done = await f.admin.submitMany(Array.from({ length: 4 }, (_, i) => ({ type: "echo", queue: "emails", payload: { n: i } })));
+  for (const j of done) await f.admin.waitFor(j.id, { timeoutMs: 15_000 });
+  // Waiting work: a queue no worker serves, and a delayed job.
+  await f.admin.submitMany(Array.from({ length: 3 }, () => ({ type: "echo", queue: "unserved" })));
+  await f.admin.submit({ type: "echo", queue: "emails", delayMs: 3_600_000 });
+});
+
+afterAll(async () => {
+  await f?.close();
+});
+
+/** The limits of `queue` (or of its jobs of `type`) as the API reports them, as plain numbers. */
+async function limitsOf(queue: string, type?: string) {
+  const q = await f.admin.queue(queue);
+  const l = type === undefined ? q.limits : q.typeLimits.find((t) => t.type === type)?.limits;
+  return { maxRunning: l?.maxRunning ?? 0, maxStarts: l?.maxStarts ?? 0, perMs: l?.per === undefined ? 0 : durationMs(l.per) };
+}
+
+const cells = (page: Page, queue: string) => page.locator(`tr[data-queue="${queue}"] td`);
+const form = (page: Page, queue: string) => page.getByRole("form", { name: `Limits of ${queue}` });
+
+describe("queues", () => {
+  it("lists every queue's counts, pause and limits, and follows new work without a reload", async () => {
+    const { context, page } = await f.open({ token: f.tokens.reader });
+    try {
+      await page.goto("/queues");
+      // Ready, delayed, running, parked, outbox, paused, limits, type limits.
+      await expect.poll(() => cells(page, "emails").allTextContents()).toEqual(["0", "1", "0", "0", "0", "no", "none", "none", "Jobs"]);
+      await expect.poll(() => cells(page, "unserved").allTextContents()).toEqual(["3", "0", "0", "0", "0", "no", "none", "none", "Jobs"]);
+      expect(await page.getByRole("link", { name: "Jobs in unserved" }).getAttribute("href")).toBe("/jobs?queue=unserved");
+
+      const job = await f.admin.submit({ type: "echo", queue: "unserved" });
+      await expect.poll(() => cells(page, "unserved").first().textContent(), { timeout: 10_000 }).toBe("4");
+      await f.admin.cancel(job.id);
+      await expect.poll(() => cells(page, "unserved").first().textContent(), { timeout: 10_000 }).toBe("3");
+
+      // Picking a queue opens it below, with its counts, and moves focus to it.
+      await page.getByRole("link", { name: "unserved", exact: true }).click();
+      await expect.poll(() => new URL(page.url()).searchParams.get("queue")).toBe("unserved");
+      const detail = page.locator('[data-queue-detail="unserved"]');
+      await expect.poll(() => detail.locator('[data-count="Ready"] dd').textContent()).toBe("3");
+      await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe("Queue unserved");
+      await detail.getByText("Not paused").waitFor();
+      await detail.getByText("No operator has paused, resumed or limited unserved.").waitFor();
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("pauses and resumes a queue, showing who paused it and the actions taken", async () => {
+    const { context, page } = await f.open({ token: f.tokens.admin });
+    try {
+      await page.goto("/queues?queue=unserved");
+      const detail = page.locator('[data-queue-detail="unserved"]');
+      await detail.getByRole("button", { name: "Pause" }).click();
+      await expect.poll(async () => (await f.admin.queue("unserved")).paused).toBe(true);
+      expect((await f.admin.queue("unserved")).pausedBy).toBe("api:ops");
+      await expect.poll(() => detail.locator('[data-pause="paused"]').textContent()).toMatch(/paused since .+ by api:ops/);
+      await expect.poll(() => page.locator('tr[data-queue="unserved"] td[data-col="paused"]').textContent()).toMatch(/^paused by api:ops/);
+      const pauseAction = detail.locator('tr[data-action="queue.pause"] td');
+      await expect.poll(() => pauseAction.nth(1).textContent()).toBe("api:ops");
+      await expectAccessible(page);
+      await screenshot(page, "queues");
+
+      await detail.getByRole("button", { name: "Resume" }).click();
+      await expect.poll(async () => (await f.admin.queue("unserved")).paused).toBe(false);
+      await detail.locator('[data-pause="running"]').waitFor();
+      await expect.poll(() => detail.locator("tr[data-action] td:nth-child(3)").allTextContents()).toEqual(["queue.resume", "queue.pause"]);
+      expect((await f.admin.operatorActions({ target: "unserved" })).map((a) => [a.action, a.actor])).toEqual([
+        ["queue.resume", "api:ops"],
+        ["queue.pause", "api:ops"],
+      ]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("sets and clears queue-wide and per-type limits, and refuses bad input before sending it", async () => {
+    const { context, page } = await f.open({ token: f.tokens.admin });
+    try {
+      await page.goto("/queues?queue=emails");
+      const limits = form(page, "emails");
+      await limits.getByLabel("Max running").fill("5");
+      await limits.getByLabel("Max starts").fill("10");
+      await limits.getByLabel("Per", { exact: true }).fill("2");
+      await limits.getByRole("button", { name: "Set limits" }).click();
+      await expect.poll(() => limitsOf("emails")).toEqual({ maxRunning: 5, maxStarts: 10, perMs: 2_000 });
+      await expect.poll(() => limits.getByRole("status").textContent()).toBe("Limits of emails: at most 5 running, at most 10 starts per 2 s");
+      await expect.poll(() => page.locator('[data-limits="queue"] td').first().textContent()).toBe("at most 5 running, at most 10 starts per 2 s");
+
+      // A job type's limits, the window in milliseconds.
+      await limits.getByLabel("Max running").fill("2");
+      await limits.getByLabel("Max starts").fill("3");
+      await limits.getByLabel("Per", { exact: true }).fill("1500");
+      await limits.getByLabel("Unit of per").selectOption("ms");
+      await limits.getByLabel("Job type").fill("echo");
+      await limits.getByRole("button", { name: "Set limits" }).click();
+      await expect.poll(() => limitsOf("emails", "echo")).toEqual({ maxRunning: 2, maxStarts: 3, perMs: 1_500 });
+      expect(await limitsOf("emails")).toEqual({ maxRunning: 5, maxStarts: 10, perMs: 2_000 });
+      await expect.poll(() => page.locator('[data-limits="type:echo"] td').allTextContents()).toEqual(["at most 2 running, at most 3 starts per 1500 ms", "0"]);
+      await expect.poll(() => cells(page, "emails").nth(7).textContent()).toBe("echo: at most 2 running, at most 3 starts per 1500 ms (0 running now)");
+
+      // Bad input: said at once, nothing sent.
+      const before = await f.admin.queue("emails");
+      const problem = limits.getByRole("alert");
+      await limits.getByLabel("Job type").fill("");
+      await limits.getByLabel("Max running").fill("-1");
+      await limits.getByRole("button", { name: "Set limits" }).click();
+      await expect.poll(() => problem.textContent()).toBe("Max running must be a whole number, 0 or more (empty: 0).");
+      expect(await limits.getByLabel("Max running").getAttribute("aria-invalid")).toBe("true");
+      await limits.getByLabel("Max running").fill("1");
+      await limits.getByLabel("Max starts").fill("4");
+      await limits.getByLabel("Per", { exact: true }).fill("");
+      await limits.getByRole("button", { name: "Set limits" }).click();
+      await expect.poll(() => problem.textContent()).toBe("Per is required with max starts: the window the starts are counted in.");
+      await limits.getByLabel("Max starts").fill("0");
+      await limits.getByLabel("Per", { exact: true }).fill("abc");
+      await limits.getByRole("button", { name: "Set limits" }).click();
+      await expect.poll(() => problem.textContent()).toBe("Per is the window of max starts: leave it empty without max starts.");
+      await expectAccessible(page);
+      // What the service refuses is said in its words, and changes nothing either.
+      await limits.getByLabel("Per", { exact: true }).fill("");
+      await limits.getByLabel("Max running").fill("100001");
+      await limits.getByRole("button", { name: "Set limits" }).click();
+      await expect.poll(() => problem.textContent()).toBe("invalid_argument: limits.max_running: must be from 0 to 100000");
+      await limits.getByLabel("Max running").fill("1");
+      await limits.getByLabel("Job type").fill("not a type!");
+      await limits.getByRole("button", { name: "Set limits" }).click();
+      await expect.poll(() => problem.textContent()).toMatch(/^invalid_argument: type: must be empty or a job type/);
+      const after = await f.admin.queue("emails");
+      expect(after.limits).toEqual(before.limits);
+      expect(after.typeLimits.map((t) => t.limits)).toEqual(before.typeLimits.map((t) => t.limits));
+      expect((await f.admin.operatorActions({ target: "emails", action: "queue.limits" })).length).toBe(2);
+
+      // Clearing: the type's, then the queue's.
+      await limits.getByLabel("Job type").fill("echo");
+      await limits.getByRole("button", { name: "Clear limits" }).click();
+      await expect.poll(async () => (await f.admin.queue("emails")).typeLimits).toEqual([]);
+      expect(await limitsOf("emails")).toEqual({ maxRunning: 5, maxStarts: 10, perMs: 2_000 });
+      await limits.getByLabel("Job type").fill("");
+      await limits.getByRole("button", { name: "Clear limits" }).click();
+      await expect.poll(async () => (await f.admin.queue("emails")).limits).toBeUndefined();
+      await expect.poll(() => page.locator('[data-limits="queue"] td').first().textContent()).toBe("none");
+      await expect.poll(() => page.locator('tr[data-action="queue.limits"] td:nth-child(4)').allTextContents()).toEqual([
+        "no limits",
+        "type echo: no limits",
+        "type echo: at most 2 running, at most 3 starts per 1500 ms",
+        "at most 5 running, at most 10 starts per 2 s",
+      ]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("shows a reader's refusal in the service's words and changes nothing", async () => {
+    const { context, page } = await f.open({ token: f.tokens.reader });
+    try {
+      await page.goto("/queues?queue=unserved");
+      const detail = page.locator('[data-queue-detail="unserved"]');
+      await detail.getByRole("button", { name: "Pause" }).click();
+      await expect
+        .poll(() => detail.locator(".action").getByRole("alert").textContent())
+        .toBe("Refused: viewer may not call taskflow.v1.QueueService/PauseQueue: it needs the role admin");
+      expect((await f.admin.queue("unserved")).paused).toBe(false);
+
+      const limits = form(page, "unserved");
+      await limits.getByLabel("Max running").fill("1");
+      await limits.getByRole("button", { name: "Set limits" }).click();
+      await expect.poll(() => limits.getByRole("alert").textContent()).toBe("Refused: viewer may not call taskflow.v1.QueueService/SetQueueLimits: it needs the role admin");
+      expect((await f.admin.queue("unserved")).limits).toBeUndefined();
+      expect((await f.admin.operatorActions({ target: "unserved" })).length).toBe(2);
+      await expectAccessible(page);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("is readable on a phone-sized screen", async () => {
+    const { context, page } = await f.open({ token: f.tokens.admin, viewport: PHONE });
+    try {
+      await page.goto("/queues?queue=unserved");
+      await page.locator('tr[data-queue="unserved"]').waitFor();
+      await page.locator('[data-queue-detail="unserved"] tr[data-action]').first().waitFor();
+      await expectNoPageOverflow(page);
+      await expectAccessible(page);
+      await screenshot(page, "queues-phone");
+    } finally {
+      await context.close();
+    }
+  });
+});
