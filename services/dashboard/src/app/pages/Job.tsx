@@ -2,7 +2,7 @@ import { toJson } from "@bufbuild/protobuf";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import { useQuery } from "@tanstack/react-query";
 import { JobStatus, ParentFailurePolicySchema, type Job, type JobEvent, type JobLink } from "@taskflow/proto";
-import type { ReactNode } from "react";
+import { useEffect, type ReactNode } from "react";
 import { Link, useParams } from "react-router";
 import { ActionButton } from "../components/ActionButton.js";
 import { ErrorNotice } from "../components/ErrorNotice.js";
@@ -47,6 +47,14 @@ export function JobPage(): ReactNode {
   const events = useQuery({ queryKey: jobEventsKey(id), queryFn: ({ signal }) => readTrail(api, id, signal) });
   const j = job.data ?? undefined;
   const live = useWatchJob(api, id, j !== undefined && !TERMINAL.has(j.status));
+  // A trail read before the job's latest transitions (e.g. while a retried job ran again) is read again.
+  const lastSeq = j?.lastEventSeq ?? 0;
+  const shownSeq = events.data?.at(-1)?.seq;
+  const { refetch: refetchEvents } = events;
+  useEffect(() => {
+    if (shownSeq !== undefined && lastSeq > shownSeq) void refetchEvents();
+    // Only a new job state asks again (not a new trail), so a trail still short of it is not read in a loop.
+  }, [lastSeq]);
 
   return (
     <>
