@@ -73,20 +73,22 @@ export function JobPage(): ReactNode {
             <StatusBadge status={j.status} />
             {live !== undefined && <LiveStatus state={live} what="this job's changes" />}
           </div>
-          <div className="toolbar job-actions">
-            {(j.status === JobStatus.PENDING || j.status === JobStatus.PROCESSING) && (
-              <ActionButton
-                label="Cancel job"
-                danger
-                confirm={`Cancel job ${j.id}?`}
-                done="Cancel requested."
-                run={() => api.scheduler.cancelJob({ id: j.id, reason: "cancelled from the dashboard" })}
-              />
-            )}
-            {(j.status === JobStatus.FAILED || j.status === JobStatus.CANCELLED) && (
-              <ActionButton label="Retry job" confirm={`Retry job ${j.id} with fresh attempts?`} done="Retried." run={() => api.scheduler.retryJob({ id: j.id })} />
-            )}
-          </div>
+          {j.status !== JobStatus.COMPLETED && (
+            <div className="toolbar job-actions">
+              {(j.status === JobStatus.PENDING || j.status === JobStatus.PROCESSING) && (
+                <ActionButton
+                  label="Cancel job"
+                  danger
+                  confirm={`Cancel job ${j.id}?`}
+                  done="Cancel requested."
+                  run={() => api.scheduler.cancelJob({ id: j.id, reason: "cancelled from the dashboard" })}
+                />
+              )}
+              {(j.status === JobStatus.FAILED || j.status === JobStatus.CANCELLED) && (
+                <ActionButton label="Retry job" confirm={`Retry job ${j.id} with fresh attempts?`} done="Retried." run={() => api.scheduler.retryJob({ id: j.id })} />
+              )}
+            </div>
+          )}
           <JobFacts job={j} />
           {j.progress !== undefined && <Progress job={j} />}
           {(j.parents.length > 0 || j.children.length > 0) && <Flow job={j} />}
