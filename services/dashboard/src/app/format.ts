@@ -36,3 +36,17 @@ export const formatPercent = (ratio: number): string => `${(ratio * 100).toFixed
 
 /** A JSON value as indented text. */
 export const prettyJson = (value: unknown): string => JSON.stringify(value, null, 2) ?? "null";
+
+/** A time as `<input type="datetime-local" step="1">` shows it (local, to the second); empty when `iso` is no time. */
+export function toLocalInput(iso: string): string {
+  const d = new Date(iso);
+  if (iso === "" || Number.isNaN(d.getTime())) return "";
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** The first `max` characters of `text` on one line, with an ellipsis when cut. */
+export function excerpt(text: string, max = 120): string {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
+}
