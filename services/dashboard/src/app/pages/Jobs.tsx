@@ -74,7 +74,7 @@ export function JobsPage(): ReactNode {
             Loading jobs…
           </p>
         )}
-        {list.data !== undefined && jobs.length === 0 && <p>No job matches these filters.</p>}
+        {list.data !== undefined && jobs.length === 0 && <p data-empty-results>No job matches these filters.</p>}
         {jobs.length > 0 && <JobTable jobs={jobs} caption="Jobs matching the filters" />}
         <nav className="pager" aria-label="Pages of results">
           <button type="button" className="secondary" disabled={search.page === ""} onClick={() => withPage("")}>
