@@ -50,3 +50,15 @@ export function excerpt(text: string, max = 120): string {
   const line = text.replace(/\s+/g, " ").trim();
   return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
 }
+
+/** `1 h`, `1 h 30 min`, `45 s`, `1 d 2 h`, `1 s 500 ms`: an exact span, zero parts left out (a schedule's interval). */
+export function formatSpan(ms: number): string {
+  const parts: string[] = [];
+  let rest = Math.round(ms);
+  for (const [unit, size] of [["d", 86_400_000], ["h", 3_600_000], ["min", 60_000], ["s", 1_000], ["ms", 1]] as const) {
+    const n = Math.floor(rest / size);
+    if (n > 0) parts.push(`${n} ${unit}`);
+    rest -= n * size;
+  }
+  return parts.length === 0 ? "0 ms" : parts.join(" ");
+}
