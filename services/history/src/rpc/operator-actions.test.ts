@@ -63,6 +63,23 @@ describe("operator actions over gRPC", () => {
     expect((await rejection(reads.listOperatorActions({ pageSize: 2, pageToken: first.nextPageToken, target: "emails" }))).code).toBe(Code.InvalidArgument);
   });
 
+  it("lists more than ten actions newest first by number, page by page, each once", async () => {
+    const target = `many-${Date.now()}`;
+    const { actions } = await ingest.recordOperatorActions({
+      actions: Array.from({ length: 12 }, () => ({ actor: "api:ops", action: "queue.pause", target })),
+    });
+    const newestFirst = actions.map((a) => a.id).reverse();
+    expect((await reads.listOperatorActions({ target })).actions.map((a) => a.id)).toEqual(newestFirst);
+    const pages: string[] = [];
+    let pageToken = "";
+    do {
+      const page = await reads.listOperatorActions({ target, pageSize: 5, pageToken });
+      pages.push(...page.actions.map((a) => a.id));
+      pageToken = page.nextPageToken;
+    } while (pageToken !== "");
+    expect(pages).toEqual(newestFirst);
+  });
+
   it("lists the queue controls the trail holds: the newest pause or resume per queue, the newest limits per queue and job type", async () => {
     await ingest.recordOperatorActions({
       actions: [

@@ -64,7 +64,11 @@ export interface ListOperatorActionsQuery {
   action: string;
 }
 
-/** Actions newest first, before a cursor, optionally of one target and one kind. */
+/**
+ * Actions newest first, before a cursor, optionally of one target and one kind. Ordered by the
+ * table's bigint id: a bare `id` would name the text column of the select list and sort 10
+ * before 9.
+ */
 export async function listOperatorActions(db: Queryable, q: ListOperatorActionsQuery): Promise<OperatorActionRow[]> {
   const { rows } = await db.query<OperatorActionRow>({
     name: "history_list_operator_actions",
@@ -72,7 +76,7 @@ export async function listOperatorActions(db: Queryable, q: ListOperatorActionsQ
            WHERE ($1::bigint IS NULL OR id < $1::bigint)
              AND ($2::text = '' OR target = $2::text)
              AND ($3::text = '' OR action = $3::text)
-           ORDER BY id DESC
+           ORDER BY operator_actions.id DESC
            LIMIT $4`,
     values: [q.beforeId ?? null, q.target, q.action, q.limit],
   });
