@@ -1,7 +1,7 @@
 # TaskFlow images: one stage builds the whole monorepo, then one small runtime target per
 # service. Build each with its target, e.g.
 #   docker build --target scheduler -t taskflow/scheduler:0.1.0 .
-# (likewise history and worker). deploy/README.md tells how they run in Kubernetes.
+# (likewise history, worker and dashboard). deploy/README.md tells how they run in Kubernetes.
 
 FROM node:22-bookworm-slim AS build
 ENV CI=true \
@@ -15,21 +15,24 @@ RUN pnpm fetch
 
 COPY . .
 RUN pnpm install --frozen-lockfile --offline
-RUN pnpm exec turbo run build --filter=@taskflow/scheduler --filter=@taskflow/history --filter=@taskflow/worker
+RUN pnpm exec turbo run build --filter=@taskflow/scheduler --filter=@taskflow/history --filter=@taskflow/worker \
+      --filter=@taskflow/dashboard
 
 # One self-contained folder per service: its dist, its production dependencies, and the
 # workspace packages it uses copied in (not linked), so a runtime image needs nothing else.
 # Sources, tests and build configs stay behind.
 RUN set -e; \
-    for name in scheduler history worker; do \
+    for name in scheduler history worker dashboard; do \
       pnpm deploy --filter "@taskflow/$name" --prod --legacy --offline "/out/$name"; \
-      rm -rf "/out/$name/src" "/out/$name/test" /out/$name/tsconfig*.json "/out/$name/vitest.config.ts"; \
+      rm -rf "/out/$name/src" "/out/$name/test" /out/$name/tsconfig*.json "/out/$name/vitest.config.ts" \
+        "/out/$name/vite.config.ts"; \
     done
 
-# Files the services read at start-up, and history's migration entry (the prod overlay's
-# migration Job runs it in the history image): fail here rather than at a pod's first start.
+# Files the services read at start-up, history's migration entry (the prod overlay's
+# migration Job runs it in the history image), and the dashboard's built pages: fail here
+# rather than at a pod's first start.
 RUN ls /out/history/migrations/*.sql /out/history/dist/migrate-main.js \
-       /out/scheduler/dist/redis/scripts/*.lua > /dev/null
+       /out/scheduler/dist/redis/scripts/*.lua /out/dashboard/dist/app/index.html > /dev/null
 
 
 FROM node:22-bookworm-slim AS runtime
@@ -63,3 +66,15 @@ ENV WORKER_HOST=0.0.0.0
 # Health only: the worker serves no API.
 EXPOSE 50053
 ENTRYPOINT ["node", "services/worker/dist/main.js"]
+
+
+FROM runtime AS dashboard
+# The pages `vite build` made (dist/app) and the server (dist/server) that serves them and
+# forwards the browser's calls to the scheduler and history.
+COPY --from=build /out/dashboard /app/services/dashboard
+ENV HOST=0.0.0.0
+EXPOSE 8080
+# The slim image has no curl: node asks the server's own /healthz.
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.DASHBOARD_PORT || 8080}/healthz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["node", "services/dashboard/dist/server/main.js"]

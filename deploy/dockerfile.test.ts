@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "./checks/deploy-paths.js";
 import { effectiveArgs, effectiveEnv, execForm, parseDockerfile, stageChain } from "./checks/parse-dockerfile.js";
-import { TASKFLOW_SERVICES, type TaskflowServiceName } from "./checks/taskflow-services.js";
+import { HEALTH_PATH, TASKFLOW_SERVICES, type TaskflowServiceName } from "./checks/taskflow-services.js";
 import { imageTag } from "./checks/workload-rules.js";
 
 const stages = parseDockerfile(readFileSync(join(REPO_ROOT, "Dockerfile"), "utf8"));
@@ -33,6 +33,11 @@ describe("Dockerfile", () => {
     expect(runs).toContain("pnpm exec turbo run build");
   });
 
+  it("builds every image's package, the dashboard's pages and server among them", () => {
+    const build = buildRuns().find((r) => r.includes("turbo run build"));
+    for (const name of services) expect(build).toContain(`--filter=@taskflow/${name}`);
+  });
+
   it("prunes each service to its production dependencies with pnpm deploy", () => {
     const deploy = buildRuns().find((r) => r.includes("pnpm deploy"));
     expect(deploy).toBeDefined();
@@ -41,11 +46,13 @@ describe("Dockerfile", () => {
     for (const name of services) expect(deploy).toContain(name);
   });
 
-  it("fails the build when migrations, the migration entry or Lua scripts are missing from the service folders", () => {
+  it("fails the build when migrations, the migration entry, Lua scripts or the dashboard's pages are missing from the service folders", () => {
     const check = buildRuns().find((r) => r.includes("/out/history/migrations/*.sql"));
     expect(check).toContain("/out/scheduler/dist/redis/scripts/*.lua");
     // The prod overlay's migration Job runs this file in the history image.
     expect(check).toContain("/out/history/dist/migrate-main.js");
+    // `vite build` writes the pages; the server alone would answer every page with 404.
+    expect(check).toContain("/out/dashboard/dist/app/index.html");
   });
 });
 
@@ -64,7 +71,7 @@ describe.each(services)("runtime target %s", (name) => {
   });
 
   it("starts the service's main with node in exec form, in production mode", () => {
-    expect(execForm(effectiveArgs(stages, name, "ENTRYPOINT"))).toEqual(["node", `services/${name}/dist/main.js`]);
+    expect(execForm(effectiveArgs(stages, name, "ENTRYPOINT"))).toEqual(["node", `services/${name}/${spec.entry}`]);
     expect(effectiveArgs(stages, name, "WORKDIR")).toBe("/app");
     const env = effectiveEnv(stages, name);
     expect(env["NODE_ENV"]).toBe("production");
@@ -75,6 +82,18 @@ describe.each(services)("runtime target %s", (name) => {
   it("copies only its own pruned folder from the build stage", () => {
     const copies = stageChain(stages, name).flatMap((s) => s.instructions.filter((i) => i.keyword === "COPY"));
     expect(copies.map((c) => c.args)).toEqual([`--from=build /out/${name} /app/services/${name}`]);
+  });
+});
+
+describe("runtime target dashboard", () => {
+  it("checks its health with node on its own /healthz, in exec form", () => {
+    const healthcheck = effectiveArgs(stages, "dashboard", "HEALTHCHECK") ?? "";
+    const cmd = /^(?:--\S+\s+)*CMD\s+(\[.*\])$/.exec(healthcheck);
+    const argv = execForm(cmd?.[1]);
+    expect(argv?.slice(0, 2)).toEqual(["node", "-e"]);
+    expect(argv?.[2]).toContain(`http://127.0.0.1:\${process.env.DASHBOARD_PORT || ${TASKFLOW_SERVICES.dashboard.defaultPort}}${HEALTH_PATH}`);
+    expect(healthcheck).toMatch(/--interval=\d+s/);
+    expect(healthcheck).toMatch(/--timeout=\d+s/);
   });
 });
 

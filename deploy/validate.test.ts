@@ -5,7 +5,7 @@ import { DEPLOY_DIR, listOverlays } from "./checks/deploy-paths.js";
 import { findObject, listWorkloads, objectId, type K8sObject } from "./checks/k8s-object.js";
 import { checkNamespace } from "./checks/namespace-rules.js";
 import { checkAutoscaling } from "./checks/autoscaling-rules.js";
-import { checkNetworkIsolation, checkNoPlaintextSecrets } from "./checks/prod-rules.js";
+import { checkDashboardReach, checkNetworkIsolation, checkNoPlaintextSecrets } from "./checks/prod-rules.js";
 import { checkOperatorSecretsUsed, checkReferences, readOperatorSecrets, type OperatorSecrets } from "./checks/reference-rules.js";
 import { renderOverlay } from "./checks/render-overlay.js";
 import { checkServices } from "./checks/service-rules.js";
@@ -46,9 +46,9 @@ describe.each(overlays)("overlay %s", (overlay) => {
     objects = renderOverlay(join(DEPLOY_DIR, "overlays", overlay));
   });
 
-  it("renders the three TaskFlow Deployments", () => {
+  it("renders the three TaskFlow Deployments and the dashboard's", () => {
     const names = objects.filter((o) => o.kind === "Deployment").map((o) => o.metadata.name);
-    expect(names).toEqual(expect.arrayContaining(["scheduler", "history", "worker"]));
+    expect(names).toEqual(expect.arrayContaining(["scheduler", "history", "worker", "dashboard"]));
   });
 
   it("matches the Kubernetes schema of every kind it uses", async () => {
@@ -72,7 +72,7 @@ describe.each(overlays)("overlay %s", (overlay) => {
     expect(checkOperatorSecretsUsed(objects, operatorSecretsOf(overlay))).toEqual([]);
   });
 
-  it("gives TaskFlow services only the variables their config reads, on probed gRPC ports", () => {
+  it("gives TaskFlow services only the variables their config reads, on probed gRPC ports (the dashboard's on HTTP)", () => {
     expect(checkTaskflowServices(objects)).toEqual([]);
   });
 });
@@ -95,10 +95,21 @@ describe("base", () => {
     }
   });
 
-  it("exposes scheduler and history, not the worker, through ClusterIP Services", () => {
+  it("exposes scheduler, history and the dashboard, not the worker, through ClusterIP Services", () => {
     const services = objects.filter((o) => o.kind === "Service");
-    expect(services.map((o) => o.metadata.name).sort()).toEqual(["history", "scheduler"]);
-    expect(services.map((o) => (o["spec"] as { type?: string }).type)).toEqual(["ClusterIP", "ClusterIP"]);
+    expect(services.map((o) => o.metadata.name).sort()).toEqual(["dashboard", "history", "scheduler"]);
+    expect(services.map((o) => (o["spec"] as { type?: string }).type)).toEqual(["ClusterIP", "ClusterIP", "ClusterIP"]);
+  });
+
+  it("points the dashboard at the scheduler and history's public port, on 0.0.0.0:8080, with no Secret", () => {
+    const dashboard = listWorkloads(objects).find((w) => w.id === "Deployment/dashboard");
+    const env = dashboard?.spec.containers[0]?.env ?? [];
+    const keyOf = (name: string) => env.find((e) => e.name === name)?.valueFrom?.configMapKeyRef?.key;
+    expect(env.map((e) => e.name)).toEqual(["HOST", "DASHBOARD_PORT", "SCHEDULER_URL", "HISTORY_URL", "LOG_LEVEL"]);
+    expect(keyOf("HISTORY_URL")).toBe("DASHBOARD_HISTORY_URL");
+    const config = objects.find((o) => o.kind === "ConfigMap")?.["data"] as Record<string, string>;
+    expect([config["DASHBOARD_HOST"], config["DASHBOARD_PORT"], config["DASHBOARD_HISTORY_URL"]]).toEqual(["0.0.0.0", "8080", "http://history:50052"]);
+    expect(dashboard?.spec.volumes?.filter((v) => v.secret !== undefined)).toEqual([]);
   });
 
   it("passes the workload and Service rules on its own", async () => {
@@ -163,11 +174,34 @@ describe("prod overlay", () => {
   it("carries no credentials and runs no store: the operator provides both", () => {
     expect(checkNoPlaintextSecrets(objects)).toEqual([]);
     expect(objects.filter((o) => o.kind === "Secret")).toEqual([]);
-    expect(listWorkloads(objects).map((w) => w.id).sort()).toEqual(["Deployment/history", "Deployment/scheduler", "Deployment/worker", "Job/history-migrate"]);
+    expect(listWorkloads(objects).map((w) => w.id).sort()).toEqual([
+      "Deployment/dashboard",
+      "Deployment/history",
+      "Deployment/scheduler",
+      "Deployment/worker",
+      "Job/history-migrate",
+    ]);
   });
 
   it("denies by default and admits only the scheduler to history's internal port", () => {
     expect(checkNetworkIsolation(objects)).toEqual([]);
+  });
+
+  it("lets the dashboard reach the scheduler's and history's public ports and nothing else", () => {
+    expect(checkDashboardReach(objects)).toEqual([]);
+    expect(inProd("NetworkPolicy", "dashboard-ingress")).toBeDefined();
+  });
+
+  it("runs two dashboards, under a disruption budget, verifying the services' certificates with the CA of taskflow-ca over https", () => {
+    const dashboard = listWorkloads(objects).find((w) => w.id === "Deployment/dashboard");
+    expect((dashboard?.object["spec"] as { replicas?: number }).replicas).toBe(2);
+    expect(inProd("PodDisruptionBudget", "dashboard")).toBeDefined();
+    expect(envOf("dashboard")).toEqual(expect.arrayContaining(["SCHEDULER_CA_FILE", "HISTORY_CA_FILE"]));
+    expect(envOf("dashboard")).not.toContain("TLS_CERT_FILE");
+    expect(dashboard?.spec.volumes?.find((v) => v.name === "tls")?.secret?.secretName).toBe("taskflow-ca");
+    const config = objects.find((o) => o.kind === "ConfigMap")?.["data"] as Record<string, string>;
+    expect(config["DASHBOARD_HISTORY_URL"]).toBe("https://history:50052");
+    expect(config["HISTORY_CA_FILE"]).toBe("/etc/taskflow/tls/ca.crt");
   });
 
   it("autoscales the APIs on CPU and the worker on queue depth, each under a disruption budget", () => {

@@ -1,7 +1,7 @@
 import type { IPodSpec } from "kubernetes-models/v1";
 import { describe, expect, it } from "vitest";
 import { checkAutoscaling } from "./autoscaling-rules.js";
-import { checkNetworkIsolation, checkNoPlaintextSecrets } from "./prod-rules.js";
+import { checkDashboardReach, checkNetworkIsolation, checkNoPlaintextSecrets } from "./prod-rules.js";
 import { checkOperatorSecretsUsed, checkReferences, type OperatorSecrets } from "./reference-rules.js";
 import { checkTaskflowServices } from "./taskflow-rules.js";
 import { prodObjectOf, renderProd } from "./test-fixtures.js";
@@ -19,6 +19,7 @@ const OPERATOR: OperatorSecrets = {
   "scheduler-tls": ["tls.crt"],
   "history-tls": ["tls.crt"],
   "worker-tls": ["tls.crt"],
+  "taskflow-ca": ["ca.crt"],
 };
 
 describe("checkNetworkIsolation", () => {
@@ -39,9 +40,48 @@ describe("checkNetworkIsolation", () => {
     const pub = prodObjectOf(objects, "NetworkPolicy", "history-public-ingress")["spec"] as { ingress: Array<{ ports?: unknown }> };
     delete pub.ingress[0]!.ports;
     expect(checkNetworkIsolation(objects)).toEqual([
+      "NetworkPolicy/history-public-ingress: history's internal port 50054 admits Deployment/dashboard",
       "NetworkPolicy/history-public-ingress: history's internal port 50054 admits a peer other than a pod selector of its own namespace",
       "NetworkPolicy/history-public-ingress: history's internal port 50054 admits a peer other than a pod selector of its own namespace",
     ]);
+  });
+});
+
+type EgressSpec = { egress: Array<{ to?: unknown[]; ports?: Array<{ protocol?: string; port?: number; endPort?: number }> }> };
+type IngressSpec = { ingress: Array<{ from: Array<{ podSelector?: { matchLabels: Record<string, string> } }> }> };
+
+describe("checkDashboardReach", () => {
+  it("passes the prod render", () => {
+    expect(checkDashboardReach(renderProd())).toEqual([]);
+  });
+
+  it("flags egress to history's internal port, to Redis, to every destination, and a port range", () => {
+    const objects = renderProd();
+    const egress = (prodObjectOf(objects, "NetworkPolicy", "dashboard-egress")["spec"] as EgressSpec).egress;
+    egress[1]!.ports!.push({ protocol: "TCP", port: 50054 });
+    egress.push({ to: [{ ipBlock: { cidr: "10.0.0.0/8" } }], ports: [{ protocol: "TCP", port: 6379 }] });
+    egress.push({ ports: [{ protocol: "TCP", port: 443 }] });
+    egress[0]!.ports![0]!.endPort = 50060;
+    expect(checkDashboardReach(objects)).toEqual([
+      "NetworkPolicy/dashboard-egress: lets the dashboard reach Deployment/scheduler on port 50051-50060",
+      "NetworkPolicy/dashboard-egress: lets the dashboard reach Deployment/history on port 50054",
+      "NetworkPolicy/dashboard-egress: lets the dashboard reach a peer other than pods of a TaskFlow service",
+      "NetworkPolicy/dashboard-egress: lets the dashboard reach every destination",
+    ]);
+  });
+
+  it("flags a service that does not admit the dashboard, and a missing way out", () => {
+    const objects = renderProd();
+    const from = (prodObjectOf(objects, "NetworkPolicy", "history-public-ingress")["spec"] as IngressSpec).ingress[0]!.from;
+    from.splice(from.findIndex((peer) => peer.podSelector?.matchLabels["app.kubernetes.io/name"] === "dashboard"), 1);
+    const egress = (prodObjectOf(objects, "NetworkPolicy", "dashboard-egress")["spec"] as EgressSpec).egress;
+    egress.splice(0, 1);
+    expect(checkDashboardReach(objects)).toEqual([
+      "the dashboard cannot reach scheduler port 50051: no egress rule of its pods opens it",
+      "the dashboard cannot reach history port 50052: no ingress rule of history's pods admits it",
+    ]);
+    const open = objects.filter((o) => !(o.kind === "NetworkPolicy" && ["dashboard-egress", "default-deny", "dns-egress"].includes(o.metadata.name)));
+    expect(checkDashboardReach(open)).toEqual(["no NetworkPolicy restricts the dashboard's egress"]);
   });
 });
 

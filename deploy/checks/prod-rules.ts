@@ -9,11 +9,15 @@ interface PolicyRule {
   from?: PolicyPeer[];
   ports?: Array<{ port?: number | string; endPort?: number }>;
 }
+interface EgressRule {
+  to?: PolicyPeer[];
+  ports?: PolicyRule["ports"];
+}
 interface PolicySpec {
   podSelector?: { matchLabels?: Record<string, string>; matchExpressions?: unknown[] };
   policyTypes?: string[];
   ingress?: PolicyRule[];
-  egress?: unknown[];
+  egress?: EgressRule[];
 }
 
 /** History's internal listener: only the scheduler's pods may reach it. */
@@ -67,7 +71,7 @@ export function checkNetworkIsolation(objects: readonly K8sObject[]): string[] {
   return violations;
 }
 
-function opensPort(rule: PolicyRule, port: number, w: PodWorkload): boolean {
+function opensPort(rule: Pick<PolicyRule, "ports">, port: number, w: PodWorkload): boolean {
   if ((rule.ports ?? []).length === 0) return true;
   const names = new Set(w.spec.containers.flatMap((c) => (c.ports ?? []).filter((p) => p.containerPort === port).map((p) => p.name)));
   return (rule.ports ?? []).some((p) =>
@@ -88,6 +92,69 @@ function checkInternalPeers(id: string, rule: PolicyRule, workloads: readonly Po
     const others = reached.filter((w) => w.object.metadata.name !== "scheduler").map((w) => w.id);
     if ((peer.podSelector.matchExpressions ?? []).length > 0 || Object.keys(labels).length === 0) return [`${where} admits pods beyond the scheduler's`];
     return others.length > 0 ? [`${where} admits ${others.join(", ")}`] : [];
+  });
+}
+
+/** What the dashboard calls: the public port of the scheduler and of history, nothing else. */
+export const DASHBOARD_UPSTREAMS: Readonly<Record<string, number>> = { scheduler: 50051, history: 50052 };
+
+/** Whether a peer is a plain pod selector of the policy's own namespace that selects these labels. */
+function podPeerSelects(peer: PolicyPeer, labels: Record<string, string>): boolean {
+  if (peer.podSelector === undefined || peer.namespaceSelector !== undefined || peer.ipBlock !== undefined) return false;
+  return (peer.podSelector.matchExpressions ?? []).length === 0 && selects(peer.podSelector.matchLabels ?? {}, labels);
+}
+
+/**
+ * Checks the dashboard's network reach, when the render runs one: it may call the scheduler's
+ * and history's public ports (an egress rule of a policy selecting its pods opens each towards
+ * that service's pods, and an ingress rule of a policy selecting that service's pods admits the
+ * dashboard's pods on it) and nothing else (every other egress rule that applies to its pods
+ * opens DNS, port 53, alone).
+ * @returns one line per violation, empty when the render complies.
+ */
+export function checkDashboardReach(objects: readonly K8sObject[]): string[] {
+  const workloads = listWorkloads(objects).filter((w) => w.object.kind === "Deployment");
+  const dashboard = workloads.find((w) => w.object.metadata.name === "dashboard");
+  if (dashboard === undefined) return [];
+  const local = policies(objects).filter((p) => p.namespace === dashboard.namespace);
+  const applying = (w: PodWorkload, type: string): Policy[] =>
+    local.filter((p) => policySelects(p.spec, w.podLabels) && (p.spec.policyTypes ?? ["Ingress"]).includes(type));
+  const outbound = applying(dashboard, "Egress");
+  if (outbound.length === 0) return ["no NetworkPolicy restricts the dashboard's egress"];
+  const egress = outbound.flatMap((p) => (p.spec.egress ?? []).map((rule) => ({ id: p.id, rule })));
+  const others = listWorkloads(objects).filter((w) => w.namespace === dashboard.namespace);
+  const violations = egress.flatMap(({ id, rule }) => extraDashboardEgress(rule, others).map((v) => `${id}: lets the dashboard reach ${v}`));
+  for (const [name, port] of Object.entries(DASHBOARD_UPSTREAMS)) {
+    const target = workloads.find((w) => w.object.metadata.name === name && w.namespace === dashboard.namespace);
+    if (target === undefined) continue;
+    const out = egress.some(({ rule }) => opensPort(rule, port, target) && (rule.to ?? []).some((peer) => podPeerSelects(peer, target.podLabels)));
+    if (!out) violations.push(`the dashboard cannot reach ${name} port ${port}: no egress rule of its pods opens it`);
+    const admitted = applying(target, "Ingress").some((p) =>
+      (p.spec.ingress ?? []).some((rule) => opensPort(rule, port, target) && (rule.from ?? []).some((peer) => podPeerSelects(peer, dashboard.podLabels))),
+    );
+    if (!admitted) violations.push(`the dashboard cannot reach ${name} port ${port}: no ingress rule of ${name}'s pods admits it`);
+  }
+  return violations;
+}
+
+/** What one egress rule applying to the dashboard opens beyond DNS and the public ports of `workloads` (its namespace's). */
+function extraDashboardEgress(rule: EgressRule, workloads: readonly PodWorkload[]): string[] {
+  const ports = rule.ports ?? [];
+  if (ports.length > 0 && ports.every((p) => p.port === 53 && p.endPort === undefined)) return [];
+  const peers = rule.to ?? [];
+  if (peers.length === 0) return ["every destination"];
+  if (ports.length === 0) return ["every port of its peers"];
+  return peers.flatMap((peer) => {
+    const labels = peer.podSelector?.matchLabels ?? {};
+    if (peer.podSelector === undefined || peer.namespaceSelector !== undefined || peer.ipBlock !== undefined || Object.keys(labels).length === 0) {
+      return ["a peer other than pods of a TaskFlow service"];
+    }
+    const reached = workloads.filter((w) => selects(labels, w.podLabels));
+    return reached.flatMap((w) =>
+      ports
+        .filter((p) => p.endPort !== undefined || p.port !== DASHBOARD_UPSTREAMS[w.object.metadata.name])
+        .map((p) => `${w.id} on port ${String(p.port)}${p.endPort === undefined ? "" : `-${p.endPort}`}`),
+    );
   });
 }
 

@@ -5,6 +5,7 @@ import { configData, containerOf, objectOf, podSpecOf, renderDev } from "./test-
 
 const worker = "Deployment/worker container worker";
 const scheduler = "Deployment/scheduler container scheduler";
+const dashboard = "Deployment/dashboard container dashboard";
 
 describe("checkTaskflowServices", () => {
   it("passes the dev render", () => {
@@ -96,9 +97,35 @@ describe("checkTaskflowServices", () => {
 
   it("flags an image of no known TaskFlow service", () => {
     const objects = renderDev();
-    containerOf(objects, "worker").image = "registry.local:5000/taskflow/dashboard:0.1.0";
+    containerOf(objects, "worker").image = "registry.local:5000/taskflow/webhook-relay:0.1.0";
     expect(checkTaskflowServices(objects)).toEqual([
-      `${worker}: registry.local:5000/taskflow/dashboard:0.1.0 is no known TaskFlow service`,
+      `${worker}: registry.local:5000/taskflow/webhook-relay:0.1.0 is no known TaskFlow service`,
+    ]);
+  });
+
+  it("wants the dashboard on a port named http, probed with GET /healthz, behind a Service with appProtocol http", () => {
+    const objects = renderDev();
+    configData(objects)["DASHBOARD_PORT"] = "9090";
+    const container = containerOf(objects, "dashboard");
+    container.livenessProbe = { grpc: { port: 8080 } };
+    const port = (objectOf(objects, "Service", "dashboard") as unknown as IService).spec?.ports?.[0];
+    if (port === undefined) throw new Error("dashboard Service has no port");
+    port.appProtocol = "kubernetes.io/h2c";
+    // The readiness probe names the port http: the declaration is what is wrong there.
+    expect(checkTaskflowServices(objects)).toEqual([
+      `${dashboard}: declares no container port named http on 9090`,
+      `${dashboard}: livenessProbe is not an httpGet probe of /healthz on port 9090`,
+      "Service/dashboard: port http is not named http with appProtocol http",
+    ]);
+  });
+
+  it("wants the dashboard's service URLs on the scheduler's and history's public ports, and no variable it does not read", () => {
+    const objects = renderDev();
+    configData(objects)["DASHBOARD_HISTORY_URL"] = "http://scheduler:50051";
+    containerOf(objects, "dashboard").env?.push({ name: "HISTORY_TOKEN_FILE", value: "/etc/taskflow/token" });
+    expect(checkTaskflowServices(objects)).toEqual([
+      `${dashboard}: sets HISTORY_TOKEN_FILE, which the service's config does not read`,
+      `${dashboard}: HISTORY_URL points at scheduler:50051, not at history's public port`,
     ]);
   });
 });

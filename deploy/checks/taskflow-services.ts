@@ -1,5 +1,8 @@
 /** The TaskFlow services that run in Kubernetes. */
-export type TaskflowServiceName = "scheduler" | "history" | "worker";
+export type TaskflowServiceName = "scheduler" | "history" | "worker" | "dashboard";
+
+/** The path the dashboard answers health on (plain HTTP GET, 200 when serving). */
+export const HEALTH_PATH = "/healthz";
 
 /** What a TaskFlow service's container must be given, per the project's fixed config names. */
 export interface TaskflowServiceSpec {
@@ -13,6 +16,20 @@ export interface TaskflowServiceSpec {
   readonly portVar: string;
   /** The port the service listens on by default. */
   readonly defaultPort: number;
+  /**
+   * What its port speaks: `grpc` (gRPC health for the probes, a port named grpc, h2c or https
+   * behind a Service) or `http` (GET /healthz for the probes, a port named http, appProtocol http).
+   */
+  readonly protocol: "grpc" | "http";
+  /** Its main script, under services/<name>: what the image starts. */
+  readonly entry: string;
+  /** Its configuration reader, under services/<name>. */
+  readonly configFile: string;
+  /**
+   * URL variables that must name a TaskFlow Service's public port (the one its pods name grpc),
+   * and which Service: the dashboard calls the APIs a browser may, never history's internal one.
+   */
+  readonly publicUrls?: Readonly<Record<string, TaskflowServiceName>>;
   /** Whether start-up does slow work (migrations) that needs a startupProbe. */
   readonly startupProbe: boolean;
   /** How long SIGTERM may take before the process exits by itself, in ms (0: promptly). */
@@ -56,6 +73,9 @@ export const TASKFLOW_SERVICES: Readonly<Record<TaskflowServiceName, TaskflowSer
     hostVar: "SCHEDULER_HOST",
     portVar: "SCHEDULER_PORT",
     defaultPort: 50051,
+    protocol: "grpc",
+    entry: "dist/main.js",
+    configFile: "src/config.ts",
     startupProbe: false,
     defaultDrainMs: 0,
   },
@@ -76,6 +96,9 @@ export const TASKFLOW_SERVICES: Readonly<Record<TaskflowServiceName, TaskflowSer
     hostVar: "HISTORY_HOST",
     portVar: "HISTORY_PORT",
     defaultPort: 50052,
+    protocol: "grpc",
+    entry: "dist/main.js",
+    configFile: "src/config.ts",
     startupProbe: true,
     defaultDrainMs: 0,
   },
@@ -93,9 +116,27 @@ export const TASKFLOW_SERVICES: Readonly<Record<TaskflowServiceName, TaskflowSer
     hostVar: "WORKER_HOST",
     portVar: "WORKER_PORT",
     defaultPort: 50053,
+    protocol: "grpc",
+    entry: "dist/main.js",
+    configFile: "src/config.ts",
     startupProbe: false,
     drainMsVar: "SHUTDOWN_GRACE_MS",
     defaultDrainMs: 25_000,
+  },
+  dashboard: {
+    // It holds no credentials: the browser's token goes through with each call. The CA files
+    // verify the services' certificates when the URLs are https.
+    env: ["HOST", "DASHBOARD_PORT", "SCHEDULER_URL", "HISTORY_URL", "SCHEDULER_CA_FILE", "HISTORY_CA_FILE", "LOG_LEVEL"],
+    required: ["SCHEDULER_URL", "HISTORY_URL"],
+    hostVar: "HOST",
+    portVar: "DASHBOARD_PORT",
+    defaultPort: 8080,
+    protocol: "http",
+    entry: "dist/server/main.js",
+    configFile: "src/server/config.ts",
+    publicUrls: { SCHEDULER_URL: "scheduler", HISTORY_URL: "history" },
+    startupProbe: false,
+    defaultDrainMs: 0,
   },
 };
 

@@ -6,9 +6,9 @@ import { welcomeText } from "./welcome-text.js";
 const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 /**
- * `devstack start`: runs the whole stack in the foreground until SIGINT, SIGTERM or SIGHUP,
- * then stops it in order and exits 0. Exits 1 when it cannot start, or when a service stops
- * on its own (after stopping the rest).
+ * `devstack start`: runs the whole stack, the dashboard included, in the foreground until
+ * SIGINT, SIGTERM or SIGHUP, then stops it in order and exits 0. Exits 1 when it cannot start,
+ * or when a service stops on its own (after stopping the rest).
  */
 async function start(): Promise<void> {
   // Read by the signal handlers before startStack resolves.
@@ -38,7 +38,7 @@ async function start(): Promise<void> {
     });
   }
   try {
-    stack = await startStack({ echo: true, env: identities?.env });
+    stack = await startStack({ echo: true, env: identities?.env, dashboard: true });
   } catch (err) {
     identities?.close();
     throw err;

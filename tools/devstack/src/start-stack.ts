@@ -5,15 +5,16 @@ import { spawnService, type RunningService, type SpawnServiceOptions } from "./s
 import { repoRoot } from "./store-dir.js";
 
 /** The services of the stack, in start order. */
-export type ServiceName = "history" | "scheduler" | "worker";
+export type ServiceName = "history" | "scheduler" | "worker" | "dashboard";
 /** The services that may run as several replicas behind one address. */
 export type ReplicatedService = "history" | "scheduler";
 
-/** Port variable and default port of each service (as in each service's config). */
-const PORTS: Record<ServiceName, { variable: string; port: number }> = {
-  history: { variable: "HISTORY_PORT", port: 50052 },
-  scheduler: { variable: "SCHEDULER_PORT", port: 50051 },
-  worker: { variable: "WORKER_PORT", port: 50053 },
+/** Port variable and default port of each service (as in each service's config), and its script under `services/`. */
+const SERVICES: Record<ServiceName, { variable: string; port: number; entry: string }> = {
+  history: { variable: "HISTORY_PORT", port: 50052, entry: "history/dist/main.js" },
+  scheduler: { variable: "SCHEDULER_PORT", port: 50051, entry: "scheduler/dist/main.js" },
+  worker: { variable: "WORKER_PORT", port: 50053, entry: "worker/dist/main.js" },
+  dashboard: { variable: "DASHBOARD_PORT", port: 8080, entry: "dashboard/dist/server/main.js" },
 };
 
 /** How the stack starts one process: spawnService's options, and the variable that sets its port. */
@@ -30,13 +31,13 @@ export interface Front {
 
 /** Options of {@link startStack}. */
 export interface StackOptions<S extends RunningService = RunningService> {
-  /** Ports to listen on (0: any free port); beat SCHEDULER_PORT, HISTORY_PORT, WORKER_PORT. */
+  /** Ports to listen on (0: any free port); beat SCHEDULER_PORT, HISTORY_PORT, WORKER_PORT, DASHBOARD_PORT. */
   ports?: Partial<Record<ServiceName, number>>;
   /** Added to `process.env` for the services; DATABASE_URL, REDIS_URL and ports are read here. */
   env?: NodeJS.ProcessEnv;
   /** Print the services' output, prefixed by their names. */
   echo?: boolean;
-  /** Scripts to run instead of `services/<name>/dist/main.js` (tests use stand-ins). */
+  /** Scripts to run instead of `services/<name>/dist/main.js` (the dashboard's `dist/server/main.js`; tests use stand-ins). */
   entries?: Partial<Record<ServiceName, string>>;
   /** Flags of `node` for one service's processes (e.g. `--cpu-prof`). */
   nodeArgs?: Partial<Record<ServiceName, string[]>>;
@@ -55,6 +56,11 @@ export interface StackOptions<S extends RunningService = RunningService> {
   front?: (service: ReplicatedService, urls: string[], listener?: "internal") => Promise<Front>;
   /** Worker processes started with the stack (default 1); `addWorker` starts more. */
   workers?: number;
+  /**
+   * Start the dashboard last, in front of the scheduler's and history's public addresses
+   * (default false: tests and benchmarks need no web pages; `devstack start` starts it).
+   */
+  dashboard?: boolean;
   /** Starts one process (default spawnService; required when S is a handle of another kind). */
   launch?: (opts: LaunchOptions) => Promise<S>;
   /** Wait between a stop signal and SIGKILL, in ms (default spawnService's). */
@@ -71,30 +77,35 @@ export interface ServiceGroup<S extends RunningService = RunningService> {
 
 /** The running stack. */
 export interface Stack<S extends RunningService = RunningService> {
-  /** What each service is called at, e.g. `http://127.0.0.1:50051` for the scheduler; no worker url without workers. */
-  urls: { history: string; scheduler: string; worker?: string };
+  /**
+   * What each service is called at, e.g. `http://127.0.0.1:50051` for the scheduler; no worker
+   * url without workers, no dashboard url without the dashboard.
+   */
+  urls: { history: string; scheduler: string; worker?: string; dashboard?: string };
   postgres: PostgresHandle;
   redis: RedisHandle;
   history: ServiceGroup<S>;
   scheduler: ServiceGroup<S>;
   /** Every worker process started, in order (`addWorker` adds to it). */
   workers: S[];
-  /** Every process the stack started with, in start order: history, scheduler, worker. */
+  /** The dashboard's process, when asked for. */
+  dashboard?: S;
+  /** Every process the stack started with, in start order: history, scheduler, worker, dashboard. */
   services: S[];
   /** Starts one more worker against the scheduler; `env` over the stack's. */
   addWorker(env?: NodeJS.ProcessEnv): Promise<S>;
   /**
-   * Stops the workers, the scheduler, history (the replicas of one service at once, each
-   * front before its replicas), then the stores it started, trying everything; safe to call
-   * again. @throws the failure, or an AggregateError of several.
+   * Stops the dashboard, the workers, the scheduler, history (the replicas of one service at
+   * once, each front before its replicas), then the stores it started, trying everything; safe
+   * to call again. @throws the failure, or an AggregateError of several.
    */
   stop(): Promise<void>;
 }
 
 /**
- * Finds or starts PostgreSQL and Redis, then spawns history, scheduler and the workers in that
- * order, each given the urls of what it needs. Throws the first failure (a service's Error holds
- * its last lines of output) after stopping whatever had started.
+ * Finds or starts PostgreSQL and Redis, then spawns history, scheduler, the workers and (when
+ * asked) the dashboard in that order, each given the urls of what it needs. Throws the first
+ * failure (a service's Error holds its last lines of output) after stopping whatever had started.
  */
 export async function startStack<S extends RunningService = RunningService>(opts: StackOptions<S> = {}): Promise<Stack<S>> {
   const env = { ...process.env, ...opts.env };
@@ -115,9 +126,15 @@ export async function startStack<S extends RunningService = RunningService>(opts
       return worker;
     };
     for (let i = 0; i < (opts.workers ?? 1); i++) await addWorker();
-    const urls = { history: history.url, scheduler: scheduler.url, worker: workers[0]?.url };
-    const services = [...history.replicas, ...scheduler.replicas, ...workers];
-    return { urls, postgres, redis, history, scheduler, workers, services, addWorker, stop: stoppers.once() };
+    // The browser's calls go to the public listeners, as a user's would: never history's internal one.
+    const dashboard =
+      opts.dashboard === true
+        ? await starter.one("dashboard", "dashboard", { SCHEDULER_URL: scheduler.url, HISTORY_URL: history.url })
+        : undefined;
+    if (dashboard !== undefined) stoppers.add(() => dashboard.stop());
+    const urls = { history: history.url, scheduler: scheduler.url, worker: workers[0]?.url, dashboard: dashboard?.url };
+    const services = [...history.replicas, ...scheduler.replicas, ...workers, ...(dashboard === undefined ? [] : [dashboard])];
+    return { urls, postgres, redis, history, scheduler, workers, dashboard, services, addWorker, stop: stoppers.once() };
   } catch (err) {
     await stoppers.run().catch(() => undefined);
     throw err;
@@ -138,8 +155,8 @@ class Starter<S extends RunningService> {
 
   /** Spawns one process of `service`; `own` lies over the stack's environment for it. */
   one(service: ServiceName, name: string, own: NodeJS.ProcessEnv): Promise<S> {
-    const { variable, port } = PORTS[service];
-    const entry = this.opts.entries?.[service] ?? join(repoRoot, "services", service, "dist", "main.js");
+    const { variable, port, entry: script } = SERVICES[service];
+    const entry = this.opts.entries?.[service] ?? join(repoRoot, "services", ...script.split("/"));
     const listenPort = String(this.opts.ports?.[service] ?? this.env[variable] ?? port);
     // History's internal listener follows its public one onto a free port.
     const internal = service === "history" && listenPort === "0" ? { HISTORY_INTERNAL_PORT: "0" } : {};

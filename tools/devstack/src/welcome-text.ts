@@ -3,6 +3,12 @@ import type { Stack } from "./start-stack.js";
 /** Flags every `buf curl` below needs: the services speak gRPC over cleartext HTTP/2. */
 const CURL = "npx buf curl --protocol grpc --http2-prior-knowledge";
 
+/** How to get into the dashboard: with authentication on, its pages ask for a token. */
+const dashboardNote = (authentication: string | undefined): string =>
+  authentication === undefined
+    ? "web pages of the queues, jobs, workers and schedules; open it in a browser"
+    : "sign in with a token of AUTH_TOKENS_FILE; the role reader is enough to look";
+
 /**
  * What `devstack start` prints once the stack is up: the endpoints, and a `buf curl`
  * walk-through that works as printed from the repository folder (buf is a devDependency).
@@ -17,6 +23,7 @@ export function welcomeText(stack: Stack, authentication?: string): string {
   return [
     "",
     "TaskFlow is running:",
+    ...(urls.dashboard === undefined ? [] : [`  dashboard   ${urls.dashboard}   (${dashboardNote(authentication)})`]),
     `  scheduler   ${urls.scheduler}   (gRPC, Connect and gRPC-Web; server reflection)`,
     `  history     ${urls.history}`,
     ...(urls.worker === undefined ? [] : [`  worker      ${urls.worker}   (health only)`]),
