@@ -72,7 +72,7 @@ FROM runtime AS dashboard
 # The pages `vite build` made (dist/app) and the server (dist/server) that serves them and
 # forwards the browser's calls to the scheduler and history.
 COPY --from=build /out/dashboard /app/services/dashboard
-ENV HOST=0.0.0.0
+ENV DASHBOARD_HOST=0.0.0.0
 EXPOSE 8080
 # The slim image has no curl: node asks the server's own /healthz.
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \

@@ -105,7 +105,7 @@ describe("base", () => {
     const dashboard = listWorkloads(objects).find((w) => w.id === "Deployment/dashboard");
     const env = dashboard?.spec.containers[0]?.env ?? [];
     const keyOf = (name: string) => env.find((e) => e.name === name)?.valueFrom?.configMapKeyRef?.key;
-    expect(env.map((e) => e.name)).toEqual(["HOST", "DASHBOARD_PORT", "SCHEDULER_URL", "HISTORY_URL", "LOG_LEVEL"]);
+    expect(env.map((e) => e.name)).toEqual(["DASHBOARD_HOST", "DASHBOARD_PORT", "SCHEDULER_URL", "HISTORY_URL", "LOG_LEVEL"]);
     expect(keyOf("HISTORY_URL")).toBe("DASHBOARD_HISTORY_URL");
     const config = objects.find((o) => o.kind === "ConfigMap")?.["data"] as Record<string, string>;
     expect([config["DASHBOARD_HOST"], config["DASHBOARD_PORT"], config["DASHBOARD_HISTORY_URL"]]).toEqual(["0.0.0.0", "8080", "http://history:50052"]);

@@ -126,9 +126,9 @@ export const TASKFLOW_SERVICES: Readonly<Record<TaskflowServiceName, TaskflowSer
   dashboard: {
     // It holds no credentials: the browser's token goes through with each call. The CA files
     // verify the services' certificates when the URLs are https.
-    env: ["HOST", "DASHBOARD_PORT", "SCHEDULER_URL", "HISTORY_URL", "SCHEDULER_CA_FILE", "HISTORY_CA_FILE", "LOG_LEVEL"],
+    env: ["DASHBOARD_HOST", "DASHBOARD_PORT", "SCHEDULER_URL", "HISTORY_URL", "SCHEDULER_CA_FILE", "HISTORY_CA_FILE", "LOG_LEVEL"],
     required: ["SCHEDULER_URL", "HISTORY_URL"],
-    hostVar: "HOST",
+    hostVar: "DASHBOARD_HOST",
     portVar: "DASHBOARD_PORT",
     defaultPort: 8080,
     protocol: "http",

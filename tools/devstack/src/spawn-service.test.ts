@@ -30,8 +30,8 @@ describe("spawnService", () => {
   });
 
   it("rejects after the timeout and kills a child that never listens", async () => {
-    await expect(spawnFake("silent", { timeoutMs: 500 })).rejects.toThrow(
-      /fake was not ready after 500 ms; its last output:\nplain text before the listening line/,
+    await expect(spawnFake("silent", { timeoutMs: 3_000 })).rejects.toThrow(
+      /fake was not ready after 3000 ms; its last output:\nplain text before the listening line/,
     );
   });
 

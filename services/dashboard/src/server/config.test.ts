@@ -28,7 +28,7 @@ describe("loadDashboardConfig", () => {
 
   it("reads every variable, dropping a trailing slash from the service URLs", () => {
     const config = loadDashboardConfig({
-      HOST: "0.0.0.0",
+      DASHBOARD_HOST: "0.0.0.0",
       DASHBOARD_PORT: "0",
       SCHEDULER_URL: "https://scheduler:50051/",
       HISTORY_URL: "https://history:50052",

@@ -2,7 +2,7 @@ import { ConfigReader } from "@taskflow/service-kit";
 
 /** The dashboard server's settings, read from the environment by {@link loadDashboardConfig}. */
 export interface DashboardConfig {
-  /** Address to listen on (HOST): 127.0.0.1 by default, 0.0.0.0 in a container. */
+  /** Address to listen on (DASHBOARD_HOST): 127.0.0.1 by default, 0.0.0.0 in a container. */
   host: string;
   /** Port to listen on (DASHBOARD_PORT, 0: any free port). */
   port: number;
@@ -24,7 +24,7 @@ export interface DashboardConfig {
 export function loadDashboardConfig(env: Record<string, string | undefined> = process.env): DashboardConfig {
   const r = new ConfigReader(env);
   const config: DashboardConfig = {
-    host: r.string("HOST", "127.0.0.1"),
+    host: r.string("DASHBOARD_HOST", "127.0.0.1"),
     port: r.int("DASHBOARD_PORT", 8080, { min: 0, max: 65_535 }),
     schedulerUrl: serviceUrl(r, "SCHEDULER_URL", "http://127.0.0.1:50051"),
     historyUrl: serviceUrl(r, "HISTORY_URL", "http://127.0.0.1:50052"),
