@@ -70,7 +70,7 @@ describe("operator actions over gRPC", () => {
     });
     const newestFirst = actions.map((a) => a.id).reverse();
     expect((await reads.listOperatorActions({ target })).actions.map((a) => a.id)).toEqual(newestFirst);
-    const pages: string[] = [];
+    const pages: bigint[] = [];
     let pageToken = "";
     do {
       const page = await reads.listOperatorActions({ target, pageSize: 5, pageToken });
