@@ -50,7 +50,7 @@ describe("job page", () => {
       expect(await fact(page, "priority")).toBe("7");
       expect(await fact(page, "idempotency-key")).toBe("invoice-1001");
       expect(await fact(page, "worker")).toBe("dash-worker");
-      expect(await page.locator('[data-fact="worker"] a').getAttribute("href")).toBe("/workers");
+      expect(await page.locator('[data-fact="worker"] a').getAttribute("href")).toBe("/workers?worker=dash-worker");
       expect(JSON.parse((await block(page, "payload")) ?? "")).toEqual({ invoice: 1001, to: "ada@example.com" });
       expect(JSON.parse((await block(page, "result")) ?? "")).toEqual({ invoice: 1001, to: "ada@example.com" });
       expect(await block(page, "error")).toBe("none");

@@ -136,6 +136,8 @@ describe("jobs page", () => {
 
       await page.getByRole("link", { name: "Clear filters" }).click();
       await expect.poll(() => new URL(page.url()).search).toBe("");
+      // The form is drawn again for the cleared search; fill it once it is.
+      await expect.poll(() => page.getByLabel("Search payloads and errors").inputValue()).toBe("");
       await page.getByLabel("Payload contains (JSON object)").fill('{"customer": {"id": 7}}');
       await page.getByLabel("Queues").fill("emails");
       await page.getByLabel("At least attempts").fill("1");
