@@ -117,6 +117,7 @@ export async function startDashboardFixture(): Promise<DashboardFixture> {
         schedulerCaFile: "",
         historyCaFile: "",
         logLevel: "silent",
+        tls: { certFile: "", keyFile: "" },
       },
       APP_DIR,
       pino({ level: "silent" }),

@@ -24,11 +24,7 @@ export function App(): ReactNode {
   return (
     <SessionProvider>
       {(session) =>
-        session === "probing" ? (
-          <p className="loading" role="status">
-            Connecting…
-          </p>
-        ) : !session.signedIn ? (
+        !session.signedIn ? (
           <SignIn />
         ) : (
           <Routes>

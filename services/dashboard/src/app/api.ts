@@ -14,18 +14,18 @@ export interface Api {
 /**
  * Clients that send `token()` (when there is one) as a bearer token on every call, over the
  * Connect protocol with binary messages, to the page's own origin, which forwards them (see the
- * server's dashboard-server.ts); `onRefusedToken` is called when the services no longer accept
- * the token. Every figure the dashboard shows comes from these public RPCs.
+ * server's dashboard-server.ts); `onUnauthenticated` is called when the services want a token
+ * the call did not have, or no longer accept the one it had. Every figure the dashboard shows comes from these public RPCs.
  */
-export function createApi(token: () => string | undefined, onRefusedToken: () => void = () => undefined): Api {
+export function createApi(token: () => string | undefined, onUnauthenticated: () => void = () => undefined): Api {
   const bearer: Interceptor = (next) => async (req) => {
     const t = token();
     if (t !== undefined) req.header.set("authorization", `Bearer ${t}`);
     try {
       return await next(req);
     } catch (err) {
-      // A token revoked or expired since sign-in: back to the sign-in page.
-      if (t !== undefined && isUnauthenticated(err)) onRefusedToken();
+      // No token where the services want one, or one revoked or expired since sign-in.
+      if (isUnauthenticated(err)) onUnauthenticated();
       throw err;
     }
   };

@@ -2,7 +2,10 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { BrowserRouter } from "react-router";
+import { createApi } from "./api.js";
 import { App } from "./App.js";
+import { jobsPageQuery, parseJobSearch } from "./components/JobSearch.js";
+import { storedToken } from "./session.js";
 import "./styles.css";
 
 const queries = new QueryClient({
@@ -11,6 +14,12 @@ const queries = new QueryClient({
     queries: { retry: 1, refetchOnWindowFocus: true, staleTime: 1_000 },
   },
 });
+
+// Opened on the Jobs page, its one call starts now, while the pages are drawn, not after.
+if (window.location.pathname === "/jobs") {
+  const search = parseJobSearch(new URLSearchParams(window.location.search));
+  if (search.problems.length === 0) void queries.prefetchQuery(jobsPageQuery(createApi(storedToken), search));
+}
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>

@@ -23,6 +23,7 @@ describe("loadDashboardConfig", () => {
       schedulerCaFile: "",
       historyCaFile: "",
       logLevel: "info",
+      tls: { certFile: "", keyFile: "" },
     });
   });
 
@@ -35,6 +36,8 @@ describe("loadDashboardConfig", () => {
       SCHEDULER_CA_FILE: "/etc/taskflow/ca/ca.crt",
       HISTORY_CA_FILE: "/etc/taskflow/ca/ca.crt",
       LOG_LEVEL: "debug",
+      TLS_CERT_FILE: "/etc/taskflow/tls/tls.crt",
+      TLS_KEY_FILE: "/etc/taskflow/tls/tls.key",
     });
     expect(config).toEqual({
       host: "0.0.0.0",
@@ -44,16 +47,18 @@ describe("loadDashboardConfig", () => {
       schedulerCaFile: "/etc/taskflow/ca/ca.crt",
       historyCaFile: "/etc/taskflow/ca/ca.crt",
       logLevel: "debug",
+      tls: { certFile: "/etc/taskflow/tls/tls.crt", keyFile: "/etc/taskflow/tls/tls.key" },
     });
   });
 
   it("reports a bad port and every bad URL together", () => {
-    const err = configErrorOf({ DASHBOARD_PORT: "80800", SCHEDULER_URL: "scheduler:50051", HISTORY_URL: "ftp://history:50052" });
-    expect(err.problems).toHaveLength(3);
+    const err = configErrorOf({ DASHBOARD_PORT: "80800", SCHEDULER_URL: "scheduler:50051", HISTORY_URL: "ftp://history:50052", TLS_KEY_FILE: "/k" });
+    expect(err.problems).toHaveLength(4);
     expect(err.problems[0]).toMatch(/^DASHBOARD_PORT: /);
     expect(err.problems.slice(1)).toEqual([
       'SCHEDULER_URL: must be an http or https URL, got "scheduler:50051"',
       'HISTORY_URL: must be an http or https URL, got "ftp://history:50052"',
+      "TLS_CERT_FILE: needs TLS_KEY_FILE, and the other way round",
     ]);
     for (const name of ["DASHBOARD_PORT", "SCHEDULER_URL", "HISTORY_URL"]) expect(err.message).toContain(name);
   });

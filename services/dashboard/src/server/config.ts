@@ -1,4 +1,4 @@
-import { ConfigReader } from "@taskflow/service-kit";
+import { ConfigReader, readTlsFiles } from "@taskflow/service-kit";
 
 /** The dashboard server's settings, read from the environment by {@link loadDashboardConfig}. */
 export interface DashboardConfig {
@@ -14,6 +14,12 @@ export interface DashboardConfig {
   schedulerCaFile: string;
   historyCaFile: string;
   logLevel: string;
+  /**
+   * PEM certificate and key the dashboard serves HTTPS with (TLS_CERT_FILE, TLS_KEY_FILE; both
+   * or neither, read again when they change). Without them it serves plain HTTP, for loopback
+   * or behind a proxy that terminates TLS: the browser's token crosses that hop.
+   */
+  tls: { certFile: string; keyFile: string };
 }
 
 /**
@@ -31,6 +37,7 @@ export function loadDashboardConfig(env: Record<string, string | undefined> = pr
     schedulerCaFile: r.string("SCHEDULER_CA_FILE", ""),
     historyCaFile: r.string("HISTORY_CA_FILE", ""),
     logLevel: r.string("LOG_LEVEL", "info"),
+    tls: readTlsFiles(r),
   };
   r.done();
   return config;

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
+import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,7 +10,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { createTaskFlowClient, type TaskFlowClient } from "@taskflow/client";
 import { HistoryService, QueueService, WorkerService } from "@taskflow/proto";
 import { startInProcessStack, type InProcessStack } from "@taskflow/test-stack";
-import { freePort } from "@taskflow/testkit";
+import { freePort, makeTestCertificates } from "@taskflow/testkit";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DashboardConfig } from "./config.js";
@@ -27,7 +28,7 @@ const closers: (() => Promise<unknown>)[] = [];
 
 /** Starts a dashboard on port 0 in front of these upstreams; closed after the file. */
 async function startDashboard(upstreams: Pick<DashboardConfig, "schedulerUrl" | "historyUrl">): Promise<DashboardServer> {
-  const config = { host: "127.0.0.1", port: 0, schedulerCaFile: "", historyCaFile: "", logLevel: "silent", ...upstreams };
+  const config = { host: "127.0.0.1", port: 0, schedulerCaFile: "", historyCaFile: "", logLevel: "silent", tls: { certFile: "", keyFile: "" }, ...upstreams };
   const dashboard = await startDashboardServer(config, appDir, pino({ level: "silent" }));
   closers.push(() => dashboard.close());
   return dashboard;
@@ -244,5 +245,43 @@ describe("an unreachable service", () => {
     expect(res.headers.get("content-type")).toBe("application/json");
     expect(res.headers.get("content-security-policy")).toBe(CSP);
     expect(await res.json()).toMatchObject({ code: "unavailable" });
+  });
+});
+
+describe("serving HTTPS", () => {
+  it("serves its pages and forwards calls over TLS with the certificate of TLS_CERT_FILE", async () => {
+    const certs = await makeTestCertificates(await mkdtemp(join(tmpdir(), "taskflow-dashboard-tls-")));
+    closers.push(() => rm(certs.dir, { recursive: true, force: true }));
+    const dashboard = await startDashboardServer(
+      {
+        host: "127.0.0.1",
+        port: 0,
+        schedulerUrl: "http://127.0.0.1:9",
+        historyUrl: "http://127.0.0.1:9",
+        schedulerCaFile: "",
+        historyCaFile: "",
+        logLevel: "silent",
+        tls: { certFile: certs.serverCertFile, keyFile: certs.serverKeyFile },
+      },
+      appDir,
+      pino({ level: "silent" }),
+    );
+    closers.push(() => dashboard.close());
+    expect(dashboard.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const ca = await certs.read(certs.caFile);
+    const get = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        https
+          .get(`${dashboard.url}${path}`, { ca }, (res) => {
+            let body = "";
+            res.on("data", (c: Buffer) => (body += c.toString()));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+          })
+          .on("error", reject);
+      });
+    expect(await get("/healthz")).toEqual({ status: 200, body: "ok\n" });
+    expect((await get("/jobs")).body).toBe(INDEX_HTML);
+    // A client that does not trust the CA gets no page.
+    await expect(fetch(`${dashboard.url}/healthz`)).rejects.toThrow();
   });
 });

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
+import { isLoopback, WatchedFile } from "@taskflow/service-kit";
 import { createProxyServer } from "http-proxy-3";
 import type { Logger } from "pino";
 import sirv from "sirv";
@@ -58,7 +59,7 @@ export async function startDashboardServer(config: DashboardConfig, appDir: stri
     setHeaders: (res, path) => res.setHeader("cache-control", path.startsWith("/assets/") ? "public, max-age=31536000, immutable" : "no-cache"),
   });
 
-  const server = http.createServer((req, res) => {
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
     const path = new URL(req.url ?? "/", "http://x").pathname;
     if (path === "/healthz") {
@@ -86,14 +87,19 @@ export async function startDashboardServer(config: DashboardConfig, appDir: stri
     files(req, res, () => {
       res.writeHead(404).end();
     });
-  });
+  };
+  const tls = config.tls.certFile === "" ? undefined : servedCertificate(config.tls, logger);
+  const server = tls === undefined ? http.createServer(handle) : tls.attach(https.createServer(tls.options(), handle));
+  if (tls === undefined && !isLoopback(config.host)) {
+    logger.warn({ host: config.host }, "serving plain HTTP beyond loopback: tokens cross the network in the clear unless a proxy in front terminates TLS");
+  }
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
-  const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
+  const url = `${tls === undefined ? "http" : "https"}://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
   logger.info({ url, scheduler: config.schedulerUrl, history: config.historyUrl }, "listening");
   return {
     url,
@@ -102,7 +108,31 @@ export async function startDashboardServer(config: DashboardConfig, appDir: stri
         server.close(() => resolve());
         server.closeAllConnections();
         for (const { agent } of Object.values(upstreams)) agent.destroy();
+        tls?.close();
       }),
+  };
+}
+
+/** The certificate and key the dashboard serves, read again (for new connections) when either file changes. */
+function servedCertificate(paths: { certFile: string; keyFile: string }, logger: Logger) {
+  let server: https.Server | undefined;
+  const pem = (text: string): string => {
+    if (!text.includes("-----BEGIN ")) throw new Error("not a PEM file");
+    return text;
+  };
+  const reload = (): void => {
+    try {
+      server?.setSecureContext(options());
+    } catch (err) {
+      logger.error({ err, cert: paths.certFile }, "TLS files changed but do not load; serving the previous certificate");
+    }
+  };
+  const files = [new WatchedFile(paths.certFile, pem, logger, undefined, reload), new WatchedFile(paths.keyFile, pem, logger, undefined, reload)];
+  const options = () => ({ cert: files[0]!.value, key: files[1]!.value });
+  return {
+    options,
+    attach: (s: https.Server) => (server = s),
+    close: () => files.forEach((f) => f.close()),
   };
 }
 

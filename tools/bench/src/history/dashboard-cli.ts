@@ -20,9 +20,10 @@ const USAGE = `pnpm bench:dashboard [--jobs N] [--days N] [--iterations N] [--se
 Loads the history of pnpm bench:history (N jobs, default 1,000,000, over D days, default 10)
 into a fresh database, starts the history service and the dashboard server in this process,
 and opens the Jobs page in Debian's Chromium (CHROMIUM_PATH, default /usr/bin/chromium) with
-one filter after another: each visit is a whole page load, timed from navigation start to the
-first page of results on screen (the browser's clock). Prints p50/p95/max per filter against
-the 300 ms target; the last line is one JSON object.`;
+one filter after another: each visit is a whole page load, timed by the browser's clock from
+navigation start to the frame that paints the first page of results. Prints p50/p95/max per
+filter against the 300 ms target; the last line is one JSON object. BENCH_DASHBOARD_DEBUG=1
+prints each visit's timings (page, scripts, ListJobs).`;
 
 const TARGET_MS = 300;
 const HOUR_MS = 3_600_000;
@@ -78,9 +79,9 @@ async function main(): Promise<void> {
     });
     closers.push(() => history.close());
     const silent = pino({ level: "silent" });
-    // No scheduler: the Jobs page calls history alone (the sign-in probe finds authentication off).
+    // No scheduler: the Jobs page calls history alone, with no token (authentication off).
     const dashboard = await startDashboardServer(
-      { host: "127.0.0.1", port: 0, schedulerUrl: "http://127.0.0.1:9", historyUrl: history.url, schedulerCaFile: "", historyCaFile: "", logLevel: "silent" },
+      { host: "127.0.0.1", port: 0, schedulerUrl: "http://127.0.0.1:9", historyUrl: history.url, schedulerCaFile: "", historyCaFile: "", logLevel: "silent", tls: { certFile: "", keyFile: "" } },
       APP_DIR,
       silent,
     );
@@ -90,7 +91,15 @@ async function main(): Promise<void> {
       args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
     });
     closers.push(() => browser.close());
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: dashboard.url })).newPage();
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: dashboard.url });
+    // Notes, in the page, the first frame that shows the results: when they enter the document,
+    // then the next animation frame (the paint).
+    await context.addInitScript(`new MutationObserver((_, observer) => {
+      if (document.querySelector(${JSON.stringify(`${RESULTS}, ${EMPTY}`)}) === null) return;
+      observer.disconnect();
+      requestAnimationFrame(() => { window.__resultsShownAt = performance.now(); });
+    }).observe(document, { subtree: true, childList: true });`);
+    const page = await context.newPage();
     // One untimed load fills the browser's cache with the page's script, as for a returning operator.
     await page.goto("/jobs");
     await page.locator(RESULTS).first().waitFor();
@@ -100,9 +109,12 @@ async function main(): Promise<void> {
       const times: number[] = [];
       for (let i = 0; i < iterations; i++) {
         await page.goto(`/jobs?${f.query()}`);
-        await page.locator(`${RESULTS}, ${EMPTY}`).first().waitFor();
+        // A function, not a string: the page's policy allows no eval.
+        await page.waitForFunction(() => (globalThis as { __resultsShownAt?: number }).__resultsShownAt !== undefined);
         // performance.now() counts from the navigation's start, in the browser.
-        times.push(await page.evaluate(() => performance.now()));
+        const at = (await page.evaluate(TIMINGS)) as { shown: number };
+        if (process.env["BENCH_DASHBOARD_DEBUG"] !== undefined) console.log(JSON.stringify(at));
+        times.push(at.shown);
       }
       const s = summarize(times);
       const result = { name: f.name, p50: s.p50, p95: s.p95, max: s.max, met: s.p95 < TARGET_MS };
@@ -116,6 +128,18 @@ async function main(): Promise<void> {
     else await db.drop();
   }
 }
+
+/**
+ * Evaluated in the page once the results show: when they were painted, since the navigation began, and when
+ * the page, its scripts and the ListJobs call were answered (for
+ * BENCH_DASHBOARD_DEBUG). A string, as it runs in the browser, not in Node.
+ */
+const TIMINGS = `(() => {
+  const resources = performance.getEntriesByType("resource");
+  const ends = (match) => resources.filter((e) => e.name.includes(match)).map((e) => [Math.round(e.startTime), Math.round(e.responseEnd)]);
+  const nav = performance.getEntriesByType("navigation")[0];
+  return { shown: window.__resultsShownAt, html: Math.round(nav.responseEnd), scripts: ends("/assets/"), list: ends("ListJobs") };
+})()`;
 
 /** Rows of the Jobs page's results, and its answer when nothing matches. */
 const RESULTS = "[data-job-id]";

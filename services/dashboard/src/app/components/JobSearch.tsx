@@ -1,6 +1,7 @@
 import type { JsonObject, MessageInitShape } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { type Job, type ListJobsRequestSchema, JobStatus, JobStatusSchema, SortOrder, enumFromText } from "@taskflow/proto";
+import type { Api } from "../api.js";
 
 /** The statuses a search offers, as the URL spells them. */
 export const STATUS_NAMES = ["pending", "processing", "completed", "failed", "cancelled"] as const;
@@ -136,4 +137,16 @@ export function parseJsonObject(text: string): JsonObject | string {
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) return "must be a JSON object, like {\"customer\": {\"id\": 42}}";
   return value as JsonObject;
+}
+
+/**
+ * The query of a search's page of jobs: its key and the one ListJobs call, shared by the Jobs
+ * page and the prefetch that starts the call before the page is drawn (main.tsx).
+ */
+export function jobsPageQuery(api: Api, search: JobSearch) {
+  return {
+    queryKey: ["jobs", search.key, search.page],
+    queryFn: ({ signal }: { signal: AbortSignal }) =>
+      api.history.listJobs({ ...search.request, pageSize: JOBS_PAGE_SIZE, pageToken: search.page }, { signal }),
+  };
 }

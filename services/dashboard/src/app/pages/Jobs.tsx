@@ -3,7 +3,7 @@ import { useMemo, type ReactNode } from "react";
 import { useSearchParams } from "react-router";
 import { ErrorNotice } from "../components/ErrorNotice.js";
 import { JobFilterForm } from "../components/JobFilterForm.js";
-import { JOBS_PAGE_SIZE, PARAM, parseJobSearch } from "../components/JobSearch.js";
+import { JOBS_PAGE_SIZE, jobsPageQuery, PARAM, parseJobSearch } from "../components/JobSearch.js";
 import { JobTable } from "../components/JobTable.js";
 import { LiveStatus } from "../components/LiveStatus.js";
 import { useLiveJobs } from "../components/useLiveJobs.js";
@@ -21,8 +21,7 @@ export function JobsPage(): ReactNode {
   const search = useMemo(() => parseJobSearch(params), [params]);
   const valid = search.problems.length === 0;
   const list = useQuery({
-    queryKey: ["jobs", search.key, search.page],
-    queryFn: ({ signal }) => api.history.listJobs({ ...search.request, pageSize: JOBS_PAGE_SIZE, pageToken: search.page }, { signal }),
+    ...jobsPageQuery(api, search),
     enabled: valid,
     // The stream keeps the rows current; reading the list again would move them.
     refetchOnWindowFocus: false,
