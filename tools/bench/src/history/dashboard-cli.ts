@@ -112,7 +112,7 @@ async function main(): Promise<void> {
         // A function, not a string: the page's policy allows no eval.
         await page.waitForFunction(() => (globalThis as { __resultsShownAt?: number }).__resultsShownAt !== undefined);
         // performance.now() counts from the navigation's start, in the browser.
-        const at = (await page.evaluate(TIMINGS)) as { shown: number };
+        const at = await page.evaluate<{ shown: number }>(TIMINGS);
         if (process.env["BENCH_DASHBOARD_DEBUG"] !== undefined) console.log(JSON.stringify(at));
         times.push(at.shown);
       }
