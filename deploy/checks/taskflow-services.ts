@@ -125,8 +125,12 @@ export const TASKFLOW_SERVICES: Readonly<Record<TaskflowServiceName, TaskflowSer
   },
   dashboard: {
     // It holds no credentials: the browser's token goes through with each call. The CA files
-    // verify the services' certificates when the URLs are https.
-    env: ["DASHBOARD_HOST", "DASHBOARD_PORT", "SCHEDULER_URL", "HISTORY_URL", "SCHEDULER_CA_FILE", "HISTORY_CA_FILE", "LOG_LEVEL"],
+    // verify the services' certificates when the URLs are https; TLS_CERT_FILE and TLS_KEY_FILE
+    // serve its own pages over HTTPS.
+    env: [
+      "DASHBOARD_HOST", "DASHBOARD_PORT", "SCHEDULER_URL", "HISTORY_URL", "SCHEDULER_CA_FILE", "HISTORY_CA_FILE", "LOG_LEVEL",
+      "TLS_CERT_FILE", "TLS_KEY_FILE",
+    ],
     required: ["SCHEDULER_URL", "HISTORY_URL"],
     hostVar: "DASHBOARD_HOST",
     portVar: "DASHBOARD_PORT",

@@ -35,13 +35,19 @@ async function snapshotTables(url: string): Promise<StoreSnapshot["tables"]> {
   }
 }
 
+const RECONCILER_KEYS = [":reconcile", ":reconcile-lock"];
+
 async function snapshotRedis(url: string, prefix: string): Promise<StoreSnapshot["redis"]> {
   const redis = new Redis(url, { lazyConnect: true });
   await redis.connect();
   try {
     const out: StoreSnapshot["redis"] = {};
     for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 500 })) {
-      for (const key of keys as string[]) out[key] = await describeKey(redis, key);
+      for (const key of keys as string[]) {
+        // The reconciler's own bookkeeping (its cursor and lock) moves with each run, whatever callers send.
+        if (RECONCILER_KEYS.some((suffix) => key.endsWith(suffix))) continue;
+        out[key] = await describeKey(redis, key);
+      }
     }
     return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
   } finally {

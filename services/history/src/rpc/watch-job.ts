@@ -57,9 +57,12 @@ export const watchJob = (d: HistoryDeps): ServiceImpl<typeof HistoryService>["wa
       let sentProgress: string | undefined;
       for (let first = true; ; first = false) {
         changed = false;
+        // The events first, then the row: an event and its change to the row commit together, so
+        // the row read after is at least as new as every event read (the other way round, an event
+        // committed between the reads would be sent with the row from before it).
+        const rows = (await readEvents(d.db, { jobId: id, afterSeq: contiguous, limit: EVENTS_PER_MESSAGE })) ?? [];
         const job = await readJob(d.db, id);
         if (job === undefined) throw notFound(`job ${id} not found`);
-        const rows = (await readEvents(d.db, { jobId: id, afterSeq: contiguous, limit: EVENTS_PER_MESSAGE })) ?? [];
         const events = rows.filter((e) => !sent.has(e.seq));
         for (const e of events) sent.add(e.seq);
         while (sent.has(contiguous + 1)) contiguous += 1;
