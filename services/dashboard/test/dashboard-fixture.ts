@@ -81,7 +81,8 @@ export async function startDashboardFixture(): Promise<DashboardFixture> {
     for (const c of closers.reverse()) await c().catch(() => undefined);
   };
   try {
-    const stack = await startInProcessStack({ ...auth, HISTORY_TOKEN_FILE: join(dir, "scheduler-token") }, { historyEnv: auth });
+    // Leases of 3 s: workers beat every second, so the Workers page's current jobs and counts follow within seconds.
+    const stack = await startInProcessStack({ ...auth, HISTORY_TOKEN_FILE: join(dir, "scheduler-token"), LEASE_MS: "3000" }, { historyEnv: auth });
     closers.push(() => stack.close());
     const client = (token: string) => createTaskFlowClient({ schedulerUrl: stack.schedulerUrl, historyUrl: stack.historyUrl, token });
     const admin = client(tokens.admin);

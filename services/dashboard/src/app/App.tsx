@@ -1,4 +1,4 @@
-import type { ReactNode } from "react";
+import { useEffect, type ReactNode } from "react";
 import { NavLink, Outlet, Route, Routes } from "react-router";
 import { AuditPage } from "./pages/Audit.js";
 import { JobPage } from "./pages/Job.js";
@@ -47,6 +47,9 @@ export function App(): ReactNode {
 
 function Layout(): ReactNode {
   const { authRequired, signOut } = useSession();
+  useEffect(() => {
+    if (performance.getEntriesByName("taskflow:first-drawn").length === 0) performance.mark("taskflow:first-drawn");
+  }, []);
   return (
     <>
       <a className="skip" href="#main">

@@ -131,14 +131,16 @@ async function main(): Promise<void> {
 
 /**
  * Evaluated in the page once the results show: when they were painted, since the navigation began, and when
- * the page, its scripts and the ListJobs call were answered (for
+ * the page, its scripts and the ListJobs call were answered, and the pages' own marks (scripts
+ * evaluated, first drawn) (for
  * BENCH_DASHBOARD_DEBUG). A string, as it runs in the browser, not in Node.
  */
 const TIMINGS = `(() => {
   const resources = performance.getEntriesByType("resource");
   const ends = (match) => resources.filter((e) => e.name.includes(match)).map((e) => [Math.round(e.startTime), Math.round(e.responseEnd)]);
   const nav = performance.getEntriesByType("navigation")[0];
-  return { shown: window.__resultsShownAt, html: Math.round(nav.responseEnd), scripts: ends("/assets/"), list: ends("ListJobs") };
+  const mark = (name) => Math.round(performance.getEntriesByName(name)[0]?.startTime ?? -1);
+  return { shown: window.__resultsShownAt, html: Math.round(nav.responseEnd), scripts: ends("/assets/"), evaluated: mark("taskflow:scripts-evaluated"), drawn: mark("taskflow:first-drawn"), list: ends("ListJobs") };
 })()`;
 
 /** Rows of the Jobs page's results, and its answer when nothing matches. */
