@@ -81,7 +81,8 @@ describe("schedules", () => {
       await page.goto("/schedules");
       await row(page, "hourly-report").getByRole("button", { name: "Trigger" }).click();
       // Triggering opens the schedule's runs.
-      await expect.poll(() => new URL(page.url()).searchParams.get("schedule")).toBe("hourly-report");
+      // The page opens them once the scheduler answered the trigger (seconds on a loaded machine).
+      await expect.poll(() => new URL(page.url()).searchParams.get("schedule"), { timeout: 15_000 }).toBe("hourly-report");
       await expect.poll(async () => (await f.admin.list({ scheduleId: "hourly-report" })).jobs.length, { timeout: 10_000 }).toBe(1);
       const job = (await f.admin.list({ scheduleId: "hourly-report" })).jobs[0]!;
       expect(job.scheduleId).toBe("hourly-report");
