@@ -48,7 +48,7 @@ export { Authenticator, peerCertificateKey, type AuthSources, type PeerCertifica
 export { actorOf, identityKey, identityOf, isRole, ROLES, UNVERIFIED, type Identity, type Role } from "./auth/identity.js";
 export { parseTokensFile, tokenDigest, MIN_TOKEN_LENGTH, type TokenTable } from "./auth/tokens-file.js";
 export { WatchedFile, WATCH_INTERVAL_MS } from "./auth/watched-file.js";
-export { readTlsFiles, TLS_VARIABLES, type ServerTlsFiles } from "./tls/server-tls.js";
+export { readTlsFiles, ServerTls, TLS_VARIABLES, type ServerTlsFiles } from "./tls/server-tls.js";
 export { credentialVariables, readCredentialFiles, readCredentials, type CredentialFiles } from "./auth/credentials.js";
 export {
   DEFAULT_SECRET_PAYLOAD_KEYS,

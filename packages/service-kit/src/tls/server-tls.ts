@@ -57,9 +57,20 @@ export class ServerTls {
     return this.paths.clientCaFile !== undefined && this.paths.clientCaFile !== "";
   }
 
+  /** The certificate, key and client CA as they are now, for a listener of another kind (an HTTPS server) that {@link watch} then keeps current. */
+  get secureOptions(): tls.SecureContextOptions {
+    return this.contextOptions();
+  }
+
+  /** Gives `server` the certificate again whenever a file changes (createServer's listener gets this itself). */
+  watch<S extends tls.Server>(server: S): S {
+    this.server = server;
+    return server;
+  }
+
   /** Creates the listener; `onSocket` gets each connection once its handshake is done. */
   createServer(onSocket: (socket: tls.TLSSocket) => void): tls.Server {
-    this.server = tls.createServer(
+    return this.watch(tls.createServer(
       {
         ...this.contextOptions(),
         ALPNProtocols: ["h2", "http/1.1"],
@@ -68,9 +79,7 @@ export class ServerTls {
         noDelay: true,
       },
       onSocket,
-    );
-    this.server.on("tlsClientError", (err) => this.logger.debug({ err }, "TLS handshake failed"));
-    return this.server;
+    )).on("tlsClientError", (err) => this.logger.debug({ err }, "TLS handshake failed"));
   }
 
   close(): void {

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
-import { isLoopback, WatchedFile } from "@taskflow/service-kit";
+import { isLoopback, ServerTls } from "@taskflow/service-kit";
 import { createProxyServer } from "http-proxy-3";
 import type { Logger } from "pino";
 import sirv from "sirv";
@@ -88,8 +88,9 @@ export async function startDashboardServer(config: DashboardConfig, appDir: stri
       res.writeHead(404).end();
     });
   };
-  const tls = config.tls.certFile === "" ? undefined : servedCertificate(config.tls, logger);
-  const server = tls === undefined ? http.createServer(handle) : tls.attach(https.createServer(tls.options(), handle));
+  // The services' own TLS files and reloads, served over HTTPS (HTTP/1.1) here.
+  const tls = config.tls.certFile === "" ? undefined : new ServerTls(config.tls, logger);
+  const server = tls === undefined ? http.createServer(handle) : tls.watch(https.createServer(tls.secureOptions, handle));
   if (tls === undefined && !isLoopback(config.host)) {
     logger.warn({ host: config.host }, "serving plain HTTP beyond loopback: tokens cross the network in the clear unless a proxy in front terminates TLS");
   }
@@ -110,29 +111,6 @@ export async function startDashboardServer(config: DashboardConfig, appDir: stri
         for (const { agent } of Object.values(upstreams)) agent.destroy();
         tls?.close();
       }),
-  };
-}
-
-/** The certificate and key the dashboard serves, read again (for new connections) when either file changes. */
-function servedCertificate(paths: { certFile: string; keyFile: string }, logger: Logger) {
-  let server: https.Server | undefined;
-  const pem = (text: string): string => {
-    if (!text.includes("-----BEGIN ")) throw new Error("not a PEM file");
-    return text;
-  };
-  const reload = (): void => {
-    try {
-      server?.setSecureContext(options());
-    } catch (err) {
-      logger.error({ err, cert: paths.certFile }, "TLS files changed but do not load; serving the previous certificate");
-    }
-  };
-  const files = [new WatchedFile(paths.certFile, pem, logger, undefined, reload), new WatchedFile(paths.keyFile, pem, logger, undefined, reload)];
-  const options = () => ({ cert: files[0]!.value, key: files[1]!.value });
-  return {
-    options,
-    attach: (s: https.Server) => (server = s),
-    close: () => files.forEach((f) => f.close()),
   };
 }
 
