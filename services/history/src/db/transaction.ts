@@ -93,9 +93,9 @@ export function isLockTimeout(err: unknown): boolean {
 /**
  * Whether `err` is a lock wait that failed: `lock_timeout` ran out, or the wait closed a cycle
  * with another session and PostgreSQL failed this transaction to break it. Either way the
- * transaction did nothing and the same work can be tried later. (A statement that takes the
- * parents in the other order, job_events before jobs, can form such a cycle with DDL that locks
- * both; the DDL, which started waiting first, is normally the one PostgreSQL fails.)
+ * transaction did nothing and the same work can be tried later. (Every statement of history
+ * takes the parents in one order, jobs then job_events, as the DDL that locks both does;
+ * `lock-order.test.ts` holds them to it. The cycle is left to a session outside history.)
  */
 export function isLockConflict(err: unknown): boolean {
   const code = sqlState(err);

@@ -1,5 +1,4 @@
 import type { Queryable } from "../queryable.js";
-import { isLockConflict } from "../transaction.js";
 import type { JobEventRow } from "../rows.js";
 
 /** Which events ExportAuditTrail streams. */
@@ -41,15 +40,17 @@ const NIL_UUID = "00000000-0000-0000-0000-000000000000";
  * order, at most $7: a keyset page that idx_job_events_occurred_at serves in order (a merge
  * of each partition's index, read only as far as the page needs). The job supplies type and
  * queue, and the filters $5 (types) and $6 (queues): an event whose job is gone passes only
- * when no filter is set.
+ * when no filter is set. `jobs` comes first in FROM so the statement locks the parents in the
+ * order every statement of history does, jobs then job_events; in the other order it could close
+ * a lock cycle with partition upkeep, which creates a day's partitions of both.
  */
 export const EXPORT_AUDIT_TRAIL_SQL = `
 SELECT e.job_id, e.seq, e.type, e.status, e.attempt, e.worker_id, e.error, e.actor, e.result,
        e.details, e.occurred_at, e.recorded_at, e.lease_id, e.reason,
        j.type AS job_type, j.queue AS job_queue,
        (extract(epoch FROM e.occurred_at) * 1000000)::bigint AS occurred_us
-FROM job_events e
-LEFT JOIN jobs j ON j.id = e.job_id
+FROM jobs j
+RIGHT JOIN job_events e ON j.id = e.job_id
 WHERE (e.occurred_at, e.job_id, e.seq)
       > (timestamptz 'epoch' + $1::bigint * interval '1 microsecond', $2::uuid, $3::int)
   AND e.occurred_at < $4::timestamptz
@@ -58,28 +59,14 @@ WHERE (e.occurred_at, e.job_id, e.seq)
 ORDER BY e.occurred_at, e.job_id, e.seq
 LIMIT $7`;
 
-/** Tries of one page's read that PostgreSQL may end as a deadlock's victim. */
-const PAGE_TRIES = 3;
-
-/**
- * Reads the page of at most `limit` events after `after`. A page's read joins both partitioned
- * tables, so partition upkeep creating a day's partitions of both at that moment can close a lock
- * cycle with it; PostgreSQL then fails one side, and when that is this read it is read again (a
- * read changes nothing, and the export's client could not retry a stream halfway).
- */
+/** Reads the page of at most `limit` events after `after`. */
 async function readPage(db: Queryable, q: AuditTrailQuery, after: AuditCursor, limit: number): Promise<AuditEventRow[]> {
-  for (let tries = 1; ; tries += 1) {
-    try {
-      const { rows } = await db.query<AuditEventRow>({
-        name: "history_export_audit_trail",
-        text: EXPORT_AUDIT_TRAIL_SQL,
-        values: [after.occurredUs.toString(), after.jobId, after.seq, q.end, q.types, q.queues, limit],
-      });
-      return rows;
-    } catch (err) {
-      if (tries >= PAGE_TRIES || !isLockConflict(err)) throw err;
-    }
-  }
+  const { rows } = await db.query<AuditEventRow>({
+    name: "history_export_audit_trail",
+    text: EXPORT_AUDIT_TRAIL_SQL,
+    values: [after.occurredUs.toString(), after.jobId, after.seq, q.end, q.types, q.queues, limit],
+  });
+  return rows;
 }
 
 /** Options of {@link readAuditTrail}. */

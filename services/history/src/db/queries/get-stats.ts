@@ -121,8 +121,7 @@ SELECT count(*) FILTER (WHERE started_at IS NOT NULL) AS waited,
 FROM ${finishedIn("status, scheduled_at, started_at, completed_at")}`;
 
 const ERRORS_SELECT = `
-SELECT e.error, count(*) AS attempts, count(DISTINCT e.job_id) AS jobs, max(e.occurred_at) AS last_seen_at
-FROM job_events e`;
+SELECT e.error, count(*) AS attempts, count(DISTINCT e.job_id) AS jobs, max(e.occurred_at) AS last_seen_at`;
 const ERRORS_WHERE = `
 WHERE e.occurred_at >= $1::timestamptz AND e.occurred_at < $2::timestamptz
   AND e.type IN ('retry_scheduled', 'failed', 'lease_expired') AND e.error IS NOT NULL`;
@@ -137,12 +136,18 @@ ORDER BY attempts DESC, e.error COLLATE "C"`;
  * {@link ERRORS_WHERE}'s predicate. A job's events live in its creation day's partition, which
  * may lie long before the window, so job_id is not bounded.
  */
-export const STATS_TOP_ERRORS_SQL = `${ERRORS_SELECT}${ERRORS_WHERE}${ERRORS_ORDER}
+export const STATS_TOP_ERRORS_SQL = `${ERRORS_SELECT}
+FROM job_events e${ERRORS_WHERE}${ERRORS_ORDER}
 LIMIT $3`;
 
-/** {@link STATS_TOP_ERRORS_SQL} for the jobs of types $3 / queues $4 only, at most $5. */
+/**
+ * {@link STATS_TOP_ERRORS_SQL} for the jobs of types $3 / queues $4 only, at most $5. `jobs`
+ * comes first in FROM, as in every statement of history that reads both parents (see
+ * EXPORT_AUDIT_TRAIL_SQL).
+ */
 export const STATS_TOP_ERRORS_FILTERED_SQL = `${ERRORS_SELECT}
-JOIN jobs j ON j.id = e.job_id${ERRORS_WHERE}
+FROM jobs j
+JOIN job_events e ON e.job_id = j.id${ERRORS_WHERE}
   AND (cardinality($3::text[]) = 0 OR j.type = ANY ($3::text[]))
   AND (cardinality($4::text[]) = 0 OR j.queue = ANY ($4::text[]))${ERRORS_ORDER}
 LIMIT $5`;
