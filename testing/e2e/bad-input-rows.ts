@@ -187,6 +187,9 @@ export const schedulerRows: Row[] = [
   bad("schedule catching up 100000 ticks", "schedule.catch_up", (c) =>
     c.schedules.createSchedule({ schedule: { id: "s-bad", spec: { case: "cron", value: "0 3 * * *" }, template: { type: "echo" }, catchUp: 100_000 } }),
   ),
+  bad("update a schedule from a negative version", "expected_version", (c) =>
+    c.schedules.updateSchedule({ schedule: { id: "s-bad", spec: { case: "cron", value: "0 3 * * *" }, template: { type: "echo" } }, expectedVersion: -1n }),
+  ),
   bad("pause a schedule with an empty id", "id", (c) => c.schedules.pauseSchedule({ id: "" })),
   bad("trigger with a request id of 65 characters", "request_id", (c) => c.schedules.triggerSchedule({ id: "s-bad", requestId: "r".repeat(65) })),
   bad("list schedules with a forged page token", "page_token", (c) => c.schedules.listSchedules({ pageToken: "%%%" })),

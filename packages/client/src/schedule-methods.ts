@@ -31,8 +31,12 @@ export interface ScheduleMethods {
   schedule(id: string): Promise<Schedule>;
   /** Every schedule, by id. */
   schedules(): Promise<Schedule[]>;
-  /** Replaces a schedule's definition (its pause and runs are kept). @throws ConnectError `not_found`. */
-  updateSchedule(input: ScheduleInput): Promise<Schedule>;
+  /**
+   * Replaces a schedule's definition (its pause and runs are kept). With `expectedVersion` (the
+   * `version` of the schedule the input was made from), a schedule changed since is left as it
+   * is. @throws ConnectError `not_found`; `failed_precondition` when it changed since `expectedVersion`.
+   */
+  updateSchedule(input: ScheduleInput, options?: { expectedVersion?: bigint }): Promise<Schedule>;
   /** Stops a schedule firing until resumed. */
   pauseSchedule(id: string): Promise<Schedule>;
   /** Fires a paused schedule again from its next tick. */
@@ -88,7 +92,8 @@ export function scheduleMethods(schedules: Client<typeof ScheduleService>): Sche
       } while (pageToken !== "");
       return all;
     },
-    updateSchedule: async (input) => requireSchedule((await schedules.updateSchedule({ schedule: toScheduleMessage(input) })).schedule),
+    updateSchedule: async (input, options = {}) =>
+      requireSchedule((await schedules.updateSchedule({ schedule: toScheduleMessage(input), expectedVersion: options.expectedVersion ?? 0n })).schedule),
     pauseSchedule: async (id) => requireSchedule((await schedules.pauseSchedule({ id })).schedule),
     resumeSchedule: async (id) => requireSchedule((await schedules.resumeSchedule({ id })).schedule),
     deleteSchedule: async (id) => void (await schedules.deleteSchedule({ id })),

@@ -255,6 +255,21 @@ describe("search, stats, worker detail and the audit export", () => {
   });
 });
 
+describe("schedules", () => {
+  it("updates a schedule from the version it read, and leaves one changed since as it is", async () => {
+    const id = `client.${randomUUID()}`;
+    const created = await client.createSchedule({ id, intervalMs: 3_600_000, template: { type: "echo", queue: uniqueQueue() } });
+    const updated = await client.updateSchedule({ id, intervalMs: 7_200_000, template: { type: "echo" } }, { expectedVersion: created.version });
+    expect(updated.version).toBeGreaterThan(created.version);
+
+    const stale = await client.updateSchedule({ id, cron: "0 3 * * *", template: { type: "echo" } }, { expectedVersion: created.version }).catch((e: unknown) => e);
+    expect(errorCode(stale)).toBe(Code.FailedPrecondition);
+    const now = await client.schedule(id);
+    expect([now.version, now.spec.case, now.spec.case === "interval" ? durationMs(now.spec.value) : 0]).toEqual([updated.version, "interval", 7_200_000]);
+    await client.deleteSchedule(id);
+  });
+});
+
 describe("workers", () => {
   it("lists registered workers with their health", async () => {
     const queue = uniqueQueue();

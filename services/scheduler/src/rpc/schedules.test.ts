@@ -93,6 +93,36 @@ describe("ScheduleService CRUD", () => {
   });
 });
 
+describe("UpdateSchedule with the version it was made from", () => {
+  it("applies an update made from the current version, and refuses one made from an older version, changing nothing", async () => {
+    const { schedule: created } = await s.schedules.createSchedule({ schedule: hourly("ver.a") });
+    const fromCreated = await s.schedules.updateSchedule({
+      schedule: hourly("ver.a", { spec: { case: "interval", value: durationFromMs(7_200_000) } }),
+      expectedVersion: created!.version,
+    });
+    expect(fromCreated.schedule!.version).toBeGreaterThan(created!.version);
+
+    // A second editor still holding the version it read before that update.
+    const stale = await refusal(
+      s.schedules.updateSchedule({ schedule: hourly("ver.a", { template: create(JobTemplateSchema, { type: "t.other" }) }), expectedVersion: created!.version }),
+    );
+    expect(stale).toMatchObject({ code: Code.FailedPrecondition });
+    expect(stale!.rawMessage).toBe(`schedule ver.a is at version ${fromCreated.schedule!.version}, not ${created!.version}: it changed since it was read; read it again`);
+    const now = (await s.schedules.getSchedule({ id: "ver.a" })).schedule!;
+    expect(now.version).toBe(fromCreated.schedule!.version);
+    expect(now.template!.type).toBe("t.sched");
+    expect(now.spec).toEqual({ case: "interval", value: durationFromMs(7_200_000) });
+
+    const negative = await refusal(s.schedules.updateSchedule({ schedule: hourly("ver.a"), expectedVersion: -1n }));
+    expect(negative).toMatchObject({ code: Code.InvalidArgument });
+    expect(negative!.rawMessage).toBe("expected_version: must not be negative");
+    // Only the create and the one update that happened are in the trail.
+    const { actions } = await s.history.listOperatorActions({ target: "schedule:ver.a" });
+    expect(actions.map((a) => a.action)).toEqual(["schedule.update", "schedule.create"]);
+    await s.schedules.deleteSchedule({ id: "ver.a" });
+  });
+});
+
 describe("TriggerSchedule and the overlap policies", () => {
   const trigger = async (id: string, requestId = "") => s.schedules.triggerSchedule({ id, requestId });
   const statusOf = async (id: string) => (await s.history.getJob({ id })).job!.status;

@@ -50,10 +50,12 @@ export const scheduleService = (d: Deps): ServiceImpl<typeof ScheduleService> =>
 
   async updateSchedule(req, ctx) {
     const def = parseScheduleRequest(req.schedule, limitsOf(d));
+    if (req.expectedVersion < 0n) throw invalidArgument("expected_version", "must not be negative");
     const actor = actorOf(ctx, "api");
     const schedule = await changeSchedule(d, def.id, actor, {
       action: "schedule.update",
       details: detailsOf(def),
+      expectedVersion: req.expectedVersion,
       apply: (current) => ({ ...toStored(def), paused: current.paused, nextRunAt: current.paused ? undefined : firstTick(def) }),
     }, ctx.signal);
     d.logger.info({ schedule_id: def.id, actor }, "schedule updated");

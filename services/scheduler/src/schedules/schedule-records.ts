@@ -38,16 +38,20 @@ export async function putStored(store: ScheduleStore, s: Schedule): Promise<bool
 export interface ScheduleChange {
   action: string;
   details?: JsonObject;
+  /** The version the change was made from; the change is refused once the schedule moved past it. 0n or undefined: any. */
+  expectedVersion?: bigint;
   apply(current: Schedule): ScheduleInit | undefined;
 }
 
 /**
- * Changes a schedule: reads it (not_found first), records the operator action with the
- * verified actor, stores the new state at the version read (read again and retried when a
- * concurrent change moved it on), then copies it into Redis. With history down nothing changes.
+ * Changes a schedule: reads it (not_found first; failed_precondition when it is no longer at the
+ * change's expected version), records the operator action with the verified actor, stores the
+ * new state at the version read (read again and retried when a concurrent change moved it on,
+ * unless the change expected that version), then copies it into Redis. With history down
+ * nothing changes.
  */
 export async function changeSchedule(d: Deps, id: string, actor: string, change: ScheduleChange, signal: AbortSignal): Promise<Schedule> {
-  let current = await readSchedule(d, id, signal);
+  let current = atExpectedVersion(await readSchedule(d, id, signal), change.expectedVersion);
   await d.history.recordOperatorAction({ actor, action: change.action, target: scheduleTarget(id), details: change.details }, signal);
   for (let attempt = 1; ; attempt += 1) {
     const next = change.apply(current);
@@ -59,9 +63,17 @@ export async function changeSchedule(d: Deps, id: string, actor: string, change:
     } catch (err) {
       // failed_precondition: a concurrent change moved the version on.
       if (!(err instanceof ConnectError && err.code === Code.FailedPrecondition) || attempt >= CHANGE_ATTEMPTS) throw err;
-      current = await readSchedule(d, id, signal);
+      current = atExpectedVersion(await readSchedule(d, id, signal), change.expectedVersion);
     }
   }
+}
+
+function atExpectedVersion(current: Schedule, expected: bigint | undefined): Schedule {
+  if (expected === undefined || expected === 0n || current.version === expected) return current;
+  throw new ConnectError(
+    `schedule ${current.id} is at version ${current.version}, not ${expected}: it changed since it was read; read it again`,
+    Code.FailedPrecondition,
+  );
 }
 
 /** The operator trail's target for a schedule: `schedule:<id>` (a bare name is a queue). */

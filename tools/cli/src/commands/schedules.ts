@@ -137,7 +137,9 @@ export function addScheduleCommands(program: Command): void {
     .action(async (id: string, options: DefinitionOptions, command: Command) => {
       const ctx = contextOf(command);
       await ctx.withClient(async (client) => {
-        const s = await client.updateSchedule(toScheduleInput(id, options, await client.schedule(id)));
+        // The options are laid over what was read: a change made meanwhile is refused, not undone.
+        const current = await client.schedule(id);
+        const s = await client.updateSchedule(toScheduleInput(id, options, current), { expectedVersion: current.version });
         ctx.print(scheduleJson(s), () => `${s.id} updated, next run ${time(s.nextRunAt) ?? "-"}\n`);
       });
     });
