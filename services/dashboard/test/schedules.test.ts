@@ -1,7 +1,8 @@
-import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { randomBytes } from "node:crypto";
+import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { JobStatus } from "@taskflow/proto";
-import type { Page } from "playwright-core";
+import { JobStatus, OverlapPolicy } from "@taskflow/proto";
+import type { Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DESKTOP, PHONE, expectAccessible, expectNoPageOverflow, screenshot, startDashboardFixture, type DashboardFixture } from "./dashboard-fixture.js";
 
@@ -26,11 +27,11 @@ const cell = (page: Page, id: string, field: string) => row(page, id).locator(`t
 const firings = (page: Page, id: string) => cell(page, id, "next").locator("time").evaluateAll((ts) => ts.map((t) => t.getAttribute("datetime") ?? ""));
 const notFound = (err: unknown) => ConnectError.from(err).code === Code.NotFound;
 
-/** Hour, minute and weekday of `iso` on Berlin's clock. */
-function berlinClock(iso: string): { hm: string; weekday: string } {
+/** Hour, minute and weekday of `iso` on the clock of `timeZone` (Berlin's unless named). */
+function berlinClock(iso: string, timeZone = "Europe/Berlin"): { hm: string; weekday: string } {
   const d = new Date(iso);
-  const hm = d.toLocaleTimeString("en-GB", { timeZone: "Europe/Berlin", hour: "2-digit", minute: "2-digit" });
-  return { hm, weekday: d.toLocaleDateString("en-GB", { timeZone: "Europe/Berlin", weekday: "short" }) };
+  const hm = d.toLocaleTimeString("en-GB", { timeZone, hour: "2-digit", minute: "2-digit" });
+  return { hm, weekday: d.toLocaleDateString("en-GB", { timeZone, weekday: "short" }) };
 }
 
 describe("schedules", () => {
@@ -218,6 +219,339 @@ describe("runs of a deleted schedule", () => {
       await expect.poll(() => page.locator(`tr[data-job="${job!.id}"] .badge`).textContent()).toBe("completed");
       await expect.poll(() => page.getByRole("alert").first().textContent()).toMatch(/^not_found: /);
       expect((await f.admin.get(job!.id)).status).toBe(JobStatus.COMPLETED);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+// Each test here makes schedules of its own, under ids no other test uses, and deletes them.
+describe("the schedule form", () => {
+  /** A schedule id no other test uses. */
+  const uniqueId = (prefix: string) => `${prefix}-${randomBytes(4).toString("hex")}`;
+  const gone = (id: string) => f.admin.schedule(id).then(() => "exists", (err: unknown) => (notFound(err) ? "gone" : String(err)));
+  const newForm = (page: Page) => page.getByRole("form", { name: "New schedule" });
+  const cronField = (form: Locator) => form.getByRole("textbox", { name: "Cron expression" });
+  /** The ISO times the form's preview lists. */
+  const preview = (form: Locator) => form.locator("[data-preview] time").evaluateAll((ts) => ts.map((t) => t.getAttribute("datetime") ?? ""));
+  /** The value of `term` in the selected schedule's definition. */
+  const fact = (page: Page, term: string) => page.locator(".schedule-detail .facts > div").filter({ has: page.locator("dt", { hasText: new RegExp(`^${term}$`) }) }).locator("dd");
+  const selectedId = (page: Page) => new URL(page.url()).searchParams.get("schedule");
+  const formParam = (page: Page) => new URL(page.url()).searchParams.get("form");
+  /** Calls of `method` the page sends to ScheduleService, counted from now. */
+  function countCalls(page: Page, method: string): () => number {
+    let n = 0;
+    page.on("request", (r) => {
+      if (r.url().endsWith(`/taskflow.v1.ScheduleService/${method}`)) n += 1;
+    });
+    return () => n;
+  }
+
+  it("creates a cron schedule in a time zone with a full job template: the API holds every field as typed, and the page shows it", async () => {
+    const id = uniqueId("form-cron");
+    const { context, page } = await f.open({ token: f.tokens.admin });
+    try {
+      await page.goto("/schedules");
+      await page.getByRole("link", { name: "New schedule" }).click();
+      expect(formParam(page)).toBe("new");
+      const form = newForm(page);
+      // The form's heading takes the focus, so a keyboard or screen reader user lands on it.
+      await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe("New schedule");
+      expect(await form.getByLabel("Queue").inputValue()).toBe("default");
+      expect(await form.getByLabel("Time zone").inputValue()).toBe("UTC");
+      await form.getByLabel("Id", { exact: true }).fill(id);
+      await cronField(form).fill("30 6 * * 1-5");
+      await form.getByLabel("Time zone").fill("America/New_York");
+      await form.getByLabel("Job type").fill("echo");
+      await form.getByLabel("Queue").fill("reports");
+      await form.getByLabel("Payload (JSON object)").fill('{"report": "weekly", "depth": 2, "tags": ["a", "b"]}');
+      await form.getByLabel("Priority").fill("7");
+      await form.getByLabel("Max attempts").fill("5");
+      await form.getByLabel("Timeout (seconds)").fill("90");
+      await form.getByLabel("While the previous run is unfinished").selectOption("cancel_previous");
+      await form.getByLabel("Catch-up").fill("3");
+
+      // Before saving: the next three firings of what is typed, weekdays at 06:30 on New York's clock.
+      const typed = await preview(form);
+      expect(typed).toHaveLength(3);
+      for (const iso of typed) {
+        expect(berlinClock(iso, "America/New_York").hm).toBe("06:30");
+        expect(["Mon", "Tue", "Wed", "Thu", "Fri"]).toContain(berlinClock(iso, "America/New_York").weekday);
+      }
+      expect([...typed].sort()).toEqual(typed);
+      expect(new Set(typed).size).toBe(3);
+      expect(Date.parse(typed[0]!)).toBeGreaterThan(Date.now() - 60_000);
+      await expectAccessible(page);
+      await screenshot(page, "schedule-form");
+
+      await form.getByRole("button", { name: "Create schedule" }).click();
+      await expect.poll(() => selectedId(page), { timeout: 15_000 }).toBe(id);
+      expect(formParam(page)).toBeNull();
+      await expect.poll(() => page.getByRole("status").filter({ hasText: `Schedule ${id} created` }).count()).toBe(1);
+
+      const s = await f.admin.schedule(id);
+      expect(s.spec).toEqual({ case: "cron", value: "30 6 * * 1-5" });
+      expect(s.timeZone).toBe("America/New_York");
+      expect(s.template?.type).toBe("echo");
+      expect(s.template?.queue).toBe("reports");
+      expect(s.template?.payload).toEqual({ report: "weekly", depth: 2, tags: ["a", "b"] });
+      expect(s.template?.priority).toBe(7);
+      expect(s.template?.maxAttempts).toBe(5);
+      expect(durationMs(s.template!.timeout!)).toBe(90_000);
+      expect(s.overlapPolicy).toBe(OverlapPolicy.CANCEL_PREVIOUS);
+      expect(s.catchUp).toBe(3);
+      expect(s.paused).toBe(false);
+      expect(s.createdBy).toBe("api:ops");
+      // The scheduler's first tick is the one the form showed first.
+      expect(new Date(timestampMs(s.nextRunAt!)).toISOString()).toBe(typed[0]);
+
+      await expect.poll(() => cell(page, id, "spec").textContent()).toBe("cron 30 6 * * 1-5 (America/New_York)");
+      expect(await cell(page, id, "template").textContent()).toBe("echo on reports");
+      expect(await cell(page, id, "overlap").textContent()).toBe("cancel_previous");
+      expect(await cell(page, id, "state").textContent()).toBe("active");
+      await page.getByRole("heading", { name: `Schedule ${id}` }).waitFor();
+      await expect.poll(async () => JSON.parse((await fact(page, "Payload").textContent()) ?? "null") as unknown).toEqual({ report: "weekly", depth: 2, tags: ["a", "b"] });
+      expect(await fact(page, "Priority").textContent()).toBe("7");
+      expect(await fact(page, "Max attempts").textContent()).toBe("5");
+      expect(await fact(page, "Timeout").textContent()).toBe("1 min 30 s");
+      expect(await fact(page, "Catch-up").textContent()).toBe("3");
+    } finally {
+      await context.close();
+      await f.admin.deleteSchedule(id).catch(() => undefined);
+    }
+  });
+
+  it("creates an interval schedule that really fires: its runs show through ListJobs and on the page", async () => {
+    const id = uniqueId("form-every");
+    const { context, page } = await f.open({ token: f.tokens.admin });
+    try {
+      await page.goto("/schedules?form=new");
+      const form = newForm(page);
+      await form.getByLabel("Id", { exact: true }).fill(id);
+      await form.getByRole("radio", { name: "Interval" }).check();
+      await form.getByLabel("Every").fill("2");
+      await form.getByLabel("Unit", { exact: true }).selectOption("s");
+      await form.getByLabel("Job type").fill("echo");
+      await form.getByLabel("Payload (JSON object)").fill('{"run": "interval"}');
+      // An interval's ticks: 2 s apart, the first 2 s after saving.
+      const typed = (await preview(form)).map((iso) => Date.parse(iso));
+      expect(typed).toHaveLength(3);
+      expect([typed[1]! - typed[0]!, typed[2]! - typed[1]!]).toEqual([2_000, 2_000]);
+      await form.getByRole("button", { name: "Create schedule" }).click();
+      await expect.poll(() => selectedId(page), { timeout: 15_000 }).toBe(id);
+
+      const s = await f.admin.schedule(id);
+      expect(s.spec.case).toBe("interval");
+      expect(s.spec.case === "interval" ? durationMs(s.spec.value) : 0).toBe(2_000);
+      expect(s.template?.queue).toBe("default");
+      expect(s.template?.payload).toEqual({ run: "interval" });
+      // Left empty: the service's defaults.
+      expect(s.template?.maxAttempts).toBe(3);
+      expect(s.catchUp).toBe(1);
+      expect(s.overlapPolicy).toBe(OverlapPolicy.SKIP);
+
+      // It fires by itself: a run with the schedule's id, its template's job, in history and on the page.
+      await expect.poll(async () => (await f.admin.list({ scheduleId: id })).jobs.length, { timeout: 45_000 }).toBeGreaterThan(0);
+      const run = (await f.admin.list({ scheduleId: id })).jobs[0]!;
+      expect([run.scheduleId, run.type, run.queue]).toEqual([id, "echo", "default"]);
+      expect(run.payload).toEqual({ run: "interval" });
+      const shown = page.locator(`table[data-runs="${id}"] tbody tr`).first();
+      await shown.waitFor({ timeout: 30_000 });
+      const shownId = (await shown.getAttribute("data-job")) ?? "";
+      expect((await f.admin.list({ scheduleId: id })).jobs.map((j) => j.id)).toContain(shownId);
+    } finally {
+      await context.close();
+      await f.admin.deleteSchedule(id).catch(() => undefined);
+    }
+  });
+
+  it("edits a schedule's spec and template, filled from what is stored; the API holds the new definition", async () => {
+    const id = uniqueId("form-edit");
+    const before = await f.admin.createSchedule({ id, intervalMs: HOUR_MS, template: { type: "echo", payload: { a: 1 } }, catchUp: 2 });
+    const { context, page } = await f.open({ token: f.tokens.admin });
+    try {
+      await page.goto("/schedules");
+      await row(page, id).getByRole("link", { name: "Edit", exact: true }).click();
+      expect([selectedId(page), formParam(page)]).toEqual([id, "edit"]);
+      const form = page.getByRole("form", { name: `Edit schedule ${id}` });
+      const idField = form.getByLabel("Id", { exact: true });
+      await expect.poll(() => idField.inputValue()).toBe(id);
+      expect(await idField.isEditable()).toBe(false);
+      expect(await form.getByRole("radio", { name: "Interval" }).isChecked()).toBe(true);
+      expect(await form.getByLabel("Every").inputValue()).toBe("1");
+      expect(await form.getByLabel("Unit", { exact: true }).inputValue()).toBe("h");
+      expect(await form.getByLabel("Job type").inputValue()).toBe("echo");
+      expect(await form.getByLabel("Queue").inputValue()).toBe("default");
+      expect(JSON.parse(await form.getByLabel("Payload (JSON object)").inputValue())).toEqual({ a: 1 });
+      expect(await form.getByLabel("Max attempts").inputValue()).toBe("3");
+      expect(await form.getByLabel("Catch-up").inputValue()).toBe("2");
+      expect(await form.getByLabel("While the previous run is unfinished").inputValue()).toBe("skip");
+
+      await form.getByRole("radio", { name: "Cron expression" }).check();
+      await cronField(form).fill("*/15 * * * *");
+      await form.getByLabel("Time zone").fill("Europe/Berlin");
+      await form.getByLabel("Queue").fill("emails");
+      await form.getByLabel("Payload (JSON object)").fill('{"b": 2}');
+      await form.getByLabel("Priority").fill("3");
+      await form.getByLabel("Max attempts").fill("4");
+      await form.getByLabel("Timeout (seconds)").fill("30");
+      await form.getByLabel("While the previous run is unfinished").selectOption("allow");
+      await form.getByLabel("Catch-up").fill("0");
+      const typed = await preview(form);
+      expect(typed).toHaveLength(3);
+      for (const iso of typed) expect(new Date(iso).getUTCMinutes() % 15).toBe(0);
+      expect([Date.parse(typed[1]!) - Date.parse(typed[0]!), Date.parse(typed[2]!) - Date.parse(typed[1]!)]).toEqual([900_000, 900_000]);
+      await form.getByRole("button", { name: "Save changes" }).click();
+      await expect.poll(() => formParam(page), { timeout: 15_000 }).toBeNull();
+      expect(selectedId(page)).toBe(id);
+
+      const after = await f.admin.schedule(id);
+      expect(after.spec).toEqual({ case: "cron", value: "*/15 * * * *" });
+      expect(after.timeZone).toBe("Europe/Berlin");
+      expect(after.template?.type).toBe("echo");
+      expect(after.template?.queue).toBe("emails");
+      expect(after.template?.payload).toEqual({ b: 2 });
+      expect([after.template?.priority, after.template?.maxAttempts, durationMs(after.template!.timeout!)]).toEqual([3, 4, 30_000]);
+      expect(after.overlapPolicy).toBe(OverlapPolicy.ALLOW);
+      expect(after.catchUp).toBe(0);
+      expect(after.version).toBeGreaterThan(before.version);
+      expect(timestampMs(after.createdAt!)).toBe(timestampMs(before.createdAt!));
+      expect(after.updatedBy).toBe("api:ops");
+      const actions = await f.admin.operatorActions({ target: `schedule:${id}` });
+      expect(actions.map((a) => a.action)).toEqual(["schedule.update", "schedule.create"]);
+
+      await expect.poll(() => cell(page, id, "spec").textContent()).toBe("cron */15 * * * * (Europe/Berlin)");
+      expect(await cell(page, id, "template").textContent()).toBe("echo on emails");
+      expect(await cell(page, id, "overlap").textContent()).toBe("allow");
+      await expect.poll(() => page.getByRole("status").filter({ hasText: `Schedule ${id} saved (version ${after.version.toString()}).` }).count()).toBe(1);
+      await expect.poll(() => fact(page, "Payload").textContent()).toBe('{"b":2}');
+    } finally {
+      await context.close();
+      await f.admin.deleteSchedule(id).catch(() => undefined);
+    }
+  });
+
+  it("refuses to save an edit over a change made since the form was filled, and reloads on request", async () => {
+    const id = uniqueId("form-stale");
+    await f.admin.createSchedule({ id, intervalMs: HOUR_MS, template: { type: "echo" } });
+    const { context, page } = await f.open({ token: f.tokens.admin });
+    try {
+      const updates = countCalls(page, "UpdateSchedule");
+      await page.goto(`/schedules?schedule=${id}&form=edit`);
+      const form = page.getByRole("form", { name: `Edit schedule ${id}` });
+      await expect.poll(() => form.getByLabel("Every").inputValue()).toBe("1");
+      await form.getByLabel("Queue").fill("reports");
+      // Meanwhile someone else changes it.
+      const theirs = await f.admin.updateSchedule({ id, intervalMs: 2 * HOUR_MS, template: { type: "echo", queue: "emails" } });
+      await form.getByRole("button", { name: "Save changes" }).click();
+      await expect
+        .poll(() => form.getByRole("alert").textContent())
+        .toMatch(new RegExp(`^failed_precondition: schedule ${id} changed since this form read it \\(version \\d+, now ${theirs.version.toString()}\\)\\. Reload it to see the change, then make yours again\\.$`));
+      expect(updates()).toBe(0);
+      const kept = await f.admin.schedule(id);
+      expect([kept.template?.queue, kept.version]).toEqual(["emails", theirs.version]);
+
+      await form.getByRole("button", { name: "Reload schedule" }).click();
+      await expect.poll(() => form.getByLabel("Every").inputValue()).toBe("2");
+      expect(await form.getByLabel("Queue").inputValue()).toBe("emails");
+      expect(await form.getByRole("alert").count()).toBe(0);
+      await form.getByLabel("Queue").fill("reports");
+      await form.getByRole("button", { name: "Save changes" }).click();
+      await expect.poll(async () => (await f.admin.schedule(id)).template?.queue, { timeout: 15_000 }).toBe("reports");
+      expect(updates()).toBe(1);
+    } finally {
+      await context.close();
+      await f.admin.deleteSchedule(id).catch(() => undefined);
+    }
+  });
+
+  it("refuses a payload that is not a JSON object before sending, shows the service's refusal of a bad cron, and stores nothing", async () => {
+    const id = uniqueId("form-bad");
+    const { context, page } = await f.open({ token: f.tokens.admin });
+    try {
+      const creates = countCalls(page, "CreateSchedule");
+      await page.goto("/schedules?form=new");
+      const form = newForm(page);
+      const payload = form.getByLabel("Payload (JSON object)");
+      await form.getByLabel("Id", { exact: true }).fill(id);
+      await cronField(form).fill("0 * * * *");
+      await form.getByLabel("Job type").fill("echo");
+      await payload.fill('{"report": "daily",}');
+      await form.getByRole("button", { name: "Create schedule" }).click();
+      const alert = form.getByRole("alert");
+      await expect.poll(() => alert.textContent()).toMatch(/^Payload not valid JSON \(.+\)\.$/);
+      expect(await payload.getAttribute("aria-invalid")).toBe("true");
+      expect(await payload.evaluate((el) => el === document.activeElement)).toBe(true);
+      await payload.fill('["daily"]');
+      await form.getByRole("button", { name: "Create schedule" }).click();
+      await expect.poll(() => alert.textContent()).toBe('Payload must be a JSON object, like {"customer": {"id": 42}}.');
+      expect(creates()).toBe(0);
+
+      // Hour 25: croner cannot read it, so the preview shows nothing, and the service refuses it, naming the field.
+      await payload.fill('{"report": "daily"}');
+      await cronField(form).fill("0 25 * * *");
+      expect(await form.locator("[data-preview]").textContent()).toContain("cannot read this expression and time zone");
+      await form.getByRole("button", { name: "Create schedule" }).click();
+      await expect.poll(() => alert.textContent()).toMatch(/^invalid_argument: schedule\.cron: must be a cron expression of 5 or 6 fields \(.+\)$/);
+      expect(await cronField(form).getAttribute("aria-invalid")).toBe("true");
+      expect(await payload.getAttribute("aria-invalid")).toBeNull();
+      expect(creates()).toBe(1);
+      expect(formParam(page)).toBe("new");
+      expect(await gone(id)).toBe("gone");
+      expect(await f.admin.operatorActions({ target: `schedule:${id}` })).toEqual([]);
+      await expectAccessible(page);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("refuses a reader's create in the service's words and stores nothing", async () => {
+    const id = uniqueId("form-reader");
+    const { context, page } = await f.open({ token: f.tokens.reader });
+    try {
+      await page.goto("/schedules?form=new");
+      const form = newForm(page);
+      await form.getByLabel("Id", { exact: true }).fill(id);
+      await form.getByRole("radio", { name: "Interval" }).check();
+      await form.getByLabel("Every").fill("5");
+      await form.getByLabel("Job type").fill("echo");
+      await form.getByRole("button", { name: "Create schedule" }).click();
+      await expect
+        .poll(() => form.getByRole("alert").textContent())
+        .toBe("Refused: viewer may not call taskflow.v1.ScheduleService/CreateSchedule: it needs the role admin");
+      expect(await gone(id)).toBe("gone");
+      expect(await f.admin.operatorActions({ target: `schedule:${id}` })).toEqual([]);
+      expect(formParam(page)).toBe("new");
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("fits a phone's screen, passes axe with a problem shown, and closes on Cancel", async () => {
+    const { context, page } = await f.open({ token: f.tokens.admin, viewport: PHONE });
+    try {
+      const creates = countCalls(page, "CreateSchedule");
+      await page.goto("/schedules?form=new");
+      const form = newForm(page);
+      await form.getByLabel("Id", { exact: true }).fill("phone-digest");
+      await cronField(form).fill("0 9 * * 1-5");
+      await form.getByLabel("Time zone").fill("Europe/Berlin");
+      await form.getByLabel("Payload (JSON object)").fill('{"digest": true}');
+      await expect.poll(async () => (await preview(form)).length).toBe(3);
+      await expectNoPageOverflow(page);
+      await expectAccessible(page);
+      await screenshot(page, "schedule-form-phone");
+      // No job type: refused here, the field named and marked.
+      await form.getByRole("button", { name: "Create schedule" }).click();
+      await expect.poll(() => form.getByRole("alert").textContent()).toBe("Job type is required: the handler the job runs.");
+      expect(await form.getByLabel("Job type").getAttribute("aria-invalid")).toBe("true");
+      await expectNoPageOverflow(page);
+      await expectAccessible(page);
+      await form.getByRole("button", { name: "Cancel" }).click();
+      await expect.poll(() => formParam(page)).toBeNull();
+      expect(await newForm(page).count()).toBe(0);
+      expect(creates()).toBe(0);
+      expect(await gone("phone-digest")).toBe("gone");
     } finally {
       await context.close();
     }

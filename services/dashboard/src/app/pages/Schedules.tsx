@@ -1,11 +1,12 @@
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { useQuery } from "@tanstack/react-query";
 import { OverlapPolicy, OverlapPolicySchema, type Schedule } from "@taskflow/proto";
-import type { ReactNode } from "react";
+import { useEffect, useState, type ReactNode } from "react";
 import { Link, useSearchParams } from "react-router";
 import { ActionButton } from "../components/ActionButton.js";
 import { ErrorNotice } from "../components/ErrorNotice.js";
 import { NextFirings } from "../components/NextFirings.js";
+import { ScheduleForm } from "../components/ScheduleForm.js";
 import { ScheduleRuns } from "../components/ScheduleRuns.js";
 import { formatCount, formatSpan, formatTime, isoTime, label } from "../format.js";
 import { useApi } from "../session.js";
@@ -17,15 +18,27 @@ const PAGE_SIZE = 100;
 
 /**
  * Every schedule (ScheduleService.ListSchedules, a page of 100 at a time, read every 5 s): when
- * it fires, the job it submits, its overlap policy, pause, next firings and last run, with
+ * it fires, the job it submits, its overlap policy, pause, next firings and last run, with Edit,
  * Pause/Resume, Trigger and Delete. The schedule named by the URL's `schedule` shows its
- * definition and recent runs below. URL state: `schedule`, `page` (a page token).
+ * definition and recent runs below. "New schedule" and Edit open the schedule form above the
+ * list; once saved, the schedule is selected. URL state: `schedule`, `page` (a page token),
+ * `form` (`new`, or `edit` of the selected schedule).
  */
 export function SchedulesPage(): ReactNode {
   const api = useApi();
   const [params, setParams] = useSearchParams();
   const selected = params.get("schedule") ?? "";
   const pageToken = params.get("page") ?? "";
+  const form = params.get("form") ?? "";
+  const [saved, setSaved] = useState<{ id: string; text: string } | undefined>();
+  useEffect(() => {
+    if (form !== "") setSaved(undefined);
+  }, [form]);
+  const closeForm = () => setParams((p) => withParam(p, "form", ""));
+  const onSaved = (verb: string) => (s: Schedule) => {
+    setSaved({ id: s.id, text: `Schedule ${s.id} ${verb} (version ${s.version.toString()}).` });
+    setParams((p) => withParam(withParam(p, "schedule", s.id), "form", ""));
+  };
   const schedules = useQuery({
     queryKey: ["schedules", pageToken],
     queryFn: () => api.schedules.listSchedules({ pageSize: PAGE_SIZE, pageToken }),
@@ -42,10 +55,22 @@ export function SchedulesPage(): ReactNode {
         <span role="status">
           {schedules.data === undefined ? "Loading…" : `${formatCount(list.length)} schedule${list.length === 1 ? "" : "s"}${pageToken === "" && next === "" ? "" : " on this page"}`}
         </span>
-        <span className="hint">live: every {LIVE_MS / 1_000} s · new schedules come from the API or the CLI</span>
+        {form !== "new" && (
+          <Link to={`?${withParam(params, "form", "new").toString()}`} className="button">
+            New schedule
+          </Link>
+        )}
+        <span className="hint">live: every {LIVE_MS / 1_000} s</span>
       </div>
+      {form === "" && saved !== undefined && saved.id === selected && (
+        <p className="notice ok" role="status">
+          {saved.text}
+        </p>
+      )}
+      {form === "new" && <ScheduleForm onSaved={onSaved("created")} onCancel={closeForm} />}
+      {form === "edit" && selected !== "" && <EditSchedule key={selected} id={selected} onSaved={onSaved("saved")} onCancel={closeForm} />}
       <ErrorNotice error={schedules.error} />
-      {schedules.data !== undefined && list.length === 0 && pageToken === "" && <p>No schedules yet: create one with ScheduleService.CreateSchedule or the CLI.</p>}
+      {schedules.data !== undefined && list.length === 0 && pageToken === "" && <p>No schedules yet: create one with New schedule, ScheduleService.CreateSchedule or the CLI.</p>}
       {list.length > 0 && <ScheduleTable schedules={list} selected={selected} onTrigger={select} />}
       <nav className="pager" aria-label="Schedule pages">
         {pageToken !== "" && <Link to={`?${withParam(params, "page", "").toString()}`}>First page</Link>}
@@ -54,6 +79,24 @@ export function SchedulesPage(): ReactNode {
       {selected !== "" && <ScheduleRuns id={selected} />}
     </>
   );
+}
+
+/**
+ * The form filled from the schedule as GetSchedule reads it. "Reload schedule" (offered on a
+ * stale edit) reads it again and fills the form anew.
+ */
+function EditSchedule(props: { id: string; onSaved: (s: Schedule) => void; onCancel: () => void }): ReactNode {
+  const { id, onSaved, onCancel } = props;
+  const api = useApi();
+  const schedule = useQuery({ queryKey: ["schedule", id], queryFn: () => api.schedules.getSchedule({ id }), retry: false });
+  const [generation, setGeneration] = useState(0);
+  const reload = async () => {
+    await schedule.refetch();
+    setGeneration((g) => g + 1);
+  };
+  const s = schedule.data?.schedule;
+  if (s === undefined) return schedule.error === null ? <p role="status">Reading schedule {id}…</p> : <ErrorNotice error={schedule.error} />;
+  return <ScheduleForm key={generation} editing={s} onSaved={onSaved} onCancel={onCancel} onReload={() => void reload()} />;
 }
 
 /** `params` with `key` set to `value`, or removed when `value` is empty. */
@@ -152,9 +195,13 @@ function LastRun({ schedule }: { schedule: Schedule }): ReactNode {
 
 function ScheduleActions({ schedule, onTrigger }: { schedule: Schedule; onTrigger: () => void }): ReactNode {
   const api = useApi();
+  const [params] = useSearchParams();
   const id = schedule.id;
   return (
     <div className="actions">
+      <Link to={`?${withParam(withParam(params, "schedule", id), "form", "edit").toString()}`} className="button secondary">
+        Edit
+      </Link>
       {schedule.paused ? (
         <ActionButton label="Resume" run={() => api.schedules.resumeSchedule({ id })} />
       ) : (
