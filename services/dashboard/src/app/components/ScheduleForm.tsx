@@ -10,10 +10,6 @@ import { NextFirings } from "./NextFirings.js";
 /** IANA zones the browser knows, offered as the time zone is typed (the service decides). */
 const TIME_ZONES = ["UTC", ...Intl.supportedValuesOf("timeZone").filter((z) => z !== "UTC")];
 
-/** The refusal of a save whose schedule changed since the form read it. */
-const staleEdit = (id: string, read: bigint, now: bigint) =>
-  new ConnectError(`schedule ${id} changed since this form read it (version ${read.toString()}, now ${now.toString()})`, Code.FailedPrecondition);
-
 /** What every field of the form shares: ids, the input, and which field the current problem names. */
 interface Kit {
   id: string;
@@ -26,10 +22,10 @@ interface Kit {
  * Creates a schedule (ScheduleService.CreateSchedule), or edits `editing` (UpdateSchedule, its id
  * fixed, its pause kept as the RPC keeps it). What is typed is checked here first
  * (schedule-input.ts) and its next three firings shown as the scheduler would fire it. An edit
- * reads the schedule again just before saving and refuses when its version moved on since the
- * form was filled (UpdateSchedule takes no expected version), as it refuses on the service's own
- * failed_precondition, and offers `onReload`. A refusal of the service (invalid_argument naming
- * the field, permission_denied) is shown in its words, the field it names marked.
+ * is sent with the version the form was filled from (`expected_version`), so the service refuses
+ * it with failed_precondition when the schedule changed since; the form then offers `onReload`.
+ * A refusal of the service (invalid_argument naming the field, permission_denied) is shown in its
+ * words, the field it names marked.
  */
 export function ScheduleForm(props: { editing?: Schedule; onSaved: (s: Schedule) => void; onCancel: () => void; onReload?: () => void }): ReactNode {
   const id = useId();
@@ -81,16 +77,14 @@ export function ScheduleForm(props: { editing?: Schedule; onSaved: (s: Schedule)
   );
 }
 
-/** Creates, or updates `base` once its version is checked still to be the one read. */
+/** Creates, or updates `base` from the version the form was filled from. */
 function useSave(base: Schedule | undefined, onSaved: (s: Schedule) => void) {
   const api = useApi();
   const client = useQueryClient();
   return useMutation({
     mutationFn: async (schedule: Schedule): Promise<Schedule | undefined> => {
       if (base === undefined) return (await api.schedules.createSchedule({ schedule })).schedule;
-      const current = (await api.schedules.getSchedule({ id: base.id })).schedule;
-      if (current !== undefined && current.version !== base.version) throw staleEdit(base.id, base.version, current.version);
-      return (await api.schedules.updateSchedule({ schedule })).schedule;
+      return (await api.schedules.updateSchedule({ schedule, expectedVersion: base.version })).schedule;
     },
     onSettled: () => client.invalidateQueries(),
     onSuccess: (stored) => {
@@ -115,7 +109,6 @@ function Problem(props: { id: string; invalid: string | undefined; refusal: unkn
     <>
       <span className="notice error" role="alert" id={id}>
         {describeError(refusal)}
-        {stale && ". Reload it to see the change, then make yours again."}
       </span>
       {stale && onReload !== undefined && (
         <button type="button" className="secondary" onClick={onReload}>
