@@ -1,4 +1,5 @@
 import { durationMs } from "@bufbuild/protobuf/wkt";
+import { uniqueQueue } from "@taskflow/testkit";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PHONE, expectAccessible, expectNoPageOverflow, screenshot, startDashboardFixture, type DashboardFixture } from "./dashboard-fixture.js";
@@ -97,12 +98,13 @@ describe("queues", () => {
       await expect.poll(() => limits.getByRole("status").textContent()).toBe("Limits of emails: at most 5 running, at most 10 starts per 2 s");
       await expect.poll(() => page.locator('[data-limits="queue"] td').first().textContent()).toBe("at most 5 running, at most 10 starts per 2 s");
 
-      // A job type's limits, the window in milliseconds.
+      // A job type's limits, the window in milliseconds; the type first, as it shows the type's own (none yet).
+      await limits.getByLabel("Job type").fill("echo");
+      expect(await limits.getByLabel("Max running").inputValue()).toBe("");
       await limits.getByLabel("Max running").fill("2");
       await limits.getByLabel("Max starts").fill("3");
       await limits.getByLabel("Per", { exact: true }).fill("1500");
       await limits.getByLabel("Unit of per").selectOption("ms");
-      await limits.getByLabel("Job type").fill("echo");
       await limits.getByRole("button", { name: "Set limits" }).click();
       await expect.poll(() => limitsOf("emails", "echo")).toEqual({ maxRunning: 2, maxStarts: 3, perMs: 1_500 });
       expect(await limitsOf("emails")).toEqual({ maxRunning: 5, maxStarts: 10, perMs: 2_000 });
@@ -132,8 +134,8 @@ describe("queues", () => {
       await limits.getByLabel("Max running").fill("100001");
       await limits.getByRole("button", { name: "Set limits" }).click();
       await expect.poll(() => problem.textContent()).toBe("invalid_argument: limits.max_running: must be from 0 to 100000");
-      await limits.getByLabel("Max running").fill("1");
       await limits.getByLabel("Job type").fill("not a type!");
+      await limits.getByLabel("Max running").fill("1");
       await limits.getByRole("button", { name: "Set limits" }).click();
       await expect.poll(() => problem.textContent()).toMatch(/^invalid_argument: type: must be empty or a job type/);
       const after = await f.admin.queue("emails");
@@ -179,6 +181,58 @@ describe("queues", () => {
       expect((await f.admin.queue("unserved")).limits).toBeUndefined();
       expect((await f.admin.operatorActions({ target: "unserved" })).length).toBe(2);
       await expectAccessible(page);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("starts the limits form from the limits in force, and shows a job type's when the type changes", async () => {
+    const queue = uniqueQueue();
+    await f.admin.submit({ type: "echo", queue });
+    await f.admin.setQueueLimits(queue, { maxRunning: 4, maxStarts: 6, perMs: 1_500 });
+    await f.admin.setQueueLimits(queue, { maxStarts: 3, perMs: 2_000 }, "pdf");
+    await f.admin.setQueueLimits(queue, { maxRunning: 2 }, "echo");
+    const { context, page } = await f.open({ token: f.tokens.admin });
+    try {
+      await page.goto(`/queues?queue=${queue}`);
+      const limits = form(page, queue);
+      const fields = async () =>
+        Promise.all(["Max running", "Max starts", "Per", "Unit of per", "Job type"].map((l) => limits.getByLabel(l, { exact: true }).inputValue()));
+      await expect.poll(fields).toEqual(["4", "6", "1500", "ms", ""]);
+      await limits.getByLabel("Job type").fill("pdf");
+      expect(await fields()).toEqual(["", "3", "2", "s", "pdf"]);
+      await limits.getByLabel("Job type").fill("echo");
+      expect(await fields()).toEqual(["2", "", "", "s", "echo"]);
+      await limits.getByLabel("Job type").fill("report");
+      expect(await fields()).toEqual(["", "", "", "s", "report"]);
+      await limits.getByLabel("Job type").fill("");
+      expect(await fields()).toEqual(["4", "6", "1500", "ms", ""]);
+      await expectAccessible(page);
+
+      // One field changed, the others kept: what was in force stays.
+      await limits.getByLabel("Max running").fill("5");
+      await limits.getByRole("button", { name: "Set limits" }).click();
+      await expect.poll(() => limitsOf(queue)).toEqual({ maxRunning: 5, maxStarts: 6, perMs: 1_500 });
+      await limits.getByLabel("Job type").fill("pdf");
+      await limits.getByLabel("Max starts").fill("4");
+      await limits.getByRole("button", { name: "Set limits" }).click();
+      await expect.poll(() => limitsOf(queue, "pdf")).toEqual({ maxRunning: 0, maxStarts: 4, perMs: 2_000 });
+      expect(await limitsOf(queue, "echo")).toEqual({ maxRunning: 2, maxStarts: 0, perMs: 0 });
+      // Cleared, the fields show none.
+      await limits.getByRole("button", { name: "Clear limits" }).click();
+      await expect.poll(async () => (await f.admin.queue(queue)).typeLimits.map((t) => t.type)).toEqual(["echo"]);
+      await expect.poll(fields).toEqual(["", "", "", "s", "pdf"]);
+      expect(await limitsOf(queue)).toEqual({ maxRunning: 5, maxStarts: 6, perMs: 1_500 });
+
+      // A new look at the queue starts from what is in force now, for a reader too.
+      const other = await f.open({ token: f.tokens.reader });
+      try {
+        await other.page.goto(`/queues?queue=${queue}`);
+        await expect.poll(() => form(other.page, queue).getByLabel("Max running").inputValue()).toBe("5");
+        expect(await form(other.page, queue).getByLabel("Per", { exact: true }).inputValue()).toBe("1500");
+      } finally {
+        await other.context.close();
+      }
     } finally {
       await context.close();
     }

@@ -16,8 +16,8 @@ const RECENT_ACTIONS = 20;
 
 /**
  * One queue in full (QueueService.GetQueue, read live): its counts, its pause (when, by whom)
- * with Pause and Resume, its limits and its job types' with the form that sets them, and the
- * recent operator actions on it (HistoryService.ListOperatorActions). Focus moves to its
+ * with Pause and Resume, its limits and its job types' with the form that sets them (starting
+ * from those in force), and the recent operator actions on it (HistoryService.ListOperatorActions). Focus moves to its
  * heading when the operator picks another queue, so a keyboard user lands on what opened.
  */
 export function QueueDetail({ name, focusOnShow }: { name: string; focusOnShow: boolean }): ReactNode {
@@ -49,7 +49,7 @@ export function QueueDetail({ name, focusOnShow }: { name: string; focusOnShow: 
           </div>
           <h3>Limits</h3>
           <LimitsTable q={q} />
-          <QueueLimitsForm queue={name} />
+          <QueueLimitsForm q={q} />
         </>
       )}
       <OperatorActions name={name} />
