@@ -1,4 +1,5 @@
 import { durationMs } from "@bufbuild/protobuf/wkt";
+import { JobEventTypeSchema, JobStatus, enumText } from "@taskflow/proto";
 import { uniqueQueue } from "@taskflow/testkit";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -233,6 +234,108 @@ describe("queues", () => {
       } finally {
         await other.context.close();
       }
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("lists a queue's parked entries with history's refusal, and replays them: what history records leaves the list", async () => {
+    const queue = uniqueQueue();
+    const [refused, cancel, later] = await f.admin.submitMany([1, 2, 3].map((n) => ({ type: "echo", queue, payload: { n } })));
+    await f.parkRefusedEntry(queue, refused!.id);
+    await f.parkReplayableEntry(queue, cancel!.id, "history was down");
+    const refusal = (await f.admin.parkedEvents(queue)).find((e) => e.jobId === refused!.id)!.error;
+    expect(refusal).toMatch(/type/);
+    const { context, page } = await f.open({ token: f.tokens.admin });
+    try {
+      await page.goto(`/queues?queue=${queue}`);
+      const parked = page.locator(`[data-parked="${queue}"]`);
+      const rows = () =>
+        parked.locator("tbody tr").evaluateAll((trs) =>
+          trs.map((tr) => ["job", "seq", "event", "status", "error"].map((c) => tr.querySelector(`[data-cell="${c}"]`)?.textContent ?? "")),
+        );
+      await expect.poll(rows).toEqual([
+        [refused!.id, "2", "EXPLODED", "PENDING", refusal],
+        [cancel!.id, "2", "CANCELLED", "CANCELLED", "history was down"],
+      ]);
+      expect(await parked.getByRole("link", { name: cancel!.id }).getAttribute("href")).toBe(`/jobs/${cancel!.id}`);
+      await expect.poll(() => page.locator('[data-count="Parked"] dd').textContent()).toBe("2");
+      await expectAccessible(page);
+
+      // One entry: history records the cancel, and the entry leaves the list.
+      await parked.locator(`tr[data-job-id="${cancel!.id}"]`).getByRole("button", { name: /^Replay entry / }).click();
+      const outcome = parked.locator("[data-replay-outcome]");
+      await expect.poll(() => outcome.locator("[data-replay-summary]").textContent()).toBe("Replayed 1 entry; 0 still parked; 0 not found.");
+      expect((await f.admin.parkedEvents(queue)).map((e) => e.jobId)).toEqual([refused!.id]);
+      expect((await f.admin.events(cancel!.id)).map((e) => [e.seq, enumText(JobEventTypeSchema, e.type), e.actor])).toEqual([
+        [1, "submitted", "api:ops"],
+        [2, "cancelled", "api:ops"],
+      ]);
+      expect((await f.admin.get(cancel!.id)).status).toBe(JobStatus.CANCELLED);
+      await expect.poll(async () => (await rows()).map((r) => r[0])).toEqual([refused!.id]);
+
+      // Replay all: the one history takes leaves, the one it refuses again stays, with the new error.
+      await f.parkReplayableEntry(queue, later!.id, "history was down");
+      await expect.poll(async () => (await rows()).map((r) => r[0]), { timeout: 15_000 }).toEqual([refused!.id, later!.id]);
+      await parked.getByRole("button", { name: "Replay all" }).click();
+      await expect.poll(() => outcome.locator("[data-replay-summary]").textContent()).toBe("Replayed 1 entry; 1 still parked; 0 not found.");
+      expect(await outcome.getByRole("list", { name: "Still parked" }).textContent()).toBe(`job ${refused!.id} seq 2 EXPLODED: ${refusal}`);
+      const left = await f.admin.parkedEvents(queue);
+      expect(left.map((e) => [e.jobId, e.error])).toEqual([[refused!.id, refusal]]);
+      expect((await f.admin.get(later!.id)).status).toBe(JobStatus.CANCELLED);
+      expect((await f.admin.get(refused!.id)).status).toBe(JobStatus.PENDING);
+      await expect.poll(async () => (await rows()).map((r) => r[0])).toEqual([refused!.id]);
+      await expect.poll(() => page.locator('[data-count="Parked"] dd').textContent()).toBe("1");
+      await expectAccessible(page);
+      await screenshot(page, "queues-parked");
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("pages parked entries 50 at a time in the URL, and replays them all", async () => {
+    const queue = uniqueQueue();
+    const jobs = await f.admin.submitMany(Array.from({ length: 51 }, (_, n) => ({ type: "echo", queue, payload: { n } })));
+    for (const j of jobs) await f.parkReplayableEntry(queue, j.id, "history was down");
+    const { context, page } = await f.open({ token: f.tokens.admin });
+    try {
+      await page.goto(`/queues?queue=${queue}`);
+      const parked = page.locator(`[data-parked="${queue}"]`);
+      const jobIds = () => parked.locator("tbody tr").evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset["jobId"] ?? ""));
+      await expect.poll(jobIds).toEqual(jobs.slice(0, 50).map((j) => j.id));
+      await parked.getByRole("link", { name: "Next 50" }).click();
+      await expect.poll(jobIds).toEqual([jobs[50]!.id]);
+      expect(new URL(page.url()).searchParams.get("parked_page")).not.toBeNull();
+      expect(new URL(page.url()).searchParams.get("queue")).toBe(queue);
+      await parked.getByRole("button", { name: "Replay all" }).click();
+      await expect.poll(() => parked.locator("[data-replay-summary]").textContent()).toBe("Replayed 51 entries; 0 still parked; 0 not found.");
+      expect(await f.admin.parkedEvents(queue)).toEqual([]);
+      const statuses = await Promise.all(jobs.map(async (j) => (await f.admin.get(j.id)).status));
+      expect(statuses).toEqual(jobs.map(() => JobStatus.CANCELLED));
+      await parked.getByRole("link", { name: "Oldest" }).click();
+      await parked.locator("[data-parked-empty]").getByText(`No parked entries: history holds every transition of ${queue}.`).waitFor();
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("shows a reader the refusal to list parked entries in place of the list", async () => {
+    const queue = uniqueQueue();
+    const job = await f.admin.submit({ type: "echo", queue });
+    await f.parkRefusedEntry(queue, job.id);
+    const { context, page } = await f.open({ token: f.tokens.reader });
+    try {
+      await page.goto(`/queues?queue=${queue}`);
+      const parked = page.locator(`[data-parked="${queue}"]`);
+      await expect
+        .poll(() => parked.getByRole("alert").textContent())
+        .toBe("Refused: viewer may not call taskflow.v1.AdminService/ListParkedEvents: it needs the role admin");
+      // The rest of the queue is there, its parked count too.
+      await expect.poll(() => page.locator('[data-count="Parked"] dd').textContent()).toBe("1");
+      expect(await parked.locator("table").count()).toBe(0);
+      expect(await parked.getByRole("button").count()).toBe(0);
+      expect((await f.admin.parkedEvents(queue)).map((e) => e.jobId)).toEqual([job.id]);
+      await expectAccessible(page);
     } finally {
       await context.close();
     }
