@@ -6,7 +6,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createTaskFlowClient, type TaskFlowClient } from "@taskflow/client";
 import { startInProcessStack, type InProcessStack } from "@taskflow/test-stack";
+import { eventually, testRedisUrl } from "@taskflow/testkit";
 import { createWorker, type Worker } from "@taskflow/worker-sdk";
+import { Redis } from "ioredis";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { pino } from "pino";
 import { expect } from "vitest";
@@ -34,6 +36,20 @@ export interface DashboardFixture {
   worker: Worker;
   /** A new browser context at 1280×800 (or `viewport`), signed in with `token` when given. */
   open(opts?: { token?: string; viewport?: { width: number; height: number } }): Promise<{ context: BrowserContext; page: Page }>;
+  /**
+   * Parks an entry history refuses: a transition of `jobId` (a pending job with only its
+   * SUBMITTED event) of a type this history does not know, as a newer scheduler could write it,
+   * added to `queue`'s outbox. The scheduler's forwarder sends it, history refuses it, and the
+   * forwarder parks it; resolves once it is parked. Replaying it is refused again.
+   */
+  parkRefusedEntry(queue: string, jobId: string): Promise<void>;
+  /**
+   * Parks the cancel of `jobId` (a pending job with only its SUBMITTED event) at seq 2 with
+   * `error`, as the forwarder parks an entry history refused: the entry's fields, `entry_id` and
+   * `park_error` on the queue's parked stream. This history refuses no valid transition, so this
+   * stands for one an older history refused; replaying it records the cancel.
+   */
+  parkReplayableEntry(queue: string, jobId: string, error: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -132,11 +148,34 @@ export async function startDashboardFixture(): Promise<DashboardFixture> {
       const page = await context.newPage();
       return { context, page };
     };
-    return { stack, dashboard, browser, tokens, admin, reader, worker, open, close };
+    const redis = new Redis(testRedisUrl(), { lazyConnect: true });
+    closers.push(() => Promise.resolve(redis.disconnect()));
+    const parking = parkers(stack, redis, admin);
+    return { stack, dashboard, browser, tokens, admin, reader, worker, open, ...parking, close };
   } catch (err) {
     await close();
     throw err;
   }
+}
+
+/** A transition as the scheduler's scripts write it to a queue's outbox (`emit`), each field a string. */
+const outboxFields = (jobId: string, seq: number, type: string, status: string, actor: string, reason: string): string[] =>
+  Object.entries({ job: jobId, seq: String(seq), type, status, attempt: "0", actor, reason, at: String(Date.now()) }).flat();
+
+/** The fixture's ways of parking outbox entries in the stack's Redis (see DashboardFixture). */
+function parkers(stack: InProcessStack, redis: Redis, admin: TaskFlowClient): Pick<DashboardFixture, "parkRefusedEntry" | "parkReplayableEntry"> {
+  // The scheduler's key layout (services/scheduler/src/redis/keys.ts): the queue's hash tag, then the stream.
+  const key = (queue: string, stream: "outbox" | "outbox-dead") => `${stack.redisKeyPrefix}:{${queue}}:${stream}`;
+  return {
+    parkRefusedEntry: async (queue, jobId) => {
+      await redis.xadd(key(queue, "outbox"), "*", ...outboxFields(jobId, 2, "EXPLODED", "pending", "scheduler:next", "from_the_future"));
+      await eventually(async () => ((await admin.parkedEvents(queue)).some((e) => e.jobId === jobId) ? true : undefined), 15_000);
+    },
+    parkReplayableEntry: async (queue, jobId, error) => {
+      const fields = outboxFields(jobId, 2, "CANCELLED", "cancelled", "api:ops", "cancel_requested");
+      await redis.xadd(key(queue, "outbox-dead"), "*", ...fields, "entry_id", `${Date.now()}-0`, "park_error", error);
+    },
+  };
 }
 
 const axeSource = readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");

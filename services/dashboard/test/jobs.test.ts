@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually } from "@taskflow/testkit";
-import type { Job } from "@taskflow/proto";
+import { eventually, uniqueQueue } from "@taskflow/testkit";
+import { JobEventTypeSchema, JobStatus, enumText, type Job } from "@taskflow/proto";
+import { createWorker, type Worker } from "@taskflow/worker-sdk";
 import type { Page } from "playwright-core";
+import { pino } from "pino";
 import { PHONE, expectAccessible, expectNoPageOverflow, screenshot, startDashboardFixture, type DashboardFixture } from "./dashboard-fixture.js";
 
 let f: DashboardFixture;
@@ -244,6 +246,124 @@ describe("jobs page", () => {
       await page.getByRole("alert").filter({ hasText: 'status: unknown status "exploded"' }).waitFor();
       await page.getByRole("alert").filter({ hasText: 'attempts: must be a whole number from 1, got "two"' }).waitFor();
       expect(await page.locator("table.jobs").count()).toBe(0);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe("retry matching jobs", () => {
+  const queue = uniqueQueue();
+  /** While set, the queue's `flaky` jobs fail with their payload's message (a downstream outage). */
+  let outage = true;
+  let worker: Worker | undefined;
+  const r = {} as { upstream: Job[]; cancelled: Job[]; other: Job; seeded: Date };
+
+  beforeAll(async () => {
+    r.seeded = new Date();
+    // Cancelled while no worker serves the queue yet.
+    r.cancelled = await f.admin.submitMany([1, 2].map((n) => ({ type: "flaky", queue, payload: { message: "upstream timeout", n } })));
+    for (const j of r.cancelled) await f.admin.cancel(j.id);
+    worker = createWorker({
+      scheduler: f.stack.schedulerUrl,
+      token: f.tokens.worker,
+      workerId: `retry-worker-${queue}`,
+      queues: [queue],
+      handlers: {
+        flaky: (ctx) => (outage ? Promise.reject(new Error(typeof ctx.payload["message"] === "string" ? ctx.payload["message"] : "failed")) : Promise.resolve({ ok: true })),
+      },
+      logger: pino({ level: "silent" }),
+    });
+    await worker.start();
+    r.upstream = await f.admin.submitMany([1, 2, 3].map((n) => ({ type: "flaky", queue, payload: { message: "upstream 503", n }, maxAttempts: 1 })));
+    r.other = await f.admin.submit({ type: "flaky", queue, payload: { message: "bad input" }, maxAttempts: 1 });
+    for (const j of [...r.cancelled, ...r.upstream, r.other]) await f.admin.waitFor(j.id, { timeoutMs: 20_000 });
+  }, 60_000);
+
+  afterAll(async () => {
+    await worker?.stop();
+  });
+
+  const control = (page: Page) => page.locator("[data-retry]");
+  const statuses = async (jobs: Job[]) => Promise.all(jobs.map(async (j) => (await f.admin.get(j.id)).status));
+
+  it("shows a reader's refused retry in the service's words and changes nothing", async () => {
+    const { context, page } = await f.open({ token: f.tokens.reader });
+    try {
+      await openJobs(page, `?status=failed&queue=${queue}&text=bad`);
+      await expect.poll(() => rowIds(page)).toEqual([r.other.id]);
+      const before = await f.admin.events(r.other.id);
+      await control(page).getByRole("button", { name: "Retry matching jobs" }).click();
+      await expect
+        .poll(() => control(page).getByRole("alert").textContent())
+        .toBe("Refused: viewer may not call taskflow.v1.SchedulerService/RetryJobs: it needs the role admin");
+      expect(await control(page).getByRole("button").allTextContents()).toEqual(["Retry matching jobs"]);
+      expect((await f.admin.get(r.other.id)).status).toBe(JobStatus.FAILED);
+      expect(await f.admin.events(r.other.id)).toEqual(before);
+      await expectAccessible(page);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("is offered only for failed or cancelled jobs and filters RetryJobs takes, saying which filter keeps it away", async () => {
+    const { context, page } = await f.open({ token: f.tokens.admin });
+    try {
+      const hint = page.locator("[data-retry-hint]");
+      await openJobs(page, `?status=failed&queue=${queue}&worker=retry-worker-${queue}&attempts=1`);
+      expect(await hint.textContent()).toBe(
+        "Retry matching jobs is not offered with the filters worker id and at least attempts: RetryJobs selects failed and cancelled jobs by status, queue, type, finished time and text only.",
+      );
+      expect(await control(page).count()).toBe(0);
+      await openJobs(page, `?status=cancelled&status=completed&queue=${queue}`);
+      expect(await hint.textContent()).toMatch(/^Retry matching jobs is not offered with the filter status completed: /);
+      expect(await control(page).count()).toBe(0);
+      // No failed or cancelled status asked for: neither offered nor explained.
+      await openJobs(page, `?queue=${queue}`);
+      expect(await hint.count()).toBe(0);
+      expect(await control(page).count()).toBe(0);
+
+      // The finished range reaches RetryJobs as the list has it: nothing of the queue had finished before it was seeded.
+      await openJobs(page, `?status=failed&status=cancelled&queue=${queue}&finished_to=${r.seeded.toISOString()}&order=oldest`);
+      await control(page).getByRole("button", { name: "Retry matching jobs" }).click();
+      await expect
+        .poll(() => control(page).getByRole("status").textContent())
+        .toBe("No job to retry: none of the jobs these filters select is failed or cancelled now.");
+      expect(await control(page).getByRole("button").allTextContents()).toEqual(["Retry matching jobs"]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("counts the failed and cancelled jobs a filter selects, retries them on confirmation, and they run again", async () => {
+    const { context, page } = await f.open({ token: f.tokens.admin });
+    try {
+      const chosen = [...r.upstream, ...r.cancelled];
+      await openJobs(page, `?status=failed&status=cancelled&queue=${queue}&text=upstream`);
+      await expect.poll(() => sortedRowIds(page)).toEqual(ids(chosen));
+      await control(page).getByRole("button", { name: "Retry matching jobs" }).click();
+      const status = control(page).getByRole("status");
+      await expect.poll(() => status.textContent()).toBe("5 jobs would be retried, oldest first, with fresh attempts.");
+      // The count is a dry run: nothing moved.
+      expect(await statuses(chosen)).toEqual([JobStatus.FAILED, JobStatus.FAILED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.CANCELLED]);
+      await expectAccessible(page);
+
+      outage = false;
+      await control(page).getByRole("button", { name: "Retry 5 jobs" }).click();
+      await expect.poll(() => status.textContent()).toBe("Retried 5 jobs.");
+      // Each ran again, and completed; the job the text did not select is still failed.
+      await expect.poll(() => statuses(chosen), { timeout: 30_000 }).toEqual(chosen.map(() => JobStatus.COMPLETED));
+      expect((await f.admin.get(r.other.id)).status).toBe(JobStatus.FAILED);
+      const types = async (j: Job) => (await f.admin.events(j.id)).map((e) => enumText(JobEventTypeSchema, e.type));
+      expect(await types(r.upstream[0]!)).toEqual(["submitted", "started", "failed", "retried", "started", "completed"]);
+      expect(await types(r.cancelled[0]!)).toEqual(["submitted", "cancelled", "retried", "started", "completed"]);
+      expect((await f.admin.events(r.upstream[0]!.id)).find((e) => enumText(JobEventTypeSchema, e.type) === "retried")?.actor).toBe("api:ops");
+      const [action] = await f.admin.operatorActions({ action: "jobs.retry", target: queue });
+      expect(action).toMatchObject({ actor: "api:ops", details: { count: 5, limit: 1_000, queues: [queue], statuses: ["FAILED", "CANCELLED"], text_query: "upstream" } });
+      // The list is read again: the retried jobs are no longer failed or cancelled.
+      await page.getByText("No job matches these filters.").waitFor();
+      await expectAccessible(page);
+      await screenshot(page, "jobs-retry");
     } finally {
       await context.close();
     }

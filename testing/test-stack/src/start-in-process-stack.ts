@@ -9,6 +9,8 @@ export interface InProcessStack {
   historyUrl: string;
   /** History's internal listener, which the scheduler calls. */
   historyInternalUrl: string;
+  /** The scheduler's Redis key prefix (on the test Redis), for tests that reach into its keys. */
+  redisKeyPrefix: string;
   /** The logger both services write to (silent unless `TEST_LOG_LEVEL` is set). */
   logger: Logger;
   /** Stops the scheduler; the returned function starts it again on the same port and key prefix. */
@@ -53,5 +55,6 @@ export async function startInProcessStack(
     historyEnv: opts.historyEnv,
   });
   const { schedulerUrl, historyUrl, historyInternalUrl } = stack;
-  return { schedulerUrl, historyUrl, historyInternalUrl, logger, stopScheduler: () => stack.stopScheduler(), close: () => stack.close() };
+  const { redisKeyPrefix } = stack.schedulerConfig;
+  return { schedulerUrl, historyUrl, historyInternalUrl, redisKeyPrefix, logger, stopScheduler: () => stack.stopScheduler(), close: () => stack.close() };
 }

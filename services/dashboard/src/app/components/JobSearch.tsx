@@ -1,6 +1,6 @@
 import type { JsonObject, MessageInitShape } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { type Job, type ListJobsRequestSchema, JobStatus, JobStatusSchema, SortOrder, enumFromText } from "@taskflow/proto";
+import { type Job, type ListJobsRequestSchema, type RetryJobsRequestSchema, JobStatus, JobStatusSchema, SortOrder, enumFromText, enumText } from "@taskflow/proto";
 import type { Api } from "../api.js";
 
 /** The statuses a search offers, as the URL spells them. */
@@ -28,6 +28,7 @@ export const PARAM = {
 } as const;
 
 type ListJobsInit = MessageInitShape<typeof ListJobsRequestSchema>;
+type RetryJobsInit = MessageInitShape<typeof RetryJobsRequestSchema>;
 
 /** A job search read from the URL. */
 export interface JobSearch {
@@ -137,6 +138,33 @@ export function parseJsonObject(text: string): JsonObject | string {
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) return "must be a JSON object, like {\"customer\": {\"id\": 42}}";
   return value as JsonObject;
+}
+
+/** The statuses RetryJobs takes. */
+const RETRYABLE = new Set([JobStatus.FAILED, JobStatus.CANCELLED]);
+
+/**
+ * What RetryJobs makes of a search: its filter, built from the search's own ListJobs request
+ * (statuses, queues, types, finished range and text, as ListJobs reads them), when the search
+ * selects only failed and/or cancelled jobs and uses no filter RetryJobs lacks. Otherwise what
+ * stands in the way (`blockers`, named as the form labels them) and whether the status filter
+ * selects failed or cancelled jobs at all (`retryable`).
+ */
+export type RetryFilter = { ok: true; request: RetryJobsInit } | { ok: false; retryable: boolean; blockers: string[] };
+
+/** The {@link RetryFilter} of a search's ListJobs request (`search.request`), without limit and dry run. */
+export function retryFilterOf(r: ListJobsInit): RetryFilter {
+  const statuses = r.statuses ?? [];
+  const others = statuses.filter((s) => !RETRYABLE.has(s));
+  const blockers: string[] = [];
+  if (others.length > 0) blockers.push(`status ${others.map((s) => enumText(JobStatusSchema, s) ?? String(s)).join(", ")}`);
+  if ((r.workerId ?? "") !== "") blockers.push("worker id");
+  if ((r.scheduleId ?? "") !== "") blockers.push("schedule id");
+  if (r.created !== undefined) blockers.push("created time");
+  if (r.attemptsAbove !== undefined) blockers.push("at least attempts");
+  if (r.payloadContains !== undefined) blockers.push("payload contains");
+  if (statuses.length === 0 || blockers.length > 0) return { ok: false, retryable: others.length < statuses.length, blockers };
+  return { ok: true, request: { statuses, queues: r.queues ?? [], types: r.types ?? [], finished: r.finished, textQuery: r.textQuery ?? "" } };
 }
 
 /**

@@ -6,6 +6,7 @@ import { formatCount, formatDuration, formatTime, isoTime } from "../format.js";
 import { useApi } from "../session.js";
 import { ActionButton } from "./ActionButton.js";
 import { ErrorNotice } from "./ErrorNotice.js";
+import { ParkedEntries } from "./ParkedEntries.js";
 import { QueueLimitsForm } from "./QueueLimitsForm.js";
 import { LimitsText, describeActionDetails } from "./QueueLimitsText.js";
 
@@ -16,9 +17,10 @@ const RECENT_ACTIONS = 20;
 
 /**
  * One queue in full (QueueService.GetQueue, read live): its counts, its pause (when, by whom)
- * with Pause and Resume, its limits and its job types' with the form that sets them, and the
- * recent operator actions on it (HistoryService.ListOperatorActions). Focus moves to its
- * heading when the operator picks another queue, so a keyboard user lands on what opened.
+ * with Pause and Resume, its limits and its job types' with the form that sets them (starting
+ * from those in force), its parked outbox entries with Replay, and the recent operator actions
+ * on it (HistoryService.ListOperatorActions). Focus moves to its heading when the operator picks
+ * another queue, so a keyboard user lands on what opened.
  */
 export function QueueDetail({ name, focusOnShow }: { name: string; focusOnShow: boolean }): ReactNode {
   const api = useApi();
@@ -49,9 +51,10 @@ export function QueueDetail({ name, focusOnShow }: { name: string; focusOnShow: 
           </div>
           <h3>Limits</h3>
           <LimitsTable q={q} />
-          <QueueLimitsForm queue={name} />
+          <QueueLimitsForm q={q} />
         </>
       )}
+      <ParkedEntries queue={name} />
       <OperatorActions name={name} />
     </section>
   );

@@ -1,11 +1,11 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import type { QueueLimitsSchema } from "@taskflow/proto";
+import type { Queue, QueueLimitsSchema } from "@taskflow/proto";
 import { useId, useState, type FormEvent, type ReactNode } from "react";
 import { describeError } from "../api.js";
 import { useApi } from "../session.js";
-import { describeLimits } from "./QueueLimitsText.js";
+import { describeLimits, plainLimits, type PlainLimits } from "./QueueLimitsText.js";
 
 /** The form's fields as typed, before validation. */
 export interface LimitsInput {
@@ -21,7 +21,30 @@ type Parsed = { ok: true; limits: { maxRunning: number; maxStarts: number; perMs
 
 /** The largest value an int32 field carries; the service's own, lower bounds it states itself. */
 const INT32_MAX = 2_147_483_647;
-const EMPTY: LimitsInput = { maxRunning: "", maxStarts: "", per: "", unit: "s", type: "" };
+const NONE: PlainLimits = { maxRunning: 0, maxStarts: 0, perMs: 0 };
+
+/**
+ * The fields showing `limits` for `type` (as typed): a zero is left empty, as the operator would
+ * leave it; the window in seconds when it is whole ones, else in milliseconds.
+ */
+export function limitsInput(limits: PlainLimits, type: string): LimitsInput {
+  const windowed = limits.maxStarts > 0 && limits.perMs > 0;
+  const seconds = limits.perMs % 1_000 === 0;
+  return {
+    maxRunning: limits.maxRunning > 0 ? String(limits.maxRunning) : "",
+    maxStarts: limits.maxStarts > 0 ? String(limits.maxStarts) : "",
+    per: windowed ? String(seconds ? limits.perMs / 1_000 : limits.perMs) : "",
+    unit: windowed && !seconds ? "ms" : "s",
+    type,
+  };
+}
+
+/** The limits in force for the queue (`type` empty) or for its jobs of `type`: none when it has none. */
+export function limitsInForce(q: Queue, type: string): PlainLimits {
+  if (type === "") return plainLimits(q.limits);
+  const t = q.typeLimits.find((l) => l.type === type);
+  return t === undefined ? NONE : plainLimits(t.limits);
+}
 
 /**
  * Checks what the operator typed before anything is sent: counts are whole numbers, 0 or more
@@ -61,15 +84,20 @@ function toMessage(l: { maxRunning: number; maxStarts: number; perMs: number }):
 }
 
 /**
- * Sets a queue's limits, or those of one job type in it (QueueService.SetQueueLimits). The input
- * is checked here first; a refusal of the service (invalid_argument, permission_denied) is shown
- * in its words. "Clear limits" sets all zero for the queue or the type given.
+ * Sets a queue's limits, or those of one job type in it (QueueService.SetQueueLimits). The fields
+ * start from the queue's limits in force (`q`, as GetQueue read it), and show a job type's when
+ * the type field changes to it (empty when it has none), so a change to one field keeps the
+ * others. The input is checked here first; a refusal of the service (invalid_argument,
+ * permission_denied) is shown in its words. "Clear limits" sets all zero for the queue or the
+ * type given.
  */
-export function QueueLimitsForm({ queue }: { queue: string }): ReactNode {
+export function QueueLimitsForm({ q }: { q: Queue }): ReactNode {
   const api = useApi();
   const client = useQueryClient();
   const id = useId();
-  const [input, setInput] = useState<LimitsInput>(EMPTY);
+  const queue = q.name;
+  // From the limits in force when the form appears; the live reads after it do not overwrite what is being typed.
+  const [input, setInput] = useState<LimitsInput>(() => limitsInput(limitsInForce(q, ""), ""));
   const [invalid, setInvalid] = useState<{ field: Field; message: string } | undefined>();
   const save = useMutation({
     mutationFn: async (p: { limits: { maxRunning: number; maxStarts: number; perMs: number }; type: string }) => {
@@ -92,9 +120,13 @@ export function QueueLimitsForm({ queue }: { queue: string }): ReactNode {
   const clear = () => {
     save.reset();
     setInvalid(undefined);
-    save.mutate({ limits: { maxRunning: 0, maxStarts: 0, perMs: 0 }, type: input.type.trim() });
+    save.mutate({ limits: NONE, type: input.type.trim() }, { onSuccess: () => setInput((prev) => limitsInput(NONE, prev.type)) });
   };
   const set = (field: Field) => (e: { target: { value: string } }) => setInput((prev) => ({ ...prev, [field]: e.target.value }));
+  const setType = (e: { target: { value: string } }) => {
+    setInvalid(undefined);
+    setInput(limitsInput(limitsInForce(q, e.target.value.trim()), e.target.value));
+  };
   const fieldProps = (field: Field) => ({
     id: `${id}-${field}`,
     value: input[field],
@@ -138,9 +170,14 @@ export function QueueLimitsForm({ queue }: { queue: string }): ReactNode {
         </div>
         <div>
           <label htmlFor={`${id}-type`}>Job type</label>
-          <input {...fieldProps("type")} autoComplete="off" size={12} />
+          <input {...fieldProps("type")} onChange={setType} list={`${id}-types`} autoComplete="off" size={12} />
+          <datalist id={`${id}-types`}>
+            {q.typeLimits.map((t) => (
+              <option key={t.type} value={t.type} />
+            ))}
+          </datalist>
           <span className="hint" id={`${id}-type-hint`}>
-            empty: the whole queue
+            empty: the whole queue; a type shows its limits
           </span>
         </div>
       </div>

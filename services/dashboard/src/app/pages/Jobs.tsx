@@ -6,6 +6,7 @@ import { JobFilterForm } from "../components/JobFilterForm.js";
 import { JOBS_PAGE_SIZE, jobsPageQuery, PARAM, parseJobSearch } from "../components/JobSearch.js";
 import { JobTable } from "../components/JobTable.js";
 import { LiveStatus } from "../components/LiveStatus.js";
+import { RetryMatching } from "../components/RetryMatching.js";
 import { useLiveJobs } from "../components/useLiveJobs.js";
 import { useApi } from "../session.js";
 
@@ -13,7 +14,8 @@ import { useApi } from "../session.js";
  * Jobs from history: every ListJobs filter, held in the URL (a link per search), one page of 50
  * a call (keyset-paged by the page token, also in the URL), and the shown jobs followed live
  * through WatchJobs: their rows change in place, and jobs newly matching are counted in a
- * notice rather than pushed into the table.
+ * notice rather than pushed into the table. A search of failed and/or cancelled jobs offers to
+ * retry every job it selects (RetryMatching).
  */
 export function JobsPage(): ReactNode {
   const api = useApi();
@@ -52,6 +54,8 @@ export function JobsPage(): ReactNode {
           Not a valid filter: {p}
         </p>
       ))}
+      {/* Its own key: siblings share no key, and a new search starts it afresh. */}
+      {valid && <RetryMatching key={`retry ${search.key}`} search={search} />}
       <section aria-labelledby="results-heading">
         <div className="toolbar">
           <h2 id="results-heading">{search.page === "" ? "Results" : "Results (later page)"}</h2>
