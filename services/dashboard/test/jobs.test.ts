@@ -351,6 +351,8 @@ describe("retry matching jobs", () => {
       outage = false;
       await control(page).getByRole("button", { name: "Retry 5 jobs" }).click();
       await expect.poll(() => status.textContent()).toBe("Retried 5 jobs.");
+      // The confirm button is gone; focus is on the line that reports the retry.
+      expect(await page.evaluate(() => document.activeElement?.className)).toBe("retry-status");
       // Each ran again, and completed; the job the text did not select is still failed.
       await expect.poll(() => statuses(chosen), { timeout: 30_000 }).toEqual(chosen.map(() => JobStatus.COMPLETED));
       expect((await f.admin.get(r.other.id)).status).toBe(JobStatus.FAILED);

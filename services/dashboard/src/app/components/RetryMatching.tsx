@@ -83,12 +83,15 @@ function RetryControl({ filter }: { filter: RetryFilterInit }): ReactNode {
   const [soFar, setSoFar] = useState(0);
   const startButton = useRef<HTMLButtonElement>(null);
   const confirmButton = useRef<HTMLButtonElement>(null);
+  const status = useRef<HTMLParagraphElement>(null);
   const count = useMutation({ mutationFn: () => api.scheduler.retryJobs({ ...filter, dryRun: true, limit: RETRY_LIMIT }) });
   const retry = useMutation({
     mutationFn: () => {
       setSoFar(0);
       return retryAll(api, filter, setSoFar);
     },
+    // The confirm button goes away: focus moves to the line that reports the retry.
+    onMutate: () => status.current?.focus(),
     // The list is read again: the stream of a failed-jobs search does not follow jobs out of it.
     onSettled: () => client.invalidateQueries({ queryKey: ["jobs"] }),
   });
@@ -126,7 +129,7 @@ function RetryControl({ filter }: { filter: RetryFilterInit }): ReactNode {
           </>
         )}
       </div>
-      <p role="status" className="retry-status">
+      <p role="status" className="retry-status" ref={status} tabIndex={-1}>
         {count.isPending && "Counting the jobs to retry…"}
         {counted !== undefined && retry.isIdle && <CountText jobs={counted.jobs.length} more={counted.more} />}
         {retry.isPending && `Retrying… ${jobs(soFar)} so far.`}
