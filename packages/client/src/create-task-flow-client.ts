@@ -78,6 +78,8 @@ export interface StatsQuery {
   bucket?: "minute" | "hour" | "day";
   /** How many of the most frequent errors to return (history's default 10). */
   topErrors?: number;
+  /** Also count the jobs finished in the window per queue, with each queue's failure rate (`byQueue`). */
+  byQueue?: boolean;
 }
 
 /** What {@link TaskFlowClient.exportAuditTrail} exports. */
@@ -203,6 +205,7 @@ export function createTaskFlowClient(options: TaskFlowClientOptions): TaskFlowCl
         queues: query.queues ?? [],
         bucket: query.bucket === undefined ? StatsBucket.UNSPECIFIED : BUCKETS[query.bucket],
         topErrorsLimit: query.topErrors ?? 0,
+        byQueue: query.byQueue ?? false,
       }),
     exportAuditTrail: (query) => exportChunks(history, query),
     databaseStats: (statementsLimit = 0) => historyAdmin.getDatabaseStats({ statementsLimit }),

@@ -205,6 +205,14 @@ describe("taskflow against a running stack", () => {
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/created:\s+6 \(pending 0, processing 0, completed 4, failed 1, cancelled 1\)/);
     expect(text.stdout).toContain("no luck");
+    // Per queue, the same finished jobs, each queue's failure rate beside them.
+    const perQueue = (await json(["stats", "--last", "1h", "--by-queue"])).byQueue as Record<string, string | number | undefined>[];
+    const sum = (k: string) => perQueue.reduce((n, q) => n + Number(q[k] ?? 0), 0);
+    expect([sum("completed"), sum("failed"), sum("cancelled")]).toEqual([4, 1, 1]);
+    expect(perQueue.map((q) => q.queue)).toContain("default");
+    const byQueueText = await taskflow("stats", "--by-queue");
+    expect(byQueueText.stdout).toMatch(/By queue\nQUEUE\s+COMPLETED\s+FAILED\s+CANCELLED\s+FAILURE RATE\n/);
+    expect(byQueueText.stdout).toMatch(/^default\s+\d+\s+\d+\s+\d+\s+\d+\.\d%$/m);
   });
 
   it("audit export writes NDJSON to a file and to stdout", async () => {

@@ -131,6 +131,17 @@ describe("GetStats over gRPC (HTTP/2)", () => {
     expect([bulk.created?.failed, bulk.created?.total, bulk.failureRate, bulk.topErrors.length]).toEqual([1n, 1n, 1, 1]);
   });
 
+  it("answers each queue's finished jobs and failure rate with by_queue, and none without", async () => {
+    expect((await client.getStats({ window: window(T0, T0 + HOUR) })).byQueue).toEqual([]);
+    const res = await client.getStats({ window: window(T0, T0 + HOUR), byQueue: true });
+    expect(res.byQueue.map((q) => [q.queue, q.completed, q.failed, q.cancelled, q.failureRate])).toEqual([
+      ["bulk", 0n, 1n, 0n, 1],
+      ["default", 1n, 0n, 1n, 0],
+    ]);
+    // The whole window's figures are the same with it.
+    expect(res.failureRate).toBe(0.5);
+  });
+
   it("chooses minutes up to 6 hours, hours up to 7 days, days beyond", async () => {
     const cases: [number, StatsBucket, number][] = [
       [6 * HOUR, StatsBucket.MINUTE, 360],

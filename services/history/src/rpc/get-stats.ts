@@ -76,6 +76,7 @@ export function parseStatsRequest(req: GetStatsRequest): StatsRequest {
     buckets,
     bucket,
     topErrorsLimit: limit === 0 ? STATS_DEFAULT_TOP_ERRORS : limit,
+    byQueue: req.byQueue,
   };
 }
 
@@ -93,7 +94,7 @@ function percentiles(s: DurationSummary): DurationPercentilesInit {
 }
 
 /** failed / (completed + failed); 0 when no job completed or failed. */
-function failureRate(finished: WindowStats["finished"]): number {
+function failureRate(finished: { completed: bigint; failed: bigint }): number {
   const ended = finished.completed + finished.failed;
   return ended === 0n ? 0 : Number(finished.failed) / Number(ended);
 }
@@ -110,6 +111,7 @@ export function statsToProto(q: StatsRequest, s: WindowStats): MessageInitShape<
     runTime: percentiles(s.runTime),
     failureRate: failureRate(s.finished),
     topErrors: s.topErrors.map((e) => ({ ...e, lastSeenAt: timestampFromDate(e.lastSeenAt) })),
+    byQueue: s.byQueue.map((o) => ({ ...o, failureRate: failureRate(o) })),
   };
 }
 

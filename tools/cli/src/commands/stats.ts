@@ -21,7 +21,7 @@ function percentiles(p: DurationPercentiles | undefined): string {
   return `p50 ${duration(p.p50) ?? "-"}  p95 ${duration(p.p95) ?? "-"}  p99 ${duration(p.p99) ?? "-"}  (${p.count} jobs)`;
 }
 
-/** The stats of a window as text: totals, then throughput per bucket, then the top errors. */
+/** The stats of a window as text: totals, then throughput per bucket, then the top errors, then (when asked) each queue's outcomes. */
 export function renderStats(s: GetStatsResponse): string {
   const c = s.created;
   const created =
@@ -44,7 +44,13 @@ export function renderStats(s: GetStatsResponse): string {
     ["ATTEMPTS", "JOBS", "LAST SEEN", "ERROR"],
     s.topErrors.map((e) => [String(e.count), String(e.jobs), time(e.lastSeenAt) ?? "", truncate(e.error, 100)]),
   );
-  return `${summary}\nThroughput\n${throughput}\nTop errors\n${errors}`;
+  const text = `${summary}\nThroughput\n${throughput}\nTop errors\n${errors}`;
+  if (s.byQueue.length === 0) return text;
+  const queues = table(
+    ["QUEUE", "COMPLETED", "FAILED", "CANCELLED", "FAILURE RATE"],
+    s.byQueue.map((q) => [q.queue, String(q.completed), String(q.failed), String(q.cancelled), `${(q.failureRate * 100).toFixed(1)}%`]),
+  );
+  return `${text}\nBy queue\n${queues}`;
 }
 
 /** Adds `stats`. */
@@ -59,15 +65,23 @@ export function addStatsCommands(program: Command): void {
     .option("--queue <queue>", "only jobs of this queue (repeatable, or comma-separated)", collect)
     .option("--bucket <width>", "throughput bucket: minute, hour or day (default: history picks)", bucketName)
     .option("--top-errors <n>", "how many of the most frequent errors (0 to 100)", integerIn(0, 100))
+    .option("--by-queue", "also the jobs finished per queue, with each queue's failure rate")
     .action(
       async (
-        options: WindowOptions & { type?: string[]; queue?: string[]; bucket?: StatsQuery["bucket"]; topErrors?: number },
+        options: WindowOptions & { type?: string[]; queue?: string[]; bucket?: StatsQuery["bucket"]; topErrors?: number; byQueue?: boolean },
         command: Command,
       ) => {
         const ctx = contextOf(command);
         const window = timeWindow(options, 3_600_000);
         await ctx.withClient(async (client) => {
-          const stats = await client.stats({ ...window, types: options.type, queues: options.queue, bucket: options.bucket, topErrors: options.topErrors });
+          const stats = await client.stats({
+            ...window,
+            types: options.type,
+            queues: options.queue,
+            bucket: options.bucket,
+            topErrors: options.topErrors,
+            byQueue: options.byQueue,
+          });
           ctx.print(messageJson(GetStatsResponseSchema, stats), () => renderStats(stats));
         });
       },

@@ -18,14 +18,13 @@ export const WINDOWS: Readonly<Record<string, { label: string; ms: number }>> = 
 };
 /** How often the live figures are read again. */
 const LIVE_MS = 2_000;
-/** Queues whose failure rate is read (one GetStats call each, every 10 s): the first by name. */
-const MAX_RATE_QUEUES = 100;
 /** Slices of the window the percentile chart has a point for (one GetStats call each). */
 const PERCENTILE_POINTS = 12;
 
 /**
  * Every queue's counts (QueueService.ListQueues, read every 2 s), its failure rate over the
- * window, and the window's throughput, wait and run-time percentiles (HistoryService.GetStats).
+ * window, and the window's throughput, wait and run-time percentiles (HistoryService.GetStats,
+ * whose `by_queue` answers every queue's failure rate in the same call).
  */
 export function OverviewPage(): ReactNode {
   const api = useApi();
@@ -36,20 +35,10 @@ export function OverviewPage(): ReactNode {
   const queues = useQuery({ queryKey: ["queues"], queryFn: () => api.queues.listQueues({}), refetchInterval: LIVE_MS });
   const stats = useQuery({
     queryKey: ["stats", windowKey],
-    queryFn: () => api.history.getStats({ window: windowEndingNow(windowMs), topErrorsLimit: 5 }),
+    queryFn: () => api.history.getStats({ window: windowEndingNow(windowMs), topErrorsLimit: 5, byQueue: true }),
     refetchInterval: LIVE_MS * 2,
   });
-  const names = queues.data?.queues.slice(0, MAX_RATE_QUEUES).map((q) => q.name) ?? [];
-  const failureRates = useQuery({
-    queryKey: ["queue-failure-rates", windowKey, names.join(",")],
-    queryFn: async () => {
-      const window = windowEndingNow(windowMs);
-      const answers = await Promise.all(names.map((q) => api.history.getStats({ window, queues: [q], topErrorsLimit: 0 })));
-      return new Map(names.map((q, i) => [q, answers[i]!]));
-    },
-    enabled: names.length > 0,
-    refetchInterval: LIVE_MS * 5,
-  });
+  const failureRates = useMemo(() => (stats.data === undefined ? undefined : new Map(stats.data.byQueue.map((q) => [q.queue, q.failureRate]))), [stats.data]);
   const percentiles = useQuery({
     queryKey: ["percentiles", windowKey],
     queryFn: async () => {
@@ -84,7 +73,7 @@ export function OverviewPage(): ReactNode {
       <section aria-labelledby="queues-heading">
         <h2 id="queues-heading">Queues</h2>
         <ErrorNotice error={queues.error} />
-        <QueueTable queues={queues.data?.queues ?? []} failureRates={failureRates.data} windowLabel={WINDOWS[windowKey]!.label} />
+        <QueueTable queues={queues.data?.queues ?? []} failureRates={failureRates} windowLabel={WINDOWS[windowKey]!.label} />
         {(queues.data?.omitted ?? 0) > 0 && <p className="hint">{queues.data!.omitted} more queues not listed (the first 1,000 by name are).</p>}
       </section>
 
@@ -131,7 +120,8 @@ function windowEndingNow(ms: number) {
   return { startTime: timestampFromMs(end - ms), endTime: timestampFromMs(end) };
 }
 
-function QueueTable(props: { queues: Queue[]; failureRates: Map<string, GetStatsResponse> | undefined; windowLabel: string }): ReactNode {
+/** `failureRates`: by queue, of those with jobs finished in the window (any other's is 0); undefined until read. */
+function QueueTable(props: { queues: Queue[]; failureRates: Map<string, number> | undefined; windowLabel: string }): ReactNode {
   const { queues, failureRates, windowLabel } = props;
   if (queues.length === 0) return <p>No queues yet: a queue appears with its first job.</p>;
   return (
@@ -152,8 +142,8 @@ function QueueTable(props: { queues: Queue[]; failureRates: Map<string, GetStats
           </tr>
         </thead>
         <tbody>
-          {queues.map((q, i) => {
-            const stats = failureRates?.get(q.name);
+          {queues.map((q) => {
+            const rate = failureRates === undefined ? undefined : (failureRates.get(q.name) ?? 0);
             return (
               <tr key={q.name} data-queue={q.name}>
                 <th scope="row">
@@ -165,7 +155,7 @@ function QueueTable(props: { queues: Queue[]; failureRates: Map<string, GetStats
                 <td>{q.paused ? <span className="badge paused">paused</span> : "no"}</td>
                 <td className="num">{q.parked > 0n ? <strong>{formatCount(q.parked)}</strong> : "0"}</td>
                 <td className="num">{formatCount(q.completedLastMinute)}</td>
-                <td className="num">{stats !== undefined ? formatPercent(stats.failureRate) : i < MAX_RATE_QUEUES ? "…" : "—"}</td>
+                <td className="num">{rate === undefined ? "…" : formatPercent(rate)}</td>
                 <td className="num">{formatDuration(q.oldestReadyAge)}</td>
               </tr>
             );

@@ -6,6 +6,7 @@ import {
   getStats,
   STATS_CREATED_SQL,
   STATS_DURATIONS_SQL,
+  STATS_FINISHED_BY_QUEUE_SQL,
   STATS_FINISHED_SQL,
   STATS_TOP_ERRORS_SQL,
   type StatsQuery,
@@ -80,7 +81,7 @@ const statusOf = (type: JobEventTypeText): JobStatusText => (type === "failed" ?
 function query(start: Date, end: Date, bucketMs: number, over: Partial<StatsQuery> = {}): StatsQuery {
   const origin = Math.floor(start.getTime() / bucketMs) * bucketMs;
   const buckets = Math.ceil((end.getTime() - origin) / bucketMs);
-  return { start, end, types: [], queues: [], origin: new Date(origin), bucketMs, buckets, topErrorsLimit: 10, ...over };
+  return { start, end, types: [], queues: [], origin: new Date(origin), bucketMs, buckets, topErrorsLimit: 10, byQueue: false, ...over };
 }
 
 /** An all-zero bucket grid with the given buckets filled in. */
@@ -148,7 +149,7 @@ describe("getStats", () => {
       await client.query("SET LOCAL enable_seqscan = off");
       await client.query("SET LOCAL enable_bitmapscan = off");
       const window = [T(10, 30), T(13, 0), [], []];
-      for (const sql of [STATS_FINISHED_SQL, STATS_DURATIONS_SQL]) {
+      for (const sql of [STATS_FINISHED_SQL, STATS_DURATIONS_SQL, STATS_FINISHED_BY_QUEUE_SQL]) {
         const p = await plan(sql, sql === STATS_FINISHED_SQL ? [...window, "1 hour", T(10, 0)] : window);
         expect(p).toMatch(/"Node Type":"Index Only Scan"[^}]*"Index Name":"jobs_p20300610_completed_at_\w*idx"/);
         expect(p).not.toMatch(/"Node Type":"(Seq Scan|Index Scan)"/);
@@ -255,6 +256,20 @@ describe("getStats", () => {
     expect(both.topErrors).toEqual([
       { error: "connection refused", count: 1n, jobs: 1n, lastSeenAt: T(11, 10, 2) },
       { error: "timeout", count: 1n, jobs: 1n, lastSeenAt: T(11, 10, 33) },
+    ]);
+  });
+
+  it("counts the jobs finished per queue only when asked, under the same filters", async () => {
+    expect((await getStats(f.pool, query(T(10, 30), T(13, 0), HOUR))).byQueue).toEqual([]);
+    const all = await getStats(f.pool, query(T(10, 30), T(13, 0), HOUR, { byQueue: true }));
+    expect(all.byQueue).toEqual([
+      { queue: "bulk", completed: 0n, failed: 2n, cancelled: 0n },
+      { queue: "default", completed: 3n, failed: 0n, cancelled: 2n },
+    ]);
+    const emails = await getStats(f.pool, query(T(10, 30), T(13, 0), HOUR, { types: ["email.send"], byQueue: true }));
+    expect(emails.byQueue).toEqual([
+      { queue: "bulk", completed: 0n, failed: 1n, cancelled: 0n },
+      { queue: "default", completed: 2n, failed: 0n, cancelled: 1n },
     ]);
   });
 

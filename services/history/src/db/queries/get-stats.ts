@@ -19,6 +19,8 @@ export interface StatsQuery {
   buckets: number;
   /** Most frequent errors to return, at least 1. */
   topErrorsLimit: number;
+  /** Also count the finished jobs per queue. */
+  byQueue: boolean;
 }
 
 /** What happened in [start, start + bucketMs). */
@@ -59,6 +61,16 @@ export interface WindowStats {
   queueWait: DurationSummary;
   runTime: DurationSummary;
   topErrors: ErrorCount[];
+  /** With `byQueue`: each queue with jobs finished in the window, by name in byte order. */
+  byQueue: QueueOutcomes[];
+}
+
+/** The jobs of one queue that finished in the window, by terminal status. */
+export interface QueueOutcomes {
+  queue: string;
+  completed: bigint;
+  failed: bigint;
+  cancelled: bigint;
 }
 
 /** `$3` types and `$4` queues, each ignored when empty; one text serves every filter. */
@@ -101,6 +113,12 @@ export const STATS_FINISHED_SQL = `
 SELECT status, date_bin($5::interval, completed_at, $6::timestamptz) AS bucket, count(*) AS jobs
 FROM ${finishedIn("status, completed_at")}
 GROUP BY status, bucket`;
+
+/** Jobs finished in [$1, $2) by queue and terminal status (see {@link finishedIn}). */
+export const STATS_FINISHED_BY_QUEUE_SQL = `
+SELECT queue, status, count(*) AS jobs
+FROM ${finishedIn("queue, status, completed_at")}
+GROUP BY queue, status`;
 
 const PERCENTILES = "percentile_cont('{0.5,0.95,0.99}'::float8[])";
 const RAN = "started_at IS NOT NULL AND status IN ('completed', 'failed')";
@@ -166,6 +184,13 @@ interface DurationsRow {
   run_s: number[] | null;
 }
 
+interface QueueStatusRow {
+  queue: string;
+  status: JobStatusText;
+  /** int8: pg gives a string. */
+  jobs: string;
+}
+
 interface ErrorRow {
   error: string;
   attempts: string;
@@ -174,7 +199,7 @@ interface ErrorRow {
 }
 
 /**
- * Reads every figure of the window. The four statements are independent and run at once on
+ * Reads every figure of the window. The statements (four, five with `byQueue`) are independent and run at once on
  * `db` (a pool: each takes its own connection), so the call takes about as long as the
  * slowest of them. They are not prepared (they carry a label, not a name): planned with the
  * actual window, PostgreSQL prunes partitions at plan time and knows a day holds ~100,000 rows,
@@ -185,7 +210,7 @@ export async function getStats(db: Queryable, q: StatsQuery): Promise<WindowStat
   const window = [q.start, q.end, q.types, q.queues];
   const grid = [`${q.bucketMs} milliseconds`, q.origin];
   const filtered = q.types.length > 0 || q.queues.length > 0;
-  const [created, finished, durations, errors] = await Promise.all([
+  const [created, finished, durations, errors, byQueue] = await Promise.all([
     db.query<BucketRow>({ label: "history_stats_created", text: STATS_CREATED_SQL, values: [...window, ...grid] }),
     db.query<BucketRow>({ label: "history_stats_finished", text: STATS_FINISHED_SQL, values: [...window, ...grid] }),
     db.query<DurationsRow>({ label: "history_stats_durations", text: STATS_DURATIONS_SQL, values: window }),
@@ -200,6 +225,7 @@ export async function getStats(db: Queryable, q: StatsQuery): Promise<WindowStat
           text: STATS_TOP_ERRORS_SQL,
           values: [q.start, q.end, q.topErrorsLimit],
         }),
+    q.byQueue ? db.query<QueueStatusRow>({ label: "history_stats_finished_by_queue", text: STATS_FINISHED_BY_QUEUE_SQL, values: window }) : undefined,
   ]);
   const d = durations.rows[0] as DurationsRow;
   return {
@@ -214,7 +240,19 @@ export async function getStats(db: Queryable, q: StatsQuery): Promise<WindowStat
       jobs: BigInt(r.jobs),
       lastSeenAt: r.last_seen_at,
     })),
+    byQueue: outcomesByQueue(byQueue?.rows ?? []),
   };
+}
+
+function outcomesByQueue(rows: readonly QueueStatusRow[]): QueueOutcomes[] {
+  const queues = new Map<string, QueueOutcomes>();
+  for (const r of rows) {
+    if (r.status !== "completed" && r.status !== "failed" && r.status !== "cancelled") continue;
+    let q = queues.get(r.queue);
+    if (q === undefined) queues.set(r.queue, (q = { queue: r.queue, completed: 0n, failed: 0n, cancelled: 0n }));
+    q[r.status] += BigInt(r.jobs);
+  }
+  return [...queues.values()].sort((a, b) => (a.queue < b.queue ? -1 : a.queue > b.queue ? 1 : 0));
 }
 
 function countByStatus(rows: readonly BucketRow[]): Record<JobStatusText, bigint> {

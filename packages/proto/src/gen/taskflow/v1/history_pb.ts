@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file taskflow/v1/history.proto.
  */
 export const file_taskflow_v1_history: GenFile = /*@__PURE__*/
-  fileDesc("Chl0YXNrZmxvdy92MS9oaXN0b3J5LnByb3RvEgt0YXNrZmxvdy52MSJpCglUaW1lUmFuZ2USLgoKc3RhcnRfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhsKDUdldEpvYlJlcXVlc3QSCgoCaWQYASABKAkiLwoOR2V0Sm9iUmVzcG9uc2USHQoDam9iGAEgASgLMhAudGFza2Zsb3cudjEuSm9iIpoDCg9MaXN0Sm9ic1JlcXVlc3QSKAoIc3RhdHVzZXMYASADKA4yFi50YXNrZmxvdy52MS5Kb2JTdGF0dXMSDQoFdHlwZXMYAiADKAkSDgoGcXVldWVzGAMgAygJEhEKCXBhZ2Vfc2l6ZRgEIAEoBRISCgpwYWdlX3Rva2VuGAUgASgJEhEKCXdvcmtlcl9pZBgGIAEoCRInCgdjcmVhdGVkGAcgASgLMhYudGFza2Zsb3cudjEuVGltZVJhbmdlEigKCGZpbmlzaGVkGAggASgLMhYudGFza2Zsb3cudjEuVGltZVJhbmdlEjEKEHBheWxvYWRfY29udGFpbnMYCSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhIKCnRleHRfcXVlcnkYCiABKAkSGwoOYXR0ZW1wdHNfYWJvdmUYCyABKAVIAIgBARIlCgVvcmRlchgMIAEoDjIWLnRhc2tmbG93LnYxLlNvcnRPcmRlchITCgtzY2hlZHVsZV9pZBgNIAEoCUIRCg9fYXR0ZW1wdHNfYWJvdmUiSwoQTGlzdEpvYnNSZXNwb25zZRIeCgRqb2JzGAEgAygLMhAudGFza2Zsb3cudjEuSm9iEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJNChRMaXN0Sm9iRXZlbnRzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiVwoVTGlzdEpvYkV2ZW50c1Jlc3BvbnNlEiUKBmV2ZW50cxgBIAMoCzIVLnRhc2tmbG93LnYxLkpvYkV2ZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKXAwoGV29ya2VyEgoKAmlkGAEgASgJEikKBnN0YXR1cxgCIAEoDjIZLnRhc2tmbG93LnYxLldvcmtlclN0YXR1cxIOCgZxdWV1ZXMYAyADKAkSEQoJam9iX3R5cGVzGAQgAygJEhMKC2NvbmN1cnJlbmN5GAUgASgFEhAKCGhvc3RuYW1lGAYgASgJEi4KCnN0YXJ0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGxhc3Rfc2Vlbl9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoPY3VycmVudF9qb2JfaWRzGAkgAygJEjMKCG1ldGFkYXRhGAogAygLMiEudGFza2Zsb3cudjEuV29ya2VyLk1ldGFkYXRhRW50cnkSFgoOam9ic19jb21wbGV0ZWQYCyABKAMSEwoLam9ic19mYWlsZWQYDCABKAMaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImgKEkxpc3RXb3JrZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIrCghzdGF0dXNlcxgDIAMoDjIZLnRhc2tmbG93LnYxLldvcmtlclN0YXR1cyJUChNMaXN0V29ya2Vyc1Jlc3BvbnNlEiQKB3dvcmtlcnMYASADKAsyEy50YXNrZmxvdy52MS5Xb3JrZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIh4KEEdldFdvcmtlclJlcXVlc3QSCgoCaWQYASABKAkiOAoRR2V0V29ya2VyUmVzcG9uc2USIwoGd29ya2VyGAEgASgLMhMudGFza2Zsb3cudjEuV29ya2VyIpwBCg9HZXRTdGF0c1JlcXVlc3QSJgoGd2luZG93GAEgASgLMhYudGFza2Zsb3cudjEuVGltZVJhbmdlEg0KBXR5cGVzGAIgAygJEg4KBnF1ZXVlcxgDIAMoCRIoCgZidWNrZXQYBCABKA4yGC50YXNrZmxvdy52MS5TdGF0c0J1Y2tldBIYChB0b3BfZXJyb3JzX2xpbWl0GAUgASgFIngKDFN0YXR1c0NvdW50cxIPCgdwZW5kaW5nGAEgASgDEhIKCnByb2Nlc3NpbmcYAiABKAMSEQoJY29tcGxldGVkGAMgASgDEg4KBmZhaWxlZBgEIAEoAxIRCgljYW5jZWxsZWQYBSABKAMSDQoFdG90YWwYBiABKAMiiwEKEFRocm91Z2hwdXRCdWNrZXQSLgoKc3RhcnRfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJc3VibWl0dGVkGAIgASgDEhEKCWNvbXBsZXRlZBgDIAEoAxIOCgZmYWlsZWQYBCABKAMSEQoJY2FuY2VsbGVkGAUgASgDIpwBChNEdXJhdGlvblBlcmNlbnRpbGVzEg0KBWNvdW50GAEgASgDEiYKA3A1MBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhImCgNwOTUYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJgoDcDk5GAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uImoKCkVycm9yQ291bnQSDQoFZXJyb3IYASABKAkSDQoFY291bnQYAiABKAMSDAoEam9icxgDIAEoAxIwCgxsYXN0X3NlZW5fYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIvACChBHZXRTdGF0c1Jlc3BvbnNlEiYKBndpbmRvdxgBIAEoCzIWLnRhc2tmbG93LnYxLlRpbWVSYW5nZRIoCgZidWNrZXQYAiABKA4yGC50YXNrZmxvdy52MS5TdGF0c0J1Y2tldBIqCgdjcmVhdGVkGAMgASgLMhkudGFza2Zsb3cudjEuU3RhdHVzQ291bnRzEjEKCnRocm91Z2hwdXQYBCADKAsyHS50YXNrZmxvdy52MS5UaHJvdWdocHV0QnVja2V0EjQKCnF1ZXVlX3dhaXQYBSABKAsyIC50YXNrZmxvdy52MS5EdXJhdGlvblBlcmNlbnRpbGVzEjIKCHJ1bl90aW1lGAYgASgLMiAudGFza2Zsb3cudjEuRHVyYXRpb25QZXJjZW50aWxlcxIUCgxmYWlsdXJlX3JhdGUYByABKAESKwoKdG9wX2Vycm9ycxgIIAMoCzIXLnRhc2tmbG93LnYxLkVycm9yQ291bnQiXwoXRXhwb3J0QXVkaXRUcmFpbFJlcXVlc3QSJQoFcmFuZ2UYASABKAsyFi50YXNrZmxvdy52MS5UaW1lUmFuZ2USDgoGcXVldWVzGAIgAygJEg0KBXR5cGVzGAMgAygJIjoKGEV4cG9ydEF1ZGl0VHJhaWxSZXNwb25zZRIOCgZuZGpzb24YASABKAwSDgoGZXZlbnRzGAIgASgFIp0BCg5PcGVyYXRvckFjdGlvbhIKCgJpZBgBIAEoAxImCgJhdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFYWN0b3IYAyABKAkSDgoGYWN0aW9uGAQgASgJEg4KBnRhcmdldBgFIAEoCRIoCgdkZXRhaWxzGAYgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCJjChpMaXN0T3BlcmF0b3JBY3Rpb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIOCgZ0YXJnZXQYAyABKAkSDgoGYWN0aW9uGAQgASgJImQKG0xpc3RPcGVyYXRvckFjdGlvbnNSZXNwb25zZRIsCgdhY3Rpb25zGAEgAygLMhsudGFza2Zsb3cudjEuT3BlcmF0b3JBY3Rpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIiEKD1dhdGNoSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiWwoQV2F0Y2hKb2JzUmVxdWVzdBIOCgZxdWV1ZXMYASADKAkSDQoFdHlwZXMYAiADKAkSKAoIc3RhdHVzZXMYAyADKA4yFi50YXNrZmxvdy52MS5Kb2JTdGF0dXMiMwoRV2F0Y2hKb2JzUmVzcG9uc2USHgoEam9icxgBIAMoCzIQLnRhc2tmbG93LnYxLkpvYiJYChBXYXRjaEpvYlJlc3BvbnNlEh0KA2pvYhgBIAEoCzIQLnRhc2tmbG93LnYxLkpvYhIlCgZldmVudHMYAiADKAsyFS50YXNrZmxvdy52MS5Kb2JFdmVudCphCglTb3J0T3JkZXISGgoWU09SVF9PUkRFUl9VTlNQRUNJRklFRBAAEhsKF1NPUlRfT1JERVJfTkVXRVNUX0ZJUlNUEAESGwoXU09SVF9PUkRFUl9PTERFU1RfRklSU1QQAip5CgxXb3JrZXJTdGF0dXMSHQoZV09SS0VSX1NUQVRVU19VTlNQRUNJRklFRBAAEhkKFVdPUktFUl9TVEFUVVNfSEVBTFRIWRABEhcKE1dPUktFUl9TVEFUVVNfU1RBTEUQAhIWChJXT1JLRVJfU1RBVFVTX0dPTkUQAypxCgtTdGF0c0J1Y2tldBIcChhTVEFUU19CVUNLRVRfVU5TUEVDSUZJRUQQABIXChNTVEFUU19CVUNLRVRfTUlOVVRFEAESFQoRU1RBVFNfQlVDS0VUX0hPVVIQAhIUChBTVEFUU19CVUNLRVRfREFZEAMywQYKDkhpc3RvcnlTZXJ2aWNlEkEKBkdldEpvYhIaLnRhc2tmbG93LnYxLkdldEpvYlJlcXVlc3QaGy50YXNrZmxvdy52MS5HZXRKb2JSZXNwb25zZRJHCghMaXN0Sm9icxIcLnRhc2tmbG93LnYxLkxpc3RKb2JzUmVxdWVzdBodLnRhc2tmbG93LnYxLkxpc3RKb2JzUmVzcG9uc2USVgoNTGlzdEpvYkV2ZW50cxIhLnRhc2tmbG93LnYxLkxpc3RKb2JFdmVudHNSZXF1ZXN0GiIudGFza2Zsb3cudjEuTGlzdEpvYkV2ZW50c1Jlc3BvbnNlElAKC0xpc3RXb3JrZXJzEh8udGFza2Zsb3cudjEuTGlzdFdvcmtlcnNSZXF1ZXN0GiAudGFza2Zsb3cudjEuTGlzdFdvcmtlcnNSZXNwb25zZRJKCglHZXRXb3JrZXISHS50YXNrZmxvdy52MS5HZXRXb3JrZXJSZXF1ZXN0Gh4udGFza2Zsb3cudjEuR2V0V29ya2VyUmVzcG9uc2USRwoIR2V0U3RhdHMSHC50YXNrZmxvdy52MS5HZXRTdGF0c1JlcXVlc3QaHS50YXNrZmxvdy52MS5HZXRTdGF0c1Jlc3BvbnNlEmEKEEV4cG9ydEF1ZGl0VHJhaWwSJC50YXNrZmxvdy52MS5FeHBvcnRBdWRpdFRyYWlsUmVxdWVzdBolLnRhc2tmbG93LnYxLkV4cG9ydEF1ZGl0VHJhaWxSZXNwb25zZTABEkkKCFdhdGNoSm9iEhwudGFza2Zsb3cudjEuV2F0Y2hKb2JSZXF1ZXN0Gh0udGFza2Zsb3cudjEuV2F0Y2hKb2JSZXNwb25zZTABEkwKCVdhdGNoSm9icxIdLnRhc2tmbG93LnYxLldhdGNoSm9ic1JlcXVlc3QaHi50YXNrZmxvdy52MS5XYXRjaEpvYnNSZXNwb25zZTABEmgKE0xpc3RPcGVyYXRvckFjdGlvbnMSJy50YXNrZmxvdy52MS5MaXN0T3BlcmF0b3JBY3Rpb25zUmVxdWVzdBooLnRhc2tmbG93LnYxLkxpc3RPcGVyYXRvckFjdGlvbnNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_taskflow_v1_job]);
+  fileDesc("Chl0YXNrZmxvdy92MS9oaXN0b3J5LnByb3RvEgt0YXNrZmxvdy52MSJpCglUaW1lUmFuZ2USLgoKc3RhcnRfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhsKDUdldEpvYlJlcXVlc3QSCgoCaWQYASABKAkiLwoOR2V0Sm9iUmVzcG9uc2USHQoDam9iGAEgASgLMhAudGFza2Zsb3cudjEuSm9iIpoDCg9MaXN0Sm9ic1JlcXVlc3QSKAoIc3RhdHVzZXMYASADKA4yFi50YXNrZmxvdy52MS5Kb2JTdGF0dXMSDQoFdHlwZXMYAiADKAkSDgoGcXVldWVzGAMgAygJEhEKCXBhZ2Vfc2l6ZRgEIAEoBRISCgpwYWdlX3Rva2VuGAUgASgJEhEKCXdvcmtlcl9pZBgGIAEoCRInCgdjcmVhdGVkGAcgASgLMhYudGFza2Zsb3cudjEuVGltZVJhbmdlEigKCGZpbmlzaGVkGAggASgLMhYudGFza2Zsb3cudjEuVGltZVJhbmdlEjEKEHBheWxvYWRfY29udGFpbnMYCSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhIKCnRleHRfcXVlcnkYCiABKAkSGwoOYXR0ZW1wdHNfYWJvdmUYCyABKAVIAIgBARIlCgVvcmRlchgMIAEoDjIWLnRhc2tmbG93LnYxLlNvcnRPcmRlchITCgtzY2hlZHVsZV9pZBgNIAEoCUIRCg9fYXR0ZW1wdHNfYWJvdmUiSwoQTGlzdEpvYnNSZXNwb25zZRIeCgRqb2JzGAEgAygLMhAudGFza2Zsb3cudjEuSm9iEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJNChRMaXN0Sm9iRXZlbnRzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiVwoVTGlzdEpvYkV2ZW50c1Jlc3BvbnNlEiUKBmV2ZW50cxgBIAMoCzIVLnRhc2tmbG93LnYxLkpvYkV2ZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKXAwoGV29ya2VyEgoKAmlkGAEgASgJEikKBnN0YXR1cxgCIAEoDjIZLnRhc2tmbG93LnYxLldvcmtlclN0YXR1cxIOCgZxdWV1ZXMYAyADKAkSEQoJam9iX3R5cGVzGAQgAygJEhMKC2NvbmN1cnJlbmN5GAUgASgFEhAKCGhvc3RuYW1lGAYgASgJEi4KCnN0YXJ0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGxhc3Rfc2Vlbl9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoPY3VycmVudF9qb2JfaWRzGAkgAygJEjMKCG1ldGFkYXRhGAogAygLMiEudGFza2Zsb3cudjEuV29ya2VyLk1ldGFkYXRhRW50cnkSFgoOam9ic19jb21wbGV0ZWQYCyABKAMSEwoLam9ic19mYWlsZWQYDCABKAMaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImgKEkxpc3RXb3JrZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIrCghzdGF0dXNlcxgDIAMoDjIZLnRhc2tmbG93LnYxLldvcmtlclN0YXR1cyJUChNMaXN0V29ya2Vyc1Jlc3BvbnNlEiQKB3dvcmtlcnMYASADKAsyEy50YXNrZmxvdy52MS5Xb3JrZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIh4KEEdldFdvcmtlclJlcXVlc3QSCgoCaWQYASABKAkiOAoRR2V0V29ya2VyUmVzcG9uc2USIwoGd29ya2VyGAEgASgLMhMudGFza2Zsb3cudjEuV29ya2VyIq4BCg9HZXRTdGF0c1JlcXVlc3QSJgoGd2luZG93GAEgASgLMhYudGFza2Zsb3cudjEuVGltZVJhbmdlEg0KBXR5cGVzGAIgAygJEg4KBnF1ZXVlcxgDIAMoCRIoCgZidWNrZXQYBCABKA4yGC50YXNrZmxvdy52MS5TdGF0c0J1Y2tldBIYChB0b3BfZXJyb3JzX2xpbWl0GAUgASgFEhAKCGJ5X3F1ZXVlGAYgASgIImoKDVF1ZXVlT3V0Y29tZXMSDQoFcXVldWUYASABKAkSEQoJY29tcGxldGVkGAIgASgDEg4KBmZhaWxlZBgDIAEoAxIRCgljYW5jZWxsZWQYBCABKAMSFAoMZmFpbHVyZV9yYXRlGAUgASgBIngKDFN0YXR1c0NvdW50cxIPCgdwZW5kaW5nGAEgASgDEhIKCnByb2Nlc3NpbmcYAiABKAMSEQoJY29tcGxldGVkGAMgASgDEg4KBmZhaWxlZBgEIAEoAxIRCgljYW5jZWxsZWQYBSABKAMSDQoFdG90YWwYBiABKAMiiwEKEFRocm91Z2hwdXRCdWNrZXQSLgoKc3RhcnRfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJc3VibWl0dGVkGAIgASgDEhEKCWNvbXBsZXRlZBgDIAEoAxIOCgZmYWlsZWQYBCABKAMSEQoJY2FuY2VsbGVkGAUgASgDIpwBChNEdXJhdGlvblBlcmNlbnRpbGVzEg0KBWNvdW50GAEgASgDEiYKA3A1MBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhImCgNwOTUYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJgoDcDk5GAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uImoKCkVycm9yQ291bnQSDQoFZXJyb3IYASABKAkSDQoFY291bnQYAiABKAMSDAoEam9icxgDIAEoAxIwCgxsYXN0X3NlZW5fYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIp4DChBHZXRTdGF0c1Jlc3BvbnNlEiYKBndpbmRvdxgBIAEoCzIWLnRhc2tmbG93LnYxLlRpbWVSYW5nZRIoCgZidWNrZXQYAiABKA4yGC50YXNrZmxvdy52MS5TdGF0c0J1Y2tldBIqCgdjcmVhdGVkGAMgASgLMhkudGFza2Zsb3cudjEuU3RhdHVzQ291bnRzEjEKCnRocm91Z2hwdXQYBCADKAsyHS50YXNrZmxvdy52MS5UaHJvdWdocHV0QnVja2V0EjQKCnF1ZXVlX3dhaXQYBSABKAsyIC50YXNrZmxvdy52MS5EdXJhdGlvblBlcmNlbnRpbGVzEjIKCHJ1bl90aW1lGAYgASgLMiAudGFza2Zsb3cudjEuRHVyYXRpb25QZXJjZW50aWxlcxIUCgxmYWlsdXJlX3JhdGUYByABKAESKwoKdG9wX2Vycm9ycxgIIAMoCzIXLnRhc2tmbG93LnYxLkVycm9yQ291bnQSLAoIYnlfcXVldWUYCSADKAsyGi50YXNrZmxvdy52MS5RdWV1ZU91dGNvbWVzIl8KF0V4cG9ydEF1ZGl0VHJhaWxSZXF1ZXN0EiUKBXJhbmdlGAEgASgLMhYudGFza2Zsb3cudjEuVGltZVJhbmdlEg4KBnF1ZXVlcxgCIAMoCRINCgV0eXBlcxgDIAMoCSI6ChhFeHBvcnRBdWRpdFRyYWlsUmVzcG9uc2USDgoGbmRqc29uGAEgASgMEg4KBmV2ZW50cxgCIAEoBSKdAQoOT3BlcmF0b3JBY3Rpb24SCgoCaWQYASABKAMSJgoCYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWFjdG9yGAMgASgJEg4KBmFjdGlvbhgEIAEoCRIOCgZ0YXJnZXQYBSABKAkSKAoHZGV0YWlscxgGIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiYwoaTGlzdE9wZXJhdG9yQWN0aW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSDgoGdGFyZ2V0GAMgASgJEg4KBmFjdGlvbhgEIAEoCSJkChtMaXN0T3BlcmF0b3JBY3Rpb25zUmVzcG9uc2USLAoHYWN0aW9ucxgBIAMoCzIbLnRhc2tmbG93LnYxLk9wZXJhdG9yQWN0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIhCg9XYXRjaEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJIlsKEFdhdGNoSm9ic1JlcXVlc3QSDgoGcXVldWVzGAEgAygJEg0KBXR5cGVzGAIgAygJEigKCHN0YXR1c2VzGAMgAygOMhYudGFza2Zsb3cudjEuSm9iU3RhdHVzIjMKEVdhdGNoSm9ic1Jlc3BvbnNlEh4KBGpvYnMYASADKAsyEC50YXNrZmxvdy52MS5Kb2IiWAoQV2F0Y2hKb2JSZXNwb25zZRIdCgNqb2IYASABKAsyEC50YXNrZmxvdy52MS5Kb2ISJQoGZXZlbnRzGAIgAygLMhUudGFza2Zsb3cudjEuSm9iRXZlbnQqYQoJU29ydE9yZGVyEhoKFlNPUlRfT1JERVJfVU5TUEVDSUZJRUQQABIbChdTT1JUX09SREVSX05FV0VTVF9GSVJTVBABEhsKF1NPUlRfT1JERVJfT0xERVNUX0ZJUlNUEAIqeQoMV29ya2VyU3RhdHVzEh0KGVdPUktFUl9TVEFUVVNfVU5TUEVDSUZJRUQQABIZChVXT1JLRVJfU1RBVFVTX0hFQUxUSFkQARIXChNXT1JLRVJfU1RBVFVTX1NUQUxFEAISFgoSV09SS0VSX1NUQVRVU19HT05FEAMqcQoLU3RhdHNCdWNrZXQSHAoYU1RBVFNfQlVDS0VUX1VOU1BFQ0lGSUVEEAASFwoTU1RBVFNfQlVDS0VUX01JTlVURRABEhUKEVNUQVRTX0JVQ0tFVF9IT1VSEAISFAoQU1RBVFNfQlVDS0VUX0RBWRADMsEGCg5IaXN0b3J5U2VydmljZRJBCgZHZXRKb2ISGi50YXNrZmxvdy52MS5HZXRKb2JSZXF1ZXN0GhsudGFza2Zsb3cudjEuR2V0Sm9iUmVzcG9uc2USRwoITGlzdEpvYnMSHC50YXNrZmxvdy52MS5MaXN0Sm9ic1JlcXVlc3QaHS50YXNrZmxvdy52MS5MaXN0Sm9ic1Jlc3BvbnNlElYKDUxpc3RKb2JFdmVudHMSIS50YXNrZmxvdy52MS5MaXN0Sm9iRXZlbnRzUmVxdWVzdBoiLnRhc2tmbG93LnYxLkxpc3RKb2JFdmVudHNSZXNwb25zZRJQCgtMaXN0V29ya2VycxIfLnRhc2tmbG93LnYxLkxpc3RXb3JrZXJzUmVxdWVzdBogLnRhc2tmbG93LnYxLkxpc3RXb3JrZXJzUmVzcG9uc2USSgoJR2V0V29ya2VyEh0udGFza2Zsb3cudjEuR2V0V29ya2VyUmVxdWVzdBoeLnRhc2tmbG93LnYxLkdldFdvcmtlclJlc3BvbnNlEkcKCEdldFN0YXRzEhwudGFza2Zsb3cudjEuR2V0U3RhdHNSZXF1ZXN0Gh0udGFza2Zsb3cudjEuR2V0U3RhdHNSZXNwb25zZRJhChBFeHBvcnRBdWRpdFRyYWlsEiQudGFza2Zsb3cudjEuRXhwb3J0QXVkaXRUcmFpbFJlcXVlc3QaJS50YXNrZmxvdy52MS5FeHBvcnRBdWRpdFRyYWlsUmVzcG9uc2UwARJJCghXYXRjaEpvYhIcLnRhc2tmbG93LnYxLldhdGNoSm9iUmVxdWVzdBodLnRhc2tmbG93LnYxLldhdGNoSm9iUmVzcG9uc2UwARJMCglXYXRjaEpvYnMSHS50YXNrZmxvdy52MS5XYXRjaEpvYnNSZXF1ZXN0Gh4udGFza2Zsb3cudjEuV2F0Y2hKb2JzUmVzcG9uc2UwARJoChNMaXN0T3BlcmF0b3JBY3Rpb25zEicudGFza2Zsb3cudjEuTGlzdE9wZXJhdG9yQWN0aW9uc1JlcXVlc3QaKC50YXNrZmxvdy52MS5MaXN0T3BlcmF0b3JBY3Rpb25zUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_taskflow_v1_job]);
 
 /**
  * TimeRange is a half-open interval [start_time, end_time). An unset end is
@@ -458,6 +458,14 @@ export type GetStatsRequest = Message<"taskflow.v1.GetStatsRequest"> & {
    * @generated from field: int32 top_errors_limit = 5;
    */
   topErrorsLimit: number;
+
+  /**
+   * Also count the jobs that finished in the window per queue
+   * (GetStatsResponse.by_queue), in the same call.
+   *
+   * @generated from field: bool by_queue = 6;
+   */
+  byQueue: boolean;
 };
 
 /**
@@ -466,6 +474,47 @@ export type GetStatsRequest = Message<"taskflow.v1.GetStatsRequest"> & {
  */
 export const GetStatsRequestSchema: GenMessage<GetStatsRequest> = /*@__PURE__*/
   messageDesc(file_taskflow_v1_history, 12);
+
+/**
+ * QueueOutcomes counts the jobs of one queue that finished in the window.
+ *
+ * @generated from message taskflow.v1.QueueOutcomes
+ */
+export type QueueOutcomes = Message<"taskflow.v1.QueueOutcomes"> & {
+  /**
+   * @generated from field: string queue = 1;
+   */
+  queue: string;
+
+  /**
+   * @generated from field: int64 completed = 2;
+   */
+  completed: bigint;
+
+  /**
+   * @generated from field: int64 failed = 3;
+   */
+  failed: bigint;
+
+  /**
+   * @generated from field: int64 cancelled = 4;
+   */
+  cancelled: bigint;
+
+  /**
+   * failed / (completed + failed); 0 when none did.
+   *
+   * @generated from field: double failure_rate = 5;
+   */
+  failureRate: number;
+};
+
+/**
+ * Describes the message taskflow.v1.QueueOutcomes.
+ * Use `create(QueueOutcomesSchema)` to create a new message.
+ */
+export const QueueOutcomesSchema: GenMessage<QueueOutcomes> = /*@__PURE__*/
+  messageDesc(file_taskflow_v1_history, 13);
 
 /**
  * StatusCounts counts jobs by their current status.
@@ -509,7 +558,7 @@ export type StatusCounts = Message<"taskflow.v1.StatusCounts"> & {
  * Use `create(StatusCountsSchema)` to create a new message.
  */
 export const StatusCountsSchema: GenMessage<StatusCounts> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_history, 13);
+  messageDesc(file_taskflow_v1_history, 14);
 
 /**
  * ThroughputBucket counts what happened in [start_time, start_time + bucket).
@@ -552,7 +601,7 @@ export type ThroughputBucket = Message<"taskflow.v1.ThroughputBucket"> & {
  * Use `create(ThroughputBucketSchema)` to create a new message.
  */
 export const ThroughputBucketSchema: GenMessage<ThroughputBucket> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_history, 14);
+  messageDesc(file_taskflow_v1_history, 15);
 
 /**
  * DurationPercentiles summarises durations of `count` jobs (unset when 0).
@@ -586,7 +635,7 @@ export type DurationPercentiles = Message<"taskflow.v1.DurationPercentiles"> & {
  * Use `create(DurationPercentilesSchema)` to create a new message.
  */
 export const DurationPercentilesSchema: GenMessage<DurationPercentiles> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_history, 15);
+  messageDesc(file_taskflow_v1_history, 16);
 
 /**
  * ErrorCount is one error message and how often attempts failed with it.
@@ -624,7 +673,7 @@ export type ErrorCount = Message<"taskflow.v1.ErrorCount"> & {
  * Use `create(ErrorCountSchema)` to create a new message.
  */
 export const ErrorCountSchema: GenMessage<ErrorCount> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_history, 16);
+  messageDesc(file_taskflow_v1_history, 17);
 
 /**
  * @generated from message taskflow.v1.GetStatsResponse
@@ -686,6 +735,14 @@ export type GetStatsResponse = Message<"taskflow.v1.GetStatsResponse"> & {
    * @generated from field: repeated taskflow.v1.ErrorCount top_errors = 8;
    */
   topErrors: ErrorCount[];
+
+  /**
+   * With by_queue: every queue with jobs that finished in the window (of the
+   * types and queues asked for), by name in byte order.
+   *
+   * @generated from field: repeated taskflow.v1.QueueOutcomes by_queue = 9;
+   */
+  byQueue: QueueOutcomes[];
 };
 
 /**
@@ -693,7 +750,7 @@ export type GetStatsResponse = Message<"taskflow.v1.GetStatsResponse"> & {
  * Use `create(GetStatsResponseSchema)` to create a new message.
  */
 export const GetStatsResponseSchema: GenMessage<GetStatsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_history, 17);
+  messageDesc(file_taskflow_v1_history, 18);
 
 /**
  * @generated from message taskflow.v1.ExportAuditTrailRequest
@@ -726,7 +783,7 @@ export type ExportAuditTrailRequest = Message<"taskflow.v1.ExportAuditTrailReque
  * Use `create(ExportAuditTrailRequestSchema)` to create a new message.
  */
 export const ExportAuditTrailRequestSchema: GenMessage<ExportAuditTrailRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_history, 18);
+  messageDesc(file_taskflow_v1_history, 19);
 
 /**
  * ExportAuditTrailResponse is a chunk of the export: whole NDJSON lines,
@@ -754,7 +811,7 @@ export type ExportAuditTrailResponse = Message<"taskflow.v1.ExportAuditTrailResp
  * Use `create(ExportAuditTrailResponseSchema)` to create a new message.
  */
 export const ExportAuditTrailResponseSchema: GenMessage<ExportAuditTrailResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_history, 19);
+  messageDesc(file_taskflow_v1_history, 20);
 
 /**
  * One thing an operator did that no job's trail holds.
@@ -812,7 +869,7 @@ export type OperatorAction = Message<"taskflow.v1.OperatorAction"> & {
  * Use `create(OperatorActionSchema)` to create a new message.
  */
 export const OperatorActionSchema: GenMessage<OperatorAction> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_history, 20);
+  messageDesc(file_taskflow_v1_history, 21);
 
 /**
  * @generated from message taskflow.v1.ListOperatorActionsRequest
@@ -850,7 +907,7 @@ export type ListOperatorActionsRequest = Message<"taskflow.v1.ListOperatorAction
  * Use `create(ListOperatorActionsRequestSchema)` to create a new message.
  */
 export const ListOperatorActionsRequestSchema: GenMessage<ListOperatorActionsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_history, 21);
+  messageDesc(file_taskflow_v1_history, 22);
 
 /**
  * @generated from message taskflow.v1.ListOperatorActionsResponse
@@ -872,7 +929,7 @@ export type ListOperatorActionsResponse = Message<"taskflow.v1.ListOperatorActio
  * Use `create(ListOperatorActionsResponseSchema)` to create a new message.
  */
 export const ListOperatorActionsResponseSchema: GenMessage<ListOperatorActionsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_history, 22);
+  messageDesc(file_taskflow_v1_history, 23);
 
 /**
  * @generated from message taskflow.v1.WatchJobRequest
@@ -889,7 +946,7 @@ export type WatchJobRequest = Message<"taskflow.v1.WatchJobRequest"> & {
  * Use `create(WatchJobRequestSchema)` to create a new message.
  */
 export const WatchJobRequestSchema: GenMessage<WatchJobRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_history, 23);
+  messageDesc(file_taskflow_v1_history, 24);
 
 /**
  * WatchJobsRequest filters combine with AND; values inside one repeated
@@ -925,7 +982,7 @@ export type WatchJobsRequest = Message<"taskflow.v1.WatchJobsRequest"> & {
  * Use `create(WatchJobsRequestSchema)` to create a new message.
  */
 export const WatchJobsRequestSchema: GenMessage<WatchJobsRequest> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_history, 24);
+  messageDesc(file_taskflow_v1_history, 25);
 
 /**
  * @generated from message taskflow.v1.WatchJobsResponse
@@ -945,7 +1002,7 @@ export type WatchJobsResponse = Message<"taskflow.v1.WatchJobsResponse"> & {
  * Use `create(WatchJobsResponseSchema)` to create a new message.
  */
 export const WatchJobsResponseSchema: GenMessage<WatchJobsResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_history, 25);
+  messageDesc(file_taskflow_v1_history, 26);
 
 /**
  * @generated from message taskflow.v1.WatchJobResponse
@@ -971,7 +1028,7 @@ export type WatchJobResponse = Message<"taskflow.v1.WatchJobResponse"> & {
  * Use `create(WatchJobResponseSchema)` to create a new message.
  */
 export const WatchJobResponseSchema: GenMessage<WatchJobResponse> = /*@__PURE__*/
-  messageDesc(file_taskflow_v1_history, 26);
+  messageDesc(file_taskflow_v1_history, 27);
 
 /**
  * SortOrder orders jobs by creation (job ids are time-ordered).
