@@ -4,7 +4,9 @@ export default defineConfig({
   test: {
     name: "cli",
     include: ["src/**/*.test.ts"],
-    testTimeout: 30_000,
+    // An end-to-end test runs a dozen commands, each a new Node process: a fraction of a second
+    // on an idle machine, several seconds while the full suite keeps both cores busy.
+    testTimeout: 90_000,
     hookTimeout: 60_000,
   },
 });

@@ -155,7 +155,7 @@ describe("taskflow against a running stack", () => {
     expect(actions[1].details).toEqual({ maxRunning: 2, maxStarts: 0, perMs: 0, type: "echo" });
     expect(actions[3].details).toEqual({ maxRunning: 3, maxStarts: 10, perMs: 2000 });
     expect((await taskflow("audit", "actions", "--queue", HELD, "--action", "queue.pause")).stdout).toMatch(new RegExp(`\\sapi\\s+queue\\.pause\\s+${HELD}\\s`));
-  }, 60_000);
+  });
 
   it("schedules: create, list, get, update, trigger (and list its runs), pause, resume, delete", async () => {
     const created = await json(["schedules", "create", "cli.nightly", "--cron", "0 3 * * *", "--tz", "Europe/Berlin", "--type", "echo", "--queue", HELD, "--payload", '{"n":1}', "--overlap", "allow"]);
