@@ -384,6 +384,8 @@ export const historyRows: Row[] = [
   }),
   bad("watch jobs with status 99", "statuses", (c) => watchJobs(c, { statuses: [99 as JobStatus] })),
   bad("watch jobs of an empty queue name", "queues", (c) => watchJobs(c, { queues: [""] })),
+  bad("watch a job by an id that is no UUID", "ids[0]", (c) => watchJobs(c, { ids: ["' OR 1=1 --"] })),
+  bad("watch jobs by ids and a queue at once", "ids", (c) => watchJobs(c, { ids: ["0193a000-0000-7000-8000-000000000000"], queues: ["q"] })),
   bad("watch jobs of 101 types", "types", (c) => watchJobs(c, { types: Array.from({ length: 101 }, (_, i) => `t${i}`) })),
   bad("workers with page_size 501", "page_size", (c) => c.history.listWorkers({ pageSize: 501 })),
   bad("workers with page_size -5", "page_size", (c) => c.history.listWorkers({ pageSize: -5 })),

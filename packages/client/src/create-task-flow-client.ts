@@ -263,6 +263,8 @@ export interface WatchJobsFilter {
   queues?: string[];
   types?: string[];
   statuses?: JobStatus[];
+  /** These jobs only (at most 200), whatever they change into; the other filters must then be empty. */
+  ids?: string[];
 }
 
 async function* watchJobs(
@@ -270,7 +272,7 @@ async function* watchJobs(
   filter: WatchJobsFilter,
   options: { signal?: AbortSignal; onLive?: () => void },
 ): AsyncGenerator<Job> {
-  const req = { queues: filter.queues ?? [], types: filter.types ?? [], statuses: filter.statuses ?? [] };
+  const req = { queues: filter.queues ?? [], types: filter.types ?? [], statuses: filter.statuses ?? [], ids: filter.ids ?? [] };
   try {
     for await (const m of history.watchJobs(req, { signal: options.signal })) {
       // The first message is empty: the watch is live.

@@ -370,6 +370,27 @@ describe("retry matching jobs", () => {
       await context.close();
     }
   });
+
+  it("keeps a failed-jobs page current when a job on it is retried elsewhere: its row follows it out of the status", async () => {
+    const { context, page } = await f.open({ token: f.tokens.reader });
+    try {
+      await openJobs(page, `?status=failed&queue=${queue}`);
+      await expect.poll(() => sortedRowIds(page)).toEqual([r.other.id]);
+      await page.locator('[data-live="live"]').waitFor();
+      await page.evaluate(() => ((window as unknown as { stillHere: boolean }).stillHere = true));
+      const row = page.locator(`tr[data-job-id="${r.other.id}"]`);
+      expect(await row.locator('[data-cell="status"]').textContent()).toBe("failed");
+
+      outage = false;
+      await f.admin.retry(r.other.id);
+      // The filtered stream sends no job that left FAILED; the row follows it by id.
+      await expect.poll(() => row.locator('[data-cell="status"]').textContent(), { timeout: 15_000 }).toBe("completed");
+      expect((await f.admin.get(r.other.id)).status).toBe(JobStatus.COMPLETED);
+      expect(await page.evaluate(() => (window as unknown as { stillHere?: boolean }).stillHere)).toBe(true);
+    } finally {
+      await context.close();
+    }
+  });
 });
 
 /** The value `<input type="datetime-local" step="1">` shows for `d` in the browser's (and this process's) time zone. */

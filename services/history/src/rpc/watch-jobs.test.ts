@@ -105,6 +105,25 @@ describe("WatchJobs over gRPC, two history replicas on one database", () => {
     for (const w of [byQueue, byType, running, all]) expect((await w.ended)?.code).toBe(Code.Canceled);
   });
 
+  it("follows the jobs named by ids whatever they change into, and no others", async () => {
+    const [a, b, other] = [await insert("wq-e", "t.e"), await insert("wq-e", "t.e"), await insert("wq-e", "t.e")];
+    // Upper case is the same job.
+    const named = new Watcher(reads, { ids: [a, b.toUpperCase()] });
+    const pending = new Watcher(reads, { statuses: [JobStatus.PENDING], queues: ["wq-e"] });
+    await Promise.all([named.isLive, pending.isLive]);
+    await start(a);
+    await start(other);
+    await progress(b, 70);
+    // The job that left PENDING reaches the ids watcher; the status watcher never hears of it.
+    expect((await named.until((j) => j.id === a)).status).toBe(JobStatus.PROCESSING);
+    expect((await named.until((j) => j.id === b && j.progress !== undefined)).progress?.percent).toBe(70);
+    await pending.until((j) => j.id === b && j.progress !== undefined);
+    expect(named.seen.some((j) => j.id === other)).toBe(false);
+    expect(pending.seen.some((j) => j.id === a || j.id === other)).toBe(false);
+    for (const w of [named, pending]) w.cancel();
+    for (const w of [named, pending]) await w.ended;
+  });
+
   it("keeps serving after watchers cancel: a new watcher sees the changes that follow", async () => {
     const early = new Watcher(reads, { queues: ["wq-c"] });
     await early.isLive;
@@ -148,12 +167,16 @@ describe("WatchJobs over gRPC, two history replicas on one database", () => {
     expect((await rejection(drain({ statuses: [99 as JobStatus] }))).code).toBe(Code.InvalidArgument);
     expect((await rejection(drain({ queues: [""] }))).code).toBe(Code.InvalidArgument);
     expect((await rejection(drain({ types: Array.from({ length: 101 }, (_, i) => `t${i}`) }))).code).toBe(Code.InvalidArgument);
+    const ids = async (filter: Filter) => (await rejection(drain(filter))).rawMessage;
+    expect(await ids({ ids: ["not-a-job"] })).toBe('ids[0]: must be a UUID, got "not-a-job"');
+    expect(await ids({ ids: Array.from({ length: 201 }, () => uuidv7()) })).toBe("ids: must name at most 200 jobs");
+    expect(await ids({ ids: [uuidv7()], queues: ["q"] })).toMatch(/^ids: .* queues, types and statuses must be empty with it$/);
   });
 });
 
 describe("WatchBuffer", () => {
   const row = (id: string, queue = "q"): JobRow => ({ id, queue, type: "t", status: "processing" }) as JobRow;
-  const filter = (f: Partial<WatchJobsRequest>) => parseFilter({ queues: [], types: [], statuses: [], ...f });
+  const filter = (f: Partial<WatchJobsRequest>) => parseFilter({ queues: [], types: [], statuses: [], ids: [], ...f });
 
   it("keeps one entry per job, the newest, and hands them out in messages", async () => {
     const buf = new WatchBuffer(filter({ queues: ["q"] }));

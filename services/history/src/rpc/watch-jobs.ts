@@ -8,6 +8,7 @@ import { invalidArgument } from "../errors.js";
 import { jobToProtoWithoutPayload } from "../mapping/to-proto.js";
 import type { HistoryDeps } from "./deps.js";
 import { statusFilter } from "./list-jobs.js";
+import { requireUuid } from "./validate.js";
 
 /** Changed jobs one stream holds unsent at most; a reader further behind is ended (resource_exhausted). */
 export const MAX_UNSENT_JOBS = 10_000;
@@ -24,6 +25,8 @@ export interface Filter {
   queues: ReadonlySet<string>;
   types: ReadonlySet<string>;
   statuses: ReadonlySet<JobStatusText>;
+  /** When not empty, these jobs only (lowercase), and the other filters are empty. */
+  ids: ReadonlySet<string>;
 }
 
 /**
@@ -53,16 +56,22 @@ export const watchJobs = (d: HistoryDeps): ServiceImpl<typeof HistoryService>["w
     }
   };
 
-/** @throws invalid_argument for too many or empty names, or an unknown status. */
-export function parseFilter(req: Pick<WatchJobsRequest, "queues" | "types" | "statuses">): Filter {
+/** @throws invalid_argument for too many or empty names, an unknown status, too many or malformed ids, or ids with another filter. */
+export function parseFilter(req: Pick<WatchJobsRequest, "queues" | "types" | "statuses" | "ids">): Filter {
   for (const [field, values] of [["queues", req.queues], ["types", req.types]] as const) {
     if (values.length > MAX_FILTER_VALUES) throw invalidArgument(`${field}: must name at most ${MAX_FILTER_VALUES} values`);
     if (values.some((v) => v === "")) throw invalidArgument(`${field}: must not hold an empty name`);
   }
-  return { queues: new Set(req.queues), types: new Set(req.types), statuses: new Set(statusFilter(req.statuses)) };
+  if (req.ids.length > JOBS_PER_MESSAGE) throw invalidArgument(`ids: must name at most ${JOBS_PER_MESSAGE} jobs`);
+  if (req.ids.length > 0 && req.queues.length + req.types.length + req.statuses.length > 0) {
+    throw invalidArgument("ids: follows the jobs named whatever they change into, so queues, types and statuses must be empty with it");
+  }
+  const ids = new Set(req.ids.map((id, i) => requireUuid(id, `ids[${i}]`)));
+  return { queues: new Set(req.queues), types: new Set(req.types), statuses: new Set(statusFilter(req.statuses)), ids };
 }
 
 const matches = (f: Filter, job: JobRow): boolean =>
+  (f.ids.size === 0 || f.ids.has(job.id)) &&
   (f.queues.size === 0 || f.queues.has(job.queue)) &&
   (f.types.size === 0 || f.types.has(job.type)) &&
   (f.statuses.size === 0 || f.statuses.has(job.status));

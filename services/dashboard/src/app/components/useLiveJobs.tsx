@@ -29,10 +29,13 @@ function newer(a: Job, b: Job): boolean {
  * reconnects after an error with a backoff). A changed job on screen is updated in place; one
  * that is not, and could match the rest of the filters, is counted in `fresh` instead of
  * moving the rows. After a reconnection the shown page is read once again, so that what the
- * stream missed meanwhile is caught up the same way.
+ * stream missed meanwhile is caught up the same way. A search by status also follows the jobs
+ * on screen by id: the filtered stream no longer sends a job that changed out of the statuses
+ * (a failed job retried), and its row would keep the old state.
  */
 export function useLiveJobs(api: Api, search: JobSearch, shown: Job[] | undefined, enabled: boolean): LiveJobs {
   const [state, setState] = useState<LiveState>({ kind: "connecting" });
+  const [rowsState, setRowsState] = useState<LiveState>({ kind: "live" });
   const [updates, setUpdates] = useState<ReadonlyMap<string, Job>>(new Map());
   const [fresh, setFresh] = useState<ReadonlySet<string>>(new Set());
   const shownIds = useRef<ReadonlySet<string>>(new Set());
@@ -63,6 +66,15 @@ export function useLiveJobs(api: Api, search: JobSearch, shown: Job[] | undefine
     if (others.length > 0) setFresh((prev) => new Set([...prev, ...others.map((j) => j.id)]));
   }, []);
 
+  const catchUp = useCallback(
+    async (signal: AbortSignal) => {
+      const s = current.current;
+      const page = await api.history.listJobs({ ...s.request, pageSize: JOBS_PAGE_SIZE, pageToken: s.page }, { signal });
+      take(page.jobs);
+    },
+    [api, take],
+  );
+
   // Equal filters, one stream: a new search (not a new page) restarts it.
   const watchKey = search.key;
   useEffect(() => {
@@ -72,24 +84,44 @@ export function useLiveJobs(api: Api, search: JobSearch, shown: Job[] | undefine
     setState({ kind: "connecting" });
     setUpdates(new Map());
     setFresh(new Set());
-    const catchUp = async () => {
-      const s = current.current;
-      const page = await api.history.listJobs({ ...s.request, pageSize: JOBS_PAGE_SIZE, pageToken: s.page }, { signal: ctl.signal });
-      take(page.jobs);
-    };
     void followStream({
       open: async function* (signal) {
         for await (const m of api.history.watchJobs({ queues, types, statuses }, { signal })) yield m.jobs;
       },
       onMessage: (jobs, reconnected) => {
-        if (reconnected) catchUp().catch(() => undefined);
+        if (reconnected) catchUp(ctl.signal).catch(() => undefined);
         take(jobs);
       },
       onState: setState,
       signal: ctl.signal,
     });
     return () => ctl.abort();
-  }, [api, watchKey, enabled, take]);
+  }, [api, watchKey, enabled, take, catchUp]);
+
+  // The rows on screen by id, when the search has statuses: one stream per page shown.
+  const byStatus = (search.request.statuses ?? []).length > 0;
+  const shownKey = byStatus ? (shown?.map((j) => j.id).join(",") ?? "") : "";
+  useEffect(() => {
+    if (!enabled || shownKey === "") {
+      setRowsState({ kind: "live" });
+      return;
+    }
+    const ctl = new AbortController();
+    const ids = shownKey.split(",");
+    setRowsState({ kind: "connecting" });
+    void followStream({
+      open: async function* (signal) {
+        for await (const m of api.history.watchJobs({ ids }, { signal })) yield m.jobs;
+      },
+      onMessage: (jobs, reconnected) => {
+        if (reconnected) catchUp(ctl.signal).catch(() => undefined);
+        take(jobs);
+      },
+      onState: setRowsState,
+      signal: ctl.signal,
+    });
+    return () => ctl.abort();
+  }, [api, shownKey, enabled, take, catchUp]);
 
   const latest = useCallback(
     (job: Job) => {
@@ -99,5 +131,6 @@ export function useLiveJobs(api: Api, search: JobSearch, shown: Job[] | undefine
     [updates],
   );
   const clearFresh = useCallback(() => setFresh(new Set()), []);
-  return { state, latest, fresh: fresh.size, clearFresh };
+  // Live once both streams are: the page's changes are followed only then.
+  return { state: state.kind === "live" ? rowsState : state, latest, fresh: fresh.size, clearFresh };
 }
