@@ -1,9 +1,12 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import type { Job } from "@taskflow/proto";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { Job, WatchJobsRequestSchema } from "@taskflow/proto";
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { Api } from "../api.js";
 import { JOBS_PAGE_SIZE, type JobSearch } from "./JobSearch.js";
 import { followStream, type LiveState } from "./LiveStatus.js";
+
+type WatchJobsInit = MessageInitShape<typeof WatchJobsRequestSchema>;
 
 /** What WatchJobs says about the jobs of a search. */
 export interface LiveJobs {
@@ -66,11 +69,24 @@ export function useLiveJobs(api: Api, search: JobSearch, shown: Job[] | undefine
     if (others.length > 0) setFresh((prev) => new Set([...prev, ...others.map((j) => j.id)]));
   }, []);
 
-  const catchUp = useCallback(
-    async (signal: AbortSignal) => {
-      const s = current.current;
-      const page = await api.history.listJobs({ ...s.request, pageSize: JOBS_PAGE_SIZE, pageToken: s.page }, { signal });
-      take(page.jobs);
+  /** Follows one WatchJobs stream into `take`; after a reconnection the shown page is read again. */
+  const follow = useCallback(
+    (request: WatchJobsInit, onState: (state: LiveState) => void, signal: AbortSignal) => {
+      const catchUp = async () => {
+        const s = current.current;
+        take((await api.history.listJobs({ ...s.request, pageSize: JOBS_PAGE_SIZE, pageToken: s.page }, { signal })).jobs);
+      };
+      void followStream({
+        open: async function* (streamSignal) {
+          for await (const m of api.history.watchJobs(request, { signal: streamSignal })) yield m.jobs;
+        },
+        onMessage: (jobs, reconnected) => {
+          if (reconnected) catchUp().catch(() => undefined);
+          take(jobs);
+        },
+        onState,
+        signal,
+      });
     },
     [api, take],
   );
@@ -84,19 +100,9 @@ export function useLiveJobs(api: Api, search: JobSearch, shown: Job[] | undefine
     setState({ kind: "connecting" });
     setUpdates(new Map());
     setFresh(new Set());
-    void followStream({
-      open: async function* (signal) {
-        for await (const m of api.history.watchJobs({ queues, types, statuses }, { signal })) yield m.jobs;
-      },
-      onMessage: (jobs, reconnected) => {
-        if (reconnected) catchUp(ctl.signal).catch(() => undefined);
-        take(jobs);
-      },
-      onState: setState,
-      signal: ctl.signal,
-    });
+    follow({ queues, types, statuses }, setState, ctl.signal);
     return () => ctl.abort();
-  }, [api, watchKey, enabled, take, catchUp]);
+  }, [watchKey, enabled, follow]);
 
   // The rows on screen by id, when the search has statuses: one stream per page shown.
   const byStatus = (search.request.statuses ?? []).length > 0;
@@ -107,21 +113,10 @@ export function useLiveJobs(api: Api, search: JobSearch, shown: Job[] | undefine
       return;
     }
     const ctl = new AbortController();
-    const ids = shownKey.split(",");
     setRowsState({ kind: "connecting" });
-    void followStream({
-      open: async function* (signal) {
-        for await (const m of api.history.watchJobs({ ids }, { signal })) yield m.jobs;
-      },
-      onMessage: (jobs, reconnected) => {
-        if (reconnected) catchUp(ctl.signal).catch(() => undefined);
-        take(jobs);
-      },
-      onState: setRowsState,
-      signal: ctl.signal,
-    });
+    follow({ ids: shownKey.split(",") }, setRowsState, ctl.signal);
     return () => ctl.abort();
-  }, [api, shownKey, enabled, take, catchUp]);
+  }, [shownKey, enabled, follow]);
 
   const latest = useCallback(
     (job: Job) => {
